@@ -1,0 +1,115 @@
+"""All settings in one place: defaults, then ``SEARCHSVC_*`` environment variables, then overrides.
+
+Every other module takes a :class:`Settings` (or the few values it needs) as an argument;
+nothing reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "SEARCHSVC_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus: tuple[Path, ...] = (Path("seeds"),)
+    admin_token: str | None = None
+    # Query limits: enforced with a clear message rather than by slowing down.
+    max_query_length: int = 1000
+    max_query_terms: int = 64
+    max_page: int = 1000
+    max_per_page: int = 100
+    default_per_page: int = 10
+    # Highlighting.
+    snippet_chars: int = 200
+    snippet_fragments: int = 2
+    # Facets: how many values each facet lists before the "other" count.
+    facet_top_n: int = 10
+    # Ingest: files larger than this are skipped and reported.
+    max_file_bytes: int = 50 * 1024 * 1024
+    # Index writing.
+    writer_lock_timeout: float = 30.0
+    build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    # Serving.
+    threads: int = 8
+
+    def replace(self, **overrides: Any) -> Settings:
+        return dataclasses.replace(self, **_coerce_all(overrides))
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, then ``SEARCHSVC_<FIELD>`` variables, then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw)
+        values.update(_coerce_all(overrides))
+        return cls(**values)
+
+
+_PATH_FIELDS = {"index_dir"}
+_INT_FIELDS = {
+    "max_query_length",
+    "max_query_terms",
+    "max_page",
+    "max_per_page",
+    "default_per_page",
+    "snippet_chars",
+    "snippet_fragments",
+    "facet_top_n",
+    "max_file_bytes",
+    "build_procs",
+    "threads",
+}
+_FLOAT_FIELDS = {"writer_lock_timeout"}
+
+
+def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(sorted(unknown))}; "
+            f"known settings: {', '.join(sorted(known))}"
+        )
+    return {name: _coerce(name, value) for name, value in values.items()}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn an environment string (or a test's override) into the field's type."""
+    variable = ENV_PREFIX + name.upper()
+    if name in _PATH_FIELDS:
+        return Path(value)
+    if name == "corpus":
+        parts = value.split(":") if isinstance(value, str) else list(value)
+        paths = tuple(Path(p) for p in parts if str(p))
+        if not paths:
+            raise ConfigError(f"{variable} names no path; give one or more paths joined with ':'")
+        return paths
+    if name == "admin_token":
+        return value or None
+    if name in _INT_FIELDS or name in _FLOAT_FIELDS:
+        kind = int if name in _INT_FIELDS else float
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{variable} must be a number, got {value!r}") from None
+        if number <= 0:
+            raise ConfigError(f"{variable} must be greater than 0, got {value!r}")
+        return number
+    return value
