@@ -1,0 +1,182 @@
+"""Reuters-21578 SGML: ``<REUTERS>`` records with their own title, dateline, date and body.
+
+The files are not XML (control codes as ``&#N;``, one raw latin-1 byte, junk after some
+dates), so records are cut out with precompiled patterns rather than a parser. A file is
+about 1.3 MB and is read whole, but its records are parsed and yielded one at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from searchsvc.articles.datelines import parse_tag_dateline
+from searchsvc.articles.dates import month_number
+from searchsvc.articles.files import read_text_file
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.text import normalize_unicode
+
+REUTERS_SUFFIXES = frozenset({".sgm", ".sgml"})
+SOURCE_NAME = "Reuters"
+
+SKIP_MALFORMED = "malformed SGML record"
+SKIP_MISSING_BODY = "missing body"
+REPAIR_DATE_JUNK = "junk after date"
+REPAIR_BAD_DATE = "bad date"
+
+_RECORD_START = re.compile(r"<REUTERS\b")
+_NEWID = re.compile(r'\bNEWID="(\d+)"')
+_DATE = re.compile(r"<DATE>(.*?)</DATE>", re.DOTALL)
+_DATE_VALUE = re.compile(
+    r"\s*(\d{1,2})-([A-Za-z]{3})-(\d{4})(?:\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?)?(.*)", re.DOTALL
+)
+_TEXT = re.compile(r"<TEXT\b([^>]*)>(.*?)</TEXT>", re.DOTALL)
+_TITLE = re.compile(r"<TITLE>(.*?)</TITLE>", re.DOTALL)
+_DATELINE = re.compile(r"<DATELINE>(.*?)</DATELINE>", re.DOTALL)
+_BODY = re.compile(r"<BODY>(.*?)</BODY>", re.DOTALL)
+_PLACES = re.compile(r"<PLACES>(.*?)</PLACES>", re.DOTALL)
+_LABEL = re.compile(r"<D>(.*?)</D>", re.DOTALL)
+_CHAR_REF = re.compile(r"&#\d+;")
+SIGN_OFF = "reuter"
+_SPACES = re.compile(r"\s+")
+
+
+def read_reuters(
+    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+) -> Iterator[Article]:
+    """The articles of one Reuters SGML file; BRIEF records (headline only) are skipped."""
+    text = read_text_file(path, report, max_file_bytes=max_file_bytes)
+    if text is None:
+        return
+    for number, record in enumerate(split_records(text), start=1):
+        origin = f"{path}#{number}"
+        article = parse_reuters_record(record, origin, report, with_places=with_places)
+        if article is not None:
+            yield article
+
+
+def split_records(text: str) -> Iterator[str]:
+    """Each ``<REUTERS ...>...`` chunk, from one start tag to the next."""
+    starts = [match.start() for match in _RECORD_START.finditer(text)]
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        yield text[start:end]
+
+
+def parse_reuters_record(
+    record: str, origin: str, report: IngestReport, *, with_places: bool = True
+) -> Article | None:
+    """One article from one record; None (reported) for a broken or bodiless record."""
+    head_end = record.find(">")
+    newid = _NEWID.search(record, 0, head_end)
+    text = _TEXT.search(record)
+    if head_end < 0 or newid is None or text is None or "</REUTERS>" not in record:
+        report.skip(SKIP_MALFORMED, origin)
+        return None
+    text_type, content = text.group(1), text.group(2)
+    if 'TYPE="UNPROC"' in text_type:
+        title, body, dateline = "", _unprocessed_body(content), None
+    else:
+        title_match, body_match = _TITLE.search(content), _BODY.search(content)
+        if body_match is None:
+            report.skip(SKIP_MISSING_BODY, origin)
+            return None
+        title = _SPACES.sub(" ", _unescape(title_match.group(1))).strip() if title_match else ""
+        body = _story_body(body_match.group(1))
+        dateline_match = _DATELINE.search(content)
+        dateline = (
+            parse_tag_dateline(_unescape(dateline_match.group(1))) if dateline_match else None
+        )
+    if not body:
+        report.skip(SKIP_MISSING_BODY, origin)
+        return None
+    date_match = _DATE.search(record)
+    date = _parse_date(date_match.group(1), report, origin) if date_match else None
+    dateline_place, places = None, ()
+    if with_places:
+        from searchsvc.articles.placing import locate
+
+        dateline_place, places = locate(title, body, dateline.place if dateline else None)
+    return Article(
+        id=f"reuters-{newid.group(1)}",
+        title=title,
+        body=body,
+        dateline=dateline.text if dateline else None,
+        dateline_place=dateline_place,
+        places=places,
+        date=date,
+        date_source="source" if date else "none",
+        source=SOURCE_NAME,
+        origin=origin,
+        format="reuters",
+    )
+
+
+def read_place_labels(path: Path) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """``(article id, <PLACES> labels)`` for every record of a file, to measure places against.
+
+    The labels are the collection's annotations, not part of the story, so they stay out
+    of :class:`Article`.
+    """
+    text = path.read_bytes().decode("latin-1")
+    for record in split_records(text):
+        newid = _NEWID.search(record)
+        places = _PLACES.search(record)
+        if newid is None:
+            continue
+        labels = tuple(_LABEL.findall(places.group(1))) if places else ()
+        yield f"reuters-{newid.group(1)}", labels
+
+
+def _unescape(text: str) -> str:
+    text = _CHAR_REF.sub("", text)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return normalize_unicode(text)
+
+
+def _story_body(raw: str) -> str:
+    """Rejoin the 70-column lines; an indented line starts a new paragraph."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in _drop_sign_off(_unescape(raw)).split("\n"):
+        stripped = line.strip()
+        if current and (not stripped or line[0].isspace()):
+            paragraphs.append(" ".join(current))
+            current = []
+        if stripped:
+            current.append(stripped)
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)
+
+
+def _unprocessed_body(raw: str) -> str:
+    """UNPROC records are tables and lists: keep their lines as they are."""
+    lines = [line.rstrip() for line in _drop_sign_off(_unescape(raw)).split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def _drop_sign_off(text: str) -> str:
+    """Remove the closing "Reuter" line every story ends with."""
+    text = text.rstrip()
+    tail = text[-len(SIGN_OFF) - 1 :]
+    if tail[1:].lower() == SIGN_OFF and not tail[0].isalnum():
+        return text[: -len(SIGN_OFF)]
+    return text
+
+
+def _parse_date(raw: str, report: IngestReport, origin: str) -> dt.date | None:
+    match = _DATE_VALUE.match(raw)
+    month = month_number(match.group(2)) if match else None
+    if match is None or month is None:
+        report.repair(REPAIR_BAD_DATE, origin)
+        return None
+    if _CHAR_REF.sub("", match.group(4)).strip():
+        report.repair(REPAIR_DATE_JUNK, origin)
+    try:
+        return dt.date(int(match.group(3)), month, int(match.group(1)))
+    except ValueError:
+        report.repair(REPAIR_BAD_DATE, origin)
+        return None

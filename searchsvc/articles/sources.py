@@ -1,0 +1,145 @@
+"""From paths to articles: walk directories, pick a reader by file type, stream the results.
+
+The one entry point every later stage uses (``read_articles``), and the two pieces a
+parallel build needs to split the work by file (``list_source_files``, ``read_file``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from searchsvc.articles.files import SKIP_UNREADABLE, SKIP_UNSUPPORTED
+from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
+from searchsvc.articles.model import Article, IngestReport, SourceFormat
+from searchsvc.articles.reuters import REUTERS_SUFFIXES, read_reuters
+from searchsvc.articles.wire import WIRE_SUFFIXES, is_sidecar, read_wire
+
+Reader = Callable[..., Iterator[Article]]
+READERS: dict[SourceFormat, Reader] = {
+    "wire": read_wire,
+    "jsonl": read_jsonl,
+    "reuters": read_reuters,
+}
+
+
+def source_format(path: Path) -> SourceFormat | None:
+    """The reader a file's name calls for; None for files no reader takes."""
+    suffix = path.suffix.lower()
+    if suffix in WIRE_SUFFIXES:
+        return "wire"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in REUTERS_SUFFIXES:
+        return "reuters"
+    return None
+
+
+def list_source_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """Every file under ``paths`` that may hold articles, in sorted order, each once.
+
+    Directories are walked recursively; a symlinked directory is followed the first time
+    its target is reached and never again, so links cannot loop. Hidden entries and
+    metadata sidecars are left out. A directory that cannot be listed is yielded as is,
+    so that :func:`read_file` reports it instead of it vanishing.
+    """
+    seen: set[tuple[int, int]] = set()
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            yield from _walk(path, seen)
+        elif not is_sidecar(path) and _first_visit(path, seen):
+            yield path
+
+
+def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
+    if not _first_visit(root, seen):
+        return
+    stack: list[Iterator[os.DirEntry[str]]] = []
+    listing = _sorted_entries(root)
+    if listing is None:
+        yield root
+        return
+    stack.append(listing)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if _is_dir(entry):
+            if not _first_visit(path, seen):
+                continue
+            listing = _sorted_entries(path)
+            if listing is None:
+                yield path
+            else:
+                stack.append(listing)
+        elif not is_sidecar(path) and _first_visit(path, seen):
+            yield path
+
+
+def _sorted_entries(directory: Path) -> Iterator[os.DirEntry[str]] | None:
+    try:
+        with os.scandir(directory) as entries:
+            return iter(sorted(entries, key=lambda entry: entry.name))
+    except OSError:
+        return None
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
+
+
+def _first_visit(path: Path, seen: set[tuple[int, int]]) -> bool:
+    """True the first time a file or directory (by device and inode) is reached."""
+    try:
+        status = path.stat()
+    except OSError:
+        return True  # let the reader report it
+    identity = (status.st_dev, status.st_ino)
+    if identity in seen:
+        return False
+    seen.add(identity)
+    return True
+
+
+def read_file(
+    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+) -> Iterator[Article]:
+    """The articles of one file, counted in ``report``; nothing for a metadata sidecar.
+
+    ``with_places=False`` skips the gazetteer (for measuring the parsing alone).
+    """
+    if is_sidecar(path):
+        return
+    report.files += 1
+    if path.is_dir():
+        report.skip(SKIP_UNREADABLE, str(path))
+        return
+    reader_format = source_format(path)
+    if reader_format is None:
+        report.skip(SKIP_UNSUPPORTED, str(path))
+        return
+    reader = READERS[reader_format]
+    for article in reader(path, report, max_file_bytes=max_file_bytes, with_places=with_places):
+        report.count_article(article)
+        yield article
+
+
+def read_articles(
+    paths: Sequence[Path],
+    report: IngestReport,
+    *,
+    max_file_bytes: int,
+    with_places: bool = True,
+) -> Iterator[Article]:
+    """Every article under ``paths``, one at a time; what could not be read is in ``report``."""
+    for path in list_source_files(paths):
+        yield from read_file(path, report, max_file_bytes=max_file_bytes, with_places=with_places)

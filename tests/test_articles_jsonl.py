@@ -1,0 +1,172 @@
+"""JSON Lines exports: fields, optional parts, and bad lines that must not stop the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from searchsvc.articles import Article, IngestReport
+from searchsvc.articles.sources import read_file
+
+MAX_BYTES = 1_000_000
+
+
+def read(path: Path, max_file_bytes: int = MAX_BYTES) -> tuple[list[Article], IngestReport]:
+    report = IngestReport()
+    return list(read_file(path, report, max_file_bytes=max_file_bytes)), report
+
+
+def write_lines(path: Path, lines: list[object]) -> Path:
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+FULL = {
+    "id": "cms-1",
+    "title": "Port \u201cReopens\u201d",
+    "body": "The port reopened on Monday.\n\nAlso Read: Other story\n\nShips sailed.",
+    "date": "2024-02-26T10:00:00+00:00",
+    "source": "Example Wire",
+    "place": "Baku",
+    "url": "https://example.test/1",
+}
+
+
+def test_full_record(tmp_path):
+    (article,), report = read(write_lines(tmp_path / "export.jsonl", [FULL]))
+    assert article.id == "cms-1"
+    assert article.title == 'Port "Reopens"'
+    assert article.body == "The port reopened on Monday.\n\nShips sailed."
+    assert (article.date, article.date_source) == (dt.date(2024, 2, 26), "source")
+    assert article.source == "Example Wire"
+    assert article.url == "https://example.test/1"
+    assert article.dateline == "Baku"
+    assert article.dateline_place.name == "Baku"
+    assert article.dateline_place.country == "AZ"
+    assert article.format == "jsonl"
+    assert article.origin == f"{tmp_path / 'export.jsonl'}:1"
+    assert report.articles == 1 and report.files == 1
+
+
+def test_only_body_is_required(tmp_path):
+    (article,), report = read(write_lines(tmp_path / "e.ndjson", [{"body": "Just a body."}]))
+    assert article.title == "" and article.body == "Just a body."
+    assert article.id.startswith("e-")
+    assert (article.date, article.date_source, article.source, article.url) == (
+        None,
+        "none",
+        None,
+        None,
+    )
+    assert report.repaired["missing title"] == 1
+
+
+def test_derived_id_is_stable(tmp_path):
+    path = write_lines(tmp_path / "e.jsonl", [{"body": "Same text."}])
+    (first,), _ = read(path)
+    (second,), _ = read(path)
+    assert first.id == second.id
+
+
+def test_dateline_in_body_is_parsed(tmp_path):
+    record = {"title": "T", "body": "JAKARTA, Feb 26, 2024 (ANTARA) - Rain fell.", "id": 7}
+    (article,), _ = read(write_lines(tmp_path / "e.jsonl", [record]))
+    assert article.id == "7"
+    assert article.dateline == "JAKARTA, Feb 26, 2024 (ANTARA)"
+    assert article.dateline_place.country == "ID"
+    assert (article.date, article.date_source) == (dt.date(2024, 2, 26), "dateline")
+    assert article.source == "ANTARA"
+    assert article.body == "Rain fell."
+
+
+def test_bad_lines_are_skipped_and_the_rest_read(tmp_path):
+    lines = [
+        {"id": "a", "body": "First."},
+        "{broken json",
+        "[1, 2, 3]",
+        "",
+        {"id": "no-body", "title": "Headline only"},
+        {"id": "empty-body", "body": "   "},
+        {"id": "wrong-body", "body": 42},
+        {"id": "b", "body": "Second.", "date": "not a date", "title": ["x"]},
+        {"id": "c", "body": "Third."},
+    ]
+    articles, report = read(write_lines(tmp_path / "mixed.jsonl", lines))
+    assert [a.id for a in articles] == ["a", "b", "c"]
+    assert report.skipped == {
+        "malformed JSON line": 1,
+        "JSON line is not an object": 1,
+        "missing body": 3,
+    }
+    assert report.repaired["bad date"] == 1
+    assert report.repaired["bad field value"] == 1
+    assert report.examples["malformed JSON line"] == [f"{tmp_path / 'mixed.jsonl'}:2"]
+
+
+def test_undecodable_line_is_repaired(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"title": "Caf\xe9", "body": "Opened."}\n{"body": "Fine."}\n')
+    articles, report = read(path)
+    assert [a.title for a in articles] == ["Café", ""]
+    assert report.repaired["undecodable bytes"] == 1
+    assert report.examples["undecodable bytes"] == [f"{path}:1"]
+
+
+def test_truncated_last_line_is_skipped(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"body": "Whole."}\n{"body": "Cut of', encoding="utf-8")
+    articles, report = read(path)
+    assert [a.body for a in articles] == ["Whole."]
+    assert report.skipped == {"malformed JSON line": 1}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", "empty file"), (b"\n\n  \n", "empty file"), (b"\x00\x01\x02" * 50, "binary file")],
+)
+def test_unusable_jsonl_files(tmp_path, data, reason):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(data)
+    articles, report = read(path)
+    assert articles == [] and report.skipped == {reason: 1}
+
+
+def test_jsonl_over_the_size_limit_is_skipped(tmp_path):
+    path = write_lines(tmp_path / "big.jsonl", [{"body": "x" * 500}])
+    articles, report = read(path, max_file_bytes=100)
+    assert articles == [] and report.skipped == {"file too large": 1}
+
+
+def test_reading_is_lazy(tmp_path):
+    """The reader yields the first article before it has seen the end of the file."""
+    path = write_lines(tmp_path / "s.jsonl", [{"body": "One."}, {"body": "Two."}])
+    report = IngestReport()
+    articles = read_file(path, report, max_file_bytes=MAX_BYTES)
+    first = next(articles)
+    assert first.body == "One." and report.articles == 1
+    assert [a.body for a in articles] == ["Two."]
+    assert report.articles == 2
+
+
+def test_date_field_comes_before_the_dateline(tmp_path):
+    records = [
+        {"id": "both", "body": "BAKU, Feb 25, 2024 (AP) - Text.", "date": "2024-02-26"},
+        {"id": "year", "body": "SALVADOR, Feb 26 - Text.", "date": "1987"},
+        {"id": "none", "body": "SALVADOR, Feb 26 - Text."},
+    ]
+    articles, _ = read(write_lines(tmp_path / "d.jsonl", records))
+    assert [(a.id, a.date, a.date_source) for a in articles] == [
+        ("both", dt.date(2024, 2, 26), "source"),
+        ("year", dt.date(1987, 2, 26), "dateline"),
+        ("none", None, "none"),
+    ]
+
+
+def test_title_whitespace_is_collapsed(tmp_path):
+    record = {"title": "  Port\n  Reopens\u00a0Today ", "body": "Text."}
+    (article,), _ = read(write_lines(tmp_path / "t.jsonl", [record]))
+    assert article.title == "Port Reopens Today"
