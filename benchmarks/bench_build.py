@@ -1,0 +1,241 @@
+"""Full index build of Reuters-21578: our pipeline next to a plain Whoosh build.
+
+Both builds read the same 22 SGML files with the same readers (parsing and places
+included) and run in their own child process, so each one's peak memory (the whole
+process tree, workers included, sampled every 20 ms) is its own::
+
+    python benchmarks/bench_build.py                 # both builds, table
+    python benchmarks/bench_build.py --repeat 3      # best of three each
+    python benchmarks/bench_build.py --profile       # where a single process spends time
+
+"ours" is ``searchsvc build-index`` (worker processes, NLTK analysis, bulk segment
+writer, verification, atomic switch). "plain" is what a Whoosh user would write:
+``StemmingAnalyzer`` on stored title and body, exact facet fields, one default
+``ix.writer()``, one commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import json
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_REUTERS = REPO.parent / "shared" / "corpora" / "reuters21578"
+
+
+def reuters_files(reuters_dir: Path) -> list[Path]:
+    files = sorted(Path(reuters_dir).glob("reut2-*.sgm"))
+    if not files:
+        sys.exit(f"no reut2-*.sgm files in {reuters_dir}")
+    return files
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Run ``command``; wall seconds, CPU seconds and peak RSS of its whole process tree
+    (worker processes included), stdout. CPU time tells a build's cost even when other
+    programs compete for the cores."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not stop.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(_rss(p) for p in tree))
+            except psutil.NoSuchProcess:
+                return
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = process.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode:
+        sys.exit(f"{' '.join(command)} failed with exit status {process.returncode}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, peak, out
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss
+    except psutil.NoSuchProcess:
+        return 0
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def measure_ours(files: list[Path], workdir: Path) -> dict[str, Any]:
+    index_dir = workdir / "ours"
+    env = {**os.environ, "SEARCHSVC_INDEX_DIR": str(index_dir)}
+    command = [sys.executable, "-m", "searchsvc", "build-index", *map(str, files)]
+    seconds, cpu, peak, out = run_measured(command, env)
+    indexed = int(_line_value(out, "articles indexed:"))
+    stories = int(_line_value(out, "articles read:")) + int(_line_value(out, "skipped:"))
+    generation = (index_dir / "CURRENT").read_text().strip()
+    gen_dir = index_dir / "generations" / generation
+    meta = json.loads((gen_dir / "meta.json").read_text())
+    return {
+        "build": "ours (searchsvc build-index)",
+        "stories": stories,
+        "indexed": indexed,
+        "seconds": seconds,
+        "cpu": cpu,
+        "peak_rss": peak,
+        "bytes": directory_bytes(gen_dir),
+        "phases": meta.get("phase_seconds"),
+        "procs": meta.get("procs"),
+    }
+
+
+def measure_plain(files: list[Path], workdir: Path) -> dict[str, Any]:
+    out_dir = workdir / "plain"
+    command = [sys.executable, __file__, "--plain-child", str(out_dir), *map(str, files)]
+    seconds, cpu, peak, out = run_measured(command, dict(os.environ))
+    counts = json.loads(out)
+    return {
+        "build": "plain Whoosh (StemmingAnalyzer, 1 writer)",
+        "stories": counts["stories"],
+        "indexed": counts["indexed"],
+        "seconds": seconds,
+        "cpu": cpu,
+        "peak_rss": peak,
+        "bytes": directory_bytes(out_dir),
+    }
+
+
+def plain_whoosh_build(out_dir: Path, files: list[Path]) -> dict[str, int]:
+    """The baseline, run in the child process."""
+    from whoosh import fields, index
+    from whoosh.analysis import StemmingAnalyzer
+
+    from searchsvc.articles import IngestReport
+    from searchsvc.articles.sources import read_articles
+
+    schema = fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        title=fields.TEXT(analyzer=StemmingAnalyzer(), stored=True, field_boost=2.0),
+        body=fields.TEXT(analyzer=StemmingAnalyzer(), stored=True),
+        place=fields.ID(stored=True, sortable=True),
+        places=fields.KEYWORD(stored=True),
+        source=fields.ID(stored=True, sortable=True),
+        date=fields.DATETIME(stored=True, sortable=True),
+    )
+    out_dir.mkdir(parents=True)
+    ix = index.create_in(str(out_dir), schema)
+    writer = ix.writer()
+    report = IngestReport()
+    indexed = 0
+    for article in read_articles(files, report, max_file_bytes=1 << 30):
+        doc: dict[str, Any] = {"id": article.id, "title": article.title, "body": article.body}
+        doc["places"] = " ".join(place.key for place in article.places)
+        if article.source:
+            doc["source"] = article.source.lower()
+        if article.dateline_place is not None:
+            doc["place"] = article.dateline_place.key
+        if article.date is not None:
+            doc["date"] = dt.datetime.combine(article.date, dt.time())
+        writer.add_document(**doc)
+        indexed += 1
+    writer.commit()
+    stories = report.articles + sum(report.skipped.values())
+    return {"stories": stories, "indexed": indexed}
+
+
+def profile_single_process(files: list[Path], workdir: Path, top: int) -> None:
+    """cProfile of the build with one process (no workers), where time goes."""
+    from searchsvc.config import Settings
+    from searchsvc.index import build_index
+
+    settings = Settings.from_env({}, index_dir=workdir / "profiled", build_procs=1)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    build_index(files, settings, show_progress=False)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    print("\n-- cumulative --")
+    stats.sort_stats("cumulative").print_stats(top)
+    print("\n-- own time --")
+    stats.sort_stats("tottime").print_stats(top)
+
+
+def _line_value(text: str, prefix: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return line[len(prefix) :].split()[0].replace(",", "")
+    raise ValueError(f"no line starting {prefix!r} in:\n{text}")
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = f"{'build':44} {'stories':>7} {'indexed':>7} {'seconds':>7} {'indexed/s':>9} "
+    header += f"{'stories/s':>9} {'CPU s':>6} {'ms CPU/art':>10} {'peak RSS':>9} {'index':>9}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['build']:44} {row['stories']:7d} {row['indexed']:7d} {row['seconds']:7.1f} "
+            f"{row['indexed'] / row['seconds']:9.0f} {row['stories'] / row['seconds']:9.0f} "
+            f"{row['cpu']:6.1f} {1000 * row['cpu'] / row['indexed']:10.2f} "
+            f"{row['peak_rss'] / 2**20:6.0f} MB {row['bytes'] / 2**20:6.1f} MB"
+        )
+    ours, plain = rows[0], rows[1]
+    ratio = (ours["indexed"] / ours["seconds"]) / (plain["indexed"] / plain["seconds"])
+    cpu_ratio = (plain["cpu"] / plain["indexed"]) / (ours["cpu"] / ours["indexed"])
+    print(f"\nours / plain, indexed articles per second: {ratio:.2f}x")
+    print(f"ours / plain, articles per CPU second: {cpu_ratio:.2f}x")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (other programs slow both)")
+    if ours.get("phases"):
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in ours["phases"].items())
+        print(f"ours, inside the build: {phases} ({ours['procs']} worker processes)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuters", type=Path, default=DEFAULT_REUTERS)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per build; best is kept")
+    parser.add_argument("--profile", action="store_true", help="cProfile a 1-process build")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--plain-child", type=Path, help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.plain_child:
+        print(json.dumps(plain_whoosh_build(args.plain_child, [Path(p) for p in rest])))
+        return
+    files = reuters_files(args.reuters)
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        if args.profile:
+            profile_single_process(files, Path(tmp), args.top)
+            return
+        rows = []
+        for measure in (measure_ours, measure_plain):
+            runs = [measure(files, Path(tmp) / f"run{n}") for n in range(args.repeat)]
+            rows.append(min(runs, key=lambda row: row["seconds"]))
+    print(f"Reuters-21578: {len(files)} files in {args.reuters}, {os.cpu_count()} CPUs\n")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

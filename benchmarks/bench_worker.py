@@ -1,0 +1,166 @@
+"""One build or one query run, in a fresh process; prints one line of JSON.
+
+``measuring.run_child`` starts this script and samples its memory (workers included), so
+each engine is measured alone, from a cold interpreter.
+
+    python benchmarks/bench_worker.py build --engine searchsvc|whoosh|fts5 --out DIR SOURCE...
+    python benchmarks/bench_worker.py query --engine searchsvc|fts5 --index DIR [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+from measuring import latency_summary, median_of, read_sources
+from query_set import QUERY_SET, BenchQuery, load_query_set
+
+BUILD_ENGINES = ("searchsvc", "whoosh", "fts5")
+QUERY_ENGINES = ("searchsvc", "fts5")
+
+
+def build(engine: str, sources: Sequence[Path], out_dir: Path) -> dict[str, Any]:
+    """Build one engine's index; baselines get the articles our readers produce, parsed first."""
+    if engine == "searchsvc":
+        from searchsvc.config import Settings
+        from searchsvc.index import build_index
+
+        started = time.perf_counter()
+        result = build_index(list(sources), Settings(index_dir=out_dir), show_progress=False)
+        return {
+            "article_count": result.article_count,
+            "index_bytes": result.index_bytes,
+            "seconds": time.perf_counter() - started,
+            "parse_seconds": None,
+            "phases": result.meta.get("phase_seconds"),
+        }
+    started = time.perf_counter()
+    articles = list(read_sources(sources))
+    parsed = time.perf_counter()
+    if engine == "whoosh":
+        from whoosh_plain import build_whoosh
+
+        outcome = build_whoosh(articles, out_dir)
+    else:
+        from fts5 import build_fts5
+
+        outcome = build_fts5(articles, out_dir)
+    finished = time.perf_counter()
+    return {
+        **outcome,
+        "seconds": finished - started,
+        "parse_seconds": parsed - started,
+        "index_seconds": finished - parsed,
+    }
+
+
+def open_searcher(engine: str, index_dir: Path) -> tuple[Callable[[BenchQuery, bool], Any], Any]:
+    """A function answering one query the way users see it, and the object to close."""
+    if engine == "searchsvc":
+        from searchsvc.config import Settings
+        from searchsvc.search import SearchEngine
+
+        search_engine = SearchEngine(Settings(index_dir=index_dir))
+        search_engine.generation  # noqa: B018 - opens the index before the clock starts
+
+        def run(query: BenchQuery, with_filters: bool) -> int:
+            result = search_engine.search(query.to_request(with_filters=with_filters))
+            return result.total
+
+        return run, search_engine
+    from fts5 import Fts5Searcher
+
+    searcher = Fts5Searcher(index_dir)
+
+    def run_fts5(query: BenchQuery, with_filters: bool) -> int:
+        return searcher.search(query, with_filters=with_filters)["total"]
+
+    return run_fts5, searcher
+
+
+def query(
+    engine: str, index_dir: Path, queries: Sequence[BenchQuery], rounds: int, with_filters: bool
+) -> dict[str, Any]:
+    """Round 1 is cold (each query seen for the first time); rounds 2.. are warm."""
+    started = time.perf_counter()
+    run, handle = open_searcher(engine, index_dir)
+    open_seconds = time.perf_counter() - started
+    per_round: list[list[float]] = []
+    cpu_times: list[float] = []  # CPU per query: what contention for the cores cannot inflate
+    by_kind: dict[str, list[float]] = {}
+    totals: list[int] = []
+    errors: list[str] = []
+    for number in range(rounds):
+        latencies = []
+        for item in queries:
+            began_cpu = time.thread_time()
+            began = time.perf_counter()
+            try:
+                total = run(item, with_filters)
+            except Exception as error:  # a failure is a result to report, not a crash
+                total = -1
+                errors.append(f"{item.query!r}: {type(error).__name__}: {error}")
+            elapsed = time.perf_counter() - began
+            cpu_times.append(time.thread_time() - began_cpu)
+            latencies.append(elapsed)
+            if number == 0:
+                totals.append(total)
+            elif number > 0:
+                by_kind.setdefault(item.kind, []).append(elapsed)
+        per_round.append(latencies)
+    handle.close()
+    warm_rounds = per_round[1:] or per_round
+    warm = median_of([latency_summary(latencies) for latencies in warm_rounds])
+    warm["qps"] = statistics.median(len(lat) / sum(lat) for lat in warm_rounds)
+    return {
+        "engine": engine,
+        "open_seconds": open_seconds,
+        "cold": latency_summary(per_round[0]),
+        "warm": warm,
+        "cpu": latency_summary(cpu_times[len(queries) :] or cpu_times),
+        "by_kind": {kind: statistics.median(v) * 1000 for kind, v in by_kind.items()},
+        "totals": totals,
+        "errors": errors[:20],
+        "error_count": len(errors),
+        "rss": psutil.Process().memory_info().rss,
+        "queries": len(queries),
+        "rounds": rounds,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_parser = commands.add_parser("build")
+    build_parser.add_argument("--engine", choices=BUILD_ENGINES, required=True)
+    build_parser.add_argument("--out", type=Path, required=True)
+    build_parser.add_argument("sources", nargs="+", type=Path)
+    query_parser = commands.add_parser("query")
+    query_parser.add_argument("--engine", choices=QUERY_ENGINES, required=True)
+    query_parser.add_argument("--index", type=Path, required=True)
+    query_parser.add_argument("--rounds", type=int, default=5)
+    query_parser.add_argument("--query-set", type=Path, default=QUERY_SET)
+    query_parser.add_argument(
+        "--no-filters",
+        action="store_true",
+        help="drop place/source/date filters (synthetic corpora)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        outcome = build(args.engine, args.sources, args.out)
+    else:
+        queries = load_query_set(args.query_set)
+        outcome = query(args.engine, args.index, queries, args.rounds, not args.no_filters)
+    print(json.dumps(outcome))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

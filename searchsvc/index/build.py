@@ -1,0 +1,299 @@
+"""Full builds: a complete new generation, verified, then switched to atomically.
+
+Until the switch the previous generation keeps serving; a build that dies leaves an
+incomplete directory that the next build (or cleanup) removes. One build at a time:
+the second one fails fast with :class:`BuildInProgress` naming the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import whoosh
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
+
+from searchsvc.analysis import analysis_config
+from searchsvc.articles.model import IngestReport
+from searchsvc.config import Settings
+from searchsvc.index.errors import BuildFailed, BuildInProgress
+from searchsvc.index.generations import (
+    GenerationLock,
+    directory_size,
+    fsync_dir,
+    generation_path,
+    new_generation_name,
+    remove_stale_generations,
+    switch_current,
+    write_meta,
+)
+from searchsvc.index.manifest import build_manifest
+from searchsvc.index.parallel import as_build_failure, run_in_process, run_workers
+from searchsvc.index.progress import ProgressCallback, ProgressTracker, file_size
+from searchsvc.index.schema import SCHEMA_VERSION, make_schema
+from searchsvc.index.status import StatusWriter, now_iso, read_build_status
+from searchsvc.index.verify import remove_duplicate_ids, verify_generation
+from searchsvc.index.workers import WorkerConfig
+
+BUILD_LOCK = "build.lock"
+INDEX_NAME = "MAIN"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a finished build produced; ``report`` is the merged ingest report."""
+
+    generation: str
+    path: Path
+    article_count: int
+    seconds: float
+    report: IngestReport
+    index_bytes: int
+    duplicates_removed: int
+    meta: dict[str, Any]
+
+    @property
+    def rate(self) -> float:
+        return self.article_count / self.seconds if self.seconds else 0.0
+
+    def format_text(self) -> str:
+        return "\n".join(
+            [
+                self.report.format_text(),
+                f"generation: {self.generation}",
+                f"articles indexed: {self.article_count}"
+                + (
+                    f" ({self.duplicates_removed} duplicate ids dropped)"
+                    if self.duplicates_removed
+                    else ""
+                ),
+                f"build time: {self.seconds:.1f} s ({self.rate:,.0f} articles/s)",
+                f"index size: {self.index_bytes / 1_048_576:.1f} MiB",
+            ]
+        )
+
+
+def build_index(
+    sources: Sequence[Path] | None,
+    settings: Settings,
+    *,
+    show_progress: bool | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> BuildResult:
+    """Build a new generation from ``sources`` (default ``settings.corpus``) and serve it.
+
+    ``show_progress``: a tqdm bar on stderr (default: only when stderr is a terminal).
+    ``on_progress``: called with the status dict at most every half second.
+    Raises :class:`BuildInProgress` or :class:`BuildFailed`.
+    """
+    from searchsvc.articles.sources import list_source_files
+
+    paths = [Path(p) for p in (sources or settings.corpus)]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise BuildFailed(f"source not found: {', '.join(missing)}")
+    return build_generation(
+        paths,
+        settings,
+        list_files=lambda: list_source_files(paths),
+        show_progress=show_progress,
+        on_progress=on_progress,
+    )
+
+
+def build_generation(
+    sources: Sequence[Path],
+    settings: Settings,
+    *,
+    list_files: Callable[[], Iterable[Path]],
+    read_file: str | None = None,
+    show_progress: bool | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> BuildResult:
+    """:func:`build_index` with the file listing and the file reader spelled out."""
+    index_dir = Path(settings.index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with hold_build_lock(index_dir):
+        name = new_generation_name()
+        status = StatusWriter(
+            index_dir, state="building", pid=os.getpid(), started_at=now_iso(), generation=name
+        )
+        status.update(force=True, phase="starting")
+        remove_stale_generations(index_dir)
+        gen_lock = GenerationLock(index_dir, name)
+        gen_lock.acquire_shared()
+        try:
+            result = _build(
+                name, sources, settings, list_files, read_file, status, show_progress, on_progress
+            )
+        except BaseException as error:
+            failure = as_build_failure(error, index_dir)
+            # Best effort: on a full disk these writes fail too, and must not hide why.
+            with contextlib.suppress(OSError):
+                status.update(
+                    force=True,
+                    state="failed",
+                    phase=None,
+                    finished_at=now_iso(),
+                    error=str(failure),
+                )
+            gen_lock.release()
+            with contextlib.suppress(OSError):
+                remove_stale_generations(index_dir)
+            if failure is error or isinstance(error, KeyboardInterrupt):
+                raise
+            raise failure from error
+        status.update(
+            force=True,
+            state="idle",
+            phase=None,
+            finished_at=now_iso(),
+            done=result.article_count,
+            total=result.article_count,
+            rate=round(result.rate, 1),
+            report=result.report.to_dict(),
+        )
+        gen_lock.release()
+        remove_stale_generations(index_dir)
+        return result
+
+
+@contextlib.contextmanager
+def hold_build_lock(index_dir: Path):
+    """The exclusive, non-blocking build lock; the loser learns who holds it."""
+    fd = os.open(Path(index_dir) / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            status = read_build_status(index_dir)
+            if status["state"] != "building":
+                raise BuildInProgress(
+                    "an incremental index update is running; try again in a moment", status
+                ) from None
+            raise BuildInProgress(
+                f"another index build is running (pid {status.get('pid')}, started "
+                f"{status.get('started_at')}, {status.get('done')} articles so far); "
+                "wait for it to finish",
+                status,
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _build(
+    name: str,
+    sources: Sequence[Path],
+    settings: Settings,
+    list_files: Callable[[], Iterable[Path]],
+    read_file: str | None,
+    status: StatusWriter,
+    show_progress: bool | None,
+    on_progress: ProgressCallback | None,
+) -> BuildResult:
+    started = time.monotonic()
+    index_dir = Path(settings.index_dir)
+    gen_dir = generation_path(index_dir, name)
+    gen_dir.mkdir(parents=True)
+    storage = FileStorage(str(gen_dir))
+    schema = make_schema()
+    storage.create_index(schema, indexname=INDEX_NAME)
+
+    files = sorted(list_files(), key=file_size, reverse=True)  # big files first: balance
+    config = WorkerConfig(
+        gen_dir=str(gen_dir),
+        max_file_bytes=settings.max_file_bytes,
+        parent_pid=os.getpid(),
+        **({"read_file": read_file} if read_file else {}),
+    )
+    procs = max(1, min(settings.build_procs, len(files)))
+    tracker = ProgressTracker(files, status, show_progress, on_progress)
+    try:
+        if procs == 1:
+            outcomes = [run_in_process(files, config, tracker)]
+        else:
+            outcomes = run_workers(files, config, procs, tracker)
+    finally:
+        tracker.close()
+
+    indexed = time.monotonic()
+    status.update(force=True, phase="verifying")
+    segments = [segment for outcome in outcomes for segment in outcome[0]]
+    report = IngestReport()
+    for outcome in outcomes:
+        report.merge(IngestReport.from_dict(outcome[1]))
+    written = sum(outcome[2] for outcome in outcomes)
+    if not written:
+        raise BuildFailed(
+            "no articles found in "
+            + ", ".join(str(p) for p in sources)
+            + "; the previous index keeps serving\n"
+            + report.format_text()
+        )
+    TOC(schema, segments, 1).write(storage, INDEX_NAME)
+    shutil.rmtree(gen_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
+    duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
+    article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
+
+    verified = time.monotonic()
+    _fsync_tree(gen_dir)
+    seconds = time.monotonic() - started
+    meta = {
+        "generation": name,
+        "schema_version": SCHEMA_VERSION,
+        "analysis": analysis_config(),
+        "whoosh_version": whoosh.versionstring(),
+        "created_at": status.status["started_at"],
+        "completed_at": now_iso(),
+        "build_seconds": round(seconds, 3),
+        "phase_seconds": {
+            "indexing": round(indexed - started, 3),
+            "verifying": round(verified - indexed, 3),
+            "syncing": round(seconds - (verified - started), 3),
+        },
+        "article_count": article_count,
+        "sources": [str(p) for p in sources],
+        "files": len(files),
+        "procs": procs,
+        "segments": len(segments),
+        "duplicates_removed": duplicates,
+        "report": report.to_dict(),
+        "index_bytes": directory_size(gen_dir),
+        "updates": {"added": 0, "replaced": 0, "deleted": 0, "last_update_at": None},
+    }
+    meta["files"] = build_manifest(gen_dir)
+    write_meta(gen_dir, meta)
+    fsync_dir(gen_dir.parent)
+    status.update(force=True, phase="switching")
+    switch_current(index_dir, name)
+    return BuildResult(
+        generation=name,
+        path=gen_dir,
+        article_count=article_count,
+        seconds=seconds,
+        report=report,
+        index_bytes=meta["index_bytes"],
+        duplicates_removed=duplicates,
+        meta=meta,
+    )
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush the generation's files so a power cut cannot leave a "complete" husk."""
+    for entry in Path(path).iterdir():
+        if entry.is_file():
+            fd = os.open(entry, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    fsync_dir(path)

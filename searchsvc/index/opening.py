@@ -1,0 +1,191 @@
+"""Opening the serving generation for reading, with clear errors when it cannot be.
+
+An :class:`OpenedIndex` holds a shared lock on its generation, so cleanup leaves
+it alone until :meth:`OpenedIndex.close`; searchers opened from it see incremental
+commits. Compare :attr:`OpenedIndex.generation` with :func:`read_current` to notice
+that a rebuild switched generations and reopen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
+from whoosh.searching import Searcher
+
+from searchsvc.analysis import analysis_config
+from searchsvc.index.errors import AnalyzerMismatch, IndexCorrupt, IndexNotFound, IndexOutdated
+from searchsvc.index.generations import (
+    GenerationLock,
+    complete_generations,
+    generation_path,
+    is_generation_name,
+    read_current,
+    read_meta,
+    remove_stale_generations,
+)
+from searchsvc.index.manifest import find_damage
+from searchsvc.index.schema import SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+_OPEN_ATTEMPTS = 5
+
+
+@dataclass
+class OpenedIndex:
+    """One generation opened for reading; close it (or use ``with``) when done."""
+
+    generation: str
+    path: Path
+    index: FileIndex
+    meta: dict[str, Any]
+    #: The unreadable generation ``CURRENT`` names, when this one serves instead.
+    fallback_from: str | None = None
+    _lock: GenerationLock | None = field(default=None, repr=False)
+
+    @property
+    def schema(self):
+        return self.index.schema
+
+    def searcher(self, **kwargs: Any) -> Searcher:
+        """A Whoosh searcher over the latest commit of this generation."""
+        return self.index.searcher(**kwargs)
+
+    def doc_count(self) -> int:
+        return self.index.doc_count()
+
+    def close(self) -> None:
+        """Release the generation; if it no longer serves, old generations may go now."""
+        self.index.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+            index_dir = self.path.parent.parent
+            if read_current(index_dir) != self.generation:
+                with contextlib.suppress(OSError):
+                    remove_stale_generations(index_dir)
+
+    def __enter__(self) -> OpenedIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _GenerationGone(Exception):
+    """The generation was replaced and removed between reading CURRENT and locking it."""
+
+
+def open_index(index_dir: Path) -> OpenedIndex:
+    """Open the serving generation of the index in ``index_dir``.
+
+    Raises :class:`IndexNotFound` before the first build, :class:`IndexOutdated`
+    (:class:`AnalyzerMismatch`) when the code's schema or analysis changed since the
+    build, and :class:`IndexCorrupt` when the current generation is unreadable and
+    no earlier complete one can stand in (when one can, it is returned with
+    ``fallback_from`` set and a warning logged).
+    """
+    index_dir = Path(index_dir)
+    for _ in range(_OPEN_ATTEMPTS):
+        current = read_current(index_dir)
+        if current is None:
+            raise IndexNotFound(index_dir)
+        try:
+            return open_generation(index_dir, current)
+        except _GenerationGone:
+            continue
+        except IndexCorrupt as problem:
+            fallback = _open_fallback(index_dir, current)
+            if fallback is None:
+                raise
+            log.warning("%s; serving generation %s instead", problem, fallback.generation)
+            return fallback
+    raise IndexCorrupt(f"{index_dir}: the current generation kept changing while opening it")
+
+
+def open_generation(index_dir: Path, name: str) -> OpenedIndex:
+    """Open one named generation (holding its shared lock until closed)."""
+    if not is_generation_name(name):
+        raise IndexCorrupt(
+            f"{index_dir}/CURRENT names no valid generation ({name!r}); run `searchsvc build-index`"
+        )
+    gen_dir = generation_path(index_dir, name)
+    lock = GenerationLock(index_dir, name)
+    lock.acquire_shared()
+    try:
+        meta = read_meta(gen_dir)
+        if meta is None:
+            if read_current(index_dir) != name:
+                raise _GenerationGone(name)
+            raise IndexCorrupt(
+                f"index generation {name} in {index_dir} is missing or incomplete; "
+                "run `searchsvc build-index`"
+            )
+        check_compatible(meta, name)
+        ix = _open_whoosh_index(gen_dir, name, index_dir, meta)
+        return OpenedIndex(generation=name, path=gen_dir, index=ix, meta=meta, _lock=lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _open_whoosh_index(gen_dir: Path, name: str, index_dir: Path, meta: dict) -> FileIndex:
+    """Open and probe the Whoosh index; any failure to read it means corruption."""
+    with warnings.catch_warnings():
+        # Whoosh leaves a file open when a truncated file fails to parse; it is
+        # closed (and its warning dropped) here rather than at some later collection.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            ix = FileStorage(str(gen_dir), readonly=True).open_index()
+            problem = find_damage(gen_dir, ix, meta.get("files"))
+            if problem is None:
+                with ix.reader() as reader:
+                    reader.doc_count()
+                    if reader.doc_count_all():
+                        reader.stored_fields(0)
+                return ix
+        except Exception as error:
+            problem = f"{type(error).__name__}: {error}"
+        gc.collect()
+    raise IndexCorrupt(
+        f"index generation {name} in {index_dir} cannot be read ({problem}); "
+        "run `searchsvc build-index`"
+    )
+
+
+def check_compatible(meta: dict[str, Any], name: str) -> None:
+    """Refuse an index whose analysis or schema differ from this code's."""
+    built_with = meta.get("analysis")
+    if built_with != analysis_config():
+        raise AnalyzerMismatch(
+            f"index generation {name} was built with a different text analysis "
+            f"({built_with}) than this version uses ({analysis_config()}); "
+            "rebuild it with `searchsvc build-index`"
+        )
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise IndexOutdated(
+            f"index generation {name} has schema version {meta.get('schema_version')}, "
+            f"this version needs {SCHEMA_VERSION}; rebuild it with `searchsvc build-index`"
+        )
+
+
+def _open_fallback(index_dir: Path, broken: str) -> OpenedIndex | None:
+    """The newest other complete generation that opens cleanly, if any."""
+    for name in reversed(complete_generations(index_dir)):
+        if name == broken:
+            continue
+        try:
+            opened = open_generation(index_dir, name)
+        except (IndexCorrupt, IndexOutdated, _GenerationGone):
+            continue
+        opened.fallback_from = broken
+        return opened
+    return None

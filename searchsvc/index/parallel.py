@@ -1,0 +1,145 @@
+"""Running a build's workers, and saying in one line why one failed.
+
+Workers run as separate processes (``spawn``, not ``fork``: builds also start from
+threads of the web server) or, when there is one file or one core to use, in the
+build's own process, where a process would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import logging
+import multiprocessing
+import queue
+import time
+from pathlib import Path
+
+from searchsvc.index.errors import BuildFailed
+from searchsvc.index.progress import ProgressTracker
+from searchsvc.index.workers import FAILED, FILE_DONE, FINISHED, PROGRESS, WorkerConfig, run_worker
+
+log = logging.getLogger(__name__)
+
+
+def run_workers(
+    files: list[Path], config: WorkerConfig, procs: int, tracker: ProgressTracker
+) -> list[tuple]:
+    """Start ``procs`` workers over ``files``; their outcomes in worker order."""
+    # spawn, not fork: builds also run from threads of the web server.
+    context = multiprocessing.get_context("spawn")
+    jobs = context.Queue()
+    results = context.Queue()
+    for path in files:
+        jobs.put(str(path))
+    for _ in range(procs):
+        jobs.put(None)
+    workers = [
+        context.Process(target=run_worker, args=(n, config, jobs, results), daemon=True)
+        for n in range(procs)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes: dict[int, tuple] = {}
+    try:
+        while len(outcomes) < procs:
+            try:
+                kind, number, payload = results.get(timeout=0.5)
+            except queue.Empty:
+                tracker.tick()
+                _check_workers_alive(workers, outcomes)
+                continue
+            if kind == PROGRESS:
+                tracker.advance(payload)
+            elif kind == FILE_DONE:
+                tracker.advance(payload[0], finished_file=payload[1])
+            elif kind == FINISHED:
+                outcomes[number] = payload
+            elif kind == FAILED:
+                raise _worker_failure(payload, config)
+        for worker in workers:
+            worker.join()
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+        jobs.close()
+        results.close()
+    return [outcomes[n] for n in range(procs)]
+
+
+def run_in_process(files: list[Path], config: WorkerConfig, tracker: ProgressTracker) -> tuple:
+    """One worker's job done here: for one file or one core, a process costs more."""
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    for path in files:
+        jobs.put(str(path))
+    jobs.put(None)
+    here = dataclasses.replace(config, parent_pid=0)  # no parent to watch
+    outcome = run_worker(0, here, jobs, _TrackerQueue(tracker), collect_garbage=True)
+    kind, _number, payload = outcome
+    if kind == FAILED:
+        raise _worker_failure(payload, config)
+    return payload
+
+
+def _worker_failure(payload: tuple, config: WorkerConfig) -> BuildFailed:
+    summary, details, errno_code = payload
+    # An OSError says all in its summary; anything else is a bug worth its traceback.
+    log.log(logging.DEBUG if errno_code else logging.ERROR, "build worker failed:\n%s", details)
+    if errno_code in DISK_FULL_ERRORS:
+        index_dir = Path(config.gen_dir).parent.parent
+        return BuildFailed(f"not enough disk space in {index_dir}: {summary}")
+    return BuildFailed(f"index build failed: {summary}")
+
+
+DISK_FULL_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+def as_build_failure(error: BaseException, index_dir: Path) -> BaseException:
+    """The one-line :class:`BuildFailed` an error stands for (the error itself if it is one)."""
+    if isinstance(error, BuildFailed | KeyboardInterrupt):
+        return error
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        if error.errno in DISK_FULL_ERRORS:
+            return BuildFailed(f"not enough disk space in {index_dir}: {error.strerror}{where}")
+        return BuildFailed(f"index build failed: {error.strerror or error}{where}")
+    log.error("index build failed", exc_info=error)
+    return BuildFailed(f"index build failed: {type(error).__name__}: {error}")
+
+
+class _TrackerQueue:
+    """Stands in for the results queue when the worker runs in this process."""
+
+    def __init__(self, tracker: ProgressTracker) -> None:
+        self.tracker = tracker
+
+    def put(self, message: tuple) -> None:
+        kind, _number, payload = message
+        if kind == PROGRESS:
+            self.tracker.advance(payload)
+        elif kind == FILE_DONE:
+            self.tracker.advance(payload[0], finished_file=payload[1])
+
+
+def _check_workers_alive(workers: list, outcomes: dict[int, tuple]) -> None:
+    for number, worker in enumerate(workers):
+        if number in outcomes or worker.is_alive():
+            continue
+        # A worker that exited cleanly may still have its last message in flight.
+        worker.join(timeout=0)
+        if worker.exitcode or (worker.exitcode == 0 and not _message_may_follow(worker)):
+            raise BuildFailed(
+                f"index build worker {number} died (exit code {worker.exitcode}); "
+                "out of memory or killed?"
+            )
+
+
+def _message_may_follow(worker) -> bool:
+    """Give a worker's final message a few seconds to arrive after it exits."""
+    first_seen = getattr(worker, "_seen_dead_at", None)
+    if first_seen is None:
+        worker._seen_dead_at = time.monotonic()
+        return True
+    return time.monotonic() - first_seen < 5.0

@@ -1,0 +1,160 @@
+"""The index schema, and how one :class:`Article` becomes one index document.
+
+Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
+
+``id``            unique id, stored, sortable column
+``title``/``body``  stemmed news analysis, stored as written, positions; title boosted
+``title_words``/``body_words``  the same words unstemmed (phrases, highlighting,
+                  fuzzy terms, spelling), positions, not stored
+``place``         dateline place key (exact), sortable column
+``place_name``    words of the dateline place's display name, unstemmed
+``places``        keys of all places mentioned (exact, multi-valued)
+``places_column`` column only: the ``places`` keys joined by spaces, UTF-8 bytes
+``source``        source/agency lowercased (exact), sortable column
+``date``          DATETIME, sortable column; absent when undated
+``date_ordinal``  column only: ``date.toordinal()``, 0 when undated
+``article``       stored dict with what a result needs beyond title and body
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh import columns
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+
+from searchsvc.analysis import NewsAnalysis, make_analyzer
+from searchsvc.articles.model import Article
+
+#: Bumped when fields change in a way an existing index cannot serve.
+SCHEMA_VERSION = 1
+TITLE_BOOST = 2.0
+
+
+class AnalyzedText:
+    """Text already split into surface words, ready for any news field.
+
+    Building tokenizes each title and body once and hands the result to the stemmed
+    field and to its unstemmed companion. ``positions`` maps each surface word to
+    its positions, in order.
+    """
+
+    __slots__ = ("length", "positions")
+
+    def __init__(self, length: int, positions: dict[str, list[int]]) -> None:
+        self.length = length
+        self.positions = positions
+
+    @classmethod
+    def of(cls, text: str, analyzer: NewsAnalysis) -> AnalyzedText:
+        return cls(*analyzer.surface_positions(text))
+
+
+class NewsText(TEXT):
+    """A TEXT field whose postings come from the analyzer's fast path.
+
+    Query parsing and highlighting go through the ordinary Whoosh analyzer chain;
+    only indexing takes the shortcut, which yields the same terms and positions.
+    """
+
+    def term_positions(self, value: str | AnalyzedText) -> dict[str, list[int]]:
+        """Each indexed term of ``value`` with its (sorted) positions."""
+        if not isinstance(value, AnalyzedText):
+            value = AnalyzedText.of(value, self.analyzer)
+        stemmer = self.analyzer.stemmer
+        if stemmer is None:
+            return value.positions
+        stem = stemmer.stem
+        known = stemmer.cache
+        stemmed: dict[str, list[int]] = {}
+        merged = []
+        for word, positions in value.positions.items():
+            term = known.get(word) or stem(word)
+            found = stemmed.get(term)
+            if found is None:
+                stemmed[term] = positions
+            else:
+                stemmed[term] = found + positions
+                merged.append(term)
+        for term in merged:
+            stemmed[term].sort()
+        return stemmed
+
+    def index(self, value: str | AnalyzedText | list | tuple, **kwargs: Any) -> Iterator[tuple]:
+        if isinstance(value, (list, tuple)) or not isinstance(self.analyzer, NewsAnalysis):
+            yield from super().index(value, **kwargs)
+            return
+        encode = self.format.encode
+        boost = self.format.field_boost
+        for word, poslist in self.term_positions(value).items():
+            yield word.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
+
+
+def make_schema() -> Schema:
+    stemmed = make_analyzer(stem=True)
+    plain = make_analyzer(stem=False)
+    return Schema(
+        id=ID(stored=True, unique=True, sortable=True),
+        title=NewsText(analyzer=stemmed, stored=True, field_boost=TITLE_BOOST),
+        body=NewsText(analyzer=stemmed, stored=True),
+        title_words=NewsText(analyzer=plain, field_boost=TITLE_BOOST),
+        body_words=NewsText(analyzer=plain),
+        place=ID(sortable=True),
+        place_name=NewsText(analyzer=plain),
+        places=KEYWORD(scorable=False),
+        places_column=COLUMN(columns.VarBytesColumn()),
+        source=ID(sortable=True),
+        date=DATETIME(sortable=True),
+        date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
+        article=STORED(),
+    )
+
+
+def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
+    """The keyword arguments for ``writer.add_document`` for one article.
+
+    ``plain`` is the unstemmed analyzer of the schema being written; each text is
+    split once and shared by the stemmed field and its unstemmed companion.
+    """
+    title = AnalyzedText.of(article.title, plain)
+    body = AnalyzedText.of(article.body, plain)
+    doc: dict[str, Any] = {
+        "id": article.id,
+        "title": title,
+        "_stored_title": article.title,
+        "title_words": title,
+        "body": body,
+        "_stored_body": article.body,
+        "body_words": body,
+        "article": display_record(article),
+    }
+    if article.dateline_place is not None:
+        doc["place"] = article.dateline_place.key
+        doc["place_name"] = article.dateline_place.display
+    if article.places:
+        keys = " ".join(dict.fromkeys(place.key for place in article.places))
+        doc["places"] = keys
+        doc["places_column"] = keys.encode("utf-8")
+    if article.source:
+        doc["source"] = article.source.lower()
+    if article.date is not None:
+        doc["date"] = dt.datetime(article.date.year, article.date.month, article.date.day)
+        doc["date_ordinal"] = article.date.toordinal()
+    return doc
+
+
+def display_record(article: Article) -> dict[str, Any]:
+    """The stored ``article`` dict: what a search result shows besides title and body."""
+    return {
+        "dateline": article.dateline,
+        "dateline_place": article.dateline_place.to_dict() if article.dateline_place else None,
+        "places": [place.to_dict() for place in article.places],
+        "date": article.date.isoformat() if article.date else None,
+        "date_source": article.date_source,
+        "source": article.source,
+        "url": article.url,
+        "origin": article.origin,
+        "format": article.format,
+    }

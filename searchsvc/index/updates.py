@@ -1,0 +1,176 @@
+"""Incremental changes to the serving generation: add, replace and delete by id.
+
+One writer at a time: Whoosh's own write lock is waited on for at most
+``settings.writer_lock_timeout`` seconds, and so is the build lock, because an
+update applied to a generation that a running full build is about to replace
+would be lost. Searchers opened after the commit see the change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import LockError
+from whoosh.writing import MERGE_SMALL, NO_MERGE
+
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index.build import BUILD_LOCK, INDEX_NAME
+from searchsvc.index.errors import WriterBusy
+from searchsvc.index.generations import write_meta
+from searchsvc.index.manifest import build_manifest
+from searchsvc.index.opening import open_index
+from searchsvc.index.schema import article_document
+from searchsvc.index.status import now_iso, read_build_status
+
+#: Up to this many segments, commits add a segment and delete nothing on disk, so
+#: searchers opened before the commit keep every file they may still read.
+MAX_SEGMENTS_BEFORE_MERGE = 8
+_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    generation: str
+    added: int = 0
+    replaced: int = 0
+    deleted: int = 0
+    article_count: int = 0
+
+
+def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateResult:
+    """Add ``articles`` to the serving generation, replacing any with the same id.
+
+    Streams: a batch of any size goes through one writer. An id repeated within the
+    batch commits what came before it, so the later article wins.
+    """
+    with _writer(settings) as (opened, writer):
+        plain = opened.schema["title_words"].analyzer
+        added = replaced = 0
+        pending: set[str] = set()
+        searcher = writer.searcher()
+        for article in articles:
+            if article.id in pending:
+                writer = _recommit(opened, writer)
+                searcher = writer.searcher()
+                pending.clear()
+            if searcher.document_number(id=article.id) is not None:
+                writer.delete_by_term("id", article.id, searcher=searcher)
+                replaced += 1
+            else:
+                added += 1
+            writer.add_document(**article_document(article, plain))
+            pending.add(article.id)
+        return _commit(opened, writer, added=added, replaced=replaced)
+
+
+def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
+    """Delete the articles with these ids; ids not in the index are ignored."""
+    with _writer(settings) as (opened, writer):
+        deleted = 0
+        searcher = writer.searcher()
+        for article_id in ids:
+            deleted += writer.delete_by_term("id", article_id, searcher=searcher)
+        return _commit(opened, writer, deleted=deleted)
+
+
+@contextmanager
+def _writer(settings: Settings) -> Iterator[tuple]:
+    index_dir = Path(settings.index_dir)
+    deadline = time.monotonic() + settings.writer_lock_timeout
+    with _build_lock_until(index_dir, deadline):
+        opened = open_index(index_dir)
+        try:
+            ix = FileStorage(str(opened.path)).open_index(INDEX_NAME)
+            remaining = max(0.0, deadline - time.monotonic())
+            try:
+                writer = ix.writer(timeout=remaining, delay=_POLL_SECONDS)
+            except LockError:
+                raise WriterBusy(
+                    f"the index writer stayed locked for {settings.writer_lock_timeout:g} s "
+                    "(another update is running); try again later"
+                ) from None
+            holder = _WriterHolder(writer)
+            try:
+                yield opened, holder
+            except BaseException:
+                if not holder.is_closed:
+                    holder.cancel()
+                raise
+        finally:
+            opened.close()
+
+
+class _WriterHolder:
+    """The current Whoosh writer of an update, which an intermediate commit replaces."""
+
+    def __init__(self, writer) -> None:
+        self.writer = writer
+
+    def __getattr__(self, name: str):
+        return getattr(self.writer, name)
+
+
+def _recommit(opened, holder: _WriterHolder) -> _WriterHolder:
+    """Commit what is pending and continue with a fresh writer (the lock is re-taken)."""
+    ix = holder.writer.storage.open_index(INDEX_NAME)
+    holder.writer.commit(mergetype=NO_MERGE)
+    holder.writer = ix.writer(timeout=10.0, delay=_POLL_SECONDS)
+    return holder
+
+
+@contextmanager
+def _build_lock_until(index_dir: Path, deadline: float) -> Iterator[None]:
+    fd = os.open(index_dir / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriterBusy(_busy_message(index_dir)) from None
+                time.sleep(_POLL_SECONDS)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _busy_message(index_dir: Path) -> str:
+    status = read_build_status(index_dir)
+    if status["state"] == "building":
+        return (
+            f"a full index build is running (pid {status['pid']}, {status['done']} articles "
+            "so far); changes made now would be lost when it switches, try again after it"
+        )
+    return "another index update is running; try again later"
+
+
+def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int = 0) -> UpdateResult:
+    many = len(writer.segments) >= MAX_SEGMENTS_BEFORE_MERGE
+    writer.commit(mergetype=MERGE_SMALL if many else NO_MERGE)
+    count = FileStorage(str(opened.path)).open_index(INDEX_NAME).doc_count()
+    meta = dict(opened.meta)
+    updates = dict(meta.get("updates") or {})
+    updates["added"] = updates.get("added", 0) + added
+    updates["replaced"] = updates.get("replaced", 0) + replaced
+    updates["deleted"] = updates.get("deleted", 0) + deleted
+    updates["last_update_at"] = now_iso()
+    meta["updates"] = updates
+    meta["article_count"] = count
+    meta["files"] = build_manifest(opened.path, meta.get("files"))
+    write_meta(opened.path, meta)
+    return UpdateResult(
+        generation=opened.generation,
+        added=added,
+        replaced=replaced,
+        deleted=deleted,
+        article_count=count,
+    )

@@ -1,0 +1,90 @@
+"""Checks a freshly written generation passes before anything may serve it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.qparser import QueryParser
+from whoosh.query import And, Term
+from whoosh.writing import NO_MERGE
+
+from searchsvc.articles.model import IngestReport
+from searchsvc.index.errors import BuildFailed
+
+
+def remove_duplicate_ids(storage: FileStorage, indexname: str, report: IngestReport) -> int:
+    """Keep one document per ``id`` (the last written), report the others as skipped.
+
+    Workers write in parallel and cannot see each other's ids, so duplicates are
+    found afterwards from the ``id`` terms, without holding every id in memory.
+    """
+    ix = storage.open_index(indexname)
+    doomed: list[int] = []
+    with ix.reader() as reader:
+        if sum(1 for _ in reader.lexicon("id")) == reader.doc_count_all():
+            return 0  # the usual case, found by counting distinct ids
+        for term in reader.lexicon("id"):
+            if reader.doc_frequency("id", term) < 2:
+                continue
+            docnums = sorted(reader.postings("id", term).all_ids())
+            for docnum in docnums[:-1]:
+                origin = (reader.stored_fields(docnum).get("article") or {}).get("origin", "")
+                report.skip("duplicate id", origin or term.decode("utf-8", "replace"))
+                doomed.append(docnum)
+    if doomed:
+        writer = ix.writer()
+        for docnum in doomed:
+            writer.delete_document(docnum)
+        writer.commit(mergetype=NO_MERGE)
+    return len(doomed)
+
+
+def verify_generation(storage: FileStorage, indexname: str, expected: int) -> int:
+    """Reopen the index from disk, check its document count and that searches work.
+
+    A few stored articles (first, middle and last) must be found again through
+    their own id, title and body words, in the stemmed and the unstemmed fields.
+    """
+    try:
+        ix = storage.open_index(indexname)
+        with ix.searcher() as searcher:
+            count = searcher.doc_count()
+            if count != expected:
+                raise BuildFailed(
+                    f"verification failed: the new index holds {count} articles, "
+                    f"{expected} were written"
+                )
+            live = [n for n in _sample_docnums(searcher) if not searcher.reader().is_deleted(n)]
+            for docnum in live:
+                _check_sample(searcher, docnum, searcher.stored_fields(docnum))
+    except BuildFailed:
+        raise
+    except Exception as error:
+        raise BuildFailed(f"verification failed: the new index cannot be read ({error})") from error
+    return count
+
+
+def _sample_docnums(searcher: Any) -> set[int]:
+    total = searcher.doc_count_all()
+    return {0, total // 2, total - 1} if total else set()
+
+
+def _check_sample(searcher: Any, docnum: int, stored: dict[str, Any]) -> None:
+    article_id = stored["id"]
+    if searcher.document_number(id=article_id) != docnum:
+        raise BuildFailed(f"verification failed: article {article_id!r} is not found by its id")
+    schema = searcher.schema
+    for field in ("title", "body"):
+        words = schema[f"{field}_words"].analyzer.surface_words(stored.get(field) or "")
+        if not words:
+            continue
+        for name, query in (
+            (field, QueryParser(field, schema).parse(words[0])),
+            (f"{field}_words", Term(f"{field}_words", words[0])),
+        ):
+            if docnum not in searcher.search(And([query, Term("id", article_id)])).docs():
+                raise BuildFailed(
+                    f"verification failed: searching {name} for {words[0]!r} "
+                    f"does not find article {article_id!r}"
+                )

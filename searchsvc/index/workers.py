@@ -1,0 +1,142 @@
+"""Worker processes of a full build: each reads whole source files, analyzes the
+articles and writes its own Whoosh segments into the new generation.
+
+Parsing, place resolution, analysis and posting-writing all happen in the worker,
+so the parent only hands out file names and collects finished segments; nothing
+but small messages crosses a process boundary. A worker whose parent dies stops
+on its own, leaving only files inside the unfinished generation.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.index.schema import article_document
+from searchsvc.index.segments import BulkSegmentWriter
+
+#: Messages a worker sends on the results queue: (kind, worker number, payload).
+PROGRESS, FILE_DONE, FINISHED, FAILED = "progress", "file", "finished", "failed"
+PROGRESS_EVERY = 50
+
+ReadFile = Callable[..., Iterator[Article]]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker needs, picklable for a spawned process."""
+
+    gen_dir: str
+    max_file_bytes: int
+    #: ``module:function`` reading one source file, as ``sources.read_file``.
+    read_file: str = "searchsvc.articles.sources:read_file"
+    #: A segment is closed and a new one started after this many postings, which bounds
+    #: a worker's memory (roughly 40 bytes a posting: ~160 MB) whatever the corpus size.
+    segment_postings: int = 4_000_000
+    #: zlib level for postings blocks: 1 is nearly as small as Whoosh's 3, much faster.
+    compression: int = 1
+    parent_pid: int = 0
+
+
+def load_reader(spec: str) -> ReadFile:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_worker(
+    number: int, config: WorkerConfig, jobs: Any, results: Any, collect_garbage: bool = False
+) -> tuple:
+    """Process entry point: take file names from ``jobs`` until ``None``.
+
+    The outcome is put on ``results`` (and returned): ``(FINISHED, number, (segments,
+    report dict, articles written))`` or ``(FAILED, number, (one-line summary, traceback,
+    errno or None))``.
+    """
+    # The writer keeps millions of small objects alive and creates no cycles, so the
+    # cyclic collector would only rescan them over and over.
+    was_enabled = gc.isenabled()
+    if not collect_garbage:
+        gc.disable()
+    try:
+        segments, report, count = _write_segments(number, config, jobs, results)
+        outcome: tuple = (FINISHED, number, (segments, report.to_dict(), count))
+    except _ParentGone:
+        return (FAILED, number, ("the build process is gone", "", None))
+    except BaseException as error:
+        outcome = (FAILED, number, (_summary(error), traceback.format_exc(), _errno(error)))
+    finally:
+        if was_enabled:
+            gc.enable()
+    results.put(outcome)
+    return outcome
+
+
+class _ParentGone(Exception):
+    pass
+
+
+def _summary(error: BaseException) -> str:
+    """One line for the user; the traceback goes to the log."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror + (f" ({error.filename})" if error.filename else "")
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def _errno(error: BaseException) -> int | None:
+    return error.errno if isinstance(error, OSError) else None
+
+
+def _write_segments(
+    number: int, config: WorkerConfig, jobs: Any, results: Any
+) -> tuple[list, IngestReport, int]:
+    read_file = load_reader(config.read_file)
+    ix = FileStorage(config.gen_dir).open_index()
+    plain = ix.schema["title_words"].analyzer
+    report = IngestReport()
+    segments: list = []
+    writer: BulkSegmentWriter | None = None
+    count = unreported = 0
+    try:
+        while (job := jobs.get()) is not None:
+            path = Path(job)
+            for article in read_file(path, report, max_file_bytes=config.max_file_bytes):
+                if writer is None:
+                    writer = BulkSegmentWriter(ix, compression=config.compression)
+                writer.add_document(**article_document(article, plain))
+                count += 1
+                unreported += 1
+                if unreported >= PROGRESS_EVERY:
+                    _check_parent(config)
+                    results.put((PROGRESS, number, unreported))
+                    unreported = 0
+                if writer.posting_count >= config.segment_postings:
+                    segments.append(_finish_segment(writer))
+                    writer = None
+            results.put((FILE_DONE, number, (unreported, job)))
+            unreported = 0
+        if writer is not None:
+            segments.append(_finish_segment(writer))
+    except BaseException:
+        if writer is not None and not writer.is_closed:
+            writer.cancel()  # closes its files; the build is abandoned anyway
+        raise
+    return segments, report, count
+
+
+def _finish_segment(writer: BulkSegmentWriter) -> Any:
+    # Not writer._finish(): that deletes the temporary directory other workers share.
+    return writer._finalize_segment()
+
+
+def _check_parent(config: WorkerConfig) -> None:
+    if config.parent_pid and os.getppid() != config.parent_pid:
+        raise _ParentGone

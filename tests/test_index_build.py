@@ -1,0 +1,216 @@
+"""Full builds: the schema's contents, generations, verification, concurrency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from test_index_support import STORIES, index_settings, story, write_corpus, write_jsonl
+from whoosh.qparser import QueryParser
+from whoosh.query import Term
+
+from searchsvc.index import (
+    BuildFailed,
+    BuildInProgress,
+    build_index,
+    open_index,
+    read_build_status,
+    read_current,
+)
+from searchsvc.index.build import build_generation, hold_build_lock
+from searchsvc.index.generations import complete_generations, generations_dir
+
+
+@pytest.fixture
+def built(tmp_path: Path):
+    settings = index_settings(tmp_path)
+    result = build_index([write_corpus(tmp_path / "corpus")], settings)
+    with open_index(settings.index_dir) as opened:
+        yield result, opened
+
+
+def search_ids(opened, field: str, text: str) -> set[str]:
+    query = QueryParser(field, opened.schema).parse(text)
+    with opened.searcher() as searcher:
+        return {hit["id"] for hit in searcher.search(query, limit=None)}
+
+
+@pytest.mark.parametrize(
+    ("field", "query", "expected"),
+    [
+        ("body", "massacre", {"khojaly"}),
+        ("title", "massacre", {"khojaly"}),
+        ("body", "commemorate", {"khojaly"}),
+        ("body_words", "commemorated", {"khojaly"}),
+        ("body_words", "commemorate", set()),
+        ("body", "zurich", {"zurich"}),
+        ("title", "Zürich", {"zurich"}),
+        ("body", "us", {"cocoa", "zurich"}),
+        ("body", "may", {"volcano"}),
+        ("body", '"new york"', {"cocoa"}),
+        ("body", '"york new"', set()),
+        ("body_words", '"erupted near grindavik"', {"volcano"}),
+        ("place_name", "baku", {"khojaly"}),
+        ("source", "reuters", {"cocoa", "zurich"}),
+        ("id", "cocoa", {"cocoa"}),
+    ],
+)
+def test_built_index_answers(built, field: str, query: str, expected: set[str]) -> None:
+    _, opened = built
+    assert search_ids(opened, field, query) == expected
+
+
+def test_facet_fields_and_columns(built) -> None:
+    _, opened = built
+    with opened.searcher() as searcher:
+        reader = searcher.reader()
+        docnum = searcher.document_number(id="khojaly")
+        place = reader.column_reader("place")[docnum]
+        assert place.startswith(("geo:", "raw:"))
+        keys = reader.column_reader("places_column")[docnum].decode().split()
+        assert keys[0] == place
+        assert searcher.search(Term("places", place), limit=None).docs() == {docnum}
+        assert reader.column_reader("source")[docnum] == "mina"
+        assert reader.column_reader("date")[docnum] == dt.datetime(2024, 2, 26)
+        ordinal = reader.column_reader("date_ordinal")[docnum]
+        assert dt.date.fromordinal(ordinal) == dt.date(2024, 2, 26)
+        undated = searcher.document_number(id="zurich")
+        assert reader.column_reader("date_ordinal")[undated] == 0
+        stored = searcher.stored_fields(docnum)
+    assert stored["title"] == STORIES[0]["title"]
+    assert stored["body"].startswith("Azerbaijan on Monday")
+    article = stored["article"]
+    assert article["source"] == "MINA"
+    assert article["date"] == "2024-02-26"
+    assert article["dateline_place"]["key"] == place
+    assert article["format"] == "jsonl"
+
+
+def test_highlighting_uses_the_stored_text(built) -> None:
+    _, opened = built
+    query = QueryParser("body", opened.schema).parse("commemorate")
+    with opened.searcher() as searcher:
+        hit = searcher.search(query)[0]
+        assert "<b" in hit.highlights("body") and "commemorated</b>" in hit.highlights("body")
+
+
+def test_build_result_and_metadata(built, tmp_path: Path) -> None:
+    result, opened = built
+    assert result.article_count == len(STORIES) == opened.doc_count()
+    assert result.generation == opened.generation == read_current(tmp_path / "index")
+    assert result.report.articles == len(STORIES)
+    assert "articles indexed: 4" in result.format_text()
+    assert opened.meta["article_count"] == 4
+    assert opened.meta["sources"] == [str(tmp_path / "corpus")]
+    assert opened.meta["analysis"]["stemmer"]
+    status = read_build_status(tmp_path / "index")
+    assert status["state"] == "idle"
+    assert status["done"] == 4
+    assert status["report"]["articles"] == 4
+
+
+def test_parallel_build_matches_single_process_build(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    for number, record in enumerate(STORIES):
+        write_jsonl(corpus / f"part-{number}.jsonl", [record])
+    one = build_index([corpus], index_settings(tmp_path / "one"))
+    two = build_index([corpus], index_settings(tmp_path / "two", build_procs=2))
+    assert two.meta["procs"] == 2
+    with open_index(tmp_path / "one" / "index") as a, open_index(tmp_path / "two" / "index") as b:
+        for field, query in [("body", "massacre"), ("body", "us"), ("title", "cocoa")]:
+            assert search_ids(a, field, query) == search_ids(b, field, query)
+    assert one.article_count == two.article_count == 4
+
+
+def test_duplicate_ids_keep_one_article_and_are_reported(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write_jsonl(corpus / "a.jsonl", [story("same", "First version", "An old text.")])
+    write_jsonl(corpus / "b.jsonl", [story("same", "Second version", "A new text.")])
+    result = build_index([corpus], index_settings(tmp_path))
+    assert result.article_count == 1
+    assert result.duplicates_removed == 1
+    assert result.report.skipped["duplicate id"] == 1
+
+
+def test_rebuild_switches_and_keeps_one_fallback(tmp_path: Path) -> None:
+    settings = index_settings(tmp_path)
+    corpus = write_corpus(tmp_path / "corpus")
+    names = [build_index([corpus], settings).generation for _ in range(3)]
+    assert read_current(settings.index_dir) == names[-1]
+    assert complete_generations(settings.index_dir) == names[-2:]
+    leftovers = sorted(p.name for p in generations_dir(settings.index_dir).iterdir())
+    assert leftovers == sorted([*names[-2:], *(f"{n}.lock" for n in names[-2:])])
+
+
+def test_second_build_fails_fast_while_one_runs(tmp_path: Path) -> None:
+    settings = index_settings(tmp_path)
+    corpus = write_corpus(tmp_path / "corpus")
+    settings.index_dir.mkdir()
+    (settings.index_dir / "build-status.json").write_text(
+        json.dumps({"state": "building", "pid": 1, "done": 7, "started_at": "earlier"})
+    )
+    with hold_build_lock(settings.index_dir), pytest.raises(BuildInProgress) as caught:
+        build_index([corpus], settings)
+    assert "pid 1" in str(caught.value) and "7 articles" in str(caught.value)
+    assert read_current(settings.index_dir) is None
+
+
+def test_missing_source_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BuildFailed, match="source not found"):
+        build_index([tmp_path / "nowhere"], index_settings(tmp_path))
+
+
+def test_build_that_reads_nothing_keeps_previous_generation(tmp_path: Path) -> None:
+    settings = index_settings(tmp_path)
+    corpus = write_corpus(tmp_path / "corpus")
+    good = build_index([corpus], settings).generation
+    with pytest.raises(BuildFailed, match="no articles") as caught:
+        build_index([corpus], settings.replace(max_file_bytes=1))  # every file too big
+    assert "file too large" in str(caught.value)
+    assert read_current(settings.index_dir) == good
+    assert complete_generations(settings.index_dir) == [good]
+    assert read_build_status(settings.index_dir)["state"] == "failed"
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_crashing_build_leaves_previous_generation_serving(tmp_path: Path, procs: int) -> None:
+    settings = index_settings(tmp_path, build_procs=procs)
+    corpus = write_corpus(tmp_path / "corpus")
+    write_jsonl(corpus / "more.jsonl", STORIES[:1])
+    good = build_index([corpus], settings).generation
+    with pytest.raises(BuildFailed, match="reader broke"):
+        build_generation(
+            [corpus],
+            settings,
+            list_files=lambda: sorted(corpus.iterdir()),
+            read_file="test_index_support:breaking_reader",
+        )
+    assert read_current(settings.index_dir) == good
+    assert sorted(p.name for p in generations_dir(settings.index_dir).iterdir()) == [
+        good,
+        f"{good}.lock",
+    ]
+    status = read_build_status(settings.index_dir)
+    assert status["state"] == "failed" and "reader broke" in status["error"]
+    assert search_ids_in(settings.index_dir, "body", "volcano") == {"volcano"}
+
+
+def search_ids_in(index_dir: Path, field: str, text: str) -> set[str]:
+    with open_index(index_dir) as opened:
+        return search_ids(opened, field, text)
+
+
+def test_last_reader_of_an_old_generation_lets_cleanup_remove_it(tmp_path: Path) -> None:
+    settings = index_settings(tmp_path)
+    corpus = write_corpus(tmp_path / "corpus")
+    first = build_index([corpus], settings).generation
+    reader = open_index(settings.index_dir)
+    build_index([corpus], settings)
+    build_index([corpus], settings)
+    assert first in complete_generations(settings.index_dir)  # still read
+    assert search_ids(reader, "body", "volcano") == {"volcano"}
+    reader.close()
+    assert first not in complete_generations(settings.index_dir)
+    assert not (generations_dir(settings.index_dir) / f"{first}.lock").exists()

@@ -1,0 +1,176 @@
+"""The bulk segment writer writes the same index Whoosh's own writer would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+from whoosh.qparser import QueryParser
+
+from searchsvc.articles.model import Article, Place
+from searchsvc.index.schema import article_document, make_schema
+from searchsvc.index.segments import INLINE_LIMIT, BulkSegmentWriter
+
+WORDS = [
+    "oil",
+    "grain",
+    "wheat",
+    "bank",
+    "rate",
+    "strike",
+    "port",
+    "harbour",
+    "market",
+    "shares",
+    "tanker",
+    "crude",
+]
+BAKU = Place("geo:587084", "Baku", "AZ", "Azerbaijan", "Baku, Azerbaijan")
+
+
+def invented(count: int) -> list[Article]:
+    rnd = random.Random(7)
+    articles = []
+    for number in range(count):
+        body = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(0, 90)))
+        if number % 3 == 0:
+            body += " The Zürich bankers' massacres were commemorated, the U.S. said."
+        articles.append(
+            Article(
+                id=f"a{number}",
+                title=" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(0, 6))),
+                body=body + f" unique{number}",
+                dateline_place=BAKU if number % 2 else None,
+                places=(BAKU,) if number % 2 else (),
+                date=dt.date(2024, 1, 1) + dt.timedelta(days=number % 40) if number % 5 else None,
+                source="Wire" if number % 4 else None,
+            )
+        )
+    return articles
+
+
+def write(path: Path, articles: list[Article], bulk: bool):
+    path.mkdir()
+    ix = FileStorage(str(path)).create_index(make_schema())
+    plain = ix.schema["title_words"].analyzer
+    if bulk:
+        writer = BulkSegmentWriter(ix)
+        for article in articles:
+            writer.add_document(**article_document(article, plain))
+        writer.commit()
+    else:
+        with ix.writer() as writer:
+            for article in articles:
+                writer.add_document(**article_document(article, plain))
+    return FileStorage(str(path)).open_index()
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory):
+    articles = invented(400)  # common words reach several 128-posting blocks
+    root = tmp_path_factory.mktemp("segments")
+    return write(root / "whoosh", articles, bulk=False), write(root / "bulk", articles, bulk=True)
+
+
+def postings(reader) -> list[tuple]:
+    rows = []
+    for fieldname, text in reader.all_terms():
+        matcher = reader.postings(fieldname, text)
+        found = []
+        while matcher.is_active():
+            found.append((matcher.id(), matcher.weight(), matcher.value()))
+            matcher.next()
+        rows.append((fieldname, text, found))
+        info = reader.term_info(fieldname, text)
+        rows.append(
+            (
+                info.weight(),
+                info.doc_frequency(),
+                info.min_length(),
+                info.max_length(),
+                info.max_weight(),
+                info.min_id(),
+                info.max_id(),
+            )
+        )
+    return rows
+
+
+def test_same_terms_postings_and_statistics(both) -> None:
+    plain, bulk = both
+    with plain.reader() as a, bulk.reader() as b:
+        assert postings(a) == postings(b)
+        for name in ("title", "body", "title_words", "body_words", "place_name"):
+            assert a.field_length(name) == b.field_length(name)
+            assert [a.doc_field_length(n, name) for n in range(400)] == [
+                b.doc_field_length(n, name) for n in range(400)
+            ]
+        assert list(a.all_stored_fields()) == list(b.all_stored_fields())
+        for column in ("id", "place", "places_column", "source", "date", "date_ordinal"):
+            # Raw values: an undated article's default date does not convert to a datetime.
+            raw_a = a.column_reader(column, translate=False)
+            assert list(raw_a) == list(b.column_reader(column, translate=False))
+
+
+def test_rare_terms_are_inlined(both) -> None:
+    _plain, bulk = both
+    with bulk.reader() as reader:
+        info = reader.term_info("body_words", "unique7")
+        assert info.doc_frequency() < INLINE_LIMIT and info._inlined is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "query"),
+    [
+        ("body", "oil"),
+        ("body", "oil tanker"),
+        ("body", '"crude oil"'),
+        ("body_words", '"bankers massacres"'),
+        ("title", "grain OR wheat"),
+        ("body", "massacre"),
+        ("body", "unique7"),
+        ("place_name", "baku"),
+    ],
+)
+def test_same_search_results_and_scores(both, field: str, query: str) -> None:
+    plain, bulk = both
+    results = []
+    for ix in (plain, bulk):
+        with ix.searcher() as searcher:
+            hits = searcher.search(QueryParser(field, ix.schema).parse(query), limit=None)
+            results.append([(hit["id"], round(hit.score, 6)) for hit in hits])
+    assert results[0] == results[1]
+    assert results[0]
+
+
+def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:
+    import queue
+
+    from test_index_support import generated_corpus
+
+    from searchsvc.index.workers import FINISHED, WorkerConfig, run_worker
+
+    corpus = generated_corpus(tmp_path / "corpus", files=2, per_file=40)
+    storage = FileStorage(str(tmp_path / "gen"))
+    storage.create()
+    ix = storage.create_index(make_schema(), indexname="MAIN")
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    for path in sorted(corpus.iterdir()):
+        jobs.put(str(path))
+    jobs.put(None)
+    config = WorkerConfig(
+        gen_dir=str(tmp_path / "gen"), max_file_bytes=1 << 20, segment_postings=600
+    )
+    kind, _number, (segments, report, written) = run_worker(0, config, jobs, queue.SimpleQueue())
+    assert kind == FINISHED and written == 80 and report["articles"] == 80
+    assert len(segments) > 3
+    assert sum(segment.doc_count_all() for segment in segments) == 80
+    from whoosh.index import TOC
+
+    TOC(ix.schema, segments, 1).write(storage, "MAIN")
+    with storage.open_index("MAIN").searcher() as searcher:
+        assert searcher.doc_count() == 80
+        assert len(searcher.search(QueryParser("body", ix.schema).parse("harvest"), limit=None)) > 0

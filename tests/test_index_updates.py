@@ -1,0 +1,95 @@
+"""Incremental add, replace and delete by id, one writer at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from test_index_support import index_settings, write_corpus
+from whoosh.filedb.filestore import FileStorage
+from whoosh.qparser import QueryParser
+
+from searchsvc.articles.model import Article
+from searchsvc.index import WriterBusy, build_index, open_index
+from searchsvc.index.build import hold_build_lock
+from searchsvc.index.updates import delete_articles, update_articles
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    settings = index_settings(tmp_path, writer_lock_timeout=0.3)
+    build_index([write_corpus(tmp_path / "corpus")], settings)
+    return settings
+
+
+def ids_for(index_dir: Path, field: str, text: str) -> set[str]:
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        query = QueryParser(field, opened.schema).parse(text)
+        return {hit["id"] for hit in searcher.search(query, limit=None)}
+
+
+def article(article_id: str, title: str, body: str) -> Article:
+    return Article(id=article_id, title=title, body=body, date=dt.date(2024, 5, 1), source="Desk")
+
+
+def test_add_is_visible_to_a_new_searcher(settings) -> None:
+    result = update_articles(
+        settings, [article("eclipse", "Eclipse seen", "Crowds watched the eclipses.")]
+    )
+    assert (result.added, result.replaced, result.article_count) == (1, 0, 5)
+    assert ids_for(settings.index_dir, "body", "eclipse") == {"eclipse"}
+    with open_index(settings.index_dir) as opened:
+        assert opened.meta["updates"]["added"] == 1
+        assert opened.meta["article_count"] == 5
+
+
+def test_replace_by_id_drops_the_old_text(settings) -> None:
+    result = update_articles(
+        settings, [article("cocoa", "Cocoa prices fall", "Cocoa fell on lighter demand.")]
+    )
+    assert (result.added, result.replaced, result.article_count) == (0, 1, 4)
+    assert ids_for(settings.index_dir, "body", "lighter") == {"cocoa"}
+    assert ids_for(settings.index_dir, "body", "traders") == set()
+
+
+def test_repeated_id_in_one_batch_keeps_the_last(settings) -> None:
+    batch = [
+        article("twice", "First", "Alpha text."),
+        article("twice", "Second", "Omega text."),
+    ]
+    result = update_articles(settings, batch)
+    assert result.article_count == 5
+    assert ids_for(settings.index_dir, "id", "twice") == {"twice"}
+    assert ids_for(settings.index_dir, "body", "omega") == {"twice"}
+    assert ids_for(settings.index_dir, "body", "alpha") == set()
+
+
+def test_delete_by_id(settings) -> None:
+    result = delete_articles(settings, ["volcano", "no-such-id"])
+    assert (result.deleted, result.article_count) == (1, 3)
+    assert ids_for(settings.index_dir, "body", "volcano") == set()
+
+
+def test_open_index_sees_commits_through_new_searchers(settings) -> None:
+    with open_index(settings.index_dir) as opened:
+        delete_articles(settings, ["zurich"])
+        with opened.searcher() as searcher:
+            assert searcher.document_number(id="zurich") is None
+
+
+def test_busy_writer_gives_a_clear_error(settings) -> None:
+    with open_index(settings.index_dir) as opened:
+        held = FileStorage(str(opened.path)).open_index("MAIN").writer()
+    try:
+        with pytest.raises(WriterBusy, match=r"stayed locked for 0\.3 s"):
+            delete_articles(settings, ["cocoa"])
+    finally:
+        held.cancel()
+    assert delete_articles(settings, ["cocoa"]).deleted == 1
+
+
+def test_updates_wait_for_a_running_build(settings) -> None:
+    with hold_build_lock(settings.index_dir), pytest.raises(WriterBusy, match="try again"):
+        update_articles(settings, [article("late", "Late", "Late text.")])
+    assert ids_for(settings.index_dir, "id", "late") == set()
