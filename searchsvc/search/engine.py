@@ -1,0 +1,370 @@
+"""The search core: a request in, one page of results and the facets of all of them out.
+
+:class:`SearchEngine` is what the web app, the command line and the benchmarks hold: one
+per process, safe to share between threads. It opens the serving index lazily, follows
+rebuilds and incremental updates (see ``serving``), and never lets an exception other
+than :class:`QueryError` out for anything a user typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from itertools import islice
+
+from searchsvc.analysis import make_analyzer
+from searchsvc.config import Settings
+from searchsvc.search.facets import count_facets, date_histogram
+from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
+from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.matching import HighlightTerms, QueryMatcher, positive_leaves, split_clauses
+from searchsvc.search.model import (
+    SORT_ORDERS,
+    ArticleNotFound,
+    ArticleView,
+    GenerationInfo,
+    Hit,
+    QueryError,
+    SearchRequest,
+    SearchResult,
+)
+from searchsvc.search.query import TEXT_FIELDS, Node, ParsedQuery, QueryAnalysis, Term, parse_query
+from searchsvc.search.ranking import RankingConfig
+from searchsvc.search.related import related_docs
+from searchsvc.search.serving import ServingIndex
+from searchsvc.search.snapshot import Reading
+from searchsvc.search.suggest import suggest_query
+
+FALLBACK_MESSAGE = "No article has all of these words; showing articles with any of them."
+NOTHING_TO_SEARCH = (
+    "Nothing to search for: very common words (the, of, and…) and punctuation are not "
+    "indexed. Add a distinctive word."
+)
+PARSE_CACHE_SIZE = 2048
+MAX_ID_LENGTH = 1000
+#: Date-sorted pages scan the precomputed date order when the results are at least
+#: this share of the collection; smaller result sets are sorted directly.
+_SCAN_SHARE = 1 / 16
+
+
+class SearchEngine:
+    def __init__(self, settings: Settings, ranking: RankingConfig | None = None) -> None:
+        self.settings = settings
+        self.ranking = ranking or RankingConfig()
+        plain = make_analyzer(stem=False)
+        stemmed = make_analyzer(stem=True)
+        self._surface_words = plain.surface_words
+        self.stem = stemmed.stemmer.stem
+        self._token_pattern = plain.tokenizer.regexp
+        self._word_forms = WordForms(self.stem)
+        self._analysis = QueryAnalysis(plain.surface_words, self.stem)
+        self._serving = ServingIndex(settings.index_dir, self.ranking)
+        self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
+
+    # --- the public calls --------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        request, selection = self._validated(request)
+        parsed = self._parse(request.query)
+        with self._serving.reading() as reading:
+            result = _Search(self, reading, request, selection, parsed).run()
+        took = round((time.perf_counter() - started) * 1000, 3)
+        return SearchResult(**{**result, "took_ms": took})
+
+    def article(self, article_id: str) -> ArticleView:
+        with self._serving.reading() as reading:
+            docnum = self._docnum(reading, article_id)
+            stored = reading.stored(docnum)
+        record = stored.get("article") or {}
+        return ArticleView(
+            id=stored.get("id", article_id),
+            title=stored.get("title") or "",
+            body=stored.get("body") or "",
+            dateline=record.get("dateline"),
+            place=record.get("dateline_place"),
+            places=list(record.get("places") or []),
+            date=record.get("date"),
+            source=record.get("source"),
+            url=record.get("url"),
+        )
+
+    def related(self, article_id: str, limit: int = 5) -> list[Hit]:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not (1 <= limit <= self.settings.max_per_page)
+        ):
+            raise QueryError(
+                f"limit must be a whole number from 1 to {self.settings.max_per_page}",
+                parameter="limit",
+            )
+        with self._serving.reading() as reading:
+            docnum = self._docnum(reading, article_id)
+            ranked = related_docs(reading, docnum, limit, self._surface_words, self.stem)
+            highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
+            return [make_hit(reading, doc, score, highlighter) for doc, score in ranked]
+
+    def ranked_ids(self, query: str, limit: int = 1000, *, any_word: bool = False) -> list[str]:
+        """Article ids by relevance, without pages, facets or highlights (for evaluation)."""
+        parsed = self._parse(query)
+        with self._serving.reading() as reading:
+            matcher = QueryMatcher(reading)
+            if not parsed.clauses:
+                return []
+            docs = matcher.any_of(parsed.clauses) if any_word else matcher.all_of(parsed.clauses)
+            positive, _, _ = split_clauses(parsed.clauses)
+            leaves = [leaf for clause in positive for leaf in positive_leaves(clause)]
+            ranked = matcher.rank(docs, leaves, proximity_terms(positive), limit)
+            return [reading.columns.ids[doc] for doc, _ in ranked]
+
+    @property
+    def generation(self) -> GenerationInfo:
+        with self._serving.reading() as reading:
+            opened = reading.snapshot.opened
+            return GenerationInfo(
+                id=opened.generation,
+                article_count=len(reading.columns.live),
+                commit=reading.snapshot.commit,
+                fallback_from=opened.fallback_from,
+            )
+
+    def close(self) -> None:
+        """Close searchers and release the index (a later call opens it again)."""
+        self._serving.close()
+
+    def __enter__(self) -> SearchEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def parse(self, query: str) -> ParsedQuery:
+        """The parsed form of ``query`` (cached), or :class:`QueryError`."""
+        return self._parse(query)
+
+    def _parse_uncached(self, query: str) -> ParsedQuery:
+        return parse_query(
+            query,
+            self._analysis,
+            max_length=self.settings.max_query_length,
+            max_terms=self.settings.max_query_terms,
+        )
+
+    def highlighter_for(self, terms: HighlightTerms) -> Highlighter:
+        return Highlighter(
+            terms,
+            token_pattern=self._token_pattern,
+            forms=self._word_forms,
+            snippet_chars=self.settings.snippet_chars,
+            snippet_fragments=self.settings.snippet_fragments,
+        )
+
+    def _docnum(self, reading: Reading, article_id: str) -> int:
+        if not isinstance(article_id, str) or len(article_id) > MAX_ID_LENGTH:
+            raise ArticleNotFound(str(article_id)[:MAX_ID_LENGTH])
+        docnum = reading.columns.docnum_of(article_id)
+        if docnum is None:
+            raise ArticleNotFound(article_id)
+        return docnum
+
+    def _validated(self, request: SearchRequest) -> tuple[SearchRequest, Selection]:
+        settings = self.settings
+        query = request.query if isinstance(request.query, str) else ""
+        sort = request.sort or "relevance"
+        if sort not in SORT_ORDERS:
+            raise QueryError(
+                f"sort must be one of {', '.join(SORT_ORDERS)}, got {sort!r}", parameter="sort"
+            )
+        page = _whole_number(request.page, "page", settings.max_page)
+        per_page = _whole_number(request.per_page, "per_page", settings.max_per_page)
+        date_from = _date(request.date_from, "date_from")
+        date_to = _date(request.date_to, "date_to")
+        if date_from and date_to and date_from > date_to:
+            raise QueryError(
+                f"date_to ({date_to}) is before date_from ({date_from}); swap them",
+                parameter="date_to",
+            )
+        selection = Selection(
+            place=normalize_keys("place", _values(request.place, "place")),
+            places=normalize_keys("places", _values(request.places, "places")),
+            source=normalize_keys("source", _values(request.source, "source")),
+            date_from=date_from,
+            date_to=date_to,
+        )
+        cleaned = SearchRequest(
+            query=query,
+            place=selection.place,
+            places=selection.places,
+            source=selection.source,
+            date_from=date_from,
+            date_to=date_to,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+        )
+        return cleaned, selection
+
+
+class _Search:
+    """One request's work, step by step (kept apart from the engine's long-lived state)."""
+
+    def __init__(
+        self,
+        engine: SearchEngine,
+        reading: Reading,
+        request: SearchRequest,
+        selection: Selection,
+        parsed: ParsedQuery,
+    ) -> None:
+        self.engine = engine
+        self.reading = reading
+        self.request = request
+        self.selection = selection
+        self.parsed = parsed
+        self.matcher = QueryMatcher(reading)
+        self.sets: FacetSets = facet_sets(selection, reading)
+
+    def run(self) -> dict:
+        parsed, reading = self.parsed, self.reading
+        positive, _, _ = split_clauses(parsed.clauses)
+        message = None
+        fallback = False
+        if parsed.clauses:
+            matched = self.matcher.all_of(parsed.clauses)
+        elif parsed.is_blank:
+            matched = reading.columns.live
+        else:
+            matched, message = frozenset(), NOTHING_TO_SEARCH
+        base, final = self.narrow(matched)
+        if not final and len(positive) > 1:
+            any_base, any_final = self.narrow(self.matcher.any_of(parsed.clauses))
+            if any_final:
+                base, final, fallback, message = any_base, any_final, True, FALLBACK_MESSAGE
+        settings = self.engine.settings
+        facets = count_facets(base, self.sets, self.selection, reading, settings.facet_top_n)
+        histogram = date_histogram(final, reading, self.selection)
+        ranked = self.page_of(final, positive)
+        highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
+        return {
+            "query": self.request.query,
+            "sort": self.request.sort,
+            "total": len(final),
+            "page": self.request.page,
+            "per_page": self.request.per_page,
+            "took_ms": 0.0,
+            "hits": [make_hit(reading, doc, score, highlighter) for doc, score in ranked],
+            "facets": facets,
+            "dates": histogram,
+            "suggestion": self.suggestion(found_nothing=not final or fallback),
+            "fallback": fallback,
+            "message": message,
+        }
+
+    def narrow(self, matched: frozenset[int]) -> tuple[frozenset[int], frozenset[int]]:
+        """(matches within the date range, those also within every facet selection)."""
+        base = restrict(matched, [self.sets.dates] if self.sets.dates is not None else [])
+        return base, restrict(base, self.sets.allowed_except(None))
+
+    def page_of(self, final: frozenset[int], positive: list[Node]) -> list[tuple[int, float]]:
+        request = self.request
+        start = (request.page - 1) * request.per_page
+        end = start + request.per_page
+        if start >= len(final):
+            return []
+        leaves = [leaf for clause in positive for leaf in positive_leaves(clause)]
+        scored = any(self.matcher.leaf_scores(leaf) is not None for leaf in leaves)
+        if request.sort == "relevance" and scored:
+            return self.matcher.rank(final, leaves, proximity_terms(positive), end)[start:end]
+        newest = request.sort != "oldest"
+        return [(doc, 0.0) for doc in date_ordered(final, self.reading, newest, start, end)]
+
+    def suggestion(self, *, found_nothing: bool) -> str | None:
+        if not self.parsed.clauses:
+            return None
+
+        def finds_results(clauses: tuple[Node, ...]) -> bool:
+            return bool(self.narrow(self.matcher.all_of(clauses))[1])
+
+        return suggest_query(
+            self.parsed,
+            self.reading,
+            found_nothing=found_nothing,
+            stem=self.engine.stem,
+            reparse=self.engine.parse,
+            finds_results=finds_results,
+        )
+
+
+def proximity_terms(positive: list[Node]) -> list[Term]:
+    """Plain words of the query in order, for the phrase and proximity bonus."""
+    seen: set[str] = set()
+    terms = []
+    for clause in positive:
+        if isinstance(clause, Term) and clause.fields == TEXT_FIELDS and clause.text not in seen:
+            seen.add(clause.text)
+            terms.append(clause)
+    return terms
+
+
+def date_ordered(
+    docs: frozenset[int], reading: Reading, newest: bool, start: int, end: int
+) -> list[int]:
+    columns = reading.columns
+    if len(docs) >= len(columns.live) * _SCAN_SHARE:
+        order = columns.date_order(newest_first=newest)
+        return list(islice(filter(docs.__contains__, order), start, end))
+    key = columns.date_sort_key(newest_first=newest)
+    return sorted(docs, key=key.__getitem__)[start:end]
+
+
+def make_hit(reading: Reading, docnum: int, score: float, highlighter: Highlighter) -> Hit:
+    stored = reading.stored(docnum)
+    record = stored.get("article") or {}
+    return Hit(
+        id=stored.get("id", ""),
+        title=highlighter.title(stored.get("title") or ""),
+        snippet=highlighter.snippet(stored.get("body") or ""),
+        place=record.get("dateline_place"),
+        places=list(record.get("places") or []),
+        date=record.get("date"),
+        source=record.get("source"),
+        url=record.get("url"),
+        score=round(score, 6),
+    )
+
+
+def _whole_number(value: object, name: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (1 <= value <= maximum):
+        raise QueryError(
+            f"{name} must be a whole number from 1 to {maximum:,}, got {value!r}", parameter=name
+        )
+    return value
+
+
+def _date(value: object, name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise QueryError(f"{name} must be a date like 2024-02-26, got {value!r}", parameter=name)
+
+
+def _values(values: object, name: str) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, (tuple, list)) or not all(isinstance(v, str) for v in values):
+        raise QueryError(f"{name} must be a list of keys, got {values!r}", parameter=name)
+    return tuple(values)

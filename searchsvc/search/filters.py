@@ -1,0 +1,78 @@
+"""Facet selections as document sets: separate parameters, never edits to the query text.
+
+Several values of one facet combine with OR (the union of their postings); facets combine
+with AND. Each facet's own set is kept apart so its counts can be computed with the other
+facets' selections applied but not its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from searchsvc.search.snapshot import Reading
+
+#: Facet name -> the index field its keys are terms of.
+FACET_FIELDS = {"place": "place", "places": "places", "source": "source"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a request selected: facet keys, and a date range (either end may be open)."""
+
+    place: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def keys(self, facet: str) -> tuple[str, ...]:
+        return getattr(self, facet)
+
+    @property
+    def has_dates(self) -> bool:
+        return self.date_from is not None or self.date_to is not None
+
+
+def normalize_keys(facet: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Keys as the index holds them: sources are lowercased, place keys kept as given."""
+    cleaned = (value.strip() for value in values)
+    if facet == "source":
+        cleaned = (value.lower() for value in cleaned)
+    return tuple(dict.fromkeys(value for value in cleaned if value))
+
+
+@dataclass(frozen=True)
+class FacetSets:
+    """Per facet, the documents its selection allows (``None``: no selection)."""
+
+    by_facet: dict[str, frozenset[int] | None]
+    dates: frozenset[int] | None
+
+    def allowed_except(self, facet: str | None) -> list[frozenset[int]]:
+        """The sets of every selected facet other than ``facet``."""
+        return [docs for name, docs in self.by_facet.items() if name != facet and docs is not None]
+
+
+def facet_sets(selection: Selection, reading: Reading) -> FacetSets:
+    by_facet: dict[str, frozenset[int] | None] = {}
+    for facet, field in FACET_FIELDS.items():
+        keys = selection.keys(facet)
+        by_facet[facet] = (
+            frozenset().union(*(reading.docs(field, key) for key in keys)) if keys else None
+        )
+    dates = (
+        reading.columns.docs_dated(selection.date_from, selection.date_to)
+        if selection.has_dates
+        else None
+    )
+    return FacetSets(by_facet, dates)
+
+
+def restrict(docs: frozenset[int], sets: list[frozenset[int]]) -> frozenset[int]:
+    """``docs`` limited to every set in ``sets`` (smallest first, stopping when empty)."""
+    for allowed in sorted(sets, key=len):
+        if not docs:
+            break
+        docs = docs & allowed
+    return docs

@@ -1,0 +1,269 @@
+"""Marking query words in titles and choosing body snippets, as HTML-safe fragments.
+
+The stored text is split with the index's own tokenizer and normalization, so a match
+on a stem marks every form written ("massacres" and "massacre" both mark for
+"massacres"), an exact word or phrase marks only itself (a phrase as one ``<mark>``),
+and a wildcard marks the words it starts. Every character of article text goes through
+:func:`html.escape`; the only markup in the output is our ``<mark>`` tags.
+
+Snippets are up to ``fragments`` windows of about ``chars`` characters around the places
+with the most distinct query words, in text order, always starting and ending between
+words. A body without matches (the hit matched in the title, or there was no query)
+shows its opening instead.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+from searchsvc.analysis import STOPWORDS, normalize_word
+from searchsvc.search.matching import HighlightTerms
+
+#: Longer bodies are only searched for snippet windows in their first part.
+MAX_SCAN_CHARS = 50_000
+ELLIPSIS = "…"
+_WHITESPACE = re.compile(r"\s+")
+
+
+class WordForms:
+    """Token as written -> (normalized word, stem), shared by every query of an engine.
+
+    Normalizing and stemming are the same for every query, so each distinct token is
+    analyzed once; the cache is simply emptied when it grows past ``limit``.
+    """
+
+    def __init__(self, stem: Callable[[str], str], limit: int = 200_000) -> None:
+        self.stem = stem
+        self.limit = limit
+        self._forms: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, raw: str) -> tuple[str, str]:
+        forms = self._forms.get(raw)
+        if forms is None:
+            word = normalize_word(raw)
+            forms = ("", "") if not word or word in STOPWORDS else (word, self.stem(word))
+            if len(self._forms) >= self.limit:
+                self._forms = {}
+            self._forms[raw] = forms
+        return forms
+
+
+class Highlighter:
+    """Highlights for one query; reuse it for every hit of the page (it caches words)."""
+
+    def __init__(
+        self,
+        terms: HighlightTerms,
+        *,
+        token_pattern: re.Pattern[str],
+        forms: WordForms,
+        snippet_chars: int,
+        snippet_fragments: int,
+    ) -> None:
+        self.terms = terms
+        self.pattern = token_pattern
+        self.forms = forms
+        self.chars = max(20, snippet_chars)
+        self.fragments = max(1, snippet_fragments)
+        self._hits: dict[str, dict[str, bool]] = {"title": {}, "body": {}}
+        self._candidate_patterns: dict[str, re.Pattern[str]] = {}
+
+    def title(self, text: str) -> str:
+        spans = self._spans(text, "title")
+        return _render(text, 0, len(text), spans)
+
+    def snippet(self, body: str) -> str:
+        spans = self._spans(body[:MAX_SCAN_CHARS], "body")
+        if not spans:
+            return self.opening(body)
+        windows = self._best_windows(body, spans)
+        pieces = []
+        for start, end in windows:
+            inside = [span for span in spans if span[0] >= start and span[1] <= end]
+            fragment = _render(body, start, end, inside)
+            if start > 0:
+                fragment = f"{ELLIPSIS} {fragment}"
+            if end < len(body):
+                fragment = f"{fragment} {ELLIPSIS}"
+            pieces.append(fragment)
+        return " ".join(pieces).replace(f"{ELLIPSIS} {ELLIPSIS}", ELLIPSIS)
+
+    def opening(self, body: str) -> str:
+        """The first ``chars`` characters, ending between words."""
+        end = _word_end_before(body, min(len(body), self.chars), 0)
+        fragment = _render(body, 0, end, [])
+        return f"{fragment} {ELLIPSIS}" if end < len(body.rstrip()) else fragment
+
+    # --- finding matches ---------------------------------------------------------------
+
+    def _matches(self, raw: str, target: str) -> bool:
+        found = self._hits[target].get(raw)
+        if found is None:
+            terms = self.terms
+            word, stem = self.forms(raw)
+            found = bool(word) and (
+                word in terms.words[target]
+                or stem in terms.stems[target]
+                or any(word.startswith(prefix) for prefix in terms.prefixes[target])
+            )
+            self._hits[target][raw] = found
+        return found
+
+    def _spans(self, text: str, target: str) -> list[tuple[int, int]]:
+        """Character spans to mark, sorted and not overlapping."""
+        terms = self.terms
+        singles = terms.words[target] or terms.stems[target] or terms.prefixes[target]
+        phrases = self._phrases_by_first_word(target)
+        if not (singles or phrases):
+            return []
+        spans = []
+        hits = self._hits[target]
+        token_at = self.pattern.match
+        for candidate in self._candidates(target).finditer(text):
+            match = token_at(text, candidate.start())
+            if match is None:
+                continue
+            raw = match.group()
+            if singles:
+                found = hits.get(raw)
+                if found is None:
+                    found = self._matches(raw, target)
+                if found:
+                    spans.append(match.span())
+            for phrase in phrases.get(self.forms(raw)[0], ()) if phrases else ():
+                end = self._phrase_end(text, match.end(), phrase)
+                if end is not None:
+                    spans.append((match.start(), end))
+        return _merge(spans) if phrases else spans
+
+    def _phrase_end(self, text: str, position: int, phrase: tuple[str, ...]) -> int | None:
+        """Where ``phrase`` ends if its first word ended at ``position``, else None.
+
+        Stopwords between the words are stepped over, as the index steps over them.
+        """
+        search = self.pattern.search
+        for wanted in phrase[1:]:
+            word = ""
+            while not word:
+                match = search(text, position)
+                if match is None:
+                    return None
+                position = match.end()
+                word = self.forms(match.group())[0]
+            if word != wanted:
+                return None
+        return position
+
+    def _phrases_by_first_word(self, target: str) -> dict[str, list[tuple[str, ...]]]:
+        grouped: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in self.terms.phrases[target]:
+            grouped.setdefault(phrase[0], []).append(phrase)
+        return grouped
+
+    def _candidates(self, target: str) -> re.Pattern[str]:
+        """Where a matching word can start: a first letter of a query word, at a word start.
+
+        Normalization keeps a word's first letter (only lowercased, or folded when it is
+        not ASCII, so any non-ASCII start is a candidate too), so most tokens are skipped
+        without being looked at; candidates are then checked like any token. The letter
+        class comes first so the regex engine scans for it quickly; the look-behinds
+        (no word character, nor a word character and inner punctuation, just before)
+        only run on candidates.
+        """
+        found = self._candidate_patterns.get(target)
+        if found is None:
+            terms = self.terms
+            words = terms.words[target] | terms.stems[target] | terms.prefixes[target]
+            words |= {phrase[0] for phrase in terms.phrases[target]}
+            letters = sorted({case for word in words if word for case in _cases(word[0])})
+            letter_class = "".join(re.escape(letter) for letter in letters)
+            found = re.compile(rf"[{letter_class}\u0080-\U0010ffff](?<!\w.)(?<!\w[.,'\u2019].)")
+            self._candidate_patterns[target] = found
+        return found
+
+    def _best_windows(self, body: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Up to ``fragments`` non-overlapping windows with the most distinct matches."""
+        candidates = []
+        for i, (start, _) in enumerate(spans):
+            words = set()
+            last_end = start
+            for span_start, span_end in spans[i:]:
+                if span_end - start > self.chars:
+                    break
+                words.add(body[span_start:span_end].lower())
+                last_end = span_end
+            candidates.append((len(words), -start, start, last_end))
+        candidates.sort(reverse=True)
+        chosen: list[tuple[int, int]] = []
+        for _, _, first, last in candidates:
+            window = self._frame(body, first, last)
+            if all(window[1] <= s or window[0] >= e for s, e in chosen):
+                chosen.append(window)
+                if len(chosen) == self.fragments:
+                    break
+        return sorted(chosen)
+
+    def _frame(self, body: str, first: int, last: int) -> tuple[int, int]:
+        """A window of about ``chars`` around the matches from ``first`` to ``last``."""
+        spare = max(0, self.chars - (last - first))
+        start = max(0, first - spare // 3)
+        end = min(len(body), max(last, start + self.chars))
+        start = _word_start_at_or_before(body, start)
+        end = _word_end_before(body, end, last)
+        return start, end
+
+
+def _cases(letter: str) -> set[str]:
+    return {letter, letter.lower(), letter.upper()}
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _word_start_at_or_before(text: str, position: int) -> int:
+    while position > 0 and not text[position - 1].isspace():
+        position -= 1
+    return position
+
+
+def _word_end_before(text: str, position: int, floor: int) -> int:
+    """Move ``position`` back to the end of a word, but not before ``floor``."""
+    if position <= 0 or position >= len(text):
+        return max(0, position)
+    if text[position].isspace() or text[position - 1].isspace():
+        return position
+    back = position
+    while back > floor and not text[back - 1].isspace():
+        back -= 1
+    if back > floor:
+        return back
+    while position < len(text) and not text[position].isspace():
+        position += 1  # the word holds the window's last match: finish it
+    return position
+
+
+def _render(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
+    """``text[start:end]`` escaped, with ``spans`` wrapped in ``<mark>``."""
+    out = []
+    cursor = start
+    for span_start, span_end in spans:
+        if span_start < cursor or span_end > end:
+            continue
+        out.append(_plain(text[cursor:span_start]))
+        out.append(f"<mark>{_plain(text[span_start:span_end])}</mark>")
+        cursor = span_end
+    out.append(_plain(text[cursor:end]))
+    return "".join(out).strip()
+
+
+def _plain(text: str) -> str:
+    return html.escape(_WHITESPACE.sub(" ", text))

@@ -1,0 +1,289 @@
+"""From a parsed query to the exact set of matching articles and their relevance order.
+
+Matching is set arithmetic over cached postings (intersections for AND, unions for OR,
+differences for exclusions), so the whole result set is known for the total and the
+facets at little more than the cost of the rarest term. Ranking then scores only those
+documents, with BM25F parts cached per term per commit (see ``ranking``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from searchsvc.search.query import (
+    TEXT_FIELDS,
+    And,
+    DateSpan,
+    Fuzzy,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+)
+from searchsvc.search.ranking import (
+    FIELD_ROLE,
+    TermScores,
+    near_count,
+    phrase_count,
+    sum_scores,
+    top_scored,
+)
+from searchsvc.search.snapshot import PhraseMatches, Reading
+
+#: Wildcards and fuzzy words keep their most common expansions, no more.
+MAX_EXPANSIONS = 64
+#: Proximity is checked for this many leading query words at most.
+MAX_PROXIMITY_WORDS = 8
+
+
+@dataclass
+class HighlightTerms:
+    """What to mark in the title and in the body (the keys of each dict)."""
+
+    stems: dict[str, set[str]] = field(default_factory=lambda: {"title": set(), "body": set()})
+    words: dict[str, set[str]] = field(default_factory=lambda: {"title": set(), "body": set()})
+    prefixes: dict[str, set[str]] = field(default_factory=lambda: {"title": set(), "body": set()})
+    phrases: dict[str, set[tuple[str, ...]]] = field(
+        default_factory=lambda: {"title": set(), "body": set()}
+    )
+
+    def is_empty(self) -> bool:
+        return not any(
+            any(group.values()) for group in (self.stems, self.words, self.prefixes, self.phrases)
+        )
+
+
+def split_clauses(clauses: tuple[Node, ...]) -> tuple[list[Node], list[Node], list[Node]]:
+    """(positive, excluded, date) clauses of a query's top level."""
+    positive, excluded, dates = [], [], []
+    for clause in clauses:
+        if isinstance(clause, Not):
+            excluded.append(clause.child)
+        elif isinstance(clause, DateSpan):
+            dates.append(clause)
+        else:
+            positive.append(clause)
+    return positive, excluded, dates
+
+
+def positive_leaves(node: Node) -> Iterator[Term | Phrase | Prefix | Fuzzy]:
+    """Leaves that count towards a match (not under an exclusion)."""
+    if isinstance(node, (And, Or)):
+        for child in node.children:
+            yield from positive_leaves(child)
+    elif isinstance(node, (Term, Phrase, Prefix, Fuzzy)):
+        yield node
+
+
+class QueryMatcher:
+    """Evaluates query trees against one reading of the index."""
+
+    def __init__(self, reading: Reading) -> None:
+        self.reading = reading
+        self.columns = reading.columns
+
+    # --- which documents ---------------------------------------------------------------
+
+    def all_of(self, clauses: tuple[Node, ...] | list[Node]) -> frozenset[int]:
+        return self.docs(And(tuple(clauses))) if len(clauses) != 1 else self.docs(clauses[0])
+
+    def any_of(self, clauses: tuple[Node, ...]) -> frozenset[int]:
+        """Documents with any positive clause, still honouring exclusions and dates."""
+        positive, excluded, dates = split_clauses(clauses)
+        found: frozenset[int] = frozenset().union(*(self.docs(node) for node in positive))
+        for node in dates:
+            found = found & self.docs(node)
+        for node in excluded:
+            found = found - self.docs(node)
+        return found
+
+    def docs(self, node: Node) -> frozenset[int]:
+        if isinstance(node, Term):
+            if len(node.fields) == 1:
+                return self.reading.docs(node.fields[0], node.text)
+            return frozenset().union(*(self.reading.docs(f, node.text) for f in node.fields))
+        if isinstance(node, Phrase):
+            return self.phrase(node.fields, node.words).docs
+        if isinstance(node, (Prefix, Fuzzy)):
+            return self.expansion_docs(node)
+        if isinstance(node, DateSpan):
+            return self.columns.docs_dated(node.start, node.end)
+        if isinstance(node, Not):
+            return self.columns.live - self.docs(node.child)
+        if isinstance(node, Or):
+            return frozenset().union(*(self.docs(child) for child in node.children))
+        return self._all(node)
+
+    def _all(self, node: And) -> frozenset[int]:
+        required = [c for c in node.children if not isinstance(c, Not)]
+        excluded = [c.child for c in node.children if isinstance(c, Not)]
+        if required:
+            sets = sorted((self.docs(child) for child in required), key=len)
+            found = sets[0].intersection(*sets[1:]) if sets[0] else sets[0]
+        else:
+            found = self.columns.live
+        for child in excluded:
+            if not found:
+                break
+            found = found - self.docs(child)
+        return frozenset(found)
+
+    def phrase(self, fields: tuple[str, ...], words: tuple[str, ...]) -> PhraseMatches:
+        return self.reading.derived(("phrase", fields, words), lambda: self._phrase(fields, words))
+
+    def _phrase(self, fields: tuple[str, ...], words: tuple[str, ...]) -> PhraseMatches:
+        counts: dict[str, dict[int, int]] = {}
+        for name in fields:
+            postings = [self.reading.postings(name, word) for word in words]
+            if any(len(p) == 0 for p in postings):
+                continue
+            sets = sorted((p.docs for p in postings), key=len)
+            found = {}
+            for doc in sets[0].intersection(*sets[1:]):
+                count = phrase_count([p.positions(doc) for p in postings])
+                if count:
+                    found[doc] = count
+            counts[name] = found
+        docs = frozenset().union(*(found.keys() for found in counts.values()))
+        return PhraseMatches(docs, counts)
+
+    def expansions(self, node: Prefix | Fuzzy) -> tuple[str, ...]:
+        """The indexed words a wildcard or fuzzy word stands for, most common first."""
+        return self.reading.derived(("expand", node), lambda: self._expand(node))
+
+    def _expand(self, node: Prefix | Fuzzy) -> tuple[str, ...]:
+        reader = self.reading.reader
+        frequency: dict[str, int] = {}
+        for name in node.fields:
+            if isinstance(node, Prefix):
+                for raw, info in reader.iter_prefix(name, node.prefix):
+                    word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                    frequency[word] = frequency.get(word, 0) + info.doc_frequency()
+            else:
+                lexicon = self.reading.snapshot.lexicon
+                for entry, _ in lexicon.near(reader, name, node.word, node.maxdist):
+                    frequency[entry.word] = frequency.get(entry.word, 0) + entry.docs
+        ranked = sorted(frequency, key=lambda word: (-frequency[word], word))
+        return tuple(ranked[:MAX_EXPANSIONS])
+
+    def expansion_docs(self, node: Prefix | Fuzzy) -> frozenset[int]:
+        words = self.expansions(node)
+        return self.reading.derived(
+            ("expanded-docs", node.fields, words),
+            lambda: frozenset().union(
+                *(self.reading.docs(name, word) for name in node.fields for word in words)
+            ),
+        )
+
+    # --- how relevant ------------------------------------------------------------------
+
+    def leaf_scores(self, leaf: Term | Phrase | Prefix | Fuzzy) -> TermScores | None:
+        """BM25F parts of one leaf, or None for leaves that only filter (place, source)."""
+        if not any(name in FIELD_ROLE for name in leaf.fields):
+            return None
+        bm25 = self.reading.bm25
+        if isinstance(leaf, Term):
+            words: tuple[str, ...] = (leaf.text,)
+        elif isinstance(leaf, Phrase):
+            matches = self.phrase(leaf.fields, leaf.words)
+            return self.reading.scores(
+                ("phrase", leaf.fields, leaf.words),
+                lambda: bm25.term_scores(
+                    [(name, found.items()) for name, found in matches.counts.items()],
+                    len(matches.docs),
+                ),
+            )
+        else:
+            words = self.expansions(leaf)
+        return self.reading.scores(
+            ("terms", leaf.fields, words), lambda: self._term_scores(leaf.fields, words)
+        )
+
+    def _term_scores(self, fields: tuple[str, ...], words: tuple[str, ...]) -> TermScores:
+        """One pseudo-term for all ``words`` (a wildcard's expansions count as one word)."""
+        occurrences = []
+        docs: set[int] = set()
+        for name in fields:
+            for word in words:
+                postings = self.reading.postings(name, word)
+                occurrences.append((name, zip(postings.ids, postings.tfs, strict=True)))
+                docs.update(postings.docs)
+        return self.reading.bm25.term_scores(occurrences, len(docs))
+
+    def rank(
+        self,
+        docs: frozenset[int],
+        leaves: list[Term | Phrase | Prefix | Fuzzy],
+        near_terms: list[Term],
+        count: int,
+    ) -> list[tuple[int, float]]:
+        """The ``count`` most relevant of ``docs`` as (docnum, score), best first."""
+        parts = [scores for leaf in leaves if (scores := self.leaf_scores(leaf)) is not None]
+        ordered = list(docs)
+        scores = sum_scores(ordered, (part.scores for part in parts))
+        config = self.reading.ranking
+        near_terms = near_terms[:MAX_PROXIMITY_WORDS]
+        boosting = len(near_terms) > 1 and (config.phrase_boost or config.proximity_boost)
+        depth = config.rerank_depth if boosting else 0
+        top = top_scored(ordered, scores, max(count, depth), self.columns.id_rank)
+        if depth:
+            # Only the first ``depth`` get the bonus, whatever page is asked for, so every
+            # page and every depth of ranking agree; the bonus only raises scores, so the
+            # reranked head still outranks the rest.
+            top = self._rerank(top[:depth], near_terms) + top[depth:]
+        return top[:count]
+
+    def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
+        config = self.reading.ranking
+        bm25 = self.reading.bm25
+        idfs = [self.leaf_scores(term).idf for term in terms]
+        postings = {
+            role: [self.reading.postings(role, term.text) for term in terms] for role in TEXT_FIELDS
+        }
+        reranked = []
+        for doc, score in top:
+            phrase = {"title": 0, "body": 0}
+            pairs = [{"title": 0, "body": 0} for _ in terms[1:]]
+            for role in TEXT_FIELDS:
+                positions = [p.positions(doc) for p in postings[role]]
+                phrase[role] = phrase_count(positions)
+                for i, counts in enumerate(pairs):
+                    counts[role] = near_count(
+                        positions[i], positions[i + 1], config.proximity_window
+                    )
+            bonus = (
+                config.phrase_boost
+                * sum(idfs)
+                * bm25.saturate(bm25.weighted_frequency(doc, phrase["title"], phrase["body"]))
+            )
+            for i, counts in enumerate(pairs):
+                x = bm25.weighted_frequency(doc, counts["title"], counts["body"])
+                bonus += config.proximity_boost * (idfs[i] + idfs[i + 1]) / 2 * bm25.saturate(x)
+            reranked.append((doc, score + bonus))
+        rank = self.columns.id_rank
+        reranked.sort(key=lambda item: (-item[1], rank[item[0]]))
+        return reranked
+
+    # --- what to mark ------------------------------------------------------------------
+
+    def highlight_terms(self, clauses: list[Node]) -> HighlightTerms:
+        terms = HighlightTerms()
+        for clause in clauses:
+            for leaf in positive_leaves(clause):
+                for name in leaf.fields:
+                    target = FIELD_ROLE.get(name)
+                    if target is None:
+                        continue
+                    if isinstance(leaf, Term):
+                        group = terms.stems if name in TEXT_FIELDS else terms.words
+                        group[target].add(leaf.text)
+                    elif isinstance(leaf, Phrase):
+                        terms.phrases[target].add(leaf.words)
+                    elif isinstance(leaf, Prefix):
+                        terms.prefixes[target].add(leaf.prefix)
+                    else:
+                        terms.words[target].update(self.expansions(leaf))
+        return terms

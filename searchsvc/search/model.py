@@ -1,0 +1,184 @@
+"""What a search asks and what it answers: plain data, no HTTP, no Whoosh objects.
+
+The web page, the JSON API, the command line and the benchmarks all consume these
+records; :meth:`to_dict` gives the JSON shape (every value is a str, number, bool,
+``None``, list or dict).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SortOrder = Literal["relevance", "newest", "oldest"]
+SORT_ORDERS: tuple[str, ...] = ("relevance", "newest", "oldest")
+Granularity = Literal["year", "month", "day"]
+
+
+class QueryError(ValueError):
+    """Input that cannot be searched; the message says what to change.
+
+    ``parameter`` names the request field at fault (``"q"``, ``"page"``, ``"per_page"``,
+    ``"sort"``, ``"date_from"``, ``"date_to"``, ``"place"``...), so an API can point at it.
+    """
+
+    def __init__(self, message: str, parameter: str = "q") -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+    def to_dict(self) -> dict[str, str]:
+        return {"message": self.message, "parameter": self.parameter}
+
+
+class ArticleNotFound(LookupError):
+    """No article with that id in the serving index."""
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(f"no article with id {article_id!r}")
+        self.article_id = article_id
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search: the typed query plus facet filters, which are never spliced into the text.
+
+    Within one filter several values mean OR, different filters combine with AND.
+    ``date_from``/``date_to`` are inclusive; either may be left open.
+    """
+
+    query: str = ""
+    place: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result. ``title`` and ``snippet`` are HTML-safe: only ``<mark>`` is markup."""
+
+    id: str
+    title: str
+    snippet: str
+    place: dict[str, Any] | None
+    places: list[dict[str, Any]]
+    date: str | None
+    source: str | None
+    url: str | None
+    score: float
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    key: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    """Counts for one facet over the whole result set; ``other`` counts what the top N omit."""
+
+    name: str
+    values: list[FacetValue]
+    other: int = 0
+
+
+@dataclass(frozen=True)
+class DateBucket:
+    """One bar of the timeline; ``date_from``/``date_to`` (ISO, inclusive) select it."""
+
+    key: str
+    label: str
+    count: int
+    date_from: str
+    date_to: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class DateHistogram:
+    """Result counts over time at the finest useful granularity, plus the undated count."""
+
+    granularity: Granularity
+    buckets: list[DateBucket]
+    undated: int = 0
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One page of results plus what describes the whole result set.
+
+    ``fallback`` is True when no article had all the words and these are the articles
+    with any of them (``message`` says so); ``suggestion`` is a corrected query that
+    finds results, when a word looks misspelled.
+    """
+
+    query: str
+    sort: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, Facet]
+    dates: DateHistogram
+    suggestion: str | None = None
+    fallback: bool = False
+    message: str | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """A whole story for display, as plain text (the template escapes it)."""
+
+    id: str
+    title: str
+    body: str
+    dateline: str | None
+    place: dict[str, Any] | None
+    places: list[dict[str, Any]] = field(default_factory=list)
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+@dataclass(frozen=True)
+class GenerationInfo:
+    """Which index generation answers searches, and how big it is."""
+
+    id: str
+    article_count: int
+    commit: int
+    fallback_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A result record as a JSON-able dict (nested records included)."""
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        raise TypeError(f"not a search record: {record!r}")
+    return dataclasses.asdict(record)

@@ -1,0 +1,72 @@
+"""More like this: articles sharing an article's most distinctive words.
+
+The article's stored title and body are read as surface words (the unstemmed analysis)
+and grouped by stem, so "massacre" here finds "massacres" there; each stem is weighted by
+its frequency in the article times its inverse document frequency, stems found in only
+this article or in more than a tenth of the collection are skipped, and the top
+:data:`KEY_WORDS` become an any-word query over title and body, ranked by BM25F. The
+article itself is excluded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+
+from searchsvc.search.matching import QueryMatcher
+from searchsvc.search.query import TEXT_FIELDS, Term
+from searchsvc.search.snapshot import Reading
+
+KEY_WORDS = 20
+MAX_DOC_SHARE = 0.1
+#: In a small collection a word in a few articles is still distinctive.
+MIN_CEILING = 5
+MIN_WORD_LENGTH = 3
+
+
+def related_docs(
+    reading: Reading,
+    docnum: int,
+    limit: int,
+    surface_words: Callable[[str], list[str]],
+    stem: Callable[[str], str],
+) -> list[tuple[int, float]]:
+    """Up to ``limit`` (docnum, score) pairs most like ``docnum``, best first."""
+    key = ("related", docnum, limit)
+    return reading.derived(key, lambda: _related(reading, docnum, limit, surface_words, stem))
+
+
+def _related(
+    reading: Reading,
+    docnum: int,
+    limit: int,
+    surface_words: Callable[[str], list[str]],
+    stem: Callable[[str], str],
+) -> list[tuple[int, float]]:
+    stored = reading.stored(docnum)
+    text = f"{stored.get('title') or ''}\n{stored.get('body') or ''}"
+    stems = Counter(stem(word) for word in surface_words(text) if len(word) >= MIN_WORD_LENGTH)
+    keys = key_words(reading, stems)
+    if not keys:
+        return []
+    leaves = [Term(TEXT_FIELDS, key, key) for key in keys]
+    matcher = QueryMatcher(reading)
+    docs = frozenset().union(*(matcher.docs(leaf) for leaf in leaves)) - {docnum}
+    return matcher.rank(docs, leaves, [], limit)
+
+
+def key_words(reading: Reading, stems: Counter[str]) -> list[str]:
+    """The article's most distinctive stems, most distinctive first."""
+    doc_count = max(1, len(reading.columns.live))
+    ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
+    weighted = []
+    for word, count in stems.items():
+        if word.isdigit():
+            continue
+        docs = len(frozenset().union(*(reading.docs(field, word) for field in TEXT_FIELDS)))
+        if docs < 2 or docs > ceiling:
+            continue
+        weighted.append((count * math.log(doc_count / docs), word))
+    weighted.sort(key=lambda item: (-item[0], item[1]))
+    return [word for _, word in weighted[:KEY_WORDS]]

@@ -1,0 +1,160 @@
+"""Which index commit answers the next query, shared safely by the server's threads.
+
+Before each query two ``stat`` calls (the ``CURRENT`` file and the generation directory)
+tell whether anything changed; only then is ``CURRENT`` read and the generation's latest
+commit compared. A rebuild (new generation) opens the new one; an incremental update (new
+commit in the same generation) starts a new :class:`Snapshot`. Queries already running
+finish on the snapshot they started with; the old snapshot's searchers close when its
+last query ends, and the old generation's shared lock is released when its last
+snapshot closes, so its files are only deleted once nobody reads them. A new generation
+that cannot be opened (corrupt, built by another version) is logged and the one already
+open keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from searchsvc.index import OpenedIndex, SearchIndexError, open_index, read_current
+from searchsvc.index.generations import CURRENT_FILE
+from searchsvc.search.ranking import RankingConfig
+from searchsvc.search.snapshot import Reading, Snapshot
+
+_CHECKOUT_ATTEMPTS = 20
+
+log = logging.getLogger(__name__)
+
+
+class ServingIndex:
+    def __init__(self, index_dir: Path, ranking: RankingConfig) -> None:
+        self.index_dir = Path(index_dir)
+        self.ranking = ranking
+        self._lock = threading.RLock()
+        self._opened: OpenedIndex | None = None
+        self._opened_as: str | None = None  # what CURRENT said when we opened it
+        self._snapshot: Snapshot | None = None
+        #: id(OpenedIndex) -> (it, ids of its snapshots not yet closed)
+        self._alive: dict[int, tuple[OpenedIndex, set[int]]] = {}
+        self._fingerprint: tuple | None = None
+
+    @contextmanager
+    def reading(self) -> Iterator[Reading]:
+        """The current snapshot with a searcher for this thread, returned afterwards."""
+        for _ in range(_CHECKOUT_ATTEMPTS):
+            snapshot = self._current()
+            searcher = snapshot.checkout()
+            if searcher is not None:
+                break
+            self._forget(snapshot)
+        else:
+            raise RuntimeError("the index kept changing while opening a searcher")
+        try:
+            yield Reading(snapshot, searcher)
+        finally:
+            snapshot.checkin(searcher)
+
+    def close(self) -> None:
+        with self._lock:
+            snapshot, opened = self._snapshot, self._opened
+            self._snapshot = self._opened = self._opened_as = None
+            self._fingerprint = None
+            if snapshot is not None:
+                snapshot.retire()
+            if opened is not None:
+                self._release_if_unused(opened)
+
+    # --- switching ---------------------------------------------------------------------
+
+    def _current(self) -> Snapshot:
+        with self._lock:
+            fingerprint = self._read_fingerprint()
+            if self._snapshot is None or fingerprint != self._fingerprint:
+                self._refresh()
+                self._fingerprint = fingerprint
+            assert self._snapshot is not None
+            return self._snapshot
+
+    def _forget(self, snapshot: Snapshot) -> None:
+        """A snapshot that could not hand out a searcher is replaced on the next call."""
+        with self._lock:
+            if self._snapshot is snapshot:
+                self._snapshot = None
+                snapshot.retire()
+
+    def _read_fingerprint(self) -> tuple:
+        parts: list[object] = []
+        for path in (self.index_dir / CURRENT_FILE, self._opened.path if self._opened else None):
+            if path is None:
+                continue
+            try:
+                status = os.stat(path)
+            except OSError:
+                parts.append(None)
+                continue
+            parts.append((status.st_ino, status.st_mtime_ns, status.st_size))
+        return tuple(parts)
+
+    def _refresh(self) -> None:
+        current = read_current(self.index_dir)
+        if self._opened is None or (current is not None and current != self._opened_as):
+            try:
+                self._open_generation(current)
+            except SearchIndexError as problem:
+                if self._opened is None:
+                    raise
+                # Keep answering from the generation we have; try again when CURRENT moves.
+                log.warning(
+                    "cannot switch to index generation %s (%s); still serving %s",
+                    current,
+                    problem,
+                    self._opened.generation,
+                )
+                self._opened_as = current
+        assert self._opened is not None
+        latest = self._opened.index.latest_generation()
+        if self._snapshot is None or self._snapshot.commit != latest:
+            self._new_snapshot()
+
+    def _open_generation(self, current: str | None) -> None:
+        opened = open_index(self.index_dir)  # IndexNotFound etc. reach the caller
+        old_opened, old_snapshot = self._opened, self._snapshot
+        self._opened, self._opened_as = opened, current
+        self._alive[id(opened)] = (opened, set())
+        self._snapshot = None
+        if old_snapshot is not None:
+            old_snapshot.retire()
+        if old_opened is not None:
+            self._release_if_unused(old_opened)
+
+    def _new_snapshot(self) -> None:
+        assert self._opened is not None
+        old = self._snapshot
+        labels = old.labels if old is not None and old.opened is self._opened else None
+        snapshot = Snapshot(
+            self._opened, self._opened.searcher(), self.ranking, self._closed, labels
+        )
+        self._alive[id(self._opened)][1].add(id(snapshot))
+        self._snapshot = snapshot
+        if old is not None:
+            old.retire()
+
+    def _closed(self, snapshot: Snapshot) -> None:
+        """Called when a retired snapshot's last searcher closes."""
+        with self._lock:
+            entry = self._alive.get(id(snapshot.opened))
+            if entry is not None:
+                entry[1].discard(id(snapshot))
+            self._release_if_unused(snapshot.opened)
+
+    def _release_if_unused(self, opened: OpenedIndex) -> None:
+        """Close a generation we no longer serve once none of its snapshots is open."""
+        entry = self._alive.get(id(opened))
+        if opened is self._opened or entry is None or entry[1]:
+            return
+        del self._alive[id(opened)]
+        opened.close()

@@ -1,0 +1,174 @@
+"""Highlighting: escaped fragments with only our <mark> tags, the right words marked,
+snippets that never cut a word."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_search_corpus import corpus_settings
+
+from searchsvc.analysis import make_analyzer
+from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.matching import HighlightTerms
+
+_PLAIN = make_analyzer(stem=False)
+_STEM = make_analyzer(stem=True).stemmer.stem
+ONLY_MARKS = re.compile(r"<(?!/?mark>)")
+
+
+def highlighter(
+    *, stems=(), words=(), prefixes=(), phrases=(), chars: int = 60, fragments: int = 2
+) -> Highlighter:
+    terms = HighlightTerms()
+    for target in ("title", "body"):
+        terms.stems[target].update(stems)
+        terms.words[target].update(words)
+        terms.prefixes[target].update(prefixes)
+        terms.phrases[target].update(phrases)
+    return Highlighter(
+        terms,
+        token_pattern=_PLAIN.tokenizer.regexp,
+        forms=WordForms(_STEM),
+        snippet_chars=chars,
+        snippet_fragments=fragments,
+    )
+
+
+def plain_words(fragment: str) -> list[str]:
+    text = html.unescape(re.sub(r"</?mark>", "", fragment)).replace("…", " ")
+    return text.split()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):
+    with SearchEngine(corpus_settings(tmp_path_factory).replace(snippet_chars=80)) as engine:
+        yield engine
+
+
+def hit(engine: SearchEngine, query: str, article_id: str):
+    result = engine.search(SearchRequest(query=query, per_page=50))
+    return next(h for h in result.hits if h.id == article_id)
+
+
+@pytest.mark.parametrize("query", ["script", "alert", "amp", "quoted", "single", "", "img"])
+def test_article_text_is_escaped_in_every_fragment(engine: SearchEngine, query: str) -> None:
+    found = hit(engine, query, "x1") if query else hit(engine, 'source:"example & co"', "x1")
+    for fragment in (found.title, found.snippet):
+        assert ONLY_MARKS.search(fragment) is None, fragment
+        assert '"' not in fragment and "'" not in fragment
+    assert "&lt;script&gt;" in found.title.replace("<mark>", "").replace("</mark>", "")
+    assert "&amp;" in found.title
+    related_titles = [h.title for h in engine.related("n1", limit=10)]
+    for title in related_titles:
+        assert ONLY_MARKS.search(title) is None
+
+
+def test_escaped_entities_and_markup_in_the_body(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with SearchEngine(corpus_settings(tmp_path_factory).replace(snippet_chars=400)) as engine:
+        found = hit(engine, "reader comment", "x1")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in found.snippet
+    assert "&amp;amp;" in found.snippet
+    assert "&#x27;single&#x27;" in found.snippet and "&quot;double&quot;" in found.snippet
+
+
+@pytest.mark.parametrize(
+    ("query", "article_id", "title", "snippet_marks"),
+    [
+        (
+            "massacres",
+            "k1",
+            "Azerbaijan marks anniversary of Khojaly <mark>massacre</mark>",
+            ["massacre"],
+        ),
+        ("massacres", "k2", "Victims remembered in Baku", ["massacres"]),
+        (
+            '"bank of america"',
+            "b1",
+            "<mark>Bank of America</mark> reports higher profit",
+            ["Bank of America"],
+        ),
+        ("massac*", "u1", "<mark>Massachusetts</mark> governor signs budget", ["Massachusetts"]),
+        (
+            "khojali~",
+            "k1",
+            "Azerbaijan marks anniversary of <mark>Khojaly</mark> massacre",
+            ["Khojaly"],
+        ),
+        ("oil prices", "o2", "Fuel retailers cut pump charges", ["prices", "price", "oil"]),
+        ("title:fuel", "o2", "<mark>Fuel</mark> retailers cut pump charges", []),
+        # excluded words are never marked, even where they occur
+        ("yen OR -tariffs", "t1", "Japan and United States open trade talks", ["yen"]),
+    ],
+)
+def test_what_gets_marked(
+    engine: SearchEngine, query: str, article_id: str, title: str, snippet_marks: list[str]
+) -> None:
+    found = hit(engine, query, article_id)
+    assert found.title == title
+    assert re.findall(r"<mark>(.*?)</mark>", found.snippet) == snippet_marks
+
+
+def test_title_only_match_shows_the_opening_of_the_body(engine: SearchEngine) -> None:
+    found = hit(engine, "title:fuel", "o2")
+    assert found.snippet.startswith("Retail prices for petrol fell for a third week.")
+    assert found.snippet.endswith("…")
+
+
+def test_snippet_windows_size_and_count() -> None:
+    body = " ".join(
+        ["alpha"] + ["filler"] * 40 + ["target", "beta"] + ["filler"] * 40 + ["target"] + ["end"]
+    )
+    two = highlighter(stems={"target"}, chars=30, fragments=2).snippet(body)
+    assert two.count("<mark>target</mark>") == 2
+    assert two == (
+        "… filler filler <mark>target</mark> beta filler … filler filler <mark>target</mark> end"
+    )
+    for piece in two.split("…"):
+        assert len(html.unescape(re.sub(r"</?mark>", "", piece)).strip()) <= 30 + 6
+    one = highlighter(stems={"target"}, chars=30, fragments=1).snippet(body)
+    assert one.count("<mark>") == 1
+
+
+def test_best_window_has_the_most_distinct_words() -> None:
+    body = "oil " + "filler " * 30 + "oil prices rose " + "filler " * 30
+    snippet = highlighter(stems={"oil", "price"}, chars=40, fragments=1).snippet(body)
+    assert "<mark>oil</mark> <mark>prices</mark>" in snippet
+
+
+def test_phrase_marks_only_the_whole_phrase() -> None:
+    text = "Bank of America and America's bank; bank america"
+    marked = highlighter(phrases={("bank", "america")}).title(text)
+    assert (
+        marked == "<mark>Bank of America</mark> and America&#x27;s bank; <mark>bank america</mark>"
+    )
+
+
+def test_opening_of_a_body_without_spaces_is_not_cut() -> None:
+    body = "x" * 500
+    assert highlighter(chars=40).snippet(body) == body
+
+
+WORDS = st.sampled_from(["oil", "prices", "rose", "the", "Bank", "massacres", "a&b", "<b>", "x"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(WORDS, st.text(min_size=1, max_size=12)), min_size=1, max_size=120),
+    st.integers(min_value=20, max_value=120),
+    st.integers(min_value=1, max_value=3),
+)
+def test_snippets_never_cut_inside_a_word(words: list[str], chars: int, fragments: int) -> None:
+    body = " ".join(words)
+    marker = highlighter(
+        stems={"oil", "price", "massacr"}, words={"bank"}, chars=chars, fragments=fragments
+    )
+    snippet = marker.snippet(body)
+    assert ONLY_MARKS.search(snippet) is None
+    whole_words = set(body.split())
+    for word in plain_words(snippet):
+        assert word in whole_words, (word, body)

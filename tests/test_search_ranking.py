@@ -1,0 +1,73 @@
+"""Ranking: titles outweigh bodies, phrases outrank scattered words, ties go by id."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from searchsvc.config import Settings
+from searchsvc.index import build_index
+from searchsvc.search import RankingConfig, SearchEngine, SearchRequest
+
+FILLER = "Traders in the city said the outlook for the coming spring was uncertain."
+ARTICLES = [
+    # the same words, together in one and apart in the other, bodies of equal length
+    {"id": "phrase", "title": "Markets today", "body": f"Interest rates will rise. {FILLER}"},
+    {"id": "apart", "title": "Markets today", "body": f"Interest will rise, rates too. {FILLER}"},
+    # the same word once, in the title of one and in the body of the other
+    {"id": "in-title", "title": "Copper output", "body": f"The mine reported results. {FILLER}"},
+    {
+        "id": "in-body",
+        "title": "Mine results",
+        "body": f"The mine reported copper output. {FILLER}",
+    },
+    # identical stories: only the id can order them
+    {"id": "twin-b", "title": "Harbour news", "body": f"The lighthouse was repainted. {FILLER}"},
+    {"id": "twin-a", "title": "Harbour news", "body": f"The lighthouse was repainted. {FILLER}"},
+]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("ranking")
+    corpus = root / "articles.jsonl"
+    corpus.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n", encoding="utf-8")
+    settings = Settings(index_dir=root / "index", corpus=(corpus,), build_procs=1)
+    build_index(None, settings, show_progress=False)
+    return settings
+
+
+def ranked(settings: Settings, query: str, ranking: RankingConfig | None = None) -> list[str]:
+    with SearchEngine(settings, ranking=ranking) as engine:
+        return [hit.id for hit in engine.search(SearchRequest(query=query)).hits]
+
+
+def test_title_outweighs_body(settings: Settings) -> None:
+    assert ranked(settings, "copper") == ["in-title", "in-body"]
+    assert ranked(settings, "copper", RankingConfig(title_weight=0.5)) == ["in-body", "in-title"]
+
+
+def test_phrase_outranks_scattered_words(settings: Settings) -> None:
+    assert ranked(settings, "interest rates") == ["phrase", "apart"]
+    without = RankingConfig(phrase_boost=0.0, proximity_boost=0.0)
+    with SearchEngine(settings, ranking=without) as engine:
+        scores = {h.id: h.score for h in engine.search(SearchRequest(query="interest rates")).hits}
+    assert scores["phrase"] == pytest.approx(scores["apart"], rel=0.05)
+
+
+def test_ties_are_broken_by_id_on_every_page(settings: Settings) -> None:
+    assert ranked(settings, "lighthouse") == ["twin-a", "twin-b"]
+    with SearchEngine(settings) as engine:
+        pages = [
+            engine.search(SearchRequest(query="lighthouse", per_page=1, page=page)).hits[0].id
+            for page in (1, 2)
+        ]
+    assert pages == ["twin-a", "twin-b"]
+
+
+def test_scores_are_positive_and_descending(settings: Settings) -> None:
+    with SearchEngine(settings) as engine:
+        hits = engine.search(SearchRequest(query="traders OR copper OR interest")).hits
+    scores = [hit.score for hit in hits]
+    assert all(score > 0 for score in scores) and scores == sorted(scores, reverse=True)

@@ -1,0 +1,150 @@
+"""The engine follows the index: rebuilds, incremental updates, many threads, closing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index import IndexNotFound, build_index, read_current
+from searchsvc.index.generations import GenerationLock
+from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.search import SearchEngine, SearchRequest
+
+pytestmark = pytest.mark.slow  # builds its own indexes
+
+
+def write_corpus(path: Path, articles: list[dict]) -> None:
+    path.write_text("\n".join(json.dumps(a) for a in articles) + "\n", encoding="utf-8")
+
+
+def story(article_id: str, title: str, body: str, date: str = "2024-01-01") -> dict:
+    return {"id": article_id, "title": title, "body": body, "date": date, "source": "Test Wire"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "articles.jsonl"
+    write_corpus(
+        corpus,
+        [
+            story("a1", "Harbour reopens", "The harbour reopened after the storm."),
+            story("a2", "Bridge closes", "The old bridge closed for repairs."),
+        ],
+    )
+    return Settings(index_dir=tmp_path / "index", corpus=(corpus,), build_procs=1)
+
+
+def total(engine: SearchEngine, query: str) -> int:
+    return engine.search(SearchRequest(query=query)).total
+
+
+def test_no_index_is_reported_not_hidden(tmp_path: Path) -> None:
+    with (
+        SearchEngine(Settings(index_dir=tmp_path / "missing")) as engine,
+        pytest.raises(IndexNotFound),
+    ):
+        engine.search(SearchRequest(query="harbour"))
+
+
+def test_a_rebuild_is_picked_up_by_the_next_search(settings: Settings) -> None:
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings) as engine:
+        first = engine.generation
+        assert total(engine, "harbour") == 1 and total(engine, "lighthouse") == 0
+        write_corpus(
+            settings.corpus[0],
+            [story("b1", "Lighthouse restored", "Volunteers restored the lighthouse lamp.")],
+        )
+        build_index(None, settings, show_progress=False)
+        assert total(engine, "lighthouse") == 1 and total(engine, "harbour") == 0
+        second = engine.generation
+        assert second.id == read_current(settings.index_dir) != first.id
+        assert second.article_count == 1
+        # the old generation is no longer held open, so cleanup may delete it
+        with GenerationLock(settings.index_dir, first.id) as old:
+            assert old.try_exclusive()
+        with GenerationLock(settings.index_dir, second.id) as current:
+            assert not current.try_exclusive()
+
+
+def test_updates_and_deletions_are_seen_without_reopening(settings: Settings) -> None:
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings) as engine:
+        generation = engine.generation
+        assert total(engine, "ferry") == 0
+        update_articles(
+            settings,
+            [
+                Article(
+                    id="c1",
+                    title="Ferry returns",
+                    body="The ferry returned to the harbour.",
+                    date=dt.date(2024, 2, 1),
+                    source="Test Wire",
+                )
+            ],
+        )
+        result = engine.search(SearchRequest(query="harbour", sort="newest"))
+        assert [hit.id for hit in result.hits] == ["c1", "a1"]
+        assert result.facets["source"].values[0].count == 2
+        assert (
+            engine.generation.id == generation.id and engine.generation.commit > generation.commit
+        )
+        delete_articles(settings, ["a1"])
+        assert [hit.id for hit in engine.search(SearchRequest(query="harbour")).hits] == ["c1"]
+        assert engine.generation.article_count == 2
+
+
+def test_many_threads_search_while_the_index_changes(settings: Settings) -> None:
+    build_index(None, settings, show_progress=False)
+    errors: list[BaseException] = []
+    seen: set[int] = set()
+    with SearchEngine(settings.replace(threads=8)) as engine:
+
+        def worker() -> None:
+            try:
+                for _ in range(40):
+                    result = engine.search(SearchRequest(query="harbour OR bridge OR ferry"))
+                    seen.add(result.total)
+                    assert len(result.hits) == result.total
+            except BaseException as error:  # reported below, with the thread's traceback
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        update_articles(
+            settings,
+            [Article(id="c1", title="Ferry returns", body="The ferry is back.", source="Wire")],
+        )
+        for thread in threads:
+            thread.join()
+        assert not errors, errors[0]
+        assert seen <= {2, 3}
+        assert total(engine, "harbour OR bridge OR ferry") == 3
+
+
+def test_close_releases_the_generation_and_a_later_call_reopens(settings: Settings) -> None:
+    build_index(None, settings, show_progress=False)
+    engine = SearchEngine(settings)
+    assert total(engine, "bridge") == 1
+    engine.close()
+    engine.close()  # closing twice is harmless
+    assert total(engine, "bridge") == 1
+    engine.close()
+
+
+def test_a_broken_current_generation_does_not_stop_searches(settings: Settings) -> None:
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings) as engine:
+        good = engine.generation.id
+        assert total(engine, "bridge") == 1
+        (settings.index_dir / "CURRENT").write_text("20990101T000000-000000\n")
+        assert total(engine, "bridge") == 1
+        assert engine.generation.id == good
