@@ -1,0 +1,55 @@
+"""The JSON API: search, articles, related articles, and the OpenAPI document describing them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from searchsvc.search import QueryError
+from searchsvc.search.model import to_dict
+from searchsvc.web.openapi import openapi_document as build_openapi_document
+from searchsvc.web.params import parse_search_args
+from searchsvc.web.state import get_state
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+DEFAULT_RELATED = 5
+MAX_RELATED = 20
+
+
+@blueprint.get("/search")
+def search() -> Response:
+    state = get_state()
+    search_request = parse_search_args(request.args, state.settings)
+    return jsonify(state.engine.search(search_request).to_dict())
+
+
+@blueprint.get("/articles/<path:article_id>/related")
+def related(article_id: str) -> Response:
+    limit = _limit(request.args.get("limit", ""))
+    hits = get_state().engine.related(article_id, limit=limit)
+    return jsonify({"id": article_id, "related": [to_dict(hit) for hit in hits]})
+
+
+@blueprint.get("/articles/<path:article_id>")
+def article(article_id: str) -> Response:
+    return jsonify(get_state().engine.article(article_id).to_dict())
+
+
+@blueprint.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(build_openapi_document(get_state().settings))
+
+
+def _limit(raw: str) -> int:
+    text = raw.strip()
+    if not text:
+        return DEFAULT_RELATED
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_RELATED:
+        raise QueryError(
+            f"limit must be a whole number from 1 to {MAX_RELATED}, got {raw!r}", parameter="limit"
+        )
+    return limit
