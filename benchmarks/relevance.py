@@ -1,0 +1,278 @@
+"""Test collections with relevance judgements, and the ranking metrics computed over them.
+
+Cranfield and CISI share the old SMART layout: records open with ``.I <number>`` and fields
+open with a line ``.<LETTER>``. Their quirks (documented in each folder's SOURCE.md) live here
+so that every system under test sees exactly the same documents, queries and judgements.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from searchsvc.articles.model import Article, IngestReport
+
+_TAG = re.compile(r"^\.([A-Z])(?:\s+(\S.*))?\s*$")
+
+# Cranfield grades: 1 = complete answer .. 4 = minimal interest; -1 = not relevant.
+CRANFIELD_RELEVANT_GRADES = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    text: str
+
+
+@dataclass
+class Collection:
+    """Documents, queries and judgements: ``qrels[query id][doc id]`` is a gain > 0.
+
+    Gains are graded where the collection grades (Cranfield: grade 1 -> 4 ... grade 4 -> 1)
+    and 1 where it does not (CISI); binary metrics only look at which documents have one.
+    """
+
+    name: str
+    documents: list[Document]
+    queries: list[Query]
+    qrels: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def judged_queries(self) -> list[Query]:
+        """Queries with at least one relevant document; the others cannot be scored."""
+        return [query for query in self.queries if self.qrels.get(query.id)]
+
+
+def read_tagged_records(text: str) -> Iterator[dict[str, str]]:
+    """Yield one ``{tag: text}`` dict per ``.I`` record; the record number is under ``"I"``.
+
+    A tag that repeats inside a record (Cranfield doc 240 has two ``.A``; 576 and 578 two
+    ``.W``) keeps all its parts, a blank line between, rather than the last one winning.
+    """
+    record: dict[str, list[str]] | None = None
+    current: list[str] = []
+    for line in text.splitlines():
+        match = _TAG.match(line)
+        if match is None:
+            current.append(line)
+            continue
+        tag, rest = match.group(1), match.group(2) or ""
+        if tag == "I":
+            if record is not None:
+                yield _joined(record)
+            record = {"I": [rest.strip()]}
+            current = []
+        elif record is not None:
+            current = record.setdefault(tag, [])
+            if current:
+                current.append("")
+            if rest:
+                current.append(rest)
+    if record is not None:
+        yield _joined(record)
+
+
+def _joined(record: dict[str, list[str]]) -> dict[str, str]:
+    return {tag: "\n".join(lines).strip() for tag, lines in record.items()}
+
+
+def read_cranfield(
+    folder: Path, relevant_grades: Sequence[int] = CRANFIELD_RELEVANT_GRADES
+) -> Collection:
+    """Cranfield 1400: 1400 abstracts, 225 queries, graded judgements.
+
+    The judgements number queries by their ordinal position in ``cran.qry`` (1..225), not by
+    its ``.I`` numbers (001..365 with gaps), so queries get their ordinal as id here.
+    """
+    documents = [
+        Document(id=record["I"], title=record.get("T", ""), body=record.get("W", ""))
+        for record in read_tagged_records(_read_text(folder / "cran.all.1400"))
+    ]
+    queries = [
+        Query(id=str(ordinal), text=record.get("W", ""))
+        for ordinal, record in enumerate(read_tagged_records(_read_text(folder / "cran.qry")), 1)
+    ]
+    qrels: dict[str, dict[str, int]] = {}
+    for query_id, doc_id, grade in _qrel_rows(folder / "cranqrel"):
+        if int(grade) in relevant_grades:
+            qrels.setdefault(query_id, {})[doc_id] = 5 - int(grade)
+    return Collection("cranfield", documents, queries, qrels)
+
+
+def read_cisi(folder: Path) -> Collection:
+    """CISI: 1460 abstracts, 112 queries of which only 76 have judgements (all binary).
+
+    Only ``.W`` is the query; some queries also carry the ``.T``/``.A``/``.B`` of the paper
+    they were taken from, which is bibliographic noise rather than the information need.
+    """
+    documents = [
+        Document(id=record["I"], title=record.get("T", ""), body=record.get("W", ""))
+        for record in read_tagged_records(_read_text(folder / "CISI.ALL"))
+    ]
+    queries = [
+        Query(id=record["I"], text=record.get("W", ""))
+        for record in read_tagged_records(_read_text(folder / "CISI.QRY"))
+    ]
+    qrels: dict[str, dict[str, int]] = {}
+    for query_id, doc_id, *_ in _qrel_rows(folder / "CISI.REL"):
+        qrels.setdefault(query_id, {})[doc_id] = 1
+    return Collection("cisi", documents, queries, qrels)
+
+
+COLLECTION_READERS = {"cranfield": read_cranfield, "cisi": read_cisi}
+
+
+def read_collection(name: str, corpora: Path) -> Collection:
+    """Read ``corpora/<name>`` with that collection's reader."""
+    try:
+        reader = COLLECTION_READERS[name]
+    except KeyError:
+        known = ", ".join(sorted(COLLECTION_READERS))
+        raise ValueError(f"unknown collection {name!r}; known collections: {known}") from None
+    return reader(corpora / name)
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text(encoding="ascii", errors="replace")
+
+
+def _qrel_rows(path: Path) -> Iterator[list[str]]:
+    """Whitespace-separated rows; leading zeros dropped so ids match the ``.I`` numbers."""
+    for line in _read_text(path).splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            yield [str(int(parts[0])), str(int(parts[1])), *parts[2:]]
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def average_precision(ranking: Sequence[str], relevant: Mapping[str, float] | set[str]) -> float:
+    """Mean of the precision at each relevant document's rank, over *all* relevant documents.
+
+    Relevant documents never retrieved count as precision 0, so a short ranking is penalized.
+    """
+    if not relevant:
+        return 0.0
+    hits = 0
+    total = 0.0
+    for rank, doc_id in enumerate(ranking, 1):
+        if doc_id in relevant:
+            hits += 1
+            total += hits / rank
+    return total / len(relevant)
+
+
+def precision_at(ranking: Sequence[str], relevant: Mapping[str, float] | set[str], k: int) -> float:
+    """Share of the first ``k`` places holding a relevant document (empty places count)."""
+    return sum(1 for doc_id in ranking[:k] if doc_id in relevant) / k
+
+
+def ndcg_at(ranking: Sequence[str], gains: Mapping[str, float], k: int) -> float:
+    """Normalized discounted cumulative gain of the first ``k`` places (log2 discount)."""
+    ideal = _dcg(sorted(gains.values(), reverse=True)[:k])
+    if ideal == 0:
+        return 0.0
+    return _dcg([gains.get(doc_id, 0.0) for doc_id in ranking[:k]]) / ideal
+
+
+def _dcg(gains: Sequence[float]) -> float:
+    return sum(gain / math.log2(rank + 1) for rank, gain in enumerate(gains, 1))
+
+
+@dataclass(frozen=True)
+class Scores:
+    map: float
+    ndcg10: float
+    p10: float
+    queries: int
+    #: Average precision per judged query, in query order, for paired comparisons.
+    average_precisions: tuple[float, ...] = ()
+
+
+def score_run(
+    rankings: Mapping[str, Sequence[str]], collection: Collection, *, graded: bool = False
+) -> Scores:
+    """Average the metrics over the collection's judged queries.
+
+    A judged query missing from ``rankings`` (rejected, or nothing found) scores 0 everywhere
+    rather than being left out. nDCG uses binary gains unless ``graded``.
+    """
+    judged = collection.judged_queries()
+    if not judged:
+        return Scores(0.0, 0.0, 0.0, 0)
+    aps = []
+    ndcg = p10 = 0.0
+    for query in judged:
+        qrels = collection.qrels[query.id]
+        ranking = rankings.get(query.id, ())
+        gains = qrels if graded else dict.fromkeys(qrels, 1)
+        aps.append(average_precision(ranking, qrels))
+        ndcg += ndcg_at(ranking, gains, 10)
+        p10 += precision_at(ranking, qrels, 10)
+    n = len(judged)
+    return Scores(sum(aps) / n, ndcg / n, p10 / n, n, tuple(aps))
+
+
+def randomization_p(
+    first: Sequence[float], second: Sequence[float], *, trials: int = 10_000, seed: int = 1
+) -> float:
+    """Two-sided p-value of a paired randomization test on the difference of the means.
+
+    Each trial swaps every pair's values with probability 1/2; the p-value is the share of
+    trials whose total difference is at least as large as the one observed. A small value
+    says the difference between two systems is unlikely to be luck of the query sample.
+    """
+    differences = [a - b for a, b in zip(first, second, strict=True)]
+    observed = abs(sum(differences)) - 1e-12
+    rng = random.Random(seed)
+    at_least = 0
+    for _ in range(trials):
+        total = sum(d if rng.random() < 0.5 else -d for d in differences)
+        if abs(total) >= observed:
+            at_least += 1
+    return at_least / trials
+
+
+# --- documents as searchsvc articles -------------------------------------------------------
+
+
+def write_documents_file(collection: Collection, path: Path) -> None:
+    """One JSON object per line (id, title, body): what :func:`read_documents_file` reads back."""
+    with path.open("w", encoding="utf-8") as out:
+        for doc in collection.documents:
+            out.write(json.dumps({"id": doc.id, "title": doc.title, "body": doc.body}) + "\n")
+
+
+def read_documents_file(
+    path: Path, report: IngestReport, *, max_file_bytes: int
+) -> Iterator[Article]:
+    """A source-file reader for index builds: collection documents become plain articles.
+
+    No dateline, places, date or source: the collections have none, and ranking is judged on
+    title and text alone. Same signature as ``searchsvc.articles.sources.read_file``.
+    """
+    report.files += 1
+    with Path(path).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            record = json.loads(line)
+            article = Article(
+                id=record["id"],
+                title=record["title"],
+                body=record["body"],
+                origin=f"{path}:{number}",
+                format="jsonl",
+            )
+            report.count_article(article)
+            yield article
