@@ -26,6 +26,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     report = IngestReport()
     paths = args.paths or list(settings.corpus)
+    missing = [str(path) for path in paths if not path.exists() and not path.is_symlink()]
+    if missing:
+        raise CommandError(
+            f"no such file or directory: {', '.join(missing)} "
+            "(give files or directories of .txt/.md, .jsonl/.ndjson or .sgm sources)"
+        )
     articles = read_articles(paths, report, max_file_bytes=settings.max_file_bytes)
     if args.json:
         for article in articles:
@@ -35,6 +41,177 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for _ in articles:
             pass
         print(report.format_text())
+    return 0
+
+
+def cmd_build_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build a new index generation from the sources and switch to it when verified."""
+    from searchsvc.index import SearchIndexError, build_index
+
+    try:
+        result = build_index(args.paths or None, settings)
+    except SearchIndexError as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        raise CommandError("build interrupted; the previous index keeps serving") from None
+    print(result.format_text())
+    return 0
+
+
+def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
+    """Describe the serving generation: articles, sources, build time, report, size."""
+    from searchsvc.index import SearchIndexError
+    from searchsvc.index.info import format_index_info, index_info
+
+    try:
+        info = index_info(settings.index_dir)
+    except SearchIndexError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+    else:
+        print(format_index_info(info))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the search page and the JSON API under waitress until interrupted."""
+    from searchsvc.index import SearchIndexError
+    from searchsvc.web.server import CannotListen, serve
+
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except (SearchIndexError, CannotListen) as error:
+        raise CommandError(str(error)) from None
+    return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return port
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Search the serving index and print one page of results (or the JSON API's shape)."""
+    import datetime as dt
+
+    from searchsvc.index import SearchIndexError
+    from searchsvc.search import QueryError, SearchEngine, SearchRequest
+
+    try:
+        request = SearchRequest(
+            query=" ".join(args.query),
+            place=tuple(args.place),
+            places=tuple(args.places),
+            source=tuple(args.source),
+            date_from=dt.date.fromisoformat(args.date_from) if args.date_from else None,
+            date_to=dt.date.fromisoformat(args.date_to) if args.date_to else None,
+            sort=args.sort,
+            page=args.page,
+            per_page=args.per_page or settings.default_per_page,
+        )
+    except ValueError as error:
+        raise CommandError(f"--from/--to must be dates like 2024-02-26 ({error})") from None
+    with SearchEngine(settings) as engine:
+        try:
+            result = engine.search(request)
+        except QueryError as error:
+            raise CommandError(f"{error} (parameter: {error.parameter})") from None
+        except SearchIndexError as error:
+            raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(_format_search_result(result))
+    return 0
+
+
+def _format_search_result(result) -> str:
+    """Results as plain text: highlights dropped, entities decoded, facets summarized."""
+    import html
+    import re
+
+    def plain(fragment: str) -> str:
+        return html.unescape(re.sub(r"</?mark>", "", fragment))
+
+    first = (result.page - 1) * result.per_page + 1
+    lines = [
+        f"{result.total:,} result{'' if result.total == 1 else 's'}"
+        + (f", {first}-{first + len(result.hits) - 1} shown" if result.hits else "")
+        + f" (page {result.page} of {result.pages}, {result.took_ms:.1f} ms)"
+    ]
+    if result.message:
+        lines.append(result.message)
+    if result.suggestion:
+        lines.append(f"Did you mean: {result.suggestion}")
+    for number, hit in enumerate(result.hits, start=first):
+        meta = [
+            (hit.place or {}).get("display") or "",
+            hit.date or "undated",
+            hit.source or "",
+            hit.id,
+        ]
+        lines.append("")
+        lines.append(f"{number:>3}. {plain(hit.title) or 'Untitled article'}")
+        lines.append("     " + " · ".join(part for part in meta if part))
+        if hit.snippet:
+            lines.append("     " + plain(hit.snippet))
+    titles = {"place": "Dateline", "places": "Places mentioned", "source": "Source"}
+    for name, facet in result.facets.items():
+        if facet.values:
+            values = ", ".join(f"{value.label} ({value.count:,})" for value in facet.values)
+            lines.append("")
+            lines.append(f"{titles.get(name, name)}: {values}")
+    if result.dates.buckets:
+        bars = ", ".join(f"{b.label} ({b.count:,})" for b in result.dates.buckets if b.count)
+        undated = f"; undated ({result.dates.undated:,})" if result.dates.undated else ""
+        lines.append("")
+        lines.append(f"Dates by {result.dates.granularity}: {bars}{undated}")
+    return "\n".join(lines)
+
+
+def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add or replace the articles of the given sources in the serving index."""
+    from searchsvc.articles import IngestReport
+    from searchsvc.articles.sources import read_articles
+    from searchsvc.index import SearchIndexError
+    from searchsvc.index.updates import update_articles
+
+    missing = [str(path) for path in args.paths if not path.exists()]
+    if missing:
+        raise CommandError(f"source not found: {', '.join(missing)}")
+    report = IngestReport()
+    articles = read_articles(args.paths, report, max_file_bytes=settings.max_file_bytes)
+    try:
+        result = update_articles(settings, articles)
+    except SearchIndexError as error:
+        raise CommandError(str(error)) from None
+    print(report.format_text())
+    print(
+        f"generation {result.generation}: {result.added} added, {result.replaced} replaced; "
+        f"{result.article_count} articles"
+    )
+    return 0
+
+
+def cmd_index_delete(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete articles from the serving index by id."""
+    from searchsvc.index import SearchIndexError
+    from searchsvc.index.updates import delete_articles
+
+    try:
+        result = delete_articles(settings, args.ids)
+    except SearchIndexError as error:
+        raise CommandError(str(error)) from None
+    print(
+        f"generation {result.generation}: {result.deleted} deleted; "
+        f"{result.article_count} articles"
+    )
     return 0
 
 
@@ -50,11 +227,100 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse sources and report what was read, skipped and repaired",
         description="Parse news sources without indexing them: check how a corpus parses.",
     )
-    ingest.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                        help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)")
-    ingest.add_argument("--json", action="store_true",
-                        help="print one JSON object per article instead of the report")
+    ingest.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)",
+    )
+    ingest.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per article instead of the report",
+    )
     ingest.set_defaults(handler=cmd_ingest)
+
+    build = commands.add_parser(
+        "build-index",
+        help="build a new index generation and switch to it when complete",
+        description="Index the sources into a new generation in SEARCHSVC_INDEX_DIR; "
+        "the previous generation serves until the new one is complete and verified.",
+    )
+    build.add_argument("paths", nargs="*", type=Path, metavar="SOURCE",
+                       help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)")
+    build.set_defaults(handler=cmd_build_index)
+
+    info = commands.add_parser(
+        "index-info",
+        help="show the serving index generation and how it was built",
+        description="Print the generation, article count, sources, build time, "
+        "ingest report and size of the index in SEARCHSVC_INDEX_DIR.",
+    )
+    info.add_argument("--json", action="store_true", help="print the details as JSON")
+    info.set_defaults(handler=cmd_index_info)
+
+    add = commands.add_parser(
+        "index-add",
+        help="add or replace articles in the serving index without a rebuild",
+        description="Read the sources and add their articles to the serving generation; "
+        "an article whose id is already indexed replaces it.",
+    )
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    add.set_defaults(handler=cmd_index_add)
+
+    delete = commands.add_parser(
+        "index-delete",
+        help="delete articles from the serving index by id",
+        description="Delete the articles with these ids from the serving generation.",
+    )
+    delete.add_argument("ids", nargs="+", metavar="ID", help="article ids")
+    delete.set_defaults(handler=cmd_index_delete)
+
+    search = commands.add_parser(
+        "search",
+        help="search the index and print one page of results",
+        description="Search the serving generation in SEARCHSVC_INDEX_DIR with the same query "
+        'language as the search box: words, "phrases", -excluded, OR, ( ), title:, place:, '
+        "source:, date:2024-02, massac*, khojali~.",
+    )
+    search.add_argument("query", nargs="*", metavar="QUERY",
+                        help="what to search for (several words are joined; none lists everything)")
+    search.add_argument("--place", action="append", default=[], metavar="KEY",
+                        help="dateline place key, e.g. geo:587084 (repeat for several)")
+    search.add_argument("--places", action="append", default=[], metavar="KEY",
+                        help="key of a place mentioned, e.g. country:AZ (repeat for several)")
+    search.add_argument("--source", action="append", default=[], metavar="SOURCE",
+                        help="source, e.g. reuters (repeat for several)")
+    search.add_argument("--from", dest="date_from", metavar="DATE",
+                        help="earliest date, e.g. 2024-01-01")
+    search.add_argument("--to", dest="date_to", metavar="DATE", help="latest date, e.g. 2024-03-31")
+    search.add_argument("--sort", choices=("relevance", "newest", "oldest"), default="relevance",
+                        help="order of the results (default: relevance)")
+    search.add_argument("--page", type=int, default=1, metavar="N", help="page number (default: 1)")
+    search.add_argument("--per-page", type=int, default=None, metavar="N",
+                        help="results per page (default: SEARCHSVC_DEFAULT_PER_PAGE)")
+    search.add_argument("--json", action="store_true",
+                        help="print the result as the JSON API returns it")
+    search.set_defaults(handler=cmd_search)
+    serve = commands.add_parser(
+        "serve",
+        help="serve the search page and JSON API (builds the index first if there is none)",
+        description="Run the web service under waitress with SEARCHSVC_THREADS threads. "
+        "On a first start with no index, it is built from SEARCHSVC_CORPUS before serving.",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="port to listen on (default: 8000; 0 picks a free one)",
+    )
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 
