@@ -50,12 +50,14 @@ _CONNECTORS = frozenset({
 # Where a wire dateline ends: a dash with space before it, or right after "(AGENCY)".
 _WIRE_SEPARATOR = re.compile(r"\s+-{1,3}\s*(?=\S)|(?<=\))\s*-{1,3}\s*(?=\S)")
 # Where a Reuters <DATELINE> ends: its tags carry typos like "June 2- " and "March 9 --".
-_TAG_SEPARATOR = re.compile(r"\s+-+|-+\s+|-+$")
-_PAREN_AGENCY = re.compile(r"\s*\(\s*([^()]{1,40}?)\s*\)\s*,?$")
+# The lookbehinds start a match only at the beginning of a run of spaces or dashes:
+# without them a long run costs quadratic time (each start rescans the whole run).
+_TAG_SEPARATOR = re.compile(r"(?<!\s)\s+-+|(?<!-)-+\s+|(?<!-)-+$")
+_PAREN_AGENCY = re.compile(r"(?<!\s)\s*\(\s*([^()]{1,40}?)\s*\)\s*,?$")
 _COMMA_SEGMENT = re.compile(r",\s*([^,]+?)\s*,?$")
 _DAY = r"(?:\d{1,2}|(?<=\s)[0-9lIO]{1,2})"
 _DATE_TAIL = re.compile(
-    rf"(?:^|,|\s)\s*(?:(?P<m1>{MONTH_PATTERN})\.?,?\s*(?P<d1>{_DAY})"
+    rf"(?:^|,|(?<!\s)\s)\s*(?:(?P<m1>{MONTH_PATTERN})\.?,?\s*(?P<d1>{_DAY})"
     rf"|(?P<d2>{_DAY})\s+(?P<m2>{MONTH_PATTERN})\.?)\b(?:,?\s*(?P<y>\d{{4}}))?\s*,?$",
     re.IGNORECASE,
 )

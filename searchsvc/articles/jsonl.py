@@ -73,7 +73,7 @@ def _parse_line(raw: bytes, report: IngestReport, origin: str) -> dict[str, Any]
         report.repair(REPAIR_UNDECODABLE, origin)
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         report.skip(SKIP_MALFORMED, origin)
         return None
     if not isinstance(record, dict):

@@ -22,6 +22,7 @@ REUTERS_SUFFIXES = frozenset({".sgm", ".sgml"})
 SOURCE_NAME = "Reuters"
 
 SKIP_MALFORMED = "malformed SGML record"
+SKIP_NO_RECORDS = "no Reuters records"
 SKIP_MISSING_BODY = "missing body"
 REPAIR_DATE_JUNK = "junk after date"
 REPAIR_BAD_DATE = "bad date"
@@ -50,16 +51,22 @@ def read_reuters(
     text = read_text_file(path, report, max_file_bytes=max_file_bytes)
     if text is None:
         return
+    records = 0
     for number, record in enumerate(split_records(text), start=1):
+        records = number
         origin = f"{path}#{number}"
         article = parse_reuters_record(record, origin, report, with_places=with_places)
         if article is not None:
             yield article
+    if not records:
+        report.skip(SKIP_NO_RECORDS, str(path))
 
 
 def split_records(text: str) -> Iterator[str]:
     """Each ``<REUTERS ...>...`` chunk, from one start tag to the next."""
     starts = [match.start() for match in _RECORD_START.finditer(text)]
+    if not starts:
+        return
     for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
         yield text[start:end]
 

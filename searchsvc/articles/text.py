@@ -58,7 +58,11 @@ _UNICODE_REPLACEMENTS = {
     "\r": "",
     "\t": " ",
 }
-_UNICODE_TABLE = str.maketrans(_UNICODE_REPLACEMENTS)
+# Control characters (a JSON "\u0000" escape gets past the binary check) become spaces:
+# they are invisible, and break HTML, XML and terminals wherever the text is shown.
+_CONTROL_CHARACTERS = {chr(c): " " for c in [*range(0x20), 0x7F] if chr(c) not in "\n\r\t"}
+_UNICODE_TABLE = str.maketrans({**_UNICODE_REPLACEMENTS, **_CONTROL_CHARACTERS})
+_ASCII_TABLE = str.maketrans({"\r": "", "\t": " ", **_CONTROL_CHARACTERS})
 
 _BLANK_LINES = re.compile(r"\n[ \f\v]*\n\s*")
 _SPACES = re.compile(r"[ \f\v]+")
@@ -76,7 +80,7 @@ _CALL_TO_ACTION = re.compile(
 )
 _CALL_TO_ACTION_MAX_CHARS = 200
 # Editor/agency routing codes such as "(T/RE1/P2)" at the end of a paragraph.
-_EDITOR_CODE = re.compile(r"\s*\(((?:[A-Za-z0-9]{1,6}/){1,5}[A-Za-z0-9]{1,6})\)\s*$")
+_EDITOR_CODE = re.compile(r"(?<!\s)\s*\(((?:[A-Za-z0-9]{1,6}/){1,5}[A-Za-z0-9]{1,6})\)\s*$")
 # Footers: "Mi'raj News Agency (MINA)", "Reuters", "(Reporting by ...)", "Copyright ...".
 _FOOTER_WITH_ACRONYM = re.compile(r"^[^.!?\n]{0,80}\(\s*([A-Z][A-Za-z]{1,9})\s*\)$")
 _FOOTER_NAME_WORDS = re.compile(
@@ -151,7 +155,7 @@ def _decode_bad_bytes_as_cp1252(error: UnicodeError) -> tuple[str, int]:
 def normalize_unicode(text: str) -> str:
     """Compose accents and map typographic spaces, quotes and dashes to their plain forms."""
     if text.isascii():
-        return text.replace("\r", "").replace("\t", " ")
+        return text.translate(_ASCII_TABLE)
     return unicodedata.normalize("NFC", text).translate(_UNICODE_TABLE)
 
 

@@ -20,8 +20,9 @@ _MONTH = (
     r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|April"
     r"|June|July|August|September|October|November|December)\.?"
 )
-#: A date that a caller left on the end: "SALVADOR, Feb 26 -".
-_DATE_TAIL = re.compile(rf"(?:,\s*|\s+){_MONTH}\s+\d{{1,2}}\b.*$", re.IGNORECASE | re.DOTALL)
+#: A date that a caller left on the end: "SALVADOR, Feb 26 -". ``(?<!\s)``: a match starts
+#: only where a run of spaces does, so a long run costs linear time, not quadratic.
+_DATE_TAIL = re.compile(rf"(?:,\s*|(?<!\s)\s+){_MONTH}\s+\d{{1,2}}\b.*$", re.IGNORECASE | re.DOTALL)
 #: A bare dateline names a well-known place: a namesake must be at least a
 #: quarter its size to win on the story's countries (SAN JOSE, Costa Rica, yes;
 #: GENEVA, Illinois, in a GATT story that mentions the U.S., no).

@@ -1,0 +1,257 @@
+"""The real server under faults: killed mid-rebuild, started on a damaged index, and a
+short load run (``benchmarks/load_test.py --quick``) with a rebuild landing under load."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from searchsvc.config import Settings
+from searchsvc.index import build_index, read_build_status, read_current
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "server-fault-token-4242"
+# Vocabulary of the invented stories.
+_WORD_LIST = "oil grain wheat bank rate strike port harbour market shares profit tanker crude"
+WORDS = tuple(_WORD_LIST.split())
+
+
+def write_corpus(root: Path, *, files: int, per_file: int, seed: int) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(seed)
+    for number in range(files):
+        with open(root / f"part{number}.jsonl", "w", encoding="utf-8") as handle:
+            for item in range(per_file):
+                record = {
+                    "id": f"s{seed}-{number}-{item}",
+                    "title": " ".join(rnd.choice(WORDS) for _ in range(5)),
+                    "body": "LONDON, March 3 - " + " ".join(rnd.choice(WORDS) for _ in range(50)),
+                    "source": "Reuters",
+                }
+                handle.write(json.dumps(record) + "\n")
+    return root
+
+
+class RunningServer:
+    """``searchsvc serve --port 0`` as a child process; the port comes from its banner."""
+
+    def __init__(self, index_dir: Path, corpus: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        env.update(
+            SEARCHSVC_INDEX_DIR=str(index_dir),
+            SEARCHSVC_CORPUS=str(corpus),
+            SEARCHSVC_ADMIN_TOKEN=TOKEN,
+            SEARCHSVC_BUILD_PROCS="2",
+            PYTHONPATH=str(REPO_ROOT),
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "searchsvc", "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.log: list[str] = []
+        self.port: int | None = None
+        ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, args=(ready,), daemon=True)
+        self.reader.start()
+        ready.wait(timeout=120)  # hang guard; a first start may build the index
+        assert self.port, f"server did not start: {self.log}"
+
+    def _read(self, ready: threading.Event) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line.rstrip())
+            match = re.search(r"on http://[^:]+:(\d+)/", line)
+            if match:
+                self.port = int(match.group(1))
+                ready.set()
+        ready.set()
+
+    def get(self, path: str) -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def post(self, path: str, token: str = TOKEN) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            method="POST",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=90) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.reader.join(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+def wait_until(condition, what: str, timeout: float = 120.0):
+    """Poll ``condition`` until it returns something true (hang guard: ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> dict[str, object]:
+    """A complete generation of 20 articles; the server's corpus is a bigger one."""
+    index_dir = tmp_path / "index"
+    small = write_corpus(tmp_path / "small", files=1, per_file=20, seed=1)
+    first = build_index([small], Settings(index_dir=index_dir), show_progress=False)
+    big = write_corpus(tmp_path / "big", files=4, per_file=300, seed=2)
+    return {"index_dir": index_dir, "generation": first.generation, "big": big}
+
+
+def test_sigkill_server_mid_rebuild_then_restart_serves_and_rebuilds(served) -> None:
+    index_dir = served["index_dir"]
+    server = RunningServer(index_dir, served["big"])
+    try:
+        status, started = server.post("/api/index/rebuild")
+        assert status == 202, started
+        build_pid = started["job"]["pid"]
+        killed_generation = started["job"]["generation"]
+        wait_until(lambda: (read_build_status(index_dir).get("done") or 0) >= 50, "build progress")
+        # Freeze the build where it is, so it cannot finish between looking and killing.
+        os.killpg(build_pid, signal.SIGSTOP)
+        assert read_current(index_dir) == served["generation"], "the build finished too soon"
+        workers = psutil.Process(build_pid).children(recursive=True)
+        # The whole service at once: the server and the build's process group.
+        os.kill(server.process.pid, signal.SIGKILL)
+        os.killpg(build_pid, signal.SIGKILL)
+        server.process.wait(timeout=30)
+        _gone, alive = psutil.wait_procs([psutil.Process(build_pid), *workers], timeout=30)
+        assert not alive
+    finally:
+        server.stop()
+
+    assert read_current(index_dir) == served["generation"]
+    restarted = RunningServer(index_dir, served["big"])
+    try:
+        status, health = restarted.get("/healthz")
+        assert status == 200
+        assert health["generation"] == served["generation"]
+        assert health["article_count"] == 20
+        status, body = restarted.get("/api/search?q=oil")
+        assert status == 200 and body["total"] > 0
+        status, info = restarted.get("/api/index/status")
+        assert info["state"] == "failed" and "killed" in info["error"]
+
+        status, again = restarted.post("/api/index/rebuild")
+        assert status == 202, again
+        wait_until(
+            lambda: restarted.get("/healthz")[1]["generation"] == again["job"]["generation"],
+            "the new generation to serve",
+        )
+        assert restarted.get("/healthz")[1]["article_count"] == 1200
+        assert restarted.get("/api/index/status")[1]["state"] == "idle"
+        assert killed_generation not in os.listdir(index_dir / "generations")
+    finally:
+        restarted.stop()
+    assert restarted.process.returncode == 0, restarted.log
+
+
+def test_server_starts_on_a_damaged_index_without_crash_looping(tmp_path: Path) -> None:
+    """Damaged current generation, no fallback: the first start rebuilds and serves."""
+    index_dir = tmp_path / "index"
+    corpus = write_corpus(tmp_path / "corpus", files=2, per_file=15, seed=3)
+    result = build_index([corpus], Settings(index_dir=index_dir), show_progress=False)
+    for segment_terms in result.path.glob("*.trm"):
+        segment_terms.write_bytes(b"\0" * 64)
+    server = RunningServer(index_dir, corpus)
+    try:
+        status, health = server.get("/healthz")
+        assert status == 200
+        assert health["article_count"] == 30
+        assert health["generation"] != result.generation
+        assert any(
+            "cannot be read" in line or "rebuild" in line or "building" in line
+            for line in server.log
+        ), server.log
+    finally:
+        server.stop()
+
+
+def test_server_serves_previous_generation_when_current_is_damaged(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    older = write_corpus(tmp_path / "older", files=1, per_file=12, seed=4)
+    newer = write_corpus(tmp_path / "newer", files=1, per_file=18, seed=5)
+    first = build_index([older], Settings(index_dir=index_dir), show_progress=False)
+    second = build_index([newer], Settings(index_dir=index_dir), show_progress=False)
+    (second.path / "meta.json").write_text("{ truncated", encoding="utf-8")
+    server = RunningServer(index_dir, newer)
+    try:
+        status, health = server.get("/healthz")
+        assert status == 200
+        assert health["generation"] == first.generation
+        assert health["article_count"] == 12
+        assert server.get("/api/search?q=oil")[0] == 200
+    finally:
+        server.stop()
+    assert read_current(index_dir) == second.generation  # nothing rewritten behind our back
+    shutil.rmtree(index_dir)
+
+
+def test_quick_load_run_holds(tmp_path: Path) -> None:
+    """The load test's --quick mode: 4 clients x 5 s with a rebuild landing under load."""
+    out = tmp_path / "load.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks" / "load_test.py"),
+            "--quick",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,  # hang guard
+    )
+    assert out.exists(), done.stdout + done.stderr
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert summary["requests"] > 0
+    assert summary["server_errors_5xx"] == 0
+    assert summary["connection_errors"] == 0, summary["error_examples"]
+    assert summary["invalid_json"] == 0
+    assert summary["rebuild"]["generation_after"] not in (
+        None,
+        summary["rebuild"]["generation_before"],
+    )
+    assert all(summary["checks"].values()), summary["checks"]
+    assert done.returncode == 0, done.stdout + done.stderr
