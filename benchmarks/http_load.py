@@ -1,0 +1,308 @@
+"""Load over HTTP against a real ``searchsvc serve``: cold start, then 1/4/16 concurrent clients.
+
+Loopback only. Two clients, because a Python client shares the two cores with the server
+and may become the bottleneck itself: Python threads with keep-alive ``http.client``
+connections (its own CPU use is reported), and ``wrk`` when it is installed (a C client
+that costs the server far less CPU). Each level runs for a bounded time and request count.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import psutil
+from measuring import REPO, latency_summary
+from query_set import BenchQuery
+
+PROBE_PATH = "/api/search?q=oil"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def search_paths(queries: Sequence[BenchQuery]) -> list[str]:
+    return ["/api/search?" + urlencode(query.url_params()) for query in queries]
+
+
+class Server:
+    """``searchsvc serve`` in a child process over an existing index; stopped with SIGTERM."""
+
+    def __init__(self, index_dir: Path, *, threads: int | None = None) -> None:
+        self.port = free_port()
+        env = {**os.environ, "SEARCHSVC_INDEX_DIR": str(index_dir)}
+        if threads:
+            env["SEARCHSVC_THREADS"] = str(threads)
+        # Lives as long as the server; closed in stop().
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "searchsvc", "serve", "--port", str(self.port)],
+            env=env,
+            cwd=REPO,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_for_first_answer(self, timeout: float = 60.0) -> float:
+        """Seconds from process start until a search is answered with 200."""
+        deadline = self.started + timeout
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.output()}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", PROBE_PATH)
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                if response.status == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.01)
+        raise RuntimeError(f"server did not answer within {timeout:.0f} s:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def cold_starts(index_dir: Path, repeats: int) -> list[float]:
+    """Start, answer one search, stop: the time to the first answer, ``repeats`` times."""
+    seconds = []
+    for _ in range(repeats):
+        with Server(index_dir) as server:
+            seconds.append(server.wait_for_first_answer())
+    return seconds
+
+
+def warm_up(port: int, paths: Sequence[str]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for path in paths:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    connection.close()
+
+
+def python_load(
+    port: int,
+    paths: Sequence[str],
+    clients: int,
+    *,
+    seconds: float,
+    max_requests: int,
+    server_pid: int | None = None,
+) -> dict[str, Any]:
+    """``clients`` threads, one keep-alive connection each, for ``seconds`` or ``max_requests``."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    issued = iter(range(max_requests))
+    deadline = time.perf_counter() + seconds
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        for request_number in issued:
+            if time.perf_counter() >= deadline:
+                break
+            path = paths[(request_number * 7 + number) % len(paths)]
+            began = time.perf_counter()
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    with lock:
+                        errors.append(f"{response.status} {path}")
+            except (OSError, http.client.HTTPException) as error:
+                with lock:
+                    errors.append(f"{type(error).__name__} {path}")
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - began)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    server = psutil.Process(server_pid) if server_pid else None
+    server_cpu = _cpu_seconds(server)
+    client_cpu = time.process_time()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {
+        "client": "python",
+        "clients": clients,
+        **latency_summary(latencies),
+        "qps": len(latencies) / wall,
+        "errors": len(errors),
+        "error_examples": errors[:5],
+        "seconds": wall,
+        "client_cpu": (time.process_time() - client_cpu) / wall,
+        "server_cpu": (_cpu_seconds(server) - server_cpu) / wall if server else None,
+    }
+
+
+_WRK_SCRIPT = """
+local paths = %s
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("offset", #threads * 17)
+  table.insert(threads, thread)
+end
+function init(args)
+  counter = offset or 0
+end
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %%d, "duration_us": %%d, "p50": %%.3f, "p95": %%.3f, "p99": %%.3f,'
+    .. ' "mean": %%.3f, "errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.mean / 1000,
+    e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def wrk_load(
+    port: int,
+    paths: Sequence[str],
+    clients: int,
+    *,
+    seconds: float,
+    server_pid: int | None = None,
+) -> dict[str, Any]:
+    """The same paths through ``wrk`` (latencies in ms, errors = socket errors + non-2xx)."""
+    lua_paths = "{" + ", ".join(json.dumps(path) for path in paths) + "}"
+    server = psutil.Process(server_pid) if server_pid else None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_SCRIPT % lua_paths)
+    try:
+        server_cpu = _cpu_seconds(server)
+        completed = subprocess.run(
+            [
+                "wrk",
+                f"-t{min(2, clients)}",
+                f"-c{clients}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )
+    finally:
+        Path(script.name).unlink(missing_ok=True)
+    line = next(line for line in completed.stdout.splitlines() if line.startswith("WRKJSON "))
+    stats = json.loads(line.removeprefix("WRKJSON "))
+    wall = stats["duration_us"] / 1e6
+    return {
+        "client": "wrk",
+        "clients": clients,
+        "p50": stats["p50"],
+        "p95": stats["p95"],
+        "p99": stats["p99"],
+        "mean": stats["mean"],
+        "count": stats["requests"],
+        "qps": stats["requests"] / wall,
+        "errors": stats["errors"],
+        "error_examples": [],
+        "seconds": wall,
+        "client_cpu": None,
+        "server_cpu": (_cpu_seconds(server) - server_cpu) / wall if server else None,
+    }
+
+
+def _cpu_seconds(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        times = member.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def run_http(
+    index_dir: Path,
+    queries: Sequence[BenchQuery],
+    *,
+    levels: Sequence[int] = (1, 4, 16),
+    seconds: float = 10.0,
+    max_requests: int = 20_000,
+    use_wrk: bool = True,
+) -> list[dict[str, Any]]:
+    """Every concurrency level with each client, against one warmed-up server."""
+    paths = search_paths(queries)
+    rows = []
+    with Server(index_dir) as server:
+        server.wait_for_first_answer()
+        warm_up(server.port, paths)
+        pid = server.process.pid
+        for clients in levels:
+            rows.append(
+                python_load(
+                    server.port,
+                    paths,
+                    clients,
+                    seconds=seconds,
+                    max_requests=max_requests,
+                    server_pid=pid,
+                )
+            )
+            if use_wrk and wrk_available():
+                rows.append(wrk_load(server.port, paths, clients, seconds=seconds, server_pid=pid))
+    return rows

@@ -1,0 +1,169 @@
+"""The scale benchmark: synthetic corpora of growing size, built and queried one after another.
+
+Each size gets its own corpus directory (reused when a complete one with the same count and
+seed is there: generating is not what is measured) and its own index. Queries are the text
+of the committed query set without its filters (the filters name Reuters places and 1987
+dates, which synthetic stories do not have).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from measuring import run_child
+from synthetic import StoryModel, learn_from_reuters, learn_model, write_corpus
+
+from searchsvc.articles.model import Article
+
+COMPLETE = ".complete.json"
+
+
+def size_label(count: int) -> str:
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}m"
+    if count >= 1_000 and count % 1_000 == 0:
+        return f"{count // 1_000}k"
+    return str(count)
+
+
+def ensure_corpus(
+    model_source: Path | Sequence[Article],
+    out_dir: Path,
+    count: int,
+    *,
+    seed: int,
+    model_cache: dict[str, StoryModel],
+) -> float:
+    """Write the corpus unless a complete one is there; seconds spent writing (0 if reused)."""
+    # Beside the corpus, not in it: the index build reads every file in the folder.
+    marker = out_dir.with_name(out_dir.name + COMPLETE)
+    wanted = {"count": count, "seed": seed}
+    if marker.is_file() and json.loads(marker.read_text()) == wanted:
+        return 0.0
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if "model" not in model_cache:
+        model_cache["model"] = (
+            learn_from_reuters(model_source)
+            if isinstance(model_source, Path)
+            else learn_model(model_source)
+        )
+    started = time.perf_counter()
+    write_corpus(model_cache["model"], out_dir, count, seed=seed)
+    marker.write_text(json.dumps(wanted))
+    return time.perf_counter() - started
+
+
+def run_scale(
+    sizes: Sequence[int],
+    work_dir: Path,
+    *,
+    model_source: Path | Sequence[Article],
+    seed: int = 1,
+    rounds: int = 3,
+    build_timeout: float = 3 * 3600,
+    query_set: Path | None = None,
+    log: Any = print,
+) -> list[dict[str, Any]]:
+    rows = []
+    cache: dict[str, StoryModel] = {}
+    for count in sizes:
+        label = size_label(count)
+        corpus = work_dir / f"synthetic-{label}"
+        log(f"scale {label}: writing corpus")
+        generated = ensure_corpus(model_source, corpus, count, seed=seed, model_cache=cache)
+        index_dir = work_dir / f"index-synthetic-{label}"
+        shutil.rmtree(index_dir, ignore_errors=True)
+        log(f"scale {label}: building")
+        built = run_child(
+            ["build", "--engine", "searchsvc", "--out", str(index_dir), str(corpus)],
+            timeout=build_timeout,
+        )
+        log(f"scale {label}: querying")
+        query_args = [
+            "query",
+            "--engine",
+            "searchsvc",
+            "--index",
+            str(index_dir),
+            "--rounds",
+            str(rounds),
+            "--no-filters",
+        ]
+        if query_set is not None:
+            query_args += ["--query-set", str(query_set)]
+        queried = run_child(query_args, timeout=build_timeout)
+        articles = built.result["article_count"]
+        rows.append(
+            {
+                "size": label,
+                "articles": articles,
+                "corpus_bytes": sum(p.stat().st_size for p in corpus.glob("*.jsonl")),
+                "generate_seconds": generated,
+                "build_seconds": built.wall_seconds,
+                "rate": articles / built.wall_seconds,
+                "build_peak_rss": built.peak_rss,
+                "build_cpu_seconds": built.cpu_seconds,
+                "index_bytes": built.result["index_bytes"],
+                "open_seconds": queried.result["open_seconds"],
+                "query_rss": queried.result["rss"],
+                "cold": queried.result["cold"],
+                "warm": queried.result["warm"],
+                "cpu": queried.result["cpu"],
+                "by_kind": queried.result["by_kind"],
+                "errors": queried.result["error_count"],
+            }
+        )
+        shutil.rmtree(index_dir, ignore_errors=True)
+    return rows
+
+
+def plot_scale(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Four panels over article count (log scale): build time, index size, memory, latency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = [row["articles"] for row in rows]
+    figure, axes = plt.subplots(2, 2, figsize=(10, 7))
+    panels = [
+        (axes[0][0], "build time (s)", [[row["build_seconds"] for row in rows]], ["build"]),
+        (axes[0][1], "index size (MiB)", [[row["index_bytes"] / 2**20 for row in rows]], ["index"]),
+        (
+            axes[1][0],
+            "peak memory (MiB)",
+            [
+                [row["build_peak_rss"] / 2**20 for row in rows],
+                [row["query_rss"] / 2**20 for row in rows],
+            ],
+            ["build (all processes)", "serving process after queries"],
+        ),
+        (
+            axes[1][1],
+            "query latency, warm (ms)",
+            [
+                [row["warm"]["p50"] for row in rows],
+                [row["warm"]["p99"] for row in rows],
+                [row.get("cpu", {}).get("p50", float("nan")) for row in rows],
+            ],
+            ["p50 (wall)", "p99 (wall)", "p50 (CPU time)"],
+        ),
+    ]
+    for axis, title, series, labels in panels:
+        for values, label in zip(series, labels, strict=True):
+            axis.plot(counts, values, marker="o", label=label)
+        axis.set_xscale("log")
+        axis.set_title(title)
+        axis.set_xlabel("articles")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle("searchsvc at growing corpus sizes (synthetic wire stories)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,246 @@
+"""The benchmark tools: the synthetic story generator, the query set, FTS5 and a whole quick run.
+
+The scripts under ``benchmarks/`` import each other by module name (they run as
+``python benchmarks/run_all.py``), so the folder goes on ``sys.path`` here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from searchsvc.articles.model import Article, Place
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import bench_tables  # noqa: E402
+import query_set  # noqa: E402
+import synthetic  # noqa: E402
+from fts5 import Fts5Searcher, build_fts5  # noqa: E402
+
+STORIES = [
+    (
+        "HARBOUR STRIKE ENDS AFTER TALKS",
+        "Dock workers in the harbour returned to work on Monday after talks ended the strike.\n\n"
+        "The union said wages would rise 4.5 pct over two years. Shipping resumed at noon.",
+    ),
+    (
+        "GRAIN EXPORTS RISE ON STRONG DEMAND",
+        "Grain exports rose 12 pct in March on strong demand from Asian buyers, traders said.\n\n"
+        "Wheat shipments reached 1.2 mln tonnes. Maize exports were steady.",
+    ),
+    (
+        "CENTRAL BANK HOLDS RATES",
+        "The central bank held interest rates steady on Thursday, citing slower inflation.\n\n"
+        "Analysts had expected the hold. The currency firmed after the decision.",
+    ),
+    (
+        "",
+        "Coffee prices fell sharply in London as rains eased worries about the harvest.\n\n"
+        "Traders said the market could fall further next week.",
+    ),
+]
+
+
+def invented_articles() -> list[Article]:
+    harbour = Place("geo:2988507", "Paris", "FR", "France", "Paris")
+    return [
+        Article(
+            id=f"story-{number}",
+            title=title,
+            body=body,
+            dateline=None,
+            dateline_place=harbour if number % 2 == 0 else None,
+            places=(harbour,) if number % 2 == 0 else (),
+            date=dt.date(2020, 1 + number, 10),
+            date_source="metadata",
+            source="Wire",
+            url=None,
+            origin="test",
+            format="jsonl",
+        )
+        for number, (title, body) in enumerate(STORIES)
+    ]
+
+
+@pytest.fixture(scope="module")
+def model() -> synthetic.StoryModel:
+    return synthetic.learn_model(invented_articles())
+
+
+def test_learned_model_keeps_lengths_and_word_pairs(model: synthetic.StoryModel) -> None:
+    assert model.stories == 4
+    assert sorted(model.paragraphs_per_story) == [2, 2, 2, 2]
+    assert sorted(model.title_lengths) == [4, 5, 6]
+    assert model.body.successors["workers"] == ["in"]
+    assert "4.5" in model.numbers and "12" in model.numbers
+
+
+def test_learning_from_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no articles"):
+        synthetic.learn_model([])
+
+
+def test_written_shards_hold_every_field_the_jsonl_reader_reads(
+    model: synthetic.StoryModel, tmp_path: Path
+) -> None:
+    paths = synthetic.write_corpus(model, tmp_path, 25, seed=3, shard_size=10)
+    assert [p.name for p in paths] == [
+        "stories-00000.jsonl",
+        "stories-00001.jsonl",
+        "stories-00002.jsonl",
+    ]
+    records = [json.loads(line) for p in paths for line in p.read_text().splitlines()]
+    assert len(records) == 25
+    assert len({r["id"] for r in records}) == 25
+    for record in records:
+        assert set(record) == {"id", "title", "body", "date", "source", "place", "url"}
+        assert record["body"].strip() and record["title"].strip()
+        assert synthetic.FIRST_DAY <= dt.date.fromisoformat(record["date"]) <= synthetic.LAST_DAY
+        assert record["source"] in dict(synthetic.SOURCES)
+        assert record["place"]
+
+
+def test_same_seed_same_stories_other_seed_other_stories(model: synthetic.StoryModel) -> None:
+    first = list(synthetic.iter_stories(model, 5, seed=7))
+    assert first == list(synthetic.iter_stories(model, 5, seed=7))
+    assert first != list(synthetic.iter_stories(model, 5, seed=8))
+
+
+def test_stories_use_only_learned_words_apart_from_fresh_numbers(
+    model: synthetic.StoryModel,
+) -> None:
+    learned = set(model.body.successors)
+    for story in synthetic.iter_stories(model, 20, seed=1):
+        for word in story["body"].split():
+            assert word in learned or any(c.isdigit() for c in word)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("10k", 10_000), ("100K", 100_000), ("1m", 1_000_000), ("250", 250), ("1.5k", 1_500)],
+)
+def test_parse_count(text: str, count: int) -> None:
+    assert synthetic.parse_count(text) == count
+
+
+def test_parse_count_rejects_words() -> None:
+    with pytest.raises(ValueError, match="10k"):
+        synthetic.parse_count("lots")
+
+
+def test_committed_query_set_covers_every_kind() -> None:
+    queries = query_set.load_query_set()
+    assert {q.kind for q in queries} == set(query_set.KINDS)
+    assert len({q.query for q in queries}) > 100
+    dated = [q for q in queries if q.kind == "date"]
+    assert all(q.date_from and q.date_to and q.date_from <= q.date_to for q in dated)
+
+
+def test_loading_a_query_set_checks_kinds_and_queries(tmp_path: Path) -> None:
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps([{"kind": "word", "query": "oil"}, {"kind": "fuzzy", "query": "x"}]))
+    with pytest.raises(ValueError, match="entry 2 has kind 'fuzzy'"):
+        query_set.load_query_set(path)
+    path.write_text(json.dumps([{"kind": "word", "query": "  "}]))
+    with pytest.raises(ValueError, match="entry 1 has no query"):
+        query_set.load_query_set(path)
+    path.write_text(
+        json.dumps([{"kind": "place", "query": "oil", "place": ["geo:1"], "date_to": "2020-01-31"}])
+    )
+    (loaded,) = query_set.load_query_set(path)
+    assert loaded.place == ("geo:1",) and loaded.has_filters()
+    assert loaded.url_params() == [("q", "oil"), ("place", "geo:1"), ("date_to", "2020-01-31")]
+    assert loaded.to_request().date_to == dt.date(2020, 1, 31)
+    assert loaded.to_request(with_filters=False).place == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "match"),
+    [
+        ("oil", '"oil"'),
+        ("oil prices", '"oil" "prices"'),
+        ('"trade deficit"', '"trade deficit"'),
+        ("coffee OR cocoa", '"coffee" OR "cocoa"'),
+        ("OR tin OR", '"tin"'),
+        ('near AND "u.s." NOT', '"near" "and" "u s" "not"'),
+    ],
+)
+def test_fts5_match_quotes_every_word(query: str, match: str) -> None:
+    assert query_set.fts5_match(query) == match
+
+
+def test_fts5_baseline_counts_facets_over_the_whole_result_set(tmp_path: Path) -> None:
+    outcome = build_fts5(invented_articles(), tmp_path)
+    assert outcome["article_count"] == 4
+    searcher = Fts5Searcher(tmp_path)
+    try:
+        found = searcher.search(query_set.BenchQuery("word", "exports"))
+        assert found["total"] == 1
+        (hit,) = found["hits"]
+        assert hit[0] == "story-1" and "<mark>" in hit[2]
+        assert found["facets"]["month"] == [("2020-02", "2020-02", 1)]
+        filtered = searcher.search(
+            query_set.BenchQuery("place", "strike OR inflation", place=("geo:2988507",))
+        )
+        assert filtered["total"] == 2
+        assert filtered["facets"]["place"] == [("geo:2988507", "Paris", 2)]
+        assert searcher.search(query_set.BenchQuery("word", "!!!"))["total"] == 0
+    finally:
+        searcher.close()
+
+
+def test_tables_mark_missed_targets() -> None:
+    results = {
+        "cold_start": [2.5, 1.5, 1.9],
+        "build": [
+            {"engine": "searchsvc", "rate": 3000.0},
+            {"engine": "whoosh", "rate": 1000.0},
+        ],
+    }
+    checks = {name: ok for name, _, ok in bench_tables.targets(results)}
+    assert checks["cold start < 2 s to first answer"] is True
+    assert checks["build ≥ 2\u00d7 plain Whoosh"] is True
+    assert "| a | b |" in bench_tables.table(["a", "b"], [[1, "x"]])
+
+
+@pytest.mark.slow
+def test_quick_run_builds_queries_serves_and_writes_the_page(
+    model: synthetic.StoryModel, tmp_path: Path
+) -> None:
+    import run_all
+
+    corpus = tmp_path / "corpus"
+    synthetic.write_corpus(model, corpus, 60, seed=2, shard_size=20)
+    out = tmp_path / "docs" / "benchmarks.md"
+    out.parent.mkdir()
+    out.write_text("old tables\n<!-- notes -->\nHand-written analysis.\n")
+    status = run_all.main(
+        [
+            "--quick",
+            "--corpus", str(corpus),
+            "--sizes", "30",
+            "--work", str(tmp_path / "work"),
+            "--out", str(out),
+            "--plot", str(out.parent / "scale.png"),
+            "--json", str(tmp_path / "results.json"),
+        ]
+    )  # fmt: skip
+    assert status == 0
+    page = out.read_text()
+    for heading in ("## Build", "## Query, in process", "## Query over HTTP", "## Cold start",
+                    "## Scale", "## Targets"):  # fmt: skip
+        assert heading in page
+    assert page.rstrip().endswith("Hand-written analysis.")
+    assert "old tables" not in page
+    assert (out.parent / "scale.png").stat().st_size > 1000
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [b["article_count"] for b in results["build"]] == [60, 60, 60]
+    assert results["query"]["searchsvc"]["error_count"] == 0
+    assert all(row["errors"] == 0 for row in results["http"])
+    assert results["scale"][0]["articles"] == 30
