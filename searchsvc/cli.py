@@ -106,8 +106,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     try:
         request = SearchRequest(
             query=" ".join(args.query),
-            place=tuple(args.place),
-            places=tuple(args.places),
+            place=tuple(_place_key(value) for value in args.place),
+            places=tuple(_place_key(value) for value in args.places),
             source=tuple(args.source),
             date_from=dt.date.fromisoformat(args.date_from) if args.date_from else None,
             date_to=dt.date.fromisoformat(args.date_to) if args.date_to else None,
@@ -129,6 +129,20 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(_format_search_result(result))
     return 0
+
+
+def _place_key(value: str) -> str:
+    """A facet key as given (``geo:587084``), or the key of a place typed by name (``Baku``)."""
+    if ":" in value:
+        return value
+    from searchsvc.places import resolve_dateline_place
+
+    place = resolve_dateline_place(value)
+    if place is None:
+        raise CommandError(
+            f"unknown place {value!r}; give a name like Baku or a key like geo:587084"
+        )
+    return place.key
 
 
 def _format_search_result(result) -> str:
@@ -209,8 +223,7 @@ def cmd_index_delete(args: argparse.Namespace, settings: Settings) -> int:
     except SearchIndexError as error:
         raise CommandError(str(error)) from None
     print(
-        f"generation {result.generation}: {result.deleted} deleted; "
-        f"{result.article_count} articles"
+        f"generation {result.generation}: {result.deleted} deleted; {result.article_count} articles"
     )
     return 0
 
@@ -247,8 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Index the sources into a new generation in SEARCHSVC_INDEX_DIR; "
         "the previous generation serves until the new one is complete and verified.",
     )
-    build.add_argument("paths", nargs="*", type=Path, metavar="SOURCE",
-                       help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)")
+    build.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="SOURCE",
+        help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)",
+    )
     build.set_defaults(handler=cmd_build_index)
 
     info = commands.add_parser(
@@ -284,24 +302,54 @@ def build_parser() -> argparse.ArgumentParser:
         'language as the search box: words, "phrases", -excluded, OR, ( ), title:, place:, '
         "source:, date:2024-02, massac*, khojali~.",
     )
-    search.add_argument("query", nargs="*", metavar="QUERY",
-                        help="what to search for (several words are joined; none lists everything)")
-    search.add_argument("--place", action="append", default=[], metavar="KEY",
-                        help="dateline place key, e.g. geo:587084 (repeat for several)")
-    search.add_argument("--places", action="append", default=[], metavar="KEY",
-                        help="key of a place mentioned, e.g. country:AZ (repeat for several)")
-    search.add_argument("--source", action="append", default=[], metavar="SOURCE",
-                        help="source, e.g. reuters (repeat for several)")
-    search.add_argument("--from", dest="date_from", metavar="DATE",
-                        help="earliest date, e.g. 2024-01-01")
+    search.add_argument(
+        "query",
+        nargs="*",
+        metavar="QUERY",
+        help="what to search for (several words are joined; none lists everything)",
+    )
+    search.add_argument(
+        "--place",
+        action="append",
+        default=[],
+        metavar="PLACE",
+        help="dateline place, by name (Baku) or key (geo:587084); repeatable",
+    )
+    search.add_argument(
+        "--places",
+        action="append",
+        default=[],
+        metavar="PLACE",
+        help="a place mentioned, by name (Azerbaijan) or key (country:AZ); repeatable",
+    )
+    search.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="source, e.g. reuters (repeat for several)",
+    )
+    search.add_argument(
+        "--from", dest="date_from", metavar="DATE", help="earliest date, e.g. 2024-01-01"
+    )
     search.add_argument("--to", dest="date_to", metavar="DATE", help="latest date, e.g. 2024-03-31")
-    search.add_argument("--sort", choices=("relevance", "newest", "oldest"), default="relevance",
-                        help="order of the results (default: relevance)")
+    search.add_argument(
+        "--sort",
+        choices=("relevance", "newest", "oldest"),
+        default="relevance",
+        help="order of the results (default: relevance)",
+    )
     search.add_argument("--page", type=int, default=1, metavar="N", help="page number (default: 1)")
-    search.add_argument("--per-page", type=int, default=None, metavar="N",
-                        help="results per page (default: SEARCHSVC_DEFAULT_PER_PAGE)")
-    search.add_argument("--json", action="store_true",
-                        help="print the result as the JSON API returns it")
+    search.add_argument(
+        "--per-page",
+        type=int,
+        default=None,
+        metavar="N",
+        help="results per page (default: SEARCHSVC_DEFAULT_PER_PAGE)",
+    )
+    search.add_argument(
+        "--json", action="store_true", help="print the result as the JSON API returns it"
+    )
     search.set_defaults(handler=cmd_search)
     serve = commands.add_parser(
         "serve",

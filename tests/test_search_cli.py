@@ -88,8 +88,17 @@ def test_missing_index_says_what_to_run(
     assert status == 2 and "build-index" in err
 
 
+def test_places_can_be_given_by_name(index_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    by_key = run(capsys, "oil", "--place", "geo:2643743", "--json")
+    by_name = run(capsys, "oil", "--place", "London", "--json")
+    assert by_key[0] == by_name[0] == 0
+    assert [h["id"] for h in json.loads(by_name[1])["hits"]] == [
+        h["id"] for h in json.loads(by_key[1])["hits"]
+    ]
+
+
 def test_help_describes_the_query_language(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["search", "--help"])
     out = capsys.readouterr().out
-    assert "--place KEY" in out and "date:2024-02" in out
+    assert "--place PLACE" in out and "date:2024-02" in out
