@@ -78,10 +78,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the search page and the JSON API under waitress until interrupted."""
     from searchsvc.index import SearchIndexError
     from searchsvc.web.server import CannotListen, serve
+    from searchsvc.web.workers import WorkersKeepDying
 
     try:
-        serve(settings, host=args.host, port=args.port)
-    except (SearchIndexError, CannotListen) as error:
+        serve(settings, host=args.host, port=args.port, workers=args.workers)
+    except (SearchIndexError, CannotListen, WorkersKeepDying) as error:
         raise CommandError(str(error)) from None
     return 0
 
@@ -94,6 +95,16 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
     return port
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return number
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -354,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the search page and JSON API (builds the index first if there is none)",
-        description="Run the web service under waitress with SEARCHSVC_THREADS threads. "
+        description="Run the web service under waitress: SEARCHSVC_WORKERS processes with "
+        "SEARCHSVC_THREADS threads each. "
         "On a first start with no index, it is built from SEARCHSVC_CORPUS before serving.",
     )
     serve.add_argument(
@@ -367,6 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_port,
         default=8000,
         help="port to listen on (default: 8000; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes sharing the port, each with SEARCHSVC_THREADS threads "
+        "(default: SEARCHSVC_WORKERS, one per core up to 2)",
     )
     serve.set_defaults(handler=cmd_serve)
     return parser

@@ -43,6 +43,9 @@ class Settings:
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
     # Serving.
     threads: int = 8
+    # Worker processes for `serve`, each with `threads` threads: one per core, because one
+    # process cannot use more than about one core for Python code.
+    workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
 
     def replace(self, **overrides: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
@@ -75,6 +78,7 @@ _INT_FIELDS = {
     "max_file_bytes",
     "build_procs",
     "threads",
+    "workers",
 }
 _FLOAT_FIELDS = {"writer_lock_timeout"}
 

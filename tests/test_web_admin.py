@@ -18,7 +18,9 @@ from test_web_support import (
     shared_fixture_index,
 )
 
+from searchsvc.index import read_build_status
 from searchsvc.web import close_app, create_app
+from searchsvc.web.rebuild import build_running
 
 TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,6 +54,29 @@ def rebuild_app(rebuild_settings):
     yield app
     wait_until_idle(app.test_client())
     close_app(app)
+
+
+@pytest.fixture(autouse=True)
+def no_build_left_running(request):
+    """Each test starts and ends with no build of the shared rebuild index running.
+
+    A build's status says "idle" a moment before its process lets go of the build lock;
+    a test that posted a rebuild in that moment would be refused with 409, not its answer.
+    """
+    if "rebuild_settings" not in request.fixturenames:
+        yield
+        return
+    index_dir = Path(request.getfixturevalue("rebuild_settings").index_dir)
+    wait_until_no_build(index_dir)
+    yield
+    wait_until_no_build(index_dir)
+
+
+def wait_until_no_build(index_dir: Path) -> None:
+    deadline = time.monotonic() + BUILD_DEADLINE
+    while read_build_status(index_dir)["state"] == "building" or build_running(index_dir):
+        assert time.monotonic() < deadline, f"build still running: {read_build_status(index_dir)}"
+        time.sleep(0.1)
 
 
 def wait_until_idle(client) -> dict:

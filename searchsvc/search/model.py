@@ -178,7 +178,45 @@ class GenerationInfo:
 
 
 def to_dict(record: Any) -> dict[str, Any]:
-    """A result record as a JSON-able dict (nested records included)."""
+    """A result record as a JSON-able dict (nested records included).
+
+    Written out by hand rather than with :func:`dataclasses.asdict`, which deep-copies
+    every value and cost the JSON API more time than encoding; the records are frozen
+    and built fresh per request, so handing out their lists and dicts shallowly is safe.
+    """
     if not dataclasses.is_dataclass(record) or isinstance(record, type):
         raise TypeError(f"not a search record: {record!r}")
-    return dataclasses.asdict(record)
+    return {name: _plain(getattr(record, name)) for name in _field_names(type(record))}
+
+
+def _field_names(record_type: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(record_type)
+    if names is None:
+        names = tuple(field.name for field in dataclasses.fields(record_type))
+        _FIELD_NAMES[record_type] = names
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with nested records turned into dicts; everything else is passed as is."""
+    if isinstance(value, _SCALARS):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    if isinstance(value, (list, tuple)):
+        if any(_is_record(item) for item in value):
+            return type(value)(_plain(item) for item in value)
+        return value
+    if isinstance(value, dict):
+        if any(_is_record(item) for item in value.values()):
+            return {key: _plain(item) for key, item in value.items()}
+        return value
+    return value
+
+
+def _is_record(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)

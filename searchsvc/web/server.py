@@ -31,18 +31,52 @@ from searchsvc.web import close_app, create_app
 from searchsvc.web.health import serving_generation
 from searchsvc.web.rebuild import build_running
 from searchsvc.web.state import get_state
-
-# Long enough for any search, short enough that a stuck client does not hold a thread.
-CHANNEL_TIMEOUT = 60
+from searchsvc.web.workers import CHANNEL_TIMEOUT, Supervisor, bind_listening_socket
 
 
 class CannotListen(Exception):
     """The address is taken or not ours to bind; the message suggests another port."""
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM), then close the engine and its files."""
+def serve(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int | None = None
+) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM), then close the engine and its files.
+
+    ``workers`` (default ``settings.workers``) above 1 forks that many processes over one
+    listening socket, so searches use every core; 1 serves from this process alone.
+    """
     ensure_index(settings)
+    count = settings.workers if workers is None else workers
+    if count > 1:
+        _serve_with_workers(settings, host, port, count)
+    else:
+        _serve_in_process(settings, host, port)
+
+
+def _serve_with_workers(settings: Settings, host: str, port: int, count: int) -> None:
+    try:
+        sock = bind_listening_socket(host, port)
+    except OSError as error:
+        raise _cannot_listen(host, port, error) from None
+    try:
+        # The engine is opened only to describe what is served, and closed before forking.
+        app = create_app(settings)
+        try:
+            info = describe_serving(app)
+        finally:
+            close_app(app)
+        _say(
+            f"serving {info} on http://{_url_host(host)}:{sock.getsockname()[1]}/ "
+            f"with {count} workers of {settings.threads} threads (Ctrl-C to stop)"
+        )
+        Supervisor(settings, sock, count).run()
+    finally:
+        _say("stopping")
+        sock.close()
+
+
+def _serve_in_process(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     try:
         server = waitress.create_server(
@@ -56,10 +90,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> N
         )
     except OSError as error:
         close_app(app)
-        raise CannotListen(
-            f"cannot listen on {host}:{port}: {error.strerror or error}; "
-            "is another server using that port? (choose another with --port)"
-        ) from None
+        raise _cannot_listen(host, port, error) from None
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
@@ -113,6 +144,13 @@ def _wait_for_other_build(settings: Settings) -> None:
     if read_current(settings.index_dir) is None:
         status = read_build_status(settings.index_dir)
         raise BuildFailed(f"the other build did not produce an index: {status.get('error')}")
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> CannotListen:
+    return CannotListen(
+        f"cannot listen on {host}:{port}: {error.strerror or error}; "
+        "is another server using that port? (choose another with --port)"
+    )
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,179 @@
+"""``searchsvc serve --workers N``: worker processes over one port, supervised by the parent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from test_web_support import shared_fixture_index
+
+# Safety nets for a hung process, not measurements.
+START_DEADLINE = 60
+CHANGE_DEADLINE = 30
+
+
+class WorkerServer:
+    """``searchsvc serve --port 0 --workers N`` over a built index; the port from its banner."""
+
+    def __init__(self, index_dir: Path, log: Path, workers: int) -> None:
+        self.log = log
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        env.update(SEARCHSVC_INDEX_DIR=str(index_dir), SEARCHSVC_THREADS="2")
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "searchsvc",
+                    "serve",
+                    "--port",
+                    "0",
+                    "--workers",
+                    f"{workers}",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + START_DEADLINE
+        while time.monotonic() < deadline:
+            match = re.search(r"on http://127\.0\.0\.1:(\d+)/", self.log.read_text())
+            if match:
+                return int(match.group(1))
+            assert self.process.poll() is None, f"server exited early:\n{self.log.read_text()}"
+            time.sleep(0.1)
+        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
+
+    def search(self, query: str) -> dict:
+        url = f"http://127.0.0.1:{self.port}/api/search?q={query}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+            return json.load(response)
+
+    def workers(self) -> set[int]:
+        return {child.pid for child in psutil.Process(self.process.pid).children()}
+
+    def wait_for_workers(self, count: int, other_than: set[int] = frozenset()) -> set[int]:
+        deadline = time.monotonic() + CHANGE_DEADLINE
+        while True:
+            pids = self.workers()
+            if len(pids) == count and not pids & other_than:
+                return pids
+            assert time.monotonic() < deadline, f"workers {pids}:\n{self.log.read_text()}"
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+@pytest.fixture
+def index_dir(tmp_path_factory):
+    return shared_fixture_index(tmp_path_factory).index_dir
+
+
+@pytest.mark.slow
+def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
+    server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
+    try:
+        assert "with 2 workers of 2 threads" in server.log.read_text()
+        first = server.wait_for_workers(2)
+        totals = {server.search("harbour")["total"] for _ in range(10)}
+        assert len(totals) == 1 and totals.pop() > 0
+
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        server.wait_for_workers(2, other_than={victim})
+        assert f"worker {victim} was killed by signal {int(signal.SIGKILL)}" in (
+            server.log.read_text()
+        )
+        assert server.search("harbour")["total"] > 0
+        workers = server.workers()
+    finally:
+        exit_code = server.stop()
+    assert exit_code == 0, server.log.read_text()
+    assert "stopping" in server.log.read_text()
+    assert not any(_alive(pid) for pid in workers)
+
+
+@pytest.mark.slow
+def test_workers_that_keep_dying_make_the_server_give_up(index_dir, tmp_path):
+    server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
+    killed: set[int] = set()
+    try:
+        deadline = time.monotonic() + START_DEADLINE
+        while server.process.poll() is None:
+            assert time.monotonic() < deadline, server.log.read_text()
+            for pid in server.workers() - killed:
+                killed.add(pid)
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+    finally:
+        exit_code = server.stop()
+    log = server.log.read_text()
+    assert exit_code == 2, log
+    assert "giving up" in log and "Traceback" not in log
+    assert len(killed) >= 5
+
+
+@pytest.mark.slow
+def test_workers_stop_when_the_parent_is_killed(index_dir, tmp_path):
+    server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
+    workers = server.wait_for_workers(2)
+    server.process.kill()
+    server.process.wait(timeout=30)
+    _gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in workers], timeout=30)
+    assert not alive
+
+
+def test_workers_on_a_taken_port_say_so(index_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        env["SEARCHSVC_INDEX_DIR"] = str(index_dir)
+        finished = subprocess.run(
+            [sys.executable, "-m", "searchsvc", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+def test_workers_must_be_a_positive_number(capsys):
+    from searchsvc.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--workers", "0"])
+    assert raised.value.code == 2
+    assert "at least 1" in capsys.readouterr().err
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
