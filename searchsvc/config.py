@@ -51,9 +51,7 @@ class Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``SEARCHSVC_<FIELD>`` variables, then ``overrides``."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
-import waitress
+from conftest import serve_on_loopback
 from test_security_web import HOSTILE_IDS, MARKER, PAYLOADS, hostile_records
 
 from searchsvc.config import Settings
@@ -28,14 +27,6 @@ CHROMIUM = "/usr/bin/chromium"
 HTTP_STATUS_LOG = re.compile(
     r"Failed to load resource: the server responded with a status of 4\d\d"
 )
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -51,25 +42,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory):
     settings = Settings(index_dir=base / "index", corpus=(corpus,))
     build_index(None, settings, show_progress=False)
     app = create_app(settings)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=10)
+    yield from serve_on_loopback(app)
     close_app(app)
     shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def visit(browser, url: str) -> dict[str, list[str]]:

@@ -14,8 +14,6 @@ import pytest
 from test_web_support import (
     assert_documented,
     build_fixture_index,
-    running_app,
-    shared_fixture_index,
 )
 
 from searchsvc.index import read_build_status
@@ -26,21 +24,6 @@ TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # A safety net for a hung build, not a measurement: the fixture index builds in seconds.
 BUILD_DEADLINE = 180
-
-
-@pytest.fixture(scope="session")
-def web_settings(tmp_path_factory):
-    return shared_fixture_index(tmp_path_factory)
-
-
-@pytest.fixture
-def app(web_settings):
-    yield from running_app(web_settings)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture(scope="module")

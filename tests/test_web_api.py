@@ -9,24 +9,7 @@ import pytest
 from test_web_support import (
     HARBOUR_IDS,
     assert_documented,
-    running_app,
-    shared_fixture_index,
 )
-
-
-@pytest.fixture(scope="session")
-def web_settings(tmp_path_factory):
-    return shared_fixture_index(tmp_path_factory)
-
-
-@pytest.fixture
-def app(web_settings):
-    yield from running_app(web_settings)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def search(client, query_string="", **params):

@@ -6,22 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from test_web_support import HARBOUR_IDS, running_app, shared_fixture_index
-
-
-@pytest.fixture(scope="session")
-def web_settings(tmp_path_factory):
-    return shared_fixture_index(tmp_path_factory)
-
-
-@pytest.fixture
-def app(web_settings):
-    yield from running_app(web_settings)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from test_web_support import HARBOUR_IDS
 
 
 class Page(HTMLParser):
