@@ -32,6 +32,9 @@ _WORD_LIST = "oil grain wheat bank rate strike port harbour market shares profit
 WORDS = tuple(_WORD_LIST.split())
 
 
+BIG_FILES, BIG_PER_FILE = 6, 1500
+
+
 def write_corpus(root: Path, *, files: int, per_file: int, seed: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
@@ -135,7 +138,8 @@ def served(tmp_path: Path) -> dict[str, object]:
     index_dir = tmp_path / "index"
     small = write_corpus(tmp_path / "small", files=1, per_file=20, seed=1)
     first = build_index([small], Settings(index_dir=index_dir), show_progress=False)
-    big = write_corpus(tmp_path / "big", files=4, per_file=300, seed=2)
+    # Big enough that the build is still running when the test freezes and kills it.
+    big = write_corpus(tmp_path / "big", files=BIG_FILES, per_file=BIG_PER_FILE, seed=2)
     return {"index_dir": index_dir, "generation": first.generation, "big": big}
 
 
@@ -179,7 +183,7 @@ def test_sigkill_server_mid_rebuild_then_restart_serves_and_rebuilds(served) -> 
             lambda: restarted.get("/healthz")[1]["generation"] == again["job"]["generation"],
             "the new generation to serve",
         )
-        assert restarted.get("/healthz")[1]["article_count"] == 1200
+        assert restarted.get("/healthz")[1]["article_count"] == BIG_FILES * BIG_PER_FILE
         assert restarted.get("/api/index/status")[1]["state"] == "idle"
         assert killed_generation not in os.listdir(index_dir / "generations")
     finally:
