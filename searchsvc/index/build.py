@@ -121,7 +121,7 @@ def build_generation(
     """:func:`build_index` with the file listing and the file reader spelled out."""
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    with hold_build_lock(index_dir):
+    with hold_build_lock(index_dir) as build_fd:
         name = new_generation_name()
         status = StatusWriter(
             index_dir, state="building", pid=os.getpid(), started_at=now_iso(), generation=name
@@ -131,8 +131,17 @@ def build_generation(
         gen_lock = GenerationLock(index_dir, name)
         gen_lock.acquire_shared()
         try:
+            lock_fds = (build_fd, gen_lock.fileno())
             result = _build(
-                name, sources, settings, list_files, read_file, status, show_progress, on_progress
+                name,
+                sources,
+                settings,
+                list_files,
+                read_file,
+                status,
+                show_progress,
+                on_progress,
+                lock_fds,
             )
         except BaseException as error:
             failure = as_build_failure(error, index_dir)
@@ -151,18 +160,20 @@ def build_generation(
             if failure is error or isinstance(error, KeyboardInterrupt):
                 raise
             raise failure from error
-        status.update(
-            force=True,
-            state="idle",
-            phase=None,
-            finished_at=now_iso(),
-            done=result.article_count,
-            total=result.article_count,
-            rate=round(result.rate, 1),
-            report=result.report.to_dict(),
-        )
         gen_lock.release()
-        remove_stale_generations(index_dir)
+        # The new generation serves already; bookkeeping that fails now must not say otherwise.
+        with contextlib.suppress(OSError):
+            status.update(
+                force=True,
+                state="idle",
+                phase=None,
+                finished_at=now_iso(),
+                done=result.article_count,
+                total=result.article_count,
+                rate=round(result.rate, 1),
+                report=result.report.to_dict(),
+            )
+            remove_stale_generations(index_dir)
         return result
 
 
@@ -177,7 +188,9 @@ def hold_build_lock(index_dir: Path):
             status = read_build_status(index_dir)
             if status["state"] != "building":
                 raise BuildInProgress(
-                    "an incremental index update is running; try again in a moment", status
+                    "another build or an incremental update holds the index (starting or "
+                    "finishing); try again in a moment",
+                    status,
                 ) from None
             raise BuildInProgress(
                 f"another index build is running (pid {status.get('pid')}, started "
@@ -185,7 +198,7 @@ def hold_build_lock(index_dir: Path):
                 "wait for it to finish",
                 status,
             ) from None
-        yield
+        yield fd
     finally:
         os.close(fd)
 
@@ -199,6 +212,7 @@ def _build(
     status: StatusWriter,
     show_progress: bool | None,
     on_progress: ProgressCallback | None,
+    lock_fds: tuple,
 ) -> BuildResult:
     started = time.monotonic()
     index_dir = Path(settings.index_dir)
@@ -221,7 +235,7 @@ def _build(
         if procs == 1:
             outcomes = [run_in_process(files, config, tracker)]
         else:
-            outcomes = run_workers(files, config, procs, tracker)
+            outcomes = run_workers(files, config, procs, tracker, lock_fds=lock_fds)
     finally:
         tracker.close()
 
@@ -262,7 +276,7 @@ def _build(
         },
         "article_count": article_count,
         "sources": [str(p) for p in sources],
-        "files": len(files),
+        "source_files": len(files),
         "procs": procs,
         "segments": len(segments),
         "duplicates_removed": duplicates,

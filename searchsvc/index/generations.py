@@ -153,6 +153,9 @@ class GenerationLock:
         except FileNotFoundError:
             return False
 
+    def fileno(self) -> int | None:
+        return self._fd
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the flock

@@ -12,6 +12,7 @@ import errno
 import logging
 import multiprocessing
 import queue
+import threading
 import time
 from pathlib import Path
 
@@ -23,11 +24,25 @@ log = logging.getLogger(__name__)
 
 
 def run_workers(
-    files: list[Path], config: WorkerConfig, procs: int, tracker: ProgressTracker
+    files: list[Path],
+    config: WorkerConfig,
+    procs: int,
+    tracker: ProgressTracker,
+    *,
+    lock_fds: tuple[int, ...] = (),
 ) -> list[tuple]:
-    """Start ``procs`` workers over ``files``; their outcomes in worker order."""
-    # spawn, not fork: builds also run from threads of the web server.
-    context = multiprocessing.get_context("spawn")
+    """Start ``procs`` workers over ``files``; their outcomes in worker order.
+
+    ``fork`` when this process runs no other thread (workers start without importing
+    anything again; they close the inherited ``lock_fds`` so a killed build's orphans
+    never hold its locks), ``spawn`` otherwise: forking a threaded process (a web
+    server building in the background) can copy a lock some other thread holds.
+    """
+    if threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+        config = dataclasses.replace(config, close_fds=lock_fds)
+    else:
+        context = multiprocessing.get_context("spawn")
     jobs = context.Queue()
     results = context.Queue()
     for path in files:

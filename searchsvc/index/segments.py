@@ -30,6 +30,8 @@ from searchsvc.index.schema import NewsText
 #: Terms with fewer postings than this live inside their term record (most terms
 #: of a news corpus occur in only a handful of articles).
 INLINE_LIMIT = 16
+#: Distinct facet/date values whose postings are remembered while writing a segment.
+OTHER_CACHE_LIMIT = 50_000
 #: Postings lists shorter than this are written uncompressed.
 COMPRESS_FROM = 24
 
@@ -104,7 +106,7 @@ class BulkSegmentWriter(SegmentWriter):
         self.pool = TermPool()
         self.field_lengths: dict[str, array] = {}
         self._encoders: dict[str, PositionsEncoder] = {}
-        self._stored_names = [name for name, field in self.schema.items() if field.stored]
+        self._other_items: dict[tuple[str, Any], list[tuple]] = {}
 
     @property
     def posting_count(self) -> int:
@@ -164,10 +166,27 @@ class BulkSegmentWriter(SegmentWriter):
         return length
 
     def _add_other(self, fieldname: str, field: Any, docnum: int, value: Any) -> int:
+        """Facet and date fields: their few values repeat, so each value is analyzed once."""
+        if field.unique:
+            items = list(field.index(value))
+        else:
+            key = (fieldname, value)
+            items = self._other_items.get(key)
+            if items is None:
+                if len(self._other_items) >= OTHER_CACHE_LIMIT:
+                    self._other_items.clear()
+                items = self._other_items[key] = list(field.index(value))
+        terms = self.pool.terms(fieldname)
         length = 0
-        for btext, freq, weight, vbytes in field.index(value):
-            self.pool.add((fieldname, btext, docnum, weight, vbytes))
+        for btext, freq, weight, vbytes in items:
+            postings = terms.get(btext)
+            if postings is None:
+                postings = terms[btext] = TermPostings()
+            postings.docs.append(docnum)
+            postings.weights.append(weight)
+            postings.values.append(vbytes)
             length += freq
+        self.pool.count += len(items)
         return length
 
     def _lengths(self, fieldname: str) -> array:

@@ -9,6 +9,7 @@ on its own, leaving only files inside the unfinished generation.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -45,6 +46,9 @@ class WorkerConfig:
     #: zlib level for postings blocks: 1 is nearly as small as Whoosh's 3, much faster.
     compression: int = 1
     parent_pid: int = 0
+    #: Descriptors a forked worker closes first: the build's locks, which must go
+    #: with the build process.
+    close_fds: tuple[int, ...] = ()
 
 
 def load_reader(spec: str) -> ReadFile:
@@ -63,6 +67,9 @@ def run_worker(
     """
     # The writer keeps millions of small objects alive and creates no cycles, so the
     # cyclic collector would only rescan them over and over.
+    for fd in config.close_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     was_enabled = gc.isenabled()
     if not collect_garbage:
         gc.disable()
@@ -70,6 +77,10 @@ def run_worker(
         segments, report, count = _write_segments(number, config, jobs, results)
         outcome: tuple = (FINISHED, number, (segments, report.to_dict(), count))
     except _ParentGone:
+        # Nobody reads the queue any more: do not wait at exit to flush it.
+        cancel = getattr(results, "cancel_join_thread", None)
+        if cancel is not None:
+            cancel()
         return (FAILED, number, ("the build process is gone", "", None))
     except BaseException as error:
         outcome = (FAILED, number, (_summary(error), traceback.format_exc(), _errno(error)))
