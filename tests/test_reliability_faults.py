@@ -36,6 +36,7 @@ _WORD_LIST = (
 )
 WORDS = tuple(_WORD_LIST.split())
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BIG_PER_FILE = 1500
 
 
 def write_corpus(root: Path, *, files: int, per_file: int, seed: int, words: int = 80) -> Path:
@@ -122,12 +123,18 @@ def test_sigkill_mid_build_keeps_previous_generation_and_next_build_succeeds(
     tmp_path: Path, served: dict[str, object], victims: str
 ) -> None:
     index_dir = served["index_dir"]
-    big = write_corpus(tmp_path / "big", files=4, per_file=300, seed=2, words=30)
+    # Big enough that the build is still running when the test freezes it.
+    big = write_corpus(tmp_path / "big", files=6, per_file=BIG_PER_FILE, seed=2, words=30)
     build = start_build(index_dir, big)
-    status = wait_for_progress(index_dir, build, done=50)
-    # Freeze the build where it is, so it cannot finish between looking and killing.
-    os.killpg(build.pid, signal.SIGSTOP)
-    assert read_current(index_dir) == served["generation"], "the build finished too soon"
+    try:
+        status = wait_for_progress(index_dir, build, done=50)
+        # Freeze the build where it is, so it cannot finish between looking and killing.
+        os.killpg(build.pid, signal.SIGSTOP)
+        assert read_current(index_dir) == served["generation"], "the build finished too soon"
+    except BaseException:
+        os.killpg(build.pid, signal.SIGKILL)
+        build.communicate(timeout=30)
+        raise
     workers = psutil.Process(build.pid).children(recursive=True)
     assert workers, "the build runs worker processes"
     if victims == "build process":
@@ -155,9 +162,9 @@ def test_sigkill_mid_build_keeps_previous_generation_and_next_build_succeeds(
         timeout=120,
     )
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "articles indexed: 1200" in rebuilt.stdout
+    assert f"articles indexed: {6 * BIG_PER_FILE}" in rebuilt.stdout
     with open_index(index_dir) as opened:
-        assert opened.doc_count() == 1200
+        assert opened.doc_count() == 6 * BIG_PER_FILE
         assert opened.generation not in {served["generation"], status["generation"]}
     # The killed build's directory is cleaned up; the previous one stays as the fallback.
     assert status["generation"] not in generation_names(index_dir)
