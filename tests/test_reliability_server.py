@@ -155,12 +155,14 @@ def test_sigkill_server_mid_rebuild_then_restart_serves_and_rebuilds(served) -> 
         # Freeze the build where it is, so it cannot finish between looking and killing.
         os.killpg(build_pid, signal.SIGSTOP)
         assert read_current(index_dir) == served["generation"], "the build finished too soon"
-        workers = psutil.Process(build_pid).children(recursive=True)
+        # Taken before the kill: once orphaned, the dead build may be reaped at any moment.
+        build = psutil.Process(build_pid)
+        workers = build.children(recursive=True)
         # The whole service at once: the server and the build's process group.
         os.kill(server.process.pid, signal.SIGKILL)
         os.killpg(build_pid, signal.SIGKILL)
         server.process.wait(timeout=30)
-        _gone, alive = psutil.wait_procs([psutil.Process(build_pid), *workers], timeout=30)
+        _gone, alive = psutil.wait_procs([build, *workers], timeout=30)
         assert not alive
     finally:
         server.stop()

@@ -137,10 +137,11 @@ def test_workers_that_keep_dying_make_the_server_give_up(index_dir, tmp_path):
 @pytest.mark.slow
 def test_workers_stop_when_the_parent_is_killed(index_dir, tmp_path):
     server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
-    workers = server.wait_for_workers(2)
+    # Taken before the kill: orphaned workers that exit may be reaped at any moment.
+    workers = [psutil.Process(pid) for pid in server.wait_for_workers(2)]
     server.process.kill()
     server.process.wait(timeout=30)
-    _gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in workers], timeout=30)
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive
 
 
