@@ -93,27 +93,39 @@ def normalize_word(word: str) -> str:
     return word
 
 
-class NewsTokenizer(Tokenizer):
+class _PickledAsConfig:
+    """Pickled, compared and hashed by one configuration value.
+
+    The schema, with its analysis components, is pickled into every index: only the
+    configuration is kept (caches and compiled objects are rebuilt on load), and two
+    components are equal when configured alike.
+    """
+
+    _config_attribute: str
+
+    def __getstate__(self) -> dict[str, str]:
+        return {self._config_attribute: getattr(self, self._config_attribute)}
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        self.__init__(state[self._config_attribute])
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__getstate__() == self.__getstate__()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, getattr(self, self._config_attribute)))
+
+
+class NewsTokenizer(_PickledAsConfig, Tokenizer):
     """Splits text into word tokens with positions and character offsets."""
+
+    _config_attribute = "pattern"
 
     def __init__(self, pattern: str = TOKEN_PATTERN) -> None:
         self.pattern = pattern
         self._nltk = RegexpTokenizer(pattern)
         # The same expression and flags RegexpTokenizer uses, for the indexing fast path.
         self.regexp = re.compile(pattern, re.UNICODE | re.MULTILINE | re.DOTALL)
-
-    def __getstate__(self) -> dict[str, str]:
-        # The schema (with this tokenizer) is pickled into the index; keep only config.
-        return {"pattern": self.pattern}
-
-    def __setstate__(self, state: dict[str, str]) -> None:
-        self.__init__(state["pattern"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NewsTokenizer) and other.pattern == self.pattern
-
-    def __hash__(self) -> int:
-        return hash(self.pattern)
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         return self._nltk.span_tokenize(text)
@@ -194,27 +206,16 @@ class NewsStopFilter(Filter):
             yield token
 
 
-class CachedStemFilter(Filter):
+class CachedStemFilter(_PickledAsConfig, Filter):
     """Snowball English stemming, memoized: news vocabulary repeats endlessly."""
 
     is_morph = True
+    _config_attribute = "language"
 
     def __init__(self, language: str = "english") -> None:
         self.language = language
         self._stemmer = SnowballStemmer(language)
         self._cache: dict[str, str] = {}
-
-    def __getstate__(self) -> dict[str, str]:
-        return {"language": self.language}
-
-    def __setstate__(self, state: dict[str, str]) -> None:
-        self.__init__(state["language"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CachedStemFilter) and other.language == self.language
-
-    def __hash__(self) -> int:
-        return hash(self.language)
 
     @property
     def cache(self) -> dict[str, str]:
