@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_reliability_faults import write_corpus as write_fault_corpus
 
 from searchsvc.config import Settings
 from searchsvc.index import build_index, read_build_status, read_current
@@ -27,28 +27,12 @@ pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "server-fault-token-4242"
-# Vocabulary of the invented stories.
-_WORD_LIST = "oil grain wheat bank rate strike port harbour market shares profit tanker crude"
-WORDS = tuple(_WORD_LIST.split())
-
-
 BIG_FILES, BIG_PER_FILE = 6, 1500
 
 
 def write_corpus(root: Path, *, files: int, per_file: int, seed: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    rnd = random.Random(seed)
-    for number in range(files):
-        with open(root / f"part{number}.jsonl", "w", encoding="utf-8") as handle:
-            for item in range(per_file):
-                record = {
-                    "id": f"s{seed}-{number}-{item}",
-                    "title": " ".join(rnd.choice(WORDS) for _ in range(5)),
-                    "body": "LONDON, March 3 - " + " ".join(rnd.choice(WORDS) for _ in range(50)),
-                    "source": "Reuters",
-                }
-                handle.write(json.dumps(record) + "\n")
-    return root
+    """The fault tests' invented stories, shorter: a server test builds several corpora."""
+    return write_fault_corpus(root, files=files, per_file=per_file, seed=seed, words=50)
 
 
 class RunningServer:

@@ -147,14 +147,7 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
 
 def display_record(article: Article) -> dict[str, Any]:
     """The stored ``article`` dict: what a search result shows besides title and body."""
-    return {
-        "dateline": article.dateline,
-        "dateline_place": article.dateline_place.to_dict() if article.dateline_place else None,
-        "places": [place.to_dict() for place in article.places],
-        "date": article.date.isoformat() if article.date else None,
-        "date_source": article.date_source,
-        "source": article.source,
-        "url": article.url,
-        "origin": article.origin,
-        "format": article.format,
-    }
+    shown = article.to_dict()
+    for indexed_separately in ("id", "title", "body"):
+        del shown[indexed_separately]
+    return shown
