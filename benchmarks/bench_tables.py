@@ -200,11 +200,11 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         if "whoosh" in builds:
             ratio = rate / builds["whoosh"]["rate"]
             checks.append((f"build ≥ 2{TIMES} plain Whoosh", f"{ratio:.2f}{TIMES}", ratio >= 2))
-    if results.get("scale") and not any(r["articles"] >= 1_000_000 for r in results["scale"]):
+    if results.get("scale") and not any(_million(r) for r in results["scale"]):
         checks.append(("1M build memory < 2 GB", "not run (--sizes 1m)", None))
         checks.append(("1M query p50 < 50 ms", "not run (--sizes 1m)", None))
     for row in results.get("scale", []):
-        if row["articles"] >= 1_000_000:
+        if _million(row):
             checks.append(
                 (
                     "1M build memory < 2 GB",
@@ -219,6 +219,11 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         median = statistics.median(results["cold_start"])
         checks.append(("cold start < 2 s to first answer", f"{median:.2f} s", median < 2))
     return checks
+
+
+def _million(row: dict[str, Any]) -> bool:
+    """A scale row of the 1M size (the reader may skip a story or two it finds unusable)."""
+    return row["size"] == "1m" or row["articles"] >= 1_000_000
 
 
 def targets_section(results: dict[str, Any]) -> str:

@@ -247,6 +247,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only", default=",".join(SECTIONS), help=f"sections to run, from {','.join(SECTIONS)}"
     )
     parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
+    parser.add_argument(
+        "--keep-builds",
+        action="store_true",
+        help="keep the scale indexes in --work and query them again instead of rebuilding",
+    )
     parser.add_argument("--build-repeat", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5, help="passes over the query set")
     parser.add_argument("--http-seconds", type=float, default=10.0)
@@ -340,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             model_source=model_source,
             rounds=args.rounds,
             query_set=args.query_set,
+            keep_builds=args.keep_builds,
             log=log,
         )
         plot_scale(results["scale"], args.plot)

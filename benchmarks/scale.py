@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from measuring import run_child
+from measuring import ChildRun, run_child
 from synthetic import StoryModel, learn_from_reuters, learn_model, write_corpus
 
 from searchsvc.articles.model import Article
@@ -67,6 +67,7 @@ def run_scale(
     rounds: int = 3,
     build_timeout: float = 3 * 3600,
     query_set: Path | None = None,
+    keep_builds: bool = False,
     log: Any = print,
 ) -> list[dict[str, Any]]:
     rows = []
@@ -77,12 +78,18 @@ def run_scale(
         log(f"scale {label}: writing corpus")
         generated = ensure_corpus(model_source, corpus, count, seed=seed, model_cache=cache)
         index_dir = work_dir / f"index-synthetic-{label}"
-        shutil.rmtree(index_dir, ignore_errors=True)
-        log(f"scale {label}: building")
-        built = run_child(
-            ["build", "--engine", "searchsvc", "--out", str(index_dir), str(corpus)],
-            timeout=build_timeout,
-        )
+        built = kept_build(index_dir, corpus) if keep_builds else None
+        if built is None:
+            shutil.rmtree(index_dir, ignore_errors=True)
+            log(f"scale {label}: building")
+            built = run_child(
+                ["build", "--engine", "searchsvc", "--out", str(index_dir), str(corpus)],
+                timeout=build_timeout,
+            )
+            if keep_builds:
+                keep_build(index_dir, corpus, built)
+        else:
+            log(f"scale {label}: reusing the index built {built.result['built_at']}")
         log(f"scale {label}: querying")
         query_args = [
             "query",
@@ -118,8 +125,44 @@ def run_scale(
                 "errors": queried.result["error_count"],
             }
         )
-        shutil.rmtree(index_dir, ignore_errors=True)
+        if not keep_builds:
+            shutil.rmtree(index_dir, ignore_errors=True)
     return rows
+
+
+def _build_record(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".build.json")
+
+
+def keep_build(index_dir: Path, corpus: Path, built: ChildRun) -> None:
+    """Record a build's measurements beside its index, so a later run can query it again."""
+    record = {
+        "corpus": json.loads(corpus.with_name(corpus.name + COMPLETE).read_text()),
+        "result": {**built.result, "built_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+        "wall_seconds": built.wall_seconds,
+        "peak_rss": built.peak_rss,
+        "cpu_seconds": built.cpu_seconds,
+    }
+    _build_record(index_dir).write_text(json.dumps(record))
+
+
+def kept_build(index_dir: Path, corpus: Path) -> ChildRun | None:
+    """The measurements of a kept build of this very corpus, or None to build again.
+
+    Building a million articles takes the better part of an hour; a change to the search
+    side does not need it done again (a change to the index format does: delete the
+    kept index then).
+    """
+    record_path = _build_record(index_dir)
+    marker = corpus.with_name(corpus.name + COMPLETE)
+    if not (record_path.is_file() and marker.is_file() and index_dir.is_dir()):
+        return None
+    record = json.loads(record_path.read_text())
+    if record["corpus"] != json.loads(marker.read_text()):
+        return None
+    return ChildRun(
+        record["result"], record["wall_seconds"], record["peak_rss"], record["cpu_seconds"]
+    )
 
 
 def plot_scale(rows: Sequence[dict[str, Any]], path: Path) -> None:

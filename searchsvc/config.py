@@ -43,6 +43,9 @@ class Settings:
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
     # Serving.
     threads: int = 8
+    # Memory each serving process may spend on decoded postings, term scores and phrase
+    # matches of the index it serves (more: fewer terms decoded again; see search/snapshot).
+    cache_mb: int = 1024
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
@@ -77,6 +80,7 @@ _INT_FIELDS = {
     "build_procs",
     "threads",
     "workers",
+    "cache_mb",
 }
 _FLOAT_FIELDS = {"writer_lock_timeout"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 from pathlib import Path
 
@@ -164,9 +165,20 @@ def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:
     config = WorkerConfig(
         gen_dir=str(tmp_path / "gen"), max_file_bytes=1 << 20, segment_postings=600
     )
-    kind, _number, (segments, report, written) = run_worker(0, config, jobs, queue.SimpleQueue())
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as in a worker process: no collection this test did not ask for
+    try:
+        kind, _number, (segments, report, written) = run_worker(
+            0, config, jobs, queue.SimpleQueue()
+        )
+        # Finished segment writers are freed as the build goes, not kept until it ends.
+        live_writers = [obj for obj in gc.get_objects() if isinstance(obj, BulkSegmentWriter)]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     assert kind == FINISHED and written == 80 and report["articles"] == 80
     assert len(segments) > 3
+    assert len(live_writers) <= 1  # the last segment's, freed when the worker returns
     assert sum(segment.doc_count_all() for segment in segments) == 80
     from whoosh.index import TOC
 

@@ -132,6 +132,10 @@ def _write_segments(
                 if writer.posting_count >= config.segment_postings:
                     segments.append(_finish_segment(writer))
                     writer = None
+                    # Whoosh's writer objects refer to each other, so with the cyclic
+                    # collector off a finished writer and the postings it held would
+                    # stay in memory for the rest of the build.
+                    gc.collect()
             results.put((FILE_DONE, number, (unreported, job)))
             unreported = 0
         if writer is not None:

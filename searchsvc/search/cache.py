@@ -1,7 +1,7 @@
 """A least-recently-used cache bounded by the total size of what it holds.
 
 Decoded postings, term scores and phrase matches differ in size by orders of magnitude
-("said" has 15,000 postings, "khojaly" two), so the budget counts documents, not entries.
+("said" has 15,000 postings, "khojaly" two), so the budget counts bytes, not entries.
 Safe to share between threads: every method holds the lock for a few dictionary steps.
 """
 

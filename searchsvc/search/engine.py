@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
-from itertools import islice
+
+import numpy as np
 
 from searchsvc.analysis import make_analyzer
 from searchsvc.config import Settings
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
 from searchsvc.search.highlight import Highlighter, WordForms
@@ -59,7 +61,9 @@ class SearchEngine:
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
         self._analysis = QueryAnalysis(plain.surface_words, self.stem)
-        self._serving = ServingIndex(settings.index_dir, self.ranking)
+        self._serving = ServingIndex(
+            settings.index_dir, self.ranking, cache_bytes=settings.cache_mb * 2**20
+        )
         self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
 
     # --- the public calls --------------------------------------------------------------
@@ -238,7 +242,7 @@ class _Search:
         elif parsed.is_blank:
             matched = reading.columns.live
         else:
-            matched, message = frozenset(), NOTHING_TO_SEARCH
+            matched, message = reading.no_docs(), NOTHING_TO_SEARCH
         base, final = self.narrow(matched)
         if not final and len(positive) > 1:
             any_base, any_final = self.narrow(self.matcher.any_of(parsed.clauses))
@@ -264,12 +268,12 @@ class _Search:
             "message": message,
         }
 
-    def narrow(self, matched: frozenset[int]) -> tuple[frozenset[int], frozenset[int]]:
+    def narrow(self, matched: DocSet) -> tuple[DocSet, DocSet]:
         """(matches within the date range, those also within every facet selection)."""
         base = restrict(matched, [self.sets.dates] if self.sets.dates is not None else [])
         return base, restrict(base, self.sets.allowed_except(None))
 
-    def page_of(self, final: frozenset[int], positive: list[Node]) -> list[tuple[int, float]]:
+    def page_of(self, final: DocSet, positive: list[Node]) -> list[tuple[int, float]]:
         request = self.request
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
@@ -310,15 +314,14 @@ def proximity_terms(positive: list[Node]) -> list[Term]:
     return terms
 
 
-def date_ordered(
-    docs: frozenset[int], reading: Reading, newest: bool, start: int, end: int
-) -> list[int]:
+def date_ordered(docs: DocSet, reading: Reading, newest: bool, start: int, end: int) -> list[int]:
     columns = reading.columns
     if len(docs) >= len(columns.live) * _SCAN_SHARE:
         order = columns.date_order(newest_first=newest)
-        return list(islice(filter(docs.__contains__, order), start, end))
+        return order[docs.mask[order]][start:end].tolist()
     key = columns.date_sort_key(newest_first=newest)
-    return sorted(docs, key=key.__getitem__)[start:end]
+    ids = docs.ids
+    return ids[np.argsort(key[ids])][start:end].tolist()
 
 
 def make_hit(reading: Reading, docnum: int, score: float, highlighter: Highlighter) -> Hit:
@@ -333,7 +336,7 @@ def make_hit(reading: Reading, docnum: int, score: float, highlighter: Highlight
         date=record.get("date"),
         source=record.get("source"),
         url=record.get("url"),
-        score=round(score, 6),
+        score=round(float(score), 6),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.snapshot import Reading
 
 #: Facet name -> the index field its keys are terms of.
@@ -46,21 +47,19 @@ def normalize_keys(facet: str, values: tuple[str, ...]) -> tuple[str, ...]:
 class FacetSets:
     """Per facet, the documents its selection allows (``None``: no selection)."""
 
-    by_facet: dict[str, frozenset[int] | None]
-    dates: frozenset[int] | None
+    by_facet: dict[str, DocSet | None]
+    dates: DocSet | None
 
-    def allowed_except(self, facet: str | None) -> list[frozenset[int]]:
+    def allowed_except(self, facet: str | None) -> list[DocSet]:
         """The sets of every selected facet other than ``facet``."""
         return [docs for name, docs in self.by_facet.items() if name != facet and docs is not None]
 
 
 def facet_sets(selection: Selection, reading: Reading) -> FacetSets:
-    by_facet: dict[str, frozenset[int] | None] = {}
+    by_facet: dict[str, DocSet | None] = {}
     for facet, field in FACET_FIELDS.items():
         keys = selection.keys(facet)
-        by_facet[facet] = (
-            frozenset().union(*(reading.docs(field, key) for key in keys)) if keys else None
-        )
+        by_facet[facet] = reading.union(reading.docs(field, key) for key in keys) if keys else None
     dates = (
         reading.columns.docs_dated(selection.date_from, selection.date_to)
         if selection.has_dates
@@ -69,7 +68,7 @@ def facet_sets(selection: Selection, reading: Reading) -> FacetSets:
     return FacetSets(by_facet, dates)
 
 
-def restrict(docs: frozenset[int], sets: list[frozenset[int]]) -> frozenset[int]:
+def restrict(docs: DocSet, sets: list[DocSet]) -> DocSet:
     """``docs`` limited to every set in ``sets`` (smallest first, stopping when empty)."""
     for allowed in sorted(sets, key=len):
         if not docs:

@@ -1,8 +1,8 @@
 """From a parsed query to the exact set of matching articles and their relevance order.
 
 Matching is set arithmetic over cached postings (intersections for AND, unions for OR,
-differences for exclusions), so the whole result set is known for the total and the
-facets at little more than the cost of the rarest term. Ranking then scores only those
+differences for exclusions) on document masks (see ``docsets``), so the whole result
+set is known for the total and the facets. Ranking then scores only those
 documents, with BM25F parts cached per term per commit (see ``ranking``).
 """
 
@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.query import (
     TEXT_FIELDS,
     And,
@@ -87,24 +90,24 @@ class QueryMatcher:
 
     # --- which documents ---------------------------------------------------------------
 
-    def all_of(self, clauses: tuple[Node, ...] | list[Node]) -> frozenset[int]:
+    def all_of(self, clauses: tuple[Node, ...] | list[Node]) -> DocSet:
         return self.docs(And(tuple(clauses))) if len(clauses) != 1 else self.docs(clauses[0])
 
-    def any_of(self, clauses: tuple[Node, ...]) -> frozenset[int]:
+    def any_of(self, clauses: tuple[Node, ...]) -> DocSet:
         """Documents with any positive clause, still honouring exclusions and dates."""
         positive, excluded, dates = split_clauses(clauses)
-        found: frozenset[int] = frozenset().union(*(self.docs(node) for node in positive))
+        found = self.reading.union(self.docs(node) for node in positive)
         for node in dates:
             found = found & self.docs(node)
         for node in excluded:
             found = found - self.docs(node)
         return found
 
-    def docs(self, node: Node) -> frozenset[int]:
+    def docs(self, node: Node) -> DocSet:
         if isinstance(node, Term):
             if len(node.fields) == 1:
                 return self.reading.docs(node.fields[0], node.text)
-            return frozenset().union(*(self.reading.docs(f, node.text) for f in node.fields))
+            return self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
         if isinstance(node, Phrase):
             return self.phrase(node.fields, node.words).docs
         if isinstance(node, (Prefix, Fuzzy)):
@@ -114,40 +117,45 @@ class QueryMatcher:
         if isinstance(node, Not):
             return self.columns.live - self.docs(node.child)
         if isinstance(node, Or):
-            return frozenset().union(*(self.docs(child) for child in node.children))
+            return self.reading.union(self.docs(child) for child in node.children)
         return self._all(node)
 
-    def _all(self, node: And) -> frozenset[int]:
+    def _all(self, node: And) -> DocSet:
         required = [c for c in node.children if not isinstance(c, Not)]
         excluded = [c.child for c in node.children if isinstance(c, Not)]
-        if required:
-            sets = sorted((self.docs(child) for child in required), key=len)
-            found = sets[0].intersection(*sets[1:]) if sets[0] else sets[0]
-        else:
-            found = self.columns.live
+        found = self.columns.live
+        for child in required:
+            found = found & self.docs(child)
+            if not found:
+                return found
         for child in excluded:
             if not found:
                 break
             found = found - self.docs(child)
-        return frozenset(found)
+        return found
 
     def phrase(self, fields: tuple[str, ...], words: tuple[str, ...]) -> PhraseMatches:
         return self.reading.derived(("phrase", fields, words), lambda: self._phrase(fields, words))
 
     def _phrase(self, fields: tuple[str, ...], words: tuple[str, ...]) -> PhraseMatches:
-        counts: dict[str, dict[int, int]] = {}
+        counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        size = self.columns.size
         for name in fields:
             postings = [self.reading.postings(name, word) for word in words]
             if any(len(p) == 0 for p in postings):
                 continue
-            sets = sorted((p.docs for p in postings), key=len)
-            found = {}
-            for doc in sets[0].intersection(*sets[1:]):
+            sets = [DocSet.from_ids(p.ids, size) for p in sorted(postings, key=len)]
+            candidates = sets[0]
+            for other in sets[1:]:
+                candidates = candidates & other
+            found_docs, found_counts = [], []
+            for doc in candidates.ids.tolist():
                 count = phrase_count([p.positions(doc) for p in postings])
                 if count:
-                    found[doc] = count
-            counts[name] = found
-        docs = frozenset().union(*(found.keys() for found in counts.values()))
+                    found_docs.append(doc)
+                    found_counts.append(count)
+            counts[name] = (np.array(found_docs, dtype=np.int64), np.array(found_counts, float))
+        docs = self.reading.union(DocSet.from_ids(ids, size) for ids, _ in counts.values())
         return PhraseMatches(docs, counts)
 
     def expansions(self, node: Prefix | Fuzzy) -> tuple[str, ...]:
@@ -169,12 +177,12 @@ class QueryMatcher:
         ranked = sorted(frequency, key=lambda word: (-frequency[word], word))
         return tuple(ranked[:MAX_EXPANSIONS])
 
-    def expansion_docs(self, node: Prefix | Fuzzy) -> frozenset[int]:
+    def expansion_docs(self, node: Prefix | Fuzzy) -> DocSet:
         words = self.expansions(node)
         return self.reading.derived(
             ("expanded-docs", node.fields, words),
-            lambda: frozenset().union(
-                *(self.reading.docs(name, word) for name in node.fields for word in words)
+            lambda: self.reading.union(
+                self.reading.docs(name, word) for name in node.fields for word in words
             ),
         )
 
@@ -192,7 +200,7 @@ class QueryMatcher:
             return self.reading.scores(
                 ("phrase", leaf.fields, leaf.words),
                 lambda: bm25.term_scores(
-                    [(name, found.items()) for name, found in matches.counts.items()],
+                    [(name, ids, counts) for name, (ids, counts) in matches.counts.items()],
                     len(matches.docs),
                 ),
             )
@@ -205,25 +213,25 @@ class QueryMatcher:
     def _term_scores(self, fields: tuple[str, ...], words: tuple[str, ...]) -> TermScores:
         """One pseudo-term for all ``words`` (a wildcard's expansions count as one word)."""
         occurrences = []
-        docs: set[int] = set()
         for name in fields:
             for word in words:
                 postings = self.reading.postings(name, word)
-                occurrences.append((name, zip(postings.ids, postings.tfs, strict=True)))
-                docs.update(postings.docs)
+                occurrences.append((name, postings.ids, postings.tfs))
+        size = self.columns.size
+        docs = self.reading.union(DocSet.from_ids(ids, size) for _, ids, _ in occurrences)
         return self.reading.bm25.term_scores(occurrences, len(docs))
 
     def rank(
         self,
-        docs: frozenset[int],
+        docs: DocSet,
         leaves: list[Term | Phrase | Prefix | Fuzzy],
         near_terms: list[Term],
         count: int,
     ) -> list[tuple[int, float]]:
         """The ``count`` most relevant of ``docs`` as (docnum, score), best first."""
         parts = [scores for leaf in leaves if (scores := self.leaf_scores(leaf)) is not None]
-        ordered = list(docs)
-        scores = sum_scores(ordered, (part.scores for part in parts))
+        ordered = docs.ids
+        scores = sum_scores(ordered, parts, self.columns.size)
         config = self.reading.ranking
         near_terms = near_terms[:MAX_PROXIMITY_WORDS]
         boosting = len(near_terms) > 1 and (config.phrase_boost or config.proximity_boost)

@@ -15,12 +15,11 @@ ranking is the same on every run and pages never overlap.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import add
+
+import numpy as np
 
 from searchsvc.search.columns import DocumentColumns
 
@@ -52,10 +51,20 @@ class RankingConfig:
 
 @dataclass(frozen=True)
 class TermScores:
-    """BM25F contribution of one term (or phrase) per matching document."""
+    """BM25F contribution of one term (or phrase): ``scores[i]`` for docnum ``ids[i]``."""
 
-    scores: dict[int, float]
+    ids: np.ndarray
+    scores: np.ndarray
     idf: float
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.nbytes + self.scores.nbytes + 200
+
+
+#: Below this share of the collection, a term's fields are combined by sorting its
+#: postings; above it, in arrays as long as the collection.
+_SPARSE_SHARE = 1 / 16
 
 
 class Bm25f:
@@ -63,17 +72,16 @@ class Bm25f:
 
     def __init__(self, config: RankingConfig, columns: DocumentColumns) -> None:
         self.config = config
+        self.size = columns.size
         self.doc_count = max(1, len(columns.live))
-        self.inverse_norm: dict[str, list[float]] = {}
+        self.inverse_norm: dict[str, np.ndarray] = {}
         for role, weight, b in (
             ("title", config.title_weight, config.title_b),
             ("body", 1.0, config.body_b),
         ):
             lengths = columns.lengths[role]
             average = columns.average_length[role]
-            self.inverse_norm[role] = [
-                weight / (1.0 - b + b * length / average) for length in lengths
-            ]
+            self.inverse_norm[role] = weight / (1.0 - b + b * lengths / average)
 
     def idf(self, doc_frequency: int) -> float:
         n = self.doc_count
@@ -84,49 +92,76 @@ class Bm25f:
         return x * (k1 + 1.0) / (k1 + x)
 
     def term_scores(
-        self, occurrences: Iterable[tuple[str, Iterable[tuple[int, float]]]], doc_frequency: int
+        self, occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]], doc_frequency: int
     ) -> TermScores:
-        """Scores from (field, [(docnum, tf), ...]) pairs; unknown fields do not score."""
-        combined: dict[int, float] = {}
-        get = combined.get
-        for field, pairs in occurrences:
+        """Scores from (field, docnums, term frequencies) triples; other fields do not score.
+
+        A document's occurrences in several fields add up (weighted by field) before
+        saturating, in the order the fields are given.
+        """
+        id_parts, weighted_parts = [], []
+        for field, ids, tfs in occurrences:
             role = FIELD_ROLE.get(field)
-            if role is None:
-                continue
-            inverse = self.inverse_norm[role]
-            for doc, tf in pairs:
-                combined[doc] = get(doc, 0.0) + tf * inverse[doc]
+            if role is not None and len(ids):
+                id_parts.append(ids)
+                weighted_parts.append(tfs * self.inverse_norm[role][ids])
         idf = self.idf(doc_frequency)
+        if not id_parts:
+            return TermScores(np.zeros(0, dtype=np.int64), np.zeros(0), idf)
+        if len(id_parts) == 1:
+            ids, combined = id_parts[0], weighted_parts[0]
+        else:
+            ids, combined = _add_by_doc(id_parts, weighted_parts, self.size)
         k1 = self.config.k1
         factor = idf * (k1 + 1.0)
-        scores = {doc: factor * x / (k1 + x) for doc, x in combined.items()}
-        return TermScores(scores, idf)
+        return TermScores(ids, factor * combined / (k1 + combined), idf)
 
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
-        return title_tf * self.inverse_norm["title"][doc] + body_tf * self.inverse_norm["body"][doc]
+        return float(
+            title_tf * self.inverse_norm["title"][doc] + body_tf * self.inverse_norm["body"][doc]
+        )
 
 
-def sum_scores(docs: Sequence[int], parts: Iterable[dict[int, float]]) -> list[float]:
-    """Per document (in ``docs`` order) the sum of its scores from every part."""
-    total = [0.0] * len(docs)
+def _add_by_doc(
+    id_parts: list[np.ndarray], value_parts: list[np.ndarray], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct docnums of all parts (sorted) and per docnum the sum of its values."""
+    total = sum(len(ids) for ids in id_parts)
+    if total < size * _SPARSE_SHARE:
+        ids, where = np.unique(np.concatenate(id_parts), return_inverse=True)
+        return ids, np.bincount(where, weights=np.concatenate(value_parts), minlength=len(ids))
+    sums = np.zeros(size)
+    present = np.zeros(size, dtype=bool)
+    for ids, values in zip(id_parts, value_parts, strict=True):
+        sums[ids] += values
+        present[ids] = True
+    ids = np.flatnonzero(present)
+    return ids, sums[ids]
+
+
+def sum_scores(docs: np.ndarray, parts: Iterable[TermScores], size: int) -> np.ndarray:
+    """Per document of ``docs`` (docnums) the sum of its scores from every part."""
+    total = np.zeros(size)
     for part in parts:
-        total = list(map(add, total, map(part.get, docs, repeat(0.0))))
-    return total
+        total[part.ids] += part.scores
+    return total[docs]
 
 
 def top_scored(
-    docs: Sequence[int], scores: Sequence[float], count: int, id_rank: Sequence[int]
+    docs: np.ndarray, scores: np.ndarray, count: int, id_rank: np.ndarray
 ) -> list[tuple[int, float]]:
     """The ``count`` best (docnum, score) pairs: score descending, then id ascending."""
-    if count <= 0 or not docs:
+    if count <= 0 or not len(docs):
         return []
     if count < len(docs):
-        threshold = heapq.nlargest(count, scores)[-1]
-        chosen = list(compress(range(len(docs)), map(threshold.__le__, scores)))
+        threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+        chosen = np.flatnonzero(scores >= threshold)
     else:
-        chosen = range(len(docs))
-    chosen = sorted(chosen, key=lambda i: (-scores[i], id_rank[docs[i]]))
-    return [(docs[i], scores[i]) for i in chosen[:count]]
+        chosen = np.arange(len(docs))
+    chosen_docs = docs[chosen]
+    chosen_scores = scores[chosen]
+    order = np.lexsort((id_rank[chosen_docs], -chosen_scores))[:count]
+    return list(zip(chosen_docs[order].tolist(), chosen_scores[order].tolist(), strict=True))
 
 
 def phrase_count(positions: Sequence[Sequence[int]]) -> int:

@@ -52,7 +52,7 @@ def _related(
         return []
     leaves = [Term(TEXT_FIELDS, key, key) for key in keys]
     matcher = QueryMatcher(reading)
-    docs = frozenset().union(*(matcher.docs(leaf) for leaf in leaves)) - {docnum}
+    docs = reading.union(matcher.docs(leaf) for leaf in leaves).without(docnum)
     return matcher.rank(docs, leaves, [], limit)
 
 
@@ -60,11 +60,17 @@ def key_words(reading: Reading, stems: Counter[str]) -> list[str]:
     """The article's most distinctive stems, most distinctive first."""
     doc_count = max(1, len(reading.columns.live))
     ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
+    exact_counts = not reading.reader.has_deletions()
     weighted = []
     for word, count in stems.items():
         if word.isdigit():
             continue
-        docs = len(frozenset().union(*(reading.docs(field, word) for field in TEXT_FIELDS)))
+        if exact_counts:
+            # Index statistics settle most words without decoding their postings.
+            in_field = [reading.reader.doc_frequency(field, word) for field in TEXT_FIELDS]
+            if max(in_field) > ceiling or sum(in_field) < 2:
+                continue
+        docs = len(reading.union(reading.docs(field, word) for field in TEXT_FIELDS))
         if docs < 2 or docs > ceiling:
             continue
         weighted.append((count * math.log(doc_count / docs), word))

@@ -23,7 +23,7 @@ from pathlib import Path
 from searchsvc.index import OpenedIndex, SearchIndexError, open_index, read_current
 from searchsvc.index.generations import CURRENT_FILE
 from searchsvc.search.ranking import RankingConfig
-from searchsvc.search.snapshot import Reading, Snapshot
+from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
 
 _CHECKOUT_ATTEMPTS = 20
 
@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 
 
 class ServingIndex:
-    def __init__(self, index_dir: Path, ranking: RankingConfig) -> None:
+    def __init__(
+        self, index_dir: Path, ranking: RankingConfig, cache_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.ranking = ranking
+        self.cache_bytes = cache_bytes
         self._lock = threading.RLock()
         self._opened: OpenedIndex | None = None
         self._opened_as: str | None = None  # what CURRENT said when we opened it
@@ -136,7 +139,12 @@ class ServingIndex:
         old = self._snapshot
         labels = old.labels if old is not None and old.opened is self._opened else None
         snapshot = Snapshot(
-            self._opened, self._opened.searcher(), self.ranking, self._closed, labels
+            self._opened,
+            self._opened.searcher(),
+            self.ranking,
+            self._closed,
+            labels,
+            cache_bytes=self.cache_bytes,
         )
         self._alive[id(self._opened)][1].add(id(snapshot))
         self._snapshot = snapshot

@@ -10,35 +10,40 @@ A :class:`Reading` is one thread's use of a snapshot with the searcher it checke
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from whoosh.searching import Searcher
 
 from searchsvc.index import OpenedIndex
 from searchsvc.search.cache import SizedCache
 from searchsvc.search.columns import DocumentColumns
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.lexicon import Lexicon
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.ranking import Bm25f, RankingConfig, TermScores
 
-#: Cache budgets, in documents (postings, scored documents, set members): about 150 bytes
-#: each, so roughly 100 MB at most per commit. Reuters' benchmark query set needs less than
-#: half of it; a budget too small only costs decoding a term again.
-POSTINGS_BUDGET = 400_000
-SCORES_BUDGET = 200_000
-DERIVED_BUDGET = 100_000
+#: What a snapshot may keep of decoded postings, term scores, phrase matches and
+#: expansions, in bytes: one least-recently-used budget for all of them, so whichever
+#: kind a workload repeats keeps its place. Too small only costs decoding a term again.
+DEFAULT_CACHE_BYTES = 1024 * 2**20
 #: Length normalization needs the word counts of these fields.
 LENGTH_FIELDS = ("title", "body")
 
 
 @dataclass(frozen=True)
 class PhraseMatches:
-    """Where a phrase occurs: the documents and how often, per field."""
+    """Where a phrase occurs: per field, the documents (sorted) and how often in each."""
 
-    docs: frozenset[int]
-    counts: dict[str, dict[int, int]]
+    docs: DocSet
+    counts: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def nbytes(self) -> int:
+        arrays = sum(ids.nbytes + counts.nbytes for ids, counts in self.counts.values())
+        return self.docs.mask.nbytes + arrays + 200
 
 
 class Snapshot:
@@ -49,6 +54,8 @@ class Snapshot:
         ranking: RankingConfig,
         on_closed: Callable[[Snapshot], None],
         labels: dict[tuple[str, str], str] | None = None,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.opened = opened
         self.commit = searcher.reader().generation()
@@ -62,11 +69,7 @@ class Snapshot:
         self._closed = False
         self._columns: DocumentColumns | None = None
         self._bm25: Bm25f | None = None
-        self.postings_cache: SizedCache[TermPostings] = SizedCache(POSTINGS_BUDGET, len)
-        self.scores_cache: SizedCache[TermScores] = SizedCache(
-            SCORES_BUDGET, lambda s: len(s.scores)
-        )
-        self.derived_cache: SizedCache[Any] = SizedCache(DERIVED_BUDGET, _size_of)
+        self.cache: SizedCache[Any] = SizedCache(cache_bytes, size_in_bytes)
         self.lexicon = Lexicon()
         #: (facet, key) -> display label; labels survive commits of the same generation.
         self.labels: dict[tuple[str, str], str] = labels if labels is not None else {}
@@ -155,28 +158,35 @@ class Reading:
         return self.snapshot.bm25(self.searcher)
 
     def postings(self, field: str, text: str) -> TermPostings:
-        return self.snapshot.postings_cache.get_or_make(
-            (field, text), lambda: read_postings(self.searcher, field, text)
+        return self.snapshot.cache.get_or_make(
+            ("postings", field, text), lambda: read_postings(self.searcher, field, text)
         )
 
-    def docs(self, field: str, text: str) -> frozenset[int]:
-        return self.postings(field, text).docs
+    def docs(self, field: str, text: str) -> DocSet:
+        return DocSet.from_ids(self.postings(field, text).ids, self.columns.size)
+
+    def no_docs(self) -> DocSet:
+        return DocSet.empty(self.columns.size)
+
+    def union(self, sets: Iterable[DocSet]) -> DocSet:
+        return DocSet.union(self.columns.size, sets)
 
     def derived(self, key: Any, make: Callable[[], Any]) -> Any:
         """A value computed from this commit, cached under ``key``."""
-        return self.snapshot.derived_cache.get_or_make(key, make)
+        return self.snapshot.cache.get_or_make(("derived", key), make)
 
     def scores(self, key: Any, make: Callable[[], TermScores]) -> TermScores:
-        return self.snapshot.scores_cache.get_or_make(key, make)
+        return self.snapshot.cache.get_or_make(("scores", key), make)
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.searcher.stored_fields(docnum)
 
 
-def _size_of(value: Any) -> int:
-    if isinstance(value, PhraseMatches):
-        return len(value.docs)
-    try:
-        return len(value)
-    except TypeError:
-        return 1
+def size_in_bytes(value: Any) -> int:
+    """Roughly what a cached value holds in memory (arrays exactly, the rest estimated)."""
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, (tuple, list, dict, set, frozenset)):
+        return 100 + 60 * len(value)
+    return 200

@@ -1,0 +1,142 @@
+"""Document masks, key columns and a cache squeezed to nothing: the same answers as the
+plain Python they replace."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_index_support import index_settings, write_corpus
+from test_search_corpus import corpus_settings
+
+from searchsvc.articles.model import Article
+from searchsvc.index import build_index, open_index
+from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.columns import DocumentColumns, MultiKeyColumn
+from searchsvc.search.docsets import DocSet
+from searchsvc.search.facets import top_keys
+from searchsvc.search.ranking import TermScores, sum_scores, top_scored
+
+SIZE = 40
+members = st.frozensets(st.integers(min_value=0, max_value=SIZE - 1))
+
+
+def docset(found: frozenset[int]) -> DocSet:
+    return DocSet.from_ids(np.array(sorted(found), dtype=np.int64), SIZE)
+
+
+@given(members, members, members)
+def test_set_arithmetic_matches_frozensets(a: frozenset, b: frozenset, c: frozenset) -> None:
+    x, y, z = docset(a), docset(b), docset(c)
+    assert (x & y) == a & b
+    assert (x | y) == a | b
+    assert (x - y) == a - b
+    assert DocSet.union(SIZE, [x, y, z]) == a | b | c
+    assert DocSet.union(SIZE, []) == frozenset()
+    assert len((x & y) | z) == len((a & b) | c)
+    assert bool(x - y) == bool(a - b)
+    assert list(x) == sorted(a)
+    assert all((n in x) == (n in a) for n in range(-1, SIZE + 1))
+    for member in a:
+        assert x.without(member) == a - {member}
+
+
+@given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12), st.data())
+def test_multi_key_counts_match_a_counter(keys_per_doc: list[list[int]], data) -> None:
+    offsets = np.concatenate(([0], np.cumsum([len(k) for k in keys_per_doc])))
+    codes = np.array([code for keys in keys_per_doc for code in keys], dtype=np.int32)
+    column = MultiKeyColumn(offsets, codes, [f"k{n}" for n in range(6)])
+    docs = sorted(data.draw(st.sets(st.integers(0, len(keys_per_doc) - 1))))
+    counts = column.count(np.array(docs, dtype=np.int64))
+    expected = Counter(code for doc in docs for code in keys_per_doc[doc])
+    assert {code: int(n) for code, n in enumerate(counts) if n} == dict(expected)
+
+
+def test_top_keys_break_ties_by_key_and_skip_zeros() -> None:
+    counts = np.array([0, 3, 5, 3, 0, 3, 1])
+    keys = ["", "delta", "alpha", "charlie", "zero", "bravo", "one"]
+    assert top_keys(counts, keys, 3) == [("alpha", 5), ("bravo", 3), ("charlie", 3)]
+    assert top_keys(counts, keys, 10)[-1] == ("one", 1)
+    assert top_keys(np.zeros(3, dtype=np.int64), keys[:3], 2) == []
+
+
+def test_scores_add_up_per_document_and_ties_go_by_id_rank() -> None:
+    parts = [
+        TermScores(np.array([1, 3, 4]), np.array([1.0, 2.0, 0.5]), 1.0),
+        TermScores(np.array([0, 3]), np.array([2.0, 0.5]), 1.0),
+    ]
+    docs = np.array([0, 1, 3, 4])
+    assert sum_scores(docs, parts, 5).tolist() == [2.0, 1.0, 2.5, 0.5]
+    id_rank = np.array([4, 3, 2, 1, 0])  # doc 4 has the smallest id
+    scores = np.array([1.0, 1.0, 2.5, 1.0])
+    assert top_scored(docs, scores, 3, id_rank) == [(3, 2.5), (4, 1.0), (1, 1.0)]
+    assert top_scored(docs, scores, 10, id_rank)[-1] == (0, 1.0)
+    assert top_scored(docs[:0], scores[:0], 3, id_rank) == []
+
+
+QUERIES = [
+    "massacre",
+    "oil prices",
+    '"oil prices"',
+    "(oil OR wheat) -crude",
+    "bank*",
+    "aniversary",
+    "title:bank",
+    "",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_cache_that_keeps_nothing_gives_the_same_answers(tmp_path_factory, query: str) -> None:
+    settings = corpus_settings(tmp_path_factory)
+    request = SearchRequest(query=query, per_page=50, sort="relevance")
+    with SearchEngine(settings) as roomy, SearchEngine(settings) as tight:
+        tight._serving.cache_bytes = 0  # below any value's size: every lookup recomputes
+        for engine in (roomy, tight):  # the second pass meets whatever the cache kept
+            engine.search(request)
+        first, second = roomy.search(request), tight.search(request)
+        assert len(tight._serving._current().cache) == 0
+    assert [hit.id for hit in first.hits] == [hit.id for hit in second.hits]
+    assert first.facets == second.facets
+    assert first.dates == second.dates
+    assert first.total == second.total
+
+
+def test_columns_read_whole_equal_whooshs_per_document_values(tmp_path) -> None:
+    """Several segments, one with a deletion: the bulk reading agrees with Whoosh's API."""
+    settings = index_settings(tmp_path)
+    build_index([write_corpus(tmp_path / "corpus")], settings)
+    extra = Article(id="late", title="Late story", body="Harbour news.", source="Desk")
+    update_articles(settings, [extra])
+    delete_articles(settings, [extra.id])
+    update_articles(settings, [Article(id="later", title="Later", body="Quay.", source="Desk")])
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(searcher.leaf_searchers()) > 1 and reader.has_deletions()
+        columns = DocumentColumns.load(searcher, ("title", "body"))
+        size = reader.doc_count_all()
+
+        def per_document(name: str) -> list:
+            # Segment by segment: a segment without the column reads as its default.
+            values = []
+            for leaf, _ in searcher.leaf_searchers():
+                values.extend(leaf.reader().column_reader(name))
+            return values
+
+        assert columns.size == size
+        assert columns.live == frozenset(reader.all_doc_ids())
+        assert columns.ids == per_document("id")
+        for name in ("place", "source"):
+            column = getattr(columns, name)
+            assert [column.keys[code] for code in column.codes] == per_document(name)
+        places = [raw.decode().split() for raw in per_document("places_column")]
+        assert [list(columns.places.keys_of(doc)) for doc in range(size)] == places
+        assert columns.ordinal.tolist() == per_document("date_ordinal")
+        for name in ("title", "body"):
+            lengths = [reader.doc_field_length(doc, name) or 0 for doc in range(size)]
+            assert columns.lengths[name].tolist() == lengths
+        assert "" in per_document("place")[-2:]  # the added articles have no dateline
