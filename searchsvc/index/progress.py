@@ -16,6 +16,17 @@ from searchsvc.index.status import StatusWriter
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
+class _Bar(tqdm):
+    """A bar without tqdm's monitor thread (started by the first bar, shown or not).
+
+    The bar is updated on every progress message anyway, and a build that runs no other
+    thread starts its workers by ``fork`` (see ``parallel``): they begin at once instead
+    of importing everything again.
+    """
+
+    monitor_interval = 0
+
+
 class ProgressTracker:
     """Counts articles, estimates the total from bytes read, feeds bar/status/callback."""
 
@@ -37,7 +48,7 @@ class ProgressTracker:
         self._last_callback = 0.0
         if show_progress is None:
             show_progress = sys.stderr.isatty()
-        self.bar = tqdm(
+        self.bar = _Bar(
             unit=" articles", disable=not show_progress, file=sys.stderr, dynamic_ncols=True
         )
         status.update(force=True, phase="indexing", files_total=len(files), files_done=0)
