@@ -5,7 +5,8 @@ temporary directory, then runs CLIENTS threads for DURATION seconds with a reali
 query mix (words, phrases, facet filters, deep pages, misspellings, article pages),
 starts ``POST /api/index/rebuild`` shortly after the start and follows it until the new
 generation serves. Every response must be JSON, none may be a 5xx, no connection may
-fail; the server's open file descriptors and memory are sampled with psutil throughout.
+fail; the open file descriptors and memory of the server's processes (the supervisor and
+its workers, summed) are sampled with psutil throughout.
 
     python benchmarks/load_test.py                  # 32 clients x 60 s over Reuters-21578
     python benchmarks/load_test.py --quick          # 4 clients x 5 s over a generated corpus
@@ -320,25 +321,46 @@ def client_loop(
         connection.close()
 
 
+def serving_processes(pid: int) -> list[psutil.Process]:
+    """The server: its supervisor and the worker processes it forked (which answer).
+
+    A rebuild's ``build-index`` is a child of a worker, not of the supervisor: it is not
+    part of the serving tree and its files and memory are not counted here.
+    """
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=False)]
+
+
+def _total(processes: list[psutil.Process], measure: Any) -> int:
+    total = 0
+    for process in processes:
+        try:
+            total += measure(process)
+        except psutil.Error:  # a worker replaced mid-sample
+            continue
+    return total
+
+
 def watch_resources(pid: int, run: Run, stop: threading.Event, started: float) -> None:
-    process = psutil.Process(pid)
     while not stop.wait(0.5):
         try:
-            with process.oneshot():
-                sample = {
-                    "t": round(time.monotonic() - started, 2),
-                    "fds": process.num_fds(),
-                    "rss_mib": process.memory_info().rss / 1_048_576,
-                    "threads": process.num_threads(),
-                }
+            processes = serving_processes(pid)
         except psutil.Error:
             return
+        sample = {
+            "t": round(time.monotonic() - started, 2),
+            "processes": len(processes),
+            "fds": _total(processes, psutil.Process.num_fds),
+            "rss_mib": _total(processes, lambda p: p.memory_info().rss) / 1_048_576,
+            "threads": _total(processes, psutil.Process.num_threads),
+        }
         with run.lock:
             run.resources.append(sample)
 
 
-def resources_at_rest(process: psutil.Process, port: int) -> dict[str, Any]:
-    """Descriptors and memory once the clients' sockets are closed (waited for, up to 10 s).
+def resources_at_rest(pid: int, port: int) -> dict[str, Any]:
+    """Descriptors and memory of the serving processes once the clients' sockets are closed
+    (waited for, up to 10 s), summed over the supervisor and its workers.
 
     Open files of the serving generation are counted apart from everything else: a new
     generation may have a different number of segment files, while a leak shows up as
@@ -346,20 +368,30 @@ def resources_at_rest(process: psutil.Process, port: int) -> dict[str, Any]:
     """
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        sockets = [c for c in process.net_connections(kind="tcp") if c.status != psutil.CONN_LISTEN]
+        processes = serving_processes(pid)
+        sockets = [
+            c
+            for process in processes
+            for c in process.net_connections(kind="tcp")
+            if c.status != psutil.CONN_LISTEN
+        ]
         if not sockets:
             break
         time.sleep(0.2)
     serving = json.loads(fetch(port, "/healthz")[1])["generation"]
-    generation_files = [f.path for f in process.open_files() if "/generations/" in f.path]
+    processes = serving_processes(pid)
+    generation_files = [
+        f.path for process in processes for f in process.open_files() if "/generations/" in f.path
+    ]
     current = [path for path in generation_files if f"/generations/{serving}" in path]
-    fds = process.num_fds()
+    fds = _total(processes, psutil.Process.num_fds)
     return {
+        "processes": len(processes),
         "fds": fds,
         "index_files": len(current),
         "stale_files": len(generation_files) - len(current),
         "other_fds": fds - len(generation_files),
-        "rss_mib": process.memory_info().rss / 1_048_576,
+        "rss_mib": _total(processes, lambda p: p.memory_info().rss) / 1_048_576,
     }
 
 
@@ -439,8 +471,7 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for _ in range(5):
             for kind, _weight in MIX:
                 fetch(server.port, make_request(kind, vocab, warm))
-        proc = psutil.Process(server.pid)
-        start_resources = resources_at_rest(proc, server.port)
+        start_resources = resources_at_rest(server.pid, server.port)
         stop = threading.Event()
         started = time.monotonic()
         budget = [args.max_requests]
@@ -468,7 +499,7 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             thread.join()
         elapsed = time.monotonic() - started
         rebuilder.join(timeout=5)
-        end_resources = resources_at_rest(proc, server.port)
+        end_resources = resources_at_rest(server.pid, server.port)
         watcher.join(timeout=2)
     finally:
         server.stop()
@@ -523,6 +554,7 @@ def summarize(args, corpus, run, elapsed, first_build_s, generation_before, star
             "serving_s": _round(run.events.get("rebuild_serving_s")),
         },
         "server": {
+            "processes": end["processes"],
             "fds_start": start["fds"],
             "fds_end": end["fds"],
             "fds_max": max(fds),
@@ -603,6 +635,7 @@ def print_table(summary: dict[str, Any]) -> None:
             "server RSS before switch / end (under load)",
             f"{server['rss_mib_before_switch']} / {server['rss_mib_end_under_load']} MiB",
         ),
+        ("serving processes (supervisor + workers)", server["processes"]),
         (
             "server RSS start / end / max (at rest)",
             f"{server['rss_mib_start']} / {server['rss_mib_end']} / {server['rss_mib_max']} MiB",

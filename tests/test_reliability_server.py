@@ -244,4 +244,7 @@ def test_quick_load_run_holds(tmp_path: Path) -> None:
         summary["rebuild"]["generation_before"],
     )
     assert all(summary["checks"].values()), summary["checks"]
+    # The figures are those of the processes that answer: they hold the index open.
+    assert summary["server"]["processes"] >= 2
+    assert summary["server"]["index_files_end"] > 0
     assert done.returncode == 0, done.stdout + done.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from typing import Any
 
@@ -30,37 +31,38 @@ _UNDATED_KEY = dt.date.max.toordinal() + 1
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
+class _Keyed:
+    """The distinct keys of a column, looked up by code or by key."""
+
+    keys: list[str]
+
+    @cached_property
+    def _codes_by_key(self) -> dict[str, int]:
+        return {key: code for code, key in enumerate(self.keys)}
+
+    def code_of(self, key: str) -> int | None:
+        return self._codes_by_key.get(key)
+
+
 @dataclass
-class KeyColumn:
+class KeyColumn(_Keyed):
     """One key per document as a code into ``keys``; code 0 is the empty key (none)."""
 
     codes: np.ndarray
     keys: list[str]
-    _code_of: dict[str, int] | None = field(default=None, repr=False)
 
     def count(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (docnums) have each code."""
         return np.bincount(self.codes[docs], minlength=len(self.keys))
 
-    def code_of(self, key: str) -> int | None:
-        if self._code_of is None:
-            self._code_of = {value: code for code, value in enumerate(self.keys)}
-        return self._code_of.get(key)
-
 
 @dataclass
-class MultiKeyColumn:
+class MultiKeyColumn(_Keyed):
     """Several keys per document: document ``d`` has ``codes[offsets[d]:offsets[d + 1]]``."""
 
     offsets: np.ndarray
     codes: np.ndarray
     keys: list[str]
-    _code_of: dict[str, int] | None = field(default=None, repr=False)
-
-    def code_of(self, key: str) -> int | None:
-        if self._code_of is None:
-            self._code_of = {value: code for code, value in enumerate(self.keys)}
-        return self._code_of.get(key)
 
     def count(self, docs: np.ndarray) -> np.ndarray:
         starts = self.offsets[docs]
