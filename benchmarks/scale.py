@@ -31,6 +31,12 @@ def size_label(count: int) -> str:
     return str(count)
 
 
+def _completion_marker(corpus: Path) -> Path:
+    """Beside the corpus, not in it (the index build reads every file in the folder):
+    what a complete corpus was written with."""
+    return corpus.with_name(corpus.name + COMPLETE)
+
+
 def ensure_corpus(
     model_source: Path | Sequence[Article],
     out_dir: Path,
@@ -40,8 +46,7 @@ def ensure_corpus(
     model_cache: dict[str, StoryModel],
 ) -> float:
     """Write the corpus unless a complete one is there; seconds spent writing (0 if reused)."""
-    # Beside the corpus, not in it: the index build reads every file in the folder.
-    marker = out_dir.with_name(out_dir.name + COMPLETE)
+    marker = _completion_marker(out_dir)
     wanted = {"count": count, "seed": seed}
     if marker.is_file() and json.loads(marker.read_text()) == wanted:
         return 0.0
@@ -137,7 +142,7 @@ def _build_record(index_dir: Path) -> Path:
 def keep_build(index_dir: Path, corpus: Path, built: ChildRun) -> None:
     """Record a build's measurements beside its index, so a later run can query it again."""
     record = {
-        "corpus": json.loads(corpus.with_name(corpus.name + COMPLETE).read_text()),
+        "corpus": json.loads(_completion_marker(corpus).read_text()),
         "result": {**built.result, "built_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
         "wall_seconds": built.wall_seconds,
         "peak_rss": built.peak_rss,
@@ -154,7 +159,7 @@ def kept_build(index_dir: Path, corpus: Path) -> ChildRun | None:
     kept index then).
     """
     record_path = _build_record(index_dir)
-    marker = corpus.with_name(corpus.name + COMPLETE)
+    marker = _completion_marker(corpus)
     if not (record_path.is_file() and marker.is_file() and index_dir.is_dir()):
         return None
     record = json.loads(record_path.read_text())

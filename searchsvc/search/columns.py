@@ -195,7 +195,8 @@ def _live_mask(leaves: Sequence[tuple[Searcher, int]], size: int) -> np.ndarray:
 
 def _segments(leaves: Sequence[tuple[Searcher, int]]) -> list[tuple[Any, int]]:
     """(per-document reader, document count) of each segment, in docnum order."""
-    return [(leaf.reader(), leaf.reader().doc_count_all()) for leaf, _ in leaves]
+    readers = [leaf.reader() for leaf, _ in leaves]
+    return [(reader, reader.doc_count_all()) for reader in readers]
 
 
 def _var_bytes(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -> list[bytes]:

@@ -144,10 +144,9 @@ class QueryMatcher:
             postings = [self.reading.postings(name, word) for word in words]
             if any(len(p) == 0 for p in postings):
                 continue
-            sets = [DocSet.from_ids(p.ids, size) for p in sorted(postings, key=len)]
-            candidates = sets[0]
-            for other in sets[1:]:
-                candidates = candidates & other
+            candidates = self.columns.live
+            for word in words:
+                candidates = candidates & self.reading.docs(name, word)
             found_docs, found_counts = [], []
             for doc in candidates.ids.tolist():
                 count = phrase_count([p.positions(doc) for p in postings])
@@ -207,19 +206,21 @@ class QueryMatcher:
         else:
             words = self.expansions(leaf)
         return self.reading.scores(
-            ("terms", leaf.fields, words), lambda: self._term_scores(leaf.fields, words)
+            ("terms", leaf.fields, words),
+            lambda: self._term_scores(leaf.fields, words, len(self.docs(leaf))),
         )
 
-    def _term_scores(self, fields: tuple[str, ...], words: tuple[str, ...]) -> TermScores:
-        """One pseudo-term for all ``words`` (a wildcard's expansions count as one word)."""
+    def _term_scores(
+        self, fields: tuple[str, ...], words: tuple[str, ...], doc_frequency: int
+    ) -> TermScores:
+        """One pseudo-term for all ``words`` (a wildcard's expansions count as one word);
+        ``doc_frequency`` counts the articles with any of them in any of ``fields``."""
         occurrences = []
         for name in fields:
             for word in words:
                 postings = self.reading.postings(name, word)
                 occurrences.append((name, postings.ids, postings.tfs))
-        size = self.columns.size
-        docs = self.reading.union(DocSet.from_ids(ids, size) for _, ids, _ in occurrences)
-        return self.reading.bm25.term_scores(occurrences, len(docs))
+        return self.reading.bm25.term_scores(occurrences, doc_frequency)
 
     def rank(
         self,
