@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -57,6 +66,77 @@ def browser():
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+class ServeProcess:
+    """``searchsvc serve --port 0`` as a child process, its output in ``log``.
+
+    The child sees none of this environment's ``SEARCHSVC_*`` variables, only ``env``;
+    it runs in its own session, so signals meant for the test run do not reach it. The
+    port comes from the banner it prints once listening.
+    """
+
+    #: A hang guard, not a measurement: a first start builds the index before serving.
+    START_DEADLINE = 180
+    STOP_DEADLINE = 60
+
+    def __init__(
+        self, log: Path, env: Mapping[str, str], args: Sequence[str] = (), cwd: Path | None = None
+    ) -> None:
+        self.log = log
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "searchsvc", "serve", "--port", "0", *args],
+                env={**clean, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        self.port = self._wait_for_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def request(
+        self, path: str, method: str = "GET", token: str | None = None, timeout: float = 60
+    ) -> tuple[int, dict]:
+        """(status, JSON body) of one request; error statuses are returned, not raised."""
+        request = urllib.request.Request(self.base + path, method=method)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, json.load(error)
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + self.START_DEADLINE
+        while time.monotonic() < deadline:
+            match = re.search(r"on http://[^:/]+:(\d+)/", self.output())
+            if match:
+                return int(match.group(1))
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.output()}")
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"server did not start:\n{self.output()}")
+
+    def stop(self) -> int:
+        """SIGTERM, as a service manager would; the exit code (negative if it had to be
+        killed after ``STOP_DEADLINE`` seconds)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.STOP_DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
 
 
 def serve_on_loopback(app) -> Iterator[str]:

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ServeProcess
 from test_reliability_faults import write_corpus as write_fault_corpus
 
 from searchsvc.config import Settings
@@ -35,74 +32,21 @@ def write_corpus(root: Path, *, files: int, per_file: int, seed: int) -> Path:
     return write_fault_corpus(root, files=files, per_file=per_file, seed=seed, words=50)
 
 
-class RunningServer:
-    """``searchsvc serve --port 0`` as a child process; the port comes from its banner."""
+class RunningServer(ServeProcess):
+    """``searchsvc serve`` over ``index_dir``, rebuilding from ``corpus`` on request; its
+    output goes to ``log_name`` beside the index."""
 
-    def __init__(self, index_dir: Path, corpus: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        env.update(
-            SEARCHSVC_INDEX_DIR=str(index_dir),
-            SEARCHSVC_CORPUS=str(corpus),
-            SEARCHSVC_ADMIN_TOKEN=TOKEN,
-            SEARCHSVC_BUILD_PROCS="2",
-            PYTHONPATH=str(REPO_ROOT),
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "searchsvc", "serve", "--port", "0"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.log: list[str] = []
-        self.port: int | None = None
-        ready = threading.Event()
-        self.reader = threading.Thread(target=self._read, args=(ready,), daemon=True)
-        self.reader.start()
-        ready.wait(timeout=120)  # hang guard; a first start may build the index
-        assert self.port, f"server did not start: {self.log}"
+    START_DEADLINE = 120  # hang guard; a first start may build the index
 
-    def _read(self, ready: threading.Event) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line.rstrip())
-            match = re.search(r"on http://[^:]+:(\d+)/", line)
-            if match:
-                self.port = int(match.group(1))
-                ready.set()
-        ready.set()
-
-    def get(self, path: str) -> tuple[int, dict]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def post(self, path: str, token: str = TOKEN) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method="POST",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=90) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.reader.join(timeout=10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
+    def __init__(self, index_dir: Path, corpus: Path, log_name: str = "serve.log") -> None:
+        env = {
+            "SEARCHSVC_INDEX_DIR": str(index_dir),
+            "SEARCHSVC_CORPUS": str(corpus),
+            "SEARCHSVC_ADMIN_TOKEN": TOKEN,
+            "SEARCHSVC_BUILD_PROCS": "2",
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        super().__init__(index_dir.parent / log_name, env)
 
 
 def wait_until(condition, what: str, timeout: float = 120.0):
@@ -131,7 +75,7 @@ def test_sigkill_server_mid_rebuild_then_restart_serves_and_rebuilds(served) -> 
     index_dir = served["index_dir"]
     server = RunningServer(index_dir, served["big"])
     try:
-        status, started = server.post("/api/index/rebuild")
+        status, started = server.request("/api/index/rebuild", "POST", TOKEN, timeout=90)
         assert status == 202, started
         build_pid = started["job"]["pid"]
         killed_generation = started["job"]["generation"]
@@ -152,29 +96,29 @@ def test_sigkill_server_mid_rebuild_then_restart_serves_and_rebuilds(served) -> 
         server.stop()
 
     assert read_current(index_dir) == served["generation"]
-    restarted = RunningServer(index_dir, served["big"])
+    restarted = RunningServer(index_dir, served["big"], "restart.log")
     try:
-        status, health = restarted.get("/healthz")
+        status, health = restarted.request("/healthz")
         assert status == 200
         assert health["generation"] == served["generation"]
         assert health["article_count"] == 20
-        status, body = restarted.get("/api/search?q=oil")
+        status, body = restarted.request("/api/search?q=oil")
         assert status == 200 and body["total"] > 0
-        status, info = restarted.get("/api/index/status")
+        status, info = restarted.request("/api/index/status")
         assert info["state"] == "failed" and "killed" in info["error"]
 
-        status, again = restarted.post("/api/index/rebuild")
+        status, again = restarted.request("/api/index/rebuild", "POST", TOKEN, timeout=90)
         assert status == 202, again
         wait_until(
-            lambda: restarted.get("/healthz")[1]["generation"] == again["job"]["generation"],
+            lambda: restarted.request("/healthz")[1]["generation"] == again["job"]["generation"],
             "the new generation to serve",
         )
-        assert restarted.get("/healthz")[1]["article_count"] == BIG_FILES * BIG_PER_FILE
-        assert restarted.get("/api/index/status")[1]["state"] == "idle"
+        assert restarted.request("/healthz")[1]["article_count"] == BIG_FILES * BIG_PER_FILE
+        assert restarted.request("/api/index/status")[1]["state"] == "idle"
         assert killed_generation not in os.listdir(index_dir / "generations")
     finally:
         restarted.stop()
-    assert restarted.process.returncode == 0, restarted.log
+    assert restarted.process.returncode == 0, restarted.output()
 
 
 def test_server_starts_on_a_damaged_index_without_crash_looping(tmp_path: Path) -> None:
@@ -186,14 +130,14 @@ def test_server_starts_on_a_damaged_index_without_crash_looping(tmp_path: Path) 
         segment_terms.write_bytes(b"\0" * 64)
     server = RunningServer(index_dir, corpus)
     try:
-        status, health = server.get("/healthz")
+        status, health = server.request("/healthz")
         assert status == 200
         assert health["article_count"] == 30
         assert health["generation"] != result.generation
         assert any(
             "cannot be read" in line or "rebuild" in line or "building" in line
-            for line in server.log
-        ), server.log
+            for line in server.output().splitlines()
+        ), server.output()
     finally:
         server.stop()
 
@@ -207,11 +151,11 @@ def test_server_serves_previous_generation_when_current_is_damaged(tmp_path: Pat
     (second.path / "meta.json").write_text("{ truncated", encoding="utf-8")
     server = RunningServer(index_dir, newer)
     try:
-        status, health = server.get("/healthz")
+        status, health = server.request("/healthz")
         assert status == 200
         assert health["generation"] == first.generation
         assert health["article_count"] == 12
-        assert server.get("/api/search?q=oil")[0] == 200
+        assert server.request("/api/search?q=oil")[0] == 200
     finally:
         server.stop()
     assert read_current(index_dir) == second.generation  # nothing rewritten behind our back

@@ -5,73 +5,37 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ServeProcess
 from test_web_support import shared_fixture_index, write_corpus
 
 from searchsvc.cli import main
 
 TOKEN = "serve-test-token"
-# Safety nets for a hung process, not measurements.
-START_DEADLINE = 180
+# A safety net for a hung build, not a measurement.
 BUILD_DEADLINE = 180
 
 
-class Server:
-    """One ``searchsvc serve --port 0`` process; the port is read from what it prints."""
+class Server(ServeProcess):
+    """One ``searchsvc serve`` over ``root/corpus``, indexing into ``root/index``."""
 
     def __init__(self, root: Path, name: str = "server") -> None:
-        self.log = root / f"{name}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        env.update(
-            SEARCHSVC_INDEX_DIR=str(root / "index"),
-            SEARCHSVC_CORPUS=str(root / "corpus"),
-            SEARCHSVC_ADMIN_TOKEN=TOKEN,
-            SEARCHSVC_BUILD_PROCS="1",
-            SEARCHSVC_THREADS="4",
-        )
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "searchsvc", "serve", "--port", "0"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=root,
-            )
-        self.base = f"http://127.0.0.1:{self._wait_for_port()}"
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + START_DEADLINE
-        while time.monotonic() < deadline:
-            match = re.search(r"on http://127\.0\.0\.1:(\d+)/", self.log.read_text())
-            if match:
-                return int(match.group(1))
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.log.read_text()}")
-            time.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
-
-    def request(self, path: str, method: str = "GET", token: str | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(self.base + path, method=method)
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, json.load(error)
+        env = {
+            "SEARCHSVC_INDEX_DIR": str(root / "index"),
+            "SEARCHSVC_CORPUS": str(root / "corpus"),
+            "SEARCHSVC_ADMIN_TOKEN": TOKEN,
+            "SEARCHSVC_BUILD_PROCS": "1",
+            "SEARCHSVC_THREADS": "4",
+        }
+        super().__init__(root / f"{name}.log", env, cwd=root)
 
     def wait_until_idle(self) -> dict:
         deadline = time.monotonic() + BUILD_DEADLINE
@@ -81,11 +45,6 @@ class Server:
                 return status
             assert time.monotonic() < deadline, f"build still running: {status}"
             time.sleep(0.2)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
 
 
 @pytest.fixture
@@ -101,7 +60,7 @@ def test_first_start_builds_then_rebuild_while_searching(corpus_root):
         status, health = server.request("/healthz")
         assert status == 200 and health["article_count"] == 16
         first_generation = health["generation"]
-        assert "building one from" in server.log.read_text()
+        assert "building one from" in server.output()
 
         (corpus_root / "corpus" / "zeppelin.jsonl").write_text(
             json.dumps(
@@ -150,8 +109,8 @@ def test_first_start_builds_then_rebuild_while_searching(corpus_root):
         assert not [p for p in open_paths if first_generation in p], open_paths
     finally:
         exit_code = server.stop()
-    assert exit_code == 0, server.log.read_text()
-    assert "stopping" in server.log.read_text()
+    assert exit_code == 0, server.output()
+    assert "stopping" in server.output()
 
 
 @pytest.mark.slow

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ServeProcess
 from test_web_support import shared_fixture_index
 
 # Safety nets for a hung process, not measurements.
@@ -22,46 +20,19 @@ START_DEADLINE = 60
 CHANGE_DEADLINE = 30
 
 
-class WorkerServer:
-    """``searchsvc serve --port 0 --workers N`` over a built index; the port from its banner."""
+class WorkerServer(ServeProcess):
+    """``searchsvc serve --workers N`` over a built index."""
+
+    START_DEADLINE = START_DEADLINE
 
     def __init__(self, index_dir: Path, log: Path, workers: int) -> None:
-        self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        env.update(SEARCHSVC_INDEX_DIR=str(index_dir), SEARCHSVC_THREADS="2")
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "searchsvc",
-                    "serve",
-                    "--port",
-                    "0",
-                    "--workers",
-                    f"{workers}",
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.port = self._wait_for_port()
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + START_DEADLINE
-        while time.monotonic() < deadline:
-            match = re.search(r"on http://127\.0\.0\.1:(\d+)/", self.log.read_text())
-            if match:
-                return int(match.group(1))
-            assert self.process.poll() is None, f"server exited early:\n{self.log.read_text()}"
-            time.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
+        env = {"SEARCHSVC_INDEX_DIR": str(index_dir), "SEARCHSVC_THREADS": "2"}
+        super().__init__(log, env, args=("--workers", f"{workers}"))
 
     def search(self, query: str) -> dict:
-        url = f"http://127.0.0.1:{self.port}/api/search?q={query}"
-        with urllib.request.urlopen(url, timeout=30) as response:
-            assert response.status == 200
-            return json.load(response)
+        status, body = self.request(f"/api/search?q={query}")
+        assert status == 200, body
+        return body
 
     def workers(self) -> set[int]:
         return {child.pid for child in psutil.Process(self.process.pid).children()}
@@ -72,17 +43,8 @@ class WorkerServer:
             pids = self.workers()
             if len(pids) == count and not pids & other_than:
                 return pids
-            assert time.monotonic() < deadline, f"workers {pids}:\n{self.log.read_text()}"
+            assert time.monotonic() < deadline, f"workers {pids}:\n{self.output()}"
             time.sleep(0.1)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
 
 
 @pytest.fixture
@@ -94,7 +56,7 @@ def index_dir(tmp_path_factory):
 def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
     server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
     try:
-        assert "with 2 workers of 2 threads" in server.log.read_text()
+        assert "with 2 workers of 2 threads" in server.output()
         first = server.wait_for_workers(2)
         totals = {server.search("harbour")["total"] for _ in range(10)}
         assert len(totals) == 1 and totals.pop() > 0
@@ -102,15 +64,13 @@ def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         server.wait_for_workers(2, other_than={victim})
-        assert f"worker {victim} was killed by signal {int(signal.SIGKILL)}" in (
-            server.log.read_text()
-        )
+        assert f"worker {victim} was killed by signal {int(signal.SIGKILL)}" in (server.output())
         assert server.search("harbour")["total"] > 0
         workers = server.workers()
     finally:
         exit_code = server.stop()
-    assert exit_code == 0, server.log.read_text()
-    assert "stopping" in server.log.read_text()
+    assert exit_code == 0, server.output()
+    assert "stopping" in server.output()
     assert not any(_alive(pid) for pid in workers)
 
 
@@ -121,14 +81,14 @@ def test_workers_that_keep_dying_make_the_server_give_up(index_dir, tmp_path):
     try:
         deadline = time.monotonic() + START_DEADLINE
         while server.process.poll() is None:
-            assert time.monotonic() < deadline, server.log.read_text()
+            assert time.monotonic() < deadline, server.output()
             for pid in server.workers() - killed:
                 killed.add(pid)
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.05)
     finally:
         exit_code = server.stop()
-    log = server.log.read_text()
+    log = server.output()
     assert exit_code == 2, log
     assert "giving up" in log and "Traceback" not in log
     assert len(killed) >= 5
