@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,11 +29,12 @@ from measuring import REPO, latency_summary
 from query_set import BenchQuery
 
 PROBE_PATH = "/api/search?q=oil"
+HOST = "127.0.0.1"
 
 
 def free_port() -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((HOST, 0))
         return probe.getsockname()[1]
 
 
@@ -42,23 +43,47 @@ def search_paths(queries: Sequence[BenchQuery]) -> list[str]:
 
 
 class Server:
-    """``searchsvc serve`` in a child process over an existing index; stopped with SIGTERM."""
+    """``searchsvc serve`` in a child process over an index, on a free loopback port.
 
-    def __init__(self, index_dir: Path, *, threads: int | None = None) -> None:
+    It runs in its own session and is stopped with SIGTERM (the whole session is killed
+    if that hangs). ``settings`` are ``SEARCHSVC_*`` variables for it; with
+    ``inherit_settings`` it also sees this environment's (a benchmark can then be pointed
+    at, say, other worker counts), without them only ``settings``.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        threads: int | None = None,
+        settings: Mapping[str, str] | None = None,
+        inherit_settings: bool = True,
+    ) -> None:
         self.port = free_port()
-        env = {**os.environ, "SEARCHSVC_INDEX_DIR": str(index_dir)}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if inherit_settings or not key.startswith("SEARCHSVC_")
+        }
+        env.update(settings or {}, SEARCHSVC_INDEX_DIR=str(index_dir))
         if threads:
             env["SEARCHSVC_THREADS"] = str(threads)
         # Lives as long as the server; closed in stop().
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "searchsvc", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "searchsvc", "serve", "--host", HOST, "--port", str(self.port)],
             env=env,
             cwd=REPO,
+            stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def wait_for_first_answer(self, timeout: float = 60.0) -> float:
         """Seconds from process start until a search is answered with 200."""
@@ -87,9 +112,9 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
 

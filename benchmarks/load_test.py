@@ -21,15 +21,11 @@ import argparse
 import http.client
 import itertools
 import json
-import os
-import queue
 import random
 import re
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,10 +36,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psutil
+from http_load import HOST, Server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REUTERS = REPO_ROOT.parent / "shared" / "corpora" / "reuters21578"
-HOST = "127.0.0.1"
 SERVER_START_TIMEOUT = 600.0
 # A client thread waits at most this long for one answer before counting an error.
 REQUEST_TIMEOUT = 30.0
@@ -125,66 +121,6 @@ def _write_quick_part(path: Path, numbers: range, rnd: random.Random) -> None:
                 "source": rnd.choice(["Reuters", "AP", "AFP"]),
             }
             handle.write(json.dumps(record) + "\n")
-
-
-class Server:
-    """``searchsvc serve --port 0`` in its own process group; knows its port and pid."""
-
-    def __init__(self, index_dir: Path, corpus: Path, token: str, threads: int) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        env.update(
-            SEARCHSVC_INDEX_DIR=str(index_dir),
-            SEARCHSVC_CORPUS=str(corpus),
-            SEARCHSVC_ADMIN_TOKEN=token,
-            SEARCHSVC_THREADS=str(threads),
-            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "searchsvc", "serve", "--host", HOST, "--port", "0"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        self.port = self._wait_for_port()
-
-    def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line.rstrip())
-            self.lines.put(line)
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    raise RuntimeError("server exited:\n" + "\n".join(self.log)) from None
-                continue
-            match = re.search(r"on http://[^:]+:(\d+)/", line)
-            if match:
-                return int(match.group(1))
-        raise RuntimeError("server did not start listening:\n" + "\n".join(self.log))
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -458,11 +394,16 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         raise SystemExit(f"corpus not found: {corpus} (give --corpus or use --quick)")
     token = secrets.token_urlsafe(24)
     print(f"building the index over {corpus} and starting the server ...", file=sys.stderr)
-    build_started = time.monotonic()
-    server = Server(workdir / "index", corpus, token, args.threads)
-    first_build_s = time.monotonic() - build_started
+    server = Server(
+        workdir / "index",
+        threads=args.threads,
+        settings={"SEARCHSVC_CORPUS": str(corpus), "SEARCHSVC_ADMIN_TOKEN": token},
+        inherit_settings=False,
+    )
     run = Run()
     try:
+        # The first start builds the index, then serves.
+        first_build_s = server.wait_for_first_answer(SERVER_START_TIMEOUT)
         vocab = learn_vocabulary(server.port)
         _, health = fetch(server.port, "/healthz")
         generation_before = json.loads(health)["generation"]
