@@ -1,8 +1,10 @@
 """Test collections with relevance judgements, and the ranking metrics computed over them.
 
-Cranfield and CISI share the old SMART layout: records open with ``.I <number>`` and fields
-open with a line ``.<LETTER>``. Their quirks (documented in each folder's SOURCE.md) live here
-so that every system under test sees exactly the same documents, queries and judgements.
+Cranfield, CISI and MED share the old SMART layout: records open with ``.I <number>`` and
+fields open with a line ``.<LETTER>``; NPL and LISA have layouts of their own. Their quirks
+(documented in each folder's SOURCE.md, and below where the files disagree with it) live
+here so that every system under test sees exactly the same documents, queries and
+judgements.
 """
 
 from __future__ import annotations
@@ -130,7 +132,129 @@ def read_cisi(folder: Path) -> Collection:
     return Collection("cisi", documents, queries, qrels)
 
 
-COLLECTION_READERS = {"cranfield": read_cranfield, "cisi": read_cisi}
+def read_npl(folder: Path) -> Collection:
+    """NPL: 11,429 abstracts, 93 short upper-case queries, binary judgements.
+
+    Records are a number line and text, closed by a line holding only ``/``. The documents
+    run title and abstract together (lower case, no punctuation), so all of it is body.
+    Queries are lower-cased: their capitals are the teleprinter's, and would make words
+    like AND, OR and NOT query syntax for a search engine.
+    """
+    documents = [
+        Document(id=number, title="", body=text)
+        for number, text in _slash_records(_read_text(folder / "doc-text"))
+    ]
+    queries = [
+        Query(id=number, text=text.lower())
+        for number, text in _slash_records(_read_text(folder / "query-text"))
+    ]
+    qrels = {
+        number: dict.fromkeys((str(int(doc)) for doc in text.split()), 1)
+        for number, text in _slash_records(_read_text(folder / "rlv-ass"))
+    }
+    return Collection("npl", documents, queries, qrels)
+
+
+def _slash_records(text: str) -> Iterator[tuple[str, str]]:
+    """(number, text) of each record: a number line, then text up to a line that is ``/``."""
+    for record in re.split(r"^\s*/\s*$", text, flags=re.MULTILINE):
+        number, _, rest = record.strip().partition("\n")
+        if number:
+            yield str(int(number)), rest.strip()
+
+
+def read_med(folder: Path) -> Collection:
+    """MEDLINE: 1,033 abstracts, 30 queries, binary judgements (``query 0 doc 1`` rows).
+
+    Documents have only ``.W`` (the first sentence reads like a title, but nothing marks
+    where it ends), so all of it is body.
+    """
+    documents = [
+        Document(id=record["I"], title="", body=record.get("W", ""))
+        for record in read_tagged_records(_read_text(folder / "MED.ALL"))
+    ]
+    queries = [
+        Query(id=record["I"], text=record.get("W", ""))
+        for record in read_tagged_records(_read_text(folder / "MED.QRY"))
+    ]
+    qrels: dict[str, dict[str, int]] = {}
+    for query_id, _, doc_id, *_ in _qrel_rows(folder / "MED.REL"):
+        qrels.setdefault(query_id, {})[str(int(doc_id))] = 1
+    return Collection("med", documents, queries, qrels)
+
+
+#: LISA's document files in order; LISA1.501 lacks records that LISA1.501.ALL has.
+LISA_FILES = (
+    *("LISA0.001", "LISA0.501", "LISA1.001", "LISA1.501.ALL", "LISA2.001", "LISA2.501"),
+    *("LISA3.001", "LISA3.501", "LISA4.001", "LISA4.501", "LISA5.001", "LISA5.501"),
+    *("LISA5.627", "LISA5.850"),
+)
+
+_LISA_DOCUMENT = re.compile(r"^Document\s+(\d+)\s*$", re.MULTILINE)
+_LISA_END = re.compile(r"^\*+\s*$", re.MULTILINE)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def read_lisa(folder: Path) -> Collection:
+    """LISA: 5,999 library-science abstracts, 35 queries, binary judgements.
+
+    Numbered up to 6,004, but LISA1.501.ALL has no 1993-1997 (1992's abstract runs into
+    the end of another record) and repeats 1998-2001, which LISA2.001 also opens with:
+    the first copy of a number is kept. Judgements come from LISARJ.NUM: LISA.REL
+    disagrees with it on three queries and with its own counts on one (query 21 says 21
+    relevant and lists 15), while every LISARJ.NUM record holds the count it states.
+    Queries are lower-cased as NPL's are (``STORES OR MEMORIES AND ASSOCIATIVE``).
+    """
+    documents: dict[str, Document] = {}
+    for name in LISA_FILES:
+        for doc in _lisa_documents(_read_text(folder / name)):
+            documents.setdefault(doc.id, doc)
+    queries = [
+        Query(id=number, text=text.lower())
+        for number, text in _lisa_queries(_read_text(folder / "LISA.QUE"))
+    ]
+    return Collection(
+        "lisa", list(documents.values()), queries, _counted_qrels(folder / "LISARJ.NUM")
+    )
+
+
+def _lisa_documents(text: str) -> Iterator[Document]:
+    """``Document N``, the title up to the first blank line, the abstract up to ``***``."""
+    parts = _LISA_DOCUMENT.split(text)
+    for number, record in zip(parts[1::2], parts[2::2], strict=True):
+        record = _LISA_END.split(record, maxsplit=1)[0].strip()
+        title, *body = _BLANK_LINE.split(record, maxsplit=1)
+        yield Document(id=number, title=" ".join(title.split()), body="".join(body))
+
+
+def _lisa_queries(text: str) -> Iterator[tuple[str, str]]:
+    """(number, text): a number line, then text ending with ``#``."""
+    for record in text.split("#"):
+        number, _, rest = record.strip().partition("\n")
+        if number:
+            yield str(int(number)), rest.strip()
+
+
+def _counted_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """``query count doc doc ...`` as one stream of numbers (records wrap over lines)."""
+    numbers = _read_text(path).split()
+    qrels: dict[str, dict[str, int]] = {}
+    at = 0
+    while at + 1 < len(numbers):
+        query_id, count = str(int(numbers[at])), int(numbers[at + 1])
+        docs = numbers[at + 2 : at + 2 + count]
+        qrels[query_id] = dict.fromkeys((str(int(doc)) for doc in docs), 1)
+        at += 2 + count
+    return qrels
+
+
+COLLECTION_READERS = {
+    "cranfield": read_cranfield,
+    "cisi": read_cisi,
+    "npl": read_npl,
+    "med": read_med,
+    "lisa": read_lisa,
+}
 
 
 def read_collection(name: str, corpora: Path) -> Collection:

@@ -115,6 +115,101 @@ Nobody judged this one.
 CISI_QRELS = "     1      1\t0\t0.000000\n     2      2\t0\t0.000000\n"
 
 
+NPL_DOCS = """\
+1
+compact stores for data  a storage unit with
+random access is described
+   /
+2
+transistor circuits for counting
+   /
+"""
+
+NPL_QUERIES = """\
+1
+STORES OR MEMORIES AND ACCESS
+/
+2
+NOT A COUNTER
+/
+"""
+
+NPL_QRELS = """\
+1
+    1     2
+   /
+2
+    2
+   /
+"""
+
+MED_DOCS = """\
+.I 1
+.W
+fatty acids in maternal plasma .\x20\x20
+  levels were measured at delivery .
+.I 2
+.W
+lens proteins of vertebrates .
+"""
+
+MED_QUERIES = """\
+.I 1
+.W
+ fatty acids crossing the placenta.
+.I 2
+.W
+ the crystalline lens.
+"""
+
+MED_QRELS = "1 0 1 1\n2 0 2 1\n2 0 1 1\n"
+
+# Records with a title over two lines, a "blank" line holding spaces, a repeated number
+# (the first copy wins) and a number missing altogether.
+LISA_FIRST_FILE = """\
+Document    1
+THE COUNCIL OF LIBRARY SERVICES RESEARCH
+AND TRAINING.
+\x20\x20\x20\x20\x20
+EXAMINES THE LIBRARY SCENE AND PROPOSES
+A COUNCIL.
+********************************************
+Document    2
+MICROFILM IN THE OFFICE.
+
+A SURVEY OF THE MICROFILM INDUSTRY.
+********************************************
+"""
+
+LISA_SECOND_FILE = """\
+Document    2
+A LATER COPY OF NUMBER TWO.
+
+IT MUST NOT REPLACE THE FIRST.
+********************************************
+Document    4
+ONLINE CATALOGUES.
+
+USERS OF ONLINE CATALOGUES IN PUBLIC LIBRARIES.
+********************************************
+"""
+
+LISA_QUERIES = """\
+1
+I AM INTERESTED IN LIBRARY COUNCILS OR
+TRAINING. COUNCILS, TRAINING. #
+2
+ONLINE CATALOGUES AND MICROFILM. #
+"""
+
+# Records wrap over lines: query 2 lists three documents on two lines.
+LISA_JUDGEMENTS = """\
+           1           1           1
+           2           3           4           2
+           1
+"""
+
+
 @pytest.fixture
 def cranfield_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "cranfield"
@@ -132,6 +227,40 @@ def cisi_dir(tmp_path: Path) -> Path:
     (folder / "CISI.ALL").write_text(CISI_DOCS)
     (folder / "CISI.QRY").write_text(CISI_QUERIES)
     (folder / "CISI.REL").write_text(CISI_QRELS)
+    return folder
+
+
+@pytest.fixture
+def npl_dir(tmp_path: Path) -> Path:
+    return _write_folder(
+        tmp_path / "npl", {"doc-text": NPL_DOCS, "query-text": NPL_QUERIES, "rlv-ass": NPL_QRELS}
+    )
+
+
+@pytest.fixture
+def med_dir(tmp_path: Path) -> Path:
+    return _write_folder(
+        tmp_path / "med", {"MED.ALL": MED_DOCS, "MED.QRY": MED_QUERIES, "MED.REL": MED_QRELS}
+    )
+
+
+@pytest.fixture
+def lisa_dir(tmp_path: Path) -> Path:
+    """The first document file is LISA0.001, the second LISA1.501.ALL; the rest are empty."""
+    files = dict.fromkeys(relevance.LISA_FILES, "")
+    files["LISA0.001"] = LISA_FIRST_FILE
+    files["LISA1.501.ALL"] = LISA_SECOND_FILE
+    files["LISA1.501"] = "Document    9\nNOT TO BE READ.\n\nTHE SHORT FILE.\n"
+    files["LISA.QUE"] = LISA_QUERIES
+    files["LISARJ.NUM"] = LISA_JUDGEMENTS
+    files["LISA.REL"] = "Query 1\n1 Relevant Refs:\n9 -1\n"
+    return _write_folder(tmp_path / "lisa", files)
+
+
+def _write_folder(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
     return folder
 
 
@@ -183,8 +312,55 @@ def test_cisi_reads_only_the_w_field_of_queries_and_skips_unjudged_ones(cisi_dir
     assert [q.id for q in collection.judged_queries()] == ["1", "2"]
 
 
+def test_npl_reads_slash_closed_records_and_lower_cases_queries(npl_dir: Path) -> None:
+    collection = relevance.read_npl(npl_dir)
+    assert [(d.id, d.title) for d in collection.documents] == [("1", ""), ("2", "")]
+    assert collection.documents[0].body == (
+        "compact stores for data  a storage unit with\nrandom access is described"
+    )
+    # Upper-case OR, AND and NOT would be query syntax; the asker meant words.
+    assert [q.text for q in collection.queries] == [
+        "stores or memories and access",
+        "not a counter",
+    ]
+    assert collection.qrels == {"1": {"1": 1, "2": 1}, "2": {"2": 1}}
+
+
+def test_med_reads_the_abstract_as_body_and_the_third_column_as_document(med_dir: Path) -> None:
+    collection = relevance.read_med(med_dir)
+    # Lines are padded with spaces to a fixed width; only the words matter.
+    words = " ".join(collection.documents[0].body.split())
+    assert words == "fatty acids in maternal plasma . levels were measured at delivery ."
+    assert collection.documents[0].title == ""
+    assert collection.queries[1].text == "the crystalline lens."
+    assert collection.qrels == {"1": {"1": 1}, "2": {"2": 1, "1": 1}}
+
+
+def test_lisa_reads_titles_abstracts_and_keeps_the_first_copy_of_a_number(lisa_dir: Path) -> None:
+    collection = relevance.read_lisa(lisa_dir)
+    assert [d.id for d in collection.documents] == ["1", "2", "4"]
+    first, second, _ = collection.documents
+    assert first.title == "THE COUNCIL OF LIBRARY SERVICES RESEARCH AND TRAINING."
+    assert first.body == "EXAMINES THE LIBRARY SCENE AND PROPOSES\nA COUNCIL."
+    assert (second.title, second.body) == (
+        "MICROFILM IN THE OFFICE.",
+        "A SURVEY OF THE MICROFILM INDUSTRY.",
+    )
+
+
+def test_lisa_queries_lose_their_hash_and_judgements_come_from_the_number_table(
+    lisa_dir: Path,
+) -> None:
+    collection = relevance.read_lisa(lisa_dir)
+    assert [q.text for q in collection.queries] == [
+        "i am interested in library councils or\ntraining. councils, training.",
+        "online catalogues and microfilm.",
+    ]
+    assert collection.qrels == {"1": {"1": 1}, "2": {"4": 1, "2": 1, "1": 1}}
+
+
 def test_unknown_collection_names_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="known collections: cisi, cranfield"):
+    with pytest.raises(ValueError, match="known collections: cisi, cranfield, lisa, med, npl"):
         relevance.read_collection("trec", tmp_path)
 
 
@@ -331,7 +507,14 @@ def test_variants_split_into_ranking_config_and_settings() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "documents", "queries", "judged", "pairs"),
-    [("cranfield", 1400, 225, 225, 1612), ("cisi", 1460, 112, 76, 3114)],
+    [
+        ("cranfield", 1400, 225, 225, 1612),
+        ("cisi", 1460, 112, 76, 3114),
+        ("npl", 11429, 93, 93, 2083),
+        ("med", 1033, 30, 30, 696),
+        # 6,004 numbers, five of them (1993-1997) lost from the source files.
+        ("lisa", 5999, 35, 35, 379),
+    ],
 )
 def test_real_collections_have_their_documented_counts(
     corpora_dir: Path, name: str, documents: int, queries: int, judged: int, pairs: int
