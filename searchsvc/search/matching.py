@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from searchsvc.search.docsets import DocSet
+from searchsvc.search.feedback import expansion_terms
 from searchsvc.search.query import (
     TEXT_FIELDS,
     WORD_FIELDS,
@@ -266,34 +267,73 @@ class QueryMatcher:
         """The ``count`` most relevant of ``docs`` as (docnum, score), best first.
 
         The members of ``first`` (the articles with all the query's words) come before
-        the rest, each part in its own order of relevance.
+        the rest, each part in its own order of relevance. With feedback on, the first
+        ``feedback_docs`` of that order lend the query their words (see ``feedback``)
+        before the final order is taken.
         """
         parts = [scores for leaf in leaves if (scores := self.leaf_scores(leaf)) is not None]
         config = self.reading.ranking
+        every = docs.ids
+        scores = sum_scores(every, parts, self.columns.size)
+        tiers = _tiers(docs, first)
+        if config.feedback_docs and parts:
+            top = self._tiered_top(every, scores, tiers, config.feedback_docs)
+            scores = scores + self._feedback(every, top, len(parts))
         near_terms = near_terms[:MAX_PROXIMITY_WORDS]
         boosting = len(near_terms) > 1 and (config.phrase_boost or config.proximity_boost)
         depth = config.rerank_depth if boosting else 0
-        every = docs.ids
-        every_score = sum_scores(every, parts, self.columns.size)
+        return self._tiered_top(every, scores, tiers, count, depth, near_terms)
+
+    def _tiered_top(
+        self,
+        every: np.ndarray,
+        scores: np.ndarray,
+        tiers: list[DocSet],
+        count: int,
+        depth: int = 0,
+        near_terms: list[Term] | None = None,
+    ) -> list[tuple[int, float]]:
+        """The first ``count`` of ``every`` (docnums, with ``scores``), tier by tier.
+
+        The first ``depth`` of them get the phrase and proximity bonus of ``near_terms``.
+        """
         top: list[tuple[int, float]] = []
-        for tier in _tiers(docs, first):
+        for tier in tiers:
             wanted = max(count, depth) - len(top)
             if wanted <= 0:
                 break
-            if tier is docs:
-                ordered, scores = every, every_score
+            if len(tier) == len(every):
+                ordered, tier_scores = every, scores
             else:
                 inside = tier.mask[every]
-                ordered, scores = every[inside], every_score[inside]
-            head = top_scored(ordered, scores, wanted, self.columns.id_rank)
+                ordered, tier_scores = every[inside], scores[inside]
+            head = top_scored(ordered, tier_scores, wanted, self.columns.id_rank)
             bonus_depth = max(0, depth - len(top))
-            if bonus_depth:
+            if bonus_depth and near_terms:
                 # Only the first ``depth`` get the bonus, whatever page is asked for, so
                 # every page and every depth of ranking agree; the bonus only raises
                 # scores, so the reranked head still outranks the rest of its tier.
                 head = self._rerank(head[:bonus_depth], near_terms) + head[bonus_depth:]
             top += head
         return top[:count]
+
+    def _feedback(
+        self, every: np.ndarray, top: list[tuple[int, float]], query_terms: int
+    ) -> np.ndarray:
+        """What RM3's expansion words from ``top`` add to each score of ``every``.
+
+        With the query's terms at full weight, ``feedback_weight`` of the interpolated
+        query becomes ``w / (1 - w)`` times the query's term count, spread over the words
+        (see ``feedback``).
+        """
+        config = self.reading.ranking
+        words = expansion_terms(self.reading, top, config.feedback_terms)
+        share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
+        added = np.zeros(len(every))
+        for word, weight in words:
+            part = self.leaf_scores(Term(TEXT_FIELDS, word, word))
+            added += share * weight * sum_scores(every, [part], self.columns.size)
+        return added
 
     def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
         config = self.reading.ranking

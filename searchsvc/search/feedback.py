@@ -1,0 +1,81 @@
+"""Pseudo-relevance feedback: the query's best matches lend it their distinctive words.
+
+RM3 (Lavrenko & Croft's relevance model, interpolated with the query as in Abdul-Jaleel
+et al., 2004): the first ``feedback_docs`` articles of the ranking are taken as relevant,
+each weighted by its share of their scores; a word's weight is the sum over them of its
+share of the article's words times that weight. The ``feedback_terms`` heaviest words
+(normalized to sum 1) become extra BM25F terms, and the query's own terms keep
+``1 - feedback_weight`` of the total. Only the order of the result set changes: the
+expansion words score the articles that matched the query, they do not add articles.
+
+Words are read from the stored title and body of those few articles with the index's
+own analysis (stemmed, stopwords out), so no per-document term vectors are stored; as
+in ``related``, numbers and words in more than a tenth of the collection (or in one
+article only) are left out: they describe the collection, not the topic.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from searchsvc.search.query import TEXT_FIELDS
+from searchsvc.search.snapshot import Reading
+
+#: Words in more than this share of the collection do not expand a query.
+MAX_DOC_SHARE = 0.1
+MIN_WORD_LENGTH = 3
+
+
+def expansion_terms(
+    reading: Reading, top: Sequence[tuple[int, float]], count: int
+) -> list[tuple[str, float]]:
+    """Up to ``count`` (stem, weight) pairs from the ``top`` (docnum, score) articles.
+
+    Weights sum to 1, heaviest first (ties by stem, so expansions are reproducible).
+    """
+    total = sum(score for _, score in top)
+    if count <= 0 or total <= 0:
+        return []
+    model: Counter[str] = Counter()
+    for doc, score in top:
+        words = article_terms(reading, doc)
+        length = max(1, sum(words.values()))
+        for word, frequency in words.items():
+            model[word] += (score / total) * frequency / length
+    chosen = []
+    for word, weight in sorted(model.items(), key=lambda item: (-item[1], item[0])):
+        if is_distinctive(reading, word):
+            chosen.append((word, weight))
+            if len(chosen) == count:
+                break
+    mass = sum(weight for _, weight in chosen)
+    return [(word, weight / mass) for word, weight in chosen]
+
+
+def article_terms(reading: Reading, doc: int) -> Counter[str]:
+    """The stemmed index terms of one article's title and body, with their counts."""
+    key = ("feedback-terms", doc)
+    return reading.derived(key, lambda: _article_terms(reading, doc))
+
+
+def _article_terms(reading: Reading, doc: int) -> Counter[str]:
+    stored = reading.stored(doc)
+    body_field = reading.snapshot.opened.schema["body"]
+    words: Counter[str] = Counter()
+    for name in TEXT_FIELDS:
+        for term, positions in body_field.term_positions(stored.get(name) or "").items():
+            if len(term) >= MIN_WORD_LENGTH and not term.isdigit():
+                words[term] += len(positions)
+    return words
+
+
+def is_distinctive(reading: Reading, word: str) -> bool:
+    """In more than one article and in at most :data:`MAX_DOC_SHARE` of them.
+
+    The index's statistics answer without decoding postings (an article with the word
+    in title and body counts twice in the sum, which only matters for the floor of 2).
+    """
+    ceiling = max(2, int(len(reading.columns.live) * MAX_DOC_SHARE))
+    frequencies = [reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS]
+    return sum(frequencies) >= 2 and max(frequencies) <= ceiling
