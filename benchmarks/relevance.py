@@ -321,8 +321,11 @@ class Scores:
     ndcg10: float
     p10: float
     queries: int
-    #: Average precision per judged query, in query order, for paired comparisons.
+    #: Per judged query, in query order, for paired comparisons: average precision,
+    #: nDCG@10 and P@10.
     average_precisions: tuple[float, ...] = ()
+    ndcgs: tuple[float, ...] = ()
+    precisions: tuple[float, ...] = ()
 
 
 def score_run(
@@ -336,17 +339,24 @@ def score_run(
     judged = collection.judged_queries()
     if not judged:
         return Scores(0.0, 0.0, 0.0, 0)
-    aps = []
-    ndcg = p10 = 0.0
+    aps, ndcgs, precisions = [], [], []
     for query in judged:
         qrels = collection.qrels[query.id]
         ranking = rankings.get(query.id, ())
         gains = qrels if graded else dict.fromkeys(qrels, 1)
         aps.append(average_precision(ranking, qrels))
-        ndcg += ndcg_at(ranking, gains, 10)
-        p10 += precision_at(ranking, qrels, 10)
+        ndcgs.append(ndcg_at(ranking, gains, 10))
+        precisions.append(precision_at(ranking, qrels, 10))
     n = len(judged)
-    return Scores(sum(aps) / n, ndcg / n, p10 / n, n, tuple(aps))
+    return Scores(
+        sum(aps) / n,
+        sum(ndcgs) / n,
+        sum(precisions) / n,
+        n,
+        tuple(aps),
+        tuple(ndcgs),
+        tuple(precisions),
+    )
 
 
 def randomization_p(
@@ -367,6 +377,25 @@ def randomization_p(
         if abs(total) >= observed:
             at_least += 1
     return at_least / trials
+
+
+def pooled_randomization_p(
+    pairs: Sequence[tuple[Sequence[float], Sequence[float]]], *, trials: int = 10_000
+) -> float:
+    """:func:`randomization_p` on the mean over collections of each one's mean difference.
+
+    ``pairs`` holds one collection's per-query values of the two systems. Each query's pair
+    is weighted by 1 / (collections x that collection's queries), so the statistic is the
+    difference of the means over collections (each collection counts equally, NPL's 93
+    queries no more than MED's 30) and swapping a pair still swaps one query's evidence.
+    """
+    first: list[float] = []
+    second: list[float] = []
+    for ours, theirs in pairs:
+        weight = 1.0 / (len(pairs) * max(1, len(ours)))
+        first += [value * weight for value in ours]
+        second += [value * weight for value in theirs]
+    return randomization_p(first, second, trials=trials)
 
 
 # --- documents as searchsvc articles -------------------------------------------------------

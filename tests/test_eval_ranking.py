@@ -428,6 +428,17 @@ def test_randomization_p_separates_a_consistent_difference_from_noise() -> None:
     assert mixed == 1.0  # the differences cancel: as large as observed every time
 
 
+def test_pooled_randomization_tests_the_mean_over_collections() -> None:
+    ours, theirs = [0.5, 0.2, 0.6, 0.3, 0.4], [0.4, 0.3, 0.3, 0.1, 0.4]
+    # One collection: the same test as on its queries alone (weights only scale).
+    alone = relevance.randomization_p(ours, theirs, trials=2000)
+    assert relevance.pooled_randomization_p([(ours, theirs)], trials=2000) == alone
+    # Steady gains on two collections of very different sizes add up to a clear result.
+    steady = [([0.6] * 3, [0.4] * 3), ([0.6] * 12, [0.4] * 12)]
+    assert relevance.pooled_randomization_p(steady, trials=2000) < 0.01
+    assert relevance.pooled_randomization_p([([0.3] * 4, [0.3] * 4)]) == 1.0
+
+
 def test_compare_with_counts_wins_and_losses() -> None:
     text = eval_ranking.compare_with([0.5, 0.2, 0.3, 0.3], [0.4, 0.3, 0.3, 0.1])
     assert text.startswith("2+/1- p=")
@@ -465,6 +476,32 @@ def test_table_lists_every_system_with_its_scores(cisi_dir: Path) -> None:
     )
     assert all(" 1.0000 " in line for line in table[2:])
     assert table[3].endswith("0+/0- p=1.000")  # rows after the first compare with it
+
+
+def test_summary_gives_each_collection_and_the_mean_against_row_1(
+    cisi_dir: Path, cranfield_dir: Path
+) -> None:
+    systems = {"sqlite fts5 bm25": eval_ranking.fts5_system()}
+    systems["nothing"] = lambda collection, workdir: eval_ranking.Run()
+    results = {
+        name: eval_ranking.evaluate(reader(folder), systems)
+        for name, reader, folder in (
+            ("cisi", relevance.read_cisi, cisi_dir),
+            ("cranfield", relevance.read_cranfield, cranfield_dir),
+        )
+    }
+    lines = eval_ranking.format_summary(results).splitlines()
+    assert lines[0] == "summary over 2 collections (mean: each collection weighs the same)"
+    assert lines[1].split() == ["MAP", "cisi", "cranfield", "mean", "vs", "row", "1"]
+    fts5 = results["cranfield"][0][1].map
+    assert lines[2].split()[-3:] == ["1.0000", f"{fts5:.4f}", f"{(1 + fts5) / 2:.4f}"]
+    assert lines[3].split()[1:4] == ["0.0000", "0.0000", "0.0000"]
+    assert lines[3].split()[4:6] == [f"{-(1 + fts5) / 2:+.4f}", "0/2"]
+    assert [line.split()[0] for line in lines if line and not line[0].isspace()] == [
+        "summary",
+        *("MAP", "sqlite", "nothing", "nDCG@10", "sqlite", "nothing", "P@10", "sqlite"),
+        "nothing",
+    ]
 
 
 @pytest.mark.parametrize("mode", ["search", "any"])
