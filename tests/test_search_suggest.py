@@ -3,6 +3,7 @@ and the misspellings users reported on Reuters-21578."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import build_index
+from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.lexicon import WordTable
 
@@ -160,6 +163,25 @@ def test_fuzzy_words_match_any_first_letter(
 ) -> None:
     hits = engine.search(SearchRequest(query=query)).hits
     assert sorted(hit.id for hit in hits) == expected
+
+
+def test_words_added_by_an_update_are_found_by_the_next_commit(tmp_path: Path) -> None:
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(a) for a in ARTICLES[:3]) + "\n", encoding="utf-8")
+    own = Settings(index_dir=tmp_path / "index", corpus=(source,), build_procs=1)
+    build_index(None, own, show_progress=False)
+    with SearchEngine(own) as engine:
+        assert suggestion(engine, "zebbra") is None
+        assert engine.search(SearchRequest(query="zebbra~")).total == 0
+        zebras = Article(
+            id="z1",
+            title="Zebra foal born at the zoo",
+            body="The zebra foal and its mother, a zebra from Kenya, are well.",
+            date=dt.date(2024, 5, 1),
+        )
+        update_articles(own, [zebras])
+        assert suggestion(engine, "zebbra") == "zebra"
+        assert [hit.id for hit in engine.search(SearchRequest(query="zebbra~")).hits] == ["z1"]
 
 
 def textbook_osa(a: str, b: str) -> int:

