@@ -78,14 +78,18 @@ ARTICLES = [
 ]
 
 
+def indexed(root: Path, articles: list[dict]) -> Settings:
+    """Settings for an index of ``articles`` built under ``root``."""
+    source = root / "articles.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in articles), encoding="utf-8")
+    built = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
+    build_index(None, built, show_progress=False)
+    return built
+
+
 @pytest.fixture(scope="module")
 def index_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("suggest-corpus")
-    source = root / "articles.jsonl"
-    source.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n", encoding="utf-8")
-    index_settings = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
-    build_index(None, index_settings, show_progress=False)
-    return index_settings
+    return indexed(tmp_path_factory.mktemp("suggest-corpus"), ARTICLES)
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +170,7 @@ def test_fuzzy_words_match_any_first_letter(
 
 
 def test_words_added_by_an_update_are_found_by_the_next_commit(tmp_path: Path) -> None:
-    source = tmp_path / "articles.jsonl"
-    source.write_text("\n".join(json.dumps(a) for a in ARTICLES[:3]) + "\n", encoding="utf-8")
-    own = Settings(index_dir=tmp_path / "index", corpus=(source,), build_procs=1)
-    build_index(None, own, show_progress=False)
+    own = indexed(tmp_path, ARTICLES[:3])
     with SearchEngine(own) as engine:
         assert suggestion(engine, "zebbra") is None
         assert engine.search(SearchRequest(query="zebbra~")).total == 0
