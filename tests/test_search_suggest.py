@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
-from searchsvc.index import build_index
+from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.lexicon import WordTable
+from searchsvc.search.lexicon import WordTable, field_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import eval_suggest
@@ -268,3 +268,34 @@ def reuters_engine(reuters_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 )
 def test_reuters_misspellings(reuters_engine: SearchEngine, query: str, expected: str) -> None:
     assert suggestion(reuters_engine, query) == expected
+
+
+def test_term_tables_read_directly_agree_with_whoosh(tmp_path: Path) -> None:
+    """The lexicon reads Whoosh's term tables without its API; on an index of two segments
+    (a build and an update) every word's counts must be what Whoosh itself reports."""
+    own = indexed(tmp_path, ARTICLES)
+    update_articles(
+        own,
+        [Article(id="z1", title="Wheat and zebras", body="Zebra herds crossed wheat fields.")],
+    )
+    opened = open_index(own.index_dir)
+    try:
+        with opened.searcher() as searcher:
+            reader = searcher.reader()
+            assert len(list(reader.leaf_readers())) == 2
+            for name in ("title_words", "body_words"):
+                direct: dict[str, list[float]] = {}
+                for word, weight, docs in field_counts(reader, name):
+                    counts = direct.setdefault(word, [0.0, 0])
+                    counts[0] += weight
+                    counts[1] += docs
+                expected = {
+                    word.decode("utf-8") if isinstance(word, bytes) else word: [
+                        reader.frequency(name, word),
+                        reader.doc_frequency(name, word),
+                    ]
+                    for word in reader.lexicon(name)
+                }
+                assert direct == expected
+    finally:
+        opened.close()
