@@ -107,6 +107,41 @@ def kinds_section(query: dict[str, dict[str, Any]]) -> str:
     return table(["query kind", "searchsvc p50 ms", "FTS5 p50 ms", "ratio"], rows)
 
 
+def kind_latency_section(result: dict[str, Any], *, target_ms: float = 25.0) -> str:
+    """Each kind's spread: the first pass (new queries, cold caches) apart from repeats."""
+    rows = []
+    for kind, spread in result.get("kinds", {}).items():
+        first, warm = spread["first"], spread["warm"]
+        met = first["p99"] < target_ms and warm["p99"] < target_ms
+        rows.append([
+            kind, first["count"], first["p50"], first["p99"], first["max"],
+            warm["p50"], warm["p99"], warm["max"], "yes" if met else "**no**",
+        ])  # fmt: skip
+    return table(
+        ["query kind", "queries", "first pass p50 ms", "first pass p99 ms", "first pass max ms",
+         "p50 ms", "p99 ms", "max ms", f"p99 < {target_ms:g} ms"],
+        rows,
+    )  # fmt: skip
+
+
+def mix_http_section(
+    rows: Sequence[dict[str, Any]], *, min_qps: float = 300.0, max_p99: float = 100.0
+) -> str:
+    """The HTTP rows of ``http_load.run_mix``, each against the issue's target."""
+    cells = []
+    for r in rows:
+        met = r["qps"] >= min_qps and r["p99"] < max_p99 and r["errors"] == 0
+        cells.append([
+            r["pass"], r["clients"], r["count"], r["qps"], r["p50"], r["p99"], r["max"],
+            r["errors"], r["server_cpu"], "yes" if met else "**no**",
+        ])  # fmt: skip
+    return table(
+        ["pass", "clients", "requests", "queries/s", "p50 ms", "p99 ms", "max ms", "errors",
+         "server CPU (cores)", f"≥ {min_qps:g} q/s, p99 < {max_p99:g} ms, 0 errors"],
+        cells,
+    )  # fmt: skip
+
+
 def agreement(query: dict[str, dict[str, Any]]) -> str:
     """How often both engines found the same number of articles (a sanity check, not a score)."""
     ours, fts5 = query.get("searchsvc"), query.get("fts5")

@@ -88,13 +88,17 @@ def open_searcher(engine: str, index_dir: Path) -> tuple[Callable[[BenchQuery, b
 def query(
     engine: str, index_dir: Path, queries: Sequence[BenchQuery], rounds: int, with_filters: bool
 ) -> dict[str, Any]:
-    """Round 1 is cold (each query seen for the first time); rounds 2.. are warm."""
+    """Round 1 is cold (each query seen for the first time); rounds 2.. are warm.
+
+    ``kinds`` summarises each kind of query apart, first pass and warm repeats pooled.
+    """
     started = time.perf_counter()
     run, handle = open_searcher(engine, index_dir)
     open_seconds = time.perf_counter() - started
     per_round: list[list[float]] = []
     cpu_times: list[float] = []  # CPU per query: what contention for the cores cannot inflate
     by_kind: dict[str, list[float]] = {}
+    first_by_kind: dict[str, list[float]] = {}
     totals: list[int] = []
     errors: list[str] = []
     for number in range(rounds):
@@ -112,7 +116,8 @@ def query(
             latencies.append(elapsed)
             if number == 0:
                 totals.append(total)
-            elif number > 0:
+                first_by_kind.setdefault(item.kind, []).append(elapsed)
+            else:
                 by_kind.setdefault(item.kind, []).append(elapsed)
         per_round.append(latencies)
     handle.close()
@@ -126,6 +131,13 @@ def query(
         "warm": warm,
         "cpu": latency_summary(cpu_times[len(queries) :] or cpu_times),
         "by_kind": {kind: statistics.median(v) * 1000 for kind, v in by_kind.items()},
+        "kinds": {
+            kind: {
+                "first": latency_summary(first),
+                "warm": latency_summary(by_kind.get(kind) or first),
+            }
+            for kind, first in first_by_kind.items()
+        },
         "totals": totals,
         "errors": errors[:20],
         "error_count": len(errors),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -142,6 +143,32 @@ def warm_up(port: int, paths: Sequence[str]) -> None:
     connection.close()
 
 
+def run_mix(
+    index_dir: Path,
+    queries: Sequence[BenchQuery],
+    *,
+    clients: int = 16,
+    seconds: float = 10.0,
+    max_requests: int = 20_000,
+) -> list[dict[str, Any]]:
+    """``clients`` clients against a freshly started server: first every query once, in a
+    shuffled order (each new to the server, as most queries people type are), then the set
+    repeated for ``seconds`` (its answers' parts cached by then)."""
+    paths = search_paths(queries)
+    random.Random(1987).shuffle(paths)
+    with Server(index_dir) as server:
+        server.wait_for_first_answer()
+        first = python_load(
+            server.port, paths, clients, seconds=seconds, max_requests=max_requests,
+            server_pid=server.pid, once=True,
+        )  # fmt: skip
+        repeats = python_load(
+            server.port, paths, clients, seconds=seconds, max_requests=max_requests,
+            server_pid=server.pid,
+        )  # fmt: skip
+    return [{**first, "pass": "first"}, {**repeats, "pass": "repeats"}]
+
+
 def python_load(
     port: int,
     paths: Sequence[str],
@@ -150,12 +177,16 @@ def python_load(
     seconds: float,
     max_requests: int,
     server_pid: int | None = None,
+    once: bool = False,
 ) -> dict[str, Any]:
-    """``clients`` threads, one keep-alive connection each, for ``seconds`` or ``max_requests``."""
+    """``clients`` threads, one keep-alive connection each, for ``seconds`` or ``max_requests``.
+
+    With ``once``, the clients share out ``paths`` in order, each path requested once.
+    """
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    issued = iter(range(max_requests))
+    issued = iter(range(min(max_requests, len(paths)) if once else max_requests))
     deadline = time.perf_counter() + seconds
 
     def client(number: int) -> None:
@@ -164,7 +195,7 @@ def python_load(
         for request_number in issued:
             if time.perf_counter() >= deadline:
                 break
-            path = paths[(request_number * 7 + number) % len(paths)]
+            path = paths[request_number if once else (request_number * 7 + number) % len(paths)]
             began = time.perf_counter()
             try:
                 connection.request("GET", path)
