@@ -292,9 +292,9 @@ def test_kind_and_http_tables_hold_every_kind_and_pass_against_the_targets() -> 
     assert kinds[2].startswith("| typo | 4 |") and kinds[2].endswith("| **no** |")
     assert kinds[3].startswith("| word | 4 |") and kinds[3].endswith("| yes |")
     row = {"pass": "first", "clients": 16, "count": 100, "qps": 350.0, "p50": 20.0,
-           "p99": 90.0, "max": 120.0, "errors": 0, "server_cpu": 1.9}  # fmt: skip
+           "p99": 90.0, "max": 120.0, "errors": 0, "server_cpu": 1.5, "seconds": 2.0}  # fmt: skip
     http = bench_tables.mix_http_section([row, {**row, "pass": "repeats", "errors": 1}])
-    assert http.splitlines()[2].endswith("| yes |")
+    assert http.splitlines()[2].endswith("| 1.50 | 30.0 | yes |")  # 1.5 cores x 2 s / 100
     assert http.splitlines()[3].endswith("| **no** |")
 
 
