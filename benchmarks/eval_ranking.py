@@ -8,9 +8,9 @@ better and worse, and the p-value of a paired randomization test.
 Relevant means Cranfield grades 1-4 and every CISI judgement; nDCG uses binary gains unless
 ``--graded``. A query a system refuses or answers with nothing scores 0 and is counted.
 
-Rows: ``searchsvc`` is the search as users get it (all words, else any word); ``mode=any``
-ranks every article with any word, as the baselines do (``mode=all-first``: the all-words
-matches, then the rest). ``--variant`` adds rows with other ``RankingConfig`` (or
+Rows: ``searchsvc`` is the search as users get it (every article with any of the words,
+those with all of them first); ``mode=any`` ranks every article with any word by score
+alone, as the baselines do. ``--variant`` adds rows with other ``RankingConfig`` (or
 ``Settings``) values, ``--ablation`` a fixed series of them.
 
     python benchmarks/eval_ranking.py --collection all
@@ -155,11 +155,10 @@ EVALUATION_SETTINGS = {
     "max_query_length": 10_000,
     "build_procs": 1,
 }
-#: How a searchsvc row asks: ``search`` is what a user gets (all words, else any word);
-#: ``any`` ranks every article with any of the words, as the FTS5 and Whoosh rows do;
-#: ``all-first`` puts the all-words matches first and the any-word ones after them (a
-#: candidate for the search itself: a few all-words matches no longer hide the rest).
-MODES = ("search", "any", "all-first")
+#: How a searchsvc row asks: ``search`` is what a user gets (every article with any of
+#: the words, those with all of them first); ``any`` ranks every article with any of the
+#: words by score alone, as the FTS5 and Whoosh rows do.
+MODES = ("search", "any")
 
 
 def searchsvc_system(variant: dict[str, str] | None = None) -> System:
@@ -201,20 +200,15 @@ def searchsvc_system(variant: dict[str, str] | None = None) -> System:
 def ask(engine: SearchEngine, text: str, mode: str, run: Run) -> list[str]:
     """The ids ``engine`` ranks for ``text``, 1000 deep.
 
-    ``search`` takes the first page from ``engine.search`` (what a user sees, fallback
-    included) and the rest of the same result set from ``ranked_ids``, which ranks it the
-    same way without highlighting 1000 snippets; a first page that disagrees is counted.
+    ``search`` takes the first page from ``engine.search`` (what a user sees) and the rest
+    of the same result list from ``ranked_ids``, which ranks it the same way without
+    highlighting 1000 snippets; a first page that disagrees is counted.
     """
     if mode == "any":
         return engine.ranked_ids(text, DEPTH, any_word=True)
-    if mode == "all-first":
-        ranked = engine.ranked_ids(text, DEPTH)
-        seen = set(ranked)
-        rest = engine.ranked_ids(text, DEPTH, any_word=True)
-        return [*ranked, *(doc for doc in rest if doc not in seen)][:DEPTH]
     found = engine.search(SearchRequest(query=text, per_page=10))
     page = [hit.id for hit in found.hits]
-    ranked = engine.ranked_ids(text, DEPTH, any_word=found.fallback) if page else []
+    ranked = engine.ranked_ids(text, DEPTH) if page else []
     if ranked[: len(page)] != page:
         run.disagreements += 1
     return ranked
@@ -338,7 +332,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         type=parse_variant,
         metavar="NAME=VALUE[,...]",
-        help="another searchsvc row: mode=search|any|all-first, RankingConfig or Settings fields",
+        help="another searchsvc row: mode=search|any, RankingConfig or Settings fields",
     )
     parser.add_argument(
         "--ablation", action="store_true", help="add rows for one ranking change at a time"
@@ -349,7 +343,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-#: One change at a time from the defaults (ranking alone: any word), then the fallback rule.
+#: One change at a time from the defaults (ranking alone: any word).
 ABLATION = (
     {"mode": "any", "k1": "1.2"},
     {"mode": "any", "title_weight": "1"},
@@ -358,7 +352,6 @@ ABLATION = (
     {"mode": "any", "body_b": "0.85"},
     {"mode": "any", "phrase_boost": "0", "proximity_boost": "0"},
     {"mode": "any", "proximity_boost": "0.25"},
-    {"mode": "all-first"},
 )
 
 

@@ -291,14 +291,14 @@ def test_table_lists_every_system_with_its_scores(cisi_dir: Path) -> None:
     assert table[3].endswith("0+/0- p=1.000")  # rows after the first compare with it
 
 
-@pytest.mark.parametrize("mode", ["search", "any", "all-first"])
+@pytest.mark.parametrize("mode", ["search", "any"])
 def test_searchsvc_rows_index_the_documents_as_articles_and_rank_them(
     mode: str, cisi_dir: Path
 ) -> None:
     collection = relevance.read_cisi(cisi_dir)
     system = eval_ranking.searchsvc_system({"mode": mode})
     [(_, scores, run)] = eval_ranking.evaluate(collection, {"searchsvc": system})
-    # Query 1 has no article with all its words: the search falls back to any word.
+    # Query 1 has no article with all its words: the articles with some of them are listed.
     assert run.rankings == {"1": ["1"], "2": ["2"]}
     assert (scores.map, run.rejected, run.disagreements) == (1.0, 0, 0)
 
@@ -320,7 +320,7 @@ def test_variants_split_into_ranking_config_and_settings() -> None:
     assert overrides == {"max_query_terms": "80"}
     with pytest.raises(eval_ranking.argparse.ArgumentTypeError, match="NAME=VALUE"):
         eval_ranking.parse_variant("k1")
-    with pytest.raises(ValueError, match="modes: search, any, all-first"):
+    with pytest.raises(ValueError, match="modes: search, any"):
         eval_ranking.searchsvc_system({"mode": "fast"})
 
 

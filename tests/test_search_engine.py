@@ -34,14 +34,18 @@ def ids(engine: SearchEngine, query: str = "", **options) -> list[str]:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        # words: all must match; title matches outrank body matches
-        ("khojaly massacre", ["k1"]),
+        # words: those with all of them first, then those with some; titles outrank bodies
+        ("khojaly massacre", ["k1", "k2"]),
         ("massacre", ["k1", "k2"]),
         ("Massacres", ["k1", "k2"]),
         ("anniversary", ["k1", "n1", "k2"]),
-        ("anniversary concert", ["n1"]),
-        ("oil prices", ["o1", "o2"]),
-        ("trade japan", ["t1", "t2"]),
+        ("anniversary concert", ["n1", "k3", "k1", "k2"]),
+        ("oil prices", ["o1", "o2", "o3"]),
+        ("trade japan", ["t1", "t2", "o1"]),
+        # an explicit AND requires both sides
+        ("oil AND prices", ["o1", "o2"]),
+        ("khojaly AND massacre", ["k1"]),
+        ("title:bank AND america", ["b1"]),
         ("bank", ["b1", "b2"]),
         # phrases: exact words in order (stopwords skipped as the index skips them)
         ('"khojaly massacre"', ["k1"]),
@@ -96,13 +100,47 @@ def test_sorting_and_field_queries(
     assert ids(engine, query, sort=sort) == expected
 
 
-def test_any_word_fallback_when_no_article_has_all_words(engine: SearchEngine) -> None:
+def test_articles_with_some_words_follow_those_with_all(engine: SearchEngine) -> None:
+    result = engine.search(SearchRequest(query="anniversary concert"))
+    assert (result.total, result.all_words_total, result.fallback) == (4, 1, False)
+    assert result.message == "1 article has all of these words; 3 more have some."
+    single = engine.search(SearchRequest(query="anniversary"))
+    assert (single.total, single.all_words_total, single.message) == (3, 3, None)
+
+
+def test_when_no_article_has_all_words_the_list_says_so(engine: SearchEngine) -> None:
     result = engine.search(SearchRequest(query="tariffs wheat"))
     assert [hit.id for hit in result.hits] == ["w1", "t1"]
-    assert result.fallback and result.total == 2
-    assert "any of them" in result.message
+    assert result.fallback and (result.total, result.all_words_total) == (2, 0)
+    assert result.message == "No article has all of these words; 2 articles have some of them."
     strict = engine.search(SearchRequest(query="tariffs"))
     assert not strict.fallback and strict.message is None
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_date_order_keeps_the_articles_with_all_words_first(
+    engine: SearchEngine, sort: str
+) -> None:
+    everything = ids(engine, "anniversary concert", sort=sort)
+    assert everything[0] == "n1" and sorted(everything[1:]) == ["k1", "k2", "k3"]
+    paged = [
+        hit.id
+        for page in (1, 2)
+        for hit in engine.search(
+            SearchRequest(query="anniversary concert", sort=sort, per_page=2, page=page)
+        ).hits
+    ]
+    assert paged == everything
+
+
+def test_required_parts_bound_the_list(engine: SearchEngine) -> None:
+    """Phrases, fields and exclusions filter; only the plain words rank."""
+    # o3 has "crude" but not the phrase; o1 has both.
+    assert ids(engine, '"oil prices" crude azerbaijan') == ["o1"]
+    # o1 and o3 mention crude: excluded even though they have the words.
+    assert ids(engine, "oil prices -crude") == ["o2"]
+    # k1 and k2 have "massacre" but are not dated 2024-01.
+    assert ids(engine, "massacre crude date:2024-01") == ["o3"]
 
 
 def test_nothing_searchable_says_why(engine: SearchEngine) -> None:
@@ -225,9 +263,13 @@ def test_result_is_plain_json(engine: SearchEngine) -> None:
 
 
 def test_ranked_ids_for_evaluation(engine: SearchEngine) -> None:
-    assert engine.ranked_ids("oil prices") == ["o1", "o2"]
-    assert engine.ranked_ids("tariffs wheat") == []
+    assert engine.ranked_ids("oil prices") == ["o1", "o2", "o3"]
+    assert engine.ranked_ids("oil AND prices") == ["o1", "o2"]
+    assert engine.ranked_ids("tariffs wheat") == ["w1", "t1"]
     assert sorted(engine.ranked_ids("tariffs wheat", any_word=True)) == ["t1", "w1"]
+    for query in ("anniversary concert", "trade japan yen", "massacre khojaly"):
+        page = [hit.id for hit in engine.search(SearchRequest(query=query, per_page=50)).hits]
+        assert engine.ranked_ids(query) == page
 
 
 QUERY_PIECES = st.sampled_from(

@@ -9,6 +9,8 @@ import pytest
 from test_web_support import (
     HARBOUR_IDS,
     assert_documented,
+    build_fixture_index,
+    running_app,
 )
 
 
@@ -293,3 +295,42 @@ def test_json_answers_carry_the_security_headers(client):
     response = client.get("/api/search?q=harbour")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.fixture(scope="module")
+def slash_client(tmp_path_factory: pytest.TempPathFactory):
+    """An index whose ids end in /related: one beside an article with the shorter id."""
+    stories = [
+        ("brief", "Harbour brief", "A short note about the harbour and its ferries."),
+        ("brief/related", "Harbour brief, related notes", "Notes on ferries beside the brief."),
+        ("memo/related", "Dock memo", "A memo about the dock and the harbour cranes."),
+    ]
+    records = [{"id": id_, "title": title, "body": body} for id_, title, body in stories]
+    root = tmp_path_factory.mktemp("slash-ids")
+    settings = build_fixture_index(root, records)
+    for app in running_app(settings):
+        yield app.test_client()
+
+
+def test_an_id_ending_in_related_is_reachable(slash_client):
+    # Nothing is called "memo": the path can only mean the article "memo/related".
+    response = slash_client.get("/api/articles/memo/related")
+    assert response.status_code == 200
+    assert_documented(slash_client, response, "/api/articles/{id}/related")
+    assert response.get_json()["id"] == "memo/related"
+    # "brief" exists, so the path form means its related articles; ?id= reaches the other.
+    related = slash_client.get("/api/articles/brief/related").get_json()
+    assert related["id"] == "brief" and "related" in related
+    response = slash_client.get("/api/articles", query_string={"id": "brief/related"})
+    assert_documented(slash_client, response, "/api/articles")
+    assert response.get_json()["title"] == "Harbour brief, related notes"
+    # The related articles of an id ending in /related: one more /related.
+    response = slash_client.get("/api/articles/brief/related/related")
+    assert response.get_json()["id"] == "brief/related"
+
+
+def test_article_by_parameter_needs_an_id(slash_client):
+    response = slash_client.get("/api/articles")
+    assert response.status_code == 400
+    assert_documented(slash_client, response, "/api/articles")
+    assert response.get_json()["parameter"] == "id"

@@ -227,3 +227,22 @@ def test_first_visit_shows_the_latest_articles(client):
     html, page = get_page(client, "/")
     assert result_count(html) == len(HARBOUR_IDS) + 3
     assert hit_ids(page)
+
+
+def test_page_says_how_many_have_all_the_words(client):
+    body = client.get("/api/search", query_string={"q": "harbour ferry"}).get_json()
+    assert 0 < body["all_words_total"] < body["total"]
+    html = client.get("/", query_string={"q": "harbour ferry"}).get_data(as_text=True)
+    more = body["total"] - body["all_words_total"]
+    sentence = re.compile(
+        rf"{body['all_words_total']:,} articles? ha(s|ve) all of these words; "
+        rf"{more:,} more ha(s|ve) some\."
+    )
+    assert sentence.search(html)
+
+
+def test_page_explains_the_query_language(client):
+    html = client.get("/", query_string={"q": "harbour"}).get_data(as_text=True)
+    tips = html[html.index('id="search-tips"') :]
+    assert "oil prices OR tariffs" in tips and "oil, and prices or tariffs" in tips
+    assert "AND makes both words required" in tips

@@ -188,12 +188,13 @@ def write_corpus(directory: Path, records: list[dict[str, str]] | None = None) -
     return directory
 
 
-def build_fixture_index(root: Path) -> Settings:
-    """Write the corpus under ``root`` and build an index beside it; the settings for both."""
+def build_fixture_index(root: Path, records: list[dict[str, str]] | None = None) -> Settings:
+    """Write the corpus (the fixture articles unless ``records``) under ``root`` and build an
+    index beside it; the settings for both."""
     settings = Settings.from_env(
         environ={},
         index_dir=root / "index",
-        corpus=str(write_corpus(root / "corpus")),
+        corpus=str(write_corpus(root / "corpus", records)),
         admin_token="test-admin-token",
         build_procs=1,
     )

@@ -38,7 +38,6 @@ from searchsvc.search.serving import ServingIndex
 from searchsvc.search.snapshot import Reading
 from searchsvc.search.suggest import suggest_query
 
-FALLBACK_MESSAGE = "No article has all of these words; showing articles with any of them."
 NOTHING_TO_SEARCH = (
     "Nothing to search for: very common words (the, of, and…) and punctuation are not "
     "indexed. Add a distinctive word."
@@ -111,16 +110,23 @@ class SearchEngine:
             return [make_hit(reading, doc, score, highlighter) for doc, score in ranked]
 
     def ranked_ids(self, query: str, limit: int = 1000, *, any_word: bool = False) -> list[str]:
-        """Article ids by relevance, without pages, facets or highlights (for evaluation)."""
+        """Article ids by relevance, without pages, facets or highlights (for evaluation).
+
+        The order a search's pages show; ``any_word`` instead ranks every article with any
+        of the words by score alone, as plain BM25 engines do.
+        """
         parsed = self._parse(query)
         with self._serving.reading() as reading:
             matcher = QueryMatcher(reading)
             if not parsed.clauses:
                 return []
-            docs = matcher.any_of(parsed.clauses) if any_word else matcher.all_of(parsed.clauses)
+            if any_word:
+                docs, first = matcher.any_of(parsed.clauses), None
+            else:
+                docs, first = matcher.listed(parsed.clauses)
             positive, _, _ = split_clauses(parsed.clauses)
             leaves = [leaf for clause in positive for leaf in positive_leaves(clause)]
-            ranked = matcher.rank(docs, leaves, proximity_terms(positive), limit)
+            ranked = matcher.rank(docs, leaves, proximity_terms(positive), limit, first=first)
             return [reading.columns.ids[doc] for doc, _ in ranked]
 
     @property
@@ -236,35 +242,35 @@ class _Search:
         parsed, reading = self.parsed, self.reading
         positive, _, _ = split_clauses(parsed.clauses)
         message = None
-        fallback = False
         if parsed.clauses:
-            matched = self.matcher.all_of(parsed.clauses)
+            listed, complete = self.matcher.listed(parsed.clauses)
         elif parsed.is_blank:
-            matched = reading.columns.live
+            listed = complete = reading.columns.live
         else:
-            matched, message = reading.no_docs(), NOTHING_TO_SEARCH
-        base, final = self.narrow(matched)
-        if not final and len(positive) > 1:
-            any_base, any_final = self.narrow(self.matcher.any_of(parsed.clauses))
-            if any_final:
-                base, final, fallback, message = any_base, any_final, True, FALLBACK_MESSAGE
+            listed = complete = reading.no_docs()
+            message = NOTHING_TO_SEARCH
+        base, final = self.narrow(listed)
+        with_all = final if complete is listed else final & complete
+        if len(with_all) < len(final):
+            message = partial_match_message(len(with_all), len(final))
         settings = self.engine.settings
         facets = count_facets(base, self.sets, self.selection, reading, settings.facet_top_n)
         histogram = date_histogram(final, reading, self.selection)
-        ranked = self.page_of(final, positive)
+        ranked = self.page_of(final, with_all, positive)
         highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
         return {
             "query": self.request.query,
             "sort": self.request.sort,
             "total": len(final),
+            "all_words_total": len(with_all),
             "page": self.request.page,
             "per_page": self.request.per_page,
             "took_ms": 0.0,
             "hits": [make_hit(reading, doc, score, highlighter) for doc, score in ranked],
             "facets": facets,
             "dates": histogram,
-            "suggestion": self.suggestion(found_nothing=not final or fallback),
-            "fallback": fallback,
+            "suggestion": self.suggestion(found_nothing=not with_all),
+            "fallback": bool(final) and not with_all,
             "message": message,
         }
 
@@ -273,7 +279,10 @@ class _Search:
         base = restrict(matched, [self.sets.dates] if self.sets.dates is not None else [])
         return base, restrict(base, self.sets.allowed_except(None))
 
-    def page_of(self, final: DocSet, positive: list[Node]) -> list[tuple[int, float]]:
+    def page_of(
+        self, final: DocSet, with_all: DocSet, positive: list[Node]
+    ) -> list[tuple[int, float]]:
+        """This page's (docnum, score): the articles with all the words first, in either order."""
         request = self.request
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
@@ -282,9 +291,11 @@ class _Search:
         leaves = [leaf for clause in positive for leaf in positive_leaves(clause)]
         scored = any(self.matcher.leaf_scores(leaf) is not None for leaf in leaves)
         if request.sort == "relevance" and scored:
-            return self.matcher.rank(final, leaves, proximity_terms(positive), end)[start:end]
+            near = proximity_terms(positive)
+            return self.matcher.rank(final, leaves, near, end, first=with_all)[start:end]
         newest = request.sort != "oldest"
-        return [(doc, 0.0) for doc in date_ordered(final, self.reading, newest, start, end)]
+        tiers = [with_all, final - with_all] if len(with_all) < len(final) else [final]
+        return [(doc, 0.0) for doc in date_ordered_tiers(tiers, self.reading, newest, start, end)]
 
     def suggestion(self, *, found_nothing: bool) -> str | None:
         if not self.parsed.clauses:
@@ -322,6 +333,40 @@ def date_ordered(docs: DocSet, reading: Reading, newest: bool, start: int, end: 
     key = columns.date_sort_key(newest_first=newest)
     ids = docs.ids
     return ids[np.argsort(key[ids])][start:end].tolist()
+
+
+def date_ordered_tiers(
+    tiers: list[DocSet], reading: Reading, newest: bool, start: int, end: int
+) -> list[int]:
+    """Places ``start`` to ``end`` of the tiers one after the other, each by date."""
+    found: list[int] = []
+    offset = 0
+    for tier in tiers:
+        size = len(tier)
+        if start < offset + size and end > offset:
+            first, last = max(0, start - offset), min(size, end - offset)
+            found += date_ordered(tier, reading, newest, first, last)
+        offset += size
+    return found
+
+
+def partial_match_message(with_all: int, total: int) -> str:
+    """What the list holds, in words, when some articles lack some of the query's words."""
+    more = total - with_all
+    if not with_all:
+        return f"No article has all of these words; {_articles(more)} {_have(more)} some of them."
+    return (
+        f"{_articles(with_all)} {_have(with_all)} all of these words; "
+        f"{more:,} more {_have(more)} some."
+    )
+
+
+def _articles(count: int) -> str:
+    return f"{count:,} article{'' if count == 1 else 's'}"
+
+
+def _have(count: int) -> str:
+    return "has" if count == 1 else "have"
 
 
 def make_hit(reading: Reading, docnum: int, score: float, highlighter: Highlighter) -> Hit:

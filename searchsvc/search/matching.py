@@ -4,6 +4,11 @@ Matching is set arithmetic over cached postings (intersections for AND, unions f
 differences for exclusions) on document masks (see ``docsets``), so the whole result
 set is known for the total and the facets. Ranking then scores only those
 documents, with BM25F parts cached per term per commit (see ``ranking``).
+
+A query's plain words rank rather than filter: the list holds every article with the
+query's required parts (phrases, fields, dates, exclusions, explicit ``AND``) and at
+least one of its words, and the articles with all of them come first. A few articles
+with every word never hide the many that have most of them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.query import (
     TEXT_FIELDS,
+    WORD_FIELDS,
     And,
     DateSpan,
     Fuzzy,
@@ -81,6 +87,19 @@ def positive_leaves(node: Node) -> Iterator[Term | Phrase | Prefix | Fuzzy]:
         yield node
 
 
+def is_optional(node: Node) -> bool:
+    """A plain word, wildcard or fuzzy word (or an OR of them): it ranks, it does not filter.
+
+    Everything written with syntax keeps its strictness: phrases, ``title:``/``place:``/
+    ``source:`` fields, dates, exclusions, and groups joined by an explicit ``AND``.
+    """
+    if isinstance(node, (Term, Prefix, Fuzzy)):
+        return node.fields in (TEXT_FIELDS, WORD_FIELDS)
+    if isinstance(node, Or):
+        return all(is_optional(child) for child in node.children)
+    return False
+
+
 class QueryMatcher:
     """Evaluates query trees against one reading of the index."""
 
@@ -92,6 +111,20 @@ class QueryMatcher:
 
     def all_of(self, clauses: tuple[Node, ...] | list[Node]) -> DocSet:
         return self.docs(And(tuple(clauses))) if len(clauses) != 1 else self.docs(clauses[0])
+
+    def listed(self, clauses: tuple[Node, ...]) -> tuple[DocSet, DocSet]:
+        """(the result list, its part with all the words) for a query's top-level clauses.
+
+        The list holds the articles with every required clause and at least one optional
+        one; with fewer than two optional clauses the two sets are the same.
+        """
+        complete = self.all_of(clauses)
+        optional = [node for node in clauses if is_optional(node)]
+        if len(optional) < 2:
+            return complete, complete
+        required = [node for node in clauses if not is_optional(node)]
+        some = self.reading.union(self.docs(node) for node in optional)
+        return self._all(And(tuple(required)), within=some), complete
 
     def any_of(self, clauses: tuple[Node, ...]) -> DocSet:
         """Documents with any positive clause, still honouring exclusions and dates."""
@@ -120,10 +153,10 @@ class QueryMatcher:
             return self.reading.union(self.docs(child) for child in node.children)
         return self._all(node)
 
-    def _all(self, node: And) -> DocSet:
+    def _all(self, node: And, within: DocSet | None = None) -> DocSet:
         required = [c for c in node.children if not isinstance(c, Not)]
         excluded = [c.child for c in node.children if isinstance(c, Not)]
-        found = self.columns.live
+        found = self.columns.live if within is None else within
         for child in required:
             found = found & self.docs(child)
             if not found:
@@ -228,21 +261,38 @@ class QueryMatcher:
         leaves: list[Term | Phrase | Prefix | Fuzzy],
         near_terms: list[Term],
         count: int,
+        first: DocSet | None = None,
     ) -> list[tuple[int, float]]:
-        """The ``count`` most relevant of ``docs`` as (docnum, score), best first."""
+        """The ``count`` most relevant of ``docs`` as (docnum, score), best first.
+
+        The members of ``first`` (the articles with all the query's words) come before
+        the rest, each part in its own order of relevance.
+        """
         parts = [scores for leaf in leaves if (scores := self.leaf_scores(leaf)) is not None]
-        ordered = docs.ids
-        scores = sum_scores(ordered, parts, self.columns.size)
         config = self.reading.ranking
         near_terms = near_terms[:MAX_PROXIMITY_WORDS]
         boosting = len(near_terms) > 1 and (config.phrase_boost or config.proximity_boost)
         depth = config.rerank_depth if boosting else 0
-        top = top_scored(ordered, scores, max(count, depth), self.columns.id_rank)
-        if depth:
-            # Only the first ``depth`` get the bonus, whatever page is asked for, so every
-            # page and every depth of ranking agree; the bonus only raises scores, so the
-            # reranked head still outranks the rest.
-            top = self._rerank(top[:depth], near_terms) + top[depth:]
+        every = docs.ids
+        every_score = sum_scores(every, parts, self.columns.size)
+        top: list[tuple[int, float]] = []
+        for tier in _tiers(docs, first):
+            wanted = max(count, depth) - len(top)
+            if wanted <= 0:
+                break
+            if tier is docs:
+                ordered, scores = every, every_score
+            else:
+                inside = tier.mask[every]
+                ordered, scores = every[inside], every_score[inside]
+            head = top_scored(ordered, scores, wanted, self.columns.id_rank)
+            bonus_depth = max(0, depth - len(top))
+            if bonus_depth:
+                # Only the first ``depth`` get the bonus, whatever page is asked for, so
+                # every page and every depth of ranking agree; the bonus only raises
+                # scores, so the reranked head still outranks the rest of its tier.
+                head = self._rerank(head[:bonus_depth], near_terms) + head[bonus_depth:]
+            top += head
         return top[:count]
 
     def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
@@ -296,3 +346,13 @@ class QueryMatcher:
                     else:
                         terms.words[target].update(self.expansions(leaf))
         return terms
+
+
+def _tiers(docs: DocSet, first: DocSet | None) -> list[DocSet]:
+    """``docs`` split into the members of ``first`` and the others (empty parts dropped)."""
+    if first is None:
+        return [docs]
+    leading = docs & first
+    if len(leading) == len(docs):
+        return [docs]
+    return [tier for tier in (leading, docs - first) if tier]

@@ -120,14 +120,17 @@ class DateHistogram:
 class SearchResult:
     """One page of results plus what describes the whole result set.
 
-    ``fallback`` is True when no article had all the words and these are the articles
-    with any of them (``message`` says so); ``suggestion`` is a corrected query that
-    finds results, when a word looks misspelled.
+    ``total`` counts the list: every article with the query's required parts and at least
+    one of its words; ``all_words_total`` counts those with every word, which come first.
+    ``fallback`` is True when no article had all the words (``message`` says how many
+    have some); ``suggestion`` is a corrected query that finds results, when a word looks
+    misspelled.
     """
 
     query: str
     sort: str
     total: int
+    all_words_total: int
     page: int
     per_page: int
     took_ms: float

@@ -2,7 +2,7 @@
 
 Grammar (loosest first; every other input is read leniently, see below)::
 
-    query    := clause*                      all clauses must match (AND is optional)
+    query    := clause ( "AND"? clause )*    words rank (see matching); AND requires both sides
     clause   := any ( "OR" any )*            OR binds tighter: ``a b OR c`` = a AND (b OR c)
     any      := ("-" | "NOT")* primary       excluded
     primary  := "(" query ")" | FIELD ":" primary | "phrase" | word | date-range
@@ -189,12 +189,29 @@ class _Parser:
                     break
                 self.advance()  # a stray ")" means nothing
             elif token.kind == "AND":
-                self.advance()  # AND is what juxtaposition already means
+                self.advance()
+                self.join_required(nodes, field)
             else:
                 node = self.parse_any_of(field)
                 if node is not None:
                     nodes.append(node)
         return nodes
+
+    def join_required(self, nodes: list[Node], field: str | None) -> None:
+        """``a AND b``: both sides required, where plain words alone would only rank.
+
+        Matching is the same as ``a b``; the difference is that an article lacking either
+        side is not listed among the partial matches. A dangling AND means nothing.
+        """
+        following = self.peek()
+        if not nodes or following is None or following.kind in (")", "OR", "AND"):
+            return
+        right = self.parse_any_of(field)
+        if right is None:
+            return
+        left = nodes.pop()
+        parts = left.children if isinstance(left, And) else (left,)
+        nodes.append(And((*parts, right)))
 
     def parse_any_of(self, field: str | None) -> Node | None:
         operands = [self.parse_unary(field)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from searchsvc.search import QueryError
+from searchsvc.search import ArticleNotFound, QueryError
 from searchsvc.search.model import to_dict
 from searchsvc.web.openapi import openapi_document as build_openapi_document
 from searchsvc.web.params import parse_search_args
@@ -25,14 +25,31 @@ def search() -> Response:
 
 @blueprint.get("/articles/<path:article_id>/related")
 def related(article_id: str) -> Response:
+    """Related articles; or the article itself when its own id ends in ``/related``."""
+    engine = get_state().engine
     limit = _limit(request.args.get("limit", ""))
-    hits = get_state().engine.related(article_id, limit=limit)
+    try:
+        hits = engine.related(article_id, limit=limit)
+    except ArticleNotFound as missing:
+        try:
+            return article(f"{article_id}/related")
+        except ArticleNotFound:
+            raise missing from None
     return jsonify({"id": article_id, "related": [to_dict(hit) for hit in hits]})
 
 
 @blueprint.get("/articles/<path:article_id>")
 def article(article_id: str) -> Response:
     return jsonify(get_state().engine.article(article_id).to_dict())
+
+
+@blueprint.get("/articles")
+def article_by_parameter() -> Response:
+    """Any article by ``?id=``, whatever its id ends in."""
+    article_id = request.args.get("id", "")
+    if not article_id:
+        raise QueryError("id is required: /api/articles?id=ARTICLE-ID", parameter="id")
+    return article(article_id)
 
 
 @blueprint.get("/openapi.json")

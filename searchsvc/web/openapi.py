@@ -28,6 +28,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         },
         "paths": {
             "/api/search": {"get": _search_operation(settings)},
+            "/api/articles": {"get": _article_by_parameter_operation()},
             "/api/articles/{id}": {"get": _article_operation()},
             "/api/articles/{id}/related": {"get": _related_operation()},
             "/api/index/rebuild": {"post": _rebuild_operation()},
@@ -120,6 +121,20 @@ def _article_operation() -> dict[str, Any]:
     }
 
 
+def _article_by_parameter_operation() -> dict[str, Any]:
+    return {
+        **_article_operation(),
+        "summary": "One article in full, its id given as a parameter",
+        "description": (
+            "The same answer as /api/articles/{id} for any id, including one that ends in "
+            "/related (which the path form reads as the related-articles call when an "
+            "article has the id before it)."
+        ),
+        "parameters": [{**_query("id", {"type": "string"}, "The article id"), "required": True}],
+        "responses": {**_article_operation()["responses"], "400": _error("id is missing")},
+    }
+
+
 def _related_operation() -> dict[str, Any]:
     return {
         "summary": "Articles similar to this one",
@@ -129,10 +144,19 @@ def _related_operation() -> dict[str, Any]:
         ],
         "responses": {
             "200": _json(
-                "Related articles, most similar first",
-                _object(
-                    {"id": {"type": "string"}, "related": {"type": "array", "items": _ref("Hit")}}
-                ),
+                "Related articles, most similar first; or, when no article has this id but "
+                "one has it followed by /related, that article",
+                {
+                    "oneOf": [
+                        _object(
+                            {
+                                "id": {"type": "string"},
+                                "related": {"type": "array", "items": _ref("Hit")},
+                            }
+                        ),
+                        _ref("Article"),
+                    ]
+                },
             ),
             "400": _error("limit is invalid"),
             "404": _error("No article with this id"),
@@ -251,7 +275,14 @@ def _schemas() -> dict[str, Schema]:
             {
                 "query": {**string, "description": "The query as searched (trimmed)"},
                 "sort": {"type": "string", "enum": list(SORT_ORDERS)},
-                "total": integer,
+                "total": {
+                    **integer,
+                    "description": "Articles listed: the required parts and at least one word",
+                },
+                "all_words_total": {
+                    **integer,
+                    "description": "Of those, the articles with every word (listed first)",
+                },
                 "page": integer,
                 "per_page": integer,
                 "took_ms": {"type": "number"},
