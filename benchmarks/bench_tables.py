@@ -108,18 +108,25 @@ def kinds_section(query: dict[str, dict[str, Any]]) -> str:
 
 
 def kind_latency_section(result: dict[str, Any], *, target_ms: float = 25.0) -> str:
-    """Each kind's spread: the first pass (new queries, cold caches) apart from repeats."""
+    """Each kind's spread: the first pass (new queries, cold caches) apart from repeats.
+
+    The CPU columns are the searching thread's own time: on shared cores the wall-clock
+    figures also hold the time other programs ran, the CPU ones barely do.
+    """
     rows = []
     for kind, spread in result.get("kinds", {}).items():
         first, warm = spread["first"], spread["warm"]
+        first_cpu, warm_cpu = spread.get("first_cpu", {}), spread.get("warm_cpu", {})
         met = first["p99"] < target_ms and warm["p99"] < target_ms
         rows.append([
-            kind, first["count"], first["p50"], first["p99"], first["max"],
-            warm["p50"], warm["p99"], warm["max"], "yes" if met else "**no**",
+            kind, first["count"], first["p50"], first["p99"], first["max"], first_cpu.get("p99"),
+            warm["p50"], warm["p99"], warm["max"], warm_cpu.get("p99"),
+            "yes" if met else "**no**",
         ])  # fmt: skip
     return table(
         ["query kind", "queries", "first pass p50 ms", "first pass p99 ms", "first pass max ms",
-         "p50 ms", "p99 ms", "max ms", f"p99 < {target_ms:g} ms"],
+         "first pass CPU p99 ms", "p50 ms", "p99 ms", "max ms", "CPU p99 ms",
+         f"p99 < {target_ms:g} ms"],
         rows,
     )  # fmt: skip
 

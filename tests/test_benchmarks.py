@@ -284,12 +284,18 @@ def test_kind_and_http_tables_hold_every_kind_and_pass_against_the_targets() -> 
 
     result = {
         "kinds": {
-            "typo": {"first": spread(40.0), "warm": spread(2.0)},
+            "typo": {
+                "first": spread(40.0),
+                "warm": spread(2.0),
+                "first_cpu": spread(30.0),
+                "warm_cpu": spread(1.5),
+            },
             "word": {"first": spread(9.0), "warm": spread(2.0)},
         }
     }
     kinds = bench_tables.kind_latency_section(result).splitlines()
     assert kinds[2].startswith("| typo | 4 |") and kinds[2].endswith("| **no** |")
+    assert "| 41.0 | 30.0 |" in kinds[2] and "| 3.00 | 1.50 |" in kinds[2]  # max, CPU p99
     assert kinds[3].startswith("| word | 4 |") and kinds[3].endswith("| yes |")
     row = {"pass": "first", "clients": 16, "count": 100, "qps": 350.0, "p50": 20.0,
            "p99": 90.0, "max": 120.0, "errors": 0, "server_cpu": 1.5, "seconds": 2.0}  # fmt: skip
