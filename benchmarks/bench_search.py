@@ -69,6 +69,10 @@ def render(results: dict[str, Any], queries: int, rounds: int) -> str:
             "HTTP (searchsvc serve, 127.0.0.1):",
             "",
             report.mix_http_section(results["http"]),
+            "",
+            "HTTP by kind of query:",
+            "",
+            report.mix_kinds_section(results["http"]),
         ]
     return "\n".join(parts)
 

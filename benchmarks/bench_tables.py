@@ -156,6 +156,24 @@ def mix_http_section(
     )  # fmt: skip
 
 
+def mix_kinds_section(rows: Sequence[dict[str, Any]]) -> str:
+    """Each kind's latency over HTTP, per pass of ``http_load.run_mix``."""
+    passes = [row for row in rows if row.get("by_label")]
+    kinds = list(dict.fromkeys(kind for row in passes for kind in row["by_label"]))
+    headers = ["query kind"]
+    for row in passes:
+        headers += [f"{row['pass']} {name}" for name in ("requests", "p50 ms", "p99 ms", "max ms")]
+    cells = []
+    for kind in kinds:
+        cell: list[Any] = [kind]
+        for row in passes:
+            spread = row["by_label"].get(kind)
+            figures = ("count", "p50", "p99", "max")
+            cell += [spread[name] for name in figures] if spread else [None] * len(figures)
+        cells.append(cell)
+    return table(headers, cells)
+
+
 def agreement(query: dict[str, dict[str, Any]]) -> str:
     """How often both engines found the same number of articles (a sanity check, not a score)."""
     ours, fts5 = query.get("searchsvc"), query.get("fts5")

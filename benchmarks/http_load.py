@@ -154,17 +154,18 @@ def run_mix(
     """``clients`` clients against a freshly started server: first every query once, in a
     shuffled order (each new to the server, as most queries people type are), then the set
     repeated for ``seconds`` (its answers' parts cached by then)."""
-    paths = search_paths(queries)
-    random.Random(1987).shuffle(paths)
+    mix = list(zip(search_paths(queries), [query.kind for query in queries], strict=True))
+    random.Random(1987).shuffle(mix)
+    paths, kinds = [path for path, _ in mix], [kind for _, kind in mix]
     with Server(index_dir) as server:
         server.wait_for_first_answer()
         first = python_load(
             server.port, paths, clients, seconds=seconds, max_requests=max_requests,
-            server_pid=server.pid, once=True,
+            server_pid=server.pid, once=True, labels=kinds,
         )  # fmt: skip
         repeats = python_load(
             server.port, paths, clients, seconds=seconds, max_requests=max_requests,
-            server_pid=server.pid,
+            server_pid=server.pid, labels=kinds,
         )  # fmt: skip
     return [{**first, "pass": "first"}, {**repeats, "pass": "repeats"}]
 
@@ -178,12 +179,14 @@ def python_load(
     max_requests: int,
     server_pid: int | None = None,
     once: bool = False,
+    labels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """``clients`` threads, one keep-alive connection each, for ``seconds`` or ``max_requests``.
 
     With ``once``, the clients share out ``paths`` in order, each path requested once.
+    With ``labels`` (one per path), latencies are also summarised per label (``by_label``).
     """
-    latencies: list[float] = []
+    timed: list[tuple[int, float]] = []  # (index of the path, seconds)
     errors: list[str] = []
     lock = threading.Lock()
     issued = iter(range(min(max_requests, len(paths)) if once else max_requests))
@@ -191,11 +194,12 @@ def python_load(
 
     def client(number: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
+        mine: list[tuple[int, float]] = []
         for request_number in issued:
             if time.perf_counter() >= deadline:
                 break
-            path = paths[request_number if once else (request_number * 7 + number) % len(paths)]
+            at = request_number if once else (request_number * 7 + number) % len(paths)
+            path = paths[at]
             began = time.perf_counter()
             try:
                 connection.request("GET", path)
@@ -209,10 +213,10 @@ def python_load(
                     errors.append(f"{type(error).__name__} {path}")
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            mine.append(time.perf_counter() - began)
+            mine.append((at, time.perf_counter() - began))
         connection.close()
         with lock:
-            latencies.extend(mine)
+            timed.extend(mine)
 
     server = psutil.Process(server_pid) if server_pid else None
     server_cpu = _cpu_seconds(server)
@@ -224,17 +228,27 @@ def python_load(
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    return {
+    result = {
         "client": "python",
         "clients": clients,
-        **latency_summary(latencies),
-        "qps": len(latencies) / wall,
+        **latency_summary([seconds for _, seconds in timed]),
+        "qps": len(timed) / wall,
         "errors": len(errors),
         "error_examples": errors[:5],
         "seconds": wall,
         "client_cpu": (time.process_time() - client_cpu) / wall,
         "server_cpu": (_cpu_seconds(server) - server_cpu) / wall if server else None,
     }
+    if labels is not None:
+        result["by_label"] = _by_label(timed, labels)
+    return result
+
+
+def _by_label(timed: Sequence[tuple[int, float]], labels: Sequence[str]) -> dict[str, Any]:
+    grouped: dict[str, list[float]] = {}
+    for at, seconds in timed:
+        grouped.setdefault(labels[at], []).append(seconds)
+    return {label: latency_summary(values) for label, values in grouped.items()}
 
 
 _WRK_SCRIPT = """

@@ -302,6 +302,17 @@ def test_kind_and_http_tables_hold_every_kind_and_pass_against_the_targets() -> 
     http = bench_tables.mix_http_section([row, {**row, "pass": "repeats", "errors": 1}])
     assert http.splitlines()[2].endswith("| 1.50 | 30.0 | yes |")  # 1.5 cores x 2 s / 100
     assert http.splitlines()[3].endswith("| **no** |")
+    by_kind = {"typo": spread(80.0), "word": spread(20.0)}
+    kinds_http = bench_tables.mix_kinds_section(
+        [
+            {**row, "by_label": by_kind},
+            {**row, "pass": "repeats", "by_label": {"word": spread(5.0)}},
+        ]
+    ).splitlines()
+    assert kinds_http[0].startswith("| query kind | first requests | first p50 ms |")
+    none = bench_tables.NONE
+    assert kinds_http[2] == f"| typo | 4 | 1.00 | 80.0 | 81.0 | {none} | {none} | {none} | {none} |"
+    assert kinds_http[3] == "| word | 4 | 1.00 | 20.0 | 21.0 | 4 | 1.00 | 5.00 | 6.00 |"
 
 
 @pytest.mark.slow
@@ -335,6 +346,7 @@ def test_search_benchmark_prints_kinds_in_process_and_over_http(
                       or line.startswith("| repeats |")]  # fmt: skip
     assert first.split(" | ")[2] == "3"  # every query once
     assert first.split(" | ")[7] == repeats.split(" | ")[7] == "0"  # errors
+    assert "\n| question | 1 |" in printed.split("HTTP by kind of query:")[1]
 
 
 @pytest.mark.slow
