@@ -61,7 +61,7 @@ def article_terms(reading: Reading, doc: int) -> Counter[str]:
 
 def _article_terms(reading: Reading, doc: int) -> Counter[str]:
     stored = reading.stored(doc)
-    body_field = reading.snapshot.opened.schema["body"]
+    body_field = reading.searcher.schema["body"]  # one per searcher: its stem cache lasts
     words: Counter[str] = Counter()
     for name in TEXT_FIELDS:
         for term, positions in body_field.term_positions(stored.get(name) or "").items():
