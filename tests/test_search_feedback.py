@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from test_web_support import build_fixture_index
 
 from searchsvc.config import Settings
-from searchsvc.index import build_index
 from searchsvc.search import RankingConfig, SearchEngine, SearchRequest
 from searchsvc.search.feedback import expansion_terms
 from searchsvc.search.serving import ServingIndex
@@ -37,12 +35,7 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("feedback")
-    corpus = root / "articles.jsonl"
-    corpus.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n", encoding="utf-8")
-    settings = Settings(index_dir=root / "index", corpus=(corpus,), build_procs=1)
-    build_index(None, settings, show_progress=False)
-    return settings
+    return build_fixture_index(tmp_path_factory.mktemp("feedback"), ARTICLES)
 
 
 def ranked(settings: Settings, query: str, ranking: RankingConfig) -> list[str]:

@@ -33,7 +33,15 @@ def expansion_terms(
     """Up to ``count`` (stem, weight) pairs from the ``top`` (docnum, score) articles.
 
     Weights sum to 1, heaviest first (ties by stem, so expansions are reproducible).
+    Cached per commit: the same first articles give the same words.
     """
+    key = ("feedback", tuple(top), count)
+    return reading.derived(key, lambda: _expansion_terms(reading, top, count))
+
+
+def _expansion_terms(
+    reading: Reading, top: Sequence[tuple[int, float]], count: int
+) -> list[tuple[str, float]]:
     total = sum(score for _, score in top)
     if count <= 0 or total <= 0:
         return []
