@@ -44,10 +44,11 @@ class RankingConfig:
       k1 = 2-3 but still beat FTS5 at 1.2-1.6. Every k1 from 1.2 to 1.6 with feedback
       weights 0.1-0.2 beats FTS5 on all five; 1.4 is the middle of that range.
     - ``feedback_docs`` 10, ``feedback_terms`` 10, ``feedback_weight`` 0.15 (RM3, see
-      ``feedback``): the largest single gain (MED +0.05 MAP, Cranfield and CISI +0.03,
-      NPL +0.02). At Anserini's usual 0.5 it drifts on LISA's long requests (-0.03 MAP)
-      and at 0.3 it still loses there; 0.1-0.2 wins on all five. Five feedback articles
-      are too few for LISA; 20 terms are no better than 10 and cost more.
+      ``feedback``): the largest single gain over the same ranking without it (MAP
+      MED +0.04, CISI +0.03, Cranfield +0.02, NPL +0.01, LISA +0.001). At Anserini's
+      usual 0.5 it drifts on LISA's long requests (-0.03 MAP against FTS5) and at 0.3
+      it still loses there; 0.1-0.2 wins on all five. Five feedback articles are too
+      few for LISA; 20 terms are no better than 10 and cost more.
     - ``title_weight`` 2, ``title_b`` 0.5: near their best on the collections with
       titles (Cranfield, CISI, LISA); NPL and MED have none.
     - ``phrase_boost`` 1, ``proximity_boost`` 0.5: small either way on these collections
