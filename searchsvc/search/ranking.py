@@ -41,19 +41,21 @@ class RankingConfig:
     - ``k1`` 1.4, ``body_b`` 0.5: NPL (short documents, short queries) needs k1 of 1.2-1.6
       and b near 0.5 to match FTS5 at all (k1 = 3, the earlier default chosen on
       Cranfield and CISI, loses 0.02-0.03 MAP there); MED, LISA, Cranfield and CISI prefer
-      k1 = 2-3 but still beat FTS5 at 1.2-1.6. Every k1 from 1.2 to 1.6 with feedback
+      k1 = 2-3 but still beat FTS5 at 1.2-1.6 (k1 2 and body b 0.75 fall under FTS5's
+      nDCG@10 on NPL). Every k1 from 1.2 to 1.6 with feedback
       weights 0.1-0.2 beats FTS5 on all five; 1.4 is the middle of that range.
     - ``feedback_docs`` 10, ``feedback_terms`` 10, ``feedback_weight`` 0.15 (RM3, see
       ``feedback``): the largest single gain over the same ranking without it (MAP
       MED +0.04, CISI +0.03, Cranfield +0.02, NPL +0.01, LISA +0.001). At Anserini's
-      usual 0.5 it drifts on LISA's long requests (-0.03 MAP against FTS5) and at 0.3
-      it still loses there; 0.1-0.2 wins on all five. Five feedback articles are too
-      few for LISA; 20 terms are no better than 10 and cost more.
+      usual 0.5 it drifts on LISA's long requests (MAP 0.017 under FTS5) and at 0.3
+      LISA's nDCG@10 falls under FTS5's; 0.1-0.2 wins on all five. Five feedback
+      articles are too few for LISA; 20 terms are no better than 10 and cost more.
     - ``title_weight`` 2, ``title_b`` 0.5: near their best on the collections with
-      titles (Cranfield, CISI, LISA); NPL and MED have none.
+      titles (Cranfield, CISI, LISA; 3 helps the first two and costs LISA, 1 loses to
+      FTS5 on LISA); NPL and MED have none.
     - ``phrase_boost`` 1, ``proximity_boost`` 0.5: small either way on these collections
-      (0.25 is as good) but what puts "interest rates" written together above the two
-      words apart in a news search.
+      (0.25 or none give the same mean) but what puts "interest rates" written
+      together above the two words apart in a news search.
     - ``feedback_docs`` 0 turns feedback off (one BM25F pass, as before).
     """
 
