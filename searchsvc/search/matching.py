@@ -331,11 +331,11 @@ class QueryMatcher:
         config = self.reading.ranking
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
-        added = np.zeros(len(every))
+        added = np.zeros(self.columns.size)
         for word, weight in words:
             part = self.leaf_scores(Term(TEXT_FIELDS, word, word))
-            added += share * weight * sum_scores(every, [part], self.columns.size)
-        return added
+            added[part.ids] += share * weight * part.scores
+        return added[every]
 
     def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
         config = self.reading.ranking
