@@ -7,9 +7,10 @@ does the same work as ours: top 10 by ``bm25`` (title weighted 2, as ours) with
 source / month counts over the whole result set with ``GROUP BY`` (one statement, the
 matching rows materialized once).
 
-Differences that favour FTS5, stated in the report: no spelling suggestion or any-word
-fallback, facet counts over the filtered set (ours count each facet without its own
-selection), no HTML escaping of the fragments.
+Differences that favour FTS5, stated in the report: no spelling suggestion, every word
+required (ours also lists, after those, the articles with some of the words, so our result
+sets and facet counts cover more articles), facet counts over the filtered set (ours count
+each facet without its own selection), no HTML escaping of the fragments.
 """
 
 from __future__ import annotations

@@ -147,9 +147,10 @@ def render(results: dict[str, Any], notes: str) -> str:
             *_kind_latency(results["query"]),
             report.agreement(results["query"]),
             "",
-            "What FTS5 does not do here and searchsvc does: spelling suggestions and the "
-            "any-word fallback (misspellings simply find nothing), facet counts that leave out "
-            "the facet's own selection, HTML escaping of titles and snippets.",
+            "What FTS5 does not do here and searchsvc does: spelling suggestions, listing the "
+            "articles with some of the words after those with all of them (FTS5 here requires "
+            "every word, so its result sets are smaller), facet counts that leave out the "
+            "facet's own selection, HTML escaping of titles and snippets.",
             "",
         ]
     if results.get("http"):
