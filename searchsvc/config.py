@@ -36,7 +36,9 @@ class Settings:
     snippet_fragments: int = 2
     # Facets: how many values each facet lists before the "other" count.
     facet_top_n: int = 10
-    # Ingest: files larger than this are skipped and reported.
+    # Ingest: the most bytes a reader holds at once. Formats read whole (wire text, Reuters
+    # SGML) skip and report larger files; JSON Lines streams with no file-size cap and
+    # skips and reports a longer line (one record).
     max_file_bytes: int = 50 * 1024 * 1024
     # Index writing.
     writer_lock_timeout: float = 30.0
