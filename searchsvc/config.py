@@ -16,6 +16,21 @@ from typing import Any
 ENV_PREFIX = "SEARCHSVC_"
 
 
+def cache_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    """Where derived data kept between runs lives (the prebuilt gazetteer):
+    ``SEARCHSVC_CACHE_DIR``, else ``$XDG_CACHE_HOME/searchsvc``, else ``~/.cache/searchsvc``.
+
+    Read on its own, not through :class:`Settings`: the places code that needs it is
+    reached from article readers, which take no settings.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_PREFIX + "CACHE_DIR"):
+        return Path(environ[ENV_PREFIX + "CACHE_DIR"])
+    home = environ.get("HOME") or os.path.expanduser("~")
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    return Path(base) / "searchsvc"
+
+
 class ConfigError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
 
