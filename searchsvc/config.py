@@ -16,19 +16,20 @@ from typing import Any
 ENV_PREFIX = "SEARCHSVC_"
 
 
-def cache_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
-    """Where derived data kept between runs lives (the prebuilt gazetteer):
-    ``SEARCHSVC_CACHE_DIR``, else ``$XDG_CACHE_HOME/searchsvc``, else ``~/.cache/searchsvc``.
-
-    Read on its own, not through :class:`Settings`: the places code that needs it is
-    reached from article readers, which take no settings.
-    """
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/searchsvc``, else ``~/.cache/searchsvc``."""
     environ = os.environ if environ is None else environ
-    if environ.get(ENV_PREFIX + "CACHE_DIR"):
-        return Path(environ[ENV_PREFIX + "CACHE_DIR"])
     home = environ.get("HOME") or os.path.expanduser("~")
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
-    return Path(base) / "searchsvc"
+    return Path(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")) / "searchsvc"
+
+
+def cache_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    """:attr:`Settings.cache_dir` as the environment sets it, read on its own: the places
+    code that needs it (for the prebuilt gazetteer) is reached from article readers,
+    which take no settings."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(ENV_PREFIX + "CACHE_DIR")
+    return Path(configured) if configured else default_cache_dir(environ)
 
 
 class ConfigError(ValueError):
@@ -55,6 +56,8 @@ class Settings:
     # SGML) skip and report larger files; JSON Lines streams with no file-size cap and
     # skips and reports a longer line (one record).
     max_file_bytes: int = 50 * 1024 * 1024
+    # Derived data kept between runs: the prebuilt gazetteer (see places/gazetteer.py).
+    cache_dir: Path = field(default_factory=default_cache_dir)
     # Index writing.
     writer_lock_timeout: float = 30.0
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
@@ -83,7 +86,7 @@ class Settings:
         return cls(**values)
 
 
-_PATH_FIELDS = {"index_dir"}
+_PATH_FIELDS = {"index_dir", "cache_dir"}
 _INT_FIELDS = {
     "max_query_length",
     "max_query_terms",

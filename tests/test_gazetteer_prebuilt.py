@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.config import cache_dir_from_env
+from searchsvc.config import Settings, cache_dir_from_env
 from searchsvc.places import get_gazetteer
 from searchsvc.places.gazetteer import Gazetteer, load_gazetteer
 
@@ -79,6 +79,7 @@ def test_cache_dir_comes_from_the_environment(tmp_path: Path) -> None:
     assert cache_dir_from_env(xdg) == tmp_path / "xdg" / "searchsvc"
     ours = {**xdg, "SEARCHSVC_CACHE_DIR": str(tmp_path / "ours")}
     assert cache_dir_from_env(ours) == tmp_path / "ours"
+    assert Settings.from_env(ours).cache_dir == tmp_path / "ours"
 
 
 def test_process_gazetteer_equals_a_fresh_build(fresh) -> None:
