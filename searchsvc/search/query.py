@@ -78,7 +78,7 @@ class Prefix:
 
 @dataclass(frozen=True)
 class Fuzzy:
-    """Words within ``maxdist`` edits of ``word`` (first letter fixed)."""
+    """Words within ``maxdist`` edits of ``word``, whatever their first letter."""
 
     fields: tuple[str, ...]
     word: str
