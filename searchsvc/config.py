@@ -16,6 +16,22 @@ from typing import Any
 ENV_PREFIX = "SEARCHSVC_"
 
 
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/searchsvc``, else ``~/.cache/searchsvc``."""
+    environ = os.environ if environ is None else environ
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return Path(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")) / "searchsvc"
+
+
+def cache_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    """:attr:`Settings.cache_dir` as the environment sets it, read on its own: the places
+    code that needs it (for the prebuilt gazetteer) is reached from article readers,
+    which take no settings."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(ENV_PREFIX + "CACHE_DIR")
+    return Path(configured) if configured else default_cache_dir(environ)
+
+
 class ConfigError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
 
@@ -36,8 +52,12 @@ class Settings:
     snippet_fragments: int = 2
     # Facets: how many values each facet lists before the "other" count.
     facet_top_n: int = 10
-    # Ingest: files larger than this are skipped and reported.
+    # Ingest: the most bytes a reader holds at once. Formats read whole (wire text, Reuters
+    # SGML) skip and report larger files; JSON Lines streams with no file-size cap and
+    # skips and reports a longer line (one record).
     max_file_bytes: int = 50 * 1024 * 1024
+    # Derived data kept between runs: the prebuilt gazetteer (see places/gazetteer.py).
+    cache_dir: Path = field(default_factory=default_cache_dir)
     # Index writing.
     writer_lock_timeout: float = 30.0
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
@@ -66,7 +86,7 @@ class Settings:
         return cls(**values)
 
 
-_PATH_FIELDS = {"index_dir"}
+_PATH_FIELDS = {"index_dir", "cache_dir"}
 _INT_FIELDS = {
     "max_query_length",
     "max_query_terms",

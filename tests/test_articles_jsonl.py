@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 
 from searchsvc.articles import Article, IngestReport
+from searchsvc.articles.files import split_at_lines
 from searchsvc.articles.sources import read_file
 
 MAX_BYTES = 1_000_000
@@ -135,10 +137,63 @@ def test_unusable_jsonl_files(tmp_path, data, reason):
     assert articles == [] and report.skipped == {reason: 1}
 
 
-def test_jsonl_over_the_size_limit_is_skipped(tmp_path):
-    path = write_lines(tmp_path / "big.jsonl", [{"body": "x" * 500}])
+def test_jsonl_over_the_size_limit_streams_whole(tmp_path):
+    """The cap guards what is held at once (one line), not the size of a streamed file."""
+    records = [{"id": f"n{k}", "body": f"Story number {k}."} for k in range(40)]
+    path = write_lines(tmp_path / "big.jsonl", records)
     articles, report = read(path, max_file_bytes=100)
-    assert articles == [] and report.skipped == {"file too large": 1}
+    assert path.stat().st_size > 1000
+    assert [a.id for a in articles] == [f"n{k}" for k in range(40)]
+    assert report.skipped == {} and report.files == 1
+
+
+def test_line_longer_than_the_limit_is_skipped_alone(tmp_path):
+    lines = [
+        {"id": "a", "body": "Before."},
+        {"id": "long", "body": "x" * 5000},
+        {"id": "b", "body": "After."},
+    ]
+    path = write_lines(tmp_path / "long.jsonl", lines)
+    articles, report = read(path, max_file_bytes=1000)
+    assert [a.id for a in articles] == ["a", "b"]
+    assert [a.origin for a in articles] == [f"{path}:1", f"{path}:3"]
+    assert report.skipped == {"JSON line too long": 1}
+    assert report.examples["JSON line too long"] == [f"{path}:2"]
+
+
+def test_file_read_in_parts_gives_what_the_whole_file_gives(tmp_path):
+    """Parts cut at line starts: same articles, origins and report, the file counted once."""
+    lines: list[object] = [{"id": f"p{k}", "body": f"Part story {k}."} for k in range(30)]
+    lines[7] = '{"body": "broken'
+    lines[12] = ""
+    lines[20] = {"id": "p20", "body": "y" * 400}
+    path = write_lines(tmp_path / "export.jsonl", lines)
+    whole, whole_report = read(path, max_file_bytes=300)
+    parts = split_at_lines(path, 150)
+    assert parts is not None and len(parts) > 3
+    report = IngestReport()
+    pieces = [a for part in parts for a in read_file(path, report, max_file_bytes=300, part=part)]
+    assert [(a.id, a.origin) for a in pieces] == [(a.id, a.origin) for a in whole]
+    assert report.to_dict() == whole_report.to_dict()
+    assert report.files == 1
+    assert whole_report.skipped == {"malformed JSON line": 1, "JSON line too long": 1}
+
+
+@pytest.mark.parametrize("data", [b"", b"short\n", b"\n" * 500, b" \n" * 300])
+def test_files_not_worth_cutting_are_read_whole(tmp_path, data):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(data)
+    assert split_at_lines(path, 100) is None
+
+
+def test_parts_start_at_line_starts_and_cover_the_file(tmp_path):
+    path = write_lines(tmp_path / "p.jsonl", [{"body": "z" * (k * 7 % 90)} for k in range(50)])
+    parts = split_at_lines(path, 256)
+    data = path.read_bytes()
+    assert parts[0].start == 0 and parts[-1].end == len(data)
+    for before, after in itertools.pairwise(parts):
+        assert before.end == after.start and data[after.start - 1 : after.start] == b"\n"
+        assert after.first_line == data[: after.start].count(b"\n") + 1
 
 
 def test_reading_is_lazy(tmp_path):

@@ -167,8 +167,8 @@ def test_build_that_reads_nothing_keeps_previous_generation(tmp_path: Path) -> N
     corpus = write_corpus(tmp_path / "corpus")
     good = build_index([corpus], settings).generation
     with pytest.raises(BuildFailed, match="no articles") as caught:
-        build_index([corpus], settings.replace(max_file_bytes=1))  # every file too big
-    assert "file too large" in str(caught.value)
+        build_index([corpus], settings.replace(max_file_bytes=1))  # every line too long
+    assert "JSON line too long: 4" in str(caught.value)
     assert read_current(settings.index_dir) == good
     assert complete_generations(settings.index_dir) == [good]
     assert read_build_status(settings.index_dir)["state"] == "failed"
@@ -195,6 +195,51 @@ def test_crashing_build_leaves_previous_generation_serving(tmp_path: Path, procs
     status = read_build_status(settings.index_dir)
     assert status["state"] == "failed" and "reader broke" in status["error"]
     assert search_ids_in(settings.index_dir, "body", "volcano") == {"volcano"}
+
+
+def big_export(corpus: Path, count: int) -> Path:
+    """A JSON Lines export of ``count`` stories with one broken line in the middle."""
+    records = [
+        story(f"cms-{k}", f"Story {k} from the archive", f"Archive text number {k} about trade.")
+        for k in range(count)
+    ]
+    path = write_jsonl(corpus / "export.jsonl", records)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[count // 2] = '{"id": "broken", "body": "cut off\n'
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def stored_articles(index_dir: Path) -> list[tuple[str, str]]:
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        return sorted((f["id"], f["article"]["origin"]) for f in searcher.all_stored_fields())
+
+
+def test_big_export_is_read_in_parts_by_every_worker(tmp_path: Path) -> None:
+    """Over the size cap, cut in parts: all of it indexed, the same with 1 and 2 workers."""
+    corpus = tmp_path / "corpus"
+    export = big_export(corpus, 400)
+    (corpus / "wire.txt").write_text("Too big\n\n" + "Wire text. " * 400, encoding="utf-8")
+    assert export.stat().st_size > 8 * 4096
+    results = {}
+    for procs in (1, 2):
+        settings = index_settings(tmp_path / f"p{procs}", build_procs=procs, max_file_bytes=4096)
+        results[procs] = build_generation(
+            [corpus],
+            settings,
+            list_files=lambda: sorted(corpus.iterdir()),
+            piece_bytes=4096,
+        )
+    one, two = results[1], results[2]
+    assert one.meta["work_units"] == two.meta["work_units"] > 8
+    assert one.article_count == two.article_count == 399
+    assert one.report.to_dict() == two.report.to_dict()
+    assert one.report.files == 2
+    assert one.report.skipped == {"malformed JSON line": 1, "file too large": 1}
+    assert one.report.examples["malformed JSON line"] == [f"{export}:201"]
+    articles = stored_articles(tmp_path / "p1" / "index")
+    assert articles == stored_articles(tmp_path / "p2" / "index")
+    assert ("cms-399", f"{export}:400") in articles
 
 
 def search_ids_in(index_dir: Path, field: str, text: str) -> set[str]:

@@ -152,6 +152,7 @@ def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:
 
     from test_index_support import generated_corpus
 
+    from searchsvc.articles.files import WorkUnit
     from searchsvc.index.workers import FINISHED, WorkerConfig, run_worker
 
     corpus = generated_corpus(tmp_path / "corpus", files=2, per_file=40)
@@ -160,7 +161,7 @@ def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:
     ix = storage.create_index(make_schema(), indexname="MAIN")
     jobs: queue.SimpleQueue = queue.SimpleQueue()
     for path in sorted(corpus.iterdir()):
-        jobs.put(str(path))
+        jobs.put(WorkUnit(str(path), path.stat().st_size))
     jobs.put(None)
     config = WorkerConfig(
         gen_dir=str(tmp_path / "gen"), max_file_bytes=1 << 20, segment_postings=600

@@ -2,11 +2,15 @@
 
 A build over a user's corpus must not stop on one bad file, and must not lose one
 silently either, so each check here ends in :meth:`IngestReport.skip` or ``repair``.
+Formats read whole are capped in size; line-based formats stream and can be cut into
+:class:`FilePart` pieces at line boundaries, so several workers share one big file.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from searchsvc.articles.model import IngestReport
 from searchsvc.articles.text import decode_text, looks_binary
@@ -57,3 +61,87 @@ def read_text_file(path: Path, report: IngestReport, *, max_file_bytes: int) -> 
         report.skip(SKIP_EMPTY, str(path))
         return None
     return text
+
+
+_SCAN_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """Bytes ``start`` to ``end`` of a line-based file, cut at line starts.
+
+    ``first_line`` is the line number at ``start``, so records read from a part keep
+    the origin (``path:line``) they would have if the whole file were read at once.
+    """
+
+    start: int
+    end: int
+    first_line: int
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """What one build worker reads at a time: a whole file, or one part of a big one."""
+
+    path: str
+    size: int
+    part: FilePart | None = None
+
+    @property
+    def key(self) -> str:
+        return self.path if self.part is None else f"{self.path}@{self.part.start}"
+
+
+def split_at_lines(path: Path, piece_bytes: int) -> list[FilePart] | None:
+    """The file cut into parts of about ``piece_bytes``, each starting at a line start.
+
+    None when the file is not worth cutting (small, unreadable, or only blank lines:
+    the one reader of the whole file reports those). One pass over the file counts
+    the lines before each cut; reading it again in the workers hits the page cache.
+    """
+    try:
+        size = path.stat().st_size
+        if size <= piece_bytes:
+            return None
+        with path.open("rb") as stream:
+            return _cut(stream, size, piece_bytes)
+    except OSError:
+        return None
+
+
+def _cut(stream: BinaryIO, size: int, piece_bytes: int) -> list[FilePart] | None:
+    parts: list[FilePart] = []
+    start, line, has_text = 0, 1, False
+    while start < size:
+        end = _line_start_after(stream, start + piece_bytes, size)
+        newlines, text = _count_lines(stream, start, end)
+        parts.append(FilePart(start, end, line))
+        line += newlines
+        has_text = has_text or text
+        start = end
+    return parts if has_text and len(parts) > 1 else None
+
+
+def _line_start_after(stream: BinaryIO, offset: int, size: int) -> int:
+    """The first line start at or after ``offset`` (``size`` if none)."""
+    if offset >= size:
+        return size
+    stream.seek(offset - 1)
+    position = offset - 1
+    while block := stream.read(_SCAN_BLOCK):
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return min(size, position + newline + 1)
+        position += len(block)
+    return size
+
+
+def _count_lines(stream: BinaryIO, start: int, end: int) -> tuple[int, bool]:
+    """Newlines in bytes ``start`` to ``end``, and whether any of them is not blank."""
+    stream.seek(start)
+    newlines, has_text, left = 0, False, end - start
+    while left > 0 and (block := stream.read(min(_SCAN_BLOCK, left))):
+        newlines += block.count(b"\n")
+        has_text = has_text or not block.isspace()
+        left -= len(block)
+    return newlines, has_text

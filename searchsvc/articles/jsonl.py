@@ -2,7 +2,10 @@
 
 Fields: ``id``, ``title``, ``body``, ``date`` (ISO 8601), ``source``, ``place`` (the
 dateline place as written) and ``url``; only ``body`` is required. The file is read a
-line at a time, so an export of any size streams through in constant memory.
+line at a time, so an export of any size streams through in bounded memory: there is
+no cap on the file's size, only on one line's (``max_file_bytes``, the most any reader
+holds at once). A big export can be read in :class:`~searchsvc.articles.files.FilePart`
+pieces by several workers; each record keeps its line number as its origin.
 """
 
 from __future__ import annotations
@@ -11,60 +14,116 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from searchsvc.articles.files import (
     REPAIR_UNDECODABLE,
     SKIP_BINARY,
     SKIP_EMPTY,
     SKIP_UNREADABLE,
-    check_size,
+    FilePart,
 )
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.story import choose_date, clean_story_body
-from searchsvc.articles.text import decode_text, looks_binary, normalize_unicode
+from searchsvc.articles.text import (
+    BINARY_SAMPLE_BYTES,
+    decode_text,
+    looks_binary,
+    normalize_unicode,
+)
 
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 
 SKIP_MALFORMED = "malformed JSON line"
 SKIP_NOT_OBJECT = "JSON line is not an object"
 SKIP_MISSING_BODY = "missing body"
+SKIP_LINE_TOO_LONG = "JSON line too long"
 REPAIR_BAD_FIELD = "bad field value"
 
 _TEXT_FIELDS = ("id", "title", "source", "place", "url")
+_SKIP_BLOCK = 1 << 20
 
 
 def read_jsonl(
-    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+    path: Path,
+    report: IngestReport,
+    *,
+    max_file_bytes: int,
+    with_places: bool = True,
+    part: FilePart | None = None,
 ) -> Iterator[Article]:
-    """Articles from a JSON Lines file, one by one; bad lines are reported and skipped."""
-    if not check_size(path, report, max_file_bytes=max_file_bytes):
-        return
+    """Articles from a JSON Lines file (or one ``part`` of it), one by one.
+
+    Bad lines are reported and skipped, a line longer than ``max_file_bytes`` too.
+    What concerns the whole file (unreadable, binary, empty) is reported by the reader
+    of its first part only, so a file read in parts is counted once.
+    """
+    reports_file = part is None or part.start == 0
     try:
         with path.open("rb") as stream:
-            if looks_binary(stream.read(8192)):
-                report.skip(SKIP_BINARY, str(path))
+            if looks_binary(stream.read(BINARY_SAMPLE_BYTES)):
+                if reports_file:
+                    report.skip(SKIP_BINARY, str(path))
                 return
-            stream.seek(0)
-            lines = 0
-            for number, raw in enumerate(stream, start=1):
-                if not raw.strip():
-                    continue
-                lines += 1
-                origin = f"{path}:{number}"
-                record = _parse_line(raw, report, origin)
-                if record is None:
-                    continue
-                article = parse_jsonl_record(
-                    record, path=path, origin=origin, report=report, with_places=with_places
-                )
-                if article is not None:
-                    yield article
+            lines = yield from _read_records(
+                stream, path, report, part, max_file_bytes, with_places
+            )
     except OSError:
-        report.skip(SKIP_UNREADABLE, str(path))
+        if reports_file:
+            report.skip(SKIP_UNREADABLE, str(path))
         return
-    if lines == 0:
+    if lines == 0 and part is None:  # a file is cut in parts only if it has text
         report.skip(SKIP_EMPTY, str(path))
+
+
+def _read_records(
+    stream: BinaryIO,
+    path: Path,
+    report: IngestReport,
+    part: FilePart | None,
+    max_line_bytes: int,
+    with_places: bool,
+) -> Iterator[Article]:
+    """The articles between the part's bounds; returns how many lines were not blank."""
+    start, end, number = (0, None, 1) if part is None else (part.start, part.end, part.first_line)
+    stream.seek(start)
+    position, lines = start, 0
+    while end is None or position < end:
+        raw = stream.readline(max_line_bytes + 1)
+        if not raw:
+            break
+        position += len(raw)
+        origin = f"{path}:{number}"
+        number += 1
+        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+            position += _skip_rest_of_line(stream)
+            lines += 1
+            report.skip(SKIP_LINE_TOO_LONG, origin)
+            continue
+        if not raw.strip():
+            continue
+        lines += 1
+        record = _parse_line(raw, report, origin)
+        if record is None:
+            continue
+        article = parse_jsonl_record(
+            record, path=path, origin=origin, report=report, with_places=with_places
+        )
+        if article is not None:
+            yield article
+    return lines
+
+
+def _skip_rest_of_line(stream: BinaryIO) -> int:
+    """Read past the end of an over-long line without holding it; bytes skipped."""
+    skipped = 0
+    while block := stream.read(_SKIP_BLOCK):
+        newline = block.find(b"\n")
+        if newline >= 0:
+            stream.seek(newline + 1 - len(block), 1)
+            return skipped + newline + 1
+        skipped += len(block)
+    return skipped
 
 
 def _parse_line(raw: bytes, report: IngestReport, origin: str) -> dict[str, Any] | None:

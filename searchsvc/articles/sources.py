@@ -1,16 +1,23 @@
 """From paths to articles: walk directories, pick a reader by file type, stream the results.
 
-The one entry point every later stage uses (``read_articles``), and the two pieces a
-parallel build needs to split the work by file (``list_source_files``, ``read_file``).
+The one entry point every later stage uses (``read_articles``), and the pieces a
+parallel build needs to split the work (``list_source_files``, ``work_units``,
+``read_file``): whole files, and big files of a streaming format cut at line starts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from searchsvc.articles.files import SKIP_UNREADABLE, SKIP_UNSUPPORTED
+from searchsvc.articles.files import (
+    SKIP_UNREADABLE,
+    SKIP_UNSUPPORTED,
+    FilePart,
+    WorkUnit,
+    split_at_lines,
+)
 from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
 from searchsvc.articles.model import Article, IngestReport, SourceFormat
 from searchsvc.articles.reuters import REUTERS_SUFFIXES, read_reuters
@@ -22,6 +29,10 @@ READERS: dict[SourceFormat, Reader] = {
     "jsonl": read_jsonl,
     "reuters": read_reuters,
 }
+
+
+#: Formats read a line at a time, whose big files are cut into parts for several workers.
+STREAMING_FORMATS: frozenset[SourceFormat] = frozenset({"jsonl"})
 
 
 def source_format(path: Path) -> SourceFormat | None:
@@ -110,16 +121,49 @@ def _first_visit(path: Path, seen: set[tuple[int, int]]) -> bool:
     return True
 
 
-def read_file(
-    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
-) -> Iterator[Article]:
-    """The articles of one file, counted in ``report``; nothing for a metadata sidecar.
+def work_units(files: Iterable[Path], piece_bytes: int | None) -> list[WorkUnit]:
+    """``files`` as units of work, biggest first (so that workers finish together).
 
-    ``with_places=False`` skips the gazetteer (for measuring the parsing alone).
+    Files of a streaming format bigger than ``piece_bytes`` are cut into parts of about
+    that size; ``None`` keeps every file whole (for readers that take no parts).
+    """
+    units: list[WorkUnit] = []
+    for path in files:
+        parts = None
+        if piece_bytes is not None and source_format(path) in STREAMING_FORMATS:
+            parts = split_at_lines(path, piece_bytes)
+        if parts is None:
+            units.append(WorkUnit(str(path), _file_size(path)))
+        else:
+            units.extend(WorkUnit(str(path), p.end - p.start, p) for p in parts)
+    return sorted(units, key=lambda unit: unit.size, reverse=True)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def read_file(
+    path: Path,
+    report: IngestReport,
+    *,
+    max_file_bytes: int,
+    with_places: bool = True,
+    part: FilePart | None = None,
+) -> Iterator[Article]:
+    """The articles of one file (or one ``part`` of a streaming one), counted in ``report``.
+
+    Nothing for a metadata sidecar. A file read in parts counts as one file, in the
+    report of its first part. ``with_places=False`` skips the gazetteer (for measuring
+    the parsing alone).
     """
     if is_sidecar(path):
         return
-    report.files += 1
+    if part is None or part.start == 0:
+        report.files += 1
     if path.is_dir():
         report.skip(SKIP_UNREADABLE, str(path))
         return
@@ -128,7 +172,11 @@ def read_file(
         report.skip(SKIP_UNSUPPORTED, str(path))
         return
     reader = READERS[reader_format]
-    for article in reader(path, report, max_file_bytes=max_file_bytes, with_places=with_places):
+    in_part = {} if part is None else {"part": part}  # only streaming formats are cut
+    articles = reader(
+        path, report, max_file_bytes=max_file_bytes, with_places=with_places, **in_part
+    )
+    for article in articles:
         report.count_article(article)
         yield article
 

@@ -37,7 +37,7 @@ from searchsvc.index.generations import (
 )
 from searchsvc.index.manifest import build_manifest
 from searchsvc.index.parallel import as_build_failure, run_in_process, run_workers
-from searchsvc.index.progress import ProgressCallback, ProgressTracker, file_size
+from searchsvc.index.progress import ProgressCallback, ProgressTracker
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema
 from searchsvc.index.status import StatusWriter, now_iso, read_build_status
 from searchsvc.index.verify import remove_duplicate_ids, verify_generation
@@ -45,6 +45,9 @@ from searchsvc.index.workers import WorkerConfig
 
 BUILD_LOCK = "build.lock"
 INDEX_NAME = "MAIN"
+#: Files of a streaming format (JSON Lines) bigger than this are cut into parts of about
+#: this size at line starts, so that several workers share one big export.
+PIECE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,11 @@ def build_generation(
     read_file: str | None = None,
     show_progress: bool | None = None,
     on_progress: ProgressCallback | None = None,
+    piece_bytes: int = PIECE_BYTES,
 ) -> BuildResult:
-    """:func:`build_index` with the file listing and the file reader spelled out."""
+    """:func:`build_index` with the file listing, the file reader and the size of the
+    parts big streaming files are cut into spelled out. A reader of one's own
+    (``read_file``) gets whole files and no preloaded places."""
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with hold_build_lock(index_dir) as build_fd:
@@ -142,6 +148,7 @@ def build_generation(
                 show_progress,
                 on_progress,
                 lock_fds,
+                piece_bytes,
             )
         except BaseException as error:
             failure = as_build_failure(error, index_dir)
@@ -213,6 +220,7 @@ def _build(
     show_progress: bool | None,
     on_progress: ProgressCallback | None,
     lock_fds: tuple,
+    piece_bytes: int,
 ) -> BuildResult:
     started = time.monotonic()
     index_dir = Path(settings.index_dir)
@@ -222,20 +230,23 @@ def _build(
     schema = make_schema()
     storage.create_index(schema, indexname=INDEX_NAME)
 
-    files = sorted(list_files(), key=file_size, reverse=True)  # big files first: balance
+    from searchsvc.articles.sources import work_units
+
+    files = list(list_files())
+    units = work_units(files, piece_bytes if read_file is None else None)
     config = WorkerConfig(
         gen_dir=str(gen_dir),
         max_file_bytes=settings.max_file_bytes,
         parent_pid=os.getpid(),
-        **({"read_file": read_file} if read_file else {}),
+        **({"read_file": read_file, "preload": None} if read_file else {}),
     )
-    procs = max(1, min(settings.build_procs, len(files)))
-    tracker = ProgressTracker(files, status, show_progress, on_progress)
+    procs = max(1, min(settings.build_procs, len(units)))
+    tracker = ProgressTracker(units, status, show_progress, on_progress)
     try:
         if procs == 1:
-            outcomes = [run_in_process(files, config, tracker)]
+            outcomes = [run_in_process(units, config, tracker)]
         else:
-            outcomes = run_workers(files, config, procs, tracker, lock_fds=lock_fds)
+            outcomes = run_workers(units, config, procs, tracker, lock_fds=lock_fds)
     finally:
         tracker.close()
 
@@ -277,6 +288,7 @@ def _build(
         "article_count": article_count,
         "sources": [str(p) for p in sources],
         "source_files": len(files),
+        "work_units": len(units),
         "procs": procs,
         "segments": len(segments),
         "duplicates_removed": duplicates,

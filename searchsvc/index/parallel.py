@@ -1,8 +1,9 @@
 """Running a build's workers, and saying in one line why one failed.
 
-Workers run as separate processes (``spawn``, not ``fork``: builds also start from
-threads of the web server) or, when there is one file or one core to use, in the
-build's own process, where a process would cost more than it saves.
+Workers run as separate processes (``fork`` after loading the read-only data every
+worker needs, so they share it; ``spawn`` from a threaded process) or, when there is
+one unit of work or one core to use, in the build's own process, where a process would
+cost more than it saves.
 """
 
 from __future__ import annotations
@@ -16,37 +17,49 @@ import threading
 import time
 from pathlib import Path
 
+from searchsvc.articles.files import WorkUnit
 from searchsvc.index.errors import BuildFailed
 from searchsvc.index.progress import ProgressTracker
-from searchsvc.index.workers import FAILED, FILE_DONE, FINISHED, PROGRESS, WorkerConfig, run_worker
+from searchsvc.index.workers import (
+    FAILED,
+    FILE_DONE,
+    FINISHED,
+    PROGRESS,
+    WorkerConfig,
+    load_function,
+    run_worker,
+)
 
 log = logging.getLogger(__name__)
 
 
 def run_workers(
-    files: list[Path],
+    units: list[WorkUnit],
     config: WorkerConfig,
     procs: int,
     tracker: ProgressTracker,
     *,
     lock_fds: tuple[int, ...] = (),
 ) -> list[tuple]:
-    """Start ``procs`` workers over ``files``; their outcomes in worker order.
+    """Start ``procs`` workers over ``units``; their outcomes in worker order.
 
     ``fork`` when this process runs no other thread (workers start without importing
-    anything again; they close the inherited ``lock_fds`` so a killed build's orphans
-    never hold its locks), ``spawn`` otherwise: forking a threaded process (a web
-    server building in the background) can copy a lock some other thread holds.
+    anything again, sharing what ``config.preload`` loaded here once; they close the
+    inherited ``lock_fds`` so a killed build's orphans never hold its locks), ``spawn``
+    otherwise: forking a threaded process (a web server building in the background)
+    can copy a lock some other thread holds. Spawned workers load on first use.
     """
     if threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
         config = dataclasses.replace(config, close_fds=lock_fds)
+        if config.preload:
+            load_function(config.preload)()
     else:
         context = multiprocessing.get_context("spawn")
     jobs = context.Queue()
     results = context.Queue()
-    for path in files:
-        jobs.put(str(path))
+    for unit in units:
+        jobs.put(unit)
     for _ in range(procs):
         jobs.put(None)
     workers = [
@@ -67,7 +80,7 @@ def run_workers(
             if kind == PROGRESS:
                 tracker.advance(payload)
             elif kind == FILE_DONE:
-                tracker.advance(payload[0], finished_file=payload[1])
+                tracker.advance(payload[0], finished_unit=payload[1])
             elif kind == FINISHED:
                 outcomes[number] = payload
             elif kind == FAILED:
@@ -84,11 +97,11 @@ def run_workers(
     return [outcomes[n] for n in range(procs)]
 
 
-def run_in_process(files: list[Path], config: WorkerConfig, tracker: ProgressTracker) -> tuple:
-    """One worker's job done here: for one file or one core, a process costs more."""
+def run_in_process(units: list[WorkUnit], config: WorkerConfig, tracker: ProgressTracker) -> tuple:
+    """One worker's job done here: for one unit or one core, a process costs more."""
     jobs: queue.SimpleQueue = queue.SimpleQueue()
-    for path in files:
-        jobs.put(str(path))
+    for unit in units:
+        jobs.put(unit)
     jobs.put(None)
     here = dataclasses.replace(config, parent_pid=0)  # no parent to watch
     outcome = run_worker(0, here, jobs, _TrackerQueue(tracker), collect_garbage=True)
@@ -135,7 +148,7 @@ class _TrackerQueue:
         if kind == PROGRESS:
             self.tracker.advance(payload)
         elif kind == FILE_DONE:
-            self.tracker.advance(payload[0], finished_file=payload[1])
+            self.tracker.advance(payload[0], finished_unit=payload[1])
 
 
 def _check_workers_alive(workers: list, outcomes: dict[int, tuple]) -> None:

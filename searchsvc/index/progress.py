@@ -1,16 +1,20 @@
 """Build progress: articles counted, the total estimated from bytes read, shown as a
-tqdm bar on a terminal, recorded in the status file and passed to a callback."""
+tqdm bar on a terminal, recorded in the status file and passed to a callback.
+
+Work arrives in units (a file, or a part of a big one); a file is done when all of
+its units are."""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from searchsvc.articles.files import WorkUnit
 from searchsvc.index.status import StatusWriter
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -32,13 +36,15 @@ class ProgressTracker:
 
     def __init__(
         self,
-        files: list[Path],
+        units: list[WorkUnit],
         status: StatusWriter,
         show_progress: bool | None,
         on_progress: ProgressCallback | None,
     ) -> None:
-        self.sizes = {str(path): file_size(path) for path in files}
-        self.total_bytes = sum(self.sizes.values())
+        self.units = {unit.key: unit for unit in units}
+        self.units_left = Counter(unit.path for unit in units)
+        self.files_total = len(self.units_left)
+        self.total_bytes = sum(unit.size for unit in units)
         self.bytes_done = 0
         self.files_done = 0
         self.done = 0
@@ -51,14 +57,17 @@ class ProgressTracker:
         self.bar = _Bar(
             unit=" articles", disable=not show_progress, file=sys.stderr, dynamic_ncols=True
         )
-        status.update(force=True, phase="indexing", files_total=len(files), files_done=0)
+        status.update(force=True, phase="indexing", files_total=self.files_total, files_done=0)
 
-    def advance(self, articles: int, finished_file: str | None = None) -> None:
+    def advance(self, articles: int, finished_unit: str | None = None) -> None:
         self.done += articles
         self.bar.update(articles)
-        if finished_file is not None:
-            self.files_done += 1
-            self.bytes_done += self.sizes.get(finished_file, 0)
+        unit = self.units.get(finished_unit or "")
+        if unit is not None:
+            self.bytes_done += unit.size
+            self.units_left[unit.path] -= 1
+            if not self.units_left[unit.path]:
+                self.files_done += 1
         self.tick()
 
     def tick(self) -> None:
@@ -66,7 +75,7 @@ class ProgressTracker:
         total = None
         if self.bytes_done and self.total_bytes:
             total = max(self.done, round(self.done * self.total_bytes / self.bytes_done))
-        if self.files_done == len(self.sizes):
+        if self.files_done == self.files_total:
             total = self.done
         if total is not None and self.bar.total != total:
             self.bar.total = total
@@ -84,10 +93,3 @@ class ProgressTracker:
 
     def close(self) -> None:
         self.bar.close()
-
-
-def file_size(path: Path) -> int:
-    try:
-        return Path(path).stat().st_size
-    except OSError:
-        return 0

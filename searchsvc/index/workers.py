@@ -1,8 +1,9 @@
-"""Worker processes of a full build: each reads whole source files, analyzes the
-articles and writes its own Whoosh segments into the new generation.
+"""Worker processes of a full build: each reads units of work (whole source files, or
+parts of a big streaming one), analyzes the articles and writes its own Whoosh segments
+into the new generation.
 
 Parsing, place resolution, analysis and posting-writing all happen in the worker,
-so the parent only hands out file names and collects finished segments; nothing
+so the parent only hands out units and collects finished segments; nothing
 but small messages crosses a process boundary. A worker whose parent dies stops
 on its own, leaving only files inside the unfinished generation.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
 
+from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.index.schema import article_document
 from searchsvc.index.segments import BulkSegmentWriter
@@ -40,6 +42,9 @@ class WorkerConfig:
     max_file_bytes: int
     #: ``module:function`` reading one source file, as ``sources.read_file``.
     read_file: str = "searchsvc.articles.sources:read_file"
+    #: ``module:function`` loading, once, read-only data the reader needs (the places'
+    #: gazetteer); a build that forks its workers calls it first, so they share it.
+    preload: str | None = "searchsvc.places:load_places"
     #: A segment is closed and a new one started after this many postings, which bounds
     #: a worker's memory (roughly 40 bytes a posting: ~160 MB) whatever the corpus size.
     segment_postings: int = 4_000_000
@@ -51,7 +56,8 @@ class WorkerConfig:
     close_fds: tuple[int, ...] = ()
 
 
-def load_reader(spec: str) -> ReadFile:
+def load_function(spec: str) -> Callable[..., Any]:
+    """The function a ``module:function`` spec names."""
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -59,7 +65,7 @@ def load_reader(spec: str) -> ReadFile:
 def run_worker(
     number: int, config: WorkerConfig, jobs: Any, results: Any, collect_garbage: bool = False
 ) -> tuple:
-    """Process entry point: take file names from ``jobs`` until ``None``.
+    """Process entry point: take :class:`WorkUnit` jobs from ``jobs`` until ``None``.
 
     The outcome is put on ``results`` (and returned): ``(FINISHED, number, (segments,
     report dict, articles written))`` or ``(FAILED, number, (one-line summary, traceback,
@@ -109,7 +115,7 @@ def _errno(error: BaseException) -> int | None:
 def _write_segments(
     number: int, config: WorkerConfig, jobs: Any, results: Any
 ) -> tuple[list, IngestReport, int]:
-    read_file = load_reader(config.read_file)
+    read_file: ReadFile = load_function(config.read_file)
     ix = FileStorage(config.gen_dir).open_index()
     plain = ix.schema["title_words"].analyzer
     report = IngestReport()
@@ -117,9 +123,8 @@ def _write_segments(
     writer: BulkSegmentWriter | None = None
     count = unreported = 0
     try:
-        while (job := jobs.get()) is not None:
-            path = Path(job)
-            for article in read_file(path, report, max_file_bytes=config.max_file_bytes):
+        while (unit := jobs.get()) is not None:
+            for article in _read_unit(read_file, unit, report, config.max_file_bytes):
                 if writer is None:
                     writer = BulkSegmentWriter(ix, compression=config.compression)
                 writer.add_document(**article_document(article, plain))
@@ -136,7 +141,7 @@ def _write_segments(
                     # collector off a finished writer and the postings it held would
                     # stay in memory for the rest of the build.
                     gc.collect()
-            results.put((FILE_DONE, number, (unreported, job)))
+            results.put((FILE_DONE, number, (unreported, unit.key)))
             unreported = 0
         if writer is not None:
             segments.append(_finish_segment(writer))
@@ -145,6 +150,13 @@ def _write_segments(
             writer.cancel()  # closes its files; the build is abandoned anyway
         raise
     return segments, report, count
+
+
+def _read_unit(
+    read_file: ReadFile, unit: WorkUnit, report: IngestReport, max_file_bytes: int
+) -> Iterator[Article]:
+    in_part = {} if unit.part is None else {"part": unit.part}  # readers of whole files
+    return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **in_part)
 
 
 def _finish_segment(writer: BulkSegmentWriter) -> Any:

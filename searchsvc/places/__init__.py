@@ -11,11 +11,17 @@ loaded once per process, on first use.
 from __future__ import annotations
 
 from searchsvc.articles.model import Place
-from searchsvc.places.dateline import resolve_in
+from searchsvc.places.dateline import load_country_names, resolve_in
 from searchsvc.places.gazetteer import Gazetteer, get_gazetteer
 from searchsvc.places.mentions import find_places_in
 
-__all__ = ["Gazetteer", "find_places", "get_gazetteer", "resolve_dateline_place"]
+__all__ = [
+    "Gazetteer",
+    "find_places",
+    "get_gazetteer",
+    "load_places",
+    "resolve_dateline_place",
+]
 
 
 def resolve_dateline_place(dateline: str, story_text: str = "") -> Place | None:
@@ -30,3 +36,13 @@ def resolve_dateline_place(dateline: str, story_text: str = "") -> Place | None:
 def find_places(text: str, dateline_place: Place | None = None) -> tuple[Place, ...]:
     """Places mentioned in ``text`` (title and body), deduplicated, dateline place first."""
     return find_places_in(text, dateline_place, get_gazetteer())
+
+
+def load_places() -> None:
+    """Load now what resolving places reads: the gazetteer and the country-name fallback.
+
+    A build calls this before it forks its workers, so that they share one copy
+    instead of each loading its own.
+    """
+    get_gazetteer()
+    load_country_names()

