@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from searchsvc.places import find_places, get_gazetteer, resolve_dateline_place
+from searchsvc.places.dateline import load_country_names
 
 DEFAULT_REUTERS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "reuters21578"
 
@@ -58,6 +59,8 @@ LABEL_CODES = {
     "macao": "MO",
     "swaziland": "SZ",
     "western-samoa": "WS",
+    "antigua": "AG",
+    "trinidad-tobago": "TT",
 }
 
 
@@ -91,10 +94,7 @@ def read_stories(reuters_dir: Path) -> list[Story]:
 def label_code(label: str) -> str | None:
     if label in LABEL_CODES:
         return LABEL_CODES[label]
-    import countrynames
-
-    code = countrynames.to_code(label.replace("-", " "))
-    return code if code and len(code) == 2 else None
+    return load_country_names()(label.replace("-", " "))
 
 
 def cold_load_seconds() -> tuple[float, float]:

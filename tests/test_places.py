@@ -110,12 +110,41 @@ def test_town_missing_from_gazetteer_is_kept_as_written_with_its_country() -> No
         ("SMALLTOWN, UdSSR", "RU"),
         ("SMALLTOWN, DDR", "DE"),
         ("BERN, Schweiz", "CH"),
+        ("SMALLTOWN, Netherlands", "NL"),
+        ("SMALLTOWN, Nederland", "NL"),
+        ("SMALLTOWN, Österreich", "AT"),
+        ("SMALLTOWN, Bundesrepublik Deutschland", "DE"),
+        ("SMALLTOWN, Union of Soviet Socialist Republics", "RU"),
+        ("SMALLTOWN, Republic of Korea", "KR"),
+        ("SMALLTOWN, New Hebrides", "VU"),
+        ("GEORGE TOWN, Grand Cayman", "KY"),
     ],
 )
 def test_foreign_country_names_in_qualifiers_give_the_country(dateline: str, country: str) -> None:
     place = resolve_dateline_place(dateline)
     assert place is not None
     assert place.country == country
+
+
+@pytest.mark.parametrize(
+    ("dateline", "state"),
+    [
+        ("PORTLAND, Me.", "Maine"),
+        ("SPRINGFIELD, Il.", "Illinois"),
+        ("BOSTON, MA.", "Massachusetts"),
+        ("LEXINGTON, Ken.", "Kentucky"),
+        ("WHEELING, W. Va.", "West Virginia"),
+        ("DES MOINES, Ia.", "Iowa"),
+    ],
+)
+def test_state_abbreviations_are_us_states_not_country_codes(dateline: str, state: str) -> None:
+    """A dateline's "Me." is Maine, not Montenegro's ISO code; "Il." Illinois, not Israel."""
+    town = dateline.split(",")[0]
+    place = resolve_dateline_place(dateline)
+    reference = resolve_dateline_place(f"{town}, {state}")
+    assert place is not None and reference is not None
+    assert place.country == "US"
+    assert place.key == reference.key
 
 
 def test_unknown_town_without_qualifier_is_kept_without_a_country() -> None:

@@ -31,9 +31,6 @@ _DATE_TAIL = re.compile(rf"(?:,\s*|(?<!\s)\s+){_MONTH}\s+\d{{1,2}}\b.*$", re.IGN
 _RIVAL_SHARE = 0.25
 #: ... and its country must be named at least this often, and more than the other's.
 _RIVAL_MIN_MENTIONS = 2
-#: countrynames' codes for states gone since, keyed like names.COUNTRY_ALIASES.
-_SUCCESSOR_STATES = {"SUHH": "RU", "DD": "DE", "YUCS": "RS", "CSXX": "RS", "CSHH": "CZ"}
-_WARM_UP_NAME = "Netherlands"
 _SLUG_WORD = re.compile(r"[^\W_]+")
 _EDGE_JUNK = " \t\r\n-\u2013\u2014,:;*"
 
@@ -58,13 +55,12 @@ def qualifier_country(qualifier: str, gazetteer: Gazetteer) -> tuple[str | None,
     for candidate in gazetteer.lookup(key):
         if candidate.kind != CITY:
             return candidate.country, candidate.admin1
-    return _country_from_countrynames(qualifier, gazetteer), None
+    return _country_from_other_spellings(qualifier, gazetteer), None
 
 
-def _country_from_countrynames(name: str, gazetteer: Gazetteer) -> str | None:
-    """Last resort for rare spellings ("Netherlands", "W. Va.")."""
+def _country_from_other_spellings(name: str, gazetteer: Gazetteer) -> str | None:
+    """Last resort for rare spellings ("Netherlands", "Deutschland", "UdSSR")."""
     code = load_country_names()(name)
-    code = _SUCCESSOR_STATES.get(code or "", code)
     if code and gazetteer.country(code) is not None:
         return code
     return None
@@ -72,16 +68,14 @@ def _country_from_countrynames(name: str, gazetteer: Gazetteer) -> str | None:
 
 @functools.cache
 def load_country_names() -> Callable[[str], str | None]:
-    """The country-name fallback (name to ISO code), ready to use: the one place its
-    data source, ``countrynames``, is named.
+    """The country-name fallback (name to ISO code), ready to use.
 
-    Imported late and warmed up on first call, because its import and first lookup
-    cost over a second: a process that never meets a rare spelling never pays it.
+    Built late, on first call, because reading its names in every language costs
+    about half a second of CPU: a process that never meets a rare spelling never pays it.
     """
-    import countrynames
+    from searchsvc.places.countries import CountryNames
 
-    countrynames.to_code(_WARM_UP_NAME)  # loads its tables and its transliterator
-    return countrynames.to_code
+    return CountryNames().to_code
 
 
 def resolve_in(dateline: str, story_text: str, gazetteer: Gazetteer) -> Place | None:

@@ -81,7 +81,7 @@ US_STATES: dict[str, str] = _table("""
     mo MO; mont MT; neb NE; nebr NE; nev NV; nh NH; nj NJ; nm NM; ny NY; nc NC
     nd ND; ohio OH; okla OK; ore OR; oreg OR; pa PA; penn PA; ri RI; sc SC; sd SD
     tenn TN; tex TX; texas TX; utah UT; vt VT; va VA; wash WA; wva WV; wis WI
-    wisc WI; wyo WY
+    wisc WI; wyo WY; me ME; il IL; ma MA; ok OK; ia IA; ken KY; dela DE; w va WV
 """)
 
 #: Abbreviated Canadian provinces and Australian states as datelines write them.
