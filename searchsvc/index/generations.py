@@ -32,6 +32,8 @@ from typing import Any
 CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
 META_FILE = "meta.json"
+#: Written into a generation found damaged after it was opened; it never serves again.
+DAMAGED_FILE = ".damaged"
 #: The current generation and the newest complete one before it (a fallback when
 #: the current one turns out unreadable).
 KEEP_COMPLETE = 2
@@ -116,6 +118,20 @@ def read_meta(gen_dir: Path) -> dict[str, Any] | None:
 
 def write_meta(gen_dir: Path, meta: dict[str, Any]) -> None:
     atomic_write_text(Path(gen_dir) / META_FILE, json.dumps(meta, indent=2, sort_keys=True))
+
+
+def mark_damaged(gen_dir: Path, reason: str) -> None:
+    """Record that a full verification found ``gen_dir`` damaged, so no process opens it
+    again (the damage may lie where opening only samples)."""
+    atomic_write_text(Path(gen_dir) / DAMAGED_FILE, reason + "\n")
+
+
+def damage_mark(gen_dir: Path) -> str | None:
+    """Why the generation was marked damaged, or ``None`` when it was not."""
+    try:
+        return (Path(gen_dir) / DAMAGED_FILE).read_text(encoding="utf-8", errors="replace").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 class GenerationLock:

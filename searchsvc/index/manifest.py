@@ -1,14 +1,35 @@
-"""Sizes and checksums of a generation's files, so damage is found when it is opened.
+"""Sizes and checksums of a generation's files, so damage is found before it serves.
 
-Whoosh reads most files lazily: a truncated postings or column file would otherwise
-pass ``open_index`` and fail later, inside a search. Whoosh never rewrites a file
-once written (a commit adds segment files and a new table of contents), so a
-manifest in ``meta.json`` only grows with each commit and stays true for every file
-it lists; files written by a commit newer than the manifest are simply not checked.
+Every file's CRC-32 is taken when a build has written it, and every file is read again
+and compared right before the generation becomes current (:func:`find_damage` with
+``full=True``; ``searchsvc index-info --verify`` does the same on demand). Opening, which
+must not take longer as the archive grows, checks what is cheap:
+
+* every file of the opened commit is there, with the size that was written (a cut-short
+  or missing file is the common damage: a full disk, a copy that stopped, a lost write);
+* small files, and every per-document column (``.col``), are compared whole: the tables
+  of contents and segment list, and the uncompressed values facets, dates, ids and length
+  norms come from, which the search loads whole at open anyway;
+* the three big files of each segment are sampled: term dictionaries (``.trm``), postings
+  (``.pst``) and stored articles (``_stored.col``). Their first and last chunks, which
+  hold the headers, hash tables and offset tables Whoosh reads first, and a few fixed
+  chunks between are compared.
+
+A byte flipped elsewhere in those three files is found by the full verification, and
+usually by the first query that reads it: compressed postings blocks and stored articles
+carry zlib's Adler-32, so the read fails, and the search then verifies the generation in
+full, marks it damaged and serves the previous one (``search/serving.py``). Inlined
+postings of rare terms and short postings blocks are not compressed, so damage there can
+change an answer until a full verification runs.
+
+Whoosh never rewrites a file once written (a commit adds segment files and a new table of
+contents), so a manifest in ``meta.json`` stays true for every file it lists; files
+written by a commit newer than the manifest are simply not checked.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -16,6 +37,14 @@ from typing import Any
 from searchsvc.index.generations import META_FILE
 
 _CHUNK = 1 << 20
+#: Bytes per sampled chunk of a big file.
+SAMPLE_BYTES = 1 << 14
+#: Sampled chunks between the first and the last one.
+INTERIOR_SAMPLES = 2
+#: Files this small are always compared whole: a sample would read most of them anyway.
+WHOLE_FILE_BYTES = 1 << 16
+#: Files that are only sampled at open: together nearly all of an index's bytes.
+_SAMPLED_SUFFIXES = (".trm", ".pst", "._stored.col")
 
 
 def file_entry(path: Path) -> list[int]:
@@ -27,6 +56,29 @@ def file_entry(path: Path) -> list[int]:
             crc = zlib.crc32(chunk, crc)
             size += len(chunk)
     return [size, crc]
+
+
+def is_sampled(name: str, size: int) -> bool:
+    """Whether opening compares only samples of this file rather than all of it."""
+    return size > WHOLE_FILE_BYTES and name.endswith(_SAMPLED_SUFFIXES)
+
+
+def sample_offsets(size: int) -> list[int]:
+    """Where the sampled chunks of a file of ``size`` bytes start: the first chunk, the
+    last one and evenly spaced ones between (a function of the size alone, which is
+    checked before them)."""
+    last = max(0, size - SAMPLE_BYTES)
+    interior = [last * step // (INTERIOR_SAMPLES + 1) for step in range(1, INTERIOR_SAMPLES + 1)]
+    return sorted({0, *interior, last})
+
+
+def sample_entry(path: Path, size: int) -> list[int]:
+    """The CRC-32 of each sampled chunk of one file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return [zlib.crc32(os.pread(fd, SAMPLE_BYTES, offset)) for offset in sample_offsets(size)]
+    finally:
+        os.close(fd)
 
 
 def build_manifest(gen_dir: Path, previous: dict[str, list[int]] | None = None) -> dict[str, Any]:
@@ -41,8 +93,31 @@ def build_manifest(gen_dir: Path, previous: dict[str, list[int]] | None = None) 
     return files
 
 
-def find_damage(gen_dir: Path, ix: Any, manifest: dict[str, list[int]] | None) -> str | None:
-    """What is wrong with the files the opened commit of ``ix`` reads, or ``None``."""
+def build_samples(
+    gen_dir: Path, files: dict[str, list[int]], previous: dict[str, list[int]] | None = None
+) -> dict[str, list[int]]:
+    """Checksums of the sampled chunks of each sampled file in ``files``."""
+    previous = previous or {}
+    return {
+        name: previous.get(name) or sample_entry(Path(gen_dir) / name, size)
+        for name, (size, _crc) in files.items()
+        if is_sampled(name, size)
+    }
+
+
+def find_damage(
+    gen_dir: Path,
+    ix: Any,
+    manifest: dict[str, list[int]] | None,
+    samples: dict[str, list[int]] | None = None,
+    *,
+    full: bool = False,
+) -> str | None:
+    """What is wrong with the files the opened commit of ``ix`` reads, or ``None``.
+
+    ``full`` compares every byte; otherwise files with recorded samples are compared
+    by those (a manifest without samples, from an older build, is compared whole).
+    """
     if not manifest:
         return None
     toc_name = f"_{ix.indexname}_{ix.latest_generation()}.toc"
@@ -52,17 +127,34 @@ def find_damage(gen_dir: Path, ix: Any, manifest: dict[str, list[int]] | None) -
     if ix.latest_generation() < newest_listed:
         return f"the table of contents of commit {newest_listed} is missing"
     prefixes = tuple(f"{ix.indexname}_{segment.segid}." for segment in ix._segments())
-    for name, (size, crc) in manifest.items():
-        if name != toc_name and not name.startswith(prefixes):
-            continue
-        path = Path(gen_dir) / name
-        if not path.is_file():
-            return f"{name} is missing"
-        if path.stat().st_size != size:
-            return f"{name} has {path.stat().st_size} bytes, {size} were written"
-        if file_entry(path)[1] != crc:
+    checked = {
+        name: entry
+        for name, entry in manifest.items()
+        if name == toc_name or name.startswith(prefixes)
+    }
+    for name, (size, _crc) in checked.items():
+        problem = _size_problem(Path(gen_dir) / name, size)
+        if problem:
+            return f"{name} {problem}"
+    for name, (size, crc) in checked.items():
+        if _content_differs(Path(gen_dir) / name, size, crc, None if full else samples):
             return f"{name} does not hold the bytes that were written (checksum differs)"
     return None
+
+
+def _size_problem(path: Path, size: int) -> str | None:
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        return "is missing"
+    return None if actual == size else f"has {actual} bytes, {size} were written"
+
+
+def _content_differs(path: Path, size: int, crc: int, samples: dict[str, list[int]] | None) -> bool:
+    sampled = samples.get(path.name) if samples is not None else None
+    if sampled is not None and is_sampled(path.name, size):
+        return sample_entry(path, size) != sampled
+    return file_entry(path)[1] != crc
 
 
 def _toc_generation(name: str) -> int:
