@@ -53,7 +53,7 @@ class OpenedIndex:
     #: The unreadable generation ``CURRENT`` names, when this one serves instead.
     fallback_from: str | None = None
     _lock: GenerationLock | None = field(default=None, repr=False)
-    _verified: bool = field(default=False, repr=False)
+    _verified_commit: int | None = field(default=None, repr=False)
     _verifying: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -68,19 +68,21 @@ class OpenedIndex:
         return self.index.doc_count()
 
     def verify_files(self) -> str | None:
-        """Compare every byte of the opened commit's files with the manifest (what opening
+        """Compare every byte of the latest commit's files with the manifest (what opening
         only samples); a damaged generation is marked so that it never opens again.
 
-        Returns what is wrong, or ``None``. A clean result is remembered: the files of a
-        commit never change, so a later failure cannot be explained by them.
+        Returns what is wrong, or ``None``. A clean result is remembered until the next
+        commit: the files of a commit never change, so a later failure cannot be explained
+        by them.
         """
         with self._verifying:
-            if self._verified:
+            commit = self.index.latest_generation()
+            if self._verified_commit == commit:
                 return None
             meta = read_meta(self.path) or self.meta  # updates since the open add files
             problem = find_damage(self.path, self.index, meta.get("files"), full=True)
             if problem is None:
-                self._verified = True
+                self._verified_commit = commit
                 return None
         with contextlib.suppress(OSError):
             mark_damaged(self.path, problem)
