@@ -25,6 +25,7 @@ from query_set import QUERY_SET, BenchQuery, load_query_set
 
 BUILD_ENGINES = ("searchsvc", "whoosh", "fts5")
 QUERY_ENGINES = ("searchsvc", "fts5")
+_KIND_SAMPLES = ("first", "warm", "first_cpu", "warm_cpu")
 
 
 def build(engine: str, sources: Sequence[Path], out_dir: Path) -> dict[str, Any]:
@@ -89,13 +90,17 @@ def open_searcher(engine: str, index_dir: Path) -> tuple[Callable[[BenchQuery, b
 def query(
     engine: str, index_dir: Path, queries: Sequence[BenchQuery], rounds: int, with_filters: bool
 ) -> dict[str, Any]:
-    """Round 1 is cold (each query seen for the first time); rounds 2.. are warm."""
+    """Round 1 is cold (each query seen for the first time); rounds 2.. are warm.
+
+    ``kinds`` summarises each kind of query apart, first pass and warm repeats pooled.
+    """
     started = time.perf_counter()
     run, handle = open_searcher(engine, index_dir)
     open_seconds = time.perf_counter() - started
     per_round: list[list[float]] = []
     cpu_times: list[float] = []  # CPU per query: what contention for the cores cannot inflate
-    by_kind: dict[str, list[float]] = {}
+    # kind -> "first" / "warm" (wall) and "first_cpu" / "warm_cpu" (this thread's CPU)
+    by_kind: dict[str, dict[str, list[float]]] = {}
     totals: list[int] = []
     errors: list[str] = []
     for number in range(rounds):
@@ -109,12 +114,15 @@ def query(
                 total = -1
                 errors.append(f"{item.query!r}: {type(error).__name__}: {error}")
             elapsed = time.perf_counter() - began
-            cpu_times.append(time.thread_time() - began_cpu)
+            cpu = time.thread_time() - began_cpu
+            cpu_times.append(cpu)
             latencies.append(elapsed)
             if number == 0:
                 totals.append(total)
-            elif number > 0:
-                by_kind.setdefault(item.kind, []).append(elapsed)
+            phase = "warm" if number else "first"
+            samples = by_kind.setdefault(item.kind, {name: [] for name in _KIND_SAMPLES})
+            samples[phase].append(elapsed)
+            samples[f"{phase}_cpu"].append(cpu)
         per_round.append(latencies)
     handle.close()
     warm_rounds = per_round[1:] or per_round
@@ -126,7 +134,16 @@ def query(
         "cold": latency_summary(per_round[0]),
         "warm": warm,
         "cpu": latency_summary(cpu_times[len(queries) :] or cpu_times),
-        "by_kind": {kind: statistics.median(v) * 1000 for kind, v in by_kind.items()},
+        "by_kind": {
+            kind: statistics.median(v["warm"] or v["first"]) * 1000 for kind, v in by_kind.items()
+        },
+        "kinds": {
+            kind: {
+                name: latency_summary(v[name] or v[name.replace("warm", "first")])
+                for name in _KIND_SAMPLES
+            }
+            for kind, v in by_kind.items()
+        },
         "totals": totals,
         "errors": errors[:20],
         "error_count": len(errors),

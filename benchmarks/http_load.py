@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -142,6 +143,33 @@ def warm_up(port: int, paths: Sequence[str]) -> None:
     connection.close()
 
 
+def run_mix(
+    index_dir: Path,
+    queries: Sequence[BenchQuery],
+    *,
+    clients: int = 16,
+    seconds: float = 10.0,
+    max_requests: int = 20_000,
+) -> list[dict[str, Any]]:
+    """``clients`` clients against a freshly started server: first every query once, in a
+    shuffled order (each new to the server, as most queries people type are), then the set
+    repeated for ``seconds`` (its answers' parts cached by then)."""
+    mix = list(zip(search_paths(queries), [query.kind for query in queries], strict=True))
+    random.Random(1987).shuffle(mix)
+    paths, kinds = [path for path, _ in mix], [kind for _, kind in mix]
+    with Server(index_dir) as server:
+        server.wait_for_first_answer()
+        first = python_load(
+            server.port, paths, clients, seconds=seconds, max_requests=max_requests,
+            server_pid=server.pid, once=True, labels=kinds,
+        )  # fmt: skip
+        repeats = python_load(
+            server.port, paths, clients, seconds=seconds, max_requests=max_requests,
+            server_pid=server.pid, labels=kinds,
+        )  # fmt: skip
+    return [{**first, "pass": "first"}, {**repeats, "pass": "repeats"}]
+
+
 def python_load(
     port: int,
     paths: Sequence[str],
@@ -150,21 +178,28 @@ def python_load(
     seconds: float,
     max_requests: int,
     server_pid: int | None = None,
+    once: bool = False,
+    labels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """``clients`` threads, one keep-alive connection each, for ``seconds`` or ``max_requests``."""
-    latencies: list[float] = []
+    """``clients`` threads, one keep-alive connection each, for ``seconds`` or ``max_requests``.
+
+    With ``once``, the clients share out ``paths`` in order, each path requested once.
+    With ``labels`` (one per path), latencies are also summarised per label (``by_label``).
+    """
+    timed: list[tuple[int, float]] = []  # (index of the path, seconds)
     errors: list[str] = []
     lock = threading.Lock()
-    issued = iter(range(max_requests))
+    issued = iter(range(min(max_requests, len(paths)) if once else max_requests))
     deadline = time.perf_counter() + seconds
 
     def client(number: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
+        mine: list[tuple[int, float]] = []
         for request_number in issued:
             if time.perf_counter() >= deadline:
                 break
-            path = paths[(request_number * 7 + number) % len(paths)]
+            at = request_number if once else (request_number * 7 + number) % len(paths)
+            path = paths[at]
             began = time.perf_counter()
             try:
                 connection.request("GET", path)
@@ -178,10 +213,10 @@ def python_load(
                     errors.append(f"{type(error).__name__} {path}")
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            mine.append(time.perf_counter() - began)
+            mine.append((at, time.perf_counter() - began))
         connection.close()
         with lock:
-            latencies.extend(mine)
+            timed.extend(mine)
 
     server = psutil.Process(server_pid) if server_pid else None
     server_cpu = _cpu_seconds(server)
@@ -193,17 +228,27 @@ def python_load(
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    return {
+    result = {
         "client": "python",
         "clients": clients,
-        **latency_summary(latencies),
-        "qps": len(latencies) / wall,
+        **latency_summary([seconds for _, seconds in timed]),
+        "qps": len(timed) / wall,
         "errors": len(errors),
         "error_examples": errors[:5],
         "seconds": wall,
         "client_cpu": (time.process_time() - client_cpu) / wall,
         "server_cpu": (_cpu_seconds(server) - server_cpu) / wall if server else None,
     }
+    if labels is not None:
+        result["by_label"] = _by_label(timed, labels)
+    return result
+
+
+def _by_label(timed: Sequence[tuple[int, float]], labels: Sequence[str]) -> dict[str, Any]:
+    grouped: dict[str, list[float]] = {}
+    for at, seconds in timed:
+        grouped.setdefault(labels[at], []).append(seconds)
+    return {label: latency_summary(values) for label, values in grouped.items()}
 
 
 _WRK_SCRIPT = """

@@ -64,11 +64,12 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
-    """p50/p95/p99/mean in milliseconds over one run of latencies."""
+    """p50/p95/p99/max/mean in milliseconds over one run of latencies."""
     return {
         "p50": percentile(seconds, 0.50) * 1000,
         "p95": percentile(seconds, 0.95) * 1000,
         "p99": percentile(seconds, 0.99) * 1000,
+        "max": max(seconds) * 1000 if seconds else float("nan"),
         "mean": statistics.fmean(seconds) * 1000 if seconds else float("nan"),
         "count": len(seconds),
     }

@@ -4,7 +4,14 @@ The committed ``query_set.json`` was drawn once from Reuters-21578 with a fixed 
 single words from three document-frequency bands, 2-3 words from real titles, frequent
 word pairs as phrases, OR pairs, dateline-place / mentioned-place / source filters,
 one-month and one-week date ranges, and misspellings of common words (one edit away,
-not themselves words of the corpus). Re-making it is only needed if the corpus changes:
+not themselves words of the corpus). Then the kinds people bring that miss the index's
+easy paths: ``typo`` (a frequent word with one letter deleted, inserted, substituted or
+two neighbours swapped, at any position, the first letter included; never itself a word
+of the corpus), ``typo_words`` (such a typo beside a correctly spelled title word),
+``pair`` (one word from each of two stories that never share an article, so no article
+has both), and ``question`` (a real title wrapped in question words, 10 to 20 words).
+Typos carry the word meant (``intended``) and the edit made (``edit``). Re-making it is
+only needed if the corpus or the generator changes:
 
     python benchmarks/query_set.py --make benchmarks/query_set.json [--reuters DIR]
 """
@@ -25,7 +32,35 @@ from pathlib import Path
 from typing import Any
 
 QUERY_SET = Path(__file__).resolve().parent / "query_set.json"
-KINDS = ("word", "words", "phrase", "or", "place", "places", "source", "date", "misspelling")
+KINDS = (
+    "word",
+    "words",
+    "phrase",
+    "or",
+    "place",
+    "places",
+    "source",
+    "date",
+    "misspelling",
+    "typo",
+    "typo_words",
+    "pair",
+    "question",
+)
+EDITS = ("deletion", "insertion", "substitution", "transposition")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_TITLE_WORD = re.compile(r"[a-z0-9][a-z0-9.'-]*[a-z0-9]|[a-z0-9]")
+#: Question words around a title: (opening, closing); the title's own words go between.
+QUESTION_FRAMES = (
+    ("what did they say about", "this week"),
+    ("what is the latest news on", "and what does it mean for prices"),
+    ("why is everyone talking about", "right now"),
+    ("how did markets react when", "was announced"),
+    ("is it true that", "according to the reports"),
+    ("tell me everything about", "in march and april"),
+    ("what happened after", "and who said what"),
+    ("when will we know more about", "from the officials"),
+)
 _WORD = re.compile(r"[a-z]{3,}")
 _TOKEN = re.compile(r'"[^"]*"|\S+')
 _TICKER = re.compile(r"<([A-Z][A-Z.]{1,5})>")
@@ -42,6 +77,9 @@ class BenchQuery:
     source: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
+    #: For typos: the word meant, and how it was changed (one of :data:`EDITS`).
+    intended: str | None = None
+    edit: str | None = None
 
     def to_request(self, *, with_filters: bool = True) -> Any:
         from searchsvc.search import SearchRequest
@@ -98,6 +136,8 @@ def load_query_set(path: Path = QUERY_SET) -> list[BenchQuery]:
                 source=tuple(record.get("source", ())),
                 date_from=record.get("date_from"),
                 date_to=record.get("date_to"),
+                intended=record.get("intended"),
+                edit=record.get("edit"),
             )
         )
     return queries
@@ -133,11 +173,13 @@ def make_query_set(articles: Iterable[Any], *, seed: int = 1987) -> list[BenchQu
     pairs: Counter[tuple[str, str]] = Counter()
     titled, placed, mentioned, dated = [], [], [], []
     tickers: set[str] = set()
+    stories: list[Story] = []
     for article in articles:
         tickers.update(t.lower() for t in _TICKER.findall(f"{article.title}\n{article.body}"))
         text = f"{article.title}\n{article.body}".lower()
         words = _WORD.findall(text)
         df.update(set(words))
+        stories.append(Story(_TICKER.sub(" ", article.title).lower(), frozenset(words)))
         pairs.update(
             (a, b) for a, b in itertools.pairwise(words) if a not in stop and b not in stop
         )
@@ -189,6 +231,126 @@ def make_query_set(articles: Iterable[Any], *, seed: int = 1987) -> list[BenchQu
         if len(misspelled) == 10:
             break
     queries += [BenchQuery("misspelling", w) for w in misspelled]
+    # Drawn after the kinds above, so that those stay what they were before these existed.
+    titles = [story for story in stories if story.title.strip()]
+    frequent = sorted(w for w, n in df.items() if n >= 100 and len(w) >= 5 and w not in stop)
+    queries += typo_queries(frequent, vocabulary, rng, count=40)
+    queries += typo_word_queries(titles, set(frequent), vocabulary, stop, rng, count=20)
+    queries += pair_queries(titles, df, stop, rng, count=30)
+    queries += question_queries(titles, rng, count=30)
+    return queries
+
+
+@dataclass(frozen=True)
+class Story:
+    """What the newer kinds need of one article: its title (without tickers) and its words."""
+
+    title: str
+    words: frozenset[str]
+
+
+def _content(title: str, stop: set[str]) -> list[str]:
+    return [w for w in _WORD.findall(title) if w not in stop]
+
+
+def typo_queries(
+    frequent: Sequence[str], vocabulary: set[str], rng: random.Random, *, count: int
+) -> list[BenchQuery]:
+    """Frequent words with one edit each, the four edits in turn; none a word of the corpus."""
+    queries: list[BenchQuery] = []
+    for word in rng.sample(frequent, len(frequent)):
+        edit = EDITS[len(queries) % len(EDITS)]
+        typo = make_typo(word, edit, rng)
+        if typo and typo not in vocabulary and all(q.query != typo for q in queries):
+            queries.append(BenchQuery("typo", typo, intended=word, edit=edit))
+        if len(queries) == count:
+            break
+    return queries
+
+
+def make_typo(word: str, edit: str, rng: random.Random) -> str | None:
+    """``word`` with one ``edit`` at a random position (the first letter too), or None
+    when that edit cannot change it there (swapping two equal letters)."""
+    if edit == "deletion":
+        i = rng.randrange(len(word))
+        return word[:i] + word[i + 1 :]
+    if edit == "insertion":
+        i = rng.randrange(len(word) + 1)
+        return word[:i] + rng.choice(_LETTERS) + word[i:]
+    if edit == "substitution":
+        i = rng.randrange(len(word))
+        return word[:i] + rng.choice(_LETTERS.replace(word[i], "")) + word[i + 1 :]
+    i = rng.randrange(len(word) - 1)
+    if word[i] == word[i + 1]:
+        return None
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def typo_word_queries(
+    stories: Sequence[Story],
+    frequent: set[str],
+    vocabulary: set[str],
+    stop: set[str],
+    rng: random.Random,
+    *,
+    count: int,
+) -> list[BenchQuery]:
+    """Two neighbouring title words, one of them (a frequent one) misspelled."""
+    queries: list[BenchQuery] = []
+    for story in rng.sample(stories, len(stories)):
+        content = _content(story.title, stop)
+        spots = [
+            i for i, w in enumerate(content[:-1]) if w in frequent or content[i + 1] in frequent
+        ]
+        if not spots:
+            continue
+        i = rng.choice(spots)
+        first, second = content[i], content[i + 1]
+        wrong = (
+            first
+            if first in frequent and (second not in frequent or rng.random() < 0.5)
+            else second
+        )
+        edit = EDITS[len(queries) % len(EDITS)]
+        typo = make_typo(wrong, edit, rng)
+        if not typo or typo in vocabulary:
+            continue
+        text = f"{typo} {second}" if wrong == first else f"{first} {typo}"
+        queries.append(BenchQuery("typo_words", text, intended=f"{first} {second}", edit=edit))
+        if len(queries) == count:
+            break
+    return queries
+
+
+def pair_queries(
+    stories: Sequence[Story], df: Counter[str], stop: set[str], rng: random.Random, *, count: int
+) -> list[BenchQuery]:
+    """A title word from each of two stories, the two never in one article together."""
+    queries: list[BenchQuery] = []
+    while len(queries) < count:
+        first, second = rng.sample(stories, 2)
+        a_words = [w for w in _content(first.title, stop) if df[w] >= 5]
+        b_words = [w for w in _content(second.title, stop) if df[w] >= 5]
+        if not a_words or not b_words:
+            continue
+        a, b = rng.choice(a_words), rng.choice(b_words)
+        if a == b or any(a in story.words and b in story.words for story in stories):
+            continue
+        queries.append(BenchQuery("pair", f"{a} {b}"))
+    return queries
+
+
+def question_queries(
+    stories: Sequence[Story], rng: random.Random, *, count: int
+) -> list[BenchQuery]:
+    """A real title in question words, as people ask a search box: 10 to 20 words."""
+    queries: list[BenchQuery] = []
+    while len(queries) < count:
+        title = _TITLE_WORD.findall(rng.choice(stories).title)
+        opening, closing = rng.choice(QUESTION_FRAMES)
+        words = [*opening.split(), *title, *closing.split()]
+        if len(title) >= 4 and 10 <= len(words) <= 20:
+            queries.append(BenchQuery("question", " ".join(words)))
     return queries
 
 

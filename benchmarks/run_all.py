@@ -144,6 +144,7 @@ def render(results: dict[str, Any], notes: str) -> str:
             "",
             report.kinds_section(results["query"]),
             "",
+            *_kind_latency(results["query"]),
             report.agreement(results["query"]),
             "",
             "What FTS5 does not do here and searchsvc does: spelling suggestions and the "
@@ -196,6 +197,18 @@ def render(results: dict[str, Any], notes: str) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _kind_latency(query: dict[str, Any]) -> list[str]:
+    """The per-kind spread, when the results have it (older saved results do not)."""
+    if not query.get("searchsvc", {}).get("kinds"):
+        return []
+    return [
+        "searchsvc per kind of query, the first pass apart from the repeats (pooled):",
+        "",
+        report.kind_latency_section(query["searchsvc"]),
+        "",
+    ]
 
 
 def keep_sections(results: dict[str, Any], previous: dict[str, Any], ran: set[str]) -> None:

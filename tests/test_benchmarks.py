@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -142,6 +144,73 @@ def test_committed_query_set_covers_every_kind() -> None:
     assert all(q.date_from and q.date_to and q.date_from <= q.date_to for q in dated)
 
 
+def test_committed_typos_are_one_edit_from_the_word_meant() -> None:
+    typos = [q for q in query_set.load_query_set() if q.kind in ("typo", "typo_words")]
+    assert {q.edit for q in typos} == set(query_set.EDITS)
+    for typo in typos:
+        typed, meant = typo.query.split(), typo.intended.split()
+        changed = [(a, b) for a, b in zip(typed, meant, strict=True) if a != b]
+        assert len(changed) == 1
+        assert one_edit_apart(*changed[0], typo.edit)
+
+
+def one_edit_apart(typed: str, meant: str, edit: str) -> bool:
+    if edit == "deletion":
+        return any(meant[:i] + meant[i + 1 :] == typed for i in range(len(meant)))
+    if edit == "insertion":
+        return any(typed[:i] + typed[i + 1 :] == meant for i in range(len(typed)))
+    if edit == "substitution":
+        return (
+            len(typed) == len(meant) and sum(a != b for a, b in zip(typed, meant, strict=True)) == 1
+        )
+    swaps = (meant[:i] + meant[i + 1] + meant[i] + meant[i + 2 :] for i in range(len(meant) - 1))
+    return typed in swaps
+
+
+@pytest.mark.parametrize("edit", query_set.EDITS)
+def test_typos_change_any_letter_the_first_included(edit: str) -> None:
+    rng = random.Random(5)
+    typos = [query_set.make_typo("tariffs", edit, rng) for _ in range(300)]
+    made = [typo for typo in typos if typo is not None]
+    assert made and all(one_edit_apart(typo, "tariffs", edit) for typo in made)
+    assert any(typo[0] != "t" for typo in made)  # the first letter is not spared
+
+
+def test_typo_queries_are_never_words_of_the_corpus() -> None:
+    vocabulary = {"tariffs", "tariff", "trade", "grain", "rain", "gain", "grains"}
+    frequent = ["tariffs", "trade", "grain"]
+    queries = query_set.typo_queries(frequent, vocabulary, random.Random(1), count=3)
+    assert [q.kind for q in queries] == ["typo"] * 3
+    assert [q.edit for q in queries] == list(query_set.EDITS[:3])
+    assert not {q.query for q in queries} & vocabulary
+    assert {q.intended for q in queries} <= set(frequent)
+
+
+def test_pairs_take_words_of_two_stories_never_found_together() -> None:
+    stories = [
+        query_set.Story(title.lower(), frozenset(f"{title} {body}".lower().split()))
+        for title, body in STORIES
+        if title
+    ]
+    df = Counter(word for story in stories for word in story.words) + Counter(
+        {word: 5 for story in stories for word in story.words}
+    )
+    pairs = query_set.pair_queries(stories, df, {"on", "after"}, random.Random(2), count=6)
+    assert len(pairs) == 6
+    for pair in pairs:
+        first, second = pair.query.split()
+        assert not any(first in s.words and second in s.words for s in stories)
+
+
+def test_questions_wrap_a_real_title_in_ten_to_twenty_words() -> None:
+    title = "central bank holds rates steady as inflation slows"
+    stories = [query_set.Story(title, frozenset(title.split()))]
+    for question in query_set.question_queries(stories, random.Random(3), count=10):
+        assert question.kind == "question"
+        assert title in question.query
+        assert 10 <= len(question.query.split()) <= 20
+
+
 def test_loading_a_query_set_checks_kinds_and_queries(tmp_path: Path) -> None:
     path = tmp_path / "set.json"
     path.write_text(json.dumps([{"kind": "word", "query": "oil"}, {"kind": "fuzzy", "query": "x"}]))
@@ -207,6 +276,77 @@ def test_tables_mark_missed_targets() -> None:
     assert checks["cold start < 2 s to first answer"] is True
     assert checks["build ≥ 2\u00d7 plain Whoosh"] is True
     assert "| a | b |" in bench_tables.table(["a", "b"], [[1, "x"]])
+
+
+def test_kind_and_http_tables_hold_every_kind_and_pass_against_the_targets() -> None:
+    def spread(p99: float) -> dict[str, float]:
+        return {"p50": 1.0, "p99": p99, "max": p99 + 1, "count": 4}
+
+    result = {
+        "kinds": {
+            "typo": {
+                "first": spread(40.0),
+                "warm": spread(2.0),
+                "first_cpu": spread(30.0),
+                "warm_cpu": spread(1.5),
+            },
+            "word": {"first": spread(9.0), "warm": spread(2.0)},
+        }
+    }
+    kinds = bench_tables.kind_latency_section(result).splitlines()
+    assert kinds[2].startswith("| typo | 4 |") and kinds[2].endswith("| **no** |")
+    assert "| 41.0 | 30.0 |" in kinds[2] and "| 3.00 | 1.50 |" in kinds[2]  # max, CPU p99
+    assert kinds[3].startswith("| word | 4 |") and kinds[3].endswith("| yes |")
+    row = {"pass": "first", "clients": 16, "count": 100, "qps": 350.0, "p50": 20.0,
+           "p99": 90.0, "max": 120.0, "errors": 0, "server_cpu": 1.5, "seconds": 2.0}  # fmt: skip
+    http = bench_tables.mix_http_section([row, {**row, "pass": "repeats", "errors": 1}])
+    assert http.splitlines()[2].endswith("| 1.50 | 30.0 | yes |")  # 1.5 cores x 2 s / 100
+    assert http.splitlines()[3].endswith("| **no** |")
+    by_kind = {"typo": spread(80.0), "word": spread(20.0)}
+    kinds_http = bench_tables.mix_kinds_section(
+        [
+            {**row, "by_label": by_kind},
+            {**row, "pass": "repeats", "by_label": {"word": spread(5.0)}},
+        ]
+    ).splitlines()
+    assert kinds_http[0].startswith("| query kind | first requests | first p50 ms |")
+    none = bench_tables.NONE
+    assert kinds_http[2] == f"| typo | 4 | 1.00 | 80.0 | 81.0 | {none} | {none} | {none} | {none} |"
+    assert kinds_http[3] == "| word | 4 | 1.00 | 20.0 | 21.0 | 4 | 1.00 | 5.00 | 6.00 |"
+
+
+@pytest.mark.slow
+def test_search_benchmark_prints_kinds_in_process_and_over_http(
+    model: synthetic.StoryModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bench_search
+
+    from searchsvc.config import Settings
+    from searchsvc.index import build_index
+
+    paths = synthetic.write_corpus(model, tmp_path / "corpus", 40, seed=4, shard_size=40)
+    build_index(paths, Settings(index_dir=tmp_path / "index"), show_progress=False)
+    mix = tmp_path / "mix.json"
+    query_set.save_query_set(
+        [
+            query_set.BenchQuery("word", "harbour"),
+            query_set.BenchQuery("typo", "hrabour", intended="harbour", edit="transposition"),
+            query_set.BenchQuery(
+                "question", "why did grain exports rise on strong demand in march"
+            ),
+        ],
+        mix,
+    )
+    args = ["--index", str(tmp_path / "index"), "--query-set", str(mix), "--rounds", "2"]
+    assert bench_search.main([*args, "--http", "--clients", "2", "--http-seconds", "1"]) == 0
+    printed = capsys.readouterr().out
+    for kind in ("word", "typo", "question"):
+        assert f"\n| {kind} | 1 |" in printed
+    first, repeats = [line for line in printed.splitlines() if line.startswith("| first |")
+                      or line.startswith("| repeats |")]  # fmt: skip
+    assert first.split(" | ")[2] == "3"  # every query once
+    assert first.split(" | ")[7] == repeats.split(" | ")[7] == "0"  # errors
+    assert "\n| question | 1 |" in printed.split("HTTP by kind of query:")[1]
 
 
 @pytest.mark.slow

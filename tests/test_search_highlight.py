@@ -13,7 +13,7 @@ from test_search_corpus import corpus_settings
 
 from searchsvc.analysis import make_analyzer
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.highlight import Highlighter, WordForms, candidate_pattern
 from searchsvc.search.matching import HighlightTerms
 
 _PLAIN = make_analyzer(stem=False)
@@ -172,3 +172,23 @@ def test_snippets_never_cut_inside_a_word(words: list[str], chars: int, fragment
     whole_words = set(body.split())
     for word in plain_words(snippet):
         assert word in whole_words, (word, body)
+
+
+def listed_letters_pattern(letters: set[str]) -> re.Pattern[str]:
+    """The candidate pattern spelled the direct way: the letters, then every non-ASCII one."""
+    listed = "".join(re.escape(letter) for letter in sorted(letters))
+    return re.compile(rf"[{listed}\u0080-\U0010ffff](?<!\w.)(?<!\w[.,'\u2019].)")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    letters=st.sets(st.characters(max_codepoint=0x2FF), min_size=1, max_size=8),
+    text=st.text(
+        st.sampled_from([*"abcxyzABCXYZ019 .,'-_\u2019\n\t", "é", "Ω", "\u017f", "\u00a0", "中"]),
+        max_size=80,
+    ),
+)
+def test_candidate_pattern_finds_what_the_listed_letters_find(letters: set[str], text: str) -> None:
+    pattern = candidate_pattern(frozenset(ord(char) for char in letters if char.isascii()))
+    expected = [m.start() for m in listed_letters_pattern(letters).finditer(text)]
+    assert [m.start() for m in pattern.finditer(text)] == expected

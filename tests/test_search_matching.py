@@ -14,7 +14,6 @@ from whoosh import query as wq
 
 from searchsvc.index import open_index
 from searchsvc.search import QueryError, SearchEngine, SearchRequest
-from searchsvc.search.lexicon import edit_distance
 from searchsvc.search.matching import is_optional
 from searchsvc.search.query import And, DateSpan, Not, Or, Phrase, Prefix, Term
 
@@ -115,29 +114,3 @@ def test_same_articles_as_whoosh(engine: SearchEngine, whoosh_ids, pieces: list[
     assert set(found[: result.all_words_total]) == with_all, text
     assert set(found) == listed, text
     assert (result.total, result.all_words_total) == (len(listed), len(with_all))
-
-
-def full_osa_distance(a: str, b: str) -> int:
-    """The textbook optimal-string-alignment distance, for checking the fast one."""
-    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        rows[i][0] = i
-    for j in range(len(b) + 1):
-        rows[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
-    return rows[len(a)][len(b)]
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    st.text(alphabet="abcde", max_size=9),
-    st.text(alphabet="abcde", max_size=9),
-    st.integers(min_value=0, max_value=3),
-)
-def test_banded_edit_distance_agrees_with_the_textbook(a: str, b: str, limit: int) -> None:
-    assert edit_distance(a, b, limit) == min(full_osa_distance(a, b), limit + 1)

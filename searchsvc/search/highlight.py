@@ -14,7 +14,9 @@ shows its opening instead.
 
 from __future__ import annotations
 
+import functools
 import html
+import itertools
 import re
 from collections.abc import Callable
 
@@ -177,9 +179,8 @@ class Highlighter:
             terms = self.terms
             words = terms.words[target] | terms.stems[target] | terms.prefixes[target]
             words |= {phrase[0] for phrase in terms.phrases[target]}
-            letters = sorted({case for word in words if word for case in _cases(word[0])})
-            letter_class = "".join(re.escape(letter) for letter in letters)
-            found = re.compile(rf"[{letter_class}\u0080-\U0010ffff](?<!\w.)(?<!\w[.,'\u2019].)")
+            letters = {char for word in words if word for case in _cases(word[0]) for char in case}
+            found = candidate_pattern(frozenset(ord(char) for char in letters if char.isascii()))
             self._candidate_patterns[target] = found
         return found
 
@@ -213,6 +214,22 @@ class Highlighter:
         start = _word_start_at_or_before(body, start)
         end = _word_end_before(body, end, last)
         return start, end
+
+
+@functools.lru_cache(maxsize=1024)
+def candidate_pattern(ascii_letters: frozenset[int]) -> re.Pattern[str]:
+    """Any of ``ascii_letters`` (code points) or any non-ASCII character, at a word start.
+
+    Written as one negated class of the other ASCII characters: a class that lists the
+    letters beside the range U+0080 to U+10FFFF matches the same, but the regex compiler
+    takes milliseconds over it (it charts the whole range), and queries bring new letters.
+    """
+    others = [code for code in range(128) if code not in ascii_letters]
+    runs = []
+    for _, group in itertools.groupby(enumerate(others), lambda item: item[1] - item[0]):
+        codes = [code for _, code in group]
+        runs.append(f"\\x{codes[0]:02x}-\\x{codes[-1]:02x}")
+    return re.compile(rf"[^{''.join(runs)}](?<!\w.)(?<!\w[.,'\u2019].)")
 
 
 def _cases(letter: str) -> set[str]:

@@ -1,111 +1,212 @@
-"""The words of the unstemmed fields, grouped for finding close spellings quickly.
+"""The words of the unstemmed fields of one commit, for fuzzy words and "did you mean".
 
-Fuzzy terms (``khojali~``) and "did you mean" both ask: which indexed words are within
-one or two edits of this one, and how common are they? Whoosh answers by walking the
-whole term list and its term records (half a second on Reuters). Here each field's words
-are listed once per commit, one first letter at a time as queries need them (the term
-list alone is quick to read; frequencies are looked up only for the few words that come
-close), and only words of a compatible length are compared, with an edit distance that
-works in a band around the diagonal and gives up as soon as the limit is passed.
+Both ask: which indexed words are within one or two edits of this one, and how common are
+they? The words and their counts are read once per commit, on first need, straight from
+the segments' term tables (ten times faster than through Whoosh's term records). They are
+kept sorted by length, each with a 32-bit mask of the characters it contains. One edit
+changes at most two bits of that mask (a substitution drops a character and adds one; a
+swap changes none), so an XOR and a bit count over the words of a compatible length
+(NumPy) leave a few hundred to check, and rapidfuzz's optimal-string-alignment distance
+(C++) checks them: 0.07 ms a word on Reuters, 0.5 ms among 400,000 words.
+
+On Reuters (70,000 words) reading and building take half a second and hold 9 MiB; for
+400,000 words (a vocabulary of a million articles) about 1.5 s and 52 MiB. SymSpell's
+precomputed deletes (symspellpy) look up as fast, but building them for the 22,000
+Reuters words seen in two or more articles takes 1.7 s and 40 MiB, and for 240,000 words
+43 s and 550 MiB per server worker; persisting them with the generation would also leave
+out what incremental updates add.
 """
 
 from __future__ import annotations
 
+import struct
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from whoosh.reading import IndexReader
 
+#: A word a query may be corrected to is written at least this often: a spelling seen
+#: once is more often a misspelling than the word meant, and leaving those out (half of
+#: a news vocabulary) halves the table of targets.
+MIN_TARGET_OCCURRENCES = 2
+_RECORD_LENGTHS = struct.Struct("!ii")  # key and value lengths before each term record
+_FIELD_KEY = struct.Struct("!H")  # the field's number, before the term in each key
+_WEIGHT_AND_DOCS = struct.Struct("!fI")  # after one flag byte in Whoosh 3's term info
 
-@dataclass(frozen=True)
-class WordCount:
-    word: str
-    docs: int
-    occurrences: float
+
+class WordTable:
+    """Some of a lexicon's words, sorted by length, with their character masks."""
+
+    def __init__(self, words: list[str], numbers: Iterable[int]) -> None:
+        chosen = np.fromiter(numbers, dtype=np.int64)
+        lengths = np.fromiter((len(words[number]) for number in chosen.tolist()), np.int64)
+        order = np.argsort(lengths, kind="stable")
+        self.numbers = chosen[order]
+        self.words = np.array([words[number] for number in self.numbers.tolist()], dtype=object)
+        self.masks = character_masks(self.words.tolist(), lengths[order])
+        self._starts = np.searchsorted(lengths[order], np.arange(lengths.max(initial=0) + 2))
+
+    def within(self, word: str, maxdist: int) -> tuple[np.ndarray, np.ndarray]:
+        """(word numbers, distances) of the words within ``maxdist`` edits of ``word``."""
+        last = len(self._starts) - 1
+        lo = self._starts[min(max(len(word) - maxdist, 0), last)]
+        hi = self._starts[min(len(word) + maxdist + 1, last)]
+        changed = np.bitwise_count(self.masks[lo:hi] ^ np.uint32(character_mask(word)))
+        close = np.flatnonzero(changed <= 2 * maxdist) + lo
+        distances = (
+            process.cdist(
+                [word],
+                self.words[close].tolist(),
+                scorer=OSA.distance,
+                score_cutoff=maxdist,
+                dtype=np.int32,
+            )[0]
+            if len(close)
+            else np.zeros(0, dtype=np.int32)
+        )
+        kept = np.flatnonzero(distances <= maxdist)
+        return self.numbers[close[kept]], distances[kept]
 
 
 class Lexicon:
-    """Words of some fields of one commit, bucketed by (field, first letter) and length."""
+    """Words of the unstemmed title and body fields of one commit, read on first use."""
 
-    def __init__(self) -> None:
-        self._buckets: dict[tuple[str, str], dict[int, list[str]]] = {}
+    def __init__(self, fields: tuple[str, ...] = ("title_words", "body_words")) -> None:
+        self.fields = fields
         self._lock = threading.Lock()
+        self._words: _Words | None = None
 
     def near(
-        self, reader: IndexReader, field: str, word: str, maxdist: int
-    ) -> Iterator[tuple[WordCount, int]]:
-        """Indexed words within ``maxdist`` edits of ``word`` sharing its first letter."""
-        if not word:
-            return
-        by_length = self._bucket(reader, field, word[0])
-        boost = reader.schema[field].format.field_boost or 1.0
-        for length in range(len(word) - maxdist, len(word) + maxdist + 1):
-            for candidate in by_length.get(length, ()):
-                distance = edit_distance(word, candidate, maxdist)
-                if distance <= maxdist:
-                    count = WordCount(
-                        candidate,
-                        reader.doc_frequency(field, candidate),
-                        reader.frequency(field, candidate) / boost,
-                    )
-                    yield count, distance
+        self, reader: IndexReader, fields: tuple[str, ...], word: str, maxdist: int
+    ) -> list[tuple[str, int]]:
+        """(word, articles with it in ``fields``) of the indexed words of ``fields`` within
+        ``maxdist`` edits of ``word``, whatever their first letter."""
+        words = self._load(reader)
+        numbers, _ = words.every_word.within(word, maxdist)
+        docs = sum(
+            (words.docs[name][numbers] for name in fields if name in words.docs),
+            np.zeros(len(numbers), dtype=np.int64),
+        )
+        return [
+            (words.words[number], count)
+            for number, count in zip(numbers.tolist(), docs.tolist(), strict=True)
+            if count
+        ]
 
-    def _bucket(self, reader: IndexReader, field: str, letter: str) -> dict[int, list[str]]:
-        key = (field, letter)
-        bucket = self._buckets.get(key)
-        if bucket is not None:
-            return bucket
-        bucket = {}
-        for raw in reader.expand_prefix(field, letter):
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            bucket.setdefault(len(text), []).append(text)
-        with self._lock:
-            self._buckets.setdefault(key, bucket)
-        return bucket
+    def corrections(
+        self, reader: IndexReader, word: str, maxdist: int
+    ) -> list[tuple[str, float, int]]:
+        """(word, occurrences, distance) of the plausible spellings near ``word``:
+        alphabetic words written at least :data:`MIN_TARGET_OCCURRENCES` times."""
+        words = self._load(reader)
+        numbers, distances = words.targets.within(word, maxdist)
+        return list(
+            zip(
+                [words.words[number] for number in numbers.tolist()],
+                words.occurrences[numbers].tolist(),
+                distances.tolist(),
+                strict=True,
+            )
+        )
+
+    def occurrences(self, reader: IndexReader, word: str) -> float:
+        """How often ``word`` is written in titles and bodies (0 when it never is);
+        asked of the index, which keeps a table from words to numbers unneeded here."""
+        total = 0.0
+        for name in self.fields:
+            boost = reader.schema[name].format.field_boost or 1.0
+            total += reader.frequency(name, word) / boost
+        return total
+
+    def vocabulary(self, reader: IndexReader) -> dict[str, float]:
+        """Every word with how often it is written (for measuring corrections)."""
+        words = self._load(reader)
+        return dict(zip(words.words, words.occurrences.tolist(), strict=True))
+
+    def _load(self, reader: IndexReader) -> _Words:
+        if self._words is None:
+            with self._lock:  # one thread reads the term tables, the others wait for it
+                if self._words is None:
+                    self._words = _Words.read(reader, self.fields)
+        return self._words
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Edits (insert, delete, substitute, swap neighbours) from ``a`` to ``b``, or ``limit + 1``.
+class _Words:
+    """Every word of some fields with its counts, and the tables that find close ones."""
 
-    The optimal-string-alignment variant of Damerau-Levenshtein, row by row, computing only
-    the cells within ``limit`` of the diagonal (the others cannot lead to a distance within
-    the limit) and stopping as soon as no cell of the next row can come back within it.
-    """
-    if a == b:
-        return 0
-    la, lb = len(a), len(b)
-    over = limit + 1
-    if abs(la - lb) > limit:
-        return over
-    before: list[int] | None = None
-    previous = [j if j <= limit else over for j in range(lb + 1)]
-    for i in range(1, la + 1):
-        current = [over] * (lb + 1)
-        if i <= limit:
-            current[0] = i
-        char_a = a[i - 1]
-        best = current[0]
-        for j in range(max(1, i - limit), min(lb, i + limit) + 1):
-            char_b = b[j - 1]
-            value = previous[j - 1] + (char_a != char_b)
-            if previous[j] + 1 < value:
-                value = previous[j] + 1
-            if current[j - 1] + 1 < value:
-                value = current[j - 1] + 1
-            if (
-                before is not None
-                and j > 1
-                and char_a == b[j - 2]
-                and a[i - 2] == char_b
-                and before[j - 2] + 1 < value
-            ):
-                value = before[j - 2] + 1
-            current[j] = value if value < over else over
-            if value < best:
-                best = value
-        # Past the limit for good: a later swap could only build on the previous row.
-        if best > limit and min(previous) >= limit:
-            return over
-        before, previous = previous, current
-    return min(previous[lb], over)
+    def __init__(self, counts: dict[str, list[float]], fields: tuple[str, ...]) -> None:
+        self.words = list(counts)
+        table = np.array(list(counts.values()), dtype=np.float64).reshape(-1, 1 + len(fields))
+        self.occurrences = table[:, 0]
+        self.docs = {name: table[:, 1 + i].astype(np.int64) for i, name in enumerate(fields)}
+        self.every_word = WordTable(self.words, range(len(self.words)))
+        self.targets = WordTable(
+            self.words,
+            (
+                number
+                for number in np.flatnonzero(self.occurrences >= MIN_TARGET_OCCURRENCES).tolist()
+                if self.words[number].isalpha()
+            ),
+        )
+
+    @classmethod
+    def read(cls, reader: IndexReader, fields: tuple[str, ...]) -> _Words:
+        counts: dict[str, list[float]] = {}
+        for position, name in enumerate(fields):
+            boost = reader.schema[name].format.field_boost or 1.0
+            for word, weight, docs in field_counts(reader, name):
+                entry = counts.get(word)
+                if entry is None:
+                    entry = counts[word] = [0.0] * (1 + len(fields))
+                entry[0] += weight / boost
+                entry[1 + position] += docs
+        return cls(counts, fields)
+
+
+def field_counts(reader: IndexReader, field: str) -> Iterator[tuple[str, float, int]]:
+    """(word, weight, articles) of every term of ``field``, segment by segment.
+
+    Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: one read of
+    the field's stretch of records, each a key length and a value length, the key (the
+    field's number and the term) and the value, where the weight and the article count
+    sit at a fixed place, so nothing else of a record is decoded."""
+    for segment, _ in reader.leaf_readers():
+        terms = segment._terms
+        number = terms._fieldmap.get(field)
+        if number is None:
+            continue
+        table = terms._tindex
+        start = table.closest_key_pos(_FIELD_KEY.pack(number))
+        if start is None:
+            continue
+        end = table.closest_key_pos(_FIELD_KEY.pack(number + 1))
+        end = table.endofdata if end is None else end
+        records = table.dbfile.get(start, end - start)
+        position = 0
+        while position < len(records):
+            key_length, value_length = _RECORD_LENGTHS.unpack_from(records, position)
+            key = position + _RECORD_LENGTHS.size
+            weight, docs = _WEIGHT_AND_DOCS.unpack_from(records, key + key_length + 1)
+            yield records[key + _FIELD_KEY.size : key + key_length].decode("utf-8"), weight, docs
+            position = key + key_length + value_length
+
+
+def character_mask(word: str) -> int:
+    """One bit per character code modulo 32 (letters get a bit each)."""
+    mask = 0
+    for char in word:
+        mask |= 1 << (ord(char) & 31)
+    return mask
+
+
+def character_masks(words: list[str], lengths: np.ndarray) -> np.ndarray:
+    """:func:`character_mask` of every word at once (words of one character or more)."""
+    if not words:
+        return np.zeros(0, dtype=np.uint32)
+    codes = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
+    bits = np.left_shift(np.uint32(1), codes & np.uint32(31))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return np.bitwise_or.reduceat(bits, starts)

@@ -197,15 +197,14 @@ class QueryMatcher:
     def _expand(self, node: Prefix | Fuzzy) -> tuple[str, ...]:
         reader = self.reading.reader
         frequency: dict[str, int] = {}
-        for name in node.fields:
-            if isinstance(node, Prefix):
+        if isinstance(node, Prefix):
+            for name in node.fields:
                 for raw, info in reader.iter_prefix(name, node.prefix):
                     word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                     frequency[word] = frequency.get(word, 0) + info.doc_frequency()
-            else:
-                lexicon = self.reading.snapshot.lexicon
-                for entry, _ in lexicon.near(reader, name, node.word, node.maxdist):
-                    frequency[entry.word] = frequency.get(entry.word, 0) + entry.docs
+        else:
+            lexicon = self.reading.snapshot.lexicon
+            frequency.update(lexicon.near(reader, node.fields, node.word, node.maxdist))
         ranked = sorted(frequency, key=lambda word: (-frequency[word], word))
         return tuple(ranked[:MAX_EXPANSIONS])
 

@@ -69,10 +69,12 @@ class TermPostings:
         """Word positions of the term in ``docnum`` (empty if absent or not recorded)."""
         if self._offsets is None:
             return []
-        at = int(np.searchsorted(self.ids, docnum))
+        # The array's own method: ``np.searchsorted`` adds a dispatch layer that costs
+        # more than the search, and a reranked page asks several times per document.
+        at = int(self.ids.searchsorted(docnum))
         if at == len(self.ids) or self.ids[at] != docnum:
             return []
-        start, end = self._offsets[at], self._offsets[at + 1]
+        start, end = self._offsets[at : at + 2].tolist()
         return self.decode(self._positions[start:end]) if end > start else []
 
 

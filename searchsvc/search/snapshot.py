@@ -70,6 +70,8 @@ class Snapshot:
         self._columns: DocumentColumns | None = None
         self._bm25: Bm25f | None = None
         self.cache: SizedCache[Any] = SizedCache(cache_bytes, size_in_bytes)
+        #: Words of titles and bodies for fuzzy words and "did you mean", read from this
+        #: commit's term tables on first use (not at opening: most queries never need it).
         self.lexicon = Lexicon()
         #: (facet, key) -> display label; labels survive commits of the same generation.
         self.labels: dict[tuple[str, str], str] = labels if labels is not None else {}

@@ -1,0 +1,301 @@
+""" "Did you mean" and fuzzy words over a corpus written so each rule decides one case,
+and the misspellings users reported on Reuters-21578."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index import build_index, open_index
+from searchsvc.index.updates import update_articles
+from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.lexicon import WordTable, field_counts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import eval_suggest
+
+#: Written for these tests. "wheel" is written more often than "wheat", but only "wheat"
+#: is ever written beside "harvest"; "tariffs" is common, "tarriffs" (one edit from the
+#: typo "tarrifs") is written twice; "massacres" once, "massacre" often; "open" more
+#: often than "opec".
+ARTICLES = [
+    {
+        "id": "a1",
+        "title": "Wheat harvest beats forecasts",
+        "body": "Farmers brought in a record wheat harvest. Wheat exports rose, and the "
+        "harbour at the river mouth was busy for weeks.",
+    },
+    {
+        "id": "a2",
+        "title": "Carmaker recalls wheel",
+        "body": "A faulty wheel bearing led to the recall. Each wheel is checked, and every "
+        "wheel found loose is replaced; the wheel maker apologised for the wheel fault.",
+    },
+    {
+        "id": "a3",
+        "title": "New tariffs on steel",
+        "body": "The tariffs take effect in May. Tariffs on steel and tariffs on aluminium "
+        "were announced together; earlier tariffs stay. Critics say tariffs raise prices "
+        "and the tariffs will hurt. Tariffs, tariffs, tariffs, tariffs and more tariffs.",
+    },
+    {
+        "id": "a4",
+        "title": "Tarriffs misspelled in a press release",
+        "body": "The release spoke of tarriffs. The harbour authority said the embargo on "
+        "fishing ends in June.",
+    },
+    {
+        "id": "a5",
+        "title": "President Reagan visits the harbour",
+        "body": "President Reagan toured the harbour and spoke about the embargo. The "
+        "president thanked the workers.",
+    },
+    {
+        "id": "a7",
+        "title": "Shops open early",
+        "body": "Shops open at seven, banks open at nine, offices open later and schools "
+        "open next week.",
+    },
+    {
+        "id": "a8",
+        "title": "OPEC ministers meet",
+        "body": "OPEC kept output steady; OPEC meets again in June.",
+    },
+    {
+        "id": "a6",
+        "title": "Massacre remembered",
+        "body": "The massacre of 1992 was remembered. Survivors of the massacre spoke, and "
+        "a memorial to the massacres was opened near the massacre site.",
+    },
+]
+
+
+def indexed(root: Path, articles: list[dict]) -> Settings:
+    """Settings for an index of ``articles`` built under ``root``."""
+    source = root / "articles.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in articles), encoding="utf-8")
+    built = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
+    build_index(None, built, show_progress=False)
+    return built
+
+
+@pytest.fixture(scope="module")
+def index_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return indexed(tmp_path_factory.mktemp("suggest-corpus"), ARTICLES)
+
+
+@pytest.fixture(scope="module")
+def engine(index_settings: Settings):
+    with SearchEngine(index_settings) as engine:
+        yield engine
+
+
+def suggestion(engine: SearchEngine, query: str) -> str | None:
+    return engine.search(SearchRequest(query=query)).suggestion
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # the more frequent of two words one edit away
+        ("wheet", "wheel"),
+        # a letter that sounds alike costs less: "opec", not the commoner "open"
+        ("opek", "opec"),
+        # a frequent word two edits away beats one written twice, one edit away
+        ("tarrifs", "tariffs"),
+        # any letter, the first included
+        ("jarbour", "harbour"),
+        ("Jarbour", "Harbour"),
+        # a swap of neighbours is one edit
+        ("embrago", "embargo"),
+        ("presdient", "president"),
+        # several words: each corrected, in the context of the others
+        ("presidnt reagan", "president reagan"),
+        ("wheet harvest", "wheat harvest"),
+        ("presidnt raegan", "president reagan"),
+        # words that are written, and other forms of a written word's stem
+        ("harbour", None),
+        ("wheat harvest", None),
+        ("massacres", None),
+        ("massacre", None),
+    ],
+)
+def test_did_you_mean(engine: SearchEngine, query: str, expected: str | None) -> None:
+    assert suggestion(engine, query) == expected
+
+
+def test_no_suggestion_that_finds_nothing_with_the_filters(engine: SearchEngine) -> None:
+    dated = engine.search(SearchRequest(query="jarbour", date_from="2020-01-01"))
+    assert dated.total == 0 and dated.suggestion is None
+
+
+def test_offered_when_not_every_word_matches_though_results_are_listed(
+    engine: SearchEngine,
+) -> None:
+    # "tarrifs" finds nothing; "steel" does, so articles are still listed
+    result = engine.search(SearchRequest(query="tarrifs steel"))
+    assert result.total > 0
+    assert result.suggestion == "tariffs steel"
+
+
+def test_words_that_never_meet_are_still_corrected_one_by_one(engine: SearchEngine) -> None:
+    # no article has both "tariffs" and "reagan": each correction finds articles alone
+    assert suggestion(engine, "tarrifs raegan") == "tariffs reagan"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("jarbour~", ["a1", "a4", "a5"]),
+        ("wheet~1", ["a1", "a2"]),
+        ("title:wheet~1", ["a1", "a2"]),
+        ("title:harbor~1", ["a5"]),
+        ("embrago~", ["a4", "a5"]),
+        ("zzzzzz~", []),
+    ],
+)
+def test_fuzzy_words_match_any_first_letter(
+    engine: SearchEngine, query: str, expected: list[str]
+) -> None:
+    hits = engine.search(SearchRequest(query=query)).hits
+    assert sorted(hit.id for hit in hits) == expected
+
+
+def test_words_added_by_an_update_are_found_by_the_next_commit(tmp_path: Path) -> None:
+    own = indexed(tmp_path, ARTICLES[:3])
+    with SearchEngine(own) as engine:
+        assert suggestion(engine, "zebbra") is None
+        assert engine.search(SearchRequest(query="zebbra~")).total == 0
+        zebras = Article(
+            id="z1",
+            title="Zebra foal born at the zoo",
+            body="The zebra foal and its mother, a zebra from Kenya, are well.",
+            date=dt.date(2024, 5, 1),
+        )
+        update_articles(own, [zebras])
+        assert suggestion(engine, "zebbra") == "zebra"
+        assert [hit.id for hit in engine.search(SearchRequest(query="zebbra~")).hits] == ["z1"]
+
+
+def textbook_osa(a: str, b: str) -> int:
+    """The textbook optimal-string-alignment distance, for checking the fast search."""
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        rows[i][0] = i
+    for j in range(len(b) + 1):
+        rows[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[len(a)][len(b)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abcde1é", min_size=1, max_size=9), min_size=1, max_size=30),
+    st.text(alphabet="abcde1é", max_size=9),
+    st.integers(min_value=0, max_value=2),
+)
+def test_word_table_finds_exactly_the_words_within_the_distance(
+    words: list[str], word: str, maxdist: int
+) -> None:
+    words = sorted(set(words))
+    numbers, distances = WordTable(words, range(len(words))).within(word, maxdist)
+    found = dict(zip(numbers.tolist(), distances.tolist(), strict=True))
+    expected = {
+        number: textbook_osa(word, other)
+        for number, other in enumerate(words)
+        if textbook_osa(word, other) <= maxdist
+    }
+    assert found == expected
+
+
+def test_generated_typos_are_one_edit_from_their_word_and_written_nowhere() -> None:
+    words = ["harbour", "tariffs", "president", "embargo"]
+    known = {*words, "harbor"}
+    typos = eval_suggest.typo_set(words, known, per_kind=6, seed=3)
+    assert list(typos) == list(eval_suggest.KINDS)
+    pairs = [pair for kind in typos.values() for pair in kind]
+    assert len(pairs) == 24 == len({typo for typo, _ in pairs})
+    for typo, word in pairs:
+        assert typo not in known and textbook_osa(typo, word) == 1
+    assert sorted(typos["transposition"]) != sorted(typos["substitution"])
+    assert eval_suggest.typo_set(words, known, per_kind=6, seed=3) == typos
+
+
+def test_evaluation_prints_both_correctors_per_kind(
+    index_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--index-dir", str(index_settings.index_dir), "--per-kind", "4", "--frequent", "12"]
+    assert eval_suggest.main(argv) == 0
+    out = capsys.readouterr().out
+    for kind in (*eval_suggest.KINDS, "all"):
+        assert f"| {kind} | {4 * 4 if kind == 'all' else 4} |" in out
+    assert "searchsvc right" in out and "baseline right" in out
+    assert "| tarrifs | tariffs | tarriffs |" in out
+
+
+@pytest.fixture(scope="module")
+def reuters_engine(reuters_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("suggest-reuters")
+    index_settings = Settings(index_dir=root / "index", corpus=(reuters_dir,))
+    build_index(None, index_settings, show_progress=False)
+    with SearchEngine(index_settings) as engine:
+        yield engine
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("tarrifs", "tariffs"),
+        ("opek", "opec"),
+        ("opek embargo", "opec embargo"),
+        ("presidnt reagan", "president reagan"),
+    ],
+)
+def test_reuters_misspellings(reuters_engine: SearchEngine, query: str, expected: str) -> None:
+    assert suggestion(reuters_engine, query) == expected
+
+
+def test_term_tables_read_directly_agree_with_whoosh(tmp_path: Path) -> None:
+    """The lexicon reads Whoosh's term tables without its API; on an index of two segments
+    (a build and an update) every word's counts must be what Whoosh itself reports."""
+    own = indexed(tmp_path, ARTICLES)
+    update_articles(
+        own,
+        [Article(id="z1", title="Wheat and zebras", body="Zebra herds crossed wheat fields.")],
+    )
+    opened = open_index(own.index_dir)
+    try:
+        with opened.searcher() as searcher:
+            reader = searcher.reader()
+            assert len(list(reader.leaf_readers())) == 2
+            for name in ("title_words", "body_words"):
+                direct: dict[str, list[float]] = {}
+                for word, weight, docs in field_counts(reader, name):
+                    counts = direct.setdefault(word, [0.0, 0])
+                    counts[0] += weight
+                    counts[1] += docs
+                expected = {
+                    word.decode("utf-8") if isinstance(word, bytes) else word: [
+                        reader.frequency(name, word),
+                        reader.doc_frequency(name, word),
+                    ]
+                    for word in reader.lexicon(name)
+                }
+                assert direct == expected
+    finally:
+        opened.close()
