@@ -279,3 +279,16 @@ def test_incremental_updates_keep_the_manifest_whole(index: dict[str, object]) -
     flip_byte(added, added.stat().st_size // 2)
     with open_index(index["index_dir"]) as opened:
         assert opened.generation == index["a"]
+
+
+def test_a_build_after_damage_was_found_keeps_the_good_generation_as_fallback(
+    index: dict[str, object],
+) -> None:
+    _word, offset = unsampled_postings_end(index["b_dir"])
+    flip_byte(only(index["b_dir"], "*.pst"), offset)
+    assert verify_command(index["index_dir"]).returncode == 1
+    corpus = write_corpus(index["index_dir"].parent / "c", 12, 3)
+    build_index([corpus], Settings(index_dir=index["index_dir"]), show_progress=False)
+    remaining = {path.name for path in (index["index_dir"] / "generations").iterdir()}
+    assert str(index["a"]) in remaining
+    assert str(index["b"]) not in remaining

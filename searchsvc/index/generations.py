@@ -218,10 +218,12 @@ def complete_generations(index_dir: Path) -> list[str]:
 
 
 def generations_to_keep(index_dir: Path) -> set[str]:
-    """The current generation and the newest complete ones before it."""
+    """The current generation and the newest complete ones before it that are not
+    known to be damaged (those could not stand in for it)."""
     current = read_current(index_dir)
     complete = complete_generations(index_dir)
     older = complete[: complete.index(current)] if current in complete else complete
+    older = [name for name in older if damage_mark(generation_path(index_dir, name)) is None]
     keep = set(older[-(KEEP_COMPLETE - 1) :]) if KEEP_COMPLETE > 1 else set()
     if current:
         keep.add(current)
