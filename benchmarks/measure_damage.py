@@ -9,7 +9,13 @@ and flips the byte back. Each trial counts as "error" when some query failed (th
 search then verifies the generation and refuses it), "wrong" when some answer differed
 before any failure, and "unseen" when every answer was the same.
 
+``--terms`` instead aims each flip at one term: a byte of its record in the term
+dictionary (key or value, where rare terms keep their postings inline) or of its blocks
+in the postings file, and reads that term's postings as a query would
+(``search/postings.py``), comparing them with the undamaged ones.
+
     python benchmarks/measure_damage.py --index DIR [--trials 100] [--words 300]
+    python benchmarks/measure_damage.py --index DIR --terms [--trials 300]
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from query_set import load_query_set
 from searchsvc.config import Settings
 from searchsvc.index import IndexCorrupt, open_index
 from searchsvc.index.generations import DAMAGED_FILE
-from searchsvc.index.manifest import SAMPLE_BYTES, is_sampled, sample_offsets
+from searchsvc.index.manifest import CHUNK_BYTES, is_sampled, sample_offsets
 from searchsvc.search import SearchEngine, SearchRequest
 
 KINDS = (".trm", ".pst", "._stored.col")
@@ -61,7 +67,7 @@ def unsampled_offset(gen_dir: Path, rnd: random.Random) -> tuple[Path, int]:
         path = rnd.choices(files, weights)[0]
         offset = rnd.randrange(path.stat().st_size)
         if not any(
-            start <= offset < start + SAMPLE_BYTES
+            start <= offset < start + CHUNK_BYTES
             for start in sample_offsets(weights[files.index(path)])
         ):
             return path, offset
@@ -97,14 +103,85 @@ def trial(
     return kind, "unseen"
 
 
+TEXT_FIELDS = ("title", "body", "title_words", "body_words")
+
+
+def term_regions(reader: Any) -> list[tuple[str, str, str, int, int]]:
+    """(file kind, field, term, start, end) of every text term's record in the term
+    dictionary and, when not inlined, of its blocks in the postings file."""
+    terms = reader._terms
+    tindex = terms._tindex
+    regions = []
+    for keypos, keylen, datapos, datalen in tindex._ranges():
+        field, text = terms._keydecoder(tindex.dbfile.get(keypos, keylen))
+        if field not in TEXT_FIELDS:
+            continue
+        text = text.decode("utf-8")
+        regions.append((".trm", field, text, keypos, datapos + datalen))
+        info = reader.term_info(field, text)
+        if not info.is_inlined():
+            offset, length = info.extent()
+            (length,) = length if isinstance(length, tuple) else (length,)
+            regions.append((".pst", field, text, offset, offset + length))
+    return regions
+
+
+def postings_of(index_dir: Path, field: str, text: str) -> Any:
+    from searchsvc.search.postings import read_postings
+
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        found = read_postings(searcher, field, text)
+        return found.ids.tolist(), found.tfs.tolist()
+
+
+def term_trials(index_dir: Path, trials: int, rnd: random.Random) -> Counter:
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        gen_dir = opened.path
+        leaf = searcher.leaf_searchers()[0][0]
+        segment = leaf.reader()._segment.segment_id()
+        regions = term_regions(leaf.reader())
+    outcomes: Counter = Counter()
+    for _ in range(trials):
+        kind, field, text, start, end = rnd.choice(regions)
+        path = gen_dir / f"{segment}{kind}"
+        offset = rnd.randrange(start, end)
+        expected = postings_of(index_dir, field, text)
+        flip(path, offset)
+        try:
+            got = postings_of(index_dir, field, text)
+            outcome = "unseen" if got == expected else "wrong"
+        except IndexCorrupt:
+            outcome = "refused at open"
+        except Exception:  # the read failed: the search would verify and refuse
+            outcome = "error"
+        finally:
+            flip(path, offset)
+        outcomes[kind, outcome] += 1
+    return outcomes
+
+
+def print_term_table(outcomes: Counter, trials: int) -> None:
+    names = ("refused at open", "error", "unseen", "wrong")
+    print(f"{trials} flips, each in one term's bytes of the first segment")
+    print("| file | flips | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for kind in (".trm", ".pst"):
+        counts = [outcomes[kind, name] for name in names]
+        print(f"| {kind} | {sum(counts)} | " + " | ".join(map(str, counts)) + " |")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--words", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--terms", action="store_true", help="aim each flip at one term")
     args = parser.parse_args(argv)
     rnd = random.Random(args.seed)
+    if args.terms:
+        print_term_table(term_trials(args.index, args.trials, rnd), args.trials)
+        return 0
     queries = [q.query for q in load_query_set()] + lexicon_words(args.index, args.words, rnd)
     with SearchEngine(Settings(index_dir=args.index)) as engine:
         expected = answers(engine, queries)

@@ -22,11 +22,12 @@ import searchsvc.index.build as build_module
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import BuildFailed, build_index, open_index, read_current
+from searchsvc.index.checked import CheckedStorage, ChunkDamaged
 from searchsvc.index.generations import damage_mark, read_meta
 from searchsvc.index.manifest import (
-    SAMPLE_BYTES,
+    CHUNK_BYTES,
+    build_chunks,
     build_manifest,
-    build_samples,
     is_sampled,
     sample_offsets,
 )
@@ -71,7 +72,7 @@ def only(gen_dir: Path, pattern: str) -> Path:
 
 
 def sampled_chunks(path: Path) -> list[range]:
-    return [range(start, start + SAMPLE_BYTES) for start in sample_offsets(path.stat().st_size)]
+    return [range(start, start + CHUNK_BYTES) for start in sample_offsets(path.stat().st_size)]
 
 
 def unsampled_postings_end(gen_dir: Path, field: str = "body") -> tuple[str, int]:
@@ -100,10 +101,26 @@ def test_generation_b_has_a_postings_file_that_opening_only_samples(
     assert is_sampled(postings.name, postings.stat().st_size)
     meta = read_meta(index["b_dir"])
     assert (
-        meta["samples"][postings.name]
-        == build_samples(index["b_dir"], meta["files"])[postings.name]
+        meta["chunks"][postings.name] == build_chunks(index["b_dir"], meta["files"])[postings.name]
     )
-    assert len(meta["samples"][postings.name]) == len(sample_offsets(postings.stat().st_size))
+    assert len(meta["chunks"][postings.name]) == -(-postings.stat().st_size // CHUNK_BYTES)
+    assert len(sample_offsets(postings.stat().st_size)) < len(meta["chunks"][postings.name])
+
+
+def test_a_reader_checks_each_chunk_it_reads_against_the_build(index: dict[str, object]) -> None:
+    """Where opening did not look, the first read of a chunk compares it: a damaged chunk
+    raises, and the chunks around it still read."""
+    postings = only(index["b_dir"], "*.pst")
+    sampled = {offset // CHUNK_BYTES for offset in sample_offsets(postings.stat().st_size)}
+    damaged = min(set(range(len(read_meta(index["b_dir"])["chunks"][postings.name]))) - sampled)
+    flip_byte(postings, damaged * CHUNK_BYTES + 100)
+    storage = CheckedStorage(str(index["b_dir"]), read_meta(index["b_dir"])["chunks"])
+    with storage.open_file(postings.name) as handle:
+        assert len(handle.get((damaged - 1) * CHUNK_BYTES, 10)) == 10
+        with pytest.raises(ChunkDamaged, match=postings.name):
+            handle.get(damaged * CHUNK_BYTES + 5000, 10)
+        with pytest.raises(ChunkDamaged):  # not remembered as checked
+            handle.get_uint(damaged * CHUNK_BYTES)
 
 
 @pytest.mark.parametrize("pattern", ["*.pst", "*._stored.col", "*.trm", "*.places_column.col"])
@@ -142,7 +159,7 @@ def test_a_flipped_byte_where_opening_looks_is_refused(
     offsets = sample_offsets(size)
     at = {
         "first": 5,
-        "middle sample": offsets[len(offsets) // 2] + SAMPLE_BYTES // 2,
+        "middle sample": offsets[len(offsets) // 2] + CHUNK_BYTES // 2,
         "last": size - 3,
         "middle": size // 2,
     }[where]
@@ -262,7 +279,7 @@ def test_incremental_updates_keep_the_manifest_whole(index: dict[str, object]) -
     update_articles(settings, articles)
     meta = read_meta(index["b_dir"])
     assert meta["files"] == build_manifest(index["b_dir"])
-    assert meta["samples"] == build_samples(index["b_dir"], meta["files"])
+    assert meta["chunks"] == build_chunks(index["b_dir"], meta["files"])
     with open_index(index["index_dir"]) as opened:
         assert opened.generation == index["b"]
         assert opened.verify_files() is None

@@ -35,7 +35,7 @@ from searchsvc.index.generations import (
     switch_current,
     write_meta,
 )
-from searchsvc.index.manifest import build_manifest, build_samples
+from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.parallel import as_build_failure, run_in_process, run_workers
 from searchsvc.index.progress import ProgressCallback, ProgressTracker, file_size
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema
@@ -294,7 +294,7 @@ def _build(
         "updates": {"added": 0, "replaced": 0, "deleted": 0, "last_update_at": None},
     }
     meta["files"] = files
-    meta["samples"] = build_samples(gen_dir, files)
+    meta["chunks"] = build_chunks(gen_dir, files)
     write_meta(gen_dir, meta)
     fsync_dir(gen_dir.parent)
     status.update(force=True, phase="switching")

@@ -36,13 +36,14 @@ from typing import Any
 
 from searchsvc.index.generations import META_FILE
 
-_CHUNK = 1 << 20
-#: Bytes per sampled chunk of a big file.
-SAMPLE_BYTES = 1 << 14
-#: Sampled chunks between the first and the last one.
+_READ_BYTES = 1 << 20
+#: The big files are checked in chunks of this size: a few at open, each one again the
+#: first time a reader touches it.
+CHUNK_BYTES = 1 << 16
+#: Chunks compared at open between the first and the last one.
 INTERIOR_SAMPLES = 2
-#: Files this small are always compared whole: a sample would read most of them anyway.
-WHOLE_FILE_BYTES = 1 << 16
+#: Files up to this size are always compared whole: a sample would read most of them.
+WHOLE_FILE_BYTES = 4 * CHUNK_BYTES
 #: Files that are only sampled at open: together nearly all of an index's bytes.
 _SAMPLED_SUFFIXES = (".trm", ".pst", "._stored.col")
 
@@ -52,7 +53,7 @@ def file_entry(path: Path) -> list[int]:
     crc = 0
     size = 0
     with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
+        while chunk := handle.read(_READ_BYTES):
             crc = zlib.crc32(chunk, crc)
             size += len(chunk)
     return [size, crc]
@@ -63,22 +64,23 @@ def is_sampled(name: str, size: int) -> bool:
     return size > WHOLE_FILE_BYTES and name.endswith(_SAMPLED_SUFFIXES)
 
 
+def chunk_checksums(path: Path) -> list[int]:
+    """The CRC-32 of each ``CHUNK_BYTES`` chunk of one file (the last may be shorter)."""
+    with open(path, "rb") as handle:
+        return [zlib.crc32(chunk) for chunk in iter(lambda: handle.read(CHUNK_BYTES), b"")]
+
+
 def sample_offsets(size: int) -> list[int]:
-    """Where the sampled chunks of a file of ``size`` bytes start: the first chunk, the
-    last one and evenly spaced ones between (a function of the size alone, which is
-    checked before them)."""
-    last = max(0, size - SAMPLE_BYTES)
-    interior = [last * step // (INTERIOR_SAMPLES + 1) for step in range(1, INTERIOR_SAMPLES + 1)]
-    return sorted({0, *interior, last})
+    """Where the chunks compared at open start: the first, the last and evenly spaced
+    ones between (a function of the size alone, which is checked before them)."""
+    last = max(0, size - 1) // CHUNK_BYTES
+    chunks = {0, last, *(last * step // (INTERIOR_SAMPLES + 1) for step in (1, 2))}
+    return [chunk * CHUNK_BYTES for chunk in sorted(chunks)]
 
 
-def sample_entry(path: Path, size: int) -> list[int]:
-    """The CRC-32 of each sampled chunk of one file."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return [zlib.crc32(os.pread(fd, SAMPLE_BYTES, offset)) for offset in sample_offsets(size)]
-    finally:
-        os.close(fd)
+def chunk_differs(fd: int, index: int, expected: int) -> bool:
+    """Whether chunk ``index`` of the open file ``fd`` no longer has checksum ``expected``."""
+    return zlib.crc32(os.pread(fd, CHUNK_BYTES, index * CHUNK_BYTES)) != expected
 
 
 def build_manifest(gen_dir: Path, previous: dict[str, list[int]] | None = None) -> dict[str, Any]:
@@ -93,13 +95,13 @@ def build_manifest(gen_dir: Path, previous: dict[str, list[int]] | None = None) 
     return files
 
 
-def build_samples(
+def build_chunks(
     gen_dir: Path, files: dict[str, list[int]], previous: dict[str, list[int]] | None = None
 ) -> dict[str, list[int]]:
-    """Checksums of the sampled chunks of each sampled file in ``files``."""
+    """Chunk checksums of each sampled file in ``files``."""
     previous = previous or {}
     return {
-        name: previous.get(name) or sample_entry(Path(gen_dir) / name, size)
+        name: previous.get(name) or chunk_checksums(Path(gen_dir) / name)
         for name, (size, _crc) in files.items()
         if is_sampled(name, size)
     }
@@ -109,14 +111,14 @@ def find_damage(
     gen_dir: Path,
     ix: Any,
     manifest: dict[str, list[int]] | None,
-    samples: dict[str, list[int]] | None = None,
+    chunks: dict[str, list[int]] | None = None,
     *,
     full: bool = False,
 ) -> str | None:
     """What is wrong with the files the opened commit of ``ix`` reads, or ``None``.
 
-    ``full`` compares every byte; otherwise files with recorded samples are compared
-    by those (a manifest without samples, from an older build, is compared whole).
+    ``full`` compares every byte; otherwise files with recorded chunk checksums are
+    compared by a few chunks (a manifest without them, from an older build, whole).
     """
     if not manifest:
         return None
@@ -137,7 +139,7 @@ def find_damage(
         if problem:
             return f"{name} {problem}"
     for name, (size, crc) in checked.items():
-        if _content_differs(Path(gen_dir) / name, size, crc, None if full else samples):
+        if _content_differs(Path(gen_dir) / name, size, crc, None if full else chunks):
             return f"{name} does not hold the bytes that were written (checksum differs)"
     return None
 
@@ -150,11 +152,18 @@ def _size_problem(path: Path, size: int) -> str | None:
     return None if actual == size else f"has {actual} bytes, {size} were written"
 
 
-def _content_differs(path: Path, size: int, crc: int, samples: dict[str, list[int]] | None) -> bool:
-    sampled = samples.get(path.name) if samples is not None else None
-    if sampled is not None and is_sampled(path.name, size):
-        return sample_entry(path, size) != sampled
-    return file_entry(path)[1] != crc
+def _content_differs(path: Path, size: int, crc: int, chunks: dict[str, list[int]] | None) -> bool:
+    expected = chunks.get(path.name) if chunks is not None else None
+    if expected is None or not is_sampled(path.name, size):
+        return file_entry(path)[1] != crc
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return any(
+            chunk_differs(fd, offset // CHUNK_BYTES, expected[offset // CHUNK_BYTES])
+            for offset in sample_offsets(size)
+        )
+    finally:
+        os.close(fd)
 
 
 def _toc_generation(name: str) -> int:

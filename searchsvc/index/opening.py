@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
 from searchsvc.analysis import analysis_config
+from searchsvc.index.checked import CheckedStorage
 from searchsvc.index.errors import AnalyzerMismatch, IndexCorrupt, IndexNotFound, IndexOutdated
 from searchsvc.index.generations import (
     GenerationLock,
@@ -176,8 +176,9 @@ def _open_whoosh_index(gen_dir: Path, name: str, index_dir: Path, meta: dict) ->
         # closed (and its warning dropped) here rather than at some later collection.
         warnings.simplefilter("ignore", ResourceWarning)
         try:
-            ix = FileStorage(str(gen_dir), readonly=True).open_index()
-            problem = find_damage(gen_dir, ix, meta.get("files"), meta.get("samples"))
+            chunks = meta.get("chunks") or {}
+            ix = CheckedStorage(str(gen_dir), chunks).open_index()
+            problem = find_damage(gen_dir, ix, meta.get("files"), chunks)
             if problem is None:
                 with ix.reader() as reader:
                     reader.doc_count()
