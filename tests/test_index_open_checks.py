@@ -1,11 +1,11 @@
 """What opening checks, what only a full verification reads, and what a query does in between.
 
-Opening compares sizes, the small files and the columns whole, and fixed chunks of the
-big ones (term dictionaries, postings and stored articles). A byte flipped where opening
-only samples is found by ``index-info --verify`` and by the verification a build runs
-before it switches; in a compressed postings block it is also found by the first query
-that reads it: that query answers with an error, not a result, the generation is marked
-damaged and the previous one serves.
+Opening compares sizes, the small files and the columns whole, and a few 64 KiB chunks of
+the big ones (term dictionaries, postings and stored articles). A byte flipped where
+opening does not look is found by ``index-info --verify``, by the verification a build
+runs before it switches, and by the first read of its chunk: the query that would have
+read it answers with an error, not a result, the generation is marked damaged and the
+previous one serves.
 """
 
 from __future__ import annotations

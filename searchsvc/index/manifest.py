@@ -11,16 +11,15 @@ must not take longer as the archive grows, checks what is cheap:
   of contents and segment list, and the uncompressed values facets, dates, ids and length
   norms come from, which the search loads whole at open anyway;
 * the three big files of each segment are sampled: term dictionaries (``.trm``), postings
-  (``.pst``) and stored articles (``_stored.col``). Their first and last chunks, which
-  hold the headers, hash tables and offset tables Whoosh reads first, and a few fixed
-  chunks between are compared.
+  (``.pst``) and stored articles (``_stored.col``). Each has a checksum per 64 KiB chunk;
+  opening compares the first and last chunks, which hold the headers, hash tables and
+  offset tables Whoosh reads first, and two fixed chunks between.
 
-A byte flipped elsewhere in those three files is found by the full verification, and
-usually by the first query that reads it: compressed postings blocks and stored articles
-carry zlib's Adler-32, so the read fails, and the search then verifies the generation in
-full, marks it damaged and serves the previous one (``search/serving.py``). Inlined
-postings of rare terms and short postings blocks are not compressed, so damage there can
-change an answer until a full verification runs.
+Every other chunk of those files is compared the first time a reader touches it
+(``checked.py``), so damage that opening did not see fails the query that would have
+read it (Whoosh keeps no checksum of its own for term records or inlined postings, so
+without this such damage changes answers silently); the search then verifies the
+generation in full, marks it damaged and serves the previous one (``search/serving.py``).
 
 Whoosh never rewrites a file once written (a commit adds segment files and a new table of
 contents), so a manifest in ``meta.json`` stays true for every file it lists; files
