@@ -69,7 +69,7 @@ def open_searcher(engine: str, index_dir: Path) -> tuple[Callable[[BenchQuery, b
         from searchsvc.config import Settings
         from searchsvc.search import SearchEngine
 
-        search_engine = SearchEngine(Settings(index_dir=index_dir))
+        search_engine = SearchEngine(Settings(index_dir=index_dir), prepare_lexicon=True)
         search_engine.generation  # noqa: B018 - opens the index before the clock starts
 
         def run(query: BenchQuery, with_filters: bool) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,23 @@ def test_term_tables_read_directly_agree_with_whoosh(tmp_path: Path) -> None:
                 assert direct == expected
     finally:
         opened.close()
+
+
+def test_a_server_reads_each_commits_lexicon_in_the_background(tmp_path: Path) -> None:
+    own = indexed(tmp_path, ARTICLES[:3])
+
+    def lexicon_after_opening(engine: SearchEngine) -> bool:
+        engine.generation  # noqa: B018 - opens the index; no query needs the lexicon yet
+        for thread in threading.enumerate():
+            if thread.name.startswith("lexicon-"):
+                thread.join(timeout=30)
+        with engine._serving.reading() as reading:
+            return reading.snapshot.lexicon.loaded
+
+    with SearchEngine(own) as engine:
+        assert not lexicon_after_opening(engine)
+    with SearchEngine(own, prepare_lexicon=True) as engine:
+        assert lexicon_after_opening(engine)
+        update_articles(own, [Article(id="z1", title="Zebra foal", body="A zebra foal.")])
+        assert lexicon_after_opening(engine)  # the new commit's own lexicon
+        assert suggestion(engine, "zebbra") == "zebra"

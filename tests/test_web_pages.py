@@ -245,4 +245,4 @@ def test_page_explains_the_query_language(client):
     html = client.get("/", query_string={"q": "harbour"}).get_data(as_text=True)
     tips = html[html.index('id="search-tips"') :]
     assert "oil prices OR tariffs" in tips and "oil, and prices or tariffs" in tips
-    assert "AND makes both words required" in tips
+    assert "quoted, it is required" in tips

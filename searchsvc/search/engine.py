@@ -50,7 +50,15 @@ _SCAN_SHARE = 1 / 16
 
 
 class SearchEngine:
-    def __init__(self, settings: Settings, ranking: RankingConfig | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ranking: RankingConfig | None = None,
+        *,
+        prepare_lexicon: bool = False,
+    ) -> None:
+        """``prepare_lexicon``: read each commit's spelling lexicon in the background, as
+        a long-running server should, rather than on the first query that needs it."""
         self.settings = settings
         self.ranking = ranking or RankingConfig()
         plain = make_analyzer(stem=False)
@@ -61,7 +69,10 @@ class SearchEngine:
         self._word_forms = WordForms(self.stem)
         self._analysis = QueryAnalysis(plain.surface_words, self.stem)
         self._serving = ServingIndex(
-            settings.index_dir, self.ranking, cache_bytes=settings.cache_mb * 2**20
+            settings.index_dir,
+            self.ranking,
+            cache_bytes=settings.cache_mb * 2**20,
+            prepare_lexicon=prepare_lexicon,
         )
         self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
 

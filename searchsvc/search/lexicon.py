@@ -126,6 +126,14 @@ class Lexicon:
         words = self._load(reader)
         return dict(zip(words.words, words.occurrences.tolist(), strict=True))
 
+    @property
+    def loaded(self) -> bool:
+        return self._words is not None
+
+    def prepare(self, reader: IndexReader) -> None:
+        """Read the words now (a server does it in the background after each commit)."""
+        self._load(reader)
+
     def _load(self, reader: IndexReader) -> _Words:
         if self._words is None:
             with self._lock:  # one thread reads the term tables, the others wait for it

@@ -6,8 +6,8 @@ set is known for the total and the facets. Ranking then scores only those
 documents, with BM25F parts cached per term per commit (see ``ranking``).
 
 A query's plain words rank rather than filter: the list holds every article with the
-query's required parts (phrases, fields, dates, exclusions, explicit ``AND``) and at
-least one of its words, and the articles with all of them come first. A few articles
+query's required parts (quoted phrases, fields, dates, exclusions) and at least one of
+its words, and the articles with all of them come first. A few articles
 with every word never hide the many that have most of them.
 """
 
@@ -90,11 +90,14 @@ def positive_leaves(node: Node) -> Iterator[Term | Phrase | Prefix | Fuzzy]:
 def is_optional(node: Node) -> bool:
     """A plain word, wildcard or fuzzy word (or an OR of them): it ranks, it does not filter.
 
-    Everything written with syntax keeps its strictness: phrases, ``title:``/``place:``/
-    ``source:`` fields, dates, exclusions, and groups joined by an explicit ``AND``.
+    Everything written with syntax keeps its strictness: quoted phrases, ``title:``/
+    ``place:``/``source:`` fields, dates and exclusions. A hyphenated word is a phrase
+    the user did not ask for, so it ranks like any other word.
     """
     if isinstance(node, (Term, Prefix, Fuzzy)):
         return node.fields in (TEXT_FIELDS, WORD_FIELDS)
+    if isinstance(node, Phrase):
+        return not node.quoted and node.fields == WORD_FIELDS
     if isinstance(node, Or):
         return all(is_optional(child) for child in node.children)
     return False

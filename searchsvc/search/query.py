@@ -2,7 +2,7 @@
 
 Grammar (loosest first; every other input is read leniently, see below)::
 
-    query    := clause ( "AND"? clause )*    words rank (see matching); AND requires both sides
+    query    := clause*                      words rank, syntax filters (AND is optional)
     clause   := any ( "OR" any )*            OR binds tighter: ``a b OR c`` = a AND (b OR c)
     any      := ("-" | "NOT")* primary       excluded
     primary  := "(" query ")" | FIELD ":" primary | "phrase" | word | date-range
@@ -62,11 +62,16 @@ class Term:
 
 @dataclass(frozen=True)
 class Phrase:
-    """Consecutive surface words (stopwords skipped, as the index skips them)."""
+    """Consecutive surface words (stopwords skipped, as the index skips them).
+
+    ``quoted`` is False for one typed word that analyzes to several (``U.S.-Soviet``,
+    ``three-dimensional``): such a phrase ranks like a word instead of being required.
+    """
 
     fields: tuple[str, ...]
     words: tuple[str, ...]
     span: tuple[int, int] = (0, 0)
+    quoted: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Prefix:
 
 @dataclass(frozen=True)
 class Fuzzy:
-    """Words within ``maxdist`` edits of ``word`` (first letter fixed)."""
+    """Words within ``maxdist`` edits of ``word``, whatever their first letter."""
 
     fields: tuple[str, ...]
     word: str
@@ -189,29 +194,14 @@ class _Parser:
                     break
                 self.advance()  # a stray ")" means nothing
             elif token.kind == "AND":
-                self.advance()
-                self.join_required(nodes, field)
+                self.advance()  # AND is what juxtaposition already means
             else:
                 node = self.parse_any_of(field)
-                if node is not None:
+                if isinstance(node, And) and top:
+                    nodes.extend(node.children)  # "(a b) c" is three words, each ranking
+                elif node is not None:
                     nodes.append(node)
         return nodes
-
-    def join_required(self, nodes: list[Node], field: str | None) -> None:
-        """``a AND b``: both sides required, where plain words alone would only rank.
-
-        Matching is the same as ``a b``; the difference is that an article lacking either
-        side is not listed among the partial matches. A dangling AND means nothing.
-        """
-        following = self.peek()
-        if not nodes or following is None or following.kind in (")", "OR", "AND"):
-            return
-        right = self.parse_any_of(field)
-        if right is None:
-            return
-        left = nodes.pop()
-        parts = left.children if isinstance(left, And) else (left,)
-        nodes.append(And((*parts, right)))
 
     def parse_any_of(self, field: str | None) -> Node | None:
         operands = [self.parse_unary(field)]
@@ -306,7 +296,7 @@ class _Parser:
         if field == "place":
             return _words_node(("place_name",), words, span)
         if len(words) > 1:
-            return Phrase(_SURFACE_FIELDS[field], tuple(words), span)
+            return Phrase(_SURFACE_FIELDS[field], tuple(words), span, quoted=False)
         return Term(_STEMMED_FIELDS[field], self.analysis.stem(words[0]), words[0], span)
 
     def phrase_node(self, token: Token, field: str | None) -> Node | None:

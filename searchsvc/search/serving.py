@@ -41,11 +41,19 @@ log = logging.getLogger(__name__)
 
 class ServingIndex:
     def __init__(
-        self, index_dir: Path, ranking: RankingConfig, cache_bytes: int = DEFAULT_CACHE_BYTES
+        self,
+        index_dir: Path,
+        ranking: RankingConfig,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        *,
+        prepare_lexicon: bool = False,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.ranking = ranking
         self.cache_bytes = cache_bytes
+        #: Read each new commit's spelling lexicon on a background thread (servers: the
+        #: first misspelled query then does not wait half a second for it on Reuters).
+        self.prepare_lexicon = prepare_lexicon
         self._lock = threading.RLock()
         self._opened: OpenedIndex | None = None
         self._opened_as: str | None = None  # what CURRENT said when we opened it
@@ -180,6 +188,9 @@ class ServingIndex:
         self._snapshot = snapshot
         if old is not None:
             old.retire()
+        if self.prepare_lexicon:
+            name = f"lexicon-{snapshot.commit}"
+            threading.Thread(target=snapshot.prepare_lexicon, name=name, daemon=True).start()
 
     def _closed(self, snapshot: Snapshot) -> None:
         """Called when a retired snapshot's last searcher closes."""

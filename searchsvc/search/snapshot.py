@@ -9,6 +9,7 @@ A :class:`Reading` is one thread's use of a snapshot with the searcher it checke
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from searchsvc.search.docsets import DocSet
 from searchsvc.search.lexicon import Lexicon
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.ranking import Bm25f, RankingConfig, TermScores
+
+log = logging.getLogger(__name__)
 
 #: What a snapshot may keep of decoded postings, term scores, phrase matches and
 #: expansions, in bytes: one least-recently-used budget for all of them, so whichever
@@ -71,7 +74,8 @@ class Snapshot:
         self._bm25: Bm25f | None = None
         self.cache: SizedCache[Any] = SizedCache(cache_bytes, size_in_bytes)
         #: Words of titles and bodies for fuzzy words and "did you mean", read from this
-        #: commit's term tables on first use (not at opening: most queries never need it).
+        #: commit's term tables on first use or by :meth:`prepare_lexicon` (not while
+        #: opening: most queries never need it, and opening must stay quick).
         self.lexicon = Lexicon()
         #: (facet, key) -> display label; labels survive commits of the same generation.
         self.labels: dict[tuple[str, str], str] = labels if labels is not None else {}
@@ -124,6 +128,22 @@ class Snapshot:
         self._on_closed(self)
 
     # --- what a commit computes once ---------------------------------------------------
+
+    def prepare_lexicon(self) -> None:
+        """Read the spelling lexicon with a searcher of this commit, if it is still served.
+
+        Run on a background thread, so that the first query with a misspelling does not
+        wait for it; a failure only means that query will read it itself.
+        """
+        searcher = self.checkout()
+        if searcher is None:
+            return
+        try:
+            self.lexicon.prepare(searcher.reader())
+        except Exception:  # a later query reads it itself and reports the problem
+            log.debug("reading the lexicon of commit %s in the background failed", self.commit)
+        finally:
+            self.checkin(searcher)
 
     def columns(self, searcher: Searcher) -> DocumentColumns:
         if self._columns is None:

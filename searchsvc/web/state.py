@@ -21,7 +21,7 @@ class WebState:
     def create(cls, settings: Settings) -> WebState:
         return cls(
             settings=settings,
-            engine=SearchEngine(settings),
+            engine=SearchEngine(settings, prepare_lexicon=True),
             rebuilds=RebuildLauncher(settings),
         )
 
