@@ -5,6 +5,7 @@ each engine is measured alone, from a cold interpreter.
 
     python benchmarks/bench_worker.py build --engine searchsvc|whoosh|fts5 --out DIR SOURCE...
     python benchmarks/bench_worker.py query --engine searchsvc|fts5 --index DIR [--rounds N]
+    python benchmarks/bench_worker.py open --index DIR
 """
 
 from __future__ import annotations
@@ -152,6 +153,28 @@ def query(
     }
 
 
+def open_phases(index_dir: Path) -> dict[str, Any]:
+    """What ``serve`` does before its first answer, phase by phase: open the serving
+    generation (checks included), then load the columns and length norms a query needs."""
+    from searchsvc.index import open_index
+    from searchsvc.search.columns import DocumentColumns
+    from searchsvc.search.snapshot import LENGTH_FIELDS
+
+    started = time.perf_counter()
+    with open_index(index_dir) as opened:
+        checked = time.perf_counter()
+        with opened.searcher() as searcher:
+            columns = DocumentColumns.load(searcher, LENGTH_FIELDS)
+            columns.id_rank  # noqa: B018 - as the serving snapshot does before its first query
+        loaded = time.perf_counter()
+    return {
+        "open_index": checked - started,
+        "columns": loaded - checked,
+        "total": loaded - started,
+        "articles": len(columns.live),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,8 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="drop place/source/date filters (synthetic corpora)",
     )
+    open_parser = commands.add_parser("open")
+    open_parser.add_argument("--index", type=Path, required=True)
     args = parser.parse_args(argv)
-    if args.command == "build":
+    if args.command == "open":
+        outcome = open_phases(args.index)
+    elif args.command == "build":
         outcome = build(args.engine, args.sources, args.out)
     else:
         queries = load_query_set(args.query_set)

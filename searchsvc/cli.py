@@ -64,14 +64,14 @@ def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
     from searchsvc.index.info import format_index_info, index_info
 
     try:
-        info = index_info(settings.index_dir)
+        info = index_info(settings.index_dir, verify=args.verify)
     except SearchIndexError as error:
         raise CommandError(str(error)) from None
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
     else:
         print(format_index_info(info))
-    return 0
+    return 0 if (info["verification"] or {"ok": True})["ok"] else 1
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -287,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest report and size of the index in SEARCHSVC_INDEX_DIR.",
     )
     info.add_argument("--json", action="store_true", help="print the details as JSON")
+    info.add_argument(
+        "--verify",
+        action="store_true",
+        help="also compare every byte of the index with its build-time checksums "
+        "(opening checks sizes and samples); exit status 1 if damaged",
+    )
     info.set_defaults(handler=cmd_index_info)
 
     add = commands.add_parser(

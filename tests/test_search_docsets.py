@@ -16,7 +16,7 @@ from searchsvc.articles.model import Article
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.columns import DocumentColumns, MultiKeyColumn
+from searchsvc.search.columns import DocumentColumns, MultiKeyColumn, _multi_keys
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import top_keys
 from searchsvc.search.ranking import TermScores, sum_scores, top_scored
@@ -140,3 +140,15 @@ def test_columns_read_whole_equal_whooshs_per_document_values(tmp_path) -> None:
             lengths = [reader.doc_field_length(doc, name) or 0 for doc in range(size)]
             assert columns.lengths[name].tolist() == lengths
         assert "" in per_document("place")[-2:]  # the added articles have no dateline
+
+
+@given(
+    st.lists(st.lists(st.sampled_from([b"a", b"geo:1", b"country:US", b" ", b"  "]), max_size=5))
+)
+def test_multi_keys_split_like_each_value_on_its_own(parts: list[list[bytes]]) -> None:
+    """Single-space values (what the index writes) and any other spacing give the keys a
+    value-by-value split gives."""
+    values = [b" ".join(part) for part in parts]
+    column = _multi_keys(values)
+    for docnum, raw in enumerate(values):
+        assert column.keys_of(docnum) == tuple(key.decode() for key in raw.split())

@@ -35,12 +35,16 @@ from searchsvc.index.generations import (
     switch_current,
     write_meta,
 )
-from searchsvc.index.manifest import build_manifest
+from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.parallel import as_build_failure, run_in_process, run_workers
 from searchsvc.index.progress import ProgressCallback, ProgressTracker
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema
 from searchsvc.index.status import StatusWriter, now_iso, read_build_status
-from searchsvc.index.verify import remove_duplicate_ids, verify_generation
+from searchsvc.index.verify import (
+    remove_duplicate_ids,
+    verify_files_unchanged,
+    verify_generation,
+)
 from searchsvc.index.workers import WorkerConfig
 
 BUILD_LOCK = "build.lock"
@@ -266,11 +270,15 @@ def _build(
         )
     TOC(schema, segments, 1).write(storage, INDEX_NAME)
     shutil.rmtree(gen_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
+    written_files = build_manifest(gen_dir)  # checksums of the files as written
     duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
     article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
 
     verified = time.monotonic()
     _fsync_tree(gen_dir)
+    synced = time.monotonic()
+    files = build_manifest(gen_dir, written_files)
+    verify_files_unchanged(storage, INDEX_NAME, files)
     seconds = time.monotonic() - started
     meta = {
         "generation": name,
@@ -283,7 +291,8 @@ def _build(
         "phase_seconds": {
             "indexing": round(indexed - started, 3),
             "verifying": round(verified - indexed, 3),
-            "syncing": round(seconds - (verified - started), 3),
+            "syncing": round(synced - verified, 3),
+            "checksums": round(seconds - (synced - started), 3),
         },
         "article_count": article_count,
         "sources": [str(p) for p in sources],
@@ -296,7 +305,8 @@ def _build(
         "index_bytes": directory_size(gen_dir),
         "updates": {"added": 0, "replaced": 0, "deleted": 0, "last_update_at": None},
     }
-    meta["files"] = build_manifest(gen_dir)
+    meta["files"] = files
+    meta["chunks"] = build_chunks(gen_dir, files)
     write_meta(gen_dir, meta)
     fsync_dir(gen_dir.parent)
     status.update(force=True, phase="switching")

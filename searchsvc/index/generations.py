@@ -32,6 +32,8 @@ from typing import Any
 CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
 META_FILE = "meta.json"
+#: Written into a generation found damaged after it was opened; it never serves again.
+DAMAGED_FILE = ".damaged"
 #: The current generation and the newest complete one before it (a fallback when
 #: the current one turns out unreadable).
 KEEP_COMPLETE = 2
@@ -118,6 +120,20 @@ def write_meta(gen_dir: Path, meta: dict[str, Any]) -> None:
     atomic_write_text(Path(gen_dir) / META_FILE, json.dumps(meta, indent=2, sort_keys=True))
 
 
+def mark_damaged(gen_dir: Path, reason: str) -> None:
+    """Record that a full verification found ``gen_dir`` damaged, so no process opens it
+    again (the damage may lie where opening only samples)."""
+    atomic_write_text(Path(gen_dir) / DAMAGED_FILE, reason + "\n")
+
+
+def damage_mark(gen_dir: Path) -> str | None:
+    """Why the generation was marked damaged, or ``None`` when it was not."""
+    try:
+        return (Path(gen_dir) / DAMAGED_FILE).read_text(encoding="utf-8", errors="replace").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 class GenerationLock:
     """An flock on a generation's lock file: shared for readers and builds, exclusive
     for deletion. The lock file is created on demand and outlives nothing it guards."""
@@ -202,10 +218,12 @@ def complete_generations(index_dir: Path) -> list[str]:
 
 
 def generations_to_keep(index_dir: Path) -> set[str]:
-    """The current generation and the newest complete ones before it."""
+    """The current generation and the newest complete ones before it that are not
+    known to be damaged (those could not stand in for it)."""
     current = read_current(index_dir)
     complete = complete_generations(index_dir)
     older = complete[: complete.index(current)] if current in complete else complete
+    older = [name for name in older if damage_mark(generation_path(index_dir, name)) is None]
     keep = set(older[-(KEEP_COMPLETE - 1) :]) if KEEP_COMPLETE > 1 else set()
     if current:
         keep.add(current)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from searchsvc.articles.model import IngestReport
 from searchsvc.index.generations import directory_size, list_generation_names
-from searchsvc.index.opening import open_index
+from searchsvc.index.opening import OpenedIndex, open_index
 from searchsvc.index.status import read_build_status
 
 
-def index_info(index_dir: Path) -> dict[str, Any]:
-    """A JSON-ready description of the serving generation (raises like :func:`open_index`)."""
+def index_info(index_dir: Path, *, verify: bool = False) -> dict[str, Any]:
+    """A JSON-ready description of the serving generation (raises like :func:`open_index`).
+
+    ``verify`` also compares every byte of its files with the checksums taken when they
+    were written (opening only samples the big ones); a damaged generation is marked so
+    that it no longer serves.
+    """
     with open_index(index_dir) as opened:
         meta = opened.meta
+        verification = _verification(opened) if verify else None
         return {
             "index_dir": str(index_dir),
             "generation": opened.generation,
@@ -33,7 +40,20 @@ def index_info(index_dir: Path) -> dict[str, Any]:
             "report": meta.get("report", {}),
             "generations": list_generation_names(index_dir),
             "build_status": read_build_status(index_dir),
+            "verification": verification,
         }
+
+
+def _verification(opened: OpenedIndex) -> dict[str, Any]:
+    started = time.monotonic()
+    problem = opened.verify_files()
+    return {
+        "ok": problem is None,
+        "problem": problem,
+        "files": len(opened.meta.get("files") or {}),
+        "bytes": directory_size(opened.path),
+        "seconds": round(time.monotonic() - started, 3),
+    }
 
 
 def format_index_info(info: dict[str, Any]) -> str:
@@ -55,6 +75,9 @@ def format_index_info(info: dict[str, Any]) -> str:
             f"{updates.get('replaced', 0)} replaced, {updates.get('deleted', 0)} deleted "
             f"(last at {updates['last_update_at']})"
         )
+    verification = info.get("verification")
+    if verification is not None:
+        lines.append(_format_verification(verification))
     status = info["build_status"]
     if status.get("state") == "building":
         lines.append(f"a rebuild is running: {status.get('done')} articles so far")
@@ -64,3 +87,15 @@ def format_index_info(info: dict[str, Any]) -> str:
     report = IngestReport.from_dict(info["report"] or {})
     lines += [f"  {line}" for line in report.format_text().splitlines()]
     return "\n".join(lines)
+
+
+def _format_verification(verification: dict[str, Any]) -> str:
+    if verification["ok"]:
+        return (
+            f"verified: every byte of {verification['bytes'] / 1_048_576:.1f} MiB matches "
+            f"the checksums taken at build time ({verification['seconds']:.1f} s)"
+        )
+    return (
+        f"DAMAGED: {verification['problem']}; this generation will not serve again, "
+        "run `searchsvc build-index`"
+    )

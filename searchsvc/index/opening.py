@@ -11,22 +11,25 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
 from searchsvc.analysis import analysis_config
+from searchsvc.index.checked import CheckedStorage
 from searchsvc.index.errors import AnalyzerMismatch, IndexCorrupt, IndexNotFound, IndexOutdated
 from searchsvc.index.generations import (
     GenerationLock,
     complete_generations,
+    damage_mark,
     generation_path,
     is_generation_name,
+    mark_damaged,
     read_current,
     read_meta,
     remove_stale_generations,
@@ -50,6 +53,8 @@ class OpenedIndex:
     #: The unreadable generation ``CURRENT`` names, when this one serves instead.
     fallback_from: str | None = None
     _lock: GenerationLock | None = field(default=None, repr=False)
+    _verified_commit: int | None = field(default=None, repr=False)
+    _verifying: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def schema(self):
@@ -61,6 +66,27 @@ class OpenedIndex:
 
     def doc_count(self) -> int:
         return self.index.doc_count()
+
+    def verify_files(self) -> str | None:
+        """Compare every byte of the latest commit's files with the manifest (what opening
+        only samples); a damaged generation is marked so that it never opens again.
+
+        Returns what is wrong, or ``None``. A clean result is remembered until the next
+        commit: the files of a commit never change, so a later failure cannot be explained
+        by them.
+        """
+        with self._verifying:
+            commit = self.index.latest_generation()
+            if self._verified_commit == commit:
+                return None
+            meta = read_meta(self.path) or self.meta  # updates since the open add files
+            problem = find_damage(self.path, self.index, meta.get("files"), full=True)
+            if problem is None:
+                self._verified_commit = commit
+                return None
+        with contextlib.suppress(OSError):
+            mark_damaged(self.path, problem)
+        return problem
 
     def close(self) -> None:
         """Release the generation; if it no longer serves, old generations may go now."""
@@ -130,6 +156,12 @@ def open_generation(index_dir: Path, name: str) -> OpenedIndex:
                 "run `searchsvc build-index`"
             )
         check_compatible(meta, name)
+        refused = damage_mark(gen_dir)
+        if refused is not None:
+            raise IndexCorrupt(
+                f"index generation {name} in {index_dir} was found damaged ({refused}); "
+                "run `searchsvc build-index`"
+            )
         ix = _open_whoosh_index(gen_dir, name, index_dir, meta)
         return OpenedIndex(generation=name, path=gen_dir, index=ix, meta=meta, _lock=lock)
     except BaseException:
@@ -144,8 +176,9 @@ def _open_whoosh_index(gen_dir: Path, name: str, index_dir: Path, meta: dict) ->
         # closed (and its warning dropped) here rather than at some later collection.
         warnings.simplefilter("ignore", ResourceWarning)
         try:
-            ix = FileStorage(str(gen_dir), readonly=True).open_index()
-            problem = find_damage(gen_dir, ix, meta.get("files"))
+            chunks = meta.get("chunks") or {}
+            ix = CheckedStorage(str(gen_dir), chunks).open_index()
+            problem = find_damage(gen_dir, ix, meta.get("files"), chunks)
             if problem is None:
                 with ix.reader() as reader:
                     reader.doc_count()

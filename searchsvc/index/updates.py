@@ -25,7 +25,7 @@ from searchsvc.config import Settings
 from searchsvc.index.build import BUILD_LOCK, INDEX_NAME
 from searchsvc.index.errors import WriterBusy
 from searchsvc.index.generations import write_meta
-from searchsvc.index.manifest import build_manifest
+from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.opening import open_index
 from searchsvc.index.schema import article_document
 from searchsvc.index.status import now_iso, read_build_status
@@ -166,6 +166,7 @@ def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int =
     meta["updates"] = updates
     meta["article_count"] = count
     meta["files"] = build_manifest(opened.path, meta.get("files"))
+    meta["chunks"] = build_chunks(opened.path, meta["files"], meta.get("chunks"))
     write_meta(opened.path, meta)
     return UpdateResult(
         generation=opened.generation,

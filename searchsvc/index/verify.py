@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
@@ -11,6 +12,7 @@ from whoosh.writing import NO_MERGE
 
 from searchsvc.articles.model import IngestReport
 from searchsvc.index.errors import BuildFailed
+from searchsvc.index.manifest import find_damage
 
 
 def remove_duplicate_ids(storage: FileStorage, indexname: str, report: IngestReport) -> int:
@@ -88,3 +90,13 @@ def _check_sample(searcher: Any, docnum: int, stored: dict[str, Any]) -> None:
                     f"verification failed: searching {name} for {words[0]!r} "
                     f"does not find article {article_id!r}"
                 )
+
+
+def verify_files_unchanged(storage: FileStorage, indexname: str, files: dict) -> None:
+    """Read every file of the new generation again, right before it may become current,
+    and compare it with the checksums taken when it was written: a disk or a process that
+    changed a byte since (where opening only samples) stops the switch."""
+    ix = storage.open_index(indexname)
+    problem = find_damage(Path(storage.folder), ix, files, full=True)
+    if problem is not None:
+        raise BuildFailed(f"verification failed: {problem}")

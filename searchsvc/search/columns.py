@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -282,10 +282,22 @@ def _keys(raw_values: list[bytes]) -> KeyColumn:
 
 
 def _multi_keys(raw_values: list[bytes]) -> MultiKeyColumn:
-    """Each value is keys joined by spaces."""
-    split = [raw.split() for raw in raw_values]
-    lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-    flat = list(chain.from_iterable(split))
+    """Each value is keys joined by spaces.
+
+    The index joins them by single spaces, so all values are split in one call and each
+    document's count is its spaces plus one: half the time of splitting them one by one,
+    the largest part of loading the columns at open. Any other spacing (which only ever
+    makes that count too high) is split value by value.
+    """
+    count = len(raw_values)
+    flat = b" ".join(raw_values).split()
+    spaces = np.fromiter(map(bytes.count, raw_values, repeat(b" ")), dtype=np.int64, count=count)
+    sizes = np.fromiter(map(len, raw_values), dtype=np.int64, count=count)
+    lengths = np.where(sizes > 0, spaces + 1, 0)
+    if int(lengths.sum()) != len(flat):
+        split = [raw.split() for raw in raw_values]
+        lengths = np.fromiter(map(len, split), dtype=np.int64, count=count)
+        flat = list(chain.from_iterable(split))
     keys = list(dict.fromkeys(flat))
     code_of = {key: code for code, key in enumerate(keys)}
     codes = np.fromiter(map(code_of.__getitem__, flat), dtype=np.int32, count=len(flat))

@@ -20,12 +20,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from searchsvc.index import OpenedIndex, SearchIndexError, open_index, read_current
-from searchsvc.index.generations import CURRENT_FILE
+from searchsvc.index import (
+    IndexCorrupt,
+    OpenedIndex,
+    SearchIndexError,
+    open_index,
+    read_current,
+)
+from searchsvc.index.generations import CURRENT_FILE, damage_mark
+from searchsvc.search.model import ArticleNotFound, QueryError
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
 
 _CHECKOUT_ATTEMPTS = 20
+#: Errors a request causes itself; any other error in a search may come from a damaged file.
+_REQUEST_ERRORS = (QueryError, ArticleNotFound, SearchIndexError)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +75,11 @@ class ServingIndex:
             raise RuntimeError("the index kept changing while opening a searcher")
         try:
             yield Reading(snapshot, searcher)
+        except _REQUEST_ERRORS:
+            raise
+        except Exception as error:
+            self._check_files_after(error, snapshot.opened)
+            raise
         finally:
             snapshot.checkin(searcher)
 
@@ -78,6 +92,20 @@ class ServingIndex:
                 snapshot.retire()
             if opened is not None:
                 self._release_if_unused(opened)
+
+    def _check_files_after(self, error: Exception, opened: OpenedIndex) -> None:
+        """A search failed unexpectedly: if the generation's files explain it (damage in a
+        part opening only samples), stop serving the generation and say so."""
+        problem = opened.verify_files()
+        if problem is None:
+            return  # the files are intact: the error is a bug, reported as such
+        log.error("index generation %s is damaged: %s", opened.generation, problem)
+        with self._lock:
+            self._fingerprint = None  # the next query looks again, and finds the mark
+        raise IndexCorrupt(
+            f"index generation {opened.generation} is damaged ({problem}); "
+            "run `searchsvc build-index`"
+        ) from error
 
     # --- switching ---------------------------------------------------------------------
 
@@ -112,6 +140,8 @@ class ServingIndex:
 
     def _refresh(self) -> None:
         current = read_current(self.index_dir)
+        if self._opened is not None and damage_mark(self._opened.path) is not None:
+            self.close()  # found damaged since: fall back, or answer that it cannot be read
         if self._opened is None or (current is not None and current != self._opened_as):
             try:
                 self._open_generation(current)

@@ -1,0 +1,83 @@
+"""Reading a generation's big files with every chunk checked the first time it is read.
+
+Opening compares only a few chunks of the term dictionaries, postings and stored
+articles (``manifest.py``), so that it stays fast however big the archive. Damage
+elsewhere in them must still never turn into a wrong answer: a flipped byte in a term's
+record can hide the term or change its inlined postings without Whoosh noticing. So
+readers get these files through :class:`CheckedStorage`, which compares each chunk
+with its build-time checksum before handing out any of its bytes, once per chunk for
+the life of the opened generation; a mismatch raises :class:`ChunkDamaged`, which the
+search turns into a full verification and a refused generation (``search/serving.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
+
+from searchsvc.index.manifest import CHUNK_BYTES, chunk_differs
+
+
+class ChunkDamaged(OSError):
+    """A chunk of an index file does not hold the bytes that were written."""
+
+
+class CheckedStorage(FileStorage):
+    """A read-only file storage whose files with chunk checksums are checked as read."""
+
+    def __init__(self, path: str, chunks: dict[str, list[int]]) -> None:
+        super().__init__(path, readonly=True)
+        self._chunks = chunks
+        #: Per file, which chunks some reader has checked already (shared by all readers).
+        self._checked: dict[str, bytearray] = {}
+        self._lock = threading.Lock()
+
+    def open_file(self, name: str, **kwargs: Any) -> StructFile:
+        expected = self._chunks.get(name)
+        if expected is None:
+            return super().open_file(name, **kwargs)
+        with self._lock:
+            checked = self._checked.setdefault(name, bytearray(len(expected)))
+        return _CheckedFile(open(self._fpath(name), "rb"), name, expected, checked)
+
+
+class _CheckedFile(StructFile):
+    """Every read goes through :meth:`read`, which checks the chunks it covers first."""
+
+    def __init__(self, fileobj: Any, name: str, expected: list[int], checked: bytearray):
+        super().__init__(fileobj, name=name)
+        self.is_real = False  # no reads straight from the OS file (``read_array``)
+        self._expected = expected
+        self._checked = checked
+
+    def read(self, size: int = -1) -> bytes:
+        start = self.file.tell()
+        return self._checked_bytes(start, self.file.read(size))
+
+    def get(self, position: int, length: int) -> bytes:
+        """What Whoosh's lookups call; one seek and one read, as :meth:`read` would."""
+        self.file.seek(position)
+        return self._checked_bytes(position, self.file.read(length))
+
+    def _checked_bytes(self, start: int, data: bytes) -> bytes:
+        if data:
+            first = start // CHUNK_BYTES
+            last = (start + len(data) - 1) // CHUNK_BYTES
+            if first != last or not self._checked[first]:  # usually checked already
+                self._check(first, last)
+        return data
+
+    def _check(self, first: int, last: int) -> None:
+        for index in range(first, last + 1):
+            if self._checked[index]:
+                continue
+            if chunk_differs(self.file.fileno(), index, self._expected[index]):
+                start = index * CHUNK_BYTES
+                raise ChunkDamaged(
+                    f"{self._name} does not hold the bytes that were written "
+                    f"(checksum of bytes {start}-{start + CHUNK_BYTES - 1} differs)"
+                )
+            self._checked[index] = 1
