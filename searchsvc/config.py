@@ -61,8 +61,12 @@ class Settings:
     # Index writing.
     writer_lock_timeout: float = 30.0
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
-    # Serving.
-    threads: int = 8
+    # Serving. Threads per worker process: searching is CPU work under one interpreter
+    # lock, so threads beyond one per process only interleave searches and slow each down
+    # (Reuters, 16 clients on 2 cores: p99 141-148 ms with 8 threads, 80-118 with 2,
+    # 63-78 with 1, and the most queries/s with 1). Raise it where the index is read from
+    # a slow disk, so that one search's reads overlap another's work.
+    threads: int = 1
     # Memory each serving process may spend on decoded postings, term scores and phrase
     # matches of the index it serves (more: fewer terms decoded again; see search/snapshot).
     cache_mb: int = 1024
