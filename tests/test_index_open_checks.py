@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_reliability_corruption import WORDS, write_corpus
+from test_reliability_corruption import WORDS, build_two_generations, write_corpus
 
 import searchsvc.index.build as build_module
 from searchsvc.articles.model import Article
@@ -44,11 +44,7 @@ COUNT_A, COUNT_B = 30, 700
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A (small) then B (big enough that its postings are only sampled at open)."""
-    base = tmp_path_factory.mktemp("open-checks")
-    settings = Settings(index_dir=base / "index", corpus=(write_corpus(base / "a", COUNT_A, 1),))
-    a = build_index(None, settings, show_progress=False)
-    b = build_index([write_corpus(base / "b", COUNT_B, 2)], settings, show_progress=False)
-    return {"index_dir": base / "index", "a": a.generation, "b": b.generation}
+    return build_two_generations(tmp_path_factory.mktemp("open-checks"), COUNT_A, COUNT_B)
 
 
 @pytest.fixture

@@ -46,13 +46,17 @@ def write_corpus(root: Path, count: int, seed: int) -> Path:
     return root
 
 
+def build_two_generations(base: Path, count_a: int, count_b: int) -> dict[str, object]:
+    """Generation A of ``count_a`` articles, then B of ``count_b``, in ``base / "index"``."""
+    settings = Settings(index_dir=base / "index", corpus=(write_corpus(base / "a", count_a, 1),))
+    a = build_index(None, settings, show_progress=False)
+    b = build_index([write_corpus(base / "b", count_b, 2)], settings, show_progress=False)
+    return {"index_dir": base / "index", "a": a.generation, "b": b.generation}
+
+
 @pytest.fixture(scope="module")
 def two_generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    base = tmp_path_factory.mktemp("generations")
-    settings = Settings(index_dir=base / "index", corpus=(write_corpus(base / "a", COUNT_A, 1),))
-    a = build_index(None, settings, show_progress=False)
-    b = build_index([write_corpus(base / "b", COUNT_B, 2)], settings, show_progress=False)
-    return {"index_dir": base / "index", "a": a.generation, "b": b.generation}
+    return build_two_generations(tmp_path_factory.mktemp("generations"), COUNT_A, COUNT_B)
 
 
 @pytest.fixture
