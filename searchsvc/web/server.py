@@ -68,7 +68,7 @@ def _serve_with_workers(settings: Settings, host: str, port: int, count: int) ->
             close_app(app)
         _say(
             f"serving {info} on http://{_url_host(host)}:{sock.getsockname()[1]}/ "
-            f"with {count} workers of {settings.threads} threads (Ctrl-C to stop)"
+            f"with {count} workers of {_threads(settings.threads)} (Ctrl-C to stop)"
         )
         Supervisor(settings, sock, count).run()
     finally:
@@ -97,7 +97,7 @@ def _serve_in_process(settings: Settings, host: str, port: int) -> None:
         info = describe_serving(app)
         _say(
             f"serving {info} on http://{_url_host(host)}:{server.effective_port}/ "
-            f"with {settings.threads} threads (Ctrl-C to stop)"
+            f"with {_threads(settings.threads)} (Ctrl-C to stop)"
         )
         # waitress returns from run() on Ctrl-C (and on SIGTERM, through _interrupt).
         server.run()
@@ -159,6 +159,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread{'' if count == 1 else 's'}"
 
 
 def _say(message: str) -> None:
