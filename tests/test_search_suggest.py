@@ -127,6 +127,9 @@ def suggestion(engine: SearchEngine, query: str) -> str | None:
         ("wheat harvest", None),
         ("massacres", None),
         ("massacre", None),
+        # another form of a frequent word's stem, itself written nowhere
+        ("tariff", None),
+        ("harbours", None),
     ],
 )
 def test_did_you_mean(engine: SearchEngine, query: str, expected: str | None) -> None:

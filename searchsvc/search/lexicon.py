@@ -112,11 +112,14 @@ class Lexicon:
             )
         )
 
-    def occurrences(self, reader: IndexReader, word: str) -> float:
-        """How often ``word`` is written in titles and bodies (0 when it never is);
-        asked of the index, which keeps a table from words to numbers unneeded here."""
+    def occurrences(
+        self, reader: IndexReader, word: str, fields: tuple[str, ...] | None = None
+    ) -> float:
+        """How often ``word`` is written in titles and bodies (0 when it never is); with
+        ``fields``, how often that term occurs in those fields (e.g. a stem in the stemmed
+        ones). Asked of the index, which keeps a table from words to numbers unneeded here."""
         total = 0.0
-        for name in self.fields:
+        for name in fields or self.fields:
             boost = reader.schema[name].format.field_boost or 1.0
             total += reader.frequency(name, word) / boost
         return total

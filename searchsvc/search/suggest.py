@@ -1,12 +1,14 @@
 """ "Did you mean": a corrected query when a typed word is rare and a close word is common.
 
 A word is a candidate for correction when it occurs at most :data:`RARE_OCCURRENCES`
-times in titles and bodies (or the query found nothing). Its replacements are the words
+times in titles and bodies, counting the other forms of its stem (or the query found
+nothing). Its replacements are the words
 written at least twice within one edit (two for words of six letters or more), with any
 first letter, swaps of neighbours counting as one edit, that are clearly more common (at
-least twice as frequent, or present when the typed word is absent) and, when the typed
-word is written somewhere, not another form of its stem ("massacres" is not a
-misspelling of "massacre"; "equipent", written nowhere, is one of "equipment").
+least twice as frequent, or present when the typed word is absent) and not another form
+of its stem: "massacres" is not a misspelling of "massacre", and even where a typo shares
+the stem of the word meant ("equipent", "equipment"), the search already finds what the
+word would.
 
 They are ranked as a noisy channel would: each edit costs a factor :data:`EDIT_FACTOR` in
 likelihood, which the word's occurrences must make up for, so a frequent word two edits
@@ -118,7 +120,13 @@ def _spelling_choices(
     reading: Reading, word: str, stem: Callable[[str], str], *, found_nothing: bool
 ) -> tuple[Choice, ...]:
     lexicon = reading.snapshot.lexicon
-    typed = lexicon.occurrences(reading.reader, word)
+    own_stem = stem(word)
+    # A word written nowhere whose stem is common ("tariff" beside "tariffs") is no typo:
+    # the search finds it, so it counts as often as its stem does.
+    typed = max(
+        lexicon.occurrences(reading.reader, word),
+        lexicon.occurrences(reading.reader, own_stem, TEXT_FIELDS),
+    )
     if typed > RARE_OCCURRENCES and not found_nothing:
         return ()
     maxdist = 1 if len(word) <= SHORT_WORD else 2
@@ -127,9 +135,9 @@ def _spelling_choices(
         for other, count, distance in lexicon.corrections(reading.reader, word, maxdist)
         if other != word and _clearly_better(count, typed)
     ]
-    if typed:  # "massacres" is written, and no misspelling of "massacre"
-        own_stem = stem(word)
-        found = [item for item in found if stem(item[0]) != own_stem]
+    # Another form of the typed word's stem finds the same articles: "massacres" is no
+    # misspelling of "massacre", nor "tariff" of "tariffs", written or not.
+    found = [item for item in found if stem(item[0]) != own_stem]
     closest = heapq.nsmallest(WEIGHED, found, key=lambda item: _cost(item[2], item[1]))
     corrections = sorted(
         Choice(_cost(weighted_distance(word, other), count), other) for other, count, _ in closest
