@@ -104,6 +104,7 @@ def test_build_result_and_metadata(built, tmp_path: Path) -> None:
     assert "articles indexed: 4" in result.format_text()
     assert opened.meta["article_count"] == 4
     assert opened.meta["sources"] == [str(tmp_path / "corpus")]
+    assert opened.meta["source_files"] == 1  # the one stories.jsonl, not the index's files
     assert opened.meta["analysis"]["stemmer"]
     status = read_build_status(tmp_path / "index")
     assert status["state"] == "idle"

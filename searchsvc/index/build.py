@@ -277,8 +277,8 @@ def _build(
     verified = time.monotonic()
     _fsync_tree(gen_dir)
     synced = time.monotonic()
-    files = build_manifest(gen_dir, written_files)
-    verify_files_unchanged(storage, INDEX_NAME, files)
+    index_files = build_manifest(gen_dir, written_files)
+    verify_files_unchanged(storage, INDEX_NAME, index_files)
     seconds = time.monotonic() - started
     meta = {
         "generation": name,
@@ -305,8 +305,8 @@ def _build(
         "index_bytes": directory_size(gen_dir),
         "updates": {"added": 0, "replaced": 0, "deleted": 0, "last_update_at": None},
     }
-    meta["files"] = files
-    meta["chunks"] = build_chunks(gen_dir, files)
+    meta["files"] = index_files
+    meta["chunks"] = build_chunks(gen_dir, index_files)
     write_meta(gen_dir, meta)
     fsync_dir(gen_dir.parent)
     status.update(force=True, phase="switching")
