@@ -20,7 +20,13 @@ from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
 from searchsvc.search.highlight import Highlighter, WordForms
-from searchsvc.search.matching import HighlightTerms, QueryMatcher, positive_leaves, split_clauses
+from searchsvc.search.matching import (
+    HighlightTerms,
+    QueryMatcher,
+    positive_leaves,
+    split_clauses,
+    split_tiers,
+)
 from searchsvc.search.model import (
     SORT_ORDERS,
     ArticleNotFound,
@@ -305,7 +311,7 @@ class _Search:
             near = proximity_terms(positive)
             return self.matcher.rank(final, leaves, near, end, first=with_all)[start:end]
         newest = request.sort != "oldest"
-        tiers = [with_all, final - with_all] if len(with_all) < len(final) else [final]
+        tiers = split_tiers(final, with_all)
         return [(doc, 0.0) for doc in date_ordered_tiers(tiers, self.reading, newest, start, end)]
 
     def suggestion(self, *, found_nothing: bool) -> str | None:

@@ -277,7 +277,7 @@ class QueryMatcher:
         config = self.reading.ranking
         every = docs.ids
         scores = sum_scores(every, parts, self.columns.size)
-        tiers = _tiers(docs, first)
+        tiers = split_tiers(docs, first)
         if config.feedback_docs and parts:
             top = self._tiered_top(every, scores, tiers, config.feedback_docs)
             scores = scores + self._feedback(every, top, len(parts))
@@ -390,8 +390,9 @@ class QueryMatcher:
         return terms
 
 
-def _tiers(docs: DocSet, first: DocSet | None) -> list[DocSet]:
-    """``docs`` split into the members of ``first`` and the others (empty parts dropped)."""
+def split_tiers(docs: DocSet, first: DocSet | None) -> list[DocSet]:
+    """``docs`` split into the members of ``first`` and the others (empty parts dropped):
+    the parts a result list shows one after the other, whatever its order."""
     if first is None:
         return [docs]
     leading = docs & first
