@@ -10,13 +10,17 @@ previous one serves.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_reliability_corruption import WORDS, build_two_generations, write_corpus
+from test_reliability_corruption import (
+    WORDS,
+    build_two_generations,
+    copy_two_generations,
+    write_corpus,
+)
 
 import searchsvc.index.build as build_module
 from searchsvc.articles.model import Article
@@ -49,9 +53,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 @pytest.fixture
 def index(tmp_path: Path, built: dict[str, object]) -> dict[str, object]:
-    index_dir = tmp_path / "index"
-    shutil.copytree(built["index_dir"], index_dir)
-    return {**built, "index_dir": index_dir, "b_dir": index_dir / "generations" / str(built["b"])}
+    return copy_two_generations(built, tmp_path)
 
 
 def flip_byte(path: Path, offset: int) -> None:

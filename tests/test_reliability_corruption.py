@@ -59,15 +59,17 @@ def two_generations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     return build_two_generations(tmp_path_factory.mktemp("generations"), COUNT_A, COUNT_B)
 
 
+def copy_two_generations(built: dict[str, object], root: Path) -> dict[str, object]:
+    """A test's own copy of :func:`build_two_generations`' index, to damage; ``b_dir`` is
+    generation B's folder."""
+    index_dir = root / "index"
+    shutil.copytree(built["index_dir"], index_dir)
+    return {**built, "index_dir": index_dir, "b_dir": index_dir / "generations" / str(built["b"])}
+
+
 @pytest.fixture
 def damaged_index(tmp_path: Path, two_generations: dict[str, object]) -> dict[str, object]:
-    index_dir = tmp_path / "index"
-    shutil.copytree(two_generations["index_dir"], index_dir)
-    return {
-        **two_generations,
-        "index_dir": index_dir,
-        "b_dir": index_dir / "generations" / str(two_generations["b"]),
-    }
+    return copy_two_generations(two_generations, tmp_path)
 
 
 def damage(gen_dir: Path, pattern: str, how: str) -> list[Path]:
