@@ -122,8 +122,9 @@ def _article_operation() -> dict[str, Any]:
 
 
 def _article_by_parameter_operation() -> dict[str, Any]:
+    by_path = _article_operation()
     return {
-        **_article_operation(),
+        **by_path,
         "summary": "One article in full, its id given as a parameter",
         "description": (
             "The same answer as /api/articles/{id} for any id, including one that ends in "
@@ -131,7 +132,7 @@ def _article_by_parameter_operation() -> dict[str, Any]:
             "article has the id before it)."
         ),
         "parameters": [{**_query("id", {"type": "string"}, "The article id"), "required": True}],
-        "responses": {**_article_operation()["responses"], "400": _error("id is missing")},
+        "responses": {**by_path["responses"], "400": _error("id is missing")},
     }
 
 
