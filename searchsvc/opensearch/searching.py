@@ -237,10 +237,26 @@ class ClusterSearch:
         other = int(agg["values"]["value"]) - sum(count for _, count, _ in shown)
         chosen = set(selected)
         values = [
-            FacetValue(key, bucket_label(name, key, bucket), count, key in chosen)
+            FacetValue(
+                key,
+                bucket_label(name, key, bucket) if bucket else self.label_anywhere(name, key),
+                count,
+                key in chosen,
+            )
             for key, count, bucket in shown
         ]
         return Facet(name, values, other)
+
+    def label_anywhere(self, name: str, key: str) -> str:
+        """The label of a selected key no match has, from any article with it."""
+        body = {
+            "size": 1,
+            "query": {"term": {FACET_FIELDS[name]: key}},
+            "sort": [{"id": "asc"}],
+            "_source": _LABEL_SOURCE,
+        }
+        answer = self.engine.client.search(index=self.engine.alias, body=body)
+        return bucket_label(name, key, {"label": answer})
 
     def suggestion(self, *, found_nothing: bool) -> str | None:
         if not self.parsed.clauses:
