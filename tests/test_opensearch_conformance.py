@@ -14,6 +14,7 @@ import pytest
 from opensearch_corpus import fixture_corpus_cluster, fixture_corpus_whoosh  # noqa: F401
 
 from searchsvc.engines import open_engine
+from searchsvc.web import close_app, create_app
 from searchsvc.search import ArticleNotFound, QueryError, SearchRequest
 
 ENGINES = ("whoosh", "opensearch")
@@ -88,10 +89,10 @@ def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
         engine.close()
 
 
-def comparable(result, *, exact_order: bool) -> dict[str, Any]:
-    """What must agree between the engines: all but scores, timing and, in relevance
-    order, the order within each tier."""
-    answer = result.to_dict()
+def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
+    """What must agree between the engines in a search's JSON: all but scores, timing
+    and, in relevance order, the order within each tier."""
+    answer = dict(answer)
     hits = answer.pop("hits")
     for ignored in ("took_ms",):
         answer.pop(ignored)
@@ -107,7 +108,8 @@ def comparable(result, *, exact_order: bool) -> dict[str, Any]:
 def both(engines, exact_order: bool = False, **request: Any) -> tuple[dict, dict]:
     search = SearchRequest(**{"per_page": 100, **request})
     return tuple(  # type: ignore[return-value]
-        comparable(engines[name].search(search), exact_order=exact_order) for name in ENGINES
+        comparable(engines[name].search(search).to_dict(), exact_order=exact_order)
+        for name in ENGINES
     )
 
 
@@ -199,3 +201,51 @@ def test_generations_count_the_same_articles(engines) -> None:
     infos = [engines[name].generation for name in ENGINES]
     assert infos[0].article_count == infos[1].article_count > 0
     assert infos[0].commit == infos[1].commit == 1
+
+
+@pytest.fixture(scope="module")
+def web_clients(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
+    """The real app over each engine (chosen by ``engine`` in the settings)."""
+    apps = {
+        "whoosh": create_app(fixture_corpus_whoosh),
+        "opensearch": create_app(fixture_corpus_cluster),
+    }
+    yield {name: app.test_client() for name, app in apps.items()}
+    for app in apps.values():
+        close_app(app)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/search?q=anniversary+concert",
+        "/api/search?q=harbour&source=ap&sort=newest",
+        "/api/search?q=oil+OR+yen&date_from=2024&per_page=2&page=2&sort=oldest",
+        "/api/search?q=masacre",
+        "/api/search?q=massac*&place=geo:baku",
+    ],
+)
+def test_the_json_api_answers_the_same(web_clients, path: str) -> None:
+    answers = {name: client.get(path) for name, client in web_clients.items()}
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        name: 200 for name in ENGINES
+    }
+    exact = "sort=" in path
+    whoosh, cluster = (comparable(answers[name].get_json(), exact_order=exact) for name in ENGINES)
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/articles/k1", "/api/articles?id=harbour-02", "/api/articles/nope", "/api/search?page=0"],
+)
+def test_articles_and_errors_answer_the_same(web_clients, path: str) -> None:
+    answers = [web_clients[name].get(path) for name in ENGINES]
+    assert answers[0].status_code == answers[1].status_code
+    assert answers[0].get_json() == answers[1].get_json()
+
+
+def test_the_health_check_names_each_engines_generation(web_clients) -> None:
+    bodies = [web_clients[name].get("/healthz").get_json() for name in ENGINES]
+    assert bodies[0]["status"] == bodies[1]["status"] == "ok"
+    assert bodies[0]["article_count"] == bodies[1]["article_count"]
