@@ -2,7 +2,7 @@
 
 Scores differ (Lucene's BM25 per field against our BM25F with a proximity bonus), so
 within one relevance tier the order may differ; everything else must not. Known
-differences are listed in docs/scale-out.md, "Conformance".
+differences are listed in docs/opensearch.md, "Conformance".
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 from opensearch_corpus import fixture_corpus_cluster, fixture_corpus_whoosh  # noqa: F401
 
 from searchsvc.engines import open_engine
-from searchsvc.web import close_app, create_app
 from searchsvc.search import ArticleNotFound, QueryError, SearchRequest
+from searchsvc.web import close_app, create_app
 
 ENGINES = ("whoosh", "opensearch")
 
@@ -70,6 +70,15 @@ QUERIES = [
     "date:[TO 2022-12-31]",
     # did you mean, nothing, everything
     "masacre",
+    pytest.param(
+        "xzerbaijn",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="two edits, one of them the first letter: the term suggester (Lucene's "
+            "spell checker) keeps the first letter when allowing two edits; see "
+            "docs/opensearch.md, Conformance",
+        ),
+    ),
     "azerbaijn",
     "tarrifs",
     "zzzzzz",

@@ -8,10 +8,11 @@ import time
 import pytest
 from opensearch_cluster import drop_alias_indices, unique_alias
 
+from searchsvc import engines
 from searchsvc.articles.model import Article
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.opensearch import OpenSearchEngine, generations
-from searchsvc.search import SearchRequest
+from searchsvc.search import SearchEngine, SearchRequest
 
 
 def story(article_id: str, title: str, body: str = "A short wire report.") -> Article:
@@ -135,3 +136,27 @@ def test_updates_add_replace_and_delete_through_the_bulk_api(engine) -> None:
 def test_updates_need_a_generation(engine) -> None:
     with pytest.raises(BuildFailed, match="build one first"):
         engine.add(FIRST)
+
+
+def test_the_factory_builds_updates_and_opens_the_engine_the_settings_name(
+    engine, tmp_path
+) -> None:
+    source = tmp_path / "stories.jsonl"
+    source.write_text(
+        '{"id": "f1", "title": "Harbour crane toppled", "body": "Wind.", "source": "Wire"}\n'
+        '{"id": "f2", "title": "Harbour reopens", "body": "Calm.", "source": "Wire"}\n',
+        encoding="utf-8",
+    )
+    settings = engine.settings.replace(corpus=(source,))
+    built = engines.build_index(None, settings)
+    assert built.article_count == 2 and "articles read: 2" in built.format_text()
+    assert engines.delete_articles(settings, ["f1"]).deleted == 1
+    assert engines.update_articles(settings, [story("f3", "Harbour crane rebuilt")]).added == 1
+    with engines.open_engine(settings) as opened:
+        assert isinstance(opened, OpenSearchEngine)
+        assert ids(opened, "harbour") == {"f2", "f3"}
+    with pytest.raises(BuildFailed, match="source not found"):
+        engines.build_index([tmp_path / "missing"], settings)
+    embedded = settings.replace(engine="whoosh", index_dir=tmp_path / "index")
+    with engines.open_engine(embedded) as opened:
+        assert isinstance(opened, SearchEngine)

@@ -19,9 +19,10 @@ from pathlib import Path
 from opensearchpy.exceptions import NotFoundError
 
 from searchsvc.analysis import make_analyzer
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
-from searchsvc.index.errors import IndexNotFound
+from searchsvc.index.errors import BuildFailed, IndexNotFound
 from searchsvc.index.updates import UpdateResult
 from searchsvc.opensearch import generations
 from searchsvc.opensearch.connection import connect
@@ -152,17 +153,21 @@ class OpenSearchEngine:
 
     # --- building and updating -----------------------------------------------------------
 
-    def build(self, articles: Iterable[Article]) -> generations.ClusterBuild:
-        return generations.build_generation(self.client, self.settings, articles)
+    def build(
+        self, articles: Iterable[Article], report: IngestReport | None = None
+    ) -> generations.ClusterBuild:
+        """A new generation of ``articles``, served once complete (see ``generations``)."""
+        return generations.build_generation(self.client, self.settings, articles, report)
 
     def build_from(self, sources: Iterable[Path]) -> generations.ClusterBuild:
         """A new generation from source files, read as ``searchsvc build-index`` reads them."""
-        from searchsvc.articles.model import IngestReport
-        from searchsvc.articles.sources import read_articles
-
+        paths = [Path(path) for path in sources]
+        missing = [str(path) for path in paths if not path.exists()]
+        if missing:
+            raise BuildFailed(f"source not found: {', '.join(missing)}")
         report = IngestReport()
-        articles = read_articles(list(sources), report, max_file_bytes=self.settings.max_file_bytes)
-        return self.build(articles)
+        articles = read_articles(paths, report, max_file_bytes=self.settings.max_file_bytes)
+        return self.build(articles, report)
 
     def add(self, articles: Iterable[Article]) -> UpdateResult:
         return generations.update_articles(self.client, self.settings, articles)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import secrets
 import socket
 import time
@@ -26,7 +27,7 @@ from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
 
 from searchsvc.analysis import make_analyzer
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.updates import UpdateResult
@@ -47,14 +48,17 @@ class ClusterBuild:
     article_count: int
     seconds: float
     duplicates_removed: int
+    report: IngestReport | None = None
 
     @property
     def rate(self) -> float:
         return self.article_count / self.seconds if self.seconds else 0.0
 
     def format_text(self) -> str:
+        read = [self.report.format_text()] if self.report is not None else []
         return "\n".join(
             [
+                *read,
                 f"generation: {self.generation}",
                 f"articles indexed: {self.article_count}",
                 f"build time: {self.seconds:.1f} s ({self.rate:,.0f} articles/s)",
@@ -78,11 +82,9 @@ def new_index_name(alias: str) -> str:
 
 def serving_index(client: OpenSearch, alias: str) -> str | None:
     """The physical index behind ``alias``, or None before the first build."""
-    try:
-        found = client.indices.get_alias(name=alias)
-    except NotFoundError:
-        return None
-    return sorted(found)[-1] if found else None
+    found = client.indices.get_alias(name=alias, ignore=404)  # 404: not yet, not logged
+    names = sorted(name for name, info in found.items() if isinstance(info, dict))
+    return names[-1] if names and found.get("status") != 404 else None
 
 
 # --- the lock --------------------------------------------------------------------------
@@ -139,6 +141,8 @@ class ClusterLock:
         now = time.time()
         return {
             "owner": self.owner,
+            "pid": os.getpid(),
+            "state": "building" if self.purpose == "build" else "updating",
             "purpose": self.purpose,
             "started_at": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
             "expires": now + LOCK_TTL_S,
@@ -216,7 +220,10 @@ def holding_lock(
 
 
 def build_generation(
-    client: OpenSearch, settings: Settings, articles: Iterable[Article]
+    client: OpenSearch,
+    settings: Settings,
+    articles: Iterable[Article],
+    report: IngestReport | None = None,
 ) -> ClusterBuild:
     """Load ``articles`` into a new generation and switch the alias to it.
 
@@ -248,9 +255,7 @@ def build_generation(
             with contextlib.suppress(NotFoundError):
                 client.indices.delete(index=old)
     seconds = time.perf_counter() - started
-    return ClusterBuild(
-        name.removeprefix(generation_prefix(alias)), distinct, seconds, sent - distinct
-    )
+    return ClusterBuild(generation_id(alias, name), distinct, seconds, sent - distinct, report)
 
 
 def _load(
