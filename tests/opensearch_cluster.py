@@ -56,14 +56,18 @@ def opensearch_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
 
 @pytest.fixture(scope="session")
 def opensearch_settings(opensearch_urls: tuple[str, ...]):
-    """Settings for the cluster; each test module picks its own alias (see
-    :func:`unique_alias`), with no replicas so one node is green."""
+    """Settings for the cluster (each test module picks its own alias, see
+    :func:`unique_alias`). Shards and replicas come from ``SEARCHSVC_OPENSEARCH_SHARDS``
+    and ``_REPLICAS`` when set; else one shard, and a replica when there are several nodes."""
     from searchsvc.config import Settings
 
-    replicas = 1 if len(opensearch_urls) > 1 else 0
-    return Settings(
-        engine="opensearch", opensearch_url=opensearch_urls, opensearch_replicas=replicas
-    )
+    shape = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("SEARCHSVC_OPENSEARCH_SHARDS", "SEARCHSVC_OPENSEARCH_REPLICAS")
+    }
+    shape.setdefault("SEARCHSVC_OPENSEARCH_REPLICAS", "1" if len(opensearch_urls) > 1 else "0")
+    return Settings.from_env(shape, engine="opensearch", opensearch_url=opensearch_urls)
 
 
 def unique_alias(prefix: str) -> str:

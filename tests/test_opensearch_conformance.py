@@ -178,13 +178,15 @@ def test_pages_across_the_tiers_agree(engines, per_page: int) -> None:
 
 
 def test_related_stories_are_the_same_articles(engines) -> None:
+    """The same key words find the same articles; which of them make a short list is a
+    matter of scores (which differ), so the whole list is compared."""
     for article_id in ("k1", "o1", "harbour-01"):
         found = {
-            name: {hit.id for hit in engines[name].related(article_id, limit=10)}
+            name: {hit.id for hit in engines[name].related(article_id, limit=100)}
             for name in ENGINES
         }
         assert found["opensearch"] == found["whoosh"]
-        assert article_id not in found["opensearch"]
+        assert found["whoosh"] and article_id not in found["whoosh"]
 
 
 def test_articles_read_back_the_same(engines) -> None:

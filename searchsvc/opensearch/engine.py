@@ -206,20 +206,17 @@ class OpenSearchEngine:
 
     def _key_words(self, stems: Counter[str]) -> list[str]:
         """The article's most distinctive stems, as ``search/related.key_words`` picks them:
-        skipping digits, stems in one article only and stems in more than a tenth."""
+        skipping digits, stems in one article only and stems in more than a tenth.
+
+        Counts are exact (a filter per stem), not the term statistics of one shard, so
+        the choice is the same however many shards hold the generation."""
         doc_count = max(1, self.client.count(index=self.alias)["count"])
         ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
         candidates = [word for word in stems if not word.isdigit()]
-        stats = self.lexicon.term_statistics(TEXT_FIELDS, candidates)
-        kept = []
-        for word in candidates:
-            in_field = [stats[name].get(word, {}).get("doc_freq", 0) for name in TEXT_FIELDS]
-            if max(in_field) <= ceiling and sum(in_field) >= 2:
-                kept.append(word)
-        docs = self._articles_with_each(kept)
+        docs = self._articles_with_each(candidates)
         weighted = [
             (stems[word] * math.log(doc_count / docs[word]), word)
-            for word in kept
+            for word in candidates
             if 2 <= docs[word] <= ceiling
         ]
         weighted.sort(key=lambda item: (-item[0], item[1]))

@@ -240,6 +240,7 @@ def build_generation(
         client.indices.create(index=name, body=body)
         try:
             sent, distinct = _load(client, name, articles, lock)
+            lock.renew()  # the refresh of a big generation takes a while
             client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
             client.indices.refresh(index=name)
             found = client.count(index=name)["count"]
