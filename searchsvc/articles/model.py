@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DateSource = Literal["metadata", "source", "dateline", "none"]
-SourceFormat = Literal["wire", "jsonl", "reuters"]
+SourceFormat = Literal["wire", "jsonl", "reuters", "feed"]
 
 
 @dataclass(frozen=True)

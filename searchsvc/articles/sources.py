@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from searchsvc.articles.feeds import is_feed_file, read_feed
 from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     SKIP_UNSUPPORTED,
@@ -28,6 +29,7 @@ READERS: dict[SourceFormat, Reader] = {
     "wire": read_wire,
     "jsonl": read_jsonl,
     "reuters": read_reuters,
+    "feed": read_feed,
 }
 
 
@@ -37,6 +39,8 @@ STREAMING_FORMATS: frozenset[SourceFormat] = frozenset({"jsonl"})
 
 def source_format(path: Path) -> SourceFormat | None:
     """The reader a file's name calls for; None for files no reader takes."""
+    if is_feed_file(path):
+        return "feed"
     suffix = path.suffix.lower()
     if suffix in WIRE_SUFFIXES:
         return "wire"
