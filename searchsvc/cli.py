@@ -30,7 +30,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise CommandError(
             f"no such file or directory: {', '.join(missing)} "
-            "(give files or directories of .txt/.md, .jsonl/.ndjson or .sgm sources)"
+            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm or .rss/.atom sources)"
         )
     articles = read_articles(paths, report, max_file_bytes=settings.max_file_bytes)
     if args.json:
@@ -239,6 +239,73 @@ def cmd_index_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Keep the serving index current with feeds and folders until stopped."""
+    import signal
+    import threading
+
+    from searchsvc.index import SearchIndexError
+    from searchsvc.index.generations import read_current
+    from searchsvc.index.watch import Watcher, hold_watch_lock, is_url
+
+    missing = [s for s in args.sources if not is_url(s) and not Path(s).exists()]
+    if missing:
+        raise CommandError(
+            f"no such file or directory: {', '.join(missing)} (give feed URLs, folders or files)"
+        )
+    if read_current(settings.index_dir) is None:
+        raise CommandError(
+            f"no index in {settings.index_dir}; build one first with `searchsvc build-index`"
+        )
+    if args.fetch_pages and not _has_page_reader():
+        raise CommandError("--fetch-pages needs the web page reader (searchsvc.articles.pages)")
+    watcher = Watcher(settings, args.sources, fetch_pages=args.fetch_pages)
+    try:
+        if args.once:
+            with hold_watch_lock(settings.index_dir):
+                poll = watcher.poll()
+            print(_format_poll(poll))
+            return 1 if poll["error"] else 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        interval = args.interval or settings.watch_interval
+        watcher.run(interval, stop, on_poll=lambda poll: print(_format_poll(poll), flush=True))
+    except SearchIndexError as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _has_page_reader() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("searchsvc.articles.pages") is not None
+
+
+def _format_poll(poll: dict) -> str:
+    """One line per poll: what changed, and each source that failed."""
+    counts = (
+        f"{poll.get('added', 0)} added, {poll.get('replaced', 0)} replaced, "
+        f"{poll.get('deleted', 0)} deleted"
+    )
+    failed = [f"{s['source']} ({s['error']})" for s in poll["sources"] if s["state"] == "error"]
+    line = f"{poll['finished_at']} poll: {counts}"
+    if poll["error"]:
+        line += f"; not applied, retried next poll: {poll['error']}"
+    return line + (f"; failed: {', '.join(failed)}" if failed else "")
+
+
+def _seconds(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="searchsvc",
@@ -311,6 +378,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("ids", nargs="+", metavar="ID", help="article ids")
     delete.set_defaults(handler=cmd_index_delete)
+
+    watch = commands.add_parser(
+        "watch",
+        help="keep the serving index current with feeds and folders",
+        description="Poll RSS/Atom feed URLs (conditional GET) and folders or files, add new "
+        "and changed articles to the serving generation and delete those of removed files. "
+        "What was seen is kept in SEARCHSVC_INDEX_DIR/watch-state.json, so a restart neither "
+        "repeats nor misses anything, and rebuilds keep what the watch added.",
+    )
+    watch.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="feed URLs (http/https), folders or files"
+    )
+    watch.add_argument(
+        "--interval",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between polls (default: SEARCHSVC_WATCH_INTERVAL, 60)",
+    )
+    watch.add_argument(
+        "--fetch-pages",
+        action="store_true",
+        help="index the page each new feed entry links to instead of its summary",
+    )
+    watch.add_argument("--once", action="store_true", help="poll once and exit")
+    watch.set_defaults(handler=cmd_watch)
 
     search = commands.add_parser(
         "search",

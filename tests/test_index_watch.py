@@ -1,0 +1,275 @@
+"""``searchsvc watch``: feeds on loopback and folders kept current in a real index and app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_feeds_support import Entry, feed_server, rss, story_entry
+from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
+from test_web_support import running_app
+
+from searchsvc.cli import main
+from searchsvc.index import build_index, read_build_status
+from searchsvc.index.watch import Watcher, WatchRunning, hold_watch_lock
+from searchsvc.index.watchstate import SPOOL_DIR, read_watch_state
+
+WORDS = ["albatross", "barnacle", "cormorant", "dolphin", "eelgrass", "flounder"]
+# Hang guards, not measurements: how long a test waits for something that must happen.
+DEADLINE = 60.0
+
+
+@pytest.fixture(scope="module")
+def server():
+    with feed_server() as running:
+        yield running
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    corpus = write_corpus(tmp_path / "corpus")
+    settings = index_settings(tmp_path, corpus=str(corpus), feed_timeout=0.5)
+    build_index(None, settings)
+    return settings
+
+
+@pytest.fixture
+def client(settings):
+    for app in running_app(settings.replace(admin_token="harbour-secret")):
+        yield app.test_client()
+
+
+def found(client, word: str) -> list[str]:
+    """Ids of the articles a search for ``word`` lists (every page of them)."""
+    body = client.get(f"/api/search?q={word}&per_page=100").get_json()
+    assert body["total"] == len(body["hits"])
+    return [hit["id"] for hit in body["hits"]]
+
+
+def entry_id(number: int) -> str:
+    return f"http://harbour.example/story/{number}"
+
+
+def publish(server, path: str, numbers: range | list[int]) -> str:
+    entries = [story_entry(n, WORDS[n]) for n in numbers]
+    return server.publish(path, rss("Harbour Wire", entries))
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_new_entries_become_searchable_and_unchanged_feeds_are_not_fetched_again(
+    server, settings, client
+) -> None:
+    url = publish(server, "/a/harbour.rss", range(2))
+    watcher = Watcher(settings, [url])
+    first = watcher.poll()
+    assert (first["added"], first["replaced"], first["error"]) == (2, 0, None)
+    assert found(client, "albatross") == [entry_id(0)]
+    hit = client.get("/api/search?q=barnacle").get_json()["hits"][0]
+    assert (hit["source"], hit["date"]) == ("Harbour Wire", "2024-03-05")
+
+    again = watcher.poll()
+    assert again["sources"] == [{"source": url, "state": "not modified", "new": 0}]
+    requests = server.requests_to("/a/harbour.rss")
+    assert [r["if_none_match"] is not None for r in requests] == [False, True]
+
+    publish(server, "/a/harbour.rss", range(3))
+    third = watcher.poll()
+    assert (third["added"], third["replaced"]) == (1, 0)
+    assert found(client, "cormorant") == [entry_id(2)]
+    assert found(client, "albatross") == [entry_id(0)]
+
+
+def test_failing_feeds_are_reported_and_the_others_still_read(server, settings, client) -> None:
+    good = publish(server, "/b/good.rss", range(1))
+    broken = server.publish("/b/broken.rss", "oops", status=500)
+    stalled = server.publish(
+        "/b/stalled.rss", rss("Slow", [story_entry(1, WORDS[1])]), stall_seconds=2.0
+    )
+    malformed = server.publish("/b/malformed.rss", "<rss><channel><title>Half</ti")
+    missing = server.base + "/b/missing.rss"
+    watcher = Watcher(settings, [good, broken, stalled, malformed, missing])
+    poll = watcher.poll()
+    states = {
+        source["source"]: (source["state"], source.get("error")) for source in poll["sources"]
+    }
+    assert states[good] == ("read", None)
+    assert states[broken] == ("error", "HTTP 500 Internal Server Error")
+    assert states[stalled][0] == "error" and "timed out" in states[stalled][1]
+    assert states[malformed] == ("error", "malformed feed")
+    assert states[missing] == ("error", "HTTP 404 Not Found")
+    assert (poll["added"], poll["error"]) == (1, None)
+    assert found(client, "albatross") == [entry_id(0)]
+    for path in ("good", "broken", "stalled", "malformed", "missing"):
+        assert len(server.requests_to(f"/b/{path}.rss")) == 1
+
+    status = client.get("/api/index/status").get_json()["watch"]
+    assert status["last_poll"]["sources"] == poll["sources"]
+    assert status["totals"] == {
+        "added": 1,
+        "replaced": 0,
+        "deleted": 0,
+        "polls": 1,
+        "failed_polls": 0,
+    }
+    assert (status["feeds"], status["feed_entries"]) == (1, 1)
+
+    server.publish("/b/malformed.rss", rss("Mended", [story_entry(3, WORDS[3])]))
+    assert watcher.poll()["added"] == 1
+    assert found(client, "dolphin") == [entry_id(3)]
+
+
+def test_repeated_and_updated_entries_stay_one_article(server, settings, client) -> None:
+    first, second = story_entry(4, WORDS[4]), story_entry(5, WORDS[5])
+    url = server.publish("/c/repeats.rss", rss("Harbour Wire", [first, second, first, first]))
+    watcher = Watcher(settings, [url])
+    assert watcher.poll()["added"] == 2
+    assert found(client, "eelgrass") == [entry_id(4)]
+
+    revised = Entry(first.guid, first.title, "<p>Divers found eelgrass and seals.</p>", first.link)
+    server.publish("/c/repeats.rss", rss("Harbour Wire", [revised, second, revised]))
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"]) == (0, 1)
+    assert found(client, "seals") == [entry_id(4)]
+    assert found(client, "eelgrass") == [entry_id(4)]
+    assert found(client, "pilots") == [entry_id(5)]
+
+
+def test_a_restarted_watch_neither_repeats_nor_misses(server, settings, client) -> None:
+    url = publish(server, "/d/harbour.rss", range(2))
+    assert Watcher(settings, [url]).poll()["added"] == 2
+    publish(server, "/d/harbour.rss", range(4))  # published while no watch runs
+    restarted = Watcher(settings, [url]).poll()
+    assert (restarted["added"], restarted["replaced"]) == (2, 0)
+    for number, word in enumerate(WORDS[:4]):
+        assert found(client, word) == [entry_id(number)]
+    assert Watcher(settings, [url]).poll()["sources"][0]["state"] == "not modified"
+    assert read_watch_state(settings.index_dir)["totals"]["added"] == 4
+
+
+def test_folders_add_replace_and_delete(tmp_path: Path, settings, client) -> None:
+    inbox = tmp_path / "inbox"
+    write_jsonl(inbox / "desk.jsonl", [story("gull-1", "Gulls return", "Gulls nested early.")])
+    (inbox / "pier.txt").write_text("Pier reopens\n\nThe pier reopened after storms.\n")
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 2
+    assert found(client, "gulls") == ["gull-1"]
+    assert found(client, "pier") == ["pier"]
+
+    write_jsonl(inbox / "desk.jsonl", [story("gull-2", "Terns return", "Terns nested late.")])
+    (inbox / "pier.txt").unlink()
+    poll = Watcher(settings, [str(inbox)]).poll()  # a restart in between changes nothing
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 0, 2)
+    assert found(client, "gulls") == []
+    assert found(client, "pier") == []
+    assert found(client, "terns") == ["gull-2"]
+    assert Watcher(settings, [str(inbox)]).poll()["sources"][0]["changed"] == 0
+
+
+def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, client) -> None:
+    url = publish(server, "/e/harbour.rss", range(2))
+    inbox = tmp_path / "inbox"
+    write_jsonl(inbox / "desk.jsonl", [story("gull-1", "Gulls return", "Gulls nested early.")])
+    watcher = Watcher(settings, [url, str(inbox)])
+    assert watcher.poll()["added"] == 3
+    result = build_index(None, settings)
+    assert result.article_count == 4 + 3
+    assert (Path(settings.index_dir) / SPOOL_DIR).is_dir()
+    assert found(client, "albatross") == [entry_id(0)]
+    assert found(client, "gulls") == ["gull-1"]
+    assert found(client, "cocoa") == ["cocoa"]
+    after = watcher.poll()
+    assert (after["added"], after["replaced"]) == (0, 0)
+
+
+def test_one_watch_per_index(settings) -> None:
+    with hold_watch_lock(settings.index_dir), pytest.raises(WatchRunning):
+        Watcher(settings, []).run(1.0, threading.Event())
+
+
+@pytest.mark.slow
+def test_watch_beside_searches_and_an_api_rebuild(tmp_path: Path, server, client) -> None:
+    """Entries published before, during and after a rebuild are each found once."""
+    settings = client.application.extensions["searchsvc"].settings
+    generated_corpus(Path(settings.corpus[0]), files=4, per_file=400)
+    url = publish(server, "/f/harbour.rss", range(2))
+    polls: list[dict] = []
+    stop = threading.Event()
+    watch = threading.Thread(
+        target=Watcher(settings, [url]).run, args=(0.2, stop), kwargs={"on_poll": polls.append}
+    )
+    watch.start()
+    try:
+        wait_for(lambda: found(client, "barnacle") == [entry_id(1)], "the first entries")
+        served = client.get("/api/index/status").get_json()["serving"]["generation"]
+        started = client.post(
+            "/api/index/rebuild", headers={"Authorization": "Bearer harbour-secret"}
+        )
+        assert started.status_code == 202
+        publish(server, "/f/harbour.rss", range(4))
+        wait_for(lambda: read_build_status(settings.index_dir)["state"] != "building", "build")
+        assert read_build_status(settings.index_dir)["state"] == "idle"
+        publish(server, "/f/harbour.rss", range(6))
+        for number, word in enumerate(WORDS):
+            wait_for(lambda w=word: found(client, w) != [], f"entry {number}")
+            assert found(client, word) == [entry_id(number)]
+        status = client.get("/api/index/status").get_json()
+        assert status["serving"]["generation"] != served
+        assert status["serving"]["article_count"] == 4 + 1600 + 6
+    finally:
+        stop.set()
+        watch.join(timeout=DEADLINE)
+    assert [poll["error"] for poll in polls] == [None] * len(polls)
+
+
+@pytest.mark.slow
+def test_the_watch_command_keeps_a_server_current(tmp_path: Path, server, settings, client):
+    url = publish(server, "/g/harbour.rss", range(1))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")},
+        "SEARCHSVC_INDEX_DIR": str(settings.index_dir),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    command = [sys.executable, "-m", "searchsvc", "watch", url, "--interval", "0.3"]
+    log = tmp_path / "watch.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: found(client, "albatross") == [entry_id(0)], "the first entry")
+        publish(server, "/g/harbour.rss", range(2))
+        wait_for(lambda: found(client, "barnacle") == [entry_id(1)], "the second entry")
+    finally:
+        process.terminate()
+        assert process.wait(timeout=DEADLINE) == 0
+    lines = log.read_text().splitlines()
+    assert lines[0].endswith("poll: 1 added, 0 replaced, 0 deleted")
+    assert any(line.endswith("poll: 1 added, 0 replaced, 0 deleted") for line in lines[1:])
+
+
+def test_watch_once_prints_the_poll(server, settings, monkeypatch, capsys) -> None:
+    url = publish(server, "/h/harbour.rss", range(2))
+    broken = server.publish("/h/broken.rss", "no", status=500)
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(settings.index_dir))
+    assert main(["watch", "--once", url, broken]) == 0
+    assert capsys.readouterr().out.endswith(
+        f"poll: 2 added, 0 replaced, 0 deleted; failed: {broken} (HTTP 500 Internal Server Error)\n"
+    )
+
+
+def test_watch_needs_an_index_and_real_paths(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(tmp_path / "none"))
+    assert main(["watch", "--once", str(tmp_path)]) == 2
+    assert "build one first with `searchsvc build-index`" in capsys.readouterr().err
+    assert main(["watch", "--once", str(tmp_path / "absent")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
