@@ -98,8 +98,9 @@ def test_failing_feeds_are_reported_and_the_others_still_read(server, settings, 
         "/b/stalled.rss", rss("Slow", [story_entry(1, WORDS[1])]), stall_seconds=2.0
     )
     malformed = server.publish("/b/malformed.rss", "<rss><channel><title>Half</ti")
+    page = server.publish("/b/page.rss", "<html><p>Not a feed</p></html>", content_type="text/html")
     missing = server.base + "/b/missing.rss"
-    watcher = Watcher(settings, [good, broken, stalled, malformed, missing])
+    watcher = Watcher(settings, [good, broken, stalled, malformed, page, missing])
     poll = watcher.poll()
     states = {
         source["source"]: (source["state"], source.get("error")) for source in poll["sources"]
@@ -108,10 +109,12 @@ def test_failing_feeds_are_reported_and_the_others_still_read(server, settings, 
     assert states[broken] == ("error", "HTTP 500 Internal Server Error")
     assert states[stalled][0] == "error" and "timed out" in states[stalled][1]
     assert states[malformed] == ("error", "malformed feed")
+    assert states[page] == ("error", "not a feed")
     assert states[missing] == ("error", "HTTP 404 Not Found")
     assert (poll["added"], poll["error"]) == (1, None)
+    assert poll["skipped"] == {"malformed feed": 1, "not a feed": 1}
     assert found(client, "albatross") == [entry_id(0)]
-    for path in ("good", "broken", "stalled", "malformed", "missing"):
+    for path in ("good", "broken", "stalled", "malformed", "page", "missing"):
         assert len(server.requests_to(f"/b/{path}.rss")) == 1
 
     status = client.get("/api/index/status").get_json()["watch"]
@@ -134,7 +137,8 @@ def test_repeated_and_updated_entries_stay_one_article(server, settings, client)
     first, second = story_entry(4, WORDS[4]), story_entry(5, WORDS[5])
     url = server.publish("/c/repeats.rss", rss("Harbour Wire", [first, second, first, first]))
     watcher = Watcher(settings, [url])
-    assert watcher.poll()["added"] == 2
+    poll = watcher.poll()
+    assert (poll["added"], poll["skipped"]) == (2, {"repeated feed entry": 2})
     assert found(client, "eelgrass") == [entry_id(4)]
 
     revised = Entry(first.guid, first.title, "<p>Divers found eelgrass and seals.</p>", first.link)

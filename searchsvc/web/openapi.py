@@ -352,7 +352,8 @@ def _schemas() -> dict[str, Schema]:
                 "last_poll": {
                     "type": ["object", "null"],
                     "description": "started_at, finished_at, added, replaced, deleted, "
-                    "error (why its changes were not applied) and each source's state",
+                    "skipped and repaired (by reason), error (why its changes were not "
+                    "applied) and each source's state",
                 },
                 "totals": {
                     "type": "object",
