@@ -21,18 +21,32 @@ class CommandError(Exception):
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Parse sources and print the ingest report, or one JSON object per article."""
+    import itertools
+
     from searchsvc.articles import IngestReport
+    from searchsvc.articles.feeds import is_url, read_feed_url
     from searchsvc.articles.sources import read_articles
 
     report = IngestReport()
-    paths = args.paths or list(settings.corpus)
+    urls = [source for source in args.paths if is_url(source)]
+    paths = [Path(source) for source in args.paths if not is_url(source)]
+    if not args.paths:
+        paths = list(settings.corpus)
     missing = [str(path) for path in paths if not path.exists() and not path.is_symlink()]
     if missing:
         raise CommandError(
             f"no such file or directory: {', '.join(missing)} "
-            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm or .rss/.atom sources)"
+            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm or .rss/.atom "
+            "sources, or feed URLs)"
         )
-    articles = read_articles(paths, report, max_file_bytes=settings.max_file_bytes)
+    fetched = (
+        read_feed_url(url, report, timeout=settings.feed_timeout, max_bytes=settings.max_file_bytes)
+        for url in urls
+    )
+    articles = itertools.chain(
+        read_articles(paths, report, max_file_bytes=settings.max_file_bytes) if paths else (),
+        itertools.chain.from_iterable(fetched),
+    )
     if args.json:
         for article in articles:
             print(json.dumps(article.to_dict(), ensure_ascii=False))
@@ -244,9 +258,10 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
+    from searchsvc.articles.feeds import is_url
     from searchsvc.index import SearchIndexError
     from searchsvc.index.generations import read_current
-    from searchsvc.index.watch import Watcher, hold_watch_lock, is_url
+    from searchsvc.index.watch import Watcher, hold_watch_lock
 
     missing = [s for s in args.sources if not is_url(s) and not Path(s).exists()]
     if missing:
@@ -321,9 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "paths",
         nargs="*",
-        type=Path,
         metavar="PATH",
-        help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)",
+        help="files, directories or feed URLs (default: SEARCHSVC_CORPUS, i.e. seeds/)",
     )
     ingest.add_argument(
         "--json",

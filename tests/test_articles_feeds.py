@@ -193,3 +193,12 @@ def test_linked_pages_replace_summaries(server) -> None:
     assert "Divers inspected the hull" in fetched[0]["body"]
     assert fetched[1]["body"] == "Only a summary."
     assert report.repaired["linked page not read"] == 1
+
+
+def test_ingest_reads_feed_urls(server, capsys) -> None:
+    url = server.publish("/ingest/gazette.rss", rss("Gazette", [FERRY, BARE_GUID]))
+    broken = server.publish("/ingest/broken.rss", "down", status=503)
+    assert main(["ingest", url, broken]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("files read: 2\narticles read: 2\n  feed: 2\nskipped: 1\n")
+    assert f"feed not fetched: 1 (e.g. {broken} (HTTP 503 Service Unavailable))" in out

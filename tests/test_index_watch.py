@@ -17,6 +17,7 @@ from test_web_support import running_app
 
 from searchsvc.cli import main
 from searchsvc.index import build_index, read_build_status
+from searchsvc.index.build import hold_build_lock
 from searchsvc.index.watch import Watcher, WatchRunning, hold_watch_lock
 from searchsvc.index.watchstate import SPOOL_DIR, read_watch_state
 
@@ -195,6 +196,36 @@ def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, 
     assert found(client, "cocoa") == ["cocoa"]
     after = watcher.poll()
     assert (after["added"], after["replaced"]) == (0, 0)
+
+
+def update_for_a_moment(index_dir: Path) -> threading.Thread:
+    """A thread holding the build lock for half a second, as an update's commit does."""
+    holding = threading.Event()
+
+    def hold() -> None:
+        with hold_build_lock(index_dir):
+            holding.set()
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(DEADLINE)
+    return thread
+
+
+def test_a_rebuild_waits_for_an_update_instead_of_failing(settings, client) -> None:
+    """A rebuild requested while an update commits (from the API or a terminal) starts
+    once the update is done: no 409, no 'try again'."""
+    holder = update_for_a_moment(settings.index_dir)
+    started = client.post("/api/index/rebuild", headers={"Authorization": "Bearer harbour-secret"})
+    holder.join(DEADLINE)
+    assert started.status_code == 202
+    wait_for(lambda: read_build_status(settings.index_dir)["state"] != "building", "build")
+    assert read_build_status(settings.index_dir)["state"] == "idle"
+
+    holder = update_for_a_moment(settings.index_dir)
+    assert build_index(None, settings).article_count == 4
+    holder.join(DEADLINE)
 
 
 def test_one_watch_per_index(settings) -> None:

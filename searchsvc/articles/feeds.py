@@ -37,10 +37,16 @@ _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF)[\s>]")
 SKIP_NOT_A_FEED = "not a feed"
 SKIP_MALFORMED_FEED = "malformed feed"
 SKIP_REPEATED_ENTRY = "repeated feed entry"
+SKIP_NOT_FETCHED = "feed not fetched"
 REPAIR_MALFORMED_FEED = "malformed feed, entries recovered"
 REPAIR_PAGE_NOT_READ = "linked page not read"
 
 USER_AGENT = "searchsvc feed reader (+https://github.com/searchsvc)"
+
+
+def is_url(source: str) -> bool:
+    """Whether a source named on the command line is a feed on the web."""
+    return source.startswith(("http://", "https://"))
 
 
 def is_feed_file(path: Path) -> bool:
@@ -76,6 +82,24 @@ def read_feed(
     for record in parse_feed(data, str(path), report):
         article = entry_article(record, origin=f"{path}#{record['id']}", report=report)
         if article is not None:
+            yield article
+
+
+def read_feed_url(
+    url: str, report: IngestReport, *, timeout: float, max_bytes: int, with_places: bool = True
+) -> Iterator[Article]:
+    """The articles of a feed on the web; a feed that cannot be fetched is reported."""
+    report.files += 1
+    try:
+        fetched = fetch_url(url, timeout=timeout, max_bytes=max_bytes)
+    except FetchFailed as error:
+        report.skip(SKIP_NOT_FETCHED, f"{url} ({error})")
+        return
+    for record in parse_feed(fetched.body or b"", url, report):
+        origin = f"{url}#{record['id']}"
+        article = entry_article(record, origin=origin, report=report, with_places=with_places)
+        if article is not None:
+            report.count_article(article)
             yield article
 
 

@@ -34,6 +34,7 @@ from searchsvc.articles.feeds import (
     FetchFailed,
     entry_article,
     fetch_url,
+    is_url,
     parse_feed,
     record_digest,
     with_linked_pages,
@@ -59,10 +60,6 @@ MAX_FETCHES = 8
 
 class WatchRunning(SearchIndexError):
     """Another watch keeps this index current already."""
-
-
-def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
 
 
 @dataclass
