@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import importlib.util
 import json
 from pathlib import Path
@@ -153,6 +154,16 @@ def test_fetch_is_conditional_on_the_etag(server) -> None:
     assert sent == [None, first.etag]
     [record] = parse_feed(first.body, url, IngestReport())
     assert record["title"] == "Ferry & tug collide"
+
+
+def test_a_last_modified_of_this_very_second_is_not_kept(server) -> None:
+    """It could hide a change made later in the same second (HTTP dates are in seconds)."""
+    now = email.utils.formatdate(usegmt=True)
+    fresh = server.publish("/fetch/fresh.rss", rss("Gazette", [FERRY]), last_modified=now)
+    settled = server.publish("/fetch/settled.rss", rss("Gazette", [FERRY]))
+    assert fetch_url(fresh, timeout=5, max_bytes=1 << 20).last_modified is None
+    kept = fetch_url(settled, timeout=5, max_bytes=1 << 20).last_modified
+    assert kept == "Tue, 05 Mar 2024 08:00:00 GMT"
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ class Route:
     content_type: str = "application/rss+xml"
     stall_seconds: float = 0.0
     conditional: bool = True
+    last_modified: str = "Tue, 05 Mar 2024 08:00:00 GMT"
 
 
 @dataclass
@@ -60,23 +61,23 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             )
         if route is None:
-            self._answer(404, b"no such feed", "text/plain")
+            self._answer(404, b"no such feed", Route(content_type="text/plain"))
             return
         if route.stall_seconds:
             time.sleep(route.stall_seconds)
         etag = '"' + hashlib.sha1(route.body).hexdigest() + '"'
         if route.conditional and self.headers.get("If-None-Match") == etag:
-            self._answer(304, b"", route.content_type, etag)
+            self._answer(304, b"", route, etag)
             return
-        self._answer(route.status, route.body, route.content_type, etag)
+        self._answer(route.status, route.body, route, etag)
 
-    def _answer(self, status: int, body: bytes, kind: str, etag: str | None = None) -> None:
+    def _answer(self, status: int, body: bytes, route: Route, etag: str | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", kind)
+        self.send_header("Content-Type", route.content_type)
         self.send_header("Content-Length", str(len(body)))
         if etag and status in (200, 304):
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", "Tue, 05 Mar 2024 08:00:00 GMT")
+            self.send_header("Last-Modified", route.last_modified)
         self.end_headers()
         if body:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,26 @@ def fetch_url(
         raise FetchFailed(f"cannot read {url}: {reason}") from None
     if len(body) > max_bytes:
         raise FetchFailed(f"{url} is larger than {max_bytes} bytes")
-    return Fetched(body, headers.get("ETag"), headers.get("Last-Modified"))
+    return Fetched(body, headers.get("ETag"), _settled(headers.get("Last-Modified"), headers))
+
+
+def _settled(last_modified: str | None, headers: Any) -> str | None:
+    """``last_modified``, unless it falls within a second of the answer.
+
+    HTTP dates have whole seconds: a feed rewritten later in the second it was fetched
+    keeps the same Last-Modified, and asking ``If-Modified-Since`` with it would be told
+    304 until the next change. Such a recent validator is not kept (the next poll fetches
+    the whole feed, and keeps the then older one).
+    """
+    if not last_modified:
+        return None
+    try:
+        modified = parsedate_to_datetime(last_modified)
+        date = headers.get("Date")
+        answered = parsedate_to_datetime(date) if date else dt.datetime.now(dt.UTC)
+        return last_modified if (answered - modified).total_seconds() >= 1 else None
+    except (TypeError, ValueError):  # unparsable, or a date without a time zone
+        return None
 
 
 def with_linked_pages(
