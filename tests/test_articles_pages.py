@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc.articles import IngestReport
-from searchsvc.articles.pages import article_from_page, page_id
+from searchsvc.articles.pages import MAX_PAGE_BYTES, article_from_page, page_id
 from searchsvc.articles.sources import read_articles, source_format
 from searchsvc.cli import main
 
@@ -143,6 +143,14 @@ def test_bad_pages_are_skipped_with_a_reason(tmp_path):
         "no article text": 1,
     }
     assert report.examples["no article text"] == [str(tmp_path / "menu.html")]
+
+
+def test_pages_beyond_what_the_extractor_takes_are_too_large(tmp_path):
+    page = tmp_path / "archive.html"
+    page.write_bytes(b"<html><body><p>" + b"a" * MAX_PAGE_BYTES + b"</p></body></html>")
+    report = IngestReport()
+    assert list(read_articles([page], report, max_file_bytes=50 * MAX_PAGE_BYTES)) == []
+    assert dict(report.skipped) == {"file too large": 1}
 
 
 def test_ingest_counts_pages(tmp_path, capsys):

@@ -27,6 +27,8 @@ from searchsvc.articles.text import normalize_unicode
 PAGE_SUFFIXES = frozenset({".html", ".htm"})
 
 SKIP_NO_ARTICLE = "no article text"
+# trafilatura declines bigger pages (its MAX_FILE_SIZE); they are reported as too large.
+MAX_PAGE_BYTES = 20_000_000
 # Fewer words than a two-line brief: what is left of a page of links (trafilatura falls
 # back to any text it finds, such as a menu's labels).
 MIN_ARTICLE_WORDS = 15
@@ -64,7 +66,7 @@ def read_page(
     path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
 ) -> Iterator[Article]:
     """The article of one saved page (none if the page is unusable; the report says why)."""
-    data = read_text_bytes(path, report, max_file_bytes=max_file_bytes)
+    data = read_text_bytes(path, report, max_file_bytes=min(max_file_bytes, MAX_PAGE_BYTES))
     if data is None:
         return
     article = article_from_page(data, origin=str(path), report=report, with_places=with_places)
