@@ -30,7 +30,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise CommandError(
             f"no such file or directory: {', '.join(missing)} "
-            "(give files or directories of .txt/.md, .jsonl/.ndjson or .sgm sources)"
+            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm or .html/.htm sources)"
         )
     articles = read_articles(paths, report, max_file_bytes=settings.max_file_bytes)
     if args.json:
