@@ -7,6 +7,8 @@ page's fields, the same story rules turn them into an :class:`Article`
 was expected. Printed: per field, the share of pages right for trafilatura (what the
 reader uses) and for readability-lxml with htmldate (the alternative), then the pages
 each one got wrong, and the time per page as a ratio to trafilatura's in the same run.
+Last, what reading a page costs the build: the page reader's time against the wire
+reader's on the same stories saved as plain text, in the same run.
 
     python benchmarks/measure_pages.py [--pages DIR] [--repeat N]
 """
@@ -15,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from searchsvc.articles import Article, IngestReport
 from searchsvc.articles.pages import PageFields, article_from_fields, extract_page, without_title
+from searchsvc.articles.sources import read_articles
 
 DEFAULT_PAGES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pages"
 FIELDS = ("title", "date", "author", "url", "source", "dateline")
 BODY_SCORES = ("body: story kept", "body: furniture removed", "body: exact")
+MAX_FILE_BYTES = 50 * 1024 * 1024
 _BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "td")
 
 Extractor = Callable[[bytes], PageFields | None]
@@ -110,6 +115,29 @@ def measure(
     return {k: v / count for k, v in totals.items()}, misses, elapsed / (count * repeat)
 
 
+def reading_time(paths: list[Path], repeat: int) -> float:
+    """Seconds to read ``paths`` through the readers, parsing only (no gazetteer)."""
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for _article in read_articles(
+            paths, IngestReport(), max_file_bytes=MAX_FILE_BYTES, with_places=False
+        ):
+            pass
+    return time.perf_counter() - started
+
+
+def page_reader_cost(pages: Path, expected: dict, repeat: int) -> float:
+    """The page reader's time over the wire reader's on the same stories as text files."""
+    page_files = [pages / name for name in sorted(expected)]
+    with tempfile.TemporaryDirectory() as folder:
+        wire_files = []
+        for article in read_articles(page_files, IngestReport(), max_file_bytes=MAX_FILE_BYTES):
+            story = Path(folder) / f"{article.id}.txt"
+            story.write_text(f"{article.title}\n\n{article.body}\n", encoding="utf-8")
+            wire_files.append(story)
+        return reading_time(page_files, repeat) / reading_time(wire_files, repeat)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES)
@@ -132,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"\nmisses of {name}:")
         print("\n".join(f"  {miss}" for miss in results[name][1]) or "  none")
+    cost = page_reader_cost(args.pages, expected, args.repeat)
+    print(f"\nreading a page takes {cost:.0f}x the time of reading its story as a wire file")
     return 0
 
 
