@@ -36,8 +36,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise CommandError(
             f"no such file or directory: {', '.join(missing)} "
-            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm or .rss/.atom "
-            "sources, or feed URLs)"
+            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm, .html/.htm or "
+            ".rss/.atom sources, or feed URLs)"
         )
     fetched = (
         read_feed_url(url, report, timeout=settings.feed_timeout, max_bytes=settings.max_file_bytes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import importlib.util
@@ -83,16 +84,37 @@ def test_atom_entry_fields(tmp_path: Path) -> None:
         title="Lighthouse relit",
         html="<div><h2>Coast</h2><p>The old lighthouse was relit on Thursday.</p></div>",
         link="http://desk.example/lighthouse",
+        author="Ingrid Dahl",
     )
     path.write_text(atom("Coastal Desk", [entry]), encoding="utf-8")
     [article], _ = read_all(path)
-    assert (article.id, article.title, article.source) == (
+    assert (article.id, article.title, article.source, article.author) == (
         "tag:desk.example,2024:lighthouse",
         "Lighthouse relit",
         "Coastal Desk",
+        "Ingrid Dahl",
     )
     assert article.body == "Coast\n\nThe old lighthouse was relit on Thursday."
     assert article.date == dt.date(2024, 3, 7)
+
+
+def test_a_spool_of_entry_records_reads_back_as_the_same_articles(tmp_path: Path) -> None:
+    feed = tmp_path / "desk.atom"
+    entry = Entry(
+        guid="urn:desk:1",
+        title="Tug fleet grows",
+        html="<p>Two tugs joined.</p>",
+        author="Ingrid Dahl",
+    )
+    feed.write_text(atom("Coastal Desk", [entry]), encoding="utf-8")
+    records = parse_feed(feed.read_bytes(), str(feed), IngestReport())
+    spool = tmp_path / "spool" / "desk.feed.jsonl"
+    spool.parent.mkdir()
+    spool.write_text(json.dumps(records[0]) + "\n{cut off\n", encoding="utf-8")
+    [from_feed], _ = read_all(feed)
+    [from_spool], report = read_all(spool.parent)
+    assert from_spool == dataclasses.replace(from_feed, origin=f"{spool}:1")
+    assert report.skipped == {"malformed spool line": 1}
 
 
 def test_xml_files_are_feeds_only_when_their_root_says_so(tmp_path: Path) -> None:

@@ -111,6 +111,7 @@ class Entry:
     html: str
     link: str | None = None
     published: str | None = "Tue, 05 Mar 2024 08:00:00 GMT"
+    author: str | None = None
 
 
 def rss(title: str, entries: Sequence[Entry], link: str = "http://harbour.example/") -> str:
@@ -139,9 +140,10 @@ def atom(title: str, entries: Sequence[Entry]) -> str:
     items = []
     for entry in entries:
         link = f'<link href="{escape(entry.link)}"/>' if entry.link else ""
+        author = f"<author><name>{escape(entry.author)}</name></author>" if entry.author else ""
         items.append(
             f"<entry><id>{escape(entry.guid or '')}</id><title>{escape(entry.title)}</title>"
-            f"{link}<updated>2024-03-07T10:30:00Z</updated>"
+            f"{link}{author}<updated>2024-03-07T10:30:00Z</updated>"
             f'<content type="html">{escape(entry.html)}</content></entry>'
         )
     return (

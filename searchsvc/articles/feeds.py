@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.articles.files import SKIP_UNREADABLE, check_size
-from searchsvc.articles.jsonl import parse_jsonl_record, read_jsonl
+from searchsvc.articles.jsonl import parse_jsonl_record
 from searchsvc.articles.model import Article, IngestReport
 
 FEED_SUFFIXES = frozenset({".rss", ".atom", ".xml"})
@@ -39,6 +39,7 @@ SKIP_NOT_A_FEED = "not a feed"
 SKIP_MALFORMED_FEED = "malformed feed"
 SKIP_REPEATED_ENTRY = "repeated feed entry"
 SKIP_NOT_FETCHED = "feed not fetched"
+SKIP_MALFORMED_SPOOL = "malformed spool line"
 REPAIR_MALFORMED_FEED = "malformed feed, entries recovered"
 REPAIR_PAGE_NOT_READ = "linked page not read"
 
@@ -69,9 +70,7 @@ def read_feed(
 ) -> Iterator[Article]:
     """The articles of a feed file, or of a watch's spool of entry records."""
     if path.name.lower().endswith(SPOOL_SUFFIX):
-        spooled = read_jsonl(path, report, max_file_bytes=max_file_bytes, with_places=with_places)
-        for article in spooled:
-            yield dataclasses.replace(article, format="feed")
+        yield from _read_spool(path, report, with_places)
         return
     if not check_size(path, report, max_file_bytes=max_file_bytes):
         return
@@ -84,6 +83,28 @@ def read_feed(
         article = entry_article(record, origin=f"{path}#{record['id']}", report=report)
         if article is not None:
             yield article
+
+
+def _read_spool(path: Path, report: IngestReport, with_places: bool) -> Iterator[Article]:
+    """The entries a watch kept, a line at a time (a spool grows with every poll)."""
+    try:
+        with path.open("rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                origin = f"{path}:{number}"
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    report.skip(SKIP_MALFORMED_SPOOL, origin)
+                    continue
+                article = entry_article(
+                    record, origin=origin, report=report, with_places=with_places
+                )
+                if article is not None:
+                    yield article
+    except OSError:
+        report.skip(SKIP_UNREADABLE, str(path))
 
 
 def read_feed_url(
@@ -133,7 +154,8 @@ def parse_feed(data: bytes, origin: str, report: IngestReport) -> list[dict[str,
 
 
 def entry_record(entry: Any, source: str | None, feed_link: str | None) -> dict[str, Any]:
-    """One feed entry as a JSON Lines record: the GUID (else the link) is its id."""
+    """One feed entry as a JSON Lines record (plus ``author``): the GUID (else the link)
+    is its id."""
     title = html_to_text(entry.get("title") or "")
     contents = entry.get("content") or []
     body_html = contents[0].get("value") if contents else entry.get("summary")
@@ -146,6 +168,7 @@ def entry_record(entry: Any, source: str | None, feed_link: str | None) -> dict[
         "date": date,
         "source": source,
         "url": entry.get("link"),
+        "author": html_to_text(entry.get("author") or "") or None,
     }
 
 
@@ -174,7 +197,9 @@ def entry_article(
     article = parse_jsonl_record(
         record, path=Path(origin), origin=origin, report=report, with_places=with_places
     )
-    return None if article is None else dataclasses.replace(article, format="feed")
+    if article is None:
+        return None
+    return dataclasses.replace(article, format="feed", author=record.get("author"))
 
 
 def record_digest(record: dict[str, Any]) -> str:
@@ -281,6 +306,7 @@ def _with_page(record: dict[str, Any], page: Article) -> dict[str, Any]:
         "title": record["title"] or page.title,
         "body": page.body,
         "date": record["date"] or (page.date.isoformat() if page.date else None),
+        "author": record.get("author") or page.author,
         "place": page.dateline,
     }
 

@@ -21,6 +21,7 @@ from searchsvc.articles.files import (
 )
 from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
 from searchsvc.articles.model import Article, IngestReport, SourceFormat
+from searchsvc.articles.pages import PAGE_SUFFIXES, read_page
 from searchsvc.articles.reuters import REUTERS_SUFFIXES, read_reuters
 from searchsvc.articles.wire import WIRE_SUFFIXES, is_sidecar, read_wire
 
@@ -29,6 +30,7 @@ READERS: dict[SourceFormat, Reader] = {
     "wire": read_wire,
     "jsonl": read_jsonl,
     "reuters": read_reuters,
+    "html": read_page,
     "feed": read_feed,
 }
 
@@ -48,6 +50,8 @@ def source_format(path: Path) -> SourceFormat | None:
         return "jsonl"
     if suffix in REUTERS_SUFFIXES:
         return "reuters"
+    if suffix in PAGE_SUFFIXES:
+        return "html"
     return None
 
 
