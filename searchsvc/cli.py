@@ -272,8 +272,6 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(
             f"no index in {settings.index_dir}; build one first with `searchsvc build-index`"
         )
-    if args.fetch_pages and not _has_page_reader():
-        raise CommandError("--fetch-pages needs the web page reader (searchsvc.articles.pages)")
     watcher = Watcher(settings, args.sources, fetch_pages=args.fetch_pages)
     try:
         if args.once:
@@ -290,12 +288,6 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def _has_page_reader() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("searchsvc.articles.pages") is not None
 
 
 def _format_poll(poll: dict) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
-import importlib.util
 import json
 from pathlib import Path
 
@@ -203,10 +202,6 @@ def test_fetch_failures_say_why(server, path: str, options: dict, message: str) 
     assert len(server.requests_to(path)) == 1
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("searchsvc.articles.pages") is None,
-    reason="the web page reader (searchsvc.articles.pages) is not in this tree yet",
-)
 def test_linked_pages_replace_summaries(server) -> None:
     page = (
         "<html><head><title>Ferry and tug collide</title></head><body><article>"

@@ -198,6 +198,24 @@ def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, 
     assert (after["added"], after["replaced"]) == (0, 0)
 
 
+def test_fetch_pages_indexes_the_linked_page(server, settings, client) -> None:
+    page = (
+        "<html><head><title>Trawler towed in</title></head><body><nav>Home | Sport</nav>"
+        "<article><h1>Trawler towed in</h1><p>BERGEN (Harbour Wire) - A trawler that lost "
+        "power off the coast was towed into port by a lifeboat crew on Sunday.</p><p>The "
+        "skipper thanked the volunteers and said the engine would be replaced.</p></article>"
+        "<footer>Share this story</footer></body></html>"
+    )
+    link = server.publish("/i/trawler.html", page, content_type="text/html")
+    entry = Entry("urn:harbour:trawler", "Trawler towed in", "A trawler was towed.", link)
+    url = server.publish("/i/summaries.rss", rss("Harbour Wire", [entry]))
+    poll = Watcher(settings, [url], fetch_pages=True).poll()
+    assert (poll["added"], poll["repaired"]) == (1, {})
+    assert found(client, "skipper") == ["urn:harbour:trawler"]
+    assert found(client, "sport") == []
+    assert len(server.requests_to("/i/trawler.html")) == 1
+
+
 def update_for_a_moment(index_dir: Path) -> threading.Thread:
     """A thread holding the build lock for half a second, as an update's commit does."""
     holding = threading.Event()
