@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -196,6 +197,27 @@ def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, 
     assert found(client, "cocoa") == ["cocoa"]
     after = watcher.poll()
     assert (after["added"], after["replaced"]) == (0, 0)
+
+
+def test_a_poll_that_cannot_write_is_applied_by_the_next(server, settings, client) -> None:
+    """A build that outlasts the writer's wait: nothing is saved, so nothing is lost."""
+    url = publish(server, "/j/harbour.rss", range(2))
+    watcher = Watcher(settings.replace(writer_lock_timeout=0.2), [url])
+    index_dir = Path(settings.index_dir)
+    (index_dir / "build-status.json").write_text(
+        json.dumps({"state": "building", "pid": os.getpid(), "done": 3})
+    )
+    with hold_build_lock(index_dir):
+        blocked = watcher.poll()
+    (index_dir / "build-status.json").unlink()
+    assert "a full index build is running" in blocked["error"]
+    assert found(client, "albatross") == []
+    state = read_watch_state(index_dir)
+    assert (state["feeds"], state["totals"]["failed_polls"]) == ({}, 1)
+
+    retried = watcher.poll()
+    assert (retried["added"], retried["error"]) == (2, None)
+    assert found(client, "albatross") == [entry_id(0)]
 
 
 def test_fetch_pages_indexes_the_linked_page(server, settings, client) -> None:

@@ -106,7 +106,7 @@ class Watcher:
         }
         try:
             poll.update(self._apply(changes))
-        except SearchIndexError as error:
+        except (SearchIndexError, OSError) as error:  # busy index, full disk: next poll
             poll.update(finished_at=now_iso(), error=str(error))
             state = {**saved, "last_poll": poll, "totals": _add_totals(saved, poll)}
         else:
