@@ -84,6 +84,11 @@ class Settings:
     opensearch_user: str | None = None
     opensearch_password: str | None = None
     opensearch_ca_file: Path | None = None
+    # `searchsvc watch`: seconds between polls of its feeds and folders (a new article is
+    # searchable within one interval and a second), and the most a feed or page fetch may
+    # take before that source counts as failed for this poll.
+    watch_interval: float = 60.0
+    feed_timeout: float = 10.0
 
     def replace(self, **overrides: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
@@ -119,7 +124,7 @@ _INT_FIELDS = {
     "cache_mb",
     "opensearch_shards",
 }
-_FLOAT_FIELDS = {"writer_lock_timeout"}
+_FLOAT_FIELDS = {"writer_lock_timeout", "watch_interval", "feed_timeout"}
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
