@@ -30,7 +30,7 @@ from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
 from searchsvc.opensearch.translate import score_query
 from searchsvc.search.engine import MAX_ID_LENGTH, PARSE_CACHE_SIZE, SearchEngine
-from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.highlight import WordForms
 from searchsvc.search.matching import HighlightTerms
 from searchsvc.search.model import (
     ArticleNotFound,
@@ -41,7 +41,7 @@ from searchsvc.search.model import (
     SearchRequest,
     SearchResult,
 )
-from searchsvc.search.query import TEXT_FIELDS, ParsedQuery, QueryAnalysis, Term, parse_query
+from searchsvc.search.query import TEXT_FIELDS, QueryAnalysis, Term
 from searchsvc.search.related import KEY_WORDS, MAX_DOC_SHARE, MIN_CEILING, MIN_WORD_LENGTH
 
 
@@ -177,24 +177,13 @@ class OpenSearchEngine:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def parse(self, query: str) -> ParsedQuery:
-        return self._parse(query)
-
-    def _parse_uncached(self, query: str) -> ParsedQuery:
-        return parse_query(
-            query,
-            self._analysis,
-            max_length=self.settings.max_query_length,
-            max_terms=self.settings.max_query_terms,
-        )
-
-    def highlighter_for(self, terms: HighlightTerms) -> Highlighter:
-        return SearchEngine.highlighter_for(self, terms)  # type: ignore[arg-type]
-
-    def _validated(self, request: SearchRequest):
-        """The same validation and clean-up as the embedded engine (it reads only
-        ``settings``)."""
-        return SearchEngine._validated(self, request)  # type: ignore[arg-type]
+    # Parsing, validation and highlighting read only ``settings`` and the analysis set up
+    # in ``__init__``: the embedded engine's own functions, shared until both engines
+    # derive from one base.
+    parse = SearchEngine.parse
+    _parse_uncached = SearchEngine._parse_uncached
+    highlighter_for = SearchEngine.highlighter_for
+    _validated = SearchEngine._validated
 
     def _source(self, article_id: str) -> dict:
         if not isinstance(article_id, str) or len(article_id) > MAX_ID_LENGTH:
