@@ -88,7 +88,7 @@ def launch_nodes(count: int) -> list[dict]:
     names = [f"node-{number}" for number in range(1, count + 1)]
     seeds = ",".join(f"127.0.0.1:{port}" for port in transport_ports)
     nodes = []
-    for name, http_port, transport_port in zip(names, http_ports, transport_ports):
+    for name, http_port, transport_port in zip(names, http_ports, transport_ports, strict=True):
         home = STATE_DIR / name
         settings = {
             "cluster.name": CLUSTER_NAME,
@@ -108,14 +108,15 @@ def launch_nodes(count: int) -> list[dict]:
             settings["discovery.seed_hosts"] = seeds
             settings["cluster.initial_cluster_manager_nodes"] = ",".join(names)
         (home / "logs").mkdir(parents=True, exist_ok=True)
-        process = subprocess.Popen(
-            [java(), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", CLASSPATH, MAIN_CLASS]
-            + [f"{key}={value}" for key, value in settings.items()],
-            stdout=open(home / "console.log", "wb"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives this script; stop finds it in nodes.json
-        )
+        with open(home / "console.log", "wb") as console:
+            process = subprocess.Popen(
+                [java(), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", CLASSPATH, MAIN_CLASS]
+                + [f"{key}={value}" for key, value in settings.items()],
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # outlives this script; stop finds it in nodes.json
+            )
         nodes.append({"name": name, "pid": process.pid, "url": f"http://127.0.0.1:{http_port}"})
     return nodes
 
