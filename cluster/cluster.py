@@ -11,6 +11,7 @@ Only the standard library: this runs before the project's virtualenv exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -228,10 +229,8 @@ def is_alive(pid: int) -> bool:
 
 
 def signal_node(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def report_failure(node: dict, reason: str) -> None:
