@@ -74,9 +74,7 @@ def test_the_command_line_says_the_cluster_cannot_be_reached(
     assert "the OpenSearch cluster cannot be reached" in capsys.readouterr().err
 
 
-def test_a_rebuild_process_gets_the_node_urls_as_the_setting_spells_them(
-    nowhere, tmp_path
-) -> None:
+def test_a_rebuild_process_gets_the_node_urls_comma_separated(nowhere, tmp_path) -> None:
     settings = Settings(engine="opensearch", opensearch_url=nowhere)
     env = build_environment(settings, tmp_path)
     assert env["SEARCHSVC_OPENSEARCH_URL"] == ",".join(nowhere)
