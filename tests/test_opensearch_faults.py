@@ -248,14 +248,17 @@ def test_a_node_killed_during_a_rebuild_leaves_a_serving_generation(cluster, ser
     with urllib.request.urlopen(rebuild, timeout=REQUEST_TIMEOUT_S) as answer:
         assert answer.status == 202
     new_index = _wait_for_new_generation(cluster, alias, before["generation"])
-    if new_index is not None:
-        cluster.kill(cluster.node_holding(new_index))
+    victim = cluster.node_holding(new_index) if new_index is not None else None
+    if victim is not None:
+        cluster.kill(victim)
     searched = [get(server.base, "/api/search?q=harbour")[0] for _ in range(5)]
     _wait_until_no_build(cluster, alias)
 
     status, after, _ = get(server.base, "/healthz")
     assert status == 200, after
     assert set(searched) == {200}
+    outcome = "kept" if after["generation"] == before["generation"] else "switched to"
+    print(f"killed {victim} while loading {new_index}: {outcome} {after}")
     if after["generation"] == before["generation"]:  # failed cleanly: the old one serves
         assert after["article_count"] == before["article_count"]
     else:  # completed: every article, none lost with the node
