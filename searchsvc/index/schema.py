@@ -11,8 +11,9 @@ Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
 ``places``        keys of all places mentioned (exact, multi-valued)
 ``places_column`` column only: the ``places`` keys joined by spaces, UTF-8 bytes
 ``source``        source/agency lowercased (exact), sortable column
-``date``          DATETIME, sortable column; absent when undated
-``date_ordinal``  column only: ``date.toordinal()``, 0 when undated
+``date``          DATETIME terms (Whoosh's own date queries); absent when undated
+``date_ordinal``  column only: ``date.toordinal()``, 0 when undated; the one date column
+                  (searching, sorting and the histogram read it)
 ``article``       stored dict with what a result needs beyond title and body
 """
 
@@ -149,7 +150,7 @@ def make_schema() -> Schema:
         places=KEYWORD(scorable=False),
         places_column=COLUMN(columns.VarBytesColumn()),
         source=ID(sortable=True),
-        date=DATETIME(sortable=True),
+        date=DATETIME(),
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
         article=STORED(),
     )
