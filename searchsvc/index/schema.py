@@ -56,10 +56,9 @@ class AnalyzedText:
         return cls(*analyzer.surface_positions(text))
 
 
-#: Array type codes from the narrowest up; a position list takes the first that holds its
-#: last (largest) position.
-_POSITION_WIDTHS = ((b"B", 0xFF), (b"H", 0xFFFF), (b"I", 0xFFFFFFFF))
-_ITEM_SIZES = {code[0]: array(code.decode()).itemsize for code, _ in _POSITION_WIDTHS}
+#: The widths of a position value: its first byte names the array type of the rest.
+_WIDE, _WIDEST = b"H", b"I"
+_ITEM_SIZES = {ord(code): array(code).itemsize for code in ("B", "H", "I")}
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -68,13 +67,16 @@ class CompactPositions(Positions):
 
     Whoosh's ``Positions`` writes a 4-byte count and a pickled list of deltas: 13 bytes
     for one position, and most postings of news text are one position below 65,536
-    (2 or 3 bytes here). Decoding is one ``array`` copy, in C; the frequency is the
-    value's length over the width, without decoding.
+    (2 or 3 bytes here: the narrowest of 8, 16 or 32 bits that holds the last position).
+    Decoding is one ``array`` copy, in C; the frequency is the value's length over the
+    width, without decoding.
     """
 
     def encode(self, poslist: list[int]) -> bytes:
         last = poslist[-1] if poslist else 0
-        code = next(code for code, limit in _POSITION_WIDTHS if last <= limit)
+        if last <= 0xFF:
+            return b"B" + bytes(poslist)
+        code = _WIDE if last <= 0xFFFF else _WIDEST
         values = array(code.decode(), poslist)
         if _BIG_ENDIAN:
             values.byteswap()
