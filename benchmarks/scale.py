@@ -95,6 +95,7 @@ def run_scale(
                 keep_build(index_dir, corpus, built)
         else:
             log(f"scale {label}: reusing the index built {built.result['built_at']}")
+        fts5 = _fts5_build(work_dir / f"fts5-synthetic-{label}", corpus, build_timeout, keep_builds)
         log(f"scale {label}: querying")
         query_args = [
             "query",
@@ -121,6 +122,7 @@ def run_scale(
                 "build_peak_rss": built.peak_rss,
                 "build_cpu_seconds": built.cpu_seconds,
                 "index_bytes": built.result["index_bytes"],
+                "fts5_index_bytes": fts5.result["index_bytes"],
                 "open_seconds": queried.result["open_seconds"],
                 "query_rss": queried.result["rss"],
                 "cold": queried.result["cold"],
@@ -133,6 +135,21 @@ def run_scale(
         if not keep_builds:
             shutil.rmtree(index_dir, ignore_errors=True)
     return rows
+
+
+def _fts5_build(fts5_dir: Path, corpus: Path, timeout: float, keep_builds: bool) -> ChildRun:
+    """SQLite FTS5's database of the same articles, for its size (kept like our index)."""
+    built = kept_build(fts5_dir, corpus) if keep_builds else None
+    if built is None:
+        shutil.rmtree(fts5_dir, ignore_errors=True)
+        built = run_child(
+            ["build", "--engine", "fts5", "--out", str(fts5_dir), str(corpus)], timeout=timeout
+        )
+        if keep_builds:
+            keep_build(fts5_dir, corpus, built)
+    if not keep_builds:
+        shutil.rmtree(fts5_dir, ignore_errors=True)
+    return built
 
 
 def _build_record(index_dir: Path) -> Path:

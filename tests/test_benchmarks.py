@@ -384,3 +384,5 @@ def test_quick_run_builds_queries_serves_and_writes_the_page(
     assert results["query"]["searchsvc"]["error_count"] == 0
     assert all(row["errors"] == 0 for row in results["http"])
     assert results["scale"][0]["articles"] == 30
+    assert results["scale"][0]["fts5_index_bytes"] > 0
+    assert "FTS5 MiB" in page.split("## Scale")[1]
