@@ -157,9 +157,9 @@ def render(results: dict[str, Any], notes: str) -> str:
         parts += [
             "## Query over HTTP",
             "",
-            f"`searchsvc serve` (waitress, default threads) on 127.0.0.1, warmed with one pass of "
-            f"the query set; each level runs {results['http_seconds']:.0f} s. `python` = threads "
-            "with keep-alive `http.client` connections in one process; `wrk` = the C load "
+            "`searchsvc serve` (default workers and threads) on 127.0.0.1, warmed with one pass "
+            f"of the query set; each level runs {results['http_seconds']:.0f} s. `python` = "
+            "threads with keep-alive `http.client` connections in one process; `wrk` = the C load "
             "generator (when installed). CPU columns are cores in use on average.",
             "",
             report.http_section(results["http"]),
