@@ -248,12 +248,7 @@ class VarBytes:
     def table(self) -> np.ndarray:
         """The values as one array of fixed-width bytes (NUL-padded), built in NumPy."""
         width = max(1, int(self.lengths.max(initial=0)))
-        cells = np.zeros((len(self), width), dtype=np.uint8)
-        within = _positions_within(self.lengths)
-        source = np.repeat(self.offsets, self.lengths) + within
-        target = np.repeat(np.arange(len(self)) * width, self.lengths) + within
-        cells.ravel()[target] = np.frombuffer(self.blob, dtype=np.uint8)[source]
-        return cells.view(f"S{width}").ravel()
+        return np.array(self.values(), dtype=f"S{width}")
 
     def values(self) -> list[bytes]:
         blob = self.blob
@@ -275,13 +270,6 @@ def _var_bytes(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -
     if not blobs:
         return _joined([])
     return VarBytes(b"".join(blobs), np.concatenate(offsets), np.concatenate(lengths))
-
-
-def _positions_within(lengths: np.ndarray) -> np.ndarray:
-    """0, 1, ... within each run of ``lengths``, all runs one after the other."""
-    total = int(lengths.sum())
-    starts = np.cumsum(lengths) - lengths
-    return np.arange(total) - np.repeat(starts, lengths)
 
 
 def _joined(values: list[bytes]) -> VarBytes:
@@ -407,14 +395,14 @@ def _period_starts(days: np.ndarray) -> dict[str, np.ndarray]:
 
 def _keys(values: VarBytes) -> KeyColumn:
     """Codes numbered in order of first appearance, after the empty key's 0."""
-    table = values.table()
-    distinct, first, inverse = np.unique(table, return_index=True, return_inverse=True)
-    by_appearance = np.argsort(first, kind="stable")
-    by_appearance = by_appearance[distinct[by_appearance] != b""]
-    code_of = np.zeros(len(distinct), dtype=np.int32)  # the empty key, if any, keeps 0
-    code_of[by_appearance] = np.arange(1, len(by_appearance) + 1, dtype=np.int32)
-    keys = [""] + [raw.decode("utf-8") for raw in distinct[by_appearance].tolist()]
-    return KeyColumn(code_of[inverse.ravel()], keys)
+    raw_values = values.values()
+    codes_of: dict[bytes, int] = {b"": 0}
+    codes = np.fromiter(
+        (codes_of.setdefault(raw, len(codes_of)) for raw in raw_values),
+        dtype=np.int32,
+        count=len(raw_values),
+    )
+    return KeyColumn(codes, [raw.decode("utf-8") for raw in codes_of])
 
 
 def _multi_keys(values: VarBytes) -> MultiKeyColumn:
