@@ -106,13 +106,16 @@ class Strings:
         """Docnums in string order (UTF-8 bytes sort as their code points do)."""
         return np.argsort(self.table, kind="stable")
 
+    @cached_property
+    def _sorted(self) -> np.ndarray:
+        return self.table[self.order]
+
     def docnums_of(self, value: str) -> np.ndarray:
         """The docnums holding ``value``, ascending."""
         key = np.array(value.encode("utf-8"), dtype=self.table.dtype)
         if key.item() != value.encode("utf-8"):
             return np.zeros(0, dtype=np.int64)  # longer than any stored value
-        sorted_values = self.table[self.order]
-        low, high = sorted_values.searchsorted(key), sorted_values.searchsorted(key, "right")
+        low, high = self._sorted.searchsorted(key), self._sorted.searchsorted(key, "right")
         return np.sort(self.order[low:high])
 
 
