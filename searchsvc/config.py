@@ -75,6 +75,22 @@ class Settings:
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    # Which engine answers: "whoosh" (the embedded index in index_dir) or "opensearch".
+    engine: str = "whoosh"
+    # OpenSearch: node URLs (comma-separated), the alias searches go through, the shape of
+    # each generation's index, and optional basic auth and CA bundle for https.
+    opensearch_url: tuple[str, ...] = ("http://127.0.0.1:9200",)
+    opensearch_index: str = "searchsvc"
+    opensearch_shards: int = 1
+    opensearch_replicas: int = 0
+    opensearch_user: str | None = None
+    opensearch_password: str | None = None
+    opensearch_ca_file: Path | None = None
+    # `searchsvc watch`: seconds between polls of its feeds and folders (a new article is
+    # searchable within one interval and a second), and the most a feed or page fetch may
+    # take before that source counts as failed for this poll.
+    watch_interval: float = 60.0
+    feed_timeout: float = 10.0
 
     def replace(self, **overrides: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
@@ -92,7 +108,8 @@ class Settings:
         return cls(**values)
 
 
-_PATH_FIELDS = {"index_dir", "cache_dir"}
+_PATH_FIELDS = {"index_dir", "cache_dir", "opensearch_ca_file"}
+ENGINES = ("whoosh", "opensearch")
 _INT_FIELDS = {
     "max_query_length",
     "max_query_terms",
@@ -107,8 +124,9 @@ _INT_FIELDS = {
     "threads",
     "workers",
     "cache_mb",
+    "opensearch_shards",
 }
-_FLOAT_FIELDS = {"writer_lock_timeout"}
+_FLOAT_FIELDS = {"writer_lock_timeout", "watch_interval", "feed_timeout"}
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,8 +151,26 @@ def _coerce(name: str, value: Any) -> Any:
         if not paths:
             raise ConfigError(f"{variable} names no path; give one or more paths joined with ':'")
         return paths
-    if name == "admin_token":
+    if name in ("admin_token", "opensearch_user", "opensearch_password"):
         return value or None
+    if name == "engine":
+        if value not in ENGINES:
+            raise ConfigError(f"{variable} must be one of {', '.join(ENGINES)}, got {value!r}")
+        return value
+    if name == "opensearch_url":
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        urls = tuple(str(p).strip() for p in parts if str(p).strip())
+        if not urls:
+            raise ConfigError(f"{variable} names no URL; give one or more joined with ','")
+        return urls
+    if name == "opensearch_replicas":
+        try:
+            replicas = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{variable} must be a number, got {value!r}") from None
+        if replicas < 0:
+            raise ConfigError(f"{variable} must be 0 or more, got {value!r}")
+        return replicas
     if name in _INT_FIELDS or name in _FLOAT_FIELDS:
         kind = int if name in _INT_FIELDS else float
         try:
