@@ -69,7 +69,9 @@ class Settings:
     threads: int = 1
     # Memory each serving process may spend on decoded postings, term scores and phrase
     # matches of the index it serves (more: fewer terms decoded again; see search/snapshot).
-    cache_mb: int = 1024
+    # Each worker has its own: 1 GiB each filled up at a million articles and kept a
+    # worker near 1 GiB, while a term's first decoding now costs a few milliseconds.
+    cache_mb: int = 256
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
