@@ -13,6 +13,7 @@ Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
 ``source``        source/agency lowercased (exact), sortable column
 ``date``          DATETIME, sortable column; absent when undated
 ``date_ordinal``  column only: ``date.toordinal()``, 0 when undated
+``versions``      column only: the MinHash signature that groups copies of a story
 ``article``       stored dict with what a result needs beyond title and body
 """
 
@@ -27,6 +28,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from searchsvc.analysis import NewsAnalysis, make_analyzer
 from searchsvc.articles.model import Article
+from searchsvc.index.versions import signature
 
 #: Bumped when fields change in a way an existing index cannot serve.
 SCHEMA_VERSION = 1
@@ -108,6 +110,7 @@ def make_schema() -> Schema:
         source=ID(sortable=True),
         date=DATETIME(sortable=True),
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
+        versions=COLUMN(columns.VarBytesColumn()),
         article=STORED(),
     )
 
@@ -129,6 +132,7 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         "_stored_body": article.body,
         "body_words": body,
         "article": display_record(article),
+        "versions": signature(article.title, article.body),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key
