@@ -64,7 +64,7 @@ class Settings:
     # Copies of one story (agency copies, updates) are one result when the MinHash
     # estimate of their shingles' Jaccard similarity reaches this (0-1]; see
     # benchmarks/measure_versions.py for precision and recall at other values.
-    versions_threshold: float = 0.5
+    versions_threshold: float = 0.4
     # Serving. Threads per worker process: searching is CPU work under one interpreter
     # lock, so threads beyond one per process only interleave searches and slow each down
     # (Reuters, 16 clients on 2 cores: p99 141-148 ms with 8 threads, 80-118 with 2,

@@ -131,17 +131,26 @@ def _article_operation() -> dict[str, Any]:
 
 
 def _article_by_parameter_operation() -> dict[str, Any]:
-    by_path = _article_operation()
-    return {
-        **by_path,
-        "summary": "One article in full, its id given as a parameter",
-        "description": (
+    return _by_parameter(
+        _article_operation(),
+        "One article in full, its id given as a parameter",
+        description=(
             "The same answer as /api/articles/{id} for any id, including one that ends in "
             "/related (which the path form reads as the related-articles call when an "
             "article has the id before it)."
         ),
+    )
+
+
+def _by_parameter(by_path: dict[str, Any], summary: str, **changes: Any) -> dict[str, Any]:
+    """The operation ``by_path`` with its id as the ``id`` query parameter instead."""
+    responses = {**by_path["responses"], "400": _error("id is missing")}
+    return {
+        **by_path,
+        "summary": summary,
         "parameters": [{**_query("id", {"type": "string"}, "The article id"), "required": True}],
-        "responses": {**by_path["responses"], "400": _error("id is missing")},
+        **changes,
+        "responses": {**responses, **changes.get("responses", {})},
     }
 
 
@@ -197,17 +206,11 @@ def _versions_operation() -> dict[str, Any]:
 
 
 def _versions_by_parameter_operation() -> dict[str, Any]:
-    by_path = _versions_operation()
-    return {
-        **by_path,
-        "summary": "The other copies of an article's story, its id given as a parameter",
-        "parameters": [{**_query("id", {"type": "string"}, "The article id"), "required": True}],
-        "responses": {
-            **by_path["responses"],
-            "200": _json("The other copies, newest first", _versions_schema()),
-            "400": _error("id is missing"),
-        },
-    }
+    return _by_parameter(
+        _versions_operation(),
+        "The other copies of an article's story, its id given as a parameter",
+        responses={"200": _json("The other copies, newest first", _versions_schema())},
+    )
 
 
 def _versions_schema() -> Schema:
