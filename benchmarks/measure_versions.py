@@ -10,7 +10,11 @@ grouped together as an index would group it, and pairwise precision, recall and 
 printed at several thresholds, then recall by kind of edit at the default.
 
     python benchmarks/measure_versions.py [--reuters DIR] [--stories 400] [--seed 1]
+        [--index DIR [--rounds 5]]
 
+With ``--index`` (an index built by this code), it also prints what collapsing costs a
+search: the CPU time per query of the query set with ``collapse`` on and off, the two
+alternating query by query in one process, warm, and the time to group the commit once.
 Skips (exit 0, saying so) when the collection is absent.
 """
 
@@ -20,18 +24,23 @@ import argparse
 import random
 import re
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from measuring import DEFAULT_REUTERS, read_reuters
+from measuring import DEFAULT_REUTERS, percentile, read_reuters
+from query_set import load_query_set
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
+from searchsvc.index.opening import open_index
 from searchsvc.index.versions import shingles, signature
-from searchsvc.search.collapse import group_signatures, signature_matrix
+from searchsvc.search import SearchEngine
+from searchsvc.search.collapse import SIGNATURE_COLUMN, group_signatures, signature_matrix
+from searchsvc.search.columns import read_var_bytes
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MIN_WORDS = 80
@@ -169,7 +178,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reuters", type=Path, default=DEFAULT_REUTERS)
     parser.add_argument("--stories", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--index", type=Path, help="also measure collapsing's cost on it")
+    parser.add_argument("--rounds", type=int, default=5, help="warm passes over the query set")
     return parser.parse_args(argv)
+
+
+def collapse_cost(index_dir: Path, rounds: int) -> None:
+    """CPU per search with and without collapsing, alternating, after one warm-up pass."""
+    settings = Settings.from_env(environ={}, index_dir=index_dir)
+    queries = load_query_set()
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    started = time.process_time()
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        signatures, present = signature_matrix(read_var_bytes(searcher, SIGNATURE_COLUMN))
+    labels = group_signatures(signatures, present, settings.versions_threshold)
+    grouping = time.process_time() - started
+    sizes = np.bincount(labels[present])
+    live, grouped = int(present.sum()), int(sizes[sizes > 1].sum())
+    with SearchEngine(settings) as engine:
+        for number in range(rounds + 1):
+            for item in queries:
+                for collapse in (True, False):
+                    request = replace(item.to_request(with_filters=True), collapse=collapse)
+                    began = time.thread_time()
+                    engine.search(request)
+                    if number:
+                        cpu[collapse].append(time.thread_time() - began)
+    print(
+        f"\nCollapsing on {index_dir}: {live:,} articles, {grouped:,} of them in stories with "
+        f"copies; reading and grouping the signatures once: {grouping * 1000:.0f} ms CPU\n"
+    )
+    print("| collapse | searches | CPU p50 ms | CPU p99 ms | CPU mean ms |")
+    print("|---|---:|---:|---:|---:|")
+    for collapse in (False, True):
+        times = cpu[collapse]
+        print(
+            f"| {str(collapse).lower()} | {len(times)} | {percentile(times, 0.5) * 1000:.2f} "
+            f"| {percentile(times, 0.99) * 1000:.2f} | {sum(times) / len(times) * 1000:.2f} |"
+        )
+    ratio = sum(cpu[True]) / sum(cpu[False])
+    print(f"\ncollapse=true / collapse=false, mean CPU per search: {ratio:.2f}x")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---:|")
     for kind, recall in recall_by_kind(items, labels).items():
         print(f"| {kind} | {recall:.3f} |")
+    if args.index:
+        collapse_cost(args.index, args.rounds)
     return 0
 
 

@@ -119,7 +119,7 @@ def candidate_pairs(signatures: np.ndarray, rows: np.ndarray) -> tuple[np.ndarra
         keys = np.zeros(len(rows), dtype=np.int64)
         for column in range(start, start + BAND_BYTES):
             keys = (keys << 8) | signatures[rows, column]
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         sorted_rows = rows[order]
         equal = keys[order][1:] == keys[order][:-1]
         found.append(sorted_rows[:-1][equal] * size + sorted_rows[1:][equal])
