@@ -78,6 +78,7 @@ def test_a_story_and_its_versions_are_one_result(engine):
     assert result.facet_counts == "copies"
     assert result.copies_total == result.total + 3
     assert len(result.hits) == result.total
+    assert result.message == "2 stories have all of these words; 2 more have some."
     others = {hit.id: hit.versions for hit in result.hits if hit.id not in STRIKE_IDS}
     assert set(others) == {story["id"] for story in DIFFERENT_STORIES}
     assert set(others.values()) == {0}

@@ -290,7 +290,7 @@ class _Search:
         with_all = final if complete is listed else final & complete
         total, all_words_total = self.count(final), self.count(with_all)
         if all_words_total < total:
-            message = partial_match_message(all_words_total, total)
+            message = partial_match_message(all_words_total, total, stories=self.collapse)
         settings = self.engine.settings
         facets = count_facets(base, self.sets, self.selection, reading, settings.facet_top_n)
         histogram = date_histogram(final, reading, self.selection)
@@ -411,19 +411,23 @@ def date_ordered_tiers(
     return found
 
 
-def partial_match_message(with_all: int, total: int) -> str:
-    """What the list holds, in words, when some articles lack some of the query's words."""
+def partial_match_message(with_all: int, total: int, *, stories: bool = False) -> str:
+    """What the list holds, in words, when some articles lack some of the query's words.
+
+    ``stories``: the counts are of stories (copies of one story counted once).
+    """
+    one, many = ("story", "stories") if stories else ("article", "articles")
+
+    def counted(count: int) -> str:
+        return f"{count:,} {one if count == 1 else many}"
+
     more = total - with_all
     if not with_all:
-        return f"No article has all of these words; {_articles(more)} {_have(more)} some of them."
+        return f"No {one} has all of these words; {counted(more)} {_have(more)} some of them."
     return (
-        f"{_articles(with_all)} {_have(with_all)} all of these words; "
+        f"{counted(with_all)} {_have(with_all)} all of these words; "
         f"{more:,} more {_have(more)} some."
     )
-
-
-def _articles(count: int) -> str:
-    return f"{count:,} article{'' if count == 1 else 's'}"
 
 
 def _have(count: int) -> str:
