@@ -77,6 +77,11 @@ class Settings:
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    # `searchsvc watch`: seconds between polls of its feeds and folders (a new article is
+    # searchable within one interval and a second), and the most a feed or page fetch may
+    # take before that source counts as failed for this poll.
+    watch_interval: float = 60.0
+    feed_timeout: float = 10.0
 
     def replace(self, **overrides: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
@@ -110,7 +115,7 @@ _INT_FIELDS = {
     "workers",
     "cache_mb",
 }
-_FLOAT_FIELDS = {"writer_lock_timeout", "versions_threshold"}
+_FLOAT_FIELDS = {"writer_lock_timeout", "watch_interval", "feed_timeout", "versions_threshold"}
 #: Settings that are shares: at most 1.
 _SHARE_FIELDS = {"versions_threshold"}
 

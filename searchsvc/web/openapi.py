@@ -420,6 +420,25 @@ def _schemas() -> dict[str, Schema]:
                     "description": "The last build's ingest report",
                 },
                 "error": {**optional_string, "description": "Why the last build failed"},
+                "watch": _nullable(_ref("WatchStatus")),
+            }
+        ),
+        "WatchStatus": _object(
+            {
+                "last_poll": {
+                    "type": ["object", "null"],
+                    "description": "started_at, finished_at, added, replaced, deleted, "
+                    "skipped and repaired (by reason), error (why its changes were not "
+                    "applied) and each source's state",
+                },
+                "totals": {
+                    "type": "object",
+                    "description": "added, replaced, deleted, polls, failed_polls since the "
+                    "first poll",
+                },
+                "feeds": integer,
+                "feed_entries": integer,
+                "files": integer,
             }
         ),
         "Error": _object(
