@@ -222,6 +222,11 @@ class DocumentColumns:
 # --- reading a commit's columns ---------------------------------------------------------
 
 
+def read_var_bytes(searcher: Searcher, name: str) -> list[bytes]:
+    """Every document's value of a variable-bytes column (``b""`` where it has none)."""
+    return _var_bytes(searcher.leaf_searchers(), name, VarBytesColumn())
+
+
 def _live_mask(leaves: Sequence[tuple[Searcher, int]], size: int) -> np.ndarray:
     live = np.ones(size, dtype=bool)
     for leaf, offset in leaves:
