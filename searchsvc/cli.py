@@ -90,7 +90,7 @@ def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the search page and the JSON API under waitress until interrupted."""
+    """Serve the search page and the JSON API under gunicorn until interrupted."""
     from searchsvc.index import SearchIndexError
     from searchsvc.web.server import CannotListen, serve
     from searchsvc.web.workers import WorkersKeepDying
@@ -472,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the search page and JSON API (builds the index first if there is none)",
-        description="Run the web service under waitress: SEARCHSVC_WORKERS processes with "
-        "SEARCHSVC_THREADS threads each. "
+        description="Run the web service under gunicorn: SEARCHSVC_WORKERS worker processes "
+        "with SEARCHSVC_THREADS threads each (gthread workers). "
         "On a first start with no index, it is built from SEARCHSVC_CORPUS before serving.",
     )
     serve.add_argument(
