@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from opensearch_cluster import unique_alias
 
 from searchsvc.cli import main
 from searchsvc.config import Settings
@@ -79,3 +80,34 @@ def test_a_rebuild_process_gets_the_node_urls_comma_separated(nowhere, tmp_path)
     env = build_environment(settings, tmp_path)
     assert env["SEARCHSVC_OPENSEARCH_URL"] == ",".join(nowhere)
     assert Settings.from_env(env).opensearch_url == nowhere
+
+
+def test_an_index_with_no_live_copy_answers_503_and_health_says_so(opensearch_settings) -> None:
+    """A generation whose only shard can be placed on no node (a red index): the cluster
+    answers, the index cannot, and the app says so instead of serving nothing."""
+    from searchsvc.opensearch.connection import connect
+
+    settings = opensearch_settings.replace(opensearch_index=unique_alias("red"))
+    client = connect(settings)
+    red = f"{settings.opensearch_index}-gen-red"
+    placement = {"index.routing.allocation.require._name": "no-such-node"}
+    try:
+        client.indices.create(
+            index=red,
+            body={"settings": {"number_of_replicas": 0, **placement}},
+            wait_for_active_shards=0,
+        )
+        client.indices.put_alias(index=red, name=settings.opensearch_index)
+        app = create_app(settings)
+        try:
+            web = app.test_client()
+            search = web.get("/api/search?q=harbour")
+            health = web.get("/healthz")
+        finally:
+            close_app(app)
+    finally:
+        client.indices.delete(index=red, ignore_unavailable=True)
+        client.close()
+    assert search.status_code == 503, search.get_json()
+    assert health.status_code == 503
+    assert "cannot serve the index" in health.get_json()["reason"], health.get_json()

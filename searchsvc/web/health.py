@@ -30,8 +30,7 @@ def healthz() -> Response:
         body["cluster"] = state.engine.cluster_status()
         if body["cluster"] == "red":
             raise ClusterUnavailable(
-                "the OpenSearch cluster is red: some shard of the index has no copy on a "
-                "live node"
+                "the OpenSearch cluster is red: some shard of the index has no copy on a live node"
             )
     return jsonify(body)
 
