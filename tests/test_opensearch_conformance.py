@@ -118,7 +118,8 @@ def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
 
 
 def both(engines, exact_order: bool = False, **request: Any) -> tuple[dict, dict]:
-    search = SearchRequest(**{"per_page": 100, **request})
+    # The cluster does not group copies of a story yet (docs/opensearch.md): both list all.
+    search = SearchRequest(**{"per_page": 100, "collapse": False, **request})
     return tuple(  # type: ignore[return-value]
         comparable(engines[name].search(search).to_dict(), exact_order=exact_order)
         for name in ENGINES
@@ -240,6 +241,7 @@ def web_clients(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
     ],
 )
 def test_the_json_api_answers_the_same(web_clients, path: str) -> None:
+    path += "&collapse=false"  # as in both(): the cluster lists every copy
     answers = {name: client.get(path) for name, client in web_clients.items()}
     assert {name: answer.status_code for name, answer in answers.items()} == {
         name: 200 for name in ENGINES

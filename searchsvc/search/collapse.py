@@ -15,6 +15,7 @@ relevance, the newest (or oldest) under date sorting.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from searchsvc.index.versions import BAND_BYTES, SIGNATURE_BYTES, estimated_similarity
-from searchsvc.search.columns import read_var_bytes
+from searchsvc.search.columns import VarBytes, read_var_bytes
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.snapshot import Reading
 
@@ -83,14 +84,14 @@ def version_groups(reading: Reading, threshold: float) -> VersionGroups:
     return reading.derived(("versions", threshold), make)
 
 
-def signature_matrix(raw: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def signature_matrix(raw: VarBytes | Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """(one row per document, which rows hold a signature) from the column's values."""
-    lengths = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
-    present = lengths == SIGNATURE_BYTES
-    matrix = np.zeros((len(raw), SIGNATURE_BYTES), dtype=np.uint8)
+    values = raw if isinstance(raw, VarBytes) else VarBytes.of(raw)
+    present = values.lengths == SIGNATURE_BYTES
+    matrix = np.zeros((len(values), SIGNATURE_BYTES), dtype=np.uint8)
     if present.any():
-        joined = b"".join(value for value, keep in zip(raw, present.tolist(), strict=True) if keep)
-        matrix[present] = np.frombuffer(joined, dtype=np.uint8).reshape(-1, SIGNATURE_BYTES)
+        blob = np.frombuffer(values.blob, dtype=np.uint8)
+        matrix[present] = blob[values.offsets[present][:, None] + np.arange(SIGNATURE_BYTES)]
     return matrix, present
 
 

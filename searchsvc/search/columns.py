@@ -222,7 +222,7 @@ class DocumentColumns:
 # --- reading a commit's columns ---------------------------------------------------------
 
 
-def read_var_bytes(searcher: Searcher, name: str) -> list[bytes]:
+def read_var_bytes(searcher: Searcher, name: str) -> VarBytes:
     """Every document's value of a variable-bytes column (``b""`` where it has none)."""
     return _var_bytes(searcher.leaf_searchers(), name, VarBytesColumn())
 
@@ -249,6 +249,13 @@ class VarBytes:
     blob: bytes
     offsets: np.ndarray
     lengths: np.ndarray
+
+    @classmethod
+    def of(cls, values: Sequence[bytes]) -> VarBytes:
+        """The same layout for values already in hand."""
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        return cls(b"".join(values), offsets, lengths)
 
     def __len__(self) -> int:
         return len(self.offsets)
