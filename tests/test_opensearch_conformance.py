@@ -310,10 +310,20 @@ def cli_runs(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
     ],
 )
 def test_the_cli_answers_the_same(cli_runs, monkeypatch, capsys, argv) -> None:
+    """The command line has no way to list every copy, and the cluster engine does not
+    group copies yet (docs/opensearch.md): the answers say so differently, and on these
+    queries, where no story has copies, everything else is the same."""
     runs = cli_runs(monkeypatch, capsys, *argv)
     assert [runs[name][0] for name in ENGINES] == [0, 0]
     whoosh, cluster = (
-        comparable(json.loads(runs[name][1]), exact_order="--sort" in argv) for name in ENGINES
+        {
+            key: value
+            for key, value in comparable(
+                json.loads(runs[name][1]), exact_order="--sort" in argv
+            ).items()
+            if key not in ("collapse", "total_counts")
+        }
+        for name in ENGINES
     )
     assert cluster == whoosh
 
@@ -345,6 +355,7 @@ def test_the_cli_prints_the_same_text(cli_runs, monkeypatch, capsys, argv) -> No
 def test_the_search_page_is_the_same(web_clients, path: str) -> None:
     """In a date order the page lists the same articles in the same order, so the HTML is
     the same but for the time taken (relevance pages may order a tier differently)."""
+    path += "&collapse=false"  # as in both(): the cluster lists every copy
     answers = {name: client.get(path) for name, client in web_clients.items()}
     whoosh, cluster = (
         (answers[name].status_code, without_timing(answers[name].get_data(as_text=True)))
