@@ -8,6 +8,7 @@ import socket
 
 import pytest
 from opensearch_cluster import unique_alias
+from test_web_support import assert_documented
 
 from searchsvc.cli import main
 from searchsvc.config import Settings
@@ -61,6 +62,7 @@ def test_the_pages_answer_503_saying_so(client, path: str) -> None:
 def test_the_health_check_says_why(client) -> None:
     answer = client.get("/healthz")
     assert answer.status_code == 503
+    assert_documented(client, answer, "/healthz")
     body = answer.get_json()
     assert body["engine"] == "opensearch"
     assert "cannot be reached" in body["reason"] and "Connection refused" in body["reason"]
