@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import pickle
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter, W3TermInfo
 from whoosh.formats import Positions
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -42,6 +42,8 @@ COMPRESS_FROM = 24
 #: Position lists up to this long keep their encoding for reuse, at most this many.
 KEPT_POSITIONS = 2
 ENCODED_CACHE_LIMIT = 200_000
+#: Postings of a field turned into Python lists at a time while writing it.
+RUN_POSTINGS = 100_000
 
 
 class TermIds(dict):
@@ -89,38 +91,46 @@ class FieldPostings:
         return count
 
     def grouped(self) -> GroupedPostings:
-        """The postings reordered so that each term's are adjacent, in docnum order."""
-        numbers = np.frombuffer(self.term_numbers, dtype=np.uint32)
-        order = np.argsort(numbers, kind="stable")
-        ends = np.cumsum(np.bincount(numbers, minlength=len(self.term_ids)))
-        starts = np.concatenate(([0], ends[:-1])).tolist()
-        ends = ends.tolist()
+        """The postings reordered so that each term's are adjacent, in docnum order, and
+        the terms in byte order (str keys sort in code point order, which is UTF-8 order)."""
+        in_order = sorted(self.term_ids.items())
+        rank = np.empty(len(in_order), dtype=np.uint32)
+        rank[[number for _term, number in in_order]] = np.arange(len(in_order), dtype=np.uint32)
+        ranks = rank[np.frombuffer(self.term_numbers, dtype=np.uint32)]
+        order = np.argsort(ranks, kind="stable")
+        ends = np.cumsum(np.bincount(ranks, minlength=len(in_order))).tolist()
         terms = [
-            (
-                term.encode("utf-8") if isinstance(term, str) else term,
-                number,
-                starts[number],
-                ends[number],
-            )
-            for term, number in sorted(self.term_ids.items())
+            (term.encode("utf-8") if isinstance(term, str) else term, start, end)
+            for (term, _number), start, end in zip(in_order, [0, *ends[:-1]], ends, strict=True)
         ]
         docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
         weights = np.frombuffer(self.weights, dtype=np.float32)[order]
         values = list(map(self.values.__getitem__, order.tolist()))
-        return GroupedPostings(terms, starts, docs, weights, values)
+        return GroupedPostings(terms, docs, weights, values)
 
 
 class GroupedPostings(NamedTuple):
     """A field's postings grouped by term, ready to write."""
 
-    #: ``(UTF-8 bytes, term number, start, end)`` in byte order of the terms (str keys
-    #: sort in code point order, which is UTF-8 order); ``start:end`` is the term's range.
-    terms: list[tuple[bytes, int, int, int]]
-    #: Where each term's range starts, by term number (so in increasing order).
-    starts: list[int]
+    #: ``(UTF-8 bytes, start, end)`` of each term in byte order; ``start:end`` is the
+    #: range of its postings in the arrays below.
+    terms: list[tuple[bytes, int, int]]
     docs: np.ndarray
     weights: np.ndarray
     values: list[bytes]
+
+    def runs(self, size: int) -> Iterator[tuple[int, list[tuple[int, bytes, int, int]]]]:
+        """Consecutive terms covering about ``size`` postings at a time, each with its
+        number: the writer turns one run at a time into Python lists."""
+        run: list[tuple[int, bytes, int, int]] = []
+        run_start = 0
+        for number, (btext, start, end) in enumerate(self.terms):
+            if run and end - run_start > size:
+                yield run_start, run
+                run, run_start = [], start
+            run.append((number, btext, start, end))
+        if run:
+            yield run_start, run
 
 
 class TermPool:
@@ -297,24 +307,25 @@ def _write_field(
 ) -> None:
     """All terms of one field, in byte order, each inlined or in postings blocks."""
     grouped = postings.grouped()
-    stats = _LengthStats(grouped.docs, lengths, grouped.starts)
-    doc_list, weight_list, values = grouped.docs.tolist(), grouped.weights.tolist(), grouped.values
+    stats = _LengthStats(grouped.docs, lengths, [start for _btext, start, _end in grouped.terms])
     # Terms with positions may be inlined; Whoosh's merge code expects bytes
     # values from every posting, which inlined value-less postings lack.
     inline = INLINE_LIMIT if field.format.fixed_value_size() != 0 else 0
-    postwriter = fieldwriter._postwriter
+    postwriter = fieldwriter._postwriter = _ReadyBlocksWriter.replacing(fieldwriter._postwriter)
     add_term = fieldwriter._tindex.add
     prefix = pack_ushort(fieldwriter._fieldid)
-    for btext, number, start, end in grouped.terms:
-        if end - start < inline:
-            shortest, longest = stats.of_term(number)
-            record = _inline_record(doc_list, weight_list, values, start, end, shortest, longest)
-            add_term(prefix + btext, record)
-        else:
-            fieldwriter.start_term(btext)
-            postwriter._compression = compression if end - start >= COMPRESS_FROM else 0
-            _write_blocks(postwriter, doc_list, weight_list, values, start, end, stats)
-            fieldwriter.finish_term()
+    for run_start, run in grouped.runs(RUN_POSTINGS):
+        run_end = run[-1][3]
+        window = _Window(grouped, run_start, run_end)
+        for number, btext, start, end in run:
+            if end - start < inline:
+                shortest, longest = stats.of_term(number)
+                add_term(prefix + btext, window.inline_record(start, end, shortest, longest))
+            else:
+                fieldwriter.start_term(btext)
+                postwriter._compression = compression if end - start >= COMPRESS_FROM else 0
+                window.write_blocks(postwriter, start, end, stats)
+                fieldwriter.finish_term()
 
 
 class _LengthStats:
@@ -350,59 +361,101 @@ class _LengthStats:
         return shortest, int(self.longest[start:end].max())
 
 
-def _inline_record(
-    docs: list[int],
-    weights: list[float],
-    values: list[bytes],
-    start: int,
-    end: int,
-    shortest: int | None,
-    longest: int,
-) -> bytes:
-    """A rare term's record with its few postings inside (what ``W3TermInfo.to_bytes``
-    writes for an inlined term), instead of a postings block.
+class _ReadyBlocksWriter(W3PostingsWriter):
+    """Whoosh's postings writer, given each block's docnum deltas and weights ready.
 
-    Whoosh reads such terms through its ``ListMatcher``; this skips the pickled,
-    compressed block (and its bookkeeping) that would otherwise be written for them.
+    Its own ``_mini_ids`` and ``_mini_weights`` walk a Python generator per posting;
+    here the deltas come from one NumPy pass over the field, and the weights' test
+    for "all equal" is a C-level ``list.count``. The block bytes are the same.
     """
-    term_weights = weights[start:end]
-    header = W3TermInfo._struct.pack(
-        True,
-        sum(term_weights),
-        end - start,
-        length_to_byte(shortest) if shortest is not None else 0,
-        length_to_byte(longest),
-        max(term_weights),
-        docs[start],
-        docs[end - 1],
-    )
-    postings = (tuple(docs[start:end]), tuple(term_weights), tuple(values[start:end]))
-    return header + pickle.dumps(postings, 2)
+
+    block_deltas: tuple[int, ...] = ()
+    block_weights: tuple[float, ...] | float | None = None
+
+    @classmethod
+    def replacing(cls, writer: W3PostingsWriter) -> _ReadyBlocksWriter:
+        return cls(
+            writer._postfile,
+            writer._blocklimit,
+            compression=writer._compression,
+            inlinelimit=writer._inlinelimit,
+        )
+
+    def _mini_ids(self) -> tuple[int, ...]:
+        return self.block_deltas
+
+    def _mini_weights(self) -> tuple[float, ...] | float | None:
+        return self.block_weights
 
 
-def _write_blocks(
-    writer: Any,
-    docs: list[int],
-    weights: list[float],
-    values: list[bytes],
-    start: int,
-    end: int,
-    stats: _LengthStats,
-) -> None:
-    """Hand one term's postings to a W3 postings writer a whole block at a time.
+def _docnum_deltas(docs: np.ndarray) -> list[int]:
+    """Each docnum minus the one before it (a block's first entry is fixed by the caller)."""
+    deltas = docs.astype(np.int64)
+    deltas[1:] -= docs[:-1]
+    return deltas.tolist()
 
-    The writer's own pickling and block header are kept, so the bytes are Whoosh's;
-    blocks of a few postings are left uncompressed: zlib costs more time there than
-    it saves bytes (the block header says which blocks are compressed).
-    """
-    limit = writer._blocklimit
-    for block_start in range(start, end, limit):
-        block_end = min(block_start + limit, end)
-        writer._ids = array("I", docs[block_start:block_end])
-        block_weights = weights[block_start:block_end]
-        writer._weights = array("f", block_weights)
-        writer._maxweight = max(block_weights)
-        writer._values = list(filter(None, values[block_start:block_end]))
-        writer._minlength, writer._maxlength = stats.of(block_start, block_end)
-        if block_end < end:
-            writer._write_block()  # also starts a new block
+
+def _mini_weights(weights: list[float]) -> tuple[float, ...] | float | None:
+    """A block's weights as Whoosh stores them: None if all 1, one value if all equal."""
+    first = weights[0]
+    if weights.count(first) == len(weights):
+        return None if first == 1.0 else first
+    return tuple(weights)
+
+
+class _Window:
+    """A run of a field's grouped postings as Python lists, which the codec's pickling
+    wants; made a run at a time so that a big field is never all Python objects."""
+
+    def __init__(self, grouped: GroupedPostings, start: int, end: int) -> None:
+        self.offset = start
+        self.docs = grouped.docs[start:end].tolist()
+        self.deltas = _docnum_deltas(grouped.docs[start:end])
+        self.weights = grouped.weights[start:end].tolist()
+        self.values = grouped.values[start:end]
+
+    def inline_record(self, start: int, end: int, shortest: int | None, longest: int) -> bytes:
+        """A rare term's record with its few postings inside (what
+        ``W3TermInfo.to_bytes`` writes for an inlined term), instead of a postings block.
+
+        Whoosh reads such terms through its ``ListMatcher``; this skips the pickled,
+        compressed block (and its bookkeeping) that would otherwise be written for them.
+        """
+        start, end = start - self.offset, end - self.offset
+        docs, weights = self.docs[start:end], self.weights[start:end]
+        header = W3TermInfo._struct.pack(
+            True,
+            sum(weights),
+            end - start,
+            length_to_byte(shortest) if shortest is not None else 0,
+            length_to_byte(longest),
+            max(weights),
+            docs[0],
+            docs[-1],
+        )
+        postings = (tuple(docs), tuple(weights), tuple(self.values[start:end]))
+        return header + pickle.dumps(postings, 2)
+
+    def write_blocks(
+        self, writer: _ReadyBlocksWriter, start: int, end: int, stats: _LengthStats
+    ) -> None:
+        """Hand one term's postings to the postings writer a whole block at a time.
+
+        The writer's own pickling and block header are kept, so the bytes are Whoosh's;
+        blocks of a few postings are left uncompressed: zlib costs more time there than
+        it saves bytes (the block header says which blocks are compressed).
+        """
+        limit = writer._blocklimit
+        for block_start in range(start, end, limit):
+            block_end = min(block_start + limit, end)
+            writer._minlength, writer._maxlength = stats.of(block_start, block_end)
+            low, high = block_start - self.offset, block_end - self.offset
+            writer._ids = array("I", self.docs[low:high])
+            writer.block_deltas = (self.docs[low], *self.deltas[low + 1 : high])
+            block_weights = self.weights[low:high]
+            writer._weights = array("f", block_weights)
+            writer.block_weights = _mini_weights(block_weights)
+            writer._maxweight = max(block_weights)
+            writer._values = list(filter(None, self.values[low:high]))
+            if block_end < end:
+                writer._write_block()  # also starts a new block
