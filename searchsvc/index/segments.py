@@ -5,13 +5,15 @@ them (spilling runs to disk past its memory limit), then, while writing, looks u
 each posting's field length through the on-disk length column. For a full build
 that is most of the time. This writer produces the same segment format but:
 
-* keeps postings grouped by term in compact arrays, so flushing sorts only the
-  distinct terms and never spills (memory is bounded by closing the segment after
-  ``max_postings`` postings — the caller starts a new one);
-* remembers field lengths in memory for the block statistics;
-* encodes the positions of a term once per distinct position list (most terms
-  occur once per article, at one of a few thousand positions), and
-* hands whole blocks of postings to the codec's postings writer.
+* keeps each field's postings in compact parallel arrays that grow by a few C-level
+  calls per document (no Python call per posting), grouped by term with one NumPy
+  sort at the flush, never spilling (memory is bounded by closing the segment after
+  a number of postings — the caller starts a new one);
+* remembers field lengths in memory for the block and term statistics;
+* encodes positions once per distinct short position list (most terms occur once
+  per article, at one of a few thousand positions), and
+* hands whole blocks of postings, docnum deltas included, to the codec's postings
+  writer, whose pickling and block headers are kept: the bytes are Whoosh's.
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
