@@ -174,7 +174,10 @@ class TermPool:
 
 
 class EncodedPositions(dict):
-    """Whoosh's ``Positions`` value bytes by position tuple, for a whole document at once.
+    """A ``Positions`` format's value bytes by position tuple, for a whole document at once.
+
+    Any subclass of Whoosh's ``Positions`` qualifies (weight = count times field boost);
+    fields in other formats are indexed through ``field.index`` as Whoosh's writer does.
 
     Most postings of news text are one or two positions among a few thousand, so
     their encodings repeat; longer lists rarely do and are encoded without being kept.
@@ -244,7 +247,7 @@ class BulkSegmentWriter(SegmentWriter):
         self.docnum += 1
 
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
-        if type(field.format) is not Positions:
+        if not isinstance(field.format, Positions):
             return self._add_items(fieldname, docnum, list(field.index(value)))
         encoded = self._encoders.get(fieldname)
         if encoded is None:
