@@ -65,7 +65,7 @@ class Settings:
     # that a term is looked up and decoded once, not once per segment (1M synthetic
     # articles: 80 segments). The merge copies postings blocks, so it costs a small part
     # of the build at every size; a larger value keeps small builds' segments as written.
-    merge_min_articles: int = 0
+    merge_min_articles: int = 1
     # Serving. Threads per worker process: searching is CPU work under one interpreter
     # lock, so threads beyond one per process only interleave searches and slow each down
     # (Reuters, 16 clients on 2 cores: p99 141-148 ms with 8 threads, 80-118 with 2,

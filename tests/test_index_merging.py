@@ -68,7 +68,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings
     """The same articles built with their segments merged, and left as written."""
     root = tmp_path_factory.mktemp("merging")
     corpus = write_corpus(root / "corpus", files=5)
-    merged = build(corpus, root / "merged", merge_min_articles=0)
+    merged = build(corpus, root / "merged", merge_min_articles=1)
     unmerged = build(corpus, root / "unmerged", merge_min_articles=10**9)
     return merged, unmerged
 

@@ -176,7 +176,7 @@ def merged_corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings
         for number, article in enumerate(ARTICLES):
             (corpus / f"{number:03d}.jsonl").write_text(json.dumps(article) + "\n", "utf-8")
         settings = Settings(
-            index_dir=root / "index", corpus=(corpus,), build_procs=2, merge_min_articles=0
+            index_dir=root / "index", corpus=(corpus,), build_procs=2, merge_min_articles=1
         )
         result = build_index(None, settings, show_progress=False)
         assert result.meta["segments"] == 1 < result.meta["segments_written"]
