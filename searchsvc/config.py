@@ -63,8 +63,9 @@ class Settings:
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
     # A build of at least this many articles ends with its segments merged into one, so
     # that a term is looked up and decoded once, not once per segment (1M synthetic
-    # articles: 80 segments). The merge copies postings blocks, so it costs a small part
-    # of the build at every size; a larger value keeps small builds' segments as written.
+    # articles: 80 segments). The merge copies postings blocks instead of re-adding each
+    # posting (benchmarks/bench_merge.py times it); a larger value keeps the segments of
+    # builds below it as written.
     merge_min_articles: int = 1
     # Serving. Threads per worker process: searching is CPU work under one interpreter
     # lock, so threads beyond one per process only interleave searches and slow each down
