@@ -21,18 +21,32 @@ class CommandError(Exception):
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Parse sources and print the ingest report, or one JSON object per article."""
+    import itertools
+
     from searchsvc.articles import IngestReport
+    from searchsvc.articles.feeds import is_url, read_feed_url
     from searchsvc.articles.sources import read_articles
 
     report = IngestReport()
-    paths = args.paths or list(settings.corpus)
+    urls = [source for source in args.paths if is_url(source)]
+    paths = [Path(source) for source in args.paths if not is_url(source)]
+    if not args.paths:
+        paths = list(settings.corpus)
     missing = [str(path) for path in paths if not path.exists() and not path.is_symlink()]
     if missing:
         raise CommandError(
             f"no such file or directory: {', '.join(missing)} "
-            "(give files or directories of .txt/.md, .jsonl/.ndjson or .sgm sources)"
+            "(give files or directories of .txt/.md, .jsonl/.ndjson, .sgm, .html/.htm or "
+            ".rss/.atom sources, or feed URLs)"
         )
-    articles = read_articles(paths, report, max_file_bytes=settings.max_file_bytes)
+    fetched = (
+        read_feed_url(url, report, timeout=settings.feed_timeout, max_bytes=settings.max_file_bytes)
+        for url in urls
+    )
+    articles = itertools.chain(
+        read_articles(paths, report, max_file_bytes=settings.max_file_bytes) if paths else (),
+        itertools.chain.from_iterable(fetched),
+    )
     if args.json:
         for article in articles:
             print(json.dumps(article.to_dict(), ensure_ascii=False))
@@ -75,7 +89,7 @@ def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the search page and the JSON API under waitress until interrupted."""
+    """Serve the search page and the JSON API under gunicorn until interrupted."""
     from searchsvc.index import SearchIndexError
     from searchsvc.web.server import CannotListen, serve
     from searchsvc.web.workers import WorkersKeepDying
@@ -239,6 +253,66 @@ def cmd_index_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Keep the serving index current with feeds and folders until stopped."""
+    import signal
+    import threading
+
+    from searchsvc.articles.feeds import is_url
+    from searchsvc.index import SearchIndexError
+    from searchsvc.index.generations import read_current
+    from searchsvc.index.watch import Watcher, hold_watch_lock
+
+    missing = [s for s in args.sources if not is_url(s) and not Path(s).exists()]
+    if missing:
+        raise CommandError(
+            f"no such file or directory: {', '.join(missing)} (give feed URLs, folders or files)"
+        )
+    if read_current(settings.index_dir) is None:
+        raise CommandError(
+            f"no index in {settings.index_dir}; build one first with `searchsvc build-index`"
+        )
+    watcher = Watcher(settings, args.sources, fetch_pages=args.fetch_pages)
+    try:
+        if args.once:
+            with hold_watch_lock(settings.index_dir):
+                poll = watcher.poll()
+            print(_format_poll(poll))
+            return 1 if poll["error"] else 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        interval = args.interval or settings.watch_interval
+        watcher.run(interval, stop, on_poll=lambda poll: print(_format_poll(poll), flush=True))
+    except SearchIndexError as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _format_poll(poll: dict) -> str:
+    """One line per poll: what changed, and each source that failed."""
+    counts = (
+        f"{poll.get('added', 0)} added, {poll.get('replaced', 0)} replaced, "
+        f"{poll.get('deleted', 0)} deleted"
+    )
+    failed = [f"{s['source']} ({s['error']})" for s in poll["sources"] if s["state"] == "error"]
+    line = f"{poll['finished_at']} poll: {counts}"
+    if poll["error"]:
+        line += f"; not applied, retried next poll: {poll['error']}"
+    return line + (f"; failed: {', '.join(failed)}" if failed else "")
+
+
+def _seconds(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="searchsvc",
@@ -254,9 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "paths",
         nargs="*",
-        type=Path,
         metavar="PATH",
-        help="files or directories (default: SEARCHSVC_CORPUS, i.e. seeds/)",
+        help="files, directories or feed URLs (default: SEARCHSVC_CORPUS, i.e. seeds/)",
     )
     ingest.add_argument(
         "--json",
@@ -311,6 +384,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("ids", nargs="+", metavar="ID", help="article ids")
     delete.set_defaults(handler=cmd_index_delete)
+
+    watch = commands.add_parser(
+        "watch",
+        help="keep the serving index current with feeds and folders",
+        description="Poll RSS/Atom feed URLs (conditional GET) and folders or files, add new "
+        "and changed articles to the serving generation and delete those of removed files. "
+        "What was seen is kept in SEARCHSVC_INDEX_DIR/watch-state.json, so a restart neither "
+        "repeats nor misses anything, and rebuilds keep what the watch added.",
+    )
+    watch.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="feed URLs (http/https), folders or files"
+    )
+    watch.add_argument(
+        "--interval",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between polls (default: SEARCHSVC_WATCH_INTERVAL, 60)",
+    )
+    watch.add_argument(
+        "--fetch-pages",
+        action="store_true",
+        help="index the page each new feed entry links to instead of its summary",
+    )
+    watch.add_argument("--once", action="store_true", help="poll once and exit")
+    watch.set_defaults(handler=cmd_watch)
 
     search = commands.add_parser(
         "search",
@@ -371,8 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the search page and JSON API (builds the index first if there is none)",
-        description="Run the web service under waitress: SEARCHSVC_WORKERS processes with "
-        "SEARCHSVC_THREADS threads each. "
+        description="Run the web service under gunicorn: SEARCHSVC_WORKERS worker processes "
+        "with SEARCHSVC_THREADS threads each (gthread workers). "
         "On a first start with no index, it is built from SEARCHSVC_CORPUS before serving.",
     )
     serve.add_argument(

@@ -67,6 +67,10 @@ class Settings:
     # posting (benchmarks/bench_merge.py times it); a larger value keeps the segments of
     # builds below it as written.
     merge_min_articles: int = 1
+    # Copies of one story (agency copies, updates) are one result when the MinHash
+    # estimate of their shingles' Jaccard similarity reaches this (0-1]; see
+    # benchmarks/measure_versions.py for precision and recall at other values.
+    versions_threshold: float = 0.4
     # Serving. Threads per worker process: searching is CPU work under one interpreter
     # lock, so threads beyond one per process only interleave searches and slow each down
     # (Reuters, 16 clients on 2 cores: p99 141-148 ms with 8 threads, 80-118 with 2,
@@ -75,10 +79,28 @@ class Settings:
     threads: int = 1
     # Memory each serving process may spend on decoded postings, term scores and phrase
     # matches of the index it serves (more: fewer terms decoded again; see search/snapshot).
-    cache_mb: int = 1024
+    # Each worker has its own: 1 GiB each filled up at a million articles and kept a
+    # worker near 1 GiB, while a term's first decoding now costs a few milliseconds.
+    cache_mb: int = 256
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    # Which engine answers: "whoosh" (the embedded index in index_dir) or "opensearch".
+    engine: str = "whoosh"
+    # OpenSearch: node URLs (comma-separated), the alias searches go through, the shape of
+    # each generation's index, and optional basic auth and CA bundle for https.
+    opensearch_url: tuple[str, ...] = ("http://127.0.0.1:9200",)
+    opensearch_index: str = "searchsvc"
+    opensearch_shards: int = 1
+    opensearch_replicas: int = 0
+    opensearch_user: str | None = None
+    opensearch_password: str | None = None
+    opensearch_ca_file: Path | None = None
+    # `searchsvc watch`: seconds between polls of its feeds and folders (a new article is
+    # searchable within one interval and a second), and the most a feed or page fetch may
+    # take before that source counts as failed for this poll.
+    watch_interval: float = 60.0
+    feed_timeout: float = 10.0
 
     def replace(self, **overrides: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
@@ -96,7 +118,8 @@ class Settings:
         return cls(**values)
 
 
-_PATH_FIELDS = {"index_dir", "cache_dir"}
+_PATH_FIELDS = {"index_dir", "cache_dir", "opensearch_ca_file"}
+ENGINES = ("whoosh", "opensearch")
 _INT_FIELDS = {
     "max_query_length",
     "max_query_terms",
@@ -112,8 +135,11 @@ _INT_FIELDS = {
     "threads",
     "workers",
     "cache_mb",
+    "opensearch_shards",
 }
-_FLOAT_FIELDS = {"writer_lock_timeout"}
+_FLOAT_FIELDS = {"writer_lock_timeout", "watch_interval", "feed_timeout", "versions_threshold"}
+#: Settings that are shares: at most 1.
+_SHARE_FIELDS = {"versions_threshold"}
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,8 +164,26 @@ def _coerce(name: str, value: Any) -> Any:
         if not paths:
             raise ConfigError(f"{variable} names no path; give one or more paths joined with ':'")
         return paths
-    if name == "admin_token":
+    if name in ("admin_token", "opensearch_user", "opensearch_password"):
         return value or None
+    if name == "engine":
+        if value not in ENGINES:
+            raise ConfigError(f"{variable} must be one of {', '.join(ENGINES)}, got {value!r}")
+        return value
+    if name == "opensearch_url":
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        urls = tuple(str(p).strip() for p in parts if str(p).strip())
+        if not urls:
+            raise ConfigError(f"{variable} names no URL; give one or more joined with ','")
+        return urls
+    if name == "opensearch_replicas":
+        try:
+            replicas = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{variable} must be a number, got {value!r}") from None
+        if replicas < 0:
+            raise ConfigError(f"{variable} must be 0 or more, got {value!r}")
+        return replicas
     if name in _INT_FIELDS or name in _FLOAT_FIELDS:
         kind = int if name in _INT_FIELDS else float
         try:
@@ -148,5 +192,7 @@ def _coerce(name: str, value: Any) -> Any:
             raise ConfigError(f"{variable} must be a number, got {value!r}") from None
         if number <= 0:
             raise ConfigError(f"{variable} must be greater than 0, got {value!r}")
+        if name in _SHARE_FIELDS and number > 1:
+            raise ConfigError(f"{variable} must be at most 1, got {value!r}")
         return number
     return value

@@ -39,8 +39,11 @@ def check_size(path: Path, report: IngestReport, *, max_file_bytes: int) -> bool
     return True
 
 
-def read_text_file(path: Path, report: IngestReport, *, max_file_bytes: int) -> str | None:
-    """The whole file as text, or None after reporting why it cannot be used."""
+def read_text_bytes(path: Path, report: IngestReport, *, max_file_bytes: int) -> bytes | None:
+    """The whole file's bytes when they look like text, or None after reporting why not.
+
+    For formats that decode their own bytes (a web page names its charset inside).
+    """
     if not check_size(path, report, max_file_bytes=max_file_bytes):
         return None
     try:
@@ -53,6 +56,14 @@ def read_text_file(path: Path, report: IngestReport, *, max_file_bytes: int) -> 
         return None
     if looks_binary(data):
         report.skip(SKIP_BINARY, str(path))
+        return None
+    return data
+
+
+def read_text_file(path: Path, report: IngestReport, *, max_file_bytes: int) -> str | None:
+    """The whole file as text, or None after reporting why it cannot be used."""
+    data = read_text_bytes(path, report, max_file_bytes=max_file_bytes)
+    if data is None:
         return None
     text, repaired = decode_text(data)
     if repaired:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DateSource = Literal["metadata", "source", "dateline", "none"]
-SourceFormat = Literal["wire", "jsonl", "reuters"]
+SourceFormat = Literal["wire", "jsonl", "reuters", "html", "feed"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class Article:
     date: dt.date | None = None
     date_source: DateSource = "none"
     source: str | None = None
+    author: str | None = None
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
@@ -84,6 +85,7 @@ class Article:
             "date": self.date.isoformat() if self.date else None,
             "date_source": self.date_source,
             "source": self.source,
+            "author": self.author,
             "url": self.url,
             "origin": self.origin,
             "format": self.format,

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from searchsvc.articles.feeds import is_feed_file, read_feed
 from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     SKIP_UNSUPPORTED,
@@ -20,6 +21,7 @@ from searchsvc.articles.files import (
 )
 from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
 from searchsvc.articles.model import Article, IngestReport, SourceFormat
+from searchsvc.articles.pages import PAGE_SUFFIXES, read_page
 from searchsvc.articles.reuters import REUTERS_SUFFIXES, read_reuters
 from searchsvc.articles.wire import WIRE_SUFFIXES, is_sidecar, read_wire
 
@@ -28,6 +30,8 @@ READERS: dict[SourceFormat, Reader] = {
     "wire": read_wire,
     "jsonl": read_jsonl,
     "reuters": read_reuters,
+    "html": read_page,
+    "feed": read_feed,
 }
 
 
@@ -37,6 +41,8 @@ STREAMING_FORMATS: frozenset[SourceFormat] = frozenset({"jsonl"})
 
 def source_format(path: Path) -> SourceFormat | None:
     """The reader a file's name calls for; None for files no reader takes."""
+    if is_feed_file(path):
+        return "feed"
     suffix = path.suffix.lower()
     if suffix in WIRE_SUFFIXES:
         return "wire"
@@ -44,6 +50,8 @@ def source_format(path: Path) -> SourceFormat | None:
         return "jsonl"
     if suffix in REUTERS_SUFFIXES:
         return "reuters"
+    if suffix in PAGE_SUFFIXES:
+        return "html"
     return None
 
 

@@ -103,11 +103,13 @@ def build_index(
     Raises :class:`BuildInProgress` or :class:`BuildFailed`.
     """
     from searchsvc.articles.sources import list_source_files
+    from searchsvc.index.watchstate import kept_sources
 
     paths = [Path(p) for p in (sources or settings.corpus)]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise BuildFailed(f"source not found: {', '.join(missing)}")
+    paths += kept_sources(settings.index_dir)  # what `searchsvc watch` added
     return build_generation(
         paths,
         settings,
@@ -132,7 +134,7 @@ def build_generation(
     (``read_file``) gets whole files and no preloaded places."""
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    with hold_build_lock(index_dir) as build_fd:
+    with hold_build_lock(index_dir, wait=settings.writer_lock_timeout) as build_fd:
         name = new_generation_name()
         status = StatusWriter(
             index_dir, state="building", pid=os.getpid(), started_at=now_iso(), generation=name
@@ -190,29 +192,41 @@ def build_generation(
 
 
 @contextlib.contextmanager
-def hold_build_lock(index_dir: Path):
-    """The exclusive, non-blocking build lock; the loser learns who holds it."""
+def hold_build_lock(index_dir: Path, wait: float = 0.0):
+    """The exclusive build lock; the loser learns who holds it.
+
+    Another build makes this fail at once; an incremental update (such as a watch's
+    poll) holds the lock for a moment, so that is waited out for up to ``wait`` seconds.
+    """
     fd = os.open(Path(index_dir) / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        _take_build_lock(fd, index_dir, time.monotonic() + wait)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _take_build_lock(fd: int, index_dir: Path, deadline: float) -> None:
+    while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
         except BlockingIOError:
             status = read_build_status(index_dir)
-            if status["state"] != "building":
-                raise BuildInProgress(
-                    "another build or an incremental update holds the index (starting or "
-                    "finishing); try again in a moment",
-                    status,
-                ) from None
+        if status["state"] == "building":
             raise BuildInProgress(
                 f"another index build is running (pid {status.get('pid')}, started "
                 f"{status.get('started_at')}, {status.get('done')} articles so far); "
                 "wait for it to finish",
                 status,
-            ) from None
-        yield fd
-    finally:
-        os.close(fd)
+            )
+        if time.monotonic() >= deadline:
+            raise BuildInProgress(
+                "another build or an incremental update holds the index (starting or "
+                "finishing); try again in a moment",
+                status,
+            )
+        time.sleep(0.05)
 
 
 def _build(

@@ -102,7 +102,11 @@ def _find_label(reading: Reading, facet: str, key: str) -> str | None:
         docnum = reading.reader.first_id(FACET_FIELDS[facet], key)
     except TermNotFound:
         return None
-    record = reading.stored(docnum).get("article") or {}
+    return label_in_record(facet, key, reading.stored(docnum).get("article") or {})
+
+
+def label_in_record(facet: str, key: str, record: dict) -> str | None:
+    """The display name of ``key`` in one article's display record (None if absent)."""
     if facet == "source":
         return record.get("source")
     if facet == "place":
@@ -127,13 +131,7 @@ def date_histogram(docs: DocSet, reading: Reading, selection: Selection) -> Date
         return DateHistogram("year", [], undated)
     first = dt.date.fromordinal(int(columns.days[present[0]]))  # days are sorted
     last = dt.date.fromordinal(int(columns.days[present[-1]]))
-    months = (last.year - first.year) * 12 + last.month - first.month
-    if (last - first).days <= DAYS_SPAN:
-        granularity = "day"
-    elif months < MONTHS_SPAN:
-        granularity = "month"
-    else:
-        granularity = "year"
+    granularity = granularity_for(first, last)
     # Each day's bucket (its year's, its month's or itself), summed per bucket.
     bucket_of_day = columns.period_starts[granularity][present]
     bucket_ordinals, which = np.unique(bucket_of_day, return_inverse=True)
@@ -145,6 +143,42 @@ def date_histogram(docs: DocSet, reading: Reading, selection: Selection) -> Date
     starts = _bucket_starts(first, last, granularity) or sorted(by_bucket)
     buckets = [_bucket(start, granularity, by_bucket.get(start, 0), selection) for start in starts]
     return DateHistogram(granularity, buckets, undated)  # type: ignore[arg-type]
+
+
+def granularity_for(first: dt.date, last: dt.date) -> str:
+    """By day up to :data:`DAYS_SPAN` days, by month up to :data:`MONTHS_SPAN`, else by year."""
+    months = (last.year - first.year) * 12 + last.month - first.month
+    if (last - first).days <= DAYS_SPAN:
+        return "day"
+    if months < MONTHS_SPAN:
+        return "month"
+    return "year"
+
+
+def histogram_of_days(
+    by_day: dict[dt.date, int], undated: int, selection: Selection
+) -> DateHistogram:
+    """:func:`date_histogram` from counts per day already taken (by another engine)."""
+    if not by_day:
+        return DateHistogram("year", [], undated)
+    first, last = min(by_day), max(by_day)
+    granularity = granularity_for(first, last)
+    by_bucket: dict[dt.date, int] = {}
+    for day, count in by_day.items():
+        start = period_start(day, granularity)
+        by_bucket[start] = by_bucket.get(start, 0) + count
+    starts = _bucket_starts(first, last, granularity) or sorted(by_bucket)
+    buckets = [_bucket(start, granularity, by_bucket.get(start, 0), selection) for start in starts]
+    return DateHistogram(granularity, buckets, undated)  # type: ignore[arg-type]
+
+
+def period_start(day: dt.date, granularity: str) -> dt.date:
+    """The first day of the year, month or day ``day`` falls in."""
+    if granularity == "year":
+        return dt.date(day.year, 1, 1)
+    if granularity == "month":
+        return dt.date(day.year, day.month, 1)
+    return day
 
 
 def _bucket_starts(first: dt.date, last: dt.date, granularity: str) -> list[dt.date] | None:

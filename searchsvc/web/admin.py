@@ -1,4 +1,4 @@
-"""Admin endpoints: start a rebuild, watch its progress.
+"""Admin endpoints: start a rebuild, watch its progress (and that of `searchsvc watch`).
 
 ``POST /api/index/rebuild`` needs ``Authorization: Bearer <SEARCHSVC_ADMIN_TOKEN>``; with no
 token configured it is disabled (403, saying how to enable it). ``GET /api/index/status`` is
@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from searchsvc.index import read_build_status
+from searchsvc.index.watchstate import watch_status
 from searchsvc.web.errors import ApiError
 from searchsvc.web.health import serving_generation
 from searchsvc.web.rebuild import RebuildFailedToStart, RebuildRunning
@@ -60,6 +61,7 @@ def status() -> Response:
             "serving": serving_generation(state.engine),
             "report": build.get("report"),
             "error": build.get("error"),
+            "watch": watch_status(state.settings.index_dir),
         }
     )
 

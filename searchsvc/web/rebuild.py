@@ -61,8 +61,11 @@ class RebuildLauncher:
         """
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with self._launch_lock():
-            if build_running(self.index_dir):
-                raise RebuildRunning(read_build_status(self.index_dir))
+            # The lock held by anything but a build is an incremental update (a watch's
+            # poll): the new build waits it out (``writer_lock_timeout``) instead of failing.
+            status = read_build_status(self.index_dir)
+            if status["state"] == "building" and build_running(self.index_dir):
+                raise RebuildRunning(status)
             process = self._spawn()
             return self._wait_until_started(process)
 

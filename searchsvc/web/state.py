@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from searchsvc.config import Settings
+from searchsvc.engines import open_engine
 from searchsvc.search import SearchEngine
 from searchsvc.web.rebuild import RebuildLauncher
 
@@ -21,7 +22,7 @@ class WebState:
     def create(cls, settings: Settings) -> WebState:
         return cls(
             settings=settings,
-            engine=SearchEngine(settings, prepare_lexicon=True),
+            engine=open_engine(settings, prepare_lexicon=True),
             rebuilds=RebuildLauncher(settings),
         )
 

@@ -1,0 +1,355 @@
+"""RSS 2.0 and Atom feeds: one article per entry, from a file or fetched over HTTP.
+
+feedparser reads every dialect and the broken feeds found in the wild; each entry
+becomes a *record* shaped like a JSON Lines line (``id``, ``title``, ``body``, ``date``,
+``source``, ``url``) and then an article through the same cleaning as a CMS export, so
+a story reads the same whichever way it arrived. The records are what a watch keeps in
+its spool (``*.feed.jsonl``), so an index rebuilt from the spool holds the same
+articles without fetching anything again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from searchsvc.articles.files import SKIP_UNREADABLE, check_size
+from searchsvc.articles.jsonl import parse_jsonl_record
+from searchsvc.articles.model import Article, IngestReport
+
+FEED_SUFFIXES = frozenset({".rss", ".atom", ".xml"})
+#: JSON Lines of entry records kept by a watch; read back as feed articles.
+SPOOL_SUFFIX = ".feed.jsonl"
+# Where an ``.xml`` file must say it is a feed: the root element within its first bytes.
+_SNIFF_BYTES = 2048
+_FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF)[\s>]")
+
+SKIP_NOT_A_FEED = "not a feed"
+SKIP_MALFORMED_FEED = "malformed feed"
+SKIP_REPEATED_ENTRY = "repeated feed entry"
+SKIP_NOT_FETCHED = "feed not fetched"
+SKIP_MALFORMED_SPOOL = "malformed spool line"
+REPAIR_MALFORMED_FEED = "malformed feed, entries recovered"
+REPAIR_PAGE_NOT_READ = "linked page not read"
+
+USER_AGENT = "searchsvc feed reader (+https://github.com/searchsvc)"
+
+
+def is_url(source: str) -> bool:
+    """Whether a source named on the command line is a feed on the web."""
+    return source.startswith(("http://", "https://"))
+
+
+def is_feed_file(path: Path) -> bool:
+    """Whether a file's name (and, for ``.xml``, its root element) says it is a feed."""
+    if path.name.lower().endswith(SPOOL_SUFFIX):
+        return True
+    suffix = path.suffix.lower()
+    if suffix != ".xml":
+        return suffix in FEED_SUFFIXES
+    try:
+        with path.open("rb") as stream:
+            return _FEED_ROOT.search(stream.read(_SNIFF_BYTES)) is not None
+    except OSError:
+        return False
+
+
+def read_feed(
+    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+) -> Iterator[Article]:
+    """The articles of a feed file, or of a watch's spool of entry records."""
+    if path.name.lower().endswith(SPOOL_SUFFIX):
+        yield from _read_spool(path, report, with_places)
+        return
+    if not check_size(path, report, max_file_bytes=max_file_bytes):
+        return
+    try:
+        data = path.read_bytes()
+    except OSError:
+        report.skip(SKIP_UNREADABLE, str(path))
+        return
+    for record in parse_feed(data, str(path), report):
+        article = entry_article(record, origin=f"{path}#{record['id']}", report=report)
+        if article is not None:
+            yield article
+
+
+def _read_spool(path: Path, report: IngestReport, with_places: bool) -> Iterator[Article]:
+    """The entries a watch kept, a line at a time (a spool grows with every poll)."""
+    try:
+        with path.open("rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                origin = f"{path}:{number}"
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    report.skip(SKIP_MALFORMED_SPOOL, origin)
+                    continue
+                article = entry_article(
+                    record, origin=origin, report=report, with_places=with_places
+                )
+                if article is not None:
+                    yield article
+    except OSError:
+        report.skip(SKIP_UNREADABLE, str(path))
+
+
+def read_feed_url(
+    url: str, report: IngestReport, *, timeout: float, max_bytes: int, with_places: bool = True
+) -> Iterator[Article]:
+    """The articles of a feed on the web; a feed that cannot be fetched is reported."""
+    report.files += 1
+    try:
+        fetched = fetch_url(url, timeout=timeout, max_bytes=max_bytes)
+    except FetchFailed as error:
+        report.skip(SKIP_NOT_FETCHED, f"{url} ({error})")
+        return
+    for record in parse_feed(fetched.body or b"", url, report):
+        origin = f"{url}#{record['id']}"
+        article = entry_article(record, origin=origin, report=report, with_places=with_places)
+        if article is not None:
+            report.count_article(article)
+            yield article
+
+
+def parse_feed(data: bytes, origin: str, report: IngestReport) -> list[dict[str, Any]]:
+    """The entry records of a feed document, each id once (the first one listed wins).
+
+    A feed that parses with errors but yields entries is used and reported as repaired;
+    one that yields nothing is reported as skipped.
+    """
+    import feedparser
+
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    if not parsed.entries:
+        if parsed.bozo:
+            report.skip(SKIP_MALFORMED_FEED, origin)
+        elif not parsed.version:
+            report.skip(SKIP_NOT_A_FEED, origin)
+        return []
+    if parsed.bozo:
+        report.repair(REPAIR_MALFORMED_FEED, origin)
+    source = html_to_text(parsed.feed.get("title") or "") or None
+    records: dict[str, dict[str, Any]] = {}
+    for entry in parsed.entries:
+        record = entry_record(entry, source, parsed.feed.get("link"))
+        if record["id"] in records:
+            report.skip(SKIP_REPEATED_ENTRY, f"{origin}#{record['id']}")
+            continue
+        records[record["id"]] = record
+    return list(records.values())
+
+
+def entry_record(entry: Any, source: str | None, feed_link: str | None) -> dict[str, Any]:
+    """One feed entry as a JSON Lines record (plus ``author``): the GUID (else the link)
+    is its id."""
+    title = html_to_text(entry.get("title") or "")
+    contents = entry.get("content") or []
+    body_html = contents[0].get("value") if contents else entry.get("summary")
+    published = entry.get("published_parsed") or entry.get("updated_parsed")
+    date = dt.date(*published[:3]).isoformat() if published else None
+    return {
+        "id": entry_id(entry, feed_link, title),
+        "title": title,
+        "body": html_to_text(body_html or ""),
+        "date": date,
+        "source": source,
+        "url": entry.get("link"),
+        "author": html_to_text(entry.get("author") or "") or None,
+    }
+
+
+def entry_id(entry: Any, feed_link: str | None, title: str) -> str:
+    """The GUID when it is globally unique (a URL, a URN, a tag:), the link otherwise.
+
+    A bare GUID like ``1234`` is unique only within its feed, so it is qualified with
+    the feed's link; an entry with neither GUID nor link is known by its title.
+    """
+    guid = (entry.get("id") or "").strip()
+    if guid and ":" in guid:
+        return guid
+    if guid:
+        return f"{feed_link or 'feed'}#{guid}"
+    link = (entry.get("link") or "").strip()
+    if link:
+        return link
+    digest = hashlib.blake2b(f"{feed_link}\n{title}".encode(), digest_size=8).hexdigest()
+    return f"feed-{digest}"
+
+
+def entry_article(
+    record: dict[str, Any], *, origin: str, report: IngestReport, with_places: bool = True
+) -> Article | None:
+    """The article of one entry record (None, reported, when it has no text)."""
+    article = parse_jsonl_record(
+        record, path=Path(origin), origin=origin, report=report, with_places=with_places
+    )
+    if article is None:
+        return None
+    return dataclasses.replace(article, format="feed", author=record.get("author"))
+
+
+def record_digest(record: dict[str, Any]) -> str:
+    """What tells a changed entry from one already seen."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An HTTP answer: ``body`` is None when the server said 304 Not Modified."""
+
+    body: bytes | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class FetchFailed(Exception):
+    """A URL could not be read (timeout, refused, an error status, too large)."""
+
+
+def fetch_url(
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched:
+    """GET ``url``, conditionally when an ETag or Last-Modified from last time is given."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    if etag:
+        request.add_header("If-None-Match", etag)
+    if last_modified:
+        request.add_header("If-Modified-Since", last_modified)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read(max_bytes + 1)
+            headers = response.headers
+    except urllib.error.HTTPError as error:
+        error.close()
+        if error.code == 304:
+            return Fetched(None, etag, last_modified)
+        raise FetchFailed(f"HTTP {error.code} {error.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise FetchFailed(f"cannot read {url}: {reason}") from None
+    if len(body) > max_bytes:
+        raise FetchFailed(f"{url} is larger than {max_bytes} bytes")
+    return Fetched(body, headers.get("ETag"), _settled(headers.get("Last-Modified"), headers))
+
+
+def _settled(last_modified: str | None, headers: Any) -> str | None:
+    """``last_modified``, unless it falls within a second of the answer.
+
+    HTTP dates have whole seconds: a feed rewritten later in the second it was fetched
+    keeps the same Last-Modified, and asking ``If-Modified-Since`` with it would be told
+    304 until the next change. Such a recent validator is not kept (the next poll fetches
+    the whole feed, and keeps the then older one).
+    """
+    if not last_modified:
+        return None
+    try:
+        modified = parsedate_to_datetime(last_modified)
+        date = headers.get("Date")
+        answered = parsedate_to_datetime(date) if date else dt.datetime.now(dt.UTC)
+        return last_modified if (answered - modified).total_seconds() >= 1 else None
+    except (TypeError, ValueError):  # unparsable, or a date without a time zone
+        return None
+
+
+def with_linked_pages(
+    records: list[dict[str, Any]],
+    report: IngestReport,
+    fetch: Callable[[str], bytes],
+) -> list[dict[str, Any]]:
+    """``records`` with each body replaced by the text of the page its entry links to.
+
+    For feeds that carry only a line of summary. A page that cannot be fetched or
+    yields no text leaves its entry's summary in place, reported as repaired.
+    """
+    from searchsvc.articles.pages import article_from_page
+
+    enriched = []
+    for record in records:
+        url = record.get("url")
+        page = None
+        if url:
+            try:
+                page = article_from_page(fetch(url), url=url, origin=url)
+            except FetchFailed:
+                page = None
+        if page is None or not page.body:
+            report.repair(REPAIR_PAGE_NOT_READ, url or record["id"])
+            enriched.append(record)
+            continue
+        enriched.append(_with_page(record, page))
+    return enriched
+
+
+def _with_page(record: dict[str, Any], page: Article) -> dict[str, Any]:
+    return {
+        **record,
+        "title": record["title"] or page.title,
+        "body": page.body,
+        "date": record["date"] or (page.date.isoformat() if page.date else None),
+        "author": record.get("author") or page.author,
+        "place": page.dateline,
+    }
+
+
+_BLOCK_TAGS = frozenset(
+    {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption"}
+    | {"figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main"}
+    | {"nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
+)
+_HIDDEN_TAGS = frozenset({"script", "style", "template", "noscript"})
+
+
+class _TextCollector(HTMLParser):
+    """Text of an HTML fragment, a paragraph break at each block element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _HIDDEN_TAGS:
+            self.hidden += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TAGS:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, paragraphs kept."""
+    if "<" not in fragment and "&" not in fragment:
+        return " ".join(fragment.split())
+    collector = _TextCollector()
+    collector.feed(fragment)
+    collector.close()
+    paragraphs = ("".join(collector.parts)).split("\n\n")
+    return "\n\n".join(p for p in (" ".join(par.split()) for par in paragraphs) if p)

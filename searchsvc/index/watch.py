@@ -1,0 +1,270 @@
+"""Keeping the serving index current: poll feeds and folders, apply what changed.
+
+Each poll fetches every feed (conditionally, with the ETag and Last-Modified of the
+last answer), lists every watched folder, and compares both with the saved state
+(:mod:`searchsvc.index.watchstate`): new and changed entries and files are added or
+replaced through the incremental path, the articles of removed files are deleted. The
+state is saved only after the index commit, so a watch stopped at any point redoes at
+most one poll, and since articles are replaced by id that adds nothing twice. A
+running server sees each commit at its next query.
+
+A full build holds the build lock; an update waits for it (``writer_lock_timeout``)
+and then writes to the new generation, or, if the build takes longer, the poll fails
+without saving and the next one applies the same changes again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from searchsvc.articles.feeds import (
+    SKIP_MALFORMED_FEED,
+    SKIP_NOT_A_FEED,
+    Fetched,
+    FetchFailed,
+    entry_article,
+    fetch_url,
+    is_url,
+    parse_feed,
+    record_digest,
+    with_linked_pages,
+)
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.sources import list_source_files, read_file
+from searchsvc.config import Settings
+from searchsvc.index.errors import SearchIndexError
+from searchsvc.index.status import now_iso
+from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.index.watchstate import (
+    read_spool,
+    read_watch_state,
+    spool_path,
+    write_spool,
+    write_watch_state,
+)
+
+WATCH_LOCK = "watch.lock"
+#: Feeds fetched at the same time; waiting on the network costs no CPU.
+MAX_FETCHES = 8
+
+
+class WatchRunning(SearchIndexError):
+    """Another watch keeps this index current already."""
+
+
+@dataclass
+class Changes:
+    """What one poll found, before it is applied."""
+
+    upserts: dict[str, Article] = field(default_factory=dict)
+    deletes: set[str] = field(default_factory=set)
+    spools: dict[Path, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    report: IngestReport = field(default_factory=IngestReport)
+
+    def add(self, articles: Sequence[Article]) -> None:
+        for article in articles:
+            self.upserts[article.id] = article
+
+
+class Watcher:
+    """Polls ``sources`` (feed URLs, folders and files) into the index of ``settings``."""
+
+    def __init__(self, settings: Settings, sources: Sequence[str], *, fetch_pages: bool = False):
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+        self.feeds = [source for source in sources if is_url(source)]
+        self.paths = [str(Path(source).resolve()) for source in sources if not is_url(source)]
+        self.fetch_pages = fetch_pages
+
+    def poll(self) -> dict[str, Any]:
+        """One round over every source; returns the record shown as ``last_poll``."""
+        started = now_iso()
+        saved = read_watch_state(self.index_dir)
+        state = copy.deepcopy(saved)
+        state["paths"] = sorted(set(state["paths"]) | set(self.paths))
+        changes = Changes()
+        for url, fetched in self._fetch_feeds(state).items():
+            self._read_feed(url, fetched, state, changes)
+        for path in self.paths:
+            self._poll_path(path, state, changes)
+        poll = {
+            "started_at": started,
+            "sources": changes.sources,
+            "skipped": dict(changes.report.skipped),
+            "repaired": dict(changes.report.repaired),
+        }
+        try:
+            poll.update(self._apply(changes))
+        except (SearchIndexError, OSError) as error:  # busy index, full disk: next poll
+            poll.update(finished_at=now_iso(), error=str(error))
+            state = {**saved, "last_poll": poll, "totals": _add_totals(saved, poll)}
+        else:
+            poll.update(finished_at=now_iso(), error=None)
+            state.update(last_poll=poll, totals=_add_totals(saved, poll))
+        write_watch_state(self.index_dir, state)
+        return poll
+
+    def run(self, interval: float, stop: threading.Event, on_poll: Callable | None = None):
+        """Poll every ``interval`` seconds until ``stop`` is set; one watch per index."""
+        with hold_watch_lock(self.index_dir):
+            while not stop.is_set():
+                started = time.monotonic()
+                poll = self.poll()
+                if on_poll is not None:
+                    on_poll(poll)
+                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def _fetch_feeds(self, state: dict[str, Any]) -> dict[str, Fetched | FetchFailed]:
+        """Every feed's answer, fetched side by side: a feed that stalls until the timeout
+        delays the poll by one timeout, not by one per stalled feed."""
+        if not self.feeds:
+            return {}
+        with ThreadPoolExecutor(min(MAX_FETCHES, len(self.feeds))) as pool:
+            answers = pool.map(lambda url: self._fetch_feed(url, state), self.feeds)
+            return dict(zip(self.feeds, answers, strict=True))
+
+    def _fetch_feed(self, url: str, state: dict[str, Any]) -> Fetched | FetchFailed:
+        known = state["feeds"].get(url, {})
+        try:
+            return fetch_url(
+                url,
+                timeout=self.settings.feed_timeout,
+                max_bytes=self.settings.max_file_bytes,
+                etag=known.get("etag"),
+                last_modified=known.get("last_modified"),
+            )
+        except FetchFailed as error:
+            return error
+
+    def _read_feed(
+        self, url: str, fetched: Fetched | FetchFailed, state: dict[str, Any], changes: Changes
+    ) -> None:
+        if isinstance(fetched, FetchFailed):
+            changes.sources.append({"source": url, "state": "error", "error": str(fetched)})
+            return
+        if fetched.body is None:
+            changes.sources.append({"source": url, "state": "not modified", "new": 0})
+            return
+        report = IngestReport()
+        records = parse_feed(fetched.body, url, report)
+        changes.report.merge(report)
+        unusable = [
+            reason for reason in (SKIP_MALFORMED_FEED, SKIP_NOT_A_FEED) if report.skipped[reason]
+        ]
+        if unusable:
+            problem = unusable[0]
+            changes.sources.append({"source": url, "state": "error", "error": problem})
+            return
+        entries = dict(state["feeds"].get(url, {}).get("entries", {}))
+        fresh = [record for record in records if entries.get(record["id"]) != record_digest(record)]
+        entries.update((record["id"], record_digest(record)) for record in fresh)
+        if self.fetch_pages and fresh:
+            fresh = with_linked_pages(fresh, changes.report, self._fetch_page)
+        articles = self._spool_entries(url, fresh, changes)
+        state["feeds"][url] = {
+            "etag": fetched.etag,
+            "last_modified": fetched.last_modified,
+            "entries": entries,
+        }
+        changes.sources.append({"source": url, "state": "read", "new": len(articles)})
+
+    def _spool_entries(
+        self, url: str, records: list[dict[str, Any]], changes: Changes
+    ) -> list[Article]:
+        """The articles of new entries, their records added to the feed's spool."""
+        path = spool_path(self.index_dir, url)
+        spool = changes.spools.get(path) or read_spool(path)
+        articles = []
+        for record in records:
+            article = entry_article(record, origin=f"{url}#{record['id']}", report=changes.report)
+            if article is not None:
+                articles.append(article)
+                spool[record["id"]] = record
+        if articles:
+            changes.spools[path] = spool
+        changes.add(articles)
+        return articles
+
+    def _fetch_page(self, url: str) -> bytes:
+        timeout, most = self.settings.feed_timeout, self.settings.max_file_bytes
+        return fetch_url(url, timeout=timeout, max_bytes=most).body or b""
+
+    def _poll_path(self, root: str, state: dict[str, Any], changes: Changes) -> None:
+        files = state["files"]
+        before = {name: files[name] for name in files if _within(name, root)}
+        now = {str(path): _signature(path) for path in list_source_files([Path(root)])}
+        changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
+        for name in changed:
+            articles = list(self._read(Path(name), changes.report))
+            ids = [article.id for article in articles]
+            changes.add(articles)
+            changes.deletes.update(set(before.get(name, {}).get("ids", ())) - set(ids))
+            files[name] = {"signature": now[name], "ids": ids}
+        for name in before.keys() - now.keys():
+            changes.deletes.update(files.pop(name)["ids"])
+        removed = len(before.keys() - now.keys())
+        changes.sources.append(
+            {"source": root, "state": "read", "changed": len(changed), "removed": removed}
+        )
+
+    def _read(self, path: Path, report: IngestReport) -> Iterator[Article]:
+        return read_file(path, report, max_file_bytes=self.settings.max_file_bytes)
+
+    def _apply(self, changes: Changes) -> dict[str, int]:
+        """Spool first (a build starting now must see the entries), then the index."""
+        for path, records in changes.spools.items():
+            write_spool(path, records)
+        deletes = changes.deletes - changes.upserts.keys()
+        deleted = delete_articles(self.settings, sorted(deletes)).deleted if deletes else 0
+        added = replaced = 0
+        if changes.upserts:
+            result = update_articles(self.settings, changes.upserts.values())
+            added, replaced = result.added, result.replaced
+        return {"added": added, "replaced": replaced, "deleted": deleted}
+
+
+def _within(name: str, root: str) -> bool:
+    return name == root or name.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _signature(path: Path) -> list[int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return [status.st_ino, status.st_size, status.st_mtime_ns]
+
+
+def _add_totals(saved: dict[str, Any], poll: dict[str, Any]) -> dict[str, int]:
+    totals = dict(saved.get("totals") or {})
+    for key in ("added", "replaced", "deleted"):
+        totals[key] = totals.get(key, 0) + poll.get(key, 0)
+    totals["polls"] = totals.get("polls", 0) + 1
+    totals["failed_polls"] = totals.get("failed_polls", 0) + (1 if poll.get("error") else 0)
+    return totals
+
+
+@contextlib.contextmanager
+def hold_watch_lock(index_dir: Path) -> Iterator[None]:
+    """One watch per index: two would race on the state file."""
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(index_dir) / WATCH_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WatchRunning(f"another watch keeps {index_dir} current already") from None
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,89 @@
+"""What a watch has put in the index, kept beside it so that restarts and rebuilds keep it.
+
+``watch-state.json`` records, for each feed, its ETag / Last-Modified and a digest of
+every entry seen, and for each watched file its size and time and the ids it gave. It
+is rewritten atomically, and only after the index commit it describes, so a watch that
+stops anywhere redoes at most its last poll, and replacing by id makes that harmless.
+
+Feed entries exist nowhere on disk but here: each feed's records are kept in
+``watch-spool/<feed>.feed.jsonl``, and a full build reads that folder and the watched
+folders besides its own sources (:func:`kept_sources`), so a rebuild keeps everything
+the watch added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from searchsvc.articles.feeds import SPOOL_SUFFIX
+from searchsvc.index.generations import atomic_write_text
+
+STATE_FILE = "watch-state.json"
+SPOOL_DIR = "watch-spool"
+
+
+def empty_state() -> dict[str, Any]:
+    return {"feeds": {}, "files": {}, "paths": [], "last_poll": None, "totals": {}}
+
+
+def read_watch_state(index_dir: Path) -> dict[str, Any]:
+    """The last saved state; an empty one before the first poll (or if it is unreadable)."""
+    try:
+        state = json.loads((Path(index_dir) / STATE_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        return empty_state()
+    return {**empty_state(), **state} if isinstance(state, dict) else empty_state()
+
+
+def write_watch_state(index_dir: Path, state: dict[str, Any]) -> None:
+    atomic_write_text(Path(index_dir) / STATE_FILE, json.dumps(state, ensure_ascii=False))
+
+
+def spool_path(index_dir: Path, url: str) -> Path:
+    digest = hashlib.blake2b(url.encode("utf-8"), digest_size=10).hexdigest()
+    return Path(index_dir) / SPOOL_DIR / f"{digest}{SPOOL_SUFFIX}"
+
+
+def read_spool(path: Path) -> dict[str, dict[str, Any]]:
+    """The records kept for one feed, by id."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    records = (json.loads(line) for line in lines if line.strip())
+    return {record["id"]: record for record in records}
+
+
+def write_spool(path: Path, records: dict[str, dict[str, Any]]) -> None:
+    """Rewrite one feed's spool atomically: a build reading it sees all or nothing new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records.values())
+    atomic_write_text(path, text)
+
+
+def kept_sources(index_dir: Path) -> list[Path]:
+    """What a full build reads besides its sources: the feed spool and the watched paths.
+
+    Without them a rebuild from the corpus would drop every article a watch added.
+    Paths that no longer exist are left out (their articles went with them).
+    """
+    state = read_watch_state(index_dir)
+    paths = [Path(index_dir) / SPOOL_DIR, *(Path(p) for p in state["paths"])]
+    return [path for path in paths if path.exists()]
+
+
+def watch_status(index_dir: Path) -> dict[str, Any] | None:
+    """The watch's part of ``GET /api/index/status``; None where no watch ever ran."""
+    if not (Path(index_dir) / STATE_FILE).exists():
+        return None
+    state = read_watch_state(index_dir)
+    return {
+        "last_poll": state["last_poll"],
+        "totals": state["totals"],
+        "feeds": len(state["feeds"]),
+        "feed_entries": sum(len(feed.get("entries", {})) for feed in state["feeds"].values()),
+        "files": len(state["files"]),
+    }

@@ -1,0 +1,92 @@
+"""The index mapping, and one :class:`Article` as one document, analysed by our analyzer.
+
+Text fields reach the cluster already analysed: each holds the terms our NLTK analysis
+produces, joined by single spaces, and is indexed with the ``whitespace`` analyzer, which
+splits them again without changing one. Positions survive too: our analysis numbers
+the kept words 0, 1, 2... (stopwords leave no gap, see ``NewsStopFilter``), and so does
+the whitespace tokenizer over the joined words, so phrases match exactly where they
+match in the embedded index. ``tests/test_opensearch_analysis.py`` checks this term for
+term and position for position through the ``_termvectors`` API.
+
+The stemmed ``title``/``body`` hold stems; ``title_words``/``body_words`` the surface words
+(phrases, wildcards, fuzzy words); the original text and the display record ride along in
+``shown``, which is kept but not indexed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from searchsvc.analysis import CachedStemFilter, NewsAnalysis
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index.schema import display_record
+
+#: The same Snowball stemmer, behind the same cache, as the embedded index's stemmed fields.
+_STEMMER = CachedStemFilter()
+#: Pre-analysed text: split on the spaces we joined the terms with, nothing else.
+_TERMS = {"type": "text", "analyzer": "whitespace"}
+_KEY = {"type": "keyword"}
+#: Fields searched as analysed text (the keys of ``shown`` are not indexed).
+TEXT_FIELD_NAMES = ("title", "body", "title_words", "body_words", "place_name")
+
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": _KEY,
+        "title": _TERMS,
+        "body": _TERMS,
+        "title_words": _TERMS,
+        "body_words": _TERMS,
+        "place": _KEY,
+        "place_name": _TERMS,
+        "places": _KEY,
+        "source": _KEY,
+        "date": {"type": "date", "format": "yyyy-MM-dd"},
+        "shown": {"type": "object", "enabled": False},
+    },
+}
+
+
+def index_body(settings: Settings) -> dict[str, Any]:
+    """Settings and mapping of one generation's physical index."""
+    return {
+        "settings": {
+            "index": {
+                "number_of_shards": settings.opensearch_shards,
+                "number_of_replicas": settings.opensearch_replicas,
+            }
+        },
+        # Commits count as in the embedded index: the build is the first.
+        "mappings": {**MAPPING, "_meta": {"commit": 1}},
+    }
+
+
+def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
+    """The document sent for ``article``; ``plain`` is the unstemmed analyzer (its words
+    are stemmed here with the same cached stemmer the embedded index uses)."""
+    title_words = plain.surface_words(article.title)
+    body_words = plain.surface_words(article.body)
+    doc: dict[str, Any] = {
+        "id": article.id,
+        "title": stemmed_text(title_words),
+        "body": stemmed_text(body_words),
+        "title_words": " ".join(title_words),
+        "body_words": " ".join(body_words),
+        "shown": {"title": article.title, "body": article.body, "record": display_record(article)},
+    }
+    if article.dateline_place is not None:
+        doc["place"] = article.dateline_place.key
+        doc["place_name"] = " ".join(plain.surface_words(article.dateline_place.display))
+    if article.places:
+        doc["places"] = list(dict.fromkeys(place.key for place in article.places))
+    if article.source:
+        doc["source"] = article.source.lower()
+    if article.date is not None:
+        doc["date"] = article.date.isoformat()
+    return doc
+
+
+def stemmed_text(words: list[str]) -> str:
+    """``words`` (surface words in order) as space-joined stems, position for position."""
+    return " ".join(_STEMMER.stem(word) for word in words)

@@ -1,0 +1,224 @@
+""":class:`OpenSearchEngine`: :class:`~searchsvc.search.SearchEngine`'s public calls,
+answered by an OpenSearch cluster through the alias ``settings.opensearch_index``.
+
+Requests and answers are the same model objects, and the query is parsed, validated,
+highlighted and corrected by the same code; only matching, counting and ranking run in
+the cluster. Scores differ (Lucene's BM25 per field against our BM25F, without the
+proximity rerank or feedback); the lists, totals, facets and highlights do not.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from opensearchpy.exceptions import NotFoundError
+
+from searchsvc.analysis import make_analyzer
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.sources import read_articles
+from searchsvc.config import Settings
+from searchsvc.index.errors import BuildFailed, IndexNotFound
+from searchsvc.index.updates import UpdateResult
+from searchsvc.opensearch import generations
+from searchsvc.opensearch.connection import connect
+from searchsvc.opensearch.lexicon import ClusterLexicon
+from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
+from searchsvc.opensearch.translate import score_query
+from searchsvc.search.engine import MAX_ID_LENGTH, PARSE_CACHE_SIZE, SearchEngine
+from searchsvc.search.highlight import WordForms
+from searchsvc.search.matching import HighlightTerms
+from searchsvc.search.model import (
+    ArticleNotFound,
+    ArticleView,
+    GenerationInfo,
+    Hit,
+    QueryError,
+    SearchRequest,
+    SearchResult,
+)
+from searchsvc.search.query import TEXT_FIELDS, QueryAnalysis, Term
+from searchsvc.search.related import KEY_WORDS, MAX_DOC_SHARE, MIN_CEILING, MIN_WORD_LENGTH
+
+
+class OpenSearchEngine:
+    def __init__(self, settings: Settings, **_options: object) -> None:
+        """``_options``: :class:`SearchEngine`'s tuning keywords (ranking, lexicon
+        preparation), accepted and ignored: the cluster ranks and keeps its own terms."""
+        self.settings = settings
+        self.alias = settings.opensearch_index
+        self.client = connect(settings)
+        self.lexicon = ClusterLexicon(self.client, self.alias)
+        plain = make_analyzer(stem=False)
+        stemmed = make_analyzer(stem=True)
+        self._surface_words = plain.surface_words
+        self.stem = stemmed.stemmer.stem
+        self._token_pattern = plain.tokenizer.regexp
+        self._word_forms = WordForms(self.stem)
+        self._analysis = QueryAnalysis(plain.surface_words, self.stem)
+        self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
+
+    # --- the public calls --------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        request, selection = self._validated(request)
+        parsed = self._parse(request.query)
+        result = ClusterSearch(self, request, selection, parsed).run()
+        took = round((time.perf_counter() - started) * 1000, 3)
+        return SearchResult(**{**result, "took_ms": took})
+
+    def article(self, article_id: str) -> ArticleView:
+        source = self._source(article_id)
+        shown = source.get("shown") or {}
+        record = shown.get("record") or {}
+        return ArticleView(
+            id=source.get("id", article_id),
+            title=shown.get("title") or "",
+            body=shown.get("body") or "",
+            dateline=record.get("dateline"),
+            place=record.get("dateline_place"),
+            places=list(record.get("places") or []),
+            date=record.get("date"),
+            source=record.get("source"),
+            url=record.get("url"),
+        )
+
+    def related(self, article_id: str, limit: int = 5) -> list[Hit]:
+        """Articles sharing this one's most distinctive stems (as ``search/related``)."""
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not (1 <= limit <= self.settings.max_per_page)
+        ):
+            raise QueryError(
+                f"limit must be a whole number from 1 to {self.settings.max_per_page}",
+                parameter="limit",
+            )
+        shown = self._source(article_id).get("shown") or {}
+        text = f"{shown.get('title') or ''}\n{shown.get('body') or ''}"
+        stems = Counter(
+            self.stem(word) for word in self._surface_words(text) if len(word) >= MIN_WORD_LENGTH
+        )
+        keys = self._key_words(stems)
+        if not keys:
+            return []
+        leaves = tuple(Term(TEXT_FIELDS, key, key) for key in keys)
+        query = {
+            "bool": {
+                "should": score_query(leaves),
+                "minimum_should_match": 1,
+                "must_not": [{"ids": {"values": [article_id]}}],
+            }
+        }
+        body = {
+            "size": limit,
+            "query": query,
+            "sort": [{"_score": "desc"}, {"id": "asc"}],
+            "track_scores": True,
+            "_source": HIT_SOURCE,
+        }
+        hits = self.client.search(index=self.alias, body=body)["hits"]["hits"]
+        highlighter = self.highlighter_for(HighlightTerms())
+        return [cluster_hit(hit, highlighter, scored=True) for hit in hits]
+
+    def ranked_ids(self, query: str, limit: int = 1000, *, any_word: bool = False) -> list[str]:
+        """Article ids by relevance (for evaluation); ``any_word`` is not told apart."""
+        result = self.search(SearchRequest(query=query, per_page=min(limit, 100)))
+        return [hit.id for hit in result.hits]
+
+    @property
+    def generation(self) -> GenerationInfo:
+        name = generations.serving_index(self.client, self.alias)
+        if name is None:
+            raise IndexNotFound(f"the OpenSearch alias {self.alias!r}")
+        return GenerationInfo(
+            id=generations.generation_id(self.alias, name),
+            article_count=self.client.count(index=name)["count"],
+            commit=generations.read_commit(self.client, name),
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> OpenSearchEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- building and updating -----------------------------------------------------------
+
+    def build(
+        self, articles: Iterable[Article], report: IngestReport | None = None
+    ) -> generations.ClusterBuild:
+        """A new generation of ``articles``, served once complete (see ``generations``)."""
+        return generations.build_generation(self.client, self.settings, articles, report)
+
+    def build_from(self, sources: Iterable[Path]) -> generations.ClusterBuild:
+        """A new generation from source files, read as ``searchsvc build-index`` reads them."""
+        paths = [Path(path) for path in sources]
+        missing = [str(path) for path in paths if not path.exists()]
+        if missing:
+            raise BuildFailed(f"source not found: {', '.join(missing)}")
+        report = IngestReport()
+        articles = read_articles(paths, report, max_file_bytes=self.settings.max_file_bytes)
+        return self.build(articles, report)
+
+    def add(self, articles: Iterable[Article]) -> UpdateResult:
+        return generations.update_articles(self.client, self.settings, articles)
+
+    def delete(self, ids: Iterable[str]) -> UpdateResult:
+        return generations.delete_articles(self.client, self.settings, ids)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    # Parsing, validation and highlighting read only ``settings`` and the analysis set up
+    # in ``__init__``: the embedded engine's own functions, shared until both engines
+    # derive from one base.
+    parse = SearchEngine.parse
+    _parse_uncached = SearchEngine._parse_uncached
+    highlighter_for = SearchEngine.highlighter_for
+    _validated = SearchEngine._validated
+
+    def _source(self, article_id: str) -> dict:
+        if not isinstance(article_id, str) or len(article_id) > MAX_ID_LENGTH:
+            raise ArticleNotFound(str(article_id)[:MAX_ID_LENGTH])
+        try:
+            return self.client.get(index=self.alias, id=article_id, _source=HIT_SOURCE)["_source"]
+        except NotFoundError:
+            raise ArticleNotFound(article_id) from None
+
+    def _key_words(self, stems: Counter[str]) -> list[str]:
+        """The article's most distinctive stems, as ``search/related.key_words`` picks them:
+        skipping digits, stems in one article only and stems in more than a tenth.
+
+        Counts are exact (a filter per stem), not the term statistics of one shard, so
+        the choice is the same however many shards hold the generation."""
+        doc_count = max(1, self.client.count(index=self.alias)["count"])
+        ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
+        candidates = [word for word in stems if not word.isdigit()]
+        docs = self._articles_with_each(candidates)
+        weighted = [
+            (stems[word] * math.log(doc_count / docs[word]), word)
+            for word in candidates
+            if 2 <= docs[word] <= ceiling
+        ]
+        weighted.sort(key=lambda item: (-item[0], item[1]))
+        return [word for _, word in weighted[:KEY_WORDS]]
+
+    def _articles_with_each(self, words: list[str]) -> dict[str, int]:
+        """How many articles have each stem in the title or the body (exact counts)."""
+        if not words:
+            return {}
+        filters = {
+            word: {"bool": {"should": [{"term": {name: word}} for name in TEXT_FIELDS]}}
+            for word in words
+        }
+        body = {"size": 0, "aggs": {"each": {"filters": {"filters": filters}}}}
+        buckets = self.client.search(index=self.alias, body=body)["aggregations"]["each"]["buckets"]
+        return {word: buckets[word]["doc_count"] for word in words}

@@ -1,0 +1,390 @@
+"""Generations on a cluster: one physical index per build behind one alias.
+
+A build bulk-loads a new index, checks that it holds one document per distinct id sent,
+then moves the alias to it in one ``_aliases`` call and drops the old index. Until that
+call searches read the previous generation; a build that fails or is killed never
+touches the alias, and the next build removes the index it left behind.
+
+One build or update at a time across every process sharing the cluster: the lock is a
+document created with ``op_type=create`` (which fails when it exists) in a small lock
+index, holding its owner and an expiry, renewed while a long load runs. A lock whose
+holder died expires, and is then taken over with an optimistic-concurrency delete, so
+two waiting processes cannot both take it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
+
+from searchsvc.analysis import make_analyzer
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.config import Settings
+from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
+from searchsvc.index.updates import UpdateResult
+from searchsvc.opensearch.documents import article_source, index_body
+
+#: A lock not renewed for this long belongs to a process that died.
+LOCK_TTL_S = 120.0
+LOCK_ID = "rebuild"
+BULK_CHUNK = 500
+_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class ClusterBuild:
+    """What a finished build produced on the cluster."""
+
+    generation: str
+    article_count: int
+    seconds: float
+    duplicates_removed: int
+    report: IngestReport | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.article_count / self.seconds if self.seconds else 0.0
+
+    def format_text(self) -> str:
+        read = [self.report.format_text()] if self.report is not None else []
+        return "\n".join(
+            [
+                *read,
+                f"generation: {self.generation}",
+                f"articles indexed: {self.article_count}",
+                f"build time: {self.seconds:.1f} s ({self.rate:,.0f} articles/s)",
+            ]
+        )
+
+
+def lock_index(alias: str) -> str:
+    return f"{alias}-locks"
+
+
+def generation_prefix(alias: str) -> str:
+    return f"{alias}-gen-"
+
+
+def new_index_name(alias: str) -> str:
+    """Names sort by creation time; the random suffix keeps two builds apart."""
+    now = dt.datetime.now(dt.UTC)
+    return f"{generation_prefix(alias)}{now:%Y%m%dt%H%M%S%f}-{secrets.token_hex(3)}"
+
+
+def serving_index(client: OpenSearch, alias: str) -> str | None:
+    """The physical index behind ``alias``, or None before the first build."""
+    found = client.indices.get_alias(name=alias, ignore=404)  # 404: not yet, not logged
+    names = sorted(name for name, info in found.items() if isinstance(info, dict))
+    return names[-1] if names and found.get("status") != 404 else None
+
+
+# --- the lock --------------------------------------------------------------------------
+
+
+class ClusterLock:
+    """The rebuild lock document, held by this process while it exists with our owner id."""
+
+    def __init__(self, client: OpenSearch, alias: str, purpose: str) -> None:
+        self.client = client
+        self.index = lock_index(alias)
+        self.owner = f"{socket.gethostname()}:{secrets.token_hex(6)}"
+        self.purpose = purpose
+        self._version: tuple[int, int] | None = None
+
+    def try_acquire(self) -> dict | None:
+        """Take the lock, or return the holder's record when someone else holds it."""
+        ensure_lock_index(self.client, self.index)
+        try:
+            answer = self.client.index(
+                index=self.index, id=LOCK_ID, body=self._record(), op_type="create", refresh=True
+            )
+        except ConflictError:
+            return self._take_over_expired()
+        self._version = (answer["_seq_no"], answer["_primary_term"])
+        return None
+
+    def renew(self) -> None:
+        """Push the expiry forward (only while the document is still ours)."""
+        if self._version is None:
+            return
+        seq_no, term = self._version
+        answer = self.client.index(
+            index=self.index,
+            id=LOCK_ID,
+            body=self._record(),
+            if_seq_no=seq_no,
+            if_primary_term=term,
+            refresh=True,
+        )
+        self._version = (answer["_seq_no"], answer["_primary_term"])
+
+    def release(self) -> None:
+        if self._version is None:
+            return
+        seq_no, term = self._version
+        self._version = None
+        with contextlib.suppress(ConflictError, NotFoundError):
+            self.client.delete(
+                index=self.index, id=LOCK_ID, if_seq_no=seq_no, if_primary_term=term, refresh=True
+            )
+
+    def _record(self) -> dict:
+        now = time.time()
+        return {
+            "owner": self.owner,
+            "pid": os.getpid(),
+            "state": "building" if self.purpose == "build" else "updating",
+            "purpose": self.purpose,
+            "started_at": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
+            "expires": now + LOCK_TTL_S,
+        }
+
+    def _take_over_expired(self) -> dict | None:
+        try:
+            held = self.client.get(index=self.index, id=LOCK_ID)
+        except NotFoundError:
+            return self.try_acquire()  # released in between
+        record = held["_source"]
+        if record.get("expires", 0) > time.time():
+            return record
+        with contextlib.suppress(ConflictError, NotFoundError):
+            self.client.delete(
+                index=self.index,
+                id=LOCK_ID,
+                if_seq_no=held["_seq_no"],
+                if_primary_term=held["_primary_term"],
+                refresh=True,
+            )
+        try:
+            answer = self.client.index(
+                index=self.index, id=LOCK_ID, body=self._record(), op_type="create", refresh=True
+            )
+        except ConflictError:
+            return record  # another process took it over first
+        self._version = (answer["_seq_no"], answer["_primary_term"])
+        return None
+
+
+def ensure_lock_index(client: OpenSearch, index: str) -> None:
+    """The lock index, created once with a copy on every node (green on any cluster)."""
+    if client.indices.exists(index=index):
+        return
+    body = {"settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-all"}}}
+    with contextlib.suppress(RequestError):  # created by another process meanwhile
+        client.indices.create(index=index, body=body)
+
+
+def running_build(client: OpenSearch, alias: str) -> dict | None:
+    """The lock record of a build holding the lock now, or None."""
+    try:
+        record = client.get(index=lock_index(alias), id=LOCK_ID)["_source"]
+    except NotFoundError:
+        return None
+    return record if record.get("expires", 0) > time.time() else None
+
+
+@contextlib.contextmanager
+def holding_lock(
+    client: OpenSearch, alias: str, purpose: str, wait_s: float = 0.0
+) -> Iterator[ClusterLock]:
+    """Hold the lock for the block; raise :class:`BuildInProgress` (a build, at once) or
+    :class:`WriterBusy` (an update, after ``wait_s``) when another process holds it."""
+    lock = ClusterLock(client, alias, purpose)
+    deadline = time.monotonic() + wait_s
+    while (holder := lock.try_acquire()) is not None:
+        if time.monotonic() >= deadline:
+            message = (
+                f"a {holder.get('purpose', 'build')} started at {holder.get('started_at')} "
+                f"by {holder.get('owner')} is running on the cluster"
+            )
+            if purpose == "build":
+                raise BuildInProgress(message, status=holder)
+            raise WriterBusy(message)
+        time.sleep(_POLL_SECONDS)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+# --- full builds -----------------------------------------------------------------------
+
+
+def build_generation(
+    client: OpenSearch,
+    settings: Settings,
+    articles: Iterable[Article],
+    report: IngestReport | None = None,
+) -> ClusterBuild:
+    """Load ``articles`` into a new generation and switch the alias to it.
+
+    Raises :class:`BuildInProgress` when another build holds the lock and
+    :class:`BuildFailed` when the load or its check fails (the alias is then untouched).
+    """
+    alias = settings.opensearch_index
+    started = time.perf_counter()
+    with holding_lock(client, alias, "build") as lock:
+        remove_stale_generations(client, alias)
+        name = new_index_name(alias)
+        body = index_body(settings)
+        body["settings"]["index"]["refresh_interval"] = "-1"  # one refresh after the load
+        client.indices.create(index=name, body=body)
+        try:
+            sent, distinct = _load(client, name, articles, lock)
+            lock.renew()  # the refresh of a big generation takes a while
+            client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
+            client.indices.refresh(index=name)
+            found = client.count(index=name)["count"]
+            if found != distinct:
+                raise BuildFailed(f"generation {name} holds {found} articles; {distinct} were sent")
+            lock.renew()
+            previous = switch_alias(client, alias, name)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.indices.delete(index=name)
+            raise
+        for old in previous:
+            with contextlib.suppress(NotFoundError):
+                client.indices.delete(index=old)
+    seconds = time.perf_counter() - started
+    return ClusterBuild(generation_id(alias, name), distinct, seconds, sent - distinct, report)
+
+
+def _load(
+    client: OpenSearch, name: str, articles: Iterable[Article], lock: ClusterLock
+) -> tuple[int, int]:
+    """Bulk-load ``articles``; (documents sent, distinct ids). The last of a repeated id
+    wins, as in the embedded build."""
+    plain = make_analyzer(stem=False)
+    ids: set[str] = set()
+    sent = 0
+
+    def actions() -> Iterator[dict]:
+        nonlocal sent
+        for article in articles:
+            ids.add(article.id)
+            sent += 1
+            yield {"_index": name, "_id": article.id, "_source": article_source(article, plain)}
+
+    for done, (ok, item) in enumerate(
+        helpers.streaming_bulk(
+            client, actions(), chunk_size=BULK_CHUNK, max_retries=3, raise_on_error=False
+        ),
+        start=1,
+    ):
+        if not ok:
+            raise BuildFailed(f"the cluster refused an article: {item}")
+        if done % (20 * BULK_CHUNK) == 0:
+            lock.renew()
+    return sent, len(ids)
+
+
+def switch_alias(client: OpenSearch, alias: str, name: str) -> list[str]:
+    """Point ``alias`` at ``name`` alone, atomically; the indices it left."""
+    previous = []
+    with contextlib.suppress(NotFoundError):
+        previous = sorted(client.indices.get_alias(name=alias))
+    moves = [{"remove": {"index": old, "alias": alias}} for old in previous]
+    moves.append({"add": {"index": name, "alias": alias, "is_write_index": True}})
+    client.indices.update_aliases(body={"actions": moves})
+    return [old for old in previous if old != name]
+
+
+def remove_stale_generations(client: OpenSearch, alias: str) -> list[str]:
+    """Delete generations no alias points at (left by failed or killed builds)."""
+    serving = serving_index(client, alias)
+    try:
+        existing = client.indices.get(index=generation_prefix(alias) + "*")
+    except NotFoundError:
+        return []
+    stale = sorted(name for name in existing if name != serving)
+    for name in stale:
+        with contextlib.suppress(NotFoundError):
+            client.indices.delete(index=name)
+    return stale
+
+
+# --- incremental updates ---------------------------------------------------------------
+
+
+def update_articles(
+    client: OpenSearch, settings: Settings, articles: Iterable[Article]
+) -> UpdateResult:
+    """Add ``articles`` to the serving generation, replacing any with the same id."""
+    alias = settings.opensearch_index
+    plain = make_analyzer(stem=False)
+    with holding_lock(client, alias, "update", settings.writer_lock_timeout):
+        name = _require_serving(client, alias)
+        batch = {article.id: article for article in articles}  # the later article wins
+        existing = _existing_ids(client, name, list(batch))
+        actions = [
+            {"_index": name, "_id": key, "_source": article_source(article, plain)}
+            for key, article in batch.items()
+        ]
+        _bulk(client, actions)
+        bump_commit(client, name)
+        count = client.count(index=name)["count"]
+    replaced = len(existing)
+    return UpdateResult(generation_id(alias, name), len(batch) - replaced, replaced, 0, count)
+
+
+def delete_articles(client: OpenSearch, settings: Settings, ids: Iterable[str]) -> UpdateResult:
+    """Delete articles by id from the serving generation (unknown ids are ignored)."""
+    alias = settings.opensearch_index
+    with holding_lock(client, alias, "update", settings.writer_lock_timeout):
+        name = _require_serving(client, alias)
+        wanted = list(dict.fromkeys(ids))
+        existing = _existing_ids(client, name, wanted)
+        _bulk(client, [{"_op_type": "delete", "_index": name, "_id": key} for key in existing])
+        bump_commit(client, name)
+        count = client.count(index=name)["count"]
+    return UpdateResult(generation_id(alias, name), 0, 0, len(existing), count)
+
+
+def _bulk(client: OpenSearch, actions: list[dict]) -> None:
+    if not actions:
+        return
+    _, errors = helpers.bulk(
+        client, actions, chunk_size=BULK_CHUNK, max_retries=3, refresh=True, raise_on_error=False
+    )
+    if errors:
+        raise BuildFailed(f"the cluster refused {len(errors)} change(s): {errors[:3]}")
+
+
+def _existing_ids(client: OpenSearch, name: str, ids: list[str]) -> list[str]:
+    if not ids:
+        return []
+    found = client.mget(index=name, body={"ids": ids}, _source=False)
+    return [doc["_id"] for doc in found["docs"] if doc.get("found")]
+
+
+def _require_serving(client: OpenSearch, alias: str) -> str:
+    name = serving_index(client, alias)
+    if name is None:
+        raise BuildFailed(f"no generation behind alias {alias!r} yet; build one first")
+    return name
+
+
+def generation_id(alias: str, name: str) -> str:
+    return name.removeprefix(generation_prefix(alias))
+
+
+def read_commit(client: OpenSearch, name: str) -> int:
+    """How many updates the generation ``name`` has had since its build (kept in ``_meta``)."""
+    mapping = client.indices.get_mapping(index=name)[name]["mappings"]
+    return int((mapping.get("_meta") or {}).get("commit", 1))
+
+
+def bump_commit(client: OpenSearch, name: str) -> None:
+    """Count one more update (callers hold the lock, so no two bump at once)."""
+    commit = read_commit(client, name) + 1
+    client.indices.put_mapping(index=name, body={"_meta": {"commit": commit}})

@@ -1,0 +1,308 @@
+"""One search on the cluster: the list in tiers, facets as aggregations, highlights.
+
+The same steps as the embedded engine's ``_Search``, in two or three requests:
+
+* one ``_msearch`` holds the aggregations over the query's matches within the date
+  range (each facet a ``filter`` aggregation with every *other* facet's selection, so a
+  facet ignores its own; the date histogram, the undated count and the all-words count
+  under the filter of every selection) and the page's hits among the articles with all
+  the words, with the facet selections as ``post_filter``;
+* when the page reaches past those, a second request takes the rest of the page from
+  the articles with only some of the words.
+
+Counts per day come back from a day-level ``date_histogram`` and are grouped into the
+same year, month or day bars as the embedded engine shows (``facets.histogram_of_days``);
+highlights are made from the stored text by our own :class:`Highlighter`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from searchsvc.opensearch.lexicon import ClusterReading
+from searchsvc.opensearch.translate import (
+    MATCH_ALL,
+    MATCH_NONE,
+    Query,
+    complete_query,
+    date_range,
+    listed_query,
+    score_query,
+)
+from searchsvc.search.engine import NOTHING_TO_SEARCH, partial_match_message
+from searchsvc.search.facets import histogram_of_days, label_in_record
+from searchsvc.search.filters import FACET_FIELDS, Selection
+from searchsvc.search.highlight import Highlighter
+from searchsvc.search.matching import QueryMatcher, is_optional, split_clauses
+from searchsvc.search.model import Facet, FacetValue, Hit, SearchRequest
+from searchsvc.search.query import ParsedQuery
+from searchsvc.search.suggest import suggest_query
+
+if TYPE_CHECKING:
+    from searchsvc.opensearch.engine import OpenSearchEngine
+
+#: Terms aggregations count exactly on one shard; across shards each shard sends this
+#: many candidates so the top values and their counts are exact in practice.
+SHARD_SIZE = 10_000
+#: What a hit's source needs for a result (the indexed term fields stay behind).
+HIT_SOURCE = ["id", "shown"]
+_LABEL_SOURCE = ["shown.record.dateline_place", "shown.record.places", "shown.record.source"]
+
+
+class ClusterSearch:
+    """One request's work against the alias."""
+
+    def __init__(
+        self,
+        engine: OpenSearchEngine,
+        request: SearchRequest,
+        selection: Selection,
+        parsed: ParsedQuery,
+    ) -> None:
+        self.engine = engine
+        self.request = request
+        self.selection = selection
+        self.parsed = parsed
+        self.reading = ClusterReading.of(engine.lexicon)
+        clauses = parsed.clauses
+        self.message: str | None = None
+        if clauses:
+            self.listed, self.complete = listed_query(clauses), complete_query(clauses)
+            self.tiered = sum(1 for node in clauses if is_optional(node)) >= 2
+        elif parsed.is_blank:
+            self.listed, self.complete, self.tiered = MATCH_ALL, MATCH_ALL, False
+        else:
+            self.listed, self.complete, self.tiered = MATCH_NONE, MATCH_NONE, False
+            self.message = NOTHING_TO_SEARCH
+        self.scoring = score_query(clauses)
+        self.dates = (
+            [date_range(selection.date_from, selection.date_to)] if selection.has_dates else []
+        )
+        self.chosen = {
+            name: {"terms": {field: list(selection.keys(name))}}
+            for name, field in FACET_FIELDS.items()
+            if selection.keys(name)
+        }
+
+    def run(self) -> dict[str, Any]:
+        request, client, alias = self.request, self.engine.client, self.engine.alias
+        start = (request.page - 1) * request.per_page
+        first_tier = self.tier_search(first=True, start=start, size=request.per_page)
+        answers = client.msearch(
+            body=[{"index": alias}, self.aggregations(), {"index": alias}, first_tier]
+        )["responses"]
+        for answer in answers:
+            if "error" in answer:
+                raise RuntimeError(f"the cluster refused the search: {answer['error']}")
+        aggs = answers[0]["aggregations"]
+        final = aggs["final"]
+        total = final["doc_count"]
+        with_all = final["all_words"]["doc_count"] if self.tiered else total
+        hits = answers[1]["hits"]["hits"]
+        if self.tiered and len(hits) < request.per_page and start + len(hits) < total:
+            rest = self.tier_search(
+                first=False,
+                start=max(0, start - with_all),
+                size=request.per_page - len(hits),
+            )
+            hits = hits + client.search(index=alias, body=rest)["hits"]["hits"]
+        message = self.message
+        if with_all < total:
+            message = partial_match_message(with_all, total)
+        positive, _, _ = split_clauses(self.parsed.clauses)
+        terms = QueryMatcher(self.reading).highlight_terms(positive)  # type: ignore[arg-type]
+        highlighter = self.engine.highlighter_for(terms)
+        return {
+            "query": request.query,
+            "sort": request.sort,
+            "total": total,
+            "all_words_total": with_all,
+            "page": request.page,
+            "per_page": request.per_page,
+            "took_ms": 0.0,
+            "hits": [cluster_hit(hit, highlighter, self.scored) for hit in hits],
+            "facets": self.facets(aggs),
+            "dates": histogram_of_days(
+                {
+                    dt.date.fromisoformat(bucket["key_as_string"]): bucket["doc_count"]
+                    for bucket in final["days"]["buckets"]
+                },
+                final["undated"]["doc_count"],
+                self.selection,
+            ),
+            "suggestion": self.suggestion(found_nothing=not with_all),
+            "fallback": bool(total) and not with_all,
+            "message": message,
+            # Copies of one story are not grouped on the cluster yet: every count is of
+            # articles, and the result says so (docs/opensearch.md, "Differences").
+            "collapse": False,
+            "copies_total": total,
+            "total_counts": "copies",
+        }
+
+    # --- requests ----------------------------------------------------------------------
+
+    @property
+    def scored(self) -> bool:
+        return self.request.sort == "relevance" and bool(self.scoring)
+
+    def base(self) -> list[Query]:
+        """The query's matches within the date range (what the facets count)."""
+        return [self.listed, *self.dates]
+
+    def selections(self, *, without: str | None = None) -> Query:
+        chosen = [query for name, query in self.chosen.items() if name != without]
+        return {"bool": {"filter": chosen}} if chosen else MATCH_ALL
+
+    def aggregations(self) -> dict[str, Any]:
+        top_n = self.engine.settings.facet_top_n
+        aggs: dict[str, Any] = {}
+        for name, field in FACET_FIELDS.items():
+            label = {"top_hits": {"size": 1, "_source": _LABEL_SOURCE, "sort": [{"id": "asc"}]}}
+            inner: dict[str, Any] = {
+                "top": {
+                    "terms": {
+                        "field": field,
+                        "size": top_n,
+                        "shard_size": SHARD_SIZE,
+                        "order": [{"_count": "desc"}, {"_key": "asc"}],
+                    },
+                    "aggs": {"label": label},
+                },
+                "values": {"value_count": {"field": field}},
+            }
+            keys = self.selection.keys(name)
+            if keys:
+                inner["chosen"] = {
+                    "terms": {"field": field, "include": list(keys), "size": len(keys)},
+                    "aggs": {"label": label},
+                }
+            aggs[f"facet_{name}"] = {"filter": self.selections(without=name), "aggs": inner}
+        final: dict[str, Any] = {
+            "days": {
+                "date_histogram": {
+                    "field": "date",
+                    "calendar_interval": "day",
+                    "min_doc_count": 1,
+                    "format": "yyyy-MM-dd",
+                }
+            },
+            "undated": {"missing": {"field": "date"}},
+        }
+        if self.tiered:
+            final["all_words"] = {"filter": self.complete}
+        aggs["final"] = {"filter": self.selections(), "aggs": final}
+        return {
+            "size": 0,
+            "track_total_hits": True,
+            "query": {"bool": {"filter": self.base()}},
+            "aggs": aggs,
+        }
+
+    def tier_search(self, *, first: bool, start: int, size: int) -> dict[str, Any]:
+        """The articles with all the words (``first``) or only some, in the page's order."""
+        matching: dict[str, Any] = {"filter": self.base()}
+        if self.tiered:
+            if first:
+                matching["filter"] = [*matching["filter"], self.complete]
+            else:
+                matching["must_not"] = [self.complete]
+        if self.scored:
+            matching["should"] = self.scoring
+            order: list[Any] = [{"_score": "desc"}, {"id": "asc"}]
+        else:
+            direction = "asc" if self.request.sort == "oldest" else "desc"
+            order = [{"date": {"order": direction, "missing": "_last"}}, {"id": "asc"}]
+        return {
+            "from": start,
+            "size": size,
+            "track_total_hits": False,
+            "query": {"bool": matching},
+            "post_filter": self.selections(),
+            "sort": order,
+            "track_scores": self.scored,
+            "_source": HIT_SOURCE,
+        }
+
+    # --- answers -----------------------------------------------------------------------
+
+    def facets(self, aggs: dict[str, Any]) -> dict[str, Facet]:
+        return {name: self.facet(name, aggs[f"facet_{name}"]) for name in FACET_FIELDS}
+
+    def facet(self, name: str, agg: dict[str, Any]) -> Facet:
+        shown = [(b["key"], b["doc_count"], b) for b in agg["top"]["buckets"]]
+        shown_keys = {key for key, _, _ in shown}
+        chosen_buckets = {b["key"]: b for b in (agg.get("chosen") or {}).get("buckets", [])}
+        selected = self.selection.keys(name)
+        for key in selected:
+            if key not in shown_keys:
+                bucket = chosen_buckets.get(key)
+                shown.append((key, bucket["doc_count"] if bucket else 0, bucket))
+        other = int(agg["values"]["value"]) - sum(count for _, count, _ in shown)
+        chosen = set(selected)
+        values = [
+            FacetValue(
+                key,
+                bucket_label(name, key, bucket) if bucket else self.label_anywhere(name, key),
+                count,
+                key in chosen,
+            )
+            for key, count, bucket in shown
+        ]
+        return Facet(name, values, other)
+
+    def label_anywhere(self, name: str, key: str) -> str:
+        """The label of a selected key no match has, from any article with it."""
+        body = {
+            "size": 1,
+            "query": {"term": {FACET_FIELDS[name]: key}},
+            "sort": [{"id": "asc"}],
+            "_source": _LABEL_SOURCE,
+        }
+        answer = self.engine.client.search(index=self.engine.alias, body=body)
+        return bucket_label(name, key, {"label": answer})
+
+    def suggestion(self, *, found_nothing: bool) -> str | None:
+        if not self.parsed.clauses:
+            return None
+        engine = self.engine
+
+        def finds_results(clauses) -> bool:
+            query = {"bool": {"filter": [complete_query(clauses), *self.dates, self.selections()]}}
+            return engine.client.count(index=engine.alias, body={"query": query})["count"] > 0
+
+        return suggest_query(
+            self.parsed,
+            self.reading,  # type: ignore[arg-type]
+            found_nothing=found_nothing,
+            stem=engine.stem,
+            reparse=engine.parse,
+            finds_results=finds_results,
+        )
+
+
+def bucket_label(facet: str, key: str, bucket: dict | None) -> str:
+    """The display name of a facet key, from the article the bucket's ``label`` holds."""
+    hits = ((bucket or {}).get("label") or {}).get("hits", {}).get("hits", [])
+    record = ((hits[0]["_source"].get("shown") or {}).get("record") or {}) if hits else {}
+    return label_in_record(facet, key, record) or key
+
+
+def cluster_hit(hit: dict[str, Any], highlighter: Highlighter, scored: bool) -> Hit:
+    """One result from a search hit's source."""
+    source = hit["_source"]
+    shown = source.get("shown") or {}
+    record = shown.get("record") or {}
+    score = hit.get("_score") if scored else 0.0
+    return Hit(
+        id=source.get("id", hit["_id"]),
+        title=highlighter.title(shown.get("title") or ""),
+        snippet=highlighter.snippet(shown.get("body") or ""),
+        place=record.get("dateline_place"),
+        places=list(record.get("places") or []),
+        date=record.get("date"),
+        source=record.get("source"),
+        url=record.get("url"),
+        score=round(float(score or 0.0), 6),
+    )

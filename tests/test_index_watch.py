@@ -1,0 +1,350 @@
+"""``searchsvc watch``: feeds on loopback and folders kept current in a real index and app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_feeds_support import Entry, feed_server, rss, story_entry
+from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
+from test_web_support import running_app
+
+from searchsvc.cli import main
+from searchsvc.index import build_index, read_build_status
+from searchsvc.index.build import hold_build_lock
+from searchsvc.index.watch import Watcher, WatchRunning, hold_watch_lock
+from searchsvc.index.watchstate import SPOOL_DIR, read_watch_state
+
+WORDS = ["albatross", "barnacle", "cormorant", "dolphin", "eelgrass", "flounder"]
+# Hang guards, not measurements: how long a test waits for something that must happen.
+DEADLINE = 60.0
+
+
+@pytest.fixture(scope="module")
+def server():
+    with feed_server() as running:
+        yield running
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    corpus = write_corpus(tmp_path / "corpus")
+    settings = index_settings(tmp_path, corpus=str(corpus), feed_timeout=0.5)
+    build_index(None, settings)
+    return settings
+
+
+@pytest.fixture
+def client(settings):
+    for app in running_app(settings.replace(admin_token="harbour-secret")):
+        yield app.test_client()
+
+
+def found(client, word: str) -> list[str]:
+    """Ids of the articles a search for ``word`` lists (every page of them)."""
+    body = client.get(f"/api/search?q={word}&per_page=100").get_json()
+    assert body["total"] == len(body["hits"])
+    return [hit["id"] for hit in body["hits"]]
+
+
+def entry_id(number: int) -> str:
+    return f"http://harbour.example/story/{number}"
+
+
+def publish(server, path: str, numbers: range | list[int]) -> str:
+    entries = [story_entry(n, WORDS[n]) for n in numbers]
+    return server.publish(path, rss("Harbour Wire", entries))
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_new_entries_become_searchable_and_unchanged_feeds_are_not_fetched_again(
+    server, settings, client
+) -> None:
+    url = publish(server, "/a/harbour.rss", range(2))
+    watcher = Watcher(settings, [url])
+    first = watcher.poll()
+    assert (first["added"], first["replaced"], first["error"]) == (2, 0, None)
+    assert found(client, "albatross") == [entry_id(0)]
+    hit = client.get("/api/search?q=barnacle").get_json()["hits"][0]
+    assert (hit["source"], hit["date"]) == ("Harbour Wire", "2024-03-05")
+
+    again = watcher.poll()
+    assert again["sources"] == [{"source": url, "state": "not modified", "new": 0}]
+    requests = server.requests_to("/a/harbour.rss")
+    assert [r["if_none_match"] is not None for r in requests] == [False, True]
+
+    publish(server, "/a/harbour.rss", range(3))
+    third = watcher.poll()
+    assert (third["added"], third["replaced"]) == (1, 0)
+    assert found(client, "cormorant") == [entry_id(2)]
+    assert found(client, "albatross") == [entry_id(0)]
+
+
+def test_failing_feeds_are_reported_and_the_others_still_read(server, settings, client) -> None:
+    good = publish(server, "/b/good.rss", range(1))
+    broken = server.publish("/b/broken.rss", "oops", status=500)
+    stalled = server.publish(
+        "/b/stalled.rss", rss("Slow", [story_entry(1, WORDS[1])]), stall_seconds=2.0
+    )
+    malformed = server.publish("/b/malformed.rss", "<rss><channel><title>Half</ti")
+    page = server.publish("/b/page.rss", "<html><p>Not a feed</p></html>", content_type="text/html")
+    missing = server.base + "/b/missing.rss"
+    watcher = Watcher(settings, [good, broken, stalled, malformed, page, missing])
+    poll = watcher.poll()
+    states = {
+        source["source"]: (source["state"], source.get("error")) for source in poll["sources"]
+    }
+    assert states[good] == ("read", None)
+    assert states[broken] == ("error", "HTTP 500 Internal Server Error")
+    assert states[stalled][0] == "error" and "timed out" in states[stalled][1]
+    assert states[malformed] == ("error", "malformed feed")
+    assert states[page] == ("error", "not a feed")
+    assert states[missing] == ("error", "HTTP 404 Not Found")
+    assert (poll["added"], poll["error"]) == (1, None)
+    assert poll["skipped"] == {"malformed feed": 1, "not a feed": 1}
+    assert found(client, "albatross") == [entry_id(0)]
+    for path in ("good", "broken", "stalled", "malformed", "page", "missing"):
+        assert len(server.requests_to(f"/b/{path}.rss")) == 1
+
+    status = client.get("/api/index/status").get_json()["watch"]
+    assert status["last_poll"]["sources"] == poll["sources"]
+    assert status["totals"] == {
+        "added": 1,
+        "replaced": 0,
+        "deleted": 0,
+        "polls": 1,
+        "failed_polls": 0,
+    }
+    assert (status["feeds"], status["feed_entries"]) == (1, 1)
+
+    server.publish("/b/malformed.rss", rss("Mended", [story_entry(3, WORDS[3])]))
+    assert watcher.poll()["added"] == 1
+    assert found(client, "dolphin") == [entry_id(3)]
+
+
+def test_repeated_and_updated_entries_stay_one_article(server, settings, client) -> None:
+    first, second = story_entry(4, WORDS[4]), story_entry(5, WORDS[5])
+    url = server.publish("/c/repeats.rss", rss("Harbour Wire", [first, second, first, first]))
+    watcher = Watcher(settings, [url])
+    poll = watcher.poll()
+    assert (poll["added"], poll["skipped"]) == (2, {"repeated feed entry": 2})
+    assert found(client, "eelgrass") == [entry_id(4)]
+
+    revised = Entry(first.guid, first.title, "<p>Divers found eelgrass and seals.</p>", first.link)
+    server.publish("/c/repeats.rss", rss("Harbour Wire", [revised, second, revised]))
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"]) == (0, 1)
+    assert found(client, "seals") == [entry_id(4)]
+    assert found(client, "eelgrass") == [entry_id(4)]
+    assert found(client, "pilots") == [entry_id(5)]
+
+
+def test_a_restarted_watch_neither_repeats_nor_misses(server, settings, client) -> None:
+    url = publish(server, "/d/harbour.rss", range(2))
+    assert Watcher(settings, [url]).poll()["added"] == 2
+    publish(server, "/d/harbour.rss", range(4))  # published while no watch runs
+    restarted = Watcher(settings, [url]).poll()
+    assert (restarted["added"], restarted["replaced"]) == (2, 0)
+    for number, word in enumerate(WORDS[:4]):
+        assert found(client, word) == [entry_id(number)]
+    assert Watcher(settings, [url]).poll()["sources"][0]["state"] == "not modified"
+    assert read_watch_state(settings.index_dir)["totals"]["added"] == 4
+
+
+def test_folders_add_replace_and_delete(tmp_path: Path, settings, client) -> None:
+    inbox = tmp_path / "inbox"
+    write_jsonl(inbox / "desk.jsonl", [story("gull-1", "Gulls return", "Gulls nested early.")])
+    (inbox / "pier.txt").write_text("Pier reopens\n\nThe pier reopened after storms.\n")
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 2
+    assert found(client, "gulls") == ["gull-1"]
+    assert found(client, "pier") == ["pier"]
+
+    write_jsonl(inbox / "desk.jsonl", [story("gull-2", "Terns return", "Terns nested late.")])
+    (inbox / "pier.txt").unlink()
+    poll = Watcher(settings, [str(inbox)]).poll()  # a restart in between changes nothing
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 0, 2)
+    assert found(client, "gulls") == []
+    assert found(client, "pier") == []
+    assert found(client, "terns") == ["gull-2"]
+    assert Watcher(settings, [str(inbox)]).poll()["sources"][0]["changed"] == 0
+
+
+def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, client) -> None:
+    url = publish(server, "/e/harbour.rss", range(2))
+    inbox = tmp_path / "inbox"
+    write_jsonl(inbox / "desk.jsonl", [story("gull-1", "Gulls return", "Gulls nested early.")])
+    watcher = Watcher(settings, [url, str(inbox)])
+    assert watcher.poll()["added"] == 3
+    result = build_index(None, settings)
+    assert result.article_count == 4 + 3
+    assert (Path(settings.index_dir) / SPOOL_DIR).is_dir()
+    assert found(client, "albatross") == [entry_id(0)]
+    assert found(client, "gulls") == ["gull-1"]
+    assert found(client, "cocoa") == ["cocoa"]
+    after = watcher.poll()
+    assert (after["added"], after["replaced"]) == (0, 0)
+
+
+def test_a_poll_that_cannot_write_is_applied_by_the_next(server, settings, client) -> None:
+    """A build that outlasts the writer's wait: nothing is saved, so nothing is lost."""
+    url = publish(server, "/j/harbour.rss", range(2))
+    watcher = Watcher(settings.replace(writer_lock_timeout=0.2), [url])
+    index_dir = Path(settings.index_dir)
+    (index_dir / "build-status.json").write_text(
+        json.dumps({"state": "building", "pid": os.getpid(), "done": 3})
+    )
+    with hold_build_lock(index_dir):
+        blocked = watcher.poll()
+    (index_dir / "build-status.json").unlink()
+    assert "a full index build is running" in blocked["error"]
+    assert found(client, "albatross") == []
+    state = read_watch_state(index_dir)
+    assert (state["feeds"], state["totals"]["failed_polls"]) == ({}, 1)
+
+    retried = watcher.poll()
+    assert (retried["added"], retried["error"]) == (2, None)
+    assert found(client, "albatross") == [entry_id(0)]
+
+
+def test_fetch_pages_indexes_the_linked_page(server, settings, client) -> None:
+    page = (
+        "<html><head><title>Trawler towed in</title></head><body><nav>Home | Sport</nav>"
+        "<article><h1>Trawler towed in</h1><p>BERGEN (Harbour Wire) - A trawler that lost "
+        "power off the coast was towed into port by a lifeboat crew on Sunday.</p><p>The "
+        "skipper thanked the volunteers and said the engine would be replaced.</p></article>"
+        "<footer>Share this story</footer></body></html>"
+    )
+    link = server.publish("/i/trawler.html", page, content_type="text/html")
+    entry = Entry("urn:harbour:trawler", "Trawler towed in", "A trawler was towed.", link)
+    url = server.publish("/i/summaries.rss", rss("Harbour Wire", [entry]))
+    poll = Watcher(settings, [url], fetch_pages=True).poll()
+    assert (poll["added"], poll["repaired"]) == (1, {})
+    assert found(client, "skipper") == ["urn:harbour:trawler"]
+    assert found(client, "sport") == []
+    assert len(server.requests_to("/i/trawler.html")) == 1
+
+
+def update_for_a_moment(index_dir: Path) -> threading.Thread:
+    """A thread holding the build lock for half a second, as an update's commit does."""
+    holding = threading.Event()
+
+    def hold() -> None:
+        with hold_build_lock(index_dir):
+            holding.set()
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(DEADLINE)
+    return thread
+
+
+def test_a_rebuild_waits_for_an_update_instead_of_failing(settings, client) -> None:
+    """A rebuild requested while an update commits (from the API or a terminal) starts
+    once the update is done: no 409, no 'try again'."""
+    holder = update_for_a_moment(settings.index_dir)
+    started = client.post("/api/index/rebuild", headers={"Authorization": "Bearer harbour-secret"})
+    holder.join(DEADLINE)
+    assert started.status_code == 202
+    wait_for(lambda: read_build_status(settings.index_dir)["state"] != "building", "build")
+    assert read_build_status(settings.index_dir)["state"] == "idle"
+
+    holder = update_for_a_moment(settings.index_dir)
+    assert build_index(None, settings).article_count == 4
+    holder.join(DEADLINE)
+
+
+def test_one_watch_per_index(settings) -> None:
+    with hold_watch_lock(settings.index_dir), pytest.raises(WatchRunning):
+        Watcher(settings, []).run(1.0, threading.Event())
+
+
+@pytest.mark.slow
+def test_watch_beside_searches_and_an_api_rebuild(tmp_path: Path, server, client) -> None:
+    """Entries published before, during and after a rebuild are each found once."""
+    settings = client.application.extensions["searchsvc"].settings
+    generated_corpus(Path(settings.corpus[0]), files=4, per_file=400)
+    url = publish(server, "/f/harbour.rss", range(2))
+    polls: list[dict] = []
+    stop = threading.Event()
+    watch = threading.Thread(
+        target=Watcher(settings, [url]).run, args=(0.2, stop), kwargs={"on_poll": polls.append}
+    )
+    watch.start()
+    try:
+        wait_for(lambda: found(client, "barnacle") == [entry_id(1)], "the first entries")
+        served = client.get("/api/index/status").get_json()["serving"]["generation"]
+        started = client.post(
+            "/api/index/rebuild", headers={"Authorization": "Bearer harbour-secret"}
+        )
+        assert started.status_code == 202
+        publish(server, "/f/harbour.rss", range(4))
+        wait_for(lambda: read_build_status(settings.index_dir)["state"] != "building", "build")
+        assert read_build_status(settings.index_dir)["state"] == "idle"
+        publish(server, "/f/harbour.rss", range(6))
+        for number, word in enumerate(WORDS):
+            wait_for(lambda w=word: found(client, w) != [], f"entry {number}")
+            assert found(client, word) == [entry_id(number)]
+        status = client.get("/api/index/status").get_json()
+        assert status["serving"]["generation"] != served
+        assert status["serving"]["article_count"] == 4 + 1600 + 6
+    finally:
+        stop.set()
+        watch.join(timeout=DEADLINE)
+    assert [poll["error"] for poll in polls] == [None] * len(polls)
+
+
+@pytest.mark.slow
+def test_the_watch_command_keeps_a_server_current(tmp_path: Path, server, settings, client):
+    url = publish(server, "/g/harbour.rss", range(1))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")},
+        "SEARCHSVC_INDEX_DIR": str(settings.index_dir),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    command = [sys.executable, "-m", "searchsvc", "watch", url, "--interval", "0.3"]
+    log = tmp_path / "watch.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: found(client, "albatross") == [entry_id(0)], "the first entry")
+        publish(server, "/g/harbour.rss", range(2))
+        wait_for(lambda: found(client, "barnacle") == [entry_id(1)], "the second entry")
+    finally:
+        process.terminate()
+        assert process.wait(timeout=DEADLINE) == 0
+    lines = log.read_text().splitlines()
+    assert lines[0].endswith("poll: 1 added, 0 replaced, 0 deleted")
+    assert any(line.endswith("poll: 1 added, 0 replaced, 0 deleted") for line in lines[1:])
+
+
+def test_watch_once_prints_the_poll(server, settings, monkeypatch, capsys) -> None:
+    url = publish(server, "/h/harbour.rss", range(2))
+    broken = server.publish("/h/broken.rss", "no", status=500)
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(settings.index_dir))
+    assert main(["watch", "--once", url, broken]) == 0
+    assert capsys.readouterr().out.endswith(
+        f"poll: 2 added, 0 replaced, 0 deleted; failed: {broken} (HTTP 500 Internal Server Error)\n"
+    )
+
+
+def test_watch_needs_an_index_and_real_paths(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(tmp_path / "none"))
+    assert main(["watch", "--once", str(tmp_path)]) == 2
+    assert "build one first with `searchsvc build-index`" in capsys.readouterr().err
+    assert main(["watch", "--once", str(tmp_path / "absent")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err

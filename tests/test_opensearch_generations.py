@@ -1,0 +1,162 @@
+"""Builds, the rebuild lock and incremental updates on the cluster."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from opensearch_cluster import drop_alias_indices, unique_alias
+
+from searchsvc import engines
+from searchsvc.articles.model import Article
+from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
+from searchsvc.opensearch import OpenSearchEngine, generations
+from searchsvc.search import SearchEngine, SearchRequest
+
+
+def story(article_id: str, title: str, body: str = "A short wire report.") -> Article:
+    return Article(id=article_id, title=title, body=body, date=dt.date(2024, 5, 1), source="Wire")
+
+
+FIRST = [story("a1", "Lighthouse keepers strike"), story("a2", "Glacier retreats again")]
+SECOND = [story("b1", "Orchard harvest begins"), story("b2", "Lighthouse restored")]
+
+
+@pytest.fixture
+def engine(opensearch_settings):
+    settings = opensearch_settings.replace(
+        opensearch_index=unique_alias("generations"), writer_lock_timeout=0.5
+    )
+    with OpenSearchEngine(settings) as opened:
+        yield opened
+    drop_alias_indices(settings)
+
+
+def ids(engine: OpenSearchEngine, query: str) -> set[str]:
+    return {hit.id for hit in engine.search(SearchRequest(query=query)).hits}
+
+
+def physical_indices(engine: OpenSearchEngine) -> set[str]:
+    found = engine.client.indices.get(index=generations.generation_prefix(engine.alias) + "*")
+    return set(found)
+
+
+def test_a_build_moves_the_alias_and_drops_the_old_generation(engine) -> None:
+    first = engine.build(FIRST)
+    assert engine.generation.id == first.generation
+    assert ids(engine, "lighthouse") == {"a1"}
+    second = engine.build(SECOND)
+    assert second.generation != first.generation
+    assert engine.generation.id == second.generation
+    assert (engine.generation.article_count, engine.generation.commit) == (2, 1)
+    assert ids(engine, "lighthouse") == {"b2"}
+    assert physical_indices(engine) == {
+        generations.generation_prefix(engine.alias) + second.generation
+    }
+
+
+def test_a_repeated_id_keeps_the_last_article(engine) -> None:
+    result = engine.build([*FIRST, story("a1", "Lighthouse keepers return")])
+    assert (result.article_count, result.duplicates_removed) == (2, 1)
+    assert engine.article("a1").title == "Lighthouse keepers return"
+
+
+def test_a_failed_build_leaves_the_alias_on_the_last_good_generation(engine) -> None:
+    good = engine.build(FIRST)
+
+    def breaks_halfway():
+        yield SECOND[0]
+        raise OSError("source disk vanished")
+
+    with pytest.raises(OSError, match="vanished"):
+        engine.build(breaks_halfway())
+    assert engine.generation.id == good.generation
+    assert ids(engine, "glacier") == {"a2"}
+    assert physical_indices(engine) == {
+        generations.generation_prefix(engine.alias) + good.generation
+    }
+
+
+def test_a_killed_builds_leftover_index_is_removed_by_the_next_build(engine) -> None:
+    engine.build(FIRST)
+    leftover = generations.new_index_name(engine.alias)
+    engine.client.indices.create(index=leftover, body={"settings": {"number_of_replicas": 0}})
+    third = engine.build(SECOND)
+    assert physical_indices(engine) == {
+        generations.generation_prefix(engine.alias) + third.generation
+    }
+
+
+def test_one_build_at_a_time_across_processes(engine) -> None:
+    """The lock document, as another process holding it would leave it."""
+    holder = generations.ClusterLock(engine.client, engine.alias, "build")
+    assert holder.try_acquire() is None
+    try:
+        with pytest.raises(BuildInProgress) as refused:
+            engine.build(FIRST)
+        assert refused.value.status["owner"] == holder.owner
+        assert generations.running_build(engine.client, engine.alias)["owner"] == holder.owner
+        with pytest.raises(WriterBusy):
+            engine.add([story("c1", "Ferry delayed")])
+    finally:
+        holder.release()
+    assert generations.running_build(engine.client, engine.alias) is None
+    engine.build(FIRST)
+
+
+def test_an_expired_lock_is_taken_over(engine, monkeypatch) -> None:
+    monkeypatch.setattr(generations, "LOCK_TTL_S", 0.2)
+    dead = generations.ClusterLock(engine.client, engine.alias, "build")
+    assert dead.try_acquire() is None  # its process "dies" holding it
+    time.sleep(0.3)
+    monkeypatch.setattr(generations, "LOCK_TTL_S", 120.0)
+    assert generations.running_build(engine.client, engine.alias) is None
+    engine.build(FIRST)
+    assert engine.generation.article_count == 2
+
+
+def test_updates_add_replace_and_delete_through_the_bulk_api(engine) -> None:
+    built = engine.build(FIRST)
+    added = engine.add([story("c1", "Ferry delayed by fog"), story("a2", "Glacier advances")])
+    assert (added.generation, added.added, added.replaced, added.article_count) == (
+        built.generation,
+        1,
+        1,
+        3,
+    )
+    assert ids(engine, "ferry") == {"c1"}
+    assert engine.article("a2").title == "Glacier advances"
+    deleted = engine.delete(["a1", "no-such-id"])
+    assert (deleted.deleted, deleted.article_count) == (1, 2)
+    assert ids(engine, "lighthouse") == set()
+    assert engine.generation.commit == 3  # the build, then two updates
+
+
+def test_updates_need_a_generation(engine) -> None:
+    with pytest.raises(BuildFailed, match="build one first"):
+        engine.add(FIRST)
+
+
+def test_the_factory_builds_updates_and_opens_the_engine_the_settings_name(
+    engine, tmp_path
+) -> None:
+    source = tmp_path / "stories.jsonl"
+    source.write_text(
+        '{"id": "f1", "title": "Harbour crane toppled", "body": "Wind.", "source": "Wire"}\n'
+        '{"id": "f2", "title": "Harbour reopens", "body": "Calm.", "source": "Wire"}\n',
+        encoding="utf-8",
+    )
+    settings = engine.settings.replace(corpus=(source,))
+    built = engines.build_index(None, settings)
+    assert built.article_count == 2 and "articles read: 2" in built.format_text()
+    assert engines.delete_articles(settings, ["f1"]).deleted == 1
+    assert engines.update_articles(settings, [story("f3", "Harbour crane rebuilt")]).added == 1
+    with engines.open_engine(settings) as opened:
+        assert isinstance(opened, OpenSearchEngine)
+        assert ids(opened, "harbour") == {"f2", "f3"}
+    with pytest.raises(BuildFailed, match="source not found"):
+        engines.build_index([tmp_path / "missing"], settings)
+    embedded = settings.replace(engine="whoosh", index_dir=tmp_path / "index")
+    with engines.open_engine(embedded) as opened:
+        assert isinstance(opened, SearchEngine)
