@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 MODULE = Path(__file__).resolve().parent
@@ -162,7 +164,6 @@ def kill_node(name: str) -> int:
 def restart_node(name: str) -> int:
     """Start a node that was killed again, on its ports and data; returns once it is back
     in the cluster (every node answering, green or yellow while shards recover)."""
-    nodes = read_nodes()
     node = find_node(name)
     if node is None:
         return 1
@@ -170,7 +171,9 @@ def restart_node(name: str) -> int:
         print(f"{name} is running (pid {node['pid']})", file=sys.stderr)
         return 1
     node["pid"] = launch_node(node)
-    write_nodes([node if other["name"] == name else other for other in nodes])
+    with nodes_lock():  # several nodes may be restarted at once
+        nodes = read_nodes()
+        write_nodes([node if other["name"] == name else other for other in nodes])
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if not is_alive(node["pid"]):
@@ -255,6 +258,15 @@ def read_nodes() -> list[dict]:
         return json.loads((STATE_DIR / "nodes.json").read_text())
     except (OSError, ValueError):
         return []
+
+
+@contextlib.contextmanager
+def nodes_lock() -> Iterator[None]:
+    """Held while nodes.json is read and rewritten, so concurrent restarts keep every pid."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / "nodes.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def write_nodes(nodes: list[dict]) -> None:
