@@ -141,6 +141,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             sort=args.sort,
             page=args.page,
             per_page=args.per_page or settings.default_per_page,
+            collapse=args.collapse,
         )
     except ValueError as error:
         raise CommandError(f"--from/--to must be dates like 2024-02-26 ({error})") from None
@@ -172,6 +173,13 @@ def _place_key(value: str) -> str:
     return place.key
 
 
+def _more_versions(versions: int) -> str:
+    """What a hit says of the other copies of its story, as the search page says it."""
+    if not versions:
+        return ""
+    return f"{versions:,} more version{'' if versions == 1 else 's'}"
+
+
 def _format_search_result(result) -> str:
     """Results as plain text: highlights dropped, entities decoded, facets summarized."""
     import html
@@ -196,6 +204,7 @@ def _format_search_result(result) -> str:
             hit.date or "undated",
             hit.source or "",
             hit.id,
+            _more_versions(hit.versions),
         ]
         lines.append("")
         lines.append(f"{number:>3}. {plain(hit.title) or 'Untitled article'}")
@@ -464,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="results per page (default: SEARCHSVC_DEFAULT_PER_PAGE)",
+    )
+    search.add_argument(
+        "--collapse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one result per story with a count of its other versions, as the API's "
+        "collapse parameter; --no-collapse lists every copy (default: --collapse)",
     )
     search.add_argument(
         "--json", action="store_true", help="print the result as the JSON API returns it"

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from datasketch import MinHash
 from test_web_support import assert_documented, build_fixture_index, fixture_articles
 from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY
 from versions_support import versions_articles as strike_articles
 
 from searchsvc.articles.model import Article
+from searchsvc.cli import main
 from searchsvc.config import ConfigError, Settings
 from searchsvc.index.updates import delete_articles, update_articles
-from searchsvc.index.versions import estimated_similarity, signature
+from searchsvc.index.versions import SIGNATURE_BYTES, estimated_similarity, shingles, signature
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.collapse import group_signatures, signature_matrix
 from searchsvc.web import close_app, create_app
@@ -43,6 +46,32 @@ def test_each_version_resembles_the_agency_story(copy):
 )
 def test_different_stories_on_the_same_topic_and_places_stay_apart(first, second):
     assert similarity(first, second) < 0.2
+
+
+def datasketch_signature(title: str, body: str) -> bytes:
+    """The signature as datasketch's own MinHash computes it: the reference."""
+    found = shingles(f"{title}\n{body}")
+    if not found:
+        return b""
+    minhash = MinHash(
+        num_perm=SIGNATURE_BYTES, seed=20261129, hashfunc=zlib.crc32, scheme="affine32"
+    )
+    minhash.update_batch(sorted(found))
+    return (minhash.hashvalues & 0xFF).astype(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [(article["title"], article["body"]) for article in [STRIKE_STORY, *COPIES, *DIFFERENT_STORIES]]
+    + [
+        ("", "  ...  "),
+        ("Short", "two words"),
+        ("Zürich", "Ça va — São Paulo 東京 news, news, news, news, news, news."),
+        ("Repeated", "the same three words the same three words the same three words"),
+    ],
+)
+def test_signatures_are_datasketchs_minhash_byte_for_byte(title, body):
+    assert signature(title, body) == datasketch_signature(title, body)
 
 
 def test_an_article_without_words_has_no_signature_and_stays_alone():
@@ -216,3 +245,26 @@ def test_page_says_more_versions_and_what_counts_count(client):
     article = client.get("/articles/strike-agency").get_data(as_text=True)
     assert "Other versions of this story" in article
     assert "Copper exports stall as Chilean port workers walk out" in article
+
+
+def cli_strike_details(settings, monkeypatch, capsys, *flags: str) -> list[list[str]]:
+    """The parts of each detail line (place · date · source · id · versions) that
+    ``searchsvc search`` prints for the strike's copies."""
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(settings.index_dir))
+    assert main(["search", "copper", "valparaiso", "--per-page", "20", *flags]) == 0
+    details = [line.strip().split(" · ") for line in capsys.readouterr().out.splitlines()]
+    return [parts for parts in details if set(parts) & set(STRIKE_IDS)]
+
+
+def test_the_cli_shows_each_story_once_with_its_versions_count(settings, monkeypatch, capsys):
+    [parts] = cli_strike_details(settings, monkeypatch, capsys)
+    assert parts[-2] in STRIKE_IDS and parts[-1] == "3 more versions"
+
+
+def test_the_cli_lists_every_copy_with_no_collapse(settings, monkeypatch, capsys):
+    every = cli_strike_details(settings, monkeypatch, capsys, "--no-collapse")
+    assert sorted(parts[-2] for parts in every) == sorted(STRIKE_IDS)
+    assert {parts[-1] for parts in every} == {"3 more versions"}
+    assert cli_strike_details(settings, monkeypatch, capsys, "--collapse") == cli_strike_details(
+        settings, monkeypatch, capsys
+    )

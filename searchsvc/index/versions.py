@@ -12,15 +12,22 @@ side's job (``searchsvc.search.collapse``), done once per index commit.
 Each of the :data:`SIGNATURE_BYTES` MinHash values is kept to its lowest byte
 (b-bit MinHash): 72 bytes an article instead of 288, at the price of a 1/256 chance that
 two unrelated values agree, which :func:`estimated_similarity` takes back out.
+
+The signature is datasketch's ``MinHash(scheme="affine32", hashfunc=zlib.crc32)`` of the
+shingles, byte for byte (a test holds it to that, and datasketch stays the reference), but
+computed here in a few NumPy operations over all of an article's shingles at once: building
+a ``MinHash`` object per article and hashing a set of shingle bytes through it cost as much
+CPU as the rest of an article's analysis, and importing datasketch loads SciPy in every
+build worker.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable
 
 import numpy as np
-from datasketch import MinHash
 
 #: Words per shingle: three keeps a changed word from touching more than three shingles,
 #: while different stories on one topic rarely share three words in a row.
@@ -31,44 +38,77 @@ SIGNATURE_BYTES = 72
 BAND_BYTES = 3
 _SEED = 20261129
 _WORD = re.compile(r"\w+")
-#: The random permutations are drawn once; every signature must use the same ones.
-_PERMUTATIONS = MinHash(num_perm=SIGNATURE_BYTES, seed=_SEED).permutations
 #: Chance that the low bytes of two unrelated MinHash values agree.
 _CHANCE = 1 / 256
 
 
-def shingles(text: str) -> set[bytes]:
-    """The distinct runs of :data:`SHINGLE_WORDS` lowercased words of ``text``.
+def word_runs(text: str) -> Iterable[str]:
+    """Each run of :data:`SHINGLE_WORDS` lowercased words of ``text``, joined by spaces, in order
+    and with repeats; a text shorter than that is one run of all its words.
 
-    A text shorter than that is one shingle of all its words.
+    The runs come from ``map`` over built-ins, with no Python-level step per run.
     """
     words = _WORD.findall(text.lower())
     if len(words) <= SHINGLE_WORDS:
-        return {" ".join(words).encode("utf-8")} if words else set()
-    return {
-        " ".join(words[start : start + SHINGLE_WORDS]).encode("utf-8")
-        for start in range(len(words) - SHINGLE_WORDS + 1)
-    }
+        return [" ".join(words)] if words else []
+    return map(" ".join, zip(*(words[start:] for start in range(SHINGLE_WORDS)), strict=False))
+
+
+def shingles(text: str) -> set[bytes]:
+    """The distinct shingles of ``text``: its :func:`word_runs`, UTF-8 encoded."""
+    return set(map(str.encode, word_runs(text)))
+
+
+def affine32_permutations(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(a, b)`` of ``count`` permutations ``h -> a*h + b mod 2**32``, as datasketch draws
+    them for ``MinHash(num_perm=count, seed=seed, scheme="affine32")``: odd ``a`` makes each
+    one a bijection, so the permutations add no collisions."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, count, dtype=np.uint32)
+    return a, b
+
+
+#: The permutations are drawn once, as columns: every signature must use the same ones.
+_A, _B = (column[:, np.newaxis] for column in affine32_permutations(_SEED, SIGNATURE_BYTES))
+#: MurmurHash3's 32-bit finalizer, which datasketch applies to each input hash first.
+_FMIX_SHIFTS = (np.uint32(16), np.uint32(13), np.uint32(16))
+_FMIX_MULTIPLIERS = (np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35))
+
+
+def shingle_hashes(text: str) -> np.ndarray:
+    """CRC-32 of each of the :func:`word_runs` of ``text``, UTF-8 encoded.
+
+    Repeated runs are hashed again rather than deduplicated: a minimum does not change
+    with repeats, and hashing is cheaper than building a set of strings.
+    """
+    return np.fromiter(map(zlib.crc32, map(str.encode, word_runs(text))), dtype=np.uint32)
+
+
+def _premix(hashes: np.ndarray) -> np.ndarray:
+    """datasketch's pre-mix of input hashes (a bijection that spreads weak hashes like CRC-32)."""
+    first, second, third = _FMIX_SHIFTS
+    hashes = hashes ^ (hashes >> first)
+    hashes = hashes * _FMIX_MULTIPLIERS[0]
+    hashes = hashes ^ (hashes >> second)
+    hashes = hashes * _FMIX_MULTIPLIERS[1]
+    return hashes ^ (hashes >> third)
 
 
 def signature(title: str, body: str) -> bytes:
     """The article's b-bit MinHash signature, or ``b""`` when it has no words.
 
     CRC-32 hashes the shingles: datasketch's default SHA-1 costs twice the time per
-    article, and the permutations mix the values anyway.
+    article, and the permutations mix the values anyway. All permutations of all shingles
+    are one ``(SIGNATURE_BYTES, shingles)`` array whose rows' minima are the MinHash values;
+    uint32 arithmetic wraps, which is the ``mod 2**32`` of the affine32 scheme.
     """
-    found = shingles(f"{title}\n{body}")
-    if not found:
+    hashes = shingle_hashes(f"{title}\n{body}")
+    if not hashes.size:
         return b""
-    minhash = MinHash(
-        num_perm=SIGNATURE_BYTES,
-        seed=_SEED,
-        hashfunc=zlib.crc32,
-        permutations=_PERMUTATIONS,
-        scheme="affine32",
-    )
-    minhash.update_batch(list(found))
-    return (minhash.hashvalues & 0xFF).astype(np.uint8).tobytes()
+    permuted = _A * _premix(hashes)
+    permuted += _B
+    return (permuted.min(axis=1) & 0xFF).astype(np.uint8).tobytes()
 
 
 def estimated_similarity(agreeing: np.ndarray) -> np.ndarray:
