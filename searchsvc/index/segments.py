@@ -21,10 +21,10 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.system import pack_ushort
 from whoosh.writing import SegmentWriter
 
+from searchsvc.index.codec import CompactCodec, CompactTermInfo
 from searchsvc.index.schema import NewsText
 
 #: Terms with fewer postings than this live inside their term record (most terms
@@ -101,7 +101,7 @@ class BulkSegmentWriter(SegmentWriter):
     """Writes one new segment of a generation being built (no index lock taken)."""
 
     def __init__(self, ix: Any, *, compression: int = 3) -> None:
-        super().__init__(ix, _lk=False, compound=False, codec=W3Codec(compression=compression))
+        super().__init__(ix, _lk=False, compound=False, codec=CompactCodec(compression=compression))
         self.compression = compression
         self.pool = TermPool()
         self.field_lengths: dict[str, array] = {}
@@ -228,11 +228,12 @@ def _write_inline(
 ) -> None:
     """Store a rare term's few postings in its term record instead of a postings block.
 
-    Whoosh reads such terms through its ``ListMatcher``; this skips the pickled,
-    compressed block (and its bookkeeping) that would otherwise be written for them.
+    Whoosh reads such terms through its ``ListMatcher``; this skips the postings
+    block (and its bookkeeping) that would otherwise be written for them, and
+    :class:`CompactTermInfo` stores them as narrow arrays, not pickled.
     """
     docs, weights = postings.docs, postings.weights
-    info = W3TermInfo()
+    info = CompactTermInfo()
     info._weight = sum(weights)
     info._df = len(docs)
     info._maxweight = max(weights)
@@ -250,7 +251,7 @@ def _write_inline(
 def _write_postings(
     writer: Any, postings: TermPostings, lengths: array | None, compression: int
 ) -> None:
-    """Feed one term's postings to a W3 postings writer a block at a time.
+    """Feed one term's postings to the codec's postings writer a block at a time.
 
     Blocks of a few postings are left uncompressed: zlib costs more time there than
     it saves bytes (the block header says which blocks are compressed).

@@ -7,9 +7,10 @@ are decoded a block at a time into NumPy arrays (the block's ids are delta-decod
 ``cumsum``) and kept by the caller's cache, so a repeated term costs a dictionary
 lookup and the set arithmetic and scoring after it run over arrays.
 
-The block-level fast path reads the Whoosh 2.7 ``W3LeafMatcher`` block layout (pinned
-by ``whoosh-reloaded==2.7.5``); any other matcher goes through the public matcher API,
-which gives the same result, only slower.
+The block-level fast paths read the blocks of searchsvc's own codec
+(``searchsvc.index.codec``) and the Whoosh 2.7 ``W3LeafMatcher`` block layout (pinned by
+``whoosh-reloaded==2.7.5``) of indexes written before it; any other matcher goes through
+the public matcher API, which gives the same result, only slower.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import WrappingMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+
+from searchsvc.index.codec import CompactLeafMatcher, RawPostings
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_TFS = np.zeros(0, dtype=np.float64)
@@ -124,6 +127,8 @@ def _segment_postings(matcher: Any) -> tuple[np.ndarray, np.ndarray, list]:
     """(docnums, weights, values) of one segment's postings, deletions not yet removed."""
     while isinstance(matcher, WrappingMatcher):
         matcher = matcher.child  # deletions are filtered by the caller
+    if isinstance(matcher, CompactLeafMatcher):
+        return _decode_compact_blocks(matcher)
     if isinstance(matcher, W3LeafMatcher) and _has_block_layout(matcher):
         return _decode_blocks(matcher)
     ids, weights, values = [], [], []
@@ -172,3 +177,29 @@ def _decode_blocks(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray, list
     if not id_blocks:
         return _NO_IDS.astype(np.int64), _NO_TFS, values
     return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
+
+
+def _decode_compact_blocks(matcher: CompactLeafMatcher) -> tuple[np.ndarray, np.ndarray, list]:
+    """The codec's blocks as arrays: ids by ``cumsum`` of the gaps, weights by multiplication."""
+    id_blocks: list[np.ndarray] = []
+    weight_blocks: list[np.ndarray] = []
+    values: list = []
+    fixed = matcher._fixedsize
+    for count, raw in matcher.raw_blocks():
+        gaps = np.frombuffer(raw.gaps, dtype=raw.gaps.typecode).astype(np.int64)
+        id_blocks.append(np.cumsum(np.concatenate(([raw.first_id], gaps))))
+        weight_blocks.append(_block_weights(count, raw))
+        values.extend(raw.values(count, fixed))
+    if not id_blocks:
+        return _NO_IDS.astype(np.int64), _NO_TFS, values
+    return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
+
+
+def _block_weights(count: int, raw: RawPostings) -> np.ndarray:
+    """Weights rounded to 32-bit floats, as Whoosh's matcher returns them."""
+    if raw.weight_items is None:
+        return np.full(count, raw.max_weight)
+    items = np.frombuffer(raw.weight_items, dtype=raw.weight_items.typecode)
+    if raw.weight_items.typecode == "f":
+        return items.astype(np.float64)
+    return (items * raw.unit()).astype(np.float32).astype(np.float64)
