@@ -147,7 +147,7 @@ def encode_postings(
 
 
 def _encode_weights(weights: Sequence[float], max_weight: float) -> bytes:
-    if all(weight == max_weight for weight in weights):
+    if array("f", weights).count(max_weight) == len(weights):
         return bytes((_EQUAL,))
     multiples = _multiples(weights, max_weight)
     if multiples is not None:
@@ -167,10 +167,11 @@ def _multiples(weights: Sequence[float], max_weight: float) -> list[int] | None:
     smallest = min(weights)
     if smallest <= 0:
         return None
+    stored = array("f", weights)
     for divisor in range(1, MAX_SMALLEST_MULTIPLE + 1):
         multiples = [round(weight * divisor / smallest) for weight in weights]
         unit = max_weight / max(multiples)
-        if all(float32(m * unit) == w for m, w in zip(multiples, weights, strict=True)):
+        if array("f", [multiple * unit for multiple in multiples]) == stored:
             return multiples
     return None
 
