@@ -59,6 +59,8 @@ COMPRESS_FROM_BYTES = 64
 
 #: Tried divisors of the smallest weight when looking for the weights' unit.
 MAX_SMALLEST_MULTIPLE = 4
+#: Larger multiples (a frequency above 65,535) are stored as floats.
+MAX_MULTIPLE = 0xFFFF
 
 _EQUAL, _MULTIPLES, _FLOATS = 0, 1, 2
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -170,7 +172,10 @@ def _multiples(weights: Sequence[float], max_weight: float) -> list[int] | None:
     stored = array("f", weights)
     for divisor in range(1, MAX_SMALLEST_MULTIPLE + 1):
         multiples = [round(weight * divisor / smallest) for weight in weights]
-        unit = max_weight / max(multiples)
+        largest = max(multiples)
+        if largest > MAX_MULTIPLE:
+            return None  # larger divisors only give larger multiples
+        unit = max_weight / largest
         if array("f", [multiple * unit for multiple in multiples]) == stored:
             return multiples
     return None
