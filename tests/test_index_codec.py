@@ -143,3 +143,18 @@ def test_merging_into_the_compact_codec_keeps_postings(tmp_path: Path, indexes) 
         assert len(merged.leaf_readers()) == 1
         assert isinstance(merged.leaf_readers()[0][0].codec(), CompactCodec)
         assert postings(merged) == postings(expected)
+
+
+@pytest.mark.parametrize("name", ["compact", "mixed"])
+def test_stored_records_read_back(indexes, name: str) -> None:
+    with indexes["w3"].reader() as expected, indexes[name].reader() as found:
+        assert list(found.all_stored_fields()) == list(expected.all_stored_fields())
+        last_segment = found.leaf_readers()[-1][0].segment()
+        assert last_segment.stored_dictionary  # its records filled a dictionary
+
+
+def test_a_segment_too_small_for_a_dictionary_stores_records_plainly(tmp_path: Path) -> None:
+    ix = write_segments(tmp_path / "small", [CompactCodec()], articles_per_segment=3)
+    with ix.reader() as reader:
+        assert not getattr(reader.segment(), "stored_dictionary", False)
+        assert [fields["id"] for fields in reader.all_stored_fields()] == ["a0", "a1", "a2"]

@@ -11,7 +11,9 @@ Whoosh 3's files, term table and block statistics, and writes postings as arrays
 * weights: none when all equal the block's maximum weight, otherwise the integer
   multiples of ``maximum weight / largest multiple`` (the field boost, for text),
   otherwise 32-bit floats;
-* values: their lengths as narrow integers, then the bytes of all values.
+* values: their lengths as narrow integers, then the bytes of all values;
+
+and compresses stored records against a preset dictionary (:mod:`searchsvc.index.stored`).
 
 Whoosh's searcher reads them through the ordinary matcher API (a block at a time);
 ``searchsvc.search.postings`` reads whole lists into NumPy arrays from
@@ -44,6 +46,8 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from searchsvc.index.stored import DictionaryPerDocReader, DictionaryPerDocWriter
 
 #: The first four bytes of a term's postings in the ``.pst`` file (Whoosh 3 writes "W3Bl").
 BLOCK_MAGIC = b"SvB1"
@@ -377,8 +381,16 @@ class CompactTermsReader(W3TermsReader):
 class CompactCodec(W3Codec):
     """Whoosh 3's segment files with compact postings blocks and inlined postings.
 
-    Term vectors (not used by searchsvc's schema) keep Whoosh 3's own blocks.
+    Stored records are compressed against a preset dictionary per segment
+    (:mod:`searchsvc.index.stored`). Term vectors (not used by searchsvc's schema) keep
+    Whoosh 3's own blocks.
     """
+
+    def per_document_writer(self, storage: Any, segment: Any) -> DictionaryPerDocWriter:
+        return DictionaryPerDocWriter(self, storage, segment)
+
+    def per_document_reader(self, storage: Any, segment: Any) -> DictionaryPerDocReader:
+        return DictionaryPerDocReader(storage, segment)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> W3PostingsWriter:
         if byteids:
