@@ -29,7 +29,7 @@ import bench_tables as report
 from http_load import cold_starts, run_http, wrk_available
 from measuring import DEFAULT_REUTERS, REPO, machine_facts, read_sources, run_child
 from query_set import QUERY_SET, load_query_set
-from scale import plot_scale, run_scale
+from scale import first_pass_section, plot_scale, run_scale
 from synthetic import parse_count
 
 NOTES_MARKER = "<!-- notes -->"
@@ -185,6 +185,7 @@ def render(results: dict[str, Any], notes: str) -> str:
             "",
             report.scale_section(results["scale"]),
             "",
+            *_first_pass(results["scale"]),
         ]
         if results.get("plot"):
             parts += [f"![growth curves]({results['plot']})", ""]
@@ -198,6 +199,20 @@ def render(results: dict[str, Any], notes: str) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _first_pass(scale: list[dict[str, Any]]) -> list[str]:
+    """The scale run's first pass by kind of query, when the results have it."""
+    section = first_pass_section(scale)
+    if not section:
+        return []
+    return [
+        "The first pass by kind of query: each query seen for the first time after opening "
+        "the index.",
+        "",
+        section,
+        "",
+    ]
 
 
 def _kind_latency(query: dict[str, Any]) -> list[str]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_tables import table
 from measuring import ChildRun, run_child
 from synthetic import StoryModel, learn_from_reuters, learn_model, write_corpus
 
@@ -129,6 +130,9 @@ def run_scale(
                 "warm": queried.result["warm"],
                 "cpu": queried.result["cpu"],
                 "by_kind": queried.result["by_kind"],
+                "first_by_kind": {
+                    kind: spread["first"] for kind, spread in queried.result["kinds"].items()
+                },
                 "errors": queried.result["error_count"],
             }
         )
@@ -150,6 +154,29 @@ def _fts5_build(fts5_dir: Path, corpus: Path, timeout: float, keep_builds: bool)
     if not keep_builds:
         shutil.rmtree(fts5_dir, ignore_errors=True)
     return built
+
+
+def first_pass_section(rows: Sequence[dict[str, Any]]) -> str:
+    """First-pass p50 / p99 per kind of query at each size: what a new query costs.
+
+    Most queries in a real archive are seen for the first time, and which kinds grow
+    with the archive (a phrase's positions, a wildcard's expansions) is what this shows.
+    """
+    sized = [row for row in rows if row.get("first_by_kind")]
+    if not sized:
+        return ""  # results saved before this table existed
+    kinds = sorted({kind for row in sized for kind in row["first_by_kind"]})
+    headers = ["query kind"]
+    for row in sized:
+        headers += [f"{row['size']} p50 ms", f"{row['size']} p99 ms"]
+    lines = []
+    for kind in [*kinds, "all"]:
+        line: list[Any] = [kind]
+        for row in sized:
+            spread = row["cold"] if kind == "all" else row["first_by_kind"].get(kind, {})
+            line += [spread.get("p50"), spread.get("p99")]
+        lines.append(line)
+    return table(headers, lines)
 
 
 def _build_record(index_dir: Path) -> Path:

@@ -14,6 +14,7 @@ Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
 ``date``          DATETIME terms (Whoosh's own date queries); absent when undated
 ``date_ordinal``  column only: ``date.toordinal()``, 0 when undated; the one date column
                   (searching, sorting and the histogram read it)
+``versions``      column only: the MinHash signature that groups copies of a story
 ``article``       stored dict with what a result needs beyond title and body
 """
 
@@ -31,6 +32,7 @@ from whoosh.formats import Positions
 
 from searchsvc.analysis import NewsAnalysis, make_analyzer
 from searchsvc.articles.model import Article
+from searchsvc.index.versions import signature
 
 #: Bumped when fields change in a way an existing index cannot serve.
 SCHEMA_VERSION = 1
@@ -154,6 +156,7 @@ def make_schema() -> Schema:
         source=ID(sortable=True),
         date=DATETIME(),
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
+        versions=COLUMN(columns.VarBytesColumn()),
         article=STORED(),
     )
 
@@ -175,6 +178,7 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         "_stored_body": article.body,
         "body_words": body,
         "article": display_record(article),
+        "versions": signature(article.title, article.body),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key

@@ -134,6 +134,11 @@ class ClusterSearch:
             "suggestion": self.suggestion(found_nothing=not with_all),
             "fallback": bool(total) and not with_all,
             "message": message,
+            # Copies of one story are not grouped on the cluster yet: every count is of
+            # articles, and the result says so (docs/opensearch.md, "Differences").
+            "collapse": False,
+            "copies_total": total,
+            "total_counts": "copies",
         }
 
     # --- requests ----------------------------------------------------------------------
