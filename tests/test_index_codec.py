@@ -24,6 +24,11 @@ from searchsvc.index.codec import (
     float32,
 )
 from searchsvc.index.schema import article_document, make_schema
+from searchsvc.index.stored import (
+    dictionary_table,
+    join_dictionary_tables,
+    read_dictionary_table,
+)
 from searchsvc.search.postings import read_postings
 
 gaps = st.lists(st.integers(1, 70_000), min_size=1, max_size=140)
@@ -158,3 +163,15 @@ def test_a_segment_too_small_for_a_dictionary_stores_records_plainly(tmp_path: P
     with ix.reader() as reader:
         assert not getattr(reader.segment(), "stored_dictionary", False)
         assert [fields["id"] for fields in reader.all_stored_fields()] == ["a0", "a1", "a2"]
+
+
+def test_dictionary_tables_of_segments_laid_end_to_end() -> None:
+    first = dictionary_table([(0, b"alpha" * 10)])
+    second = dictionary_table([(0, b"beta" * 10), (40, b"gamma" * 10)])
+    joined = join_dictionary_tables([(0, first), (100, None), (250, second)])
+    assert read_dictionary_table(joined) == [
+        (0, b"alpha" * 10),
+        (100, b""),
+        (250, b"beta" * 10),
+        (290, b"gamma" * 10),
+    ]

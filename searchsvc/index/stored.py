@@ -12,12 +12,19 @@ manifest lists it and the open checks compare it like the segment's other files;
 the segment records that it has one (``stored_dictionary``, pickled with the
 segment in the table of contents). A segment whose records never fill the
 dictionary (a small update) stores them as Whoosh does, without one.
+
+The file is a table of dictionaries, each for the documents from a first docnum on
+(an empty one: plain zlib), so segments laid end to end by a merge keep their records'
+bytes as they are and concatenate their tables (:func:`join_dictionary_tables`).
 """
 
 from __future__ import annotations
 
 import pickle
+import struct
 import zlib
+from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Any
 
 from whoosh import columns
@@ -31,6 +38,42 @@ STORED_LEVEL = 3
 _STORED = "_stored"
 #: The stored column holds records already compressed here.
 _RAW_BYTES = columns.VarBytesColumn()
+_COUNT = struct.Struct("<I")
+_ENTRY = struct.Struct("<II")  # first docnum, dictionary length
+
+
+def dictionary_table(entries: Sequence[tuple[int, bytes]]) -> bytes:
+    """The ``.zdict`` file of ``(first docnum, dictionary)`` entries, in docnum order."""
+    head = [_COUNT.pack(len(entries))]
+    head.extend(_ENTRY.pack(first, len(dictionary)) for first, dictionary in entries)
+    return b"".join(head) + b"".join(dictionary for _, dictionary in entries)
+
+
+def read_dictionary_table(data: bytes) -> list[tuple[int, bytes]]:
+    (count,) = _COUNT.unpack_from(data)
+    entries = []
+    position = _COUNT.size + count * _ENTRY.size
+    for number in range(count):
+        first, length = _ENTRY.unpack_from(data, _COUNT.size + number * _ENTRY.size)
+        entries.append((first, data[position : position + length]))
+        position += length
+    if position != len(data):
+        raise ValueError(
+            f"a stored-record dictionary table of {len(data)} bytes ends at {position}"
+        )
+    return entries
+
+
+def join_dictionary_tables(parts: Sequence[tuple[int, bytes | None]]) -> bytes:
+    """One table for segments laid end to end: ``(first docnum, table or None)`` each,
+    None for a segment without a dictionary (its records are plain zlib)."""
+    entries: list[tuple[int, bytes]] = []
+    for offset, table in parts:
+        if table is None:
+            entries.append((offset, b""))
+        else:
+            entries.extend((offset + first, d) for first, d in read_dictionary_table(table))
+    return dictionary_table(entries)
 
 
 class DictionaryPerDocWriter(W3PerDocWriter):
@@ -74,7 +117,7 @@ class DictionaryPerDocWriter(W3PerDocWriter):
         """Write the dictionary (the end of the held-back records) and then those records."""
         dictionary = b"".join(record for _, record in self._pending)[-DICTIONARY_BYTES:]
         dictionary_file = self._create_file(DICTIONARY_EXT)
-        dictionary_file.write(dictionary)
+        dictionary_file.write(dictionary_table([(0, dictionary)]))
         dictionary_file.close()
         self._segment.stored_dictionary = True
         self._dictionary = dictionary
@@ -93,7 +136,8 @@ class DictionaryPerDocReader(W3PerDocReader):
     def __init__(self, storage: Any, segment: Any) -> None:
         super().__init__(storage, segment)
         self._has_dictionary = getattr(segment, "stored_dictionary", False)
-        self._dictionary: bytes | None = None
+        self._firsts: list[int] = []
+        self._dictionaries: list[bytes] = []
 
     def stored_fields(self, docnum: int) -> dict:
         if not self._has_dictionary:
@@ -101,17 +145,19 @@ class DictionaryPerDocReader(W3PerDocReader):
         compressed = self._cached_reader(_STORED, _RAW_BYTES)[docnum]
         if not compressed:
             return {}
-        return pickle.loads(decompress(compressed, self._read_dictionary()))
+        return pickle.loads(decompress(compressed, self._dictionary_of(docnum)))
 
-    def _read_dictionary(self) -> bytes:
+    def _dictionary_of(self, docnum: int) -> bytes:
         """Read on first use, so opening an index reads no more than before."""
-        if self._dictionary is None:
+        if not self._firsts:
             dictionary_file = self._segment.open_file(self._storage, DICTIONARY_EXT)
             try:
-                self._dictionary = dictionary_file.read()
+                entries = read_dictionary_table(dictionary_file.read())
             finally:
                 dictionary_file.close()
-        return self._dictionary
+            self._dictionaries = [dictionary for _, dictionary in entries]
+            self._firsts = [first for first, _ in entries]
+        return self._dictionaries[max(0, bisect_right(self._firsts, docnum) - 1)]
 
 
 def compress(record: bytes, dictionary: bytes | None) -> bytes:
@@ -122,5 +168,7 @@ def compress(record: bytes, dictionary: bytes | None) -> bytes:
 
 
 def decompress(data: bytes, dictionary: bytes) -> bytes:
+    if not dictionary:
+        return zlib.decompress(data)
     decompressor = zlib.decompressobj(zdict=dictionary)
     return decompressor.decompress(data) + decompressor.flush()
