@@ -61,6 +61,12 @@ class Settings:
     # Index writing.
     writer_lock_timeout: float = 30.0
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    # A build of at least this many articles ends with its segments merged into one, so
+    # that a term is looked up and decoded once, not once per segment (1M synthetic
+    # articles: 80 segments). The merge copies postings blocks instead of re-adding each
+    # posting (benchmarks/bench_merge.py times it); a larger value keeps the segments of
+    # builds below it as written.
+    merge_min_articles: int = 1
     # Copies of one story (agency copies, updates) are one result when the MinHash
     # estimate of their shingles' Jaccard similarity reaches this (0-1]; see
     # benchmarks/measure_versions.py for precision and recall at other values.
@@ -125,6 +131,7 @@ _INT_FIELDS = {
     "facet_top_n",
     "max_file_bytes",
     "build_procs",
+    "merge_min_articles",
     "threads",
     "workers",
     "cache_mb",

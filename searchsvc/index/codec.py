@@ -215,31 +215,70 @@ class CompactPostingsWriter(W3PostingsWriter):
         if not self._blockcount:
             postfile.write(BLOCK_MAGIC)
         self._terminfo.add_block(self)
-        ids = self._ids
-        max_weight = float32(self._maxweight)
-        data = encode_postings(
-            ids, self._weights, self._values, self._format.fixed_value_size(), max_weight
+        header, data = encode_block(
+            self._ids,
+            self._weights,
+            self._values,
+            self._format.fixed_value_size(),
+            (length_to_byte(self._minlength), length_to_byte(self._maxlength)),
+            self._compression,
         )
-        compressed = 0
-        if self._compression and len(data) >= COMPRESS_FROM_BYTES:
-            packed = zlib.compress(data, self._compression)
-            if len(packed) < len(data):
-                data, compressed = packed, 1
-        header = _BLOCK_HEADER.pack(
-            len(ids),
-            ids[0],
-            ids[-1],
-            max_weight,
-            compressed,
-            length_to_byte(self._minlength),
-            length_to_byte(self._maxlength),
-        )
-        length = len(header) + len(data)
-        postfile.write(_LENGTH.pack(-length if last else length))
-        postfile.write(header)
-        postfile.write(data)
+        write_block(postfile, header, data, last=last)
         self._blockcount += 1
         self._new_block()
+
+
+def encode_block(
+    ids: Sequence[int],
+    weights: Sequence[float],
+    values: Sequence[bytes],
+    fixed_size: int | None,
+    length_bytes: tuple[int, int],
+    compression: int,
+) -> tuple[bytes, bytes]:
+    """A postings block's header and data (zlib-compressed when ``compression`` and worth it).
+
+    ``length_bytes``: the shortest and longest field length of its documents, as
+    Whoosh's length bytes.
+    """
+    max_weight = float32(max(weights))
+    data = encode_postings(ids, weights, values, fixed_size, max_weight)
+    compressed = 0
+    if compression and len(data) >= COMPRESS_FROM_BYTES:
+        packed = zlib.compress(data, compression)
+        if len(packed) < len(data):
+            data, compressed = packed, 1
+    header = _BLOCK_HEADER.pack(len(ids), ids[0], ids[-1], max_weight, compressed, *length_bytes)
+    return header, data
+
+
+def shifted_blocks(extent: bytes, offset: int) -> Iterator[tuple[bytes, bytes]]:
+    """(header, data) of each block of one term's postings, ``offset`` added to its docnums.
+
+    Ids inside a block are gaps from the first id, which is in the header with the
+    last one: only the header changes, the data is copied as it is.
+    """
+    if extent[:4] != BLOCK_MAGIC:
+        raise ValueError(f"postings start with {extent[:4]!r}, not {BLOCK_MAGIC!r}")
+    position = len(BLOCK_MAGIC)
+    while position < len(extent):
+        (length,) = _LENGTH.unpack_from(extent, position)
+        start = position + _LENGTH.size
+        end = start + abs(length)
+        count, first, last, *rest = _BLOCK_HEADER.unpack_from(extent, start)
+        header = _BLOCK_HEADER.pack(count, first + offset, last + offset, *rest)
+        yield header, extent[start + _BLOCK_HEADER.size : end]
+        if length < 0:
+            return
+        position = end
+
+
+def write_block(postfile: Any, header: bytes, data: bytes, *, last: bool) -> None:
+    """One block as a postings file holds it: its signed length (negative: the term's last)."""
+    length = len(header) + len(data)
+    postfile.write(_LENGTH.pack(-length if last else length))
+    postfile.write(header)
+    postfile.write(data)
 
 
 class CompactLeafMatcher(W3LeafMatcher):
