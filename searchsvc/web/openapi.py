@@ -259,12 +259,22 @@ def _health_operation() -> dict[str, Any]:
                 _object(
                     {
                         "status": {"type": "string", "enum": ["ok"]},
+                        "engine": {"type": "string", "enum": ["whoosh", "opensearch"]},
                         "generation": {"type": "string"},
                         "article_count": {"type": "integer"},
-                    }
+                        "cluster": {
+                            "type": "string",
+                            "enum": ["green", "yellow"],
+                            "description": "OpenSearch only: yellow still answers every search",
+                        },
+                    },
+                    required=["status", "engine", "generation", "article_count"],
                 ),
             ),
-            "503": _error("No index (yet), or it cannot be read"),
+            "503": _error(
+                "No index (yet), it cannot be read, or the cluster is unreachable or red "
+                "(`engine` and `reason` say which)"
+            ),
         },
     }
 
@@ -448,6 +458,8 @@ def _schemas() -> dict[str, Schema]:
                 "message": string,
                 "parameter": string,
                 "job": _ref("Job"),
+                "engine": {**string, "description": "the engine that could not answer"},
+                "reason": {**string, "description": "why the cluster could not answer"},
             },
             required=["status", "error", "message"],
         ),

@@ -67,7 +67,13 @@ def serve(
 
 
 def ensure_index(settings: Settings) -> None:
-    """Build the index from ``settings.corpus`` when there is none this code can read."""
+    """Build the index from ``settings.corpus`` when there is none this code can read
+    (on a cluster, when the alias has no generation; see ``ensure_cluster_generation``)."""
+    if settings.engine == "opensearch":
+        from searchsvc.engines import ensure_cluster_generation
+
+        ensure_cluster_generation(settings, _say)
+        return
     try:
         open_index(settings.index_dir).close()
         return
