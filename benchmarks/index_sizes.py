@@ -17,8 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3TermInfo
-
+from searchsvc.index.codec import CompactTermInfo
 from searchsvc.index.opening import open_index
 
 MIB = 2**20
@@ -51,12 +50,12 @@ def field_sizes(ix: Any) -> dict[str, Counter]:
             terms = segment_reader._terms
             for key, value in terms._tindex.items():
                 field, _ = terms._keydecoder(key)
-                info = W3TermInfo.from_bytes(value)
+                info = CompactTermInfo.from_bytes(value)  # reads Whoosh 3's records too
                 counts = sizes.setdefault(field, Counter())
                 counts["terms"] += 1
                 counts["trm"] += RECORD_HEADER + len(key) + len(value)
                 if info.is_inlined():
-                    counts["inlined"] += len(value) - W3TermInfo._struct.size
+                    counts["inlined"] += len(value) - CompactTermInfo._struct.size
                 else:
                     length = info.extent()[1]  # Whoosh decodes it as a 1-tuple
                     counts["pst"] += length[0] if isinstance(length, tuple) else length

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow  # builds with real worker processes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Big enough that B's term dictionary, postings and stored articles are only sampled.
-COUNT_A, COUNT_B = 30, 700
+COUNT_A, COUNT_B = 30, 3000
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,8 @@ def unsampled_postings_end(gen_dir: Path, field: str = "body") -> tuple[str, int
     with open_index(gen_dir.parent.parent) as opened, opened.searcher() as searcher:
         (reader,) = [leaf.reader() for leaf, _offset in searcher.leaf_searchers()]
         for word in WORDS:
+            if (field, word) not in reader:  # a word the stemmer changed
+                continue
             info = reader.term_info(field, word)
             if info.is_inlined():
                 continue
@@ -147,6 +149,7 @@ def test_a_file_cut_short_by_one_byte_is_refused_at_open(
         ("*.date_ordinal.col", "middle"),
         ("*._body_len.col", "middle"),
         ("_MAIN_*.toc", "middle"),
+        ("*.zdict", "middle"),
     ],
 )
 def test_a_flipped_byte_where_opening_looks_is_refused(

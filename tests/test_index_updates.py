@@ -13,6 +13,7 @@ from whoosh.qparser import QueryParser
 from searchsvc.articles.model import Article
 from searchsvc.index import WriterBusy, build_index, open_index
 from searchsvc.index.build import hold_build_lock
+from searchsvc.index.codec import CompactCodec
 from searchsvc.index.updates import delete_articles, update_articles
 
 
@@ -42,6 +43,13 @@ def test_add_is_visible_to_a_new_searcher(settings) -> None:
     with open_index(settings.index_dir) as opened:
         assert opened.meta["updates"]["added"] == 1
         assert opened.meta["article_count"] == 5
+
+
+def test_updates_write_the_builds_codec(settings) -> None:
+    update_articles(settings, [article("comet", "Comet seen", "A comet crossed the sky.")])
+    with open_index(settings.index_dir) as opened, opened.index.reader() as reader:
+        codecs = {type(leaf.codec()) for leaf, _offset in reader.leaf_readers()}
+    assert codecs == {CompactCodec}
 
 
 def test_replace_by_id_drops_the_old_text(settings) -> None:

@@ -8,12 +8,13 @@ million articles.
 
 Here the segments are laid end to end instead: the merged segment's documents are the
 first segment's, then the second's, and so on, so a term's postings are each segment's
-postings with the segment's first docnum added. Postings blocks are copied whole (only
-the first id of a block is absolute, so only it changes; a block is re-pickled and
-re-compressed, never decoded posting by posting), rare terms stored inside their term
-records are concatenated, and columns (stored fields, field lengths, sort columns) are
-appended document by document. Nothing is analysed again and no field format is
-interpreted, so any field of the W3 codec merges.
+postings with the segment's first docnum added. Postings blocks are copied whole (a
+block's first and last id are in its header and the rest are gaps, so only the header
+changes), rare terms stored inside their term records are concatenated, and columns
+(stored fields, field lengths, sort columns) are appended document by document: stored
+records keep their compressed bytes, and the segments' preset dictionaries are joined
+into one table (``searchsvc.index.stored``). Nothing is analysed again and no field
+format is interpreted, so any field of searchsvc's codec (``CompactCodec``) merges.
 
 Fields are merged in worker processes, each writing its postings and term records to
 its own part files; the final pass appends the parts into the segment's ``.pst`` and
@@ -28,7 +29,6 @@ import shutil
 import struct
 import tempfile
 import threading
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -41,35 +41,41 @@ from typing import Any
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     STORED_COLUMN,
-    WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3PerDocWriter,
     W3Segment,
     W3TermInfo,
 )
 from whoosh.columns import CompressedBytesColumn, VarBytesColumn, WrappedColumn
-from whoosh.compat import dumps, loads
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.index import TOC, clean_files
 from whoosh.system import pack_ushort
 
+from searchsvc.index.codec import (
+    BLOCK_MAGIC,
+    COMPACT_INLINE,
+    CompactCodec,
+    CompactTermInfo,
+    encode_block,
+    encode_postings,
+    float32,
+    shifted_blocks,
+    write_block,
+)
 from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT
+from searchsvc.index.stored import DICTIONARY_EXT, join_dictionary_tables
 
 #: The column of stored fields, whatever the schema.
 STORED = "_stored"
 #: Postings per block, as Whoosh's W3 codec writes them.
 BLOCK_LIMIT = 128
-_BLOCK_LENGTH = struct.Struct("!i")
 _RECORD_HEADER = struct.Struct("!HI")
 #: A term record's statistics (``W3TermInfo``): inlined?, weight, doc frequency, min and
 #: max length bytes, max weight, first and last docnum; then the inlined postings
 #: pickled, or the postings' offset and length in the ``.pst`` file.
 _TERM_INFO = W3TermInfo._struct
 _EXTENT = struct.Struct("!qi")
-#: Pickle opcodes: MARK, and BININT1, BININT2, BININT with their argument widths.
-_MARK = ord("(")
-_INT_WIDTHS = {ord("K"): 1, ord("M"): 2, ord("J"): 4}
 
 
 class MergeNotSupported(ValueError):
@@ -101,8 +107,12 @@ def merge_index(
     doc_count = sum(segment.doc_count_all() for segment in segments)
     if len(segments) < 2:
         return MergeResult(len(segments), doc_count, sum(s.deleted_count() for s in segments))
-    codec = W3Codec()
-    merged = W3Segment(codec, indexname, doccount=doc_count, deleted=_deleted(segments))
+    merged = W3Segment(
+        CompactCodec(compression=compression),
+        indexname,
+        doccount=doc_count,
+        deleted=_deleted(segments),
+    )
     merged._fieldlengths = _field_lengths(segments)
     fields = _indexed_fields(storage, segments)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{indexname}.merge.", dir=storage.folder))
@@ -114,6 +124,7 @@ def merge_index(
         ]
         _run_jobs(jobs, procs)
         _assemble_terms(storage, merged, fields, work_dir)
+        _join_dictionaries(storage, segments, merged)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     generation = ix.latest_generation() + 1
@@ -129,6 +140,8 @@ def _check_mergeable(schema: Any, segments: list) -> None:
     foreign = {type(segment).__name__ for segment in segments} - {"W3Segment"}
     if foreign or any(segment.is_compound() for segment in segments):
         raise MergeNotSupported("only separate-file W3 segments can be merged")
+    if any(type(segment.codec()) is not CompactCodec for segment in segments):
+        raise MergeNotSupported("only segments written by searchsvc's CompactCodec can be merged")
 
 
 def _deleted(segments: list) -> set[int] | None:
@@ -263,8 +276,7 @@ def _append_column(reader: Any, writer: Any, offset: int) -> None:
 def _merge_field(folder: str, indexname: str, fieldname: str, work_dir: str, level: int) -> None:
     """Write ``fieldname``'s merged postings and term records to part files in ``work_dir``."""
     storage, schema, segments = _open_segments(folder, indexname)
-    codec = W3Codec()
-    readers = [codec.terms_reader(storage, segment) for segment in segments]
+    readers = [segment.codec().terms_reader(storage, segment) for segment in segments]
     fmt = schema[fieldname].format
     merger = _TermMerger(fmt.fixed_value_size(), level)
     base = Path(work_dir) / fieldname
@@ -333,10 +345,12 @@ class _TermMerger:
             pending = _PendingBlock()
             for (_, offset, record), head in zip(parts, heads, strict=True):
                 pending.add(record, head, offset)
-            inlined = (tuple(pending.ids), tuple(pending.weights), tuple(pending.values))
-            return _TERM_INFO.pack(True, *stats) + dumps(inlined, 2)
+            postings = encode_postings(
+                pending.ids, pending.weights, pending.values, None, float32(stats[4])
+            )
+            return _TERM_INFO.pack(COMPACT_INLINE, *stats) + postings
         start = self.postings.tell()
-        self.postings.write(WHOOSH3_HEADER_MAGIC)
+        self.postings.write(BLOCK_MAGIC)
         blocks = _BlockQueue(self.postings)
         pending = _PendingBlock()
         for (postfile, offset, record), head in zip(parts, heads, strict=True):
@@ -369,7 +383,7 @@ class _PendingBlock:
         self.maxlength = 0
 
     def add(self, record: bytes, head: tuple, offset: int) -> None:
-        ids, weights, values = loads(record[_TERM_INFO.size :])
+        ids, weights, values = CompactTermInfo.from_bytes(record).inlined_postings()
         self.ids.extend([offset + docnum for docnum in ids] if offset else ids)
         self.weights.extend(weights)
         self.values.extend(values)
@@ -379,88 +393,16 @@ class _PendingBlock:
         self.maxlength = max(self.maxlength, head[4])
 
     def encode(self, fixed_value_size: int | None, level: int) -> tuple[bytes, bytes]:
-        """The block's info and data bytes, laid out as ``W3PostingsWriter`` writes them."""
-        ids = self.ids
-        deltas = tuple(b - a for a, b in zip([0, *ids], ids, strict=False))
-        weights = self.weights
-        if all(weight == 1.0 for weight in weights):
-            mini_weights: Any = None
-        elif all(weight == weights[0] for weight in weights):
-            mini_weights = weights[0]
-        else:
-            mini_weights = tuple(weights)
-        if fixed_value_size is None or fixed_value_size < 0:
-            mini_values: Any = tuple(self.values)
-        elif fixed_value_size == 0:
-            mini_values = None
-        else:
-            mini_values = b"".join(self.values)
-        data = dumps((deltas, mini_weights, mini_values), 2)
-        comp = level if len(ids) >= COMPRESS_FROM else 0
-        if comp:
-            data = zlib.compress(data, comp)
-        info = (len(ids), ids[-1], max(weights), comp, self.minlength, self.maxlength)
-        return dumps(info, 2), data
+        """The block's header and data, as the codec's postings writer writes them."""
+        comp = level if len(self.ids) >= COMPRESS_FROM else 0
+        lengths = (self.minlength, self.maxlength)
+        return encode_block(self.ids, self.weights, self.values, fixed_value_size, lengths, comp)
 
 
 def _shifted_blocks(postfile: Any, record: bytes, offset: int) -> Iterator[tuple[bytes, bytes]]:
-    """A segment's postings blocks of one term, with ``offset`` added to their docnums.
-
-    Ids are delta-encoded within a block from zero, so only the first id and the
-    block's last id change; an unshifted block (the first segment's) is copied as is.
-    """
+    """A segment's postings blocks of one term, with ``offset`` added to their docnums."""
     start, length = _EXTENT.unpack_from(record, _TERM_INFO.size)
-    raw = postfile.get(start, length)
-    if raw[:4] != WHOOSH3_HEADER_MAGIC:
-        raise ValueError(f"postings at {start} lack their block header")
-    position = 4
-    while position < length:
-        size = _BLOCK_LENGTH.unpack_from(raw, position)[0]
-        position += 4
-        block = raw[position : position + abs(size)]
-        position += abs(size)
-        block_info = loads(block)  # stops at the info's end, before the data
-        # Pickling the same tuple again gives the same bytes: that is where the data starts.
-        info_bytes = dumps(block_info, 2)
-        data = block[len(info_bytes) :]
-        if offset:
-            count, last_id, maxweight, comp, minlength, maxlength = block_info
-            data = _shift_first_id(zlib.decompress(data) if comp else data, offset)
-            if comp:
-                data = zlib.compress(data, comp)
-            shifted = (count, last_id + offset, maxweight, comp, minlength, maxlength)
-            info_bytes = dumps(shifted, 2)
-        yield info_bytes, data
-        if size < 0:
-            return
-
-
-def _shift_first_id(data: bytes, offset: int) -> bytes:
-    """A pickled block ``(ids, weights, values)`` with ``offset`` added to its first id.
-
-    The ids tuple comes first in the pickle (after a MARK when it holds more than three),
-    and its first item is the only absolute id: its few bytes are replaced in place, so
-    the rest of the block is never unpickled.
-    """
-    at = 3 if data[2] == _MARK else 2
-    opcode = data[at]
-    width = _INT_WIDTHS.get(opcode)
-    if width is None:  # an id beyond the opcodes below: unpickle it the long way
-        ids, weights, values = loads(data)
-        return dumps(((ids[0] + offset, *ids[1:]), weights, values), 2)
-    first = int.from_bytes(data[at + 1 : at + 1 + width], "little", signed=width == 4)
-    return data[:at] + _pickled_int(first + offset) + data[at + 1 + width :]
-
-
-def _pickled_int(number: int) -> bytes:
-    """``number`` as pickle protocol 2 writes a non-negative int below 2**31."""
-    if number < 0x100:
-        return b"K" + number.to_bytes(1, "little")
-    if number < 0x10000:
-        return b"M" + number.to_bytes(2, "little")
-    if number < 0x80000000:
-        return b"J" + number.to_bytes(4, "little", signed=True)
-    return dumps(number, 2)[2:-1]
+    return shifted_blocks(postfile.get(start, length), offset)
 
 
 class _BlockQueue:
@@ -481,10 +423,7 @@ class _BlockQueue:
             self.held = None
 
     def _write(self, info_bytes: bytes, data: bytes, *, last: bool) -> None:
-        size = len(info_bytes) + len(data)
-        self.postings.write(_BLOCK_LENGTH.pack(-size if last else size))
-        self.postings.write(info_bytes)
-        self.postings.write(data)
+        write_block(self.postings, info_bytes, data, last=last)
 
 
 # The final pass: the fields' parts appended into the merged segment's term files.
@@ -530,3 +469,19 @@ def _shift_record(record: bytes, shift: int) -> bytes:
         return record
     start, length = _EXTENT.unpack_from(record, _TERM_INFO.size)
     return record[: _TERM_INFO.size] + _EXTENT.pack(start + shift, length)
+
+
+def _join_dictionaries(storage: FileStorage, segments: list, merged: W3Segment) -> None:
+    """The merged segment's table of stored-record dictionaries, if any segment has one."""
+    if not any(getattr(segment, "stored_dictionary", False) for segment in segments):
+        return
+    parts = []
+    for segment, offset in zip(segments, _offsets(segments), strict=True):
+        table = None
+        if getattr(segment, "stored_dictionary", False):
+            with segment.open_file(storage, DICTIONARY_EXT) as dictionary_file:
+                table = dictionary_file.read()
+        parts.append((offset, table))
+    with merged.create_file(storage, DICTIONARY_EXT) as dictionary_file:
+        dictionary_file.write(join_dictionary_tables(parts))
+    merged.stored_dictionary = True

@@ -12,26 +12,25 @@ that is most of the time. This writer produces the same segment format but:
 * remembers field lengths in memory for the block and term statistics;
 * encodes positions once per distinct short position list (most terms occur once
   per article, at one of a few thousand positions), and
-* hands whole blocks of postings, docnum deltas included, to the codec's postings
-  writer, whose pickling and block headers are kept: the bytes are Whoosh's.
+* hands whole blocks of postings to the codec's postings writer, and writes the
+  term records of rare terms, postings inlined, as the codec encodes them
+  (``searchsvc.index.codec``).
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
 
 from __future__ import annotations
 
-import pickle
 from array import array
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter, W3TermInfo
 from whoosh.formats import Positions
 from whoosh.system import pack_ushort
-from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from searchsvc.index.codec import CompactCodec, CompactPostingsWriter, CompactTermInfo
 from searchsvc.index.schema import NewsText
 
 #: Terms with fewer postings than this live inside their term record (most terms
@@ -209,7 +208,7 @@ class BulkSegmentWriter(SegmentWriter):
     """Writes one new segment of a generation being built (no index lock taken)."""
 
     def __init__(self, ix: Any, *, compression: int = 3) -> None:
-        super().__init__(ix, _lk=False, compound=False, codec=W3Codec(compression=compression))
+        super().__init__(ix, _lk=False, compound=False, codec=CompactCodec(compression=compression))
         self.compression = compression
         self.pool = TermPool()
         self.field_lengths: dict[str, array] = {}
@@ -316,7 +315,7 @@ def _write_field(
     # Terms with positions may be inlined; Whoosh's merge code expects bytes
     # values from every posting, which inlined value-less postings lack.
     inline = INLINE_LIMIT if field.format.fixed_value_size() != 0 else 0
-    postwriter = fieldwriter._postwriter = _ReadyBlocksWriter.replacing(fieldwriter._postwriter)
+    postwriter = fieldwriter._postwriter
     add_term = fieldwriter._tindex.add
     prefix = pack_ushort(fieldwriter._fieldid)
     for run_start, run in grouped.runs(RUN_POSTINGS):
@@ -366,48 +365,6 @@ class _LengthStats:
         return shortest, int(self.longest[start:end].max())
 
 
-class _ReadyBlocksWriter(W3PostingsWriter):
-    """Whoosh's postings writer, given each block's docnum deltas and weights ready.
-
-    Its own ``_mini_ids`` and ``_mini_weights`` walk a Python generator per posting;
-    here the deltas come from one NumPy pass over the field, and the weights' test
-    for "all equal" is a C-level ``list.count``. The block bytes are the same.
-    """
-
-    block_deltas: tuple[int, ...] = ()
-    block_weights: tuple[float, ...] | float | None = None
-
-    @classmethod
-    def replacing(cls, writer: W3PostingsWriter) -> _ReadyBlocksWriter:
-        return cls(
-            writer._postfile,
-            writer._blocklimit,
-            compression=writer._compression,
-            inlinelimit=writer._inlinelimit,
-        )
-
-    def _mini_ids(self) -> tuple[int, ...]:
-        return self.block_deltas
-
-    def _mini_weights(self) -> tuple[float, ...] | float | None:
-        return self.block_weights
-
-
-def _docnum_deltas(docs: np.ndarray) -> list[int]:
-    """Each docnum minus the one before it (a block's first entry is fixed by the caller)."""
-    deltas = docs.astype(np.int64)
-    deltas[1:] -= docs[:-1]
-    return deltas.tolist()
-
-
-def _mini_weights(weights: list[float]) -> tuple[float, ...] | float | None:
-    """A block's weights as Whoosh stores them: None if all 1, one value if all equal."""
-    first = weights[0]
-    if weights.count(first) == len(weights):
-        return None if first == 1.0 else first
-    return tuple(weights)
-
-
 class _Window:
     """A run of a field's grouped postings as Python lists, which the codec's pickling
     wants; made a run at a time so that a big field is never all Python objects."""
@@ -415,39 +372,31 @@ class _Window:
     def __init__(self, grouped: GroupedPostings, start: int, end: int) -> None:
         self.offset = start
         self.docs = grouped.docs[start:end].tolist()
-        self.deltas = _docnum_deltas(grouped.docs[start:end])
         self.weights = grouped.weights[start:end].tolist()
         self.values = grouped.values[start:end]
 
     def inline_record(self, start: int, end: int, shortest: int | None, longest: int) -> bytes:
-        """A rare term's record with its few postings inside (what
-        ``W3TermInfo.to_bytes`` writes for an inlined term), instead of a postings block.
+        """A rare term's record with its few postings inside, instead of a postings block.
 
-        Whoosh reads such terms through its ``ListMatcher``; this skips the pickled,
-        compressed block (and its bookkeeping) that would otherwise be written for them.
+        Whoosh reads such terms through its ``ListMatcher``; this skips the block (and
+        its bookkeeping) that would otherwise be written for them, and the codec's term
+        record stores them as narrow arrays.
         """
         start, end = start - self.offset, end - self.offset
         docs, weights = self.docs[start:end], self.weights[start:end]
-        header = W3TermInfo._struct.pack(
-            True,
-            sum(weights),
-            end - start,
-            length_to_byte(shortest) if shortest is not None else 0,
-            length_to_byte(longest),
-            max(weights),
-            docs[0],
-            docs[-1],
-        )
-        postings = (tuple(docs), tuple(weights), tuple(self.values[start:end]))
-        return header + pickle.dumps(postings, 2)
+        info = CompactTermInfo()
+        info._weight, info._df, info._maxweight = sum(weights), end - start, max(weights)
+        info._minid, info._maxid = docs[0], docs[-1]
+        info._minlength, info._maxlength = shortest, longest
+        info.set_inlined(docs, weights, self.values[start:end])
+        return info.to_bytes()
 
     def write_blocks(
-        self, writer: _ReadyBlocksWriter, start: int, end: int, stats: _LengthStats
+        self, writer: CompactPostingsWriter, start: int, end: int, stats: _LengthStats
     ) -> None:
         """Hand one term's postings to the postings writer a whole block at a time.
 
-        The writer's own pickling and block header are kept, so the bytes are Whoosh's;
-        blocks of a few postings are left uncompressed: zlib costs more time there than
+        Blocks of a few postings are left uncompressed: zlib costs more time there than
         it saves bytes (the block header says which blocks are compressed).
         """
         limit = writer._blocklimit
@@ -456,11 +405,9 @@ class _Window:
             writer._minlength, writer._maxlength = stats.of(block_start, block_end)
             low, high = block_start - self.offset, block_end - self.offset
             writer._ids = array("I", self.docs[low:high])
-            writer.block_deltas = (self.docs[low], *self.deltas[low + 1 : high])
             block_weights = self.weights[low:high]
             writer._weights = array("f", block_weights)
-            writer.block_weights = _mini_weights(block_weights)
             writer._maxweight = max(block_weights)
-            writer._values = list(filter(None, self.values[low:high]))
+            writer._values = self.values[low:high]
             if block_end < end:
                 writer._write_block()  # also starts a new block

@@ -23,6 +23,7 @@ from whoosh.writing import MERGE_SMALL, NO_MERGE
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index.build import BUILD_LOCK, INDEX_NAME
+from searchsvc.index.codec import CompactCodec
 from searchsvc.index.errors import WriterBusy
 from searchsvc.index.generations import write_meta
 from searchsvc.index.manifest import build_chunks, build_manifest
@@ -91,7 +92,7 @@ def _writer(settings: Settings) -> Iterator[tuple]:
             ix = FileStorage(str(opened.path)).open_index(INDEX_NAME)
             remaining = max(0.0, deadline - time.monotonic())
             try:
-                writer = ix.writer(timeout=remaining, delay=_POLL_SECONDS)
+                writer = ix.writer(timeout=remaining, delay=_POLL_SECONDS, codec=CompactCodec())
             except LockError:
                 raise WriterBusy(
                     f"the index writer stayed locked for {settings.writer_lock_timeout:g} s "
@@ -122,7 +123,7 @@ def _recommit(opened, holder: _WriterHolder) -> _WriterHolder:
     """Commit what is pending and continue with a fresh writer (the lock is re-taken)."""
     ix = holder.writer.storage.open_index(INDEX_NAME)
     holder.writer.commit(mergetype=NO_MERGE)
-    holder.writer = ix.writer(timeout=10.0, delay=_POLL_SECONDS)
+    holder.writer = ix.writer(timeout=10.0, delay=_POLL_SECONDS, codec=CompactCodec())
     return holder
 
 

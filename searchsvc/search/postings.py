@@ -16,9 +16,12 @@ first, so only the start of a block is inflated and parsed (``_BlockHead``); the
 bytes are kept as read and unpickled whole only when a phrase, proximity or highlight
 asks for the positions of a document in it.
 
-The block-level fast path reads the Whoosh 2.7 ``W3LeafMatcher`` block layout (pinned
-by ``whoosh-reloaded==2.7.5``); a block of another shape is unpickled whole, and any
-other matcher goes through the public matcher API: the same result, only slower.
+Blocks of searchsvc's own codec (``searchsvc.index.codec``) hold ids, weights and
+values as arrays: the first two are read with ``frombuffer`` and the values are split
+only when asked for. Indexes written before it are read through the Whoosh 2.7
+``W3LeafMatcher`` block layout (pinned by ``whoosh-reloaded==2.7.5``); a block of
+another shape is unpickled whole, and any other matcher goes through the public matcher
+API: the same result, only slower.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.matching import ListMatcher, WrappingMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+
+from searchsvc.index.codec import CompactLeafMatcher, RawPostings
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_TFS = np.zeros(0, dtype=np.float64)
@@ -57,6 +62,21 @@ class StoredBlock:
 
     def __len__(self) -> int:
         return len(self.data)
+
+
+class CompactBlock(StoredBlock):
+    """A block of searchsvc's codec, its values split into bytes strings only when asked."""
+
+    __slots__ = ("count", "fixed_size", "raw")
+
+    def __init__(self, raw: RawPostings, count: int, fixed_size: int | None) -> None:
+        super().__init__(raw.value_bytes, False)
+        self.raw = raw
+        self.count = count
+        self.fixed_size = fixed_size
+
+    def values(self) -> Sequence[Any]:
+        return self.raw.values(self.count, self.fixed_size)
 
 
 #: One block's per-posting values: kept as read, or already a sequence (inlined postings,
@@ -199,6 +219,8 @@ def deleted_docnums(segment_reader: Any) -> np.ndarray:
 def _segment_postings(matcher: Any, with_positions: bool) -> _SegmentPostings:
     while isinstance(matcher, WrappingMatcher):
         matcher = matcher.child  # deletions are filtered by the caller
+    if isinstance(matcher, CompactLeafMatcher):
+        return _compact_postings(matcher, with_positions)
     if isinstance(matcher, W3LeafMatcher) and _has_block_layout(matcher):
         try:
             return _decode_blocks(matcher, with_positions)
@@ -219,6 +241,37 @@ def _segment_postings(matcher: Any, with_positions: bool) -> _SegmentPostings:
         [values] if with_positions else [],
         [len(ids)] if with_positions else [],
     )
+
+
+def _compact_postings(matcher: CompactLeafMatcher, with_positions: bool) -> _SegmentPostings:
+    """The codec's blocks: ids by ``cumsum`` of the gaps, weights by one multiplication,
+    values left in their block until a document's positions are asked for."""
+    id_blocks: list[np.ndarray] = []
+    weight_blocks: list[np.ndarray] = []
+    blocks: list[BlockValues] = []
+    block_sizes: list[int] = []
+    for count, raw in matcher.raw_blocks():
+        gaps = np.frombuffer(raw.gaps, dtype=raw.gaps.typecode).astype(np.int64)
+        id_blocks.append(np.cumsum(np.concatenate(([raw.first_id], gaps))))
+        weight_blocks.append(_block_weights(count, raw))
+        if with_positions:
+            blocks.append(CompactBlock(raw, count, matcher._fixedsize))
+            block_sizes.append(count)
+    if not id_blocks:
+        return _SegmentPostings(_NO_IDS.astype(np.int64), _NO_TFS, [], [])
+    return _SegmentPostings(
+        np.concatenate(id_blocks), np.concatenate(weight_blocks), blocks, block_sizes
+    )
+
+
+def _block_weights(count: int, raw: RawPostings) -> np.ndarray:
+    """Weights rounded to 32-bit floats, as Whoosh's matcher returns them."""
+    if raw.weight_items is None:
+        return np.full(count, raw.max_weight)
+    items = np.frombuffer(raw.weight_items, dtype=raw.weight_items.typecode)
+    if raw.weight_items.typecode == "f":
+        return items.astype(np.float64)
+    return (items * raw.unit()).astype(np.float32).astype(np.float64)
 
 
 def _has_list_layout(matcher: ListMatcher) -> bool:

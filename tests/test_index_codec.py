@@ -1,0 +1,177 @@
+"""The compact codec reads back what it wrote, as Whoosh 3's codec would, through
+Whoosh's matchers and the NumPy postings reader; indexes of both codecs open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_index_segments import invented, postings
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.filedb.filestore import FileStorage
+from whoosh.qparser import QueryParser
+from whoosh.writing import NO_MERGE
+
+from searchsvc.index.codec import (
+    BLOCK_MAGIC,
+    CompactCodec,
+    CompactTermInfo,
+    decode_postings,
+    encode_postings,
+    float32,
+)
+from searchsvc.index.schema import article_document, make_schema
+from searchsvc.index.stored import (
+    dictionary_table,
+    join_dictionary_tables,
+    read_dictionary_table,
+)
+from searchsvc.search.postings import read_postings
+
+gaps = st.lists(st.integers(1, 70_000), min_size=1, max_size=140)
+
+
+@st.composite
+def postings_lists(draw) -> tuple[list[int], list[float], list[bytes]]:
+    ids = [draw(st.integers(0, 5))]
+    for gap in draw(gaps)[1:]:
+        ids.append(ids[-1] + gap)
+    boost = draw(st.sampled_from([1.0, 2.0, 1.5, 0.3]))
+    if draw(st.booleans()):
+        weights = [float32(draw(st.integers(1, 300)) * boost) for _ in ids]
+    else:
+        weights = [float32(draw(st.floats(0.0, 1e6, width=32))) for _ in ids]
+    values = [draw(st.binary(max_size=300)) for _ in ids]
+    return ids, weights, values
+
+
+@given(postings_lists())
+def test_postings_round_trip(found) -> None:
+    ids, weights, values = found
+    max_weight = float32(max(weights))
+    data = encode_postings(ids, weights, values, None, max_weight)
+    raw = decode_postings(data, len(ids), ids[0], max_weight, None)
+    assert list(raw.ids()) == ids
+    assert list(raw.weights(len(ids))) == weights
+    assert list(raw.values(len(ids), None)) == values
+
+
+@given(postings_lists())
+def test_inlined_term_record_round_trip(found) -> None:
+    ids, weights, values = found
+    info = CompactTermInfo()
+    info._weight, info._df, info._maxweight = sum(weights), len(ids), max(weights)
+    info._minid, info._maxid, info._minlength, info._maxlength = ids[0], ids[-1], 1, 9
+    info.set_inlined(ids, weights, values)
+    back = CompactTermInfo.from_bytes(info.to_bytes())
+    assert back.inlined_postings() == (tuple(ids), tuple(weights), tuple(values))
+    assert (back.doc_frequency(), back.min_id(), back.max_id()) == (len(ids), ids[0], ids[-1])
+    assert back.max_weight() == float32(max(weights))
+
+
+def write_segments(path: Path, codecs: list, articles_per_segment: int = 150):
+    """One segment per codec, each of fresh invented articles, written by Whoosh's writer."""
+    path.mkdir()
+    ix = FileStorage(str(path)).create_index(make_schema())
+    plain = ix.schema["title_words"].analyzer
+    articles = invented(articles_per_segment * len(codecs))
+    for number, codec in enumerate(codecs):
+        writer = ix.writer(codec=codec)
+        start = number * articles_per_segment
+        for article in articles[start : start + articles_per_segment]:
+            writer.add_document(**article_document(article, plain))
+        writer.commit(mergetype=NO_MERGE)
+    return FileStorage(str(path)).open_index()
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("codec")
+    return {
+        "w3": write_segments(root / "w3", [W3Codec(), W3Codec()]),
+        "compact": write_segments(root / "compact", [CompactCodec(), CompactCodec()]),
+        "mixed": write_segments(root / "mixed", [W3Codec(), CompactCodec()]),
+    }
+
+
+def test_compact_segments_hold_compact_blocks(indexes) -> None:
+    with indexes["compact"].reader() as reader:
+        segment = reader.leaf_readers()[0][0]
+        assert isinstance(segment.codec(), CompactCodec)
+        matcher = segment.postings("body", "oil")
+        assert matcher._postfile.get(matcher._startoffset, 4) == BLOCK_MAGIC
+
+
+@pytest.mark.parametrize("name", ["compact", "mixed"])
+def test_whoosh_matchers_read_the_same_postings(indexes, name: str) -> None:
+    with indexes["w3"].reader() as expected, indexes[name].reader() as found:
+        assert postings(found) == postings(expected)
+
+
+@pytest.mark.parametrize("name", ["compact", "mixed"])
+@pytest.mark.parametrize(
+    ("field", "query"),
+    [("body", "oil"), ("body", '"crude oil"'), ("title", "grain OR wheat"), ("body", "unique7")],
+)
+def test_whoosh_searches_score_the_same(indexes, name: str, field: str, query: str) -> None:
+    results = []
+    for ix in (indexes["w3"], indexes[name]):
+        with ix.searcher() as searcher:
+            parsed = QueryParser(field, ix.schema).parse(query)
+            results.append([(hit.docnum, hit.score) for hit in searcher.search(parsed, limit=None)])
+    assert results[0] == results[1] and results[0]
+
+
+@pytest.mark.parametrize("name", ["compact", "mixed"])
+def test_array_reader_reads_the_same_postings(indexes, name: str) -> None:
+    with indexes["w3"].searcher() as expected, indexes[name].searcher() as found:
+        terms = {(field, text) for field, text in expected.reader().all_terms()}
+        for field in ("body", "title_words", "places", "date"):
+            texts = sorted(text for name_, text in terms if name_ == field)
+            assert texts
+            for text in texts:
+                a, b = read_postings(expected, field, text), read_postings(found, field, text)
+                assert np.array_equal(a.ids, b.ids) and np.array_equal(a.tfs, b.tfs)
+                for docnum in a.ids.tolist():
+                    assert a.positions(docnum) == b.positions(docnum)
+
+
+def test_merging_into_the_compact_codec_keeps_postings(tmp_path: Path, indexes) -> None:
+    ix = write_segments(tmp_path / "merged", [W3Codec(), CompactCodec(), W3Codec()], 100)
+    ix.writer(codec=CompactCodec()).commit(optimize=True)
+    ix = FileStorage(str(tmp_path / "merged")).open_index()
+    again = write_segments(tmp_path / "plain", [W3Codec()], 300)
+    with ix.reader() as merged, again.reader() as expected:
+        assert len(merged.leaf_readers()) == 1
+        assert isinstance(merged.leaf_readers()[0][0].codec(), CompactCodec)
+        assert postings(merged) == postings(expected)
+
+
+@pytest.mark.parametrize("name", ["compact", "mixed"])
+def test_stored_records_read_back(indexes, name: str) -> None:
+    with indexes["w3"].reader() as expected, indexes[name].reader() as found:
+        assert list(found.all_stored_fields()) == list(expected.all_stored_fields())
+        last_segment = found.leaf_readers()[-1][0].segment()
+        assert last_segment.stored_dictionary  # its records filled a dictionary
+
+
+def test_a_segment_too_small_for_a_dictionary_stores_records_plainly(tmp_path: Path) -> None:
+    ix = write_segments(tmp_path / "small", [CompactCodec()], articles_per_segment=3)
+    with ix.reader() as reader:
+        assert not getattr(reader.segment(), "stored_dictionary", False)
+        assert [fields["id"] for fields in reader.all_stored_fields()] == ["a0", "a1", "a2"]
+
+
+def test_dictionary_tables_of_segments_laid_end_to_end() -> None:
+    first = dictionary_table([(0, b"alpha" * 10)])
+    second = dictionary_table([(0, b"beta" * 10), (40, b"gamma" * 10)])
+    joined = join_dictionary_tables([(0, first), (100, None), (250, second)])
+    assert read_dictionary_table(joined) == [
+        (0, b"alpha" * 10),
+        (100, b""),
+        (250, b"beta" * 10),
+        (290, b"gamma" * 10),
+    ]
