@@ -67,6 +67,9 @@ class Settings:
     # posting (benchmarks/bench_merge.py times it); a larger value keeps the segments of
     # builds below it as written.
     merge_min_articles: int = 1
+    # Postings a build worker holds in memory before it writes them out as a segment:
+    # the bound on a worker's memory (about 100 bytes a posting).
+    segment_postings: int = 4_000_000
     # Copies of one story (agency copies, updates) are one result when the MinHash
     # estimate of their shingles' Jaccard similarity reaches this (0-1]; see
     # benchmarks/measure_versions.py for precision and recall at other values.
@@ -132,6 +135,7 @@ _INT_FIELDS = {
     "max_file_bytes",
     "build_procs",
     "merge_min_articles",
+    "segment_postings",
     "threads",
     "workers",
     "cache_mb",

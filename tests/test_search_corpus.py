@@ -167,8 +167,8 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def merged_corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for an index of :data:`ARTICLES` built by two workers (one file per
-    article, so both get some) whose segments the build merged into one."""
+    """Settings for an index of :data:`ARTICLES` built in several segments (small ones,
+    whichever worker reads which file) that the build merged into one."""
     if "merged" not in _BUILT:
         root = tmp_path_factory.mktemp("search-corpus-merged")
         corpus = root / "articles"
@@ -176,7 +176,11 @@ def merged_corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings
         for number, article in enumerate(ARTICLES):
             (corpus / f"{number:03d}.jsonl").write_text(json.dumps(article) + "\n", "utf-8")
         settings = Settings(
-            index_dir=root / "index", corpus=(corpus,), build_procs=2, merge_min_articles=1
+            index_dir=root / "index",
+            corpus=(corpus,),
+            build_procs=2,
+            merge_min_articles=1,
+            segment_postings=500,
         )
         result = build_index(None, settings, show_progress=False)
         assert result.meta["segments"] == 1 < result.meta["segments_written"]

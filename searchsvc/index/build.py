@@ -256,6 +256,7 @@ def _build(
     config = WorkerConfig(
         gen_dir=str(gen_dir),
         max_file_bytes=settings.max_file_bytes,
+        segment_postings=settings.segment_postings,
         parent_pid=os.getpid(),
         **({"read_file": read_file, "preload": None} if read_file else {}),
     )
