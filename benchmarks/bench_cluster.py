@@ -188,16 +188,23 @@ def measure_corpus(
     rows[0]["query"] = query_row(
         ["--engine", "searchsvc", "--index", str(whoosh_dir), *query_args], timeout, None
     )
-    if http_levels:
-        log(f"{label}: Whoosh over HTTP")
-        rows[0]["http"] = run_http(
+
+    def over_http(settings: dict[str, str] | None) -> list[dict[str, Any]]:
+        # serve checks the embedded index before answering; the Whoosh one built above
+        # satisfies it, and with the cluster's settings every search goes to the cluster.
+        return run_http(
             whoosh_dir,
             queries,
             levels=http_levels,
             seconds=http_seconds,
             max_requests=http_requests,
             use_wrk=False,
+            settings=settings,
         )
+
+    if http_levels:
+        log(f"{label}: Whoosh over HTTP")
+        rows[0]["http"] = over_http(None)
     for count in nodes:
         state_dir = work / f"cluster-{count}"
         log(f"{label}: starting a {count}-node cluster")
@@ -225,17 +232,7 @@ def measure_corpus(
                 row["costs"] = shard_costs(urls, state_dir)
                 if http_levels and shard_count == http_shards(count, shards):
                     log(f"{label}: OpenSearch over HTTP, {count} node(s)")
-                    # serve checks the embedded index before answering; the Whoosh one
-                    # built above satisfies it, and every search goes to the cluster.
-                    row["http"] = run_http(
-                        whoosh_dir,
-                        queries,
-                        levels=http_levels,
-                        seconds=http_seconds,
-                        max_requests=http_requests,
-                        use_wrk=False,
-                        settings=env,
-                    )
+                    row["http"] = over_http(env)
                 drop_generations(urls)
                 rows.append(row)
     return rows
