@@ -381,13 +381,13 @@ def run_opensearch(args: argparse.Namespace, log: Any) -> dict[str, Any]:
 def synthetic_corpora(args: argparse.Namespace, work: Path) -> list[tuple[str, Path]]:
     """(label, folder) for each synthetic corpus: the one given, else one written per size."""
     if args.synthetic:
-        return [(f"synthetic {args.synthetic.name}", args.synthetic)]
+        return [(args.synthetic.name, args.synthetic)]
     corpora = []
     model_cache: dict[str, Any] = {}
     for count in (parse_count(size) for size in args.sizes.split(",") if size.strip()):
         folder = work / f"synthetic-{size_label(count)}"
         ensure_corpus(args.corpus, folder, count, seed=1, model_cache=model_cache)
-        corpora.append((f"synthetic {size_label(count)}", folder))
+        corpora.append((folder.name, folder))
     return corpora
 
 
