@@ -35,7 +35,7 @@ CLUSTER_START_TIMEOUT_S = 900
 
 
 @contextlib.contextmanager
-def test_cluster(nodes: int, state_dir: Path) -> Iterator[list[str]]:
+def running_cluster(nodes: int, state_dir: Path) -> Iterator[list[str]]:
     """A fresh cluster of ``nodes`` nodes; its URLs. Stopped (data removed) on the way out,
     whatever happened inside."""
     env = {**os.environ, "SEARCHSVC_CLUSTER_DIR": str(state_dir)}
@@ -208,7 +208,7 @@ def measure_corpus(
     for count in nodes:
         state_dir = work / f"cluster-{count}"
         log(f"{label}: starting a {count}-node cluster")
-        with test_cluster(count, state_dir) as urls:
+        with running_cluster(count, state_dir) as urls:
             for shard_count in shards:
                 env = engine_settings(urls, shard_count)
                 row: dict[str, Any] = {
