@@ -7,6 +7,13 @@ process tree, workers included, sampled every 20 ms) is its own::
     python benchmarks/bench_build.py                 # both builds, table
     python benchmarks/bench_build.py --repeat 3      # best of three each
     python benchmarks/bench_build.py --profile       # where a single process spends time
+    python benchmarks/bench_build.py --baseline DIR --repeat 3   # vs another checkout and FTS5
+
+``--baseline DIR`` compares this code's build with the build of another checkout of the
+project (``git archive main | tar -x -C DIR``) and with SQLite FTS5 fed by the same readers,
+alternating the three in each round, so all see the same load; the median run of each is
+shown with its speed as a fraction of FTS5's. ``--sources`` builds other files than Reuters
+(a folder of synthetic JSON Lines, say).
 
 "ours" is ``searchsvc build-index`` (worker processes, NLTK analysis, bulk segment
 writer, verification, atomic switch). "plain" is what a Whoosh user would write:
@@ -172,7 +179,7 @@ def profile_single_process(files: list[Path], workdir: Path, top: int) -> None:
     from searchsvc.index import build_index
 
     settings = Settings.from_env({}, index_dir=workdir / "profiled", build_procs=1)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: the machine may be shared
     profiler.enable()
     build_index(files, settings, show_progress=False)
     profiler.disable()
@@ -181,6 +188,65 @@ def profile_single_process(files: list[Path], workdir: Path, top: int) -> None:
     stats.sort_stats("cumulative").print_stats(top)
     print("\n-- own time --")
     stats.sort_stats("tottime").print_stats(top)
+
+
+COMPARED = ("baseline", "this code", "fts5")
+
+
+def measure_engine(tree: Path, engine: str, sources: list[Path], out_dir: Path) -> dict[str, Any]:
+    """One build by ``benchmarks/bench_worker.py`` of the checkout ``tree``, in a fresh process."""
+    worker = tree / "benchmarks" / "bench_worker.py"
+    command = [sys.executable, str(worker), "build", "--engine", engine, "--out", str(out_dir)]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    seconds, cpu, peak, out = run_measured([*command, *map(str, sources)], env)
+    result = json.loads(out.strip().splitlines()[-1])
+    return {"seconds": seconds, "cpu": cpu, "peak_rss": peak, **result}
+
+
+def compare_builds(
+    baseline: Path, sources: list[Path], workdir: Path, repeat: int
+) -> dict[str, list[dict[str, Any]]]:
+    """``repeat`` rounds of: the baseline checkout's build, this code's, FTS5's."""
+    builds = {
+        "baseline": (baseline, "searchsvc"),
+        "this code": (REPO, "searchsvc"),
+        "fts5": (REPO, "fts5"),
+    }
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in COMPARED}
+    for number in range(repeat):
+        for name in COMPARED:
+            tree, engine = builds[name]
+            out_dir = workdir / f"{engine}-{len(runs[name])}-{name.replace(' ', '-')}"
+            runs[name].append(measure_engine(tree, engine, sources, out_dir))
+            row = runs[name][-1]
+            print(f"round {number + 1}: {name:9} {row['article_count'] / row['seconds']:7.0f}/s")
+    return runs
+
+
+def print_comparison(runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Median run (by wall time) of each build; speeds as a fraction of FTS5's, same run."""
+    medians = {
+        name: sorted(rows, key=lambda row: row["seconds"])[len(rows) // 2]
+        for name, rows in runs.items()
+    }
+    fts5_rate = medians["fts5"]["article_count"] / medians["fts5"]["seconds"]
+    header = f"{'build':10} {'articles':>8} {'wall s':>7} {'articles/s':>10} {'CPU s':>6} "
+    header += f"{'peak MiB':>8} {'index MiB':>9} {'x FTS5':>7} {'runs (articles/s)':>24}"
+    print(header)
+    print("-" * len(header))
+    for name in COMPARED:
+        row = medians[name]
+        rate = row["article_count"] / row["seconds"]
+        all_rates = ", ".join(f"{r['article_count'] / r['seconds']:.0f}" for r in runs[name])
+        print(
+            f"{name:10} {row['article_count']:8d} {row['seconds']:7.2f} {rate:10.0f} "
+            f"{row['cpu']:6.1f} {row['peak_rss'] / 2**20:8.0f} {row['index_bytes'] / 2**20:9.1f} "
+            f"{rate / fts5_rate:6.2f}x {all_rates:>24}"
+        )
+    ours, base = medians["this code"], medians["baseline"]
+    print(f"\nthis code / baseline, articles/s: {base['seconds'] / ours['seconds']:.2f}x")
+    print(f"this code / baseline, CPU s: {ours['cpu'] / base['cpu']:.2f}x")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 def _line_value(text: str, prefix: str) -> str:
@@ -219,13 +285,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per build; best is kept")
     parser.add_argument("--profile", action="store_true", help="cProfile a 1-process build")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with, and FTS5")
+    parser.add_argument("--sources", type=Path, nargs="+", help="build these instead of Reuters")
     parser.add_argument("--plain-child", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.plain_child:
         print(json.dumps(plain_whoosh_build(args.plain_child, [Path(p) for p in rest])))
         return
-    files = reuters_files(args.reuters)
+    files = args.sources or reuters_files(args.reuters)
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        if args.baseline:
+            print(f"{len(files)} source paths ({files[0]} ...), {os.cpu_count()} CPUs")
+            print_comparison(compare_builds(args.baseline, files, Path(tmp), args.repeat))
+            return
         if args.profile:
             profile_single_process(files, Path(tmp), args.top)
             return

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -43,13 +43,20 @@ def search_paths(queries: Sequence[BenchQuery]) -> list[str]:
     return ["/api/search?" + urlencode(query.url_params()) for query in queries]
 
 
+def serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "searchsvc", "serve", "--host", HOST, "--port", str(port)]
+
+
 class Server:
     """``searchsvc serve`` in a child process over an index, on a free loopback port.
 
     It runs in its own session and is stopped with SIGTERM (the whole session is killed
     if that hangs). ``settings`` are ``SEARCHSVC_*`` variables for it; with
     ``inherit_settings`` it also sees this environment's (a benchmark can then be pointed
-    at, say, other worker counts), without them only ``settings``.
+    at, say, other worker counts), without them only ``settings``. ``command`` gives the
+    command line for a port when the server to load is not this tree's ``searchsvc serve``
+    (another WSGI server; or, with ``cwd``, another checkout: ``python -m`` imports from the
+    working directory first), ``environment`` any other variables it needs.
     """
 
     def __init__(
@@ -59,6 +66,9 @@ class Server:
         threads: int | None = None,
         settings: Mapping[str, str] | None = None,
         inherit_settings: bool = True,
+        command: Callable[[int], Sequence[str]] | None = None,
+        environment: Mapping[str, str] | None = None,
+        cwd: Path = REPO,
     ) -> None:
         self.port = free_port()
         env = {
@@ -66,6 +76,7 @@ class Server:
             for key, value in os.environ.items()
             if inherit_settings or not key.startswith("SEARCHSVC_")
         }
+        env.update(environment or {})
         env.update(settings or {}, SEARCHSVC_INDEX_DIR=str(index_dir))
         if threads:
             env["SEARCHSVC_THREADS"] = str(threads)
@@ -73,9 +84,9 @@ class Server:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "searchsvc", "serve", "--host", HOST, "--port", str(self.port)],
+            (command or serve_command)(self.port),
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,

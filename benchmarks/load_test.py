@@ -1,6 +1,6 @@
 """Load test: many clients against ``searchsvc serve`` while a full rebuild runs and lands.
 
-Starts the real server (waitress) on a free loopback port over an index built in a
+Starts the real server (``searchsvc serve``) on a free loopback port over an index built in a
 temporary directory, then runs CLIENTS threads for DURATION seconds with a realistic
 query mix (words, phrases, facet filters, deep pages, misspellings, article pages),
 starts ``POST /api/index/rebuild`` shortly after the start and follows it until the new

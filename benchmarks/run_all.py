@@ -33,7 +33,7 @@ import bench_tables as report
 from http_load import cold_starts, run_http, wrk_available
 from measuring import DEFAULT_REUTERS, REPO, machine_facts, read_sources, run_child
 from query_set import QUERY_SET, load_query_set
-from scale import ensure_corpus, plot_scale, run_scale, size_label
+from scale import ensure_corpus, first_pass_section, plot_scale, run_scale, size_label
 from synthetic import parse_count
 
 NOTES_MARKER = "<!-- notes -->"
@@ -162,9 +162,9 @@ def render(results: dict[str, Any], notes: str) -> str:
         parts += [
             "## Query over HTTP",
             "",
-            f"`searchsvc serve` (waitress, default threads) on 127.0.0.1, warmed with one pass of "
-            f"the query set; each level runs {results['http_seconds']:.0f} s. `python` = threads "
-            "with keep-alive `http.client` connections in one process; `wrk` = the C load "
+            "`searchsvc serve` (default workers and threads) on 127.0.0.1, warmed with one pass "
+            f"of the query set; each level runs {results['http_seconds']:.0f} s. `python` = "
+            "threads with keep-alive `http.client` connections in one process; `wrk` = the C load "
             "generator (when installed). CPU columns are cores in use on average.",
             "",
             report.http_section(results["http"]),
@@ -190,6 +190,7 @@ def render(results: dict[str, Any], notes: str) -> str:
             "",
             report.scale_section(results["scale"]),
             "",
+            *_first_pass(results["scale"]),
         ]
         if results.get("plot"):
             parts += [f"![growth curves]({results['plot']})", ""]
@@ -203,6 +204,20 @@ def render(results: dict[str, Any], notes: str) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _first_pass(scale: list[dict[str, Any]]) -> list[str]:
+    """The scale run's first pass by kind of query, when the results have it."""
+    section = first_pass_section(scale)
+    if not section:
+        return []
+    return [
+        "The first pass by kind of query: each query seen for the first time after opening "
+        "the index.",
+        "",
+        section,
+        "",
+    ]
 
 
 def _kind_latency(query: dict[str, Any]) -> list[str]:

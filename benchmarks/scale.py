@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_tables import table
 from measuring import ChildRun, run_child
 from synthetic import StoryModel, learn_from_reuters, learn_model, write_corpus
 
@@ -95,6 +96,7 @@ def run_scale(
                 keep_build(index_dir, corpus, built)
         else:
             log(f"scale {label}: reusing the index built {built.result['built_at']}")
+        fts5 = _fts5_build(work_dir / f"fts5-synthetic-{label}", corpus, build_timeout, keep_builds)
         log(f"scale {label}: querying")
         query_args = [
             "query",
@@ -121,18 +123,60 @@ def run_scale(
                 "build_peak_rss": built.peak_rss,
                 "build_cpu_seconds": built.cpu_seconds,
                 "index_bytes": built.result["index_bytes"],
+                "fts5_index_bytes": fts5.result["index_bytes"],
                 "open_seconds": queried.result["open_seconds"],
                 "query_rss": queried.result["rss"],
                 "cold": queried.result["cold"],
                 "warm": queried.result["warm"],
                 "cpu": queried.result["cpu"],
                 "by_kind": queried.result["by_kind"],
+                "first_by_kind": {
+                    kind: spread["first"] for kind, spread in queried.result["kinds"].items()
+                },
                 "errors": queried.result["error_count"],
             }
         )
         if not keep_builds:
             shutil.rmtree(index_dir, ignore_errors=True)
     return rows
+
+
+def _fts5_build(fts5_dir: Path, corpus: Path, timeout: float, keep_builds: bool) -> ChildRun:
+    """SQLite FTS5's database of the same articles, for its size (kept like our index)."""
+    built = kept_build(fts5_dir, corpus) if keep_builds else None
+    if built is None:
+        shutil.rmtree(fts5_dir, ignore_errors=True)
+        built = run_child(
+            ["build", "--engine", "fts5", "--out", str(fts5_dir), str(corpus)], timeout=timeout
+        )
+        if keep_builds:
+            keep_build(fts5_dir, corpus, built)
+    if not keep_builds:
+        shutil.rmtree(fts5_dir, ignore_errors=True)
+    return built
+
+
+def first_pass_section(rows: Sequence[dict[str, Any]]) -> str:
+    """First-pass p50 / p99 per kind of query at each size: what a new query costs.
+
+    Most queries in a real archive are seen for the first time, and which kinds grow
+    with the archive (a phrase's positions, a wildcard's expansions) is what this shows.
+    """
+    sized = [row for row in rows if row.get("first_by_kind")]
+    if not sized:
+        return ""  # results saved before this table existed
+    kinds = sorted({kind for row in sized for kind in row["first_by_kind"]})
+    headers = ["query kind"]
+    for row in sized:
+        headers += [f"{row['size']} p50 ms", f"{row['size']} p99 ms"]
+    lines = []
+    for kind in [*kinds, "all"]:
+        line: list[Any] = [kind]
+        for row in sized:
+            spread = row["cold"] if kind == "all" else row["first_by_kind"].get(kind, {})
+            line += [spread.get("p50"), spread.get("p99")]
+        lines.append(line)
+    return table(headers, lines)
 
 
 def _build_record(index_dir: Path) -> Path:

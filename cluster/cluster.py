@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 MODULE = Path(__file__).resolve().parent
@@ -43,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     start_parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
     commands.add_parser("stop", help="stop the cluster and remove its data")
     commands.add_parser("urls", help="print the running cluster's node URLs")
+    kill_parser = commands.add_parser("kill-node", help="SIGKILL one node (for fault tests)")
+    kill_parser.add_argument("name", help="the node's name in nodes.json, e.g. node-2")
+    restart_parser = commands.add_parser(
+        "restart-node", help="start a stopped node again on its ports and data"
+    )
+    restart_parser.add_argument("name", help="the node's name in nodes.json, e.g. node-2")
     args = parser.parse_args(argv)
     if args.command == "start":
         if args.nodes < 1:
@@ -50,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         return start(args.nodes)
     if args.command == "stop":
         return stop()
+    if args.command == "kill-node":
+        return kill_node(args.name)
+    if args.command == "restart-node":
+        return restart_node(args.name)
     return print_urls()
 
 
@@ -90,36 +102,96 @@ def launch_nodes(count: int) -> list[dict]:
     seeds = ",".join(f"127.0.0.1:{port}" for port in transport_ports)
     nodes = []
     for name, http_port, transport_port in zip(names, http_ports, transport_ports, strict=True):
-        home = STATE_DIR / name
-        settings = {
-            "cluster.name": CLUSTER_NAME,
-            "node.name": name,
-            "path.home": home,
-            "path.data": home / "data",
-            "path.logs": home / "logs",
-            "network.host": "127.0.0.1",
-            "http.port": http_port,
-            "transport.port": transport_port,
-            # Small test disks would otherwise stop shard allocation at the watermarks.
-            "cluster.routing.allocation.disk.threshold_enabled": "false",
+        node = {
+            "name": name,
+            "url": f"http://127.0.0.1:{http_port}",
+            "http_port": http_port,
+            "transport_port": transport_port,
+            "seeds": seeds,
+            "names": names,
         }
-        if count == 1:
-            settings["discovery.type"] = "single-node"
-        else:
-            settings["discovery.seed_hosts"] = seeds
-            settings["cluster.initial_cluster_manager_nodes"] = ",".join(names)
-        (home / "logs").mkdir(parents=True, exist_ok=True)
-        with open(home / "console.log", "wb") as console:
-            process = subprocess.Popen(
-                [java(), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", CLASSPATH, MAIN_CLASS]
-                + [f"{key}={value}" for key, value in settings.items()],
-                stdout=console,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # outlives this script; stop finds it in nodes.json
-            )
-        nodes.append({"name": name, "pid": process.pid, "url": f"http://127.0.0.1:{http_port}"})
+        node["pid"] = launch_node(node)
+        nodes.append(node)
     return nodes
+
+
+def launch_node(node: dict) -> int:
+    """Start one node's JVM on its ports and data folder; its pid."""
+    name, names = node["name"], node["names"]
+    home = STATE_DIR / name
+    settings = {
+        "cluster.name": CLUSTER_NAME,
+        "node.name": name,
+        "path.home": home,
+        "path.data": home / "data",
+        "path.logs": home / "logs",
+        "network.host": "127.0.0.1",
+        "http.port": node["http_port"],
+        "transport.port": node["transport_port"],
+        # Small test disks would otherwise stop shard allocation at the watermarks.
+        "cluster.routing.allocation.disk.threshold_enabled": "false",
+    }
+    if len(names) == 1:
+        settings["discovery.type"] = "single-node"
+    else:
+        settings["discovery.seed_hosts"] = node["seeds"]
+        settings["cluster.initial_cluster_manager_nodes"] = ",".join(names)
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    with open(home / "console.log", "ab") as console:  # a restart appends
+        process = subprocess.Popen(
+            [java(), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", CLASSPATH, MAIN_CLASS]
+            + [f"{key}={value}" for key, value in settings.items()],
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # outlives this script; stop finds it in nodes.json
+        )
+    return process.pid
+
+
+def kill_node(name: str) -> int:
+    """SIGKILL one node, as a crash would; its data stays for ``restart-node``."""
+    node = find_node(name)
+    if node is None:
+        return 1
+    signal_node(node["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while is_alive(node["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return 0
+
+
+def restart_node(name: str) -> int:
+    """Start a node that was killed again, on its ports and data; returns once it is back
+    in the cluster (every node answering, green or yellow while shards recover)."""
+    node = find_node(name)
+    if node is None:
+        return 1
+    if is_alive(node["pid"]):
+        print(f"{name} is running (pid {node['pid']})", file=sys.stderr)
+        return 1
+    node["pid"] = launch_node(node)
+    with nodes_lock():  # several nodes may be restarted at once
+        nodes = read_nodes()
+        write_nodes([node if other["name"] == name else other for other in nodes])
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not is_alive(node["pid"]):
+            report_failure(node, "exited while restarting")
+            return 1
+        if cluster_health([node], len(nodes), wait_s=5, status="yellow"):
+            return 0
+        time.sleep(1)
+    report_failure(node, f"not back after {START_TIMEOUT_S:.0f} s")
+    return 1
+
+
+def find_node(name: str) -> dict | None:
+    for node in read_nodes():
+        if node["name"] == name:
+            return node
+    print(f"no node named {name!r} in {STATE_DIR / 'nodes.json'}", file=sys.stderr)
+    return None
 
 
 def wait_until_green(nodes: list[dict]) -> bool:
@@ -138,9 +210,9 @@ def wait_until_green(nodes: list[dict]) -> bool:
     return False
 
 
-def cluster_health(nodes: list[dict], count: int, wait_s: float) -> bool:
-    """True when any node reports a green cluster of ``count`` nodes."""
-    query = f"wait_for_status=green&wait_for_nodes={count}&timeout={int(wait_s)}s"
+def cluster_health(nodes: list[dict], count: int, wait_s: float, status: str = "green") -> bool:
+    """True when any node reports a cluster of ``count`` nodes at least ``status``."""
+    query = f"wait_for_status={status}&wait_for_nodes={count}&timeout={int(wait_s)}s"
     for node in nodes:
         try:
             with urllib.request.urlopen(
@@ -149,7 +221,7 @@ def cluster_health(nodes: list[dict], count: int, wait_s: float) -> bool:
                 health = json.load(answer)
         except (OSError, ValueError, urllib.error.URLError):
             continue
-        return health.get("status") == "green" and not health.get("timed_out")
+        return not health.get("timed_out")
     return False
 
 
@@ -186,6 +258,15 @@ def read_nodes() -> list[dict]:
         return json.loads((STATE_DIR / "nodes.json").read_text())
     except (OSError, ValueError):
         return []
+
+
+@contextlib.contextmanager
+def nodes_lock() -> Iterator[None]:
+    """Held while nodes.json is read and rewritten, so concurrent restarts keep every pid."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / "nodes.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def write_nodes(nodes: list[dict]) -> None:

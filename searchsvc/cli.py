@@ -60,7 +60,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_build_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build a new index generation from the sources and switch to it when verified."""
-    from searchsvc.index import SearchIndexError, build_index
+    from searchsvc.engines import build_index
+    from searchsvc.index import SearchIndexError
 
     try:
         result = build_index(args.paths or None, settings)
@@ -89,7 +90,7 @@ def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the search page and the JSON API under waitress until interrupted."""
+    """Serve the search page and the JSON API under gunicorn until interrupted."""
     from searchsvc.index import SearchIndexError
     from searchsvc.web.server import CannotListen, serve
     from searchsvc.web.workers import WorkersKeepDying
@@ -125,8 +126,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Search the serving index and print one page of results (or the JSON API's shape)."""
     import datetime as dt
 
+    from searchsvc.engines import open_engine
     from searchsvc.index import SearchIndexError
-    from searchsvc.search import QueryError, SearchEngine, SearchRequest
+    from searchsvc.search import QueryError, SearchRequest
 
     try:
         request = SearchRequest(
@@ -142,7 +144,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as error:
         raise CommandError(f"--from/--to must be dates like 2024-02-26 ({error})") from None
-    with SearchEngine(settings) as engine:
+    with open_engine(settings) as engine:
         try:
             result = engine.search(request)
         except QueryError as error:
@@ -218,8 +220,8 @@ def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add or replace the articles of the given sources in the serving index."""
     from searchsvc.articles import IngestReport
     from searchsvc.articles.sources import read_articles
+    from searchsvc.engines import update_articles
     from searchsvc.index import SearchIndexError
-    from searchsvc.index.updates import update_articles
 
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
@@ -240,8 +242,8 @@ def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_index_delete(args: argparse.Namespace, settings: Settings) -> int:
     """Delete articles from the serving index by id."""
+    from searchsvc.engines import delete_articles
     from searchsvc.index import SearchIndexError
-    from searchsvc.index.updates import delete_articles
 
     try:
         result = delete_articles(settings, args.ids)
@@ -268,7 +270,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(
             f"no such file or directory: {', '.join(missing)} (give feed URLs, folders or files)"
         )
-    if read_current(settings.index_dir) is None:
+    if settings.engine == "whoosh" and read_current(settings.index_dir) is None:
         raise CommandError(
             f"no index in {settings.index_dir}; build one first with `searchsvc build-index`"
         )
@@ -470,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the search page and JSON API (builds the index first if there is none)",
-        description="Run the web service under waitress: SEARCHSVC_WORKERS processes with "
-        "SEARCHSVC_THREADS threads each. "
+        description="Run the web service under gunicorn: SEARCHSVC_WORKERS worker processes "
+        "with SEARCHSVC_THREADS threads each (gthread workers). "
         "On a first start with no index, it is built from SEARCHSVC_CORPUS before serving.",
     )
     serve.add_argument(

@@ -61,6 +61,16 @@ class Settings:
     # Index writing.
     writer_lock_timeout: float = 30.0
     build_procs: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
+    # A build of at least this many articles ends with its segments merged into one, so
+    # that a term is looked up and decoded once, not once per segment (1M synthetic
+    # articles: 80 segments). The merge copies postings blocks instead of re-adding each
+    # posting (benchmarks/bench_merge.py times it); a larger value keeps the segments of
+    # builds below it as written.
+    merge_min_articles: int = 1
+    # Copies of one story (agency copies, updates) are one result when the MinHash
+    # estimate of their shingles' Jaccard similarity reaches this (0-1]; see
+    # benchmarks/measure_versions.py for precision and recall at other values.
+    versions_threshold: float = 0.4
     # Serving. Threads per worker process: searching is CPU work under one interpreter
     # lock, so threads beyond one per process only interleave searches and slow each down
     # (Reuters, 16 clients on 2 cores: p99 141-148 ms with 8 threads, 80-118 with 2,
@@ -69,7 +79,9 @@ class Settings:
     threads: int = 1
     # Memory each serving process may spend on decoded postings, term scores and phrase
     # matches of the index it serves (more: fewer terms decoded again; see search/snapshot).
-    cache_mb: int = 1024
+    # Each worker has its own: 1 GiB each filled up at a million articles and kept a
+    # worker near 1 GiB, while a term's first decoding now costs a few milliseconds.
+    cache_mb: int = 256
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
@@ -119,12 +131,15 @@ _INT_FIELDS = {
     "facet_top_n",
     "max_file_bytes",
     "build_procs",
+    "merge_min_articles",
     "threads",
     "workers",
     "cache_mb",
     "opensearch_shards",
 }
-_FLOAT_FIELDS = {"writer_lock_timeout", "watch_interval", "feed_timeout"}
+_FLOAT_FIELDS = {"writer_lock_timeout", "watch_interval", "feed_timeout", "versions_threshold"}
+#: Settings that are shares: at most 1.
+_SHARE_FIELDS = {"versions_threshold"}
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,5 +192,7 @@ def _coerce(name: str, value: Any) -> Any:
             raise ConfigError(f"{variable} must be a number, got {value!r}") from None
         if number <= 0:
             raise ConfigError(f"{variable} must be greater than 0, got {value!r}")
+        if name in _SHARE_FIELDS and number > 1:
+            raise ConfigError(f"{variable} must be at most 1, got {value!r}")
         return number
     return value

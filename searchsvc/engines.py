@@ -8,12 +8,14 @@ imported only when chosen: its client is an optional extra.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
+from searchsvc.index.errors import BuildFailed, BuildInProgress, IndexNotFound
 from searchsvc.index.updates import UpdateResult
 from searchsvc.search import SearchEngine
 
@@ -58,3 +60,35 @@ def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
     from searchsvc.index.updates import delete_articles as delete_embedded
 
     return delete_embedded(settings, ids)
+
+
+def ensure_cluster_generation(settings: Settings, say: Callable[[str], None]) -> None:
+    """Before ``searchsvc serve`` on a cluster: build a generation from ``settings.corpus``
+    when the alias has none, or wait for the build another process (another replica of
+    the service) is running on the cluster, so the server never starts empty."""
+    from searchsvc.opensearch import generations
+
+    with open_engine(settings) as engine:
+        if _has_generation(engine):
+            return
+        corpus = ", ".join(str(path) for path in settings.corpus)
+        say(
+            f"the alias {settings.opensearch_index!r} has no generation; building one from {corpus}"
+        )
+        try:
+            result = engine.build_from(settings.corpus)
+        except BuildInProgress:
+            say("another process is building on the cluster; waiting for it")
+            while generations.running_build(engine.client, settings.opensearch_index):
+                time.sleep(0.5)
+            if not _has_generation(engine):
+                raise BuildFailed("the other build on the cluster made no generation") from None
+            return
+    say(f"indexed {result.article_count} articles in {result.seconds:.1f} s")
+
+
+def _has_generation(engine: Any) -> bool:
+    try:
+        return engine.generation is not None
+    except IndexNotFound:
+        return False

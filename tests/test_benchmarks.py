@@ -448,3 +448,30 @@ def test_quick_run_builds_queries_serves_and_writes_the_page(
     assert results["query"]["searchsvc"]["error_count"] == 0
     assert all(row["errors"] == 0 for row in results["http"])
     assert results["scale"][0]["articles"] == 30
+    assert results["scale"][0]["fts5_index_bytes"] > 0
+    assert "FTS5 MiB" in page.split("## Scale")[1]
+    assert results["scale"][0]["first_by_kind"]
+    assert "the first time after opening the index" in page
+
+
+def test_first_pass_table_has_each_kind_at_each_size() -> None:
+    import scale
+    from bench_tables import NONE
+
+    def spread(p50: float, p99: float) -> dict[str, float]:
+        return {"p50": p50, "p99": p99}
+
+    rows = [
+        {"size": "10k", "cold": spread(2.5, 9.5), "first_by_kind": {"word": spread(1.5, 3.5)}},
+        {
+            "size": "1m",
+            "cold": spread(20.5, 90.5),
+            "first_by_kind": {"word": spread(11.5, 31.5), "phrase": spread(12.5, 32.5)},
+        },
+    ]
+    lines = scale.first_pass_section(rows).splitlines()
+    assert lines[0] == "| query kind | 10k p50 ms | 10k p99 ms | 1m p50 ms | 1m p99 ms |"
+    cells = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in lines[2:]}
+    assert [c.strip() for c in cells["phrase"]] == [NONE, NONE, "12.5", "32.5"]
+    assert [c.strip() for c in cells["all"]] == ["2.50", "9.50", "20.5", "90.5"]
+    assert scale.first_pass_section([{"size": "10k", "cold": spread(1, 2)}]) == ""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import serve_on_loopback
-from test_web_support import shared_fixture_index
+from test_web_support import build_fixture_index, fixture_articles, shared_fixture_index
+from versions_support import versions_articles
 
 from searchsvc.web import close_app, create_app
 
@@ -146,3 +147,29 @@ def test_everything_works_without_javascript(browser, base_url):
         assert dates == sorted(dates, reverse=True) and len(dates) == count
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def versions_url(tmp_path_factory) -> Iterator[str]:
+    records = fixture_articles() + versions_articles()
+    app = create_app(build_fixture_index(tmp_path_factory.mktemp("versions-web"), records))
+    yield from serve_on_loopback(app)
+    close_app(app)
+
+
+def test_a_story_with_copies_shows_more_versions_and_lists_them(page, versions_url):
+    page.goto(versions_url + "/?q=copper+valparaiso")
+    link = page.locator(".hit__versions")
+    assert link.count() == 1
+    assert link.inner_text() == "3 more versions"
+    assert "copies of one story are listed once" in page.locator(".counting").inner_text()
+    assert "every copy of a story counts" in page.locator(".sidebar__note").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-versions.png"), full_page=True)
+
+    link.click()
+    page.wait_for_url(re.compile(r"/articles/.+#versions"))
+    versions = page.locator("#versions .related__item")
+    assert versions.count() == 3
+    assert page.locator("#versions").is_visible()
+    assert page.console_errors == []

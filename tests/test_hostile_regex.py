@@ -70,8 +70,10 @@ CHILD = textwrap.dedent(
                 patterns[f"{module.__name__}.{attr}"] = value
     samples = list(strings())
     for label, pattern in sorted(patterns.items()):
+        as_bytes = isinstance(pattern.pattern, bytes)  # a sniffing pattern reads raw bytes
         for text in samples:
-            timed(label + ".search", pattern.search, text)
+            sample = text.encode("utf-8", "surrogatepass") if as_bytes else text
+            timed(label + ".search", pattern.search, sample)
 
     from searchsvc.analysis import make_analyzer
     from searchsvc.articles.datelines import parse_dateline, split_opening_dateline

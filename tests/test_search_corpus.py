@@ -166,6 +166,24 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return _BUILT["settings"]
 
 
+def merged_corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for an index of :data:`ARTICLES` built by two workers (one file per
+    article, so both get some) whose segments the build merged into one."""
+    if "merged" not in _BUILT:
+        root = tmp_path_factory.mktemp("search-corpus-merged")
+        corpus = root / "articles"
+        corpus.mkdir()
+        for number, article in enumerate(ARTICLES):
+            (corpus / f"{number:03d}.jsonl").write_text(json.dumps(article) + "\n", "utf-8")
+        settings = Settings(
+            index_dir=root / "index", corpus=(corpus,), build_procs=2, merge_min_articles=1
+        )
+        result = build_index(None, settings, show_progress=False)
+        assert result.meta["segments"] == 1 < result.meta["segments_written"]
+        _BUILT["merged"] = settings
+    return _BUILT["merged"]
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory):
     with SearchEngine(corpus_settings(tmp_path_factory)) as engine:

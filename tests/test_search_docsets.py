@@ -11,12 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_index_support import index_settings, write_corpus
 from test_search_corpus import corpus_settings
+from whoosh.columns import VarBytesColumn
+from whoosh.filedb.filestore import RamStorage
 
 from searchsvc.articles.model import Article
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.columns import DocumentColumns, MultiKeyColumn, _multi_keys
+from searchsvc.search.columns import (
+    DocumentColumns,
+    MultiKeyColumn,
+    _joined,
+    _keys,
+    _multi_keys,
+    _parse_var_bytes,
+)
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import top_keys
 from searchsvc.search.ranking import TermScores, sum_scores, top_scored
@@ -129,7 +138,14 @@ def test_columns_read_whole_equal_whooshs_per_document_values(tmp_path) -> None:
 
         assert columns.size == size
         assert columns.live == frozenset(reader.all_doc_ids())
-        assert columns.ids == per_document("id")
+        assert [columns.ids[doc] for doc in range(size)] == per_document("id")
+        by_id = sorted(range(size), key=lambda doc: columns.ids[doc])
+        assert columns.id_rank[by_id].tolist() == list(range(size))
+        for doc in range(size):
+            expected = doc if doc in columns.live else None
+            assert columns.docnum_of(columns.ids[doc]) == expected
+        assert columns.docnum_of("late") is None  # deleted
+        assert columns.docnum_of("no such id") is None
         for name in ("place", "source"):
             column = getattr(columns, name)
             assert [column.keys[code] for code in column.codes] == per_document(name)
@@ -149,6 +165,29 @@ def test_multi_keys_split_like_each_value_on_its_own(parts: list[list[bytes]]) -
     """Single-space values (what the index writes) and any other spacing give the keys a
     value-by-value split gives."""
     values = [b" ".join(part) for part in parts]
-    column = _multi_keys(values)
+    column = _multi_keys(_joined(values))
     for docnum, raw in enumerate(values):
         assert column.keys_of(docnum) == tuple(key.decode() for key in raw.split())
+
+
+@given(
+    st.lists(st.sampled_from(["", "Baku", "Bakü", "Port Louis", "Ab"]), max_size=40),
+    st.booleans(),
+)
+def test_var_bytes_and_keys_read_as_whoosh_writes_them(values: list[str], offsets: bool) -> None:
+    """Both of Whoosh's layouts (offsets stored or derived); keys coded in order of first
+    appearance after the empty key."""
+    raw = [value.encode() for value in values]
+    column = VarBytesColumn(write_offsets_cutoff=0 if offsets else 2**15)
+    storage = RamStorage()
+    with storage.create_file("column") as out:
+        writer = column.writer(out)
+        for docnum, value in enumerate(raw):
+            writer.add(docnum, value)
+        writer.finish(len(raw))
+    data = storage.open_file("column").read()
+    parsed = _parse_var_bytes(data, len(raw))
+    assert parsed.values() == raw
+    keys = _keys(parsed)
+    assert keys.keys == ["", *dict.fromkeys(value for value in values if value)]
+    assert [keys.keys[code] for code in keys.codes.tolist()] == values

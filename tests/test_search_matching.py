@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_search_corpus import corpus_settings
+from test_search_corpus import corpus_settings, merged_corpus_settings
 from whoosh import query as wq
 
 from searchsvc.index import open_index
@@ -38,15 +38,23 @@ def whoosh_query(node) -> wq.Query:
     raise AssertionError(f"not comparable: {node!r}")
 
 
+@pytest.fixture(scope="module", params=["one segment", "merged segments"])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The corpus built by one worker, and by two whose segments the build merged."""
+    if request.param == "one segment":
+        return corpus_settings(tmp_path_factory)
+    return merged_corpus_settings(tmp_path_factory)
+
+
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory):
-    with SearchEngine(corpus_settings(tmp_path_factory)) as engine:
+def engine(built):
+    with SearchEngine(built) as engine:
         yield engine
 
 
 @pytest.fixture(scope="module")
-def whoosh_ids(tmp_path_factory: pytest.TempPathFactory):
-    opened = open_index(corpus_settings(tmp_path_factory).index_dir)
+def whoosh_ids(built):
+    opened = open_index(built.index_dir)
     searcher = opened.searcher()
 
     def run(clauses) -> set[str]:

@@ -3,10 +3,15 @@ gives, and nothing for a document without the word."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_search_corpus import corpus_settings
 
-from searchsvc.index import open_index
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index import build_index, open_index
+from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search.postings import read_postings
 
 
@@ -39,3 +44,70 @@ def test_positions_of_every_document_match_whoosh(searcher, field: str) -> None:
         postings = read_postings(searcher, field, text)
         for docnum in range(searcher.doc_count_all() + 1):
             assert list(postings.positions(docnum)) == expected.get(docnum, [])
+
+
+#: Words of the many-block index: "harbour" is in every article (several blocks of
+#: postings in each segment), the others in every second, third and seventh one.
+_EVERY = "harbour"
+_WORDS = {2: "freighter", 3: "dockers", 7: "tugboat"}
+
+
+def _harbour_story(number: int) -> dict[str, str]:
+    extra = [word for step, word in _WORDS.items() if number % step == 0]
+    repeats = " ".join([_EVERY] * (1 + number % 4))
+    return {
+        "id": f"h{number}",
+        "title": f"{_EVERY.title()} report {number}",
+        "body": f"The {repeats} saw {' and '.join(extra) or 'calm'} on day {number}. "
+        f"Later the {_EVERY} closed {' '.join(extra)}.",
+        "date": "2024-03-01",
+        "source": "Port Gazette",
+    }
+
+
+@pytest.fixture(scope="module")
+def many_blocks(tmp_path_factory: pytest.TempPathFactory):
+    """An index whose common words span many postings blocks in two segments, with
+    deletions in both: the block reader's whole path, not only inlined postings."""
+    root = tmp_path_factory.mktemp("many-blocks")
+    source = root / "articles.jsonl"
+    source.write_text("".join(json.dumps(_harbour_story(n)) + "\n" for n in range(700)))
+    settings = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
+    build_index(None, settings, show_progress=False)
+    later = [Article(**{**_harbour_story(n), "id": f"h{n}", "date": None}) for n in range(650, 950)]
+    update_articles(settings, later)
+    delete_articles(settings, [f"h{n}" for n in range(0, 700, 11)])
+    opened = open_index(settings.index_dir)
+    searcher = opened.searcher()
+    yield searcher
+    searcher.close()
+    opened.close()
+
+
+def whoosh_postings(searcher, field: str, text: str) -> tuple[list[int], list[float]]:
+    """Live docnums and weights over the whole index, from Whoosh's matcher."""
+    ids, weights = [], []
+    matcher = searcher.postings(field, text)
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+@pytest.mark.parametrize(
+    ("field", "word"),
+    [("title", _EVERY)]
+    + [(f, w) for f in ("body", "body_words") for w in [_EVERY, *_WORDS.values()]],
+)
+def test_many_block_postings_match_whoosh(many_blocks, field: str, word: str) -> None:
+    text = many_blocks.schema[field].analyzer(word).__next__().text
+    ids, weights = whoosh_postings(many_blocks, field, text)
+    positions = whoosh_positions(many_blocks, field, text)
+    postings = read_postings(many_blocks, field, text)
+    assert len(many_blocks.leaf_searchers()) >= 2
+    assert postings.ids.tolist() == ids
+    boost = many_blocks.schema[field].format.field_boost or 1.0
+    assert postings.tfs.tolist() == pytest.approx([w / boost for w in weights])
+    for docnum in range(many_blocks.doc_count_all() + 1):
+        assert list(postings.positions(docnum)) == positions.get(docnum, [])

@@ -1,7 +1,8 @@
-"""``searchsvc serve --workers N``: worker processes over one port, supervised by the parent."""
+"""``searchsvc serve --workers N``: worker processes over one port, supervised by gunicorn."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -64,7 +65,7 @@ def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         server.wait_for_workers(2, other_than={victim})
-        assert f"worker {victim} was killed by signal {int(signal.SIGKILL)}" in (server.output())
+        assert f"Worker (pid:{victim}) was sent SIGKILL" in server.output()
         assert server.search("harbour")["total"] > 0
         workers = server.workers()
     finally:
@@ -72,6 +73,27 @@ def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
     assert exit_code == 0, server.output()
     assert "stopping" in server.output()
     assert not any(_alive(pid) for pid in workers)
+
+
+@pytest.mark.slow
+def test_a_stop_answers_the_request_under_way(index_dir, tmp_path):
+    """SIGTERM while a request is half sent: the stopping worker still answers it."""
+    server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
+    try:
+        workers = server.wait_for_workers(2)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=CHANGE_DEADLINE) as sock:
+            sock.sendall(b"GET /api/search?q=harbour HTTP/1.1\r\nHost: searchsvc\r\n")
+            _wait(lambda: _held_by(workers, sock.getsockname()[1]), "a worker to accept")
+            server.process.send_signal(signal.SIGTERM)
+            # The parent closes its listening socket just before it tells the workers to stop.
+            _wait(lambda: not _listening(server.process.pid, server.port), "the stop")
+            sock.sendall(b"\r\n")
+            head, _, body = _read_all(sock).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert json.loads(body)["total"] > 0
+    finally:
+        exit_code = server.stop()
+    assert exit_code == 0, server.output()
 
 
 @pytest.mark.slow
@@ -131,6 +153,35 @@ def test_workers_must_be_a_positive_number(capsys):
         main(["serve", "--workers", "0"])
     assert raised.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def _wait(condition, what: str) -> None:
+    deadline = time.monotonic() + CHANGE_DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _held_by(workers: set[int], client_port: int) -> bool:
+    return any(
+        connection.raddr and connection.raddr.port == client_port
+        for pid in workers
+        for connection in psutil.Process(pid).net_connections()
+    )
+
+
+def _listening(pid: int, port: int) -> bool:
+    return any(
+        connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+        for connection in psutil.Process(pid).net_connections()
+    )
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _alive(pid: int) -> bool:

@@ -116,6 +116,7 @@ def test_the_validator_catches_a_wrong_answer(document):
         "source": None,
         "url": None,
         "score": 1.0,
+        "versions": 0,
     }
     schema = {"$ref": "#/components/schemas/Hit"}
     assert schema_errors(hit, schema, document) == []

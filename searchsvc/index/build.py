@@ -36,6 +36,7 @@ from searchsvc.index.generations import (
     write_meta,
 )
 from searchsvc.index.manifest import build_chunks, build_manifest
+from searchsvc.index.merging import merge_index
 from searchsvc.index.parallel import as_build_failure, run_in_process, run_workers
 from searchsvc.index.progress import ProgressCallback, ProgressTracker
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema
@@ -283,7 +284,11 @@ def _build(
             + report.format_text()
         )
     TOC(schema, segments, 1).write(storage, INDEX_NAME)
+    if len(segments) > 1 and written >= settings.merge_min_articles:
+        status.update(force=True, phase="merging")
+        merge_index(storage, INDEX_NAME, procs=settings.build_procs, compression=config.compression)
     shutil.rmtree(gen_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
+    merged = time.monotonic()
     written_files = build_manifest(gen_dir)  # checksums of the files as written
     duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
     article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
@@ -304,7 +309,8 @@ def _build(
         "build_seconds": round(seconds, 3),
         "phase_seconds": {
             "indexing": round(indexed - started, 3),
-            "verifying": round(verified - indexed, 3),
+            "merging": round(merged - indexed, 3),
+            "verifying": round(verified - merged, 3),
             "syncing": round(synced - verified, 3),
             "checksums": round(seconds - (synced - started), 3),
         },
@@ -313,7 +319,8 @@ def _build(
         "source_files": len(files),
         "work_units": len(units),
         "procs": procs,
-        "segments": len(segments),
+        "segments_written": len(segments),
+        "segments": len(storage.open_index(INDEX_NAME)._segments()),
         "duplicates_removed": duplicates,
         "report": report.to_dict(),
         "index_bytes": directory_size(gen_dir),

@@ -43,3 +43,8 @@ class BuildFailed(SearchIndexError):
 
 class WriterBusy(SearchIndexError):
     """The index writer stayed locked longer than ``writer_lock_timeout``."""
+
+
+class ClusterUnavailable(SearchIndexError):
+    """The search cluster did not answer (down, unreachable, timing out, or red for the
+    alias): a temporary state the service reports as 503 and recovers from by itself."""

@@ -11,22 +11,28 @@ Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
 ``places``        keys of all places mentioned (exact, multi-valued)
 ``places_column`` column only: the ``places`` keys joined by spaces, UTF-8 bytes
 ``source``        source/agency lowercased (exact), sortable column
-``date``          DATETIME, sortable column; absent when undated
-``date_ordinal``  column only: ``date.toordinal()``, 0 when undated
+``date``          DATETIME terms (Whoosh's own date queries); absent when undated
+``date_ordinal``  column only: ``date.toordinal()``, 0 when undated; the one date column
+                  (searching, sorting and the histogram read it)
+``versions``      column only: the MinHash signature that groups copies of a story
 ``article``       stored dict with what a result needs beyond title and body
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
 from whoosh import columns
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
 from searchsvc.analysis import NewsAnalysis, make_analyzer
 from searchsvc.articles.model import Article
+from searchsvc.index.versions import signature
 
 #: Bumped when fields change in a way an existing index cannot serve.
 SCHEMA_VERSION = 1
@@ -52,12 +58,54 @@ class AnalyzedText:
         return cls(*analyzer.surface_positions(text))
 
 
+#: The widths of a position value: its first byte names the array type of the rest.
+_WIDE, _WIDEST = b"H", b"I"
+_ITEM_SIZES = {ord(code): array(code).itemsize for code in ("B", "H", "I")}
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+class CompactPositions(Positions):
+    """Positions as one type byte and the absolute positions as little-endian integers.
+
+    Whoosh's ``Positions`` writes a 4-byte count and a pickled list of deltas: 13 bytes
+    for one position, and most postings of news text are one position below 65,536
+    (2 or 3 bytes here: the narrowest of 8, 16 or 32 bits that holds the last position).
+    Decoding is one ``array`` copy, in C; the frequency is the value's length over the
+    width, without decoding.
+    """
+
+    def encode(self, poslist: list[int]) -> bytes:
+        last = poslist[-1] if poslist else 0
+        if last <= 0xFF:
+            return b"B" + bytes(poslist)
+        code = _WIDE if last <= 0xFFFF else _WIDEST
+        values = array(code.decode(), poslist)
+        if _BIG_ENDIAN:
+            values.byteswap()
+        return code + values.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        values = array(chr(valuestring[0]), valuestring[1:])
+        if _BIG_ENDIAN:
+            values.byteswap()
+        return values.tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return (len(valuestring) - 1) // _ITEM_SIZES[valuestring[0]]
+
+
 class NewsText(TEXT):
     """A TEXT field whose postings come from the analyzer's fast path.
 
     Query parsing and highlighting go through the ordinary Whoosh analyzer chain;
     only indexing takes the shortcut, which yields the same terms and positions.
+    Positions are written in :class:`CompactPositions`.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(self.format, Positions):
+            self.format = CompactPositions(field_boost=self.format.field_boost)
 
     def term_positions(self, value: str | AnalyzedText) -> dict[str, list[int]]:
         """Each indexed term of ``value`` with its (sorted) positions."""
@@ -106,8 +154,9 @@ def make_schema() -> Schema:
         places=KEYWORD(scorable=False),
         places_column=COLUMN(columns.VarBytesColumn()),
         source=ID(sortable=True),
-        date=DATETIME(sortable=True),
+        date=DATETIME(),
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
+        versions=COLUMN(columns.VarBytesColumn()),
         article=STORED(),
     )
 
@@ -129,6 +178,7 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         "_stored_body": article.body,
         "body_words": body,
         "article": display_record(article),
+        "versions": signature(article.title, article.body),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key

@@ -5,24 +5,31 @@ them (spilling runs to disk past its memory limit), then, while writing, looks u
 each posting's field length through the on-disk length column. For a full build
 that is most of the time. This writer produces the same segment format but:
 
-* keeps postings grouped by term in compact arrays, so flushing sorts only the
-  distinct terms and never spills (memory is bounded by closing the segment after
-  ``max_postings`` postings — the caller starts a new one);
-* remembers field lengths in memory for the block statistics;
-* encodes the positions of a term once per distinct position list (most terms
-  occur once per article, at one of a few thousand positions), and
-* hands whole blocks of postings to the codec's postings writer.
+* keeps each field's postings in compact parallel arrays that grow by a few C-level
+  calls per document (no Python call per posting), grouped by term with one NumPy
+  sort at the flush, never spilling (memory is bounded by closing the segment after
+  a number of postings — the caller starts a new one);
+* remembers field lengths in memory for the block and term statistics;
+* encodes positions once per distinct short position list (most terms occur once
+  per article, at one of a few thousand positions), and
+* hands whole blocks of postings, docnum deltas included, to the codec's postings
+  writer, whose pickling and block headers are kept: the bytes are Whoosh's.
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
 
 from __future__ import annotations
 
+import pickle
 from array import array
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+import numpy as np
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter, W3TermInfo
+from whoosh.formats import Positions
 from whoosh.system import pack_ushort
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
 from searchsvc.index.schema import NewsText
@@ -34,67 +41,168 @@ INLINE_LIMIT = 16
 OTHER_CACHE_LIMIT = 50_000
 #: Postings lists shorter than this are written uncompressed.
 COMPRESS_FROM = 24
+#: Position lists up to this long keep their encoding for reuse, at most this many.
+KEPT_POSITIONS = 2
+ENCODED_CACHE_LIMIT = 200_000
+#: Postings of a field turned into Python lists at a time while writing it.
+RUN_POSTINGS = 100_000
 
 
-class TermPostings:
-    """One term's postings in one field: docnums, weights and encoded positions."""
+class TermIds(dict):
+    """Each term of a field mapped to a small number, given on first sight.
 
-    __slots__ = ("docs", "values", "weights")
+    ``map(term_ids.__getitem__, terms)`` numbers a whole document's terms without a
+    Python call per term: only a new term reaches ``__missing__``.
+    """
+
+    def __missing__(self, term: bytes | str) -> int:
+        number = self[term] = len(self)
+        return number
+
+
+class FieldPostings:
+    """One field's postings in arrival order, as parallel columns (one row a posting).
+
+    Adding costs a few C-level ``extend`` calls per document; grouping by term waits
+    for the flush, where one stable sort of the term numbers does it for all terms
+    (documents arrive in order, so each term's postings stay in docnum order).
+    """
+
+    __slots__ = ("docs", "term_ids", "term_numbers", "values", "weights")
 
     def __init__(self) -> None:
+        self.term_ids = TermIds()
+        self.term_numbers = array("I")
         self.docs = array("I")
         self.weights = array("f")
         self.values: list[bytes] = []
 
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def add_document(
+        self, docnum: int, terms: Iterable, weights: Iterable[float], values: Iterable[bytes]
+    ) -> int:
+        """One document's postings in this field; returns how many were added."""
+        before = len(self.term_numbers)
+        self.term_numbers.extend(map(self.term_ids.__getitem__, terms))
+        count = len(self.term_numbers) - before
+        self.docs.extend(array("I", (docnum,)) * count)
+        self.weights.extend(weights)
+        self.values.extend(values)
+        return count
+
+    def grouped(self) -> GroupedPostings:
+        """The postings reordered so that each term's are adjacent, in docnum order, and
+        the terms in byte order (str keys sort in code point order, which is UTF-8 order)."""
+        in_order = sorted(self.term_ids.items())
+        rank = np.empty(len(in_order), dtype=np.uint32)
+        rank[[number for _term, number in in_order]] = np.arange(len(in_order), dtype=np.uint32)
+        ranks = rank[np.frombuffer(self.term_numbers, dtype=np.uint32)]
+        order = np.argsort(ranks, kind="stable")
+        ends = np.cumsum(np.bincount(ranks, minlength=len(in_order))).tolist()
+        terms = [
+            (term.encode("utf-8") if isinstance(term, str) else term, start, end)
+            for (term, _number), start, end in zip(in_order, [0, *ends[:-1]], ends, strict=True)
+        ]
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
+        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
+        values = list(map(self.values.__getitem__, order.tolist()))
+        return GroupedPostings(terms, docs, weights, values)
+
+
+class GroupedPostings(NamedTuple):
+    """A field's postings grouped by term, ready to write."""
+
+    #: ``(UTF-8 bytes, start, end)`` of each term in byte order; ``start:end`` is the
+    #: range of its postings in the arrays below.
+    terms: list[tuple[bytes, int, int]]
+    docs: np.ndarray
+    weights: np.ndarray
+    values: list[bytes]
+
+    def runs(self, size: int) -> Iterator[tuple[int, list[tuple[int, bytes, int, int]]]]:
+        """Consecutive terms covering about ``size`` postings at a time, each with its
+        number: the writer turns one run at a time into Python lists."""
+        run: list[tuple[int, bytes, int, int]] = []
+        run_start = 0
+        for number, (btext, start, end) in enumerate(self.terms):
+            if run and end - run_start > size:
+                yield run_start, run
+                run, run_start = [], start
+            run.append((number, btext, start, end))
+        if run:
+            yield run_start, run
+
 
 class TermPool:
-    """Postings of the segment being written, grouped by field and term."""
+    """Postings of the segment being written, by field."""
 
     def __init__(self) -> None:
-        self.fields: dict[str, dict[bytes | str, TermPostings]] = {}
+        self.fields: dict[str, FieldPostings] = {}
         self.count = 0
 
     @property
     def fieldnames(self) -> set[str]:
         return set(self.fields)
 
-    def terms(self, fieldname: str) -> dict[bytes | str, TermPostings]:
-        terms = self.fields.get(fieldname)
-        if terms is None:
-            terms = self.fields[fieldname] = {}
-        return terms
+    def field(self, fieldname: str) -> FieldPostings:
+        postings = self.fields.get(fieldname)
+        if postings is None:
+            postings = self.fields[fieldname] = FieldPostings()
+        return postings
+
+    def add_document(
+        self,
+        fieldname: str,
+        docnum: int,
+        terms: Iterable,
+        weights: Iterable[float],
+        values: Iterable[bytes],
+    ) -> None:
+        """All of one document's postings in one field, in one call."""
+        self.count += self.field(fieldname).add_document(docnum, terms, weights, values)
 
     def add(self, item: tuple) -> None:
         """Whoosh's pool interface: one ``(field, btext, docnum, weight, vbytes)`` tuple."""
         fieldname, btext, docnum, weight, vbytes = item
-        postings = self.terms(fieldname).get(btext)
-        if postings is None:
-            postings = self.terms(fieldname)[btext] = TermPostings()
-        postings.docs.append(docnum)
-        postings.weights.append(weight)
-        postings.values.append(vbytes)
-        self.count += 1
+        self.add_document(fieldname, docnum, (btext,), (weight,), (vbytes,))
 
     def cleanup(self) -> None:
         self.fields.clear()
         self.count = 0
 
 
-class PositionsEncoder:
-    """Whoosh's ``Positions`` value encoding, memoized for single positions."""
+class EncodedPositions(dict):
+    """A ``Positions`` format's value bytes by position tuple, for a whole document at once.
+
+    Any subclass of Whoosh's ``Positions`` qualifies (weight = count times field boost);
+    fields in other formats are indexed through ``field.index`` as Whoosh's writer does.
+
+    Most postings of news text are one or two positions among a few thousand, so
+    their encodings repeat; longer lists rarely do and are encoded without being kept.
+    """
 
     def __init__(self, fmt: Any) -> None:
-        self.encode_many = fmt.encode
-        self.single: dict[int, bytes] = {}
+        super().__init__()
+        self.encode = fmt.encode
+        self.boost = fmt.field_boost
 
-    def __call__(self, positions: list[int]) -> bytes:
-        if len(positions) == 1:
-            pos = positions[0]
-            value = self.single.get(pos)
-            if value is None:
-                value = self.single[pos] = self.encode_many(positions)
-            return value
-        return self.encode_many(positions)
+    def __missing__(self, positions: tuple[int, ...]) -> bytes:
+        value = self.encode(positions)
+        if len(positions) <= KEPT_POSITIONS:
+            if len(self) >= ENCODED_CACHE_LIMIT:
+                self.clear()
+            self[positions] = value
+        return value
+
+    def postings(self, term_positions: dict) -> tuple[Iterable[float], list[bytes], int]:
+        """Weights, values and the field length of one document's terms, in their order."""
+        lists = term_positions.values()
+        freqs = list(map(len, lists))
+        values = list(map(self.__getitem__, map(tuple, lists)))
+        weights = freqs if self.boost == 1.0 else map(self.boost.__mul__, freqs)
+        return weights, values, sum(freqs)
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -105,7 +213,7 @@ class BulkSegmentWriter(SegmentWriter):
         self.compression = compression
         self.pool = TermPool()
         self.field_lengths: dict[str, array] = {}
-        self._encoders: dict[str, PositionsEncoder] = {}
+        self._encoders: dict[str, EncodedPositions] = {}
         self._other_items: dict[tuple[str, Any], list[tuple]] = {}
 
     @property
@@ -139,55 +247,35 @@ class BulkSegmentWriter(SegmentWriter):
         self.docnum += 1
 
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
-        encoder = self._encoders.get(fieldname)
-        if encoder is None:
-            encoder = self._encoders[fieldname] = PositionsEncoder(field.format)
-        single = encoder.single
-        boost = field.format.field_boost
-        terms = self.pool.terms(fieldname)
-        get_postings = terms.get
+        if not isinstance(field.format, Positions):
+            return self._add_items(fieldname, docnum, list(field.index(value)))
+        encoded = self._encoders.get(fieldname)
+        if encoded is None:
+            encoded = self._encoders[fieldname] = EncodedPositions(field.format)
         term_positions = field.term_positions(value)
-        length = 0
-        for term, positions in term_positions.items():
-            postings = get_postings(term)
-            if postings is None:
-                postings = terms[term] = TermPostings()
-            postings.docs.append(docnum)
-            if len(positions) == 1:
-                length += 1
-                postings.weights.append(boost)
-                encoded = single.get(positions[0])
-                postings.values.append(encoded if encoded is not None else encoder(positions))
-            else:
-                length += len(positions)
-                postings.weights.append(len(positions) * boost)
-                postings.values.append(encoder.encode_many(positions))
-        self.pool.count += len(term_positions)
+        weights, values, length = encoded.postings(term_positions)
+        self.pool.add_document(fieldname, docnum, term_positions, weights, values)
         return length
 
     def _add_other(self, fieldname: str, field: Any, docnum: int, value: Any) -> int:
         """Facet and date fields: their few values repeat, so each value is analyzed once."""
         if field.unique:
-            items = list(field.index(value))
-        else:
-            key = (fieldname, value)
-            items = self._other_items.get(key)
-            if items is None:
-                if len(self._other_items) >= OTHER_CACHE_LIMIT:
-                    self._other_items.clear()
-                items = self._other_items[key] = list(field.index(value))
-        terms = self.pool.terms(fieldname)
-        length = 0
-        for btext, freq, weight, vbytes in items:
-            postings = terms.get(btext)
-            if postings is None:
-                postings = terms[btext] = TermPostings()
-            postings.docs.append(docnum)
-            postings.weights.append(weight)
-            postings.values.append(vbytes)
-            length += freq
-        self.pool.count += len(items)
-        return length
+            return self._add_items(fieldname, docnum, list(field.index(value)))
+        key = (fieldname, value)
+        items = self._other_items.get(key)
+        if items is None:
+            if len(self._other_items) >= OTHER_CACHE_LIMIT:
+                self._other_items.clear()
+            items = self._other_items[key] = list(field.index(value))
+        return self._add_items(fieldname, docnum, items)
+
+    def _add_items(self, fieldname: str, docnum: int, items: list[tuple]) -> int:
+        """Postings as Whoosh's ``field.index`` yields them: ``(btext, freq, weight, value)``."""
+        if not items:
+            return 0
+        btexts, freqs, weights, values = zip(*items, strict=True)
+        self.pool.add_document(fieldname, docnum, btexts, weights, values)
+        return sum(freqs)
 
     def _lengths(self, fieldname: str) -> array:
         lengths = self.field_lengths.get(fieldname)
@@ -203,75 +291,176 @@ class BulkSegmentWriter(SegmentWriter):
         fieldwriter = self.fieldwriter
         for fieldname in sorted(self.pool.fields):
             field = self.schema[fieldname]
-            terms = self.pool.fields[fieldname]
-            lengths = self.field_lengths.get(fieldname)
-            # Terms with positions may be inlined; Whoosh's merge code expects bytes
-            # values from every posting, which inlined value-less postings lack.
-            inline = INLINE_LIMIT if field.format.fixed_value_size() != 0 else 0
             fieldwriter.start_field(fieldname, field)
-            # str keys sort in code point order, which is UTF-8 byte order.
-            for term in sorted(terms):
-                btext = term.encode("utf-8") if isinstance(term, str) else term
-                postings = terms[term]
-                if len(postings.docs) < inline:
-                    _write_inline(fieldwriter, btext, postings, lengths)
-                else:
-                    fieldwriter.start_term(btext)
-                    _write_postings(fieldwriter._postwriter, postings, lengths, self.compression)
-                    fieldwriter.finish_term()
+            _write_field(
+                fieldwriter,
+                field,
+                self.pool.fields[fieldname],
+                self.field_lengths.get(fieldname),
+                self.compression,
+            )
             fieldwriter.finish_field()
         fieldwriter.close()
 
 
-def _write_inline(
-    fieldwriter: Any, btext: bytes, postings: TermPostings, lengths: array | None
+def _write_field(
+    fieldwriter: Any,
+    field: Any,
+    postings: FieldPostings,
+    lengths: array | None,
+    compression: int,
 ) -> None:
-    """Store a rare term's few postings in its term record instead of a postings block.
+    """All terms of one field, in byte order, each inlined or in postings blocks."""
+    grouped = postings.grouped()
+    stats = _LengthStats(grouped.docs, lengths, [start for _btext, start, _end in grouped.terms])
+    # Terms with positions may be inlined; Whoosh's merge code expects bytes
+    # values from every posting, which inlined value-less postings lack.
+    inline = INLINE_LIMIT if field.format.fixed_value_size() != 0 else 0
+    postwriter = fieldwriter._postwriter = _ReadyBlocksWriter.replacing(fieldwriter._postwriter)
+    add_term = fieldwriter._tindex.add
+    prefix = pack_ushort(fieldwriter._fieldid)
+    for run_start, run in grouped.runs(RUN_POSTINGS):
+        run_end = run[-1][3]
+        window = _Window(grouped, run_start, run_end)
+        for number, btext, start, end in run:
+            if end - start < inline:
+                shortest, longest = stats.of_term(number)
+                add_term(prefix + btext, window.inline_record(start, end, shortest, longest))
+            else:
+                fieldwriter.start_term(btext)
+                postwriter._compression = compression if end - start >= COMPRESS_FROM else 0
+                window.write_blocks(postwriter, start, end, stats)
+                fieldwriter.finish_term()
 
-    Whoosh reads such terms through its ``ListMatcher``; this skips the pickled,
-    compressed block (and its bookkeeping) that would otherwise be written for them.
+
+class _LengthStats:
+    """Shortest and longest field length (zero lengths left out) of terms and blocks.
+
+    Whoosh keeps these per term and per block so a scorer can bound a block's score
+    without reading it; they come from the in-memory lengths, not the length column,
+    and every term's at once (``reduceat`` over the term-grouped postings).
     """
-    docs, weights = postings.docs, postings.weights
-    info = W3TermInfo()
-    info._weight = sum(weights)
-    info._df = len(docs)
-    info._maxweight = max(weights)
-    info._minid = docs[0]
-    info._maxid = docs[-1]
-    if lengths is not None:
-        doc_lengths = [lengths[doc] for doc in docs if lengths[doc]]
-        if doc_lengths:
-            info._minlength = min(doc_lengths)
-            info._maxlength = max(doc_lengths)
-    info.set_inlined(docs, weights, postings.values)
-    fieldwriter._tindex.add(pack_ushort(fieldwriter._fieldid) + btext, info.to_bytes())
+
+    NONE = 0xFFFFFFFF
+
+    def __init__(self, docs: np.ndarray, lengths: array | None, term_starts: list[int]) -> None:
+        self.known = lengths is not None and len(docs) > 0
+        if not self.known:
+            return
+        self.longest = np.frombuffer(lengths, dtype=np.uint32)[docs]
+        self.shortest = np.where(self.longest == 0, np.uint32(self.NONE), self.longest)
+        self.term_shortest = np.minimum.reduceat(self.shortest, term_starts).tolist()
+        self.term_longest = np.maximum.reduceat(self.longest, term_starts).tolist()
+
+    def of_term(self, number: int) -> tuple[int | None, int]:
+        if not self.known or self.term_shortest[number] == self.NONE:
+            return None, 0
+        return self.term_shortest[number], self.term_longest[number]
+
+    def of(self, start: int, end: int) -> tuple[int | None, int]:
+        if not self.known:
+            return None, 0
+        shortest = int(self.shortest[start:end].min())
+        if shortest == self.NONE:
+            return None, 0
+        return shortest, int(self.longest[start:end].max())
 
 
-def _write_postings(
-    writer: Any, postings: TermPostings, lengths: array | None, compression: int
-) -> None:
-    """Feed one term's postings to a W3 postings writer a block at a time.
+class _ReadyBlocksWriter(W3PostingsWriter):
+    """Whoosh's postings writer, given each block's docnum deltas and weights ready.
 
-    Blocks of a few postings are left uncompressed: zlib costs more time there than
-    it saves bytes (the block header says which blocks are compressed).
+    Its own ``_mini_ids`` and ``_mini_weights`` walk a Python generator per posting;
+    here the deltas come from one NumPy pass over the field, and the weights' test
+    for "all equal" is a C-level ``list.count``. The block bytes are the same.
     """
-    docs, weights, values = postings.docs, postings.weights, postings.values
-    limit = writer._blocklimit
-    total = len(docs)
-    writer._compression = compression if total >= COMPRESS_FROM else 0
-    for start in range(0, total, limit):
-        end = min(start + limit, total)
-        writer._ids.extend(docs[start:end])
-        block_weights = weights[start:end]
-        writer._weights.extend(block_weights)
-        writer._maxweight = max(writer._maxweight, max(block_weights))
-        writer._values.extend(value for value in values[start:end] if value)
-        if lengths is not None:
-            block_lengths = [lengths[doc] for doc in docs[start:end] if lengths[doc]]
-            if block_lengths:
-                low, high = min(block_lengths), max(block_lengths)
-                if writer._minlength is None or low < writer._minlength:
-                    writer._minlength = low
-                writer._maxlength = max(writer._maxlength, high)
-        if end - start == limit and end < total:
-            writer._write_block()  # also starts a new block
+
+    block_deltas: tuple[int, ...] = ()
+    block_weights: tuple[float, ...] | float | None = None
+
+    @classmethod
+    def replacing(cls, writer: W3PostingsWriter) -> _ReadyBlocksWriter:
+        return cls(
+            writer._postfile,
+            writer._blocklimit,
+            compression=writer._compression,
+            inlinelimit=writer._inlinelimit,
+        )
+
+    def _mini_ids(self) -> tuple[int, ...]:
+        return self.block_deltas
+
+    def _mini_weights(self) -> tuple[float, ...] | float | None:
+        return self.block_weights
+
+
+def _docnum_deltas(docs: np.ndarray) -> list[int]:
+    """Each docnum minus the one before it (a block's first entry is fixed by the caller)."""
+    deltas = docs.astype(np.int64)
+    deltas[1:] -= docs[:-1]
+    return deltas.tolist()
+
+
+def _mini_weights(weights: list[float]) -> tuple[float, ...] | float | None:
+    """A block's weights as Whoosh stores them: None if all 1, one value if all equal."""
+    first = weights[0]
+    if weights.count(first) == len(weights):
+        return None if first == 1.0 else first
+    return tuple(weights)
+
+
+class _Window:
+    """A run of a field's grouped postings as Python lists, which the codec's pickling
+    wants; made a run at a time so that a big field is never all Python objects."""
+
+    def __init__(self, grouped: GroupedPostings, start: int, end: int) -> None:
+        self.offset = start
+        self.docs = grouped.docs[start:end].tolist()
+        self.deltas = _docnum_deltas(grouped.docs[start:end])
+        self.weights = grouped.weights[start:end].tolist()
+        self.values = grouped.values[start:end]
+
+    def inline_record(self, start: int, end: int, shortest: int | None, longest: int) -> bytes:
+        """A rare term's record with its few postings inside (what
+        ``W3TermInfo.to_bytes`` writes for an inlined term), instead of a postings block.
+
+        Whoosh reads such terms through its ``ListMatcher``; this skips the pickled,
+        compressed block (and its bookkeeping) that would otherwise be written for them.
+        """
+        start, end = start - self.offset, end - self.offset
+        docs, weights = self.docs[start:end], self.weights[start:end]
+        header = W3TermInfo._struct.pack(
+            True,
+            sum(weights),
+            end - start,
+            length_to_byte(shortest) if shortest is not None else 0,
+            length_to_byte(longest),
+            max(weights),
+            docs[0],
+            docs[-1],
+        )
+        postings = (tuple(docs), tuple(weights), tuple(self.values[start:end]))
+        return header + pickle.dumps(postings, 2)
+
+    def write_blocks(
+        self, writer: _ReadyBlocksWriter, start: int, end: int, stats: _LengthStats
+    ) -> None:
+        """Hand one term's postings to the postings writer a whole block at a time.
+
+        The writer's own pickling and block header are kept, so the bytes are Whoosh's;
+        blocks of a few postings are left uncompressed: zlib costs more time there than
+        it saves bytes (the block header says which blocks are compressed).
+        """
+        limit = writer._blocklimit
+        for block_start in range(start, end, limit):
+            block_end = min(block_start + limit, end)
+            writer._minlength, writer._maxlength = stats.of(block_start, block_end)
+            low, high = block_start - self.offset, block_end - self.offset
+            writer._ids = array("I", self.docs[low:high])
+            writer.block_deltas = (self.docs[low], *self.deltas[low + 1 : high])
+            block_weights = self.weights[low:high]
+            writer._weights = array("f", block_weights)
+            writer.block_weights = _mini_weights(block_weights)
+            writer._maxweight = max(block_weights)
+            writer._values = list(filter(None, self.values[low:high]))
+            if block_end < end:
+                writer._write_block()  # also starts a new block

@@ -42,9 +42,9 @@ from searchsvc.articles.feeds import (
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import list_source_files, read_file
 from searchsvc.config import Settings
+from searchsvc.engines import delete_articles, update_articles
 from searchsvc.index.errors import SearchIndexError
 from searchsvc.index.status import now_iso
-from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.index.watchstate import (
     read_spool,
     read_watch_state,

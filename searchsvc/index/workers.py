@@ -147,7 +147,7 @@ def _write_segments(
             segments.append(_finish_segment(writer))
     except BaseException:
         if writer is not None and not writer.is_closed:
-            writer.cancel()  # closes its files; the build is abandoned anyway
+            _close_files(writer)
         raise
     return segments, report, count
 
@@ -157,6 +157,18 @@ def _read_unit(
 ) -> Iterator[Article]:
     in_part = {} if unit.part is None else {"part": unit.part}  # readers of whole files
     return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **in_part)
+
+
+def _close_files(writer: BulkSegmentWriter) -> None:
+    """Close an abandoned writer's files, and only its own.
+
+    Not writer.cancel(): that also deletes the temporary folder all the build's workers
+    write their columns in, so the others would fail with "No such file or directory",
+    an error that could reach the user before this worker's own. The parent removes the
+    failed generation's folder; a second error while closing must not hide the first.
+    """
+    with contextlib.suppress(Exception):
+        writer._close_segment()
 
 
 def _finish_segment(writer: BulkSegmentWriter) -> Any:

@@ -25,7 +25,7 @@ from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, IndexNotFound
 from searchsvc.index.updates import UpdateResult
 from searchsvc.opensearch import generations
-from searchsvc.opensearch.connection import connect
+from searchsvc.opensearch.connection import connect, translating_cluster_errors
 from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
 from searchsvc.opensearch.translate import score_query
@@ -64,6 +64,7 @@ class OpenSearchEngine:
 
     # --- the public calls --------------------------------------------------------------
 
+    @translating_cluster_errors
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         request, selection = self._validated(request)
@@ -72,6 +73,7 @@ class OpenSearchEngine:
         took = round((time.perf_counter() - started) * 1000, 3)
         return SearchResult(**{**result, "took_ms": took})
 
+    @translating_cluster_errors
     def article(self, article_id: str) -> ArticleView:
         source = self._source(article_id)
         shown = source.get("shown") or {}
@@ -88,6 +90,7 @@ class OpenSearchEngine:
             url=record.get("url"),
         )
 
+    @translating_cluster_errors
     def related(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles sharing this one's most distinctive stems (as ``search/related``)."""
         if (
@@ -132,6 +135,7 @@ class OpenSearchEngine:
         return [hit.id for hit in result.hits]
 
     @property
+    @translating_cluster_errors
     def generation(self) -> GenerationInfo:
         name = generations.serving_index(self.client, self.alias)
         if name is None:
@@ -141,6 +145,12 @@ class OpenSearchEngine:
             article_count=self.client.count(index=name)["count"],
             commit=generations.read_commit(self.client, name),
         )
+
+    @translating_cluster_errors
+    def cluster_status(self) -> str:
+        """The cluster's health for the alias's indices (``green``, ``yellow``, ``red``):
+        yellow still answers every search (a copy of each shard is up), red does not."""
+        return self.client.cluster.health(index=self.alias)["status"]
 
     def close(self) -> None:
         self.client.close()
@@ -153,6 +163,7 @@ class OpenSearchEngine:
 
     # --- building and updating -----------------------------------------------------------
 
+    @translating_cluster_errors
     def build(
         self, articles: Iterable[Article], report: IngestReport | None = None
     ) -> generations.ClusterBuild:
@@ -169,9 +180,11 @@ class OpenSearchEngine:
         articles = read_articles(paths, report, max_file_bytes=self.settings.max_file_bytes)
         return self.build(articles, report)
 
+    @translating_cluster_errors
     def add(self, articles: Iterable[Article]) -> UpdateResult:
         return generations.update_articles(self.client, self.settings, articles)
 
+    @translating_cluster_errors
     def delete(self, ids: Iterable[str]) -> UpdateResult:
         return generations.delete_articles(self.client, self.settings, ids)
 

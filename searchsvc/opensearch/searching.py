@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from searchsvc.index.errors import ClusterUnavailable
+from searchsvc.opensearch.connection import RETRY_STATUSES
 from searchsvc.opensearch.lexicon import ClusterReading
 from searchsvc.opensearch.translate import (
     MATCH_ALL,
@@ -94,7 +96,7 @@ class ClusterSearch:
         )["responses"]
         for answer in answers:
             if "error" in answer:
-                raise RuntimeError(f"the cluster refused the search: {answer['error']}")
+                raise refused(answer)
         aggs = answers[0]["aggregations"]
         final = aggs["final"]
         total = final["doc_count"]
@@ -134,6 +136,11 @@ class ClusterSearch:
             "suggestion": self.suggestion(found_nothing=not with_all),
             "fallback": bool(total) and not with_all,
             "message": message,
+            # Copies of one story are not grouped on the cluster yet: every count is of
+            # articles, and the result says so (docs/opensearch.md, "Differences").
+            "collapse": False,
+            "copies_total": total,
+            "total_counts": "copies",
         }
 
     # --- requests ----------------------------------------------------------------------
@@ -301,3 +308,14 @@ def cluster_hit(hit: dict[str, Any], highlighter: Highlighter, scored: bool) -> 
         url=record.get("url"),
         score=round(float(score or 0.0), 6),
     )
+
+
+def refused(answer: dict[str, Any]) -> Exception:
+    """The error for one failed answer of a multi-search: :class:`ClusterUnavailable`
+    when no live copy of a shard could answer (a red index), else a plain failure."""
+    error = answer["error"]
+    if answer.get("status") in RETRY_STATUSES:
+        reason = error.get("reason") if isinstance(error, dict) else error
+        message = f"the OpenSearch cluster cannot serve the index now ({answer['status']} {reason})"
+        return ClusterUnavailable(message)
+    return RuntimeError(f"the cluster refused the search: {error}")

@@ -79,13 +79,53 @@ class MultiKeyColumn(_Keyed):
         return tuple(self.keys[code] for code in self.codes[start:end].tolist())
 
 
+class Strings:
+    """Many short strings as one byte string and offsets, indexed like a list.
+
+    A million article ids as Python strings (and a dictionary from id to docnum) hold
+    about 150 MiB in every serving worker and take seconds to build; here they are one
+    NumPy array of fixed-width bytes, sorted and searched in C.
+    """
+
+    def __init__(self, table: np.ndarray) -> None:
+        #: One row per document: the UTF-8 bytes, NUL-padded (ids never hold NULs).
+        self.table = table
+
+    @classmethod
+    def from_values(cls, values: VarBytes) -> Strings:
+        return cls(values.table())
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, docnum: int) -> str:
+        return self.table[docnum].decode("utf-8")
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """Docnums in string order (UTF-8 bytes sort as their code points do)."""
+        return np.argsort(self.table, kind="stable")
+
+    @cached_property
+    def _sorted(self) -> np.ndarray:
+        return self.table[self.order]
+
+    def docnums_of(self, value: str) -> np.ndarray:
+        """The docnums holding ``value``, ascending."""
+        key = np.array(value.encode("utf-8"), dtype=self.table.dtype)
+        if key.item() != value.encode("utf-8"):
+            return np.zeros(0, dtype=np.int64)  # longer than any stored value
+        low, high = self._sorted.searchsorted(key), self._sorted.searchsorted(key, "right")
+        return np.sort(self.order[low:high])
+
+
 @dataclass
 class DocumentColumns:
     """Values by global docnum; deleted documents are simply absent from ``live``."""
 
     size: int
     live: DocSet
-    ids: list[str]
+    ids: Strings
     place: KeyColumn
     places: MultiKeyColumn
     source: KeyColumn
@@ -102,7 +142,6 @@ class DocumentColumns:
     lengths: dict[str, np.ndarray]
     average_length: dict[str, float]
     _id_rank: np.ndarray | None = field(default=None, repr=False)
-    _by_id: dict[str, int] | None = field(default=None, repr=False)
     _orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -112,7 +151,7 @@ class DocumentColumns:
         leaves = searcher.leaf_searchers()
         live = _live_mask(leaves, size)
         schema = reader.schema
-        ids = [raw.decode("utf-8") for raw in _var_bytes(leaves, "id", schema["id"].column_type)]
+        ids = Strings.from_values(_var_bytes(leaves, "id", schema["id"].column_type))
         places = _multi_keys(_var_bytes(leaves, "places_column", VarBytesColumn()))
         lengths = {}
         average = {}
@@ -149,16 +188,15 @@ class DocumentColumns:
     def id_rank(self) -> np.ndarray:
         """Each document's position in id order: the deterministic tie-breaker."""
         if self._id_rank is None:
-            order = sorted(range(self.size), key=self.ids.__getitem__)
             rank = np.empty(self.size, dtype=np.int64)
-            rank[np.array(order, dtype=np.int64)] = np.arange(self.size)
+            rank[self.ids.order] = np.arange(self.size)
             self._id_rank = rank
         return self._id_rank
 
     def docnum_of(self, article_id: str) -> int | None:
-        if self._by_id is None:
-            self._by_id = {self.ids[doc]: doc for doc in self.live}
-        return self._by_id.get(article_id)
+        """The live document with this id (the last one, should an id repeat)."""
+        live = [doc for doc in self.ids.docnums_of(article_id).tolist() if self.live.mask[doc]]
+        return live[-1] if live else None
 
     def date_order(self, newest_first: bool) -> np.ndarray:
         """Live docnums by date (undated last either way), ties by id."""
@@ -184,6 +222,11 @@ class DocumentColumns:
 # --- reading a commit's columns ---------------------------------------------------------
 
 
+def read_var_bytes(searcher: Searcher, name: str) -> VarBytes:
+    """Every document's value of a variable-bytes column (``b""`` where it has none)."""
+    return _var_bytes(searcher.leaf_searchers(), name, VarBytesColumn())
+
+
 def _live_mask(leaves: Sequence[tuple[Searcher, int]], size: int) -> np.ndarray:
     live = np.ones(size, dtype=bool)
     for leaf, offset in leaves:
@@ -199,11 +242,102 @@ def _segments(leaves: Sequence[tuple[Searcher, int]]) -> list[tuple[Any, int]]:
     return [(reader, reader.doc_count_all()) for reader in readers]
 
 
-def _var_bytes(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -> list[bytes]:
-    values: list[bytes] = []
+@dataclass
+class VarBytes:
+    """Variable-length values of many documents: ``blob[offsets[d]:offsets[d] + lengths[d]]``."""
+
+    blob: bytes
+    offsets: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, values: Sequence[bytes]) -> VarBytes:
+        """The same layout for values already in hand."""
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        return cls(b"".join(values), offsets, lengths)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def table(self) -> np.ndarray:
+        """The values as one array of fixed-width bytes (NUL-padded), built in NumPy."""
+        width = max(1, int(self.lengths.max(initial=0)))
+        return np.array(self.values(), dtype=f"S{width}")
+
+    def values(self) -> list[bytes]:
+        blob = self.blob
+        ends = (self.offsets + self.lengths).tolist()
+        return [blob[start:end] for start, end in zip(self.offsets.tolist(), ends, strict=True)]
+
+
+def _var_bytes(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -> VarBytes:
+    blobs: list[bytes] = []
+    offsets: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    base = 0
     for reader, count in _segments(leaves):
-        values.extend(_segment_column(reader, name, column, count, b"", _read_var_bytes))
-    return values
+        part = _segment_var_bytes(reader, name, column, count)
+        blobs.append(part.blob)
+        offsets.append(part.offsets + base)
+        lengths.append(part.lengths)
+        base += len(part.blob)
+    if not blobs:
+        return _joined([])
+    return VarBytes(b"".join(blobs), np.concatenate(offsets), np.concatenate(lengths))
+
+
+def _joined(values: list[bytes]) -> VarBytes:
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    return VarBytes(b"".join(values), np.cumsum(lengths) - lengths, lengths)
+
+
+def _segment_var_bytes(reader: Any, name: str, column: Any, count: int) -> VarBytes:
+    """One segment's values of a variable-bytes column, its file parsed whole if we can.
+
+    Whoosh's own reader derives the offsets of a segment's values in a Python loop
+    (it stores them only for columns of more than 32,768 documents): a third of
+    loading the columns of a million articles.
+    """
+    perdoc = getattr(reader, "_perdoc", None)
+    if isinstance(column, VarBytesColumn) and hasattr(perdoc, "_get_column_file"):
+        if not perdoc.has_column(name):
+            return _joined([b""] * count)
+        colfile, start, length = perdoc._get_column_file(name)
+        try:
+            return _parse_var_bytes(colfile.get(start, length), count)
+        except _UnknownLayout:
+            pass  # read through Whoosh's column reader below
+        finally:
+            colfile.close()
+    part = _segment_column(reader, name, column, count, b"", _read_var_bytes)
+    return part if isinstance(part, VarBytes) else _joined(part)
+
+
+def _parse_var_bytes(data: bytes, count: int) -> VarBytes:
+    """Whoosh 2.7's ``VarBytesColumn`` layout: the values, then their lengths (a typed
+    big-endian array), optionally their offsets, then the type codes (``X`` last when
+    the offsets are there)."""
+    end = len(data) - 1
+    offsets = None
+    try:
+        if data[end:] == b"X":
+            lengths_code, offsets_code = chr(data[end - 2]), chr(data[end - 1])
+            offsets_type = np.dtype(offsets_code).newbyteorder(">")
+            end = end - 2 - count * offsets_type.itemsize
+            offsets = np.frombuffer(data, dtype=offsets_type, count=count, offset=end)
+        else:
+            lengths_code = chr(data[end])
+        lengths_type = np.dtype(lengths_code).newbyteorder(">")
+        end -= count * lengths_type.itemsize
+        lengths = np.frombuffer(data, dtype=lengths_type, count=count, offset=end)
+    except (IndexError, TypeError, ValueError) as error:
+        raise _UnknownLayout from error
+    lengths = lengths.astype(np.int64)
+    offsets = np.cumsum(lengths) - lengths if offsets is None else offsets.astype(np.int64)
+    if int((offsets + lengths).max(initial=0)) > end:
+        raise _UnknownLayout
+    return VarBytes(data[:end], offsets, lengths)
 
 
 def _numbers(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -> np.ndarray:
@@ -245,17 +379,20 @@ def _read_numbers(column_reader: Any, count: int) -> np.ndarray:
     return values
 
 
-def _read_var_bytes(column_reader: Any, count: int) -> list[bytes]:
+def _read_var_bytes(column_reader: Any, count: int) -> VarBytes:
+    """A variable-bytes column from the reader Whoosh made (its lengths and offsets)."""
     names = ("_dbfile", "_basepos", "_offsets", "_lengths")
     if not all(hasattr(column_reader, name) for name in names):
         raise _UnknownLayout
-    lengths = list(column_reader._lengths)
-    offsets = list(column_reader._offsets)
-    end = max((o + n for o, n in zip(offsets, lengths, strict=True)), default=0)
+    lengths = np.asarray(column_reader._lengths, dtype=np.int64)
+    offsets = np.asarray(column_reader._offsets, dtype=np.int64)
+    end = int((offsets + lengths).max(initial=0))
     blob = column_reader._dbfile.get(column_reader._basepos, end) if end else b""
-    values = [blob[o : o + n] for o, n in zip(offsets, lengths, strict=True)]
-    values.extend([b""] * (count - len(values)))
-    return values
+    missing = count - len(lengths)
+    if missing > 0:
+        lengths = np.concatenate((lengths, np.zeros(missing, dtype=np.int64)))
+        offsets = np.concatenate((offsets, np.zeros(missing, dtype=np.int64)))
+    return VarBytes(blob, offsets[:count], lengths[:count])
 
 
 def _period_starts(days: np.ndarray) -> dict[str, np.ndarray]:
@@ -271,7 +408,9 @@ def _period_starts(days: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _keys(raw_values: list[bytes]) -> KeyColumn:
+def _keys(values: VarBytes) -> KeyColumn:
+    """Codes numbered in order of first appearance, after the empty key's 0."""
+    raw_values = values.values()
     codes_of: dict[bytes, int] = {b"": 0}
     codes = np.fromiter(
         (codes_of.setdefault(raw, len(codes_of)) for raw in raw_values),
@@ -281,7 +420,7 @@ def _keys(raw_values: list[bytes]) -> KeyColumn:
     return KeyColumn(codes, [raw.decode("utf-8") for raw in codes_of])
 
 
-def _multi_keys(raw_values: list[bytes]) -> MultiKeyColumn:
+def _multi_keys(values: VarBytes) -> MultiKeyColumn:
     """Each value is keys joined by spaces.
 
     The index joins them by single spaces, so all values are split in one call and each
@@ -289,6 +428,7 @@ def _multi_keys(raw_values: list[bytes]) -> MultiKeyColumn:
     the largest part of loading the columns at open. Any other spacing (which only ever
     makes that count too high) is split value by value.
     """
+    raw_values = values.values()
     count = len(raw_values)
     flat = b" ".join(raw_values).split()
     spaces = np.fromiter(map(bytes.count, raw_values, repeat(b" ")), dtype=np.int64, count=count)

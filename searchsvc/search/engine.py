@@ -16,6 +16,7 @@ import numpy as np
 
 from searchsvc.analysis import make_analyzer
 from searchsvc.config import Settings
+from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
@@ -124,7 +125,23 @@ class SearchEngine:
             docnum = self._docnum(reading, article_id)
             ranked = related_docs(reading, docnum, limit, self._surface_words, self.stem)
             highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
-            return [make_hit(reading, doc, score, highlighter) for doc, score in ranked]
+            groups = self.version_groups(reading)
+            return [make_hit(reading, doc, score, highlighter, groups) for doc, score in ranked]
+
+    def versions(self, article_id: str) -> list[Hit]:
+        """The other copies of the article's story, newest first (ties by id)."""
+        with self._serving.reading() as reading:
+            docnum = self._docnum(reading, article_id)
+            groups = self.version_groups(reading)
+            copies = groups.copies_of(docnum, reading.columns.live)
+            copies = copies[copies != docnum]
+            key = reading.columns.date_sort_key(newest_first=True)
+            ordered = copies[np.argsort(key[copies])].tolist()
+            highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
+            return [make_hit(reading, doc, 0.0, highlighter, groups) for doc in ordered]
+
+    def version_groups(self, reading: Reading) -> VersionGroups:
+        return version_groups(reading, self.settings.versions_threshold)
 
     def ranked_ids(self, query: str, limit: int = 1000, *, any_word: bool = False) -> list[str]:
         """Article ids by relevance, without pages, facets or highlights (for evaluation).
@@ -232,6 +249,7 @@ class SearchEngine:
             sort=sort,
             page=page,
             per_page=per_page,
+            collapse=_flag(request.collapse, "collapse"),
         )
         return cleaned, selection
 
@@ -254,6 +272,8 @@ class _Search:
         self.parsed = parsed
         self.matcher = QueryMatcher(reading)
         self.sets: FacetSets = facet_sets(selection, reading)
+        self.groups = engine.version_groups(reading)
+        self.collapse = request.collapse and self.groups.has_copies
 
     def run(self) -> dict:
         parsed, reading = self.parsed, self.reading
@@ -268,28 +288,37 @@ class _Search:
             message = NOTHING_TO_SEARCH
         base, final = self.narrow(listed)
         with_all = final if complete is listed else final & complete
-        if len(with_all) < len(final):
-            message = partial_match_message(len(with_all), len(final))
+        total, all_words_total = self.count(final), self.count(with_all)
+        if all_words_total < total:
+            message = partial_match_message(all_words_total, total, stories=self.collapse)
         settings = self.engine.settings
         facets = count_facets(base, self.sets, self.selection, reading, settings.facet_top_n)
         histogram = date_histogram(final, reading, self.selection)
-        ranked = self.page_of(final, with_all, positive)
+        ranked = self.page_of(final, with_all, positive, copies=len(final) - total)
         highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
+        groups = self.groups
         return {
             "query": self.request.query,
             "sort": self.request.sort,
-            "total": len(final),
-            "all_words_total": len(with_all),
+            "total": total,
+            "all_words_total": all_words_total,
             "page": self.request.page,
             "per_page": self.request.per_page,
             "took_ms": 0.0,
-            "hits": [make_hit(reading, doc, score, highlighter) for doc, score in ranked],
+            "hits": [make_hit(reading, doc, score, highlighter, groups) for doc, score in ranked],
             "facets": facets,
             "dates": histogram,
             "suggestion": self.suggestion(found_nothing=not with_all),
             "fallback": bool(final) and not with_all,
             "message": message,
+            "collapse": self.request.collapse,
+            "copies_total": len(final),
+            "total_counts": "stories" if self.request.collapse else "copies",
         }
+
+    def count(self, docs: DocSet) -> int:
+        """Stories in ``docs`` when collapsing, else articles."""
+        return self.groups.stories(docs) if self.collapse else len(docs)
 
     def narrow(self, matched: DocSet) -> tuple[DocSet, DocSet]:
         """(matches within the date range, those also within every facet selection)."""
@@ -297,22 +326,37 @@ class _Search:
         return base, restrict(base, self.sets.allowed_except(None))
 
     def page_of(
-        self, final: DocSet, with_all: DocSet, positive: list[Node]
+        self, final: DocSet, with_all: DocSet, positive: list[Node], copies: int
     ) -> list[tuple[int, float]]:
-        """This page's (docnum, score): the articles with all the words first, in either order."""
+        """This page's (docnum, score): the articles with all the words first, in either order.
+
+        When collapsing, the first ``end`` stories lie within the first ``end + copies``
+        articles of the list (each of the ``copies`` later copies of a story pushes at
+        most one story back), so one ranking of that many is cut to one copy per story.
+        """
         request = self.request
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
-        if start >= len(final):
+        if start >= len(final) - copies:
             return []
+        if self.collapse:
+            return self.groups.first_of_each(self.listed(final, with_all, positive, end + copies))[
+                start:end
+            ]
+        return self.listed(final, with_all, positive, end)[start:end]
+
+    def listed(
+        self, final: DocSet, with_all: DocSet, positive: list[Node], end: int
+    ) -> list[tuple[int, float]]:
+        """The list's first ``end`` (docnum, score), in the requested order."""
         leaves = [leaf for clause in positive for leaf in positive_leaves(clause)]
         scored = any(self.matcher.leaf_scores(leaf) is not None for leaf in leaves)
-        if request.sort == "relevance" and scored:
+        if self.request.sort == "relevance" and scored:
             near = proximity_terms(positive)
-            return self.matcher.rank(final, leaves, near, end, first=with_all)[start:end]
-        newest = request.sort != "oldest"
+            return self.matcher.rank(final, leaves, near, end, first=with_all)
+        newest = self.request.sort != "oldest"
         tiers = split_tiers(final, with_all)
-        return [(doc, 0.0) for doc in date_ordered_tiers(tiers, self.reading, newest, start, end)]
+        return [(doc, 0.0) for doc in date_ordered_tiers(tiers, self.reading, newest, 0, end)]
 
     def suggestion(self, *, found_nothing: bool) -> str | None:
         if not self.parsed.clauses:
@@ -367,26 +411,36 @@ def date_ordered_tiers(
     return found
 
 
-def partial_match_message(with_all: int, total: int) -> str:
-    """What the list holds, in words, when some articles lack some of the query's words."""
+def partial_match_message(with_all: int, total: int, *, stories: bool = False) -> str:
+    """What the list holds, in words, when some articles lack some of the query's words.
+
+    ``stories``: the counts are of stories (copies of one story counted once).
+    """
+    one, many = ("story", "stories") if stories else ("article", "articles")
+
+    def counted(count: int) -> str:
+        return f"{count:,} {one if count == 1 else many}"
+
     more = total - with_all
     if not with_all:
-        return f"No article has all of these words; {_articles(more)} {_have(more)} some of them."
+        return f"No {one} has all of these words; {counted(more)} {_have(more)} some of them."
     return (
-        f"{_articles(with_all)} {_have(with_all)} all of these words; "
+        f"{counted(with_all)} {_have(with_all)} all of these words; "
         f"{more:,} more {_have(more)} some."
     )
-
-
-def _articles(count: int) -> str:
-    return f"{count:,} article{'' if count == 1 else 's'}"
 
 
 def _have(count: int) -> str:
     return "has" if count == 1 else "have"
 
 
-def make_hit(reading: Reading, docnum: int, score: float, highlighter: Highlighter) -> Hit:
+def make_hit(
+    reading: Reading,
+    docnum: int,
+    score: float,
+    highlighter: Highlighter,
+    groups: VersionGroups,
+) -> Hit:
     stored = reading.stored(docnum)
     record = stored.get("article") or {}
     return Hit(
@@ -399,6 +453,7 @@ def make_hit(reading: Reading, docnum: int, score: float, highlighter: Highlight
         source=record.get("source"),
         url=record.get("url"),
         score=round(float(score), 6),
+        versions=groups.versions_of(docnum),
     )
 
 
@@ -407,6 +462,12 @@ def _whole_number(value: object, name: str, maximum: int) -> int:
         raise QueryError(
             f"{name} must be a whole number from 1 to {maximum:,}, got {value!r}", parameter=name
         )
+    return value
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise QueryError(f"{name} must be true or false, got {value!r}", parameter=name)
     return value
 
 

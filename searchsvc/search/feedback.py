@@ -85,5 +85,11 @@ def is_distinctive(reading: Reading, word: str) -> bool:
     in title and body counts twice in the sum, which only matters for the floor of 2).
     """
     ceiling = max(2, int(len(reading.columns.live) * MAX_DOC_SHARE))
-    frequencies = [reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS]
+    frequencies = reading.derived(("doc-frequencies", word), lambda: doc_frequencies(reading, word))
     return sum(frequencies) >= 2 and max(frequencies) <= ceiling
+
+
+def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
+    """The word's article count in each text field: a term lookup in every segment, so
+    cached per commit (the same common words are weighed for query after query)."""
+    return tuple(reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS)

@@ -15,6 +15,8 @@ from typing import Any, Literal
 SortOrder = Literal["relevance", "newest", "oldest"]
 SORT_ORDERS: tuple[str, ...] = ("relevance", "newest", "oldest")
 Granularity = Literal["year", "month", "day"]
+#: What a count counts: stories (copies of one story once) or every copy.
+CountUnit = Literal["stories", "copies"]
 
 
 class QueryError(ValueError):
@@ -61,6 +63,8 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 10
+    #: One result per story (its best-ranked copy); False lists every copy.
+    collapse: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Hit:
     source: str | None
     url: str | None
     score: float
+    #: How many other copies of this story the index holds (see ``/versions``).
+    versions: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,9 @@ class SearchResult:
 
     ``total`` counts the list: every article with the query's required parts and at least
     one of its words; ``all_words_total`` counts those with every word, which come first.
+    With ``collapse`` both count stories (copies of one story once, as the list shows them)
+    and ``copies_total`` counts every copy; ``total_counts`` says which (``"stories"`` or
+    ``"copies"``). Facets and the timeline always count copies (``facet_counts``).
     ``fallback`` is True when no article had all the words (``message`` says how many
     have some); ``suggestion`` is a corrected query that finds results, when a word looks
     misspelled.
@@ -140,6 +149,10 @@ class SearchResult:
     suggestion: str | None = None
     fallback: bool = False
     message: str | None = None
+    collapse: bool = True
+    copies_total: int = 0
+    total_counts: CountUnit = "stories"
+    facet_counts: CountUnit = "copies"
 
     @property
     def pages(self) -> int:

@@ -3,23 +3,38 @@
 Whoosh's matchers decode postings one document at a time through several layers of
 Python calls (about 1.5 µs per posting: 25 ms for a word like "said"), and a search that
 needs the whole result set for facets pays that on every query. Here a term's postings
-are decoded a block at a time into NumPy arrays (the block's ids are delta-decoded with
-``cumsum``) and kept by the caller's cache, so a repeated term costs a dictionary
-lookup and the set arithmetic and scoring after it run over arrays.
+are decoded a block at a time into NumPy arrays and kept by the caller's cache, so a
+repeated term costs a dictionary lookup and the set arithmetic and scoring after it run
+over arrays.
+
+Most searches need only the documents and term frequencies of a word, not where in each
+document it stands, so the first sight of a word must not pay for its positions. A
+Whoosh 2.7 block is one (zlib-compressed) pickle of ``(ids, weights, values)`` whose
+values, one pickled position list per posting, make up most of its bytes and almost all
+of its unpickling (a Python string and a codec call each). The ids and weights come
+first, so only the start of a block is inflated and parsed (``_BlockHead``); the block's
+bytes are kept as read and unpickled whole only when a phrase, proximity or highlight
+asks for the positions of a document in it.
 
 The block-level fast path reads the Whoosh 2.7 ``W3LeafMatcher`` block layout (pinned
-by ``whoosh-reloaded==2.7.5``); any other matcher goes through the public matcher API,
-which gives the same result, only slower.
+by ``whoosh-reloaded==2.7.5``); a block of another shape is unpickled whole, and any
+other matcher goes through the public matcher API: the same result, only slower.
 """
 
 from __future__ import annotations
 
-from itertools import compress
+import io
+import pickle
+import re
+import struct
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching import WrappingMatcher
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.matching import ListMatcher, WrappingMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
@@ -27,34 +42,57 @@ _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_TFS = np.zeros(0, dtype=np.float64)
 
 
+class StoredBlock:
+    """The bytes of one postings block as read from disk, unpickled only when asked."""
+
+    __slots__ = ("compressed", "data")
+
+    def __init__(self, data: bytes, compressed: bool) -> None:
+        self.data = data
+        self.compressed = compressed
+
+    def values(self) -> Sequence[Any]:
+        data = zlib.decompress(self.data) if self.compressed else self.data
+        return pickle.loads(data)[2]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+#: One block's per-posting values: kept as read, or already a sequence (inlined postings,
+#: the public-API fallback).
+BlockValues = StoredBlock | Sequence[Any]
+
+
 class TermPostings:
     """The live documents containing one term in one field, in docnum order.
 
     ``ids`` are docnums and ``tfs`` term frequencies (the index's field boost divided
-    out), both NumPy arrays; the encoded positions of all documents are kept as one
-    byte string with offsets (a few bytes a posting, not a Python object each) and
-    decoded per document only when a phrase or proximity asks.
+    out), both NumPy arrays. Positions stay in their blocks (``_blocks``, the postings
+    of block ``b`` being ``_block_starts[b]:_block_starts[b + 1]`` before deleted
+    documents were dropped; ``_slots`` maps each live posting to that numbering when
+    some were) and a block is unpickled when a document in it is asked for.
     """
 
-    __slots__ = ("_offsets", "_positions", "decode", "ids", "tfs")
+    __slots__ = ("_block_starts", "_blocks", "_last", "_slots", "decode", "ids", "tfs")
 
     def __init__(
         self,
         ids: np.ndarray,
         tfs: np.ndarray,
-        values: list[bytes] | None = None,
+        blocks: list[BlockValues] | None = None,
+        block_starts: np.ndarray | None = None,
+        slots: np.ndarray | None = None,
         decode: Any = None,
     ) -> None:
         self.ids = ids
         self.tfs = tfs
         self.decode = decode
-        if values is None:
-            self._positions, self._offsets = b"", None
-        else:
-            values = [value or b"" for value in values]
-            self._positions = b"".join(values)
-            lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-            self._offsets = np.concatenate(([0], np.cumsum(lengths)))
+        self._blocks = blocks or []
+        self._block_starts = block_starts
+        self._slots = slots
+        #: The block decoded last (number, values): a phrase walks documents in order.
+        self._last: tuple[int, Sequence[Any]] = (-1, ())
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -62,56 +100,94 @@ class TermPostings:
     @property
     def nbytes(self) -> int:
         """Memory held, for the cache's budget."""
-        offsets = 0 if self._offsets is None else self._offsets.nbytes
-        return self.ids.nbytes + self.tfs.nbytes + len(self._positions) + offsets + 200
+        arrays = [self.ids, self.tfs, self._block_starts, self._slots]
+        held = sum(array.nbytes for array in arrays if array is not None)
+        stored = sum(
+            len(block) if isinstance(block, StoredBlock) else 60 * len(block)
+            for block in self._blocks
+        )
+        return held + stored + 100 * len(self._blocks) + 200
 
     def positions(self, docnum: int) -> list[int]:
         """Word positions of the term in ``docnum`` (empty if absent or not recorded)."""
-        if self._offsets is None:
+        if self.decode is None or self._block_starts is None:
             return []
         # The array's own method: ``np.searchsorted`` adds a dispatch layer that costs
         # more than the search, and a reranked page asks several times per document.
         at = int(self.ids.searchsorted(docnum))
         if at == len(self.ids) or self.ids[at] != docnum:
             return []
-        start, end = self._offsets[at : at + 2].tolist()
-        return self.decode(self._positions[start:end]) if end > start else []
+        slot = at if self._slots is None else int(self._slots[at])
+        number = int(self._block_starts.searchsorted(slot, side="right")) - 1
+        value = self._block_values(number)[slot - int(self._block_starts[number])]
+        return self.decode(value) if value else []
+
+    def _block_values(self, number: int) -> Sequence[Any]:
+        last_number, values = self._last
+        if last_number != number:
+            block = self._blocks[number]
+            values = block.values() if isinstance(block, StoredBlock) else block
+            self._last = (number, values)  # one assignment: safe between threads
+        return values
 
 
 EMPTY_POSTINGS = TermPostings(_NO_IDS, _NO_TFS)
 
 
+@dataclass
+class _SegmentPostings:
+    """One segment's postings, deletions not yet removed."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+    blocks: list[BlockValues]
+    block_sizes: list[int]
+
+
 def read_postings(searcher: Searcher, field: str, text: str) -> TermPostings:
     """All live postings of ``text`` in ``field`` across the searcher's segments."""
-    field_type = searcher.schema[field]
-    fmt = field_type.format
+    fmt = searcher.schema[field].format
     boost = fmt.field_boost or 1.0
     with_positions = fmt.supports("positions")
     id_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
-    values: list[bytes] | None = [] if with_positions else None
+    slot_parts: list[np.ndarray] = []
+    blocks: list[BlockValues] = []
+    block_sizes: list[int] = []
+    deleted_any = False
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         try:
             matcher = reader.postings(field, text)
         except TermNotFound:
             continue
-        ids, weights, block_values = _segment_postings(matcher)
+        found = _segment_postings(matcher, with_positions)
+        slots = np.arange(len(found.ids), dtype=np.int64) + sum(block_sizes)
+        ids, weights = found.ids, found.weights
         if reader.has_deletions():
             keep = ~np.isin(ids, deleted_docnums(reader))
-            ids, weights = ids[keep], weights[keep]
-            block_values = list(compress(block_values, keep.tolist()))
+            ids, weights, slots = ids[keep], weights[keep], slots[keep]
+            deleted_any = True
         id_parts.append(ids + offset)
         weight_parts.append(weights)
-        if values is not None:
-            values.extend(block_values)
+        slot_parts.append(slots)
+        blocks.extend(found.blocks)
+        block_sizes.extend(found.block_sizes)
     if not id_parts or not sum(map(len, id_parts)):
         return EMPTY_POSTINGS
     ids = np.concatenate(id_parts).astype(np.int32)
     weights = np.concatenate(weight_parts).astype(np.float64)
     tfs = weights if boost == 1.0 else weights / boost
-    decode = fmt.decode_positions if with_positions else None
-    return TermPostings(ids, tfs, values, decode)
+    if not with_positions:
+        return TermPostings(ids, tfs)
+    return TermPostings(
+        ids,
+        tfs,
+        blocks,
+        np.concatenate(([0], np.cumsum(block_sizes))).astype(np.int64),
+        np.concatenate(slot_parts) if deleted_any else None,
+        fmt.decode_positions,
+    )
 
 
 def deleted_docnums(segment_reader: Any) -> np.ndarray:
@@ -120,55 +196,230 @@ def deleted_docnums(segment_reader: Any) -> np.ndarray:
     return np.fromiter(deleted, dtype=np.int64, count=len(deleted))
 
 
-def _segment_postings(matcher: Any) -> tuple[np.ndarray, np.ndarray, list]:
-    """(docnums, weights, values) of one segment's postings, deletions not yet removed."""
+def _segment_postings(matcher: Any, with_positions: bool) -> _SegmentPostings:
     while isinstance(matcher, WrappingMatcher):
         matcher = matcher.child  # deletions are filtered by the caller
     if isinstance(matcher, W3LeafMatcher) and _has_block_layout(matcher):
-        return _decode_blocks(matcher)
+        try:
+            return _decode_blocks(matcher, with_positions)
+        except _UnknownBlocks:
+            pass  # read them the slow way below, which also reports real damage
+    if isinstance(matcher, ListMatcher) and _has_list_layout(matcher):
+        return _inlined_postings(matcher, with_positions)
     ids, weights, values = [], [], []
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
-        values.append(matcher.value())
+        if with_positions:
+            values.append(matcher.value())
         matcher.next()
-    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), values
+    return _SegmentPostings(
+        np.array(ids, dtype=np.int64),
+        np.array(weights, dtype=np.float64),
+        [values] if with_positions else [],
+        [len(ids)] if with_positions else [],
+    )
+
+
+def _has_list_layout(matcher: ListMatcher) -> bool:
+    return all(hasattr(matcher, name) for name in ("_ids", "_weights", "_values", "_i"))
+
+
+def _inlined_postings(matcher: ListMatcher, with_positions: bool) -> _SegmentPostings:
+    """Postings Whoosh inlined into the term's record: already Python tuples."""
+    ids = np.asarray(matcher._ids[matcher._i :], dtype=np.int64)
+    weights = matcher._weights
+    if weights is None:
+        weights = np.ones(len(ids))
+    else:
+        weights = np.asarray(weights[matcher._i :], dtype=np.float64)
+    values = (None,) * len(ids) if matcher._values is None else matcher._values[matcher._i :]
+    return _SegmentPostings(
+        ids,
+        weights,
+        [values] if with_positions else [],
+        [len(ids)] if with_positions else [],
+    )
 
 
 def _has_block_layout(matcher: W3LeafMatcher) -> bool:
-    names = ("_read_data", "_goto", "_lastblock", "_nextoffset", "_blocklength", "_byteids")
-    if not all(hasattr(matcher, name) for name in names):
+    names = ("_postfile", "_startoffset", "_length", "_byteids", "_fixedsize")
+    if not all(hasattr(matcher, name) for name in names) or matcher._byteids:
         return False
-    fixed = getattr(matcher, "_fixedsize", None)
+    fixed = matcher._fixedsize
     return fixed is None or fixed <= 0  # fixed-size values would need slicing
 
 
-def _decode_blocks(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray, list]:
-    id_blocks: list[np.ndarray] = []
-    weight_blocks: list[Any] = []
-    values: list = []
-    variable = matcher._fixedsize is None or matcher._fixedsize < 0
-    while matcher.is_active():
-        matcher._read_data()
-        raw_ids, raw_weights, raw_values = matcher._data[:3]
-        count = matcher._blocklength
-        if matcher._byteids:
-            id_blocks.append(np.frombuffer(bytes(raw_ids), dtype=np.uint8).astype(np.int64))
+class _UnknownBlocks(Exception):
+    """Postings in a shape the block reader does not know."""
+
+
+def _decode_blocks(matcher: W3LeafMatcher, with_positions: bool) -> _SegmentPostings:
+    """A term's blocks in one segment, read with one call and parsed in one pass.
+
+    The ids of every block are delta-encoded from 0, so they are gathered into one list
+    and turned into docnums by one ``cumsum`` less each block's starting sum; the
+    weights arrive as 9-byte pickled floats and are read by one ``frombuffer``.
+    """
+    extent = matcher._postfile.get(matcher._startoffset, _extent_length(matcher))
+    deltas: list[int] = []
+    weight_records: list[bytes] = []
+    blocks: list[BlockValues] = []
+    block_sizes: list[int] = []
+    for count, compression, raw in _blocks_of(extent):
+        head = _BlockHead.parse(raw, count, compression)
+        if head is None:
+            try:
+                head = _BlockHead.unpickle(raw, count, compression)
+            except (pickle.UnpicklingError, zlib.error, ValueError, TypeError, EOFError) as error:
+                raise _UnknownBlocks from error
+        deltas.extend(head.deltas)
+        weight_records.append(head.weight_records)
+        blocks.append(head.values)
+        block_sizes.append(count)
+    ids = _docnums(deltas, block_sizes)
+    weights = _floats(b"".join(weight_records))
+    if weights is None or len(weights) != len(ids):
+        raise _UnknownBlocks
+    if not with_positions:
+        blocks, block_sizes = [], []
+    return _SegmentPostings(ids, weights, blocks, block_sizes)
+
+
+_BLOCK_LENGTH = struct.Struct("!i")
+
+
+def _extent_length(matcher: W3LeafMatcher) -> int:
+    """The byte length of the term's postings.
+
+    Whoosh 2.7.5 reads it back from the term record as a one-item tuple (its own
+    matcher walks the blocks and never uses it), and writes it as a plain int.
+    """
+    length = matcher._length
+    if isinstance(length, tuple) and len(length) == 1:
+        length = length[0]
+    if not isinstance(length, int) or length <= 0:
+        raise _UnknownBlocks
+    return length
+
+
+def _blocks_of(extent: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(postings, compression, data) of each block of a term's postings, in order.
+
+    Each block is its byte length (negative for the last one), a pickled info tuple
+    (postings, last id, highest weight, compression, shortest and longest length) and
+    the block's data.
+    """
+    if not extent.startswith(WHOOSH3_HEADER_MAGIC):
+        raise _UnknownBlocks
+    stream = io.BytesIO(extent)
+    position = len(WHOOSH3_HEADER_MAGIC)
+    while position < len(extent):
+        (length,) = _BLOCK_LENGTH.unpack_from(extent, position)
+        stream.seek(position + _BLOCK_LENGTH.size)
+        try:
+            info = pickle.load(stream)
+        except (pickle.UnpicklingError, EOFError, ValueError) as error:
+            raise _UnknownBlocks from error
+        end = position + _BLOCK_LENGTH.size + abs(length)
+        yield info[0], info[3], extent[stream.tell() : end]
+        if length < 0:
+            return
+        position = end
+
+
+def _docnums(deltas: list[int], block_sizes: list[int]) -> np.ndarray:
+    sums = np.cumsum(np.array(deltas, dtype=np.int64))
+    sizes = np.array(block_sizes, dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    before = np.where(starts > 0, sums[np.maximum(starts - 1, 0)], 0)
+    return sums - np.repeat(before, sizes)
+
+
+def _floats(records: bytes) -> np.ndarray | None:
+    """Pickled floats (``G`` and 8 big-endian bytes each) as an array; None if not that."""
+    if len(records) % 9:
+        return None
+    table = np.frombuffer(records, dtype=np.uint8).reshape(-1, 9)
+    if not (table[:, 0] == ord("G")).all():
+        return None
+    return table[:, 1:].copy().view(">f8").ravel().astype(np.float64)
+
+
+#: The ids of a block: a run of pickled small ints (1, 2 or 4 bytes after the opcode).
+_INT_RUN = re.compile(rb"(?:K.|M..|J....)*", re.DOTALL)
+_PICKLE_START = b"\x80\x02("  # protocol 2, then the mark of the ids tuple
+_FLOAT = struct.Struct(">d")
+#: Enough inflated bytes for the head of a block of ``count`` postings: each id at most
+#: 5 bytes, each weight 9, and the few opcodes between them.
+_HEAD_SLACK = 32
+
+
+@dataclass(frozen=True)
+class _BlockHead:
+    """The ids and weights at the start of a Whoosh 2.7 postings block.
+
+    The block pickles ``(delta-encoded ids, weights, values)`` with protocol 2: the ids
+    as ``MARK``, ``count`` ints and ``TUPLE``, then the tuple's memo entry, then the
+    weights as ``None`` (all 1), one float (all the same) or ``MARK``, ``count`` floats
+    and ``TUPLE``. Blocks of three postings or fewer pickle their tuples without a mark
+    and are unpickled whole (:meth:`unpickle`), as is anything else unexpected.
+    """
+
+    deltas: list[int]
+    #: The weights as pickled floats, checked by the caller for all blocks at once.
+    weight_records: bytes
+    values: BlockValues
+
+    @classmethod
+    def parse(cls, raw: bytes, count: int, compression: int) -> _BlockHead | None:
+        if count <= 3:
+            return None
+        if compression:
+            try:
+                data = zlib.decompressobj().decompress(raw, 3 + 14 * count + _HEAD_SLACK)
+            except zlib.error:
+                return None
         else:
-            id_blocks.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))
-        if raw_weights is None:
-            weight_blocks.append(np.ones(count))
-        elif isinstance(raw_weights, float):
-            weight_blocks.append(np.full(count, raw_weights))
-        else:
-            weight_blocks.append(np.asarray(raw_weights, dtype=np.float64))
-        if variable and raw_values is not None:
-            values.extend(raw_values)
-        else:
-            values.extend((None,) * count)
-        if matcher._lastblock:
-            break
-        matcher._goto(matcher._nextoffset)
-    if not id_blocks:
-        return _NO_IDS.astype(np.int64), _NO_TFS, values
-    return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
+            data = raw
+        if not data.startswith(_PICKLE_START):
+            return None
+        end = _INT_RUN.match(data, 3).end()
+        deltas = pickle.loads(data[:end] + b"l.")  # the same ints, as a list
+        if len(deltas) != count or data[end : end + 1] != b"t":
+            return None
+        weights = _weight_records(data, _after_memo(data, end + 1), count)
+        if weights is None:
+            return None
+        return cls(deltas, weights, StoredBlock(raw, bool(compression)))
+
+    @classmethod
+    def unpickle(cls, raw: bytes, count: int, compression: int) -> _BlockHead:
+        data = zlib.decompress(raw) if compression else raw
+        deltas, weights, values = pickle.loads(data)[:3]
+        if weights is None or isinstance(weights, float):
+            weights = (1.0 if weights is None else weights,) * count
+        records = b"".join(b"G" + _FLOAT.pack(weight) for weight in weights)
+        return cls(list(deltas), records, values if values is not None else (None,) * count)
+
+
+def _after_memo(data: bytes, at: int) -> int:
+    """Past the memo opcode the pickler writes after a tuple (``BINPUT``/``LONG_BINPUT``)."""
+    opcode = data[at : at + 1]
+    if opcode == b"q":
+        return at + 2
+    if opcode == b"r":
+        return at + 5
+    return at
+
+
+def _weight_records(data: bytes, at: int, count: int) -> bytes | None:
+    opcode = data[at : at + 1]
+    if opcode == b"N":
+        return (b"G" + _FLOAT.pack(1.0)) * count
+    if opcode == b"G" and len(data) >= at + 9:
+        return data[at : at + 9] * count
+    end = at + 1 + 9 * count
+    if opcode != b"(" or data[end : end + 1] != b"t":
+        return None
+    return data[at + 1 : end]

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 #: What a snapshot may keep of decoded postings, term scores, phrase matches and
 #: expansions, in bytes: one least-recently-used budget for all of them, so whichever
-#: kind a workload repeats keeps its place. Too small only costs decoding a term again.
-DEFAULT_CACHE_BYTES = 1024 * 2**20
+#: kind a workload repeats keeps its place. Too small only costs decoding a term again
+#: (a few milliseconds for a common one); every worker process holds its own.
+DEFAULT_CACHE_BYTES = 256 * 2**20
 #: Length normalization needs the word counts of these fields.
 LENGTH_FIELDS = ("title", "body")
 

@@ -38,6 +38,30 @@ def related(article_id: str) -> Response:
     return jsonify({"id": article_id, "related": [to_dict(hit) for hit in hits]})
 
 
+@blueprint.get("/articles/<path:article_id>/versions")
+def versions(article_id: str) -> Response:
+    """Other copies of the story; or the article itself when its own id ends in ``/versions``."""
+    try:
+        hits = get_state().engine.versions(article_id)
+    except ArticleNotFound as missing:
+        try:
+            return article(f"{article_id}/versions")
+        except ArticleNotFound:
+            raise missing from None
+    return _versions_answer(article_id, hits)
+
+
+@blueprint.get("/versions")
+def versions_by_parameter() -> Response:
+    """Other copies of any article's story by ``?id=``, whatever its id ends in."""
+    article_id = _id_parameter("/api/versions")
+    return _versions_answer(article_id, get_state().engine.versions(article_id))
+
+
+def _versions_answer(article_id: str, hits: list) -> Response:
+    return jsonify({"id": article_id, "versions": [to_dict(hit) for hit in hits]})
+
+
 @blueprint.get("/articles/<path:article_id>")
 def article(article_id: str) -> Response:
     return jsonify(get_state().engine.article(article_id).to_dict())
@@ -46,10 +70,14 @@ def article(article_id: str) -> Response:
 @blueprint.get("/articles")
 def article_by_parameter() -> Response:
     """Any article by ``?id=``, whatever its id ends in."""
+    return article(_id_parameter("/api/articles"))
+
+
+def _id_parameter(path: str) -> str:
     article_id = request.args.get("id", "")
     if not article_id:
-        raise QueryError("id is required: /api/articles?id=ARTICLE-ID", parameter="id")
-    return article(article_id)
+        raise QueryError(f"id is required: {path}?id=ARTICLE-ID", parameter="id")
+    return article_id
 
 
 @blueprint.get("/openapi.json")

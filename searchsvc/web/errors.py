@@ -12,13 +12,19 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from searchsvc.index import IndexCorrupt, IndexNotFound
+from searchsvc.index import ClusterUnavailable, IndexCorrupt, IndexNotFound
 from searchsvc.search import ArticleNotFound, QueryError
 
 NO_INDEX_MESSAGE = (
     "no index has been built yet; run `searchsvc build-index` "
     "or POST /api/index/rebuild with the admin token"
 )
+CLUSTER_UNAVAILABLE_MESSAGE = (
+    "the search cluster is not answering right now; searches resume by themselves when it "
+    "is back, try again in a few seconds"
+)
+#: Seconds a client is told to wait before retrying while the cluster is unavailable.
+CLUSTER_RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -38,6 +44,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(ArticleNotFound, _article_not_found)
     app.register_error_handler(IndexNotFound, _index_not_found)
     app.register_error_handler(IndexCorrupt, _index_corrupt)
+    app.register_error_handler(ClusterUnavailable, _cluster_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
@@ -84,6 +91,17 @@ def _index_not_found(error: IndexNotFound) -> Response:
 def _index_corrupt(error: IndexCorrupt) -> Response:
     current_app.logger.error("index cannot be read: %s", error)
     return error_response(503, "the index cannot be read; rebuild it with `searchsvc build-index`")
+
+
+def _cluster_unavailable(error: ClusterUnavailable) -> Response:
+    """503 saying the cluster is away (and, in JSON, why), with a Retry-After: the
+    engine's client keeps trying the nodes, so the next request may well be answered."""
+    current_app.logger.warning("cluster unavailable on %s: %s", request.path, error)
+    response = error_response(
+        503, CLUSTER_UNAVAILABLE_MESSAGE, engine="opensearch", reason=str(error)
+    )
+    response.headers["Retry-After"] = str(CLUSTER_RETRY_AFTER_S)
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -31,6 +31,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "/api/articles": {"get": _article_by_parameter_operation()},
             "/api/articles/{id}": {"get": _article_operation()},
             "/api/articles/{id}/related": {"get": _related_operation()},
+            "/api/articles/{id}/versions": {"get": _versions_operation()},
+            "/api/versions": {"get": _versions_by_parameter_operation()},
             "/api/index/rebuild": {"post": _rebuild_operation()},
             "/api/index/status": {"get": _status_operation()},
             "/healthz": {"get": _health_operation()},
@@ -99,6 +101,13 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
                     "default": settings.default_per_page,
                 },
             ),
+            _query(
+                "collapse",
+                {"type": "boolean", "default": True},
+                "One hit per story: copies of one story (republished, updated, shortened) are "
+                "listed once, as their best-ranked copy, and totals count stories. false lists "
+                "every copy and totals count articles.",
+            ),
         ],
         "responses": {
             "200": _json("Results", _ref("SearchResult")),
@@ -122,17 +131,26 @@ def _article_operation() -> dict[str, Any]:
 
 
 def _article_by_parameter_operation() -> dict[str, Any]:
-    by_path = _article_operation()
-    return {
-        **by_path,
-        "summary": "One article in full, its id given as a parameter",
-        "description": (
+    return _by_parameter(
+        _article_operation(),
+        "One article in full, its id given as a parameter",
+        description=(
             "The same answer as /api/articles/{id} for any id, including one that ends in "
             "/related (which the path form reads as the related-articles call when an "
             "article has the id before it)."
         ),
+    )
+
+
+def _by_parameter(by_path: dict[str, Any], summary: str, **changes: Any) -> dict[str, Any]:
+    """The operation ``by_path`` with its id as the ``id`` query parameter instead."""
+    responses = {**by_path["responses"], "400": _error("id is missing")}
+    return {
+        **by_path,
+        "summary": summary,
         "parameters": [{**_query("id", {"type": "string"}, "The article id"), "required": True}],
-        "responses": {**by_path["responses"], "400": _error("id is missing")},
+        **changes,
+        "responses": {**responses, **changes.get("responses", {})},
     }
 
 
@@ -164,6 +182,39 @@ def _related_operation() -> dict[str, Any]:
             "503": _error("No index has been built yet"),
         },
     }
+
+
+def _versions_operation() -> dict[str, Any]:
+    return {
+        "summary": "The other copies of this article's story",
+        "description": (
+            "Articles grouped with this one as copies of one story (the same text "
+            "republished, updated, shortened or retitled; SEARCHSVC_VERSIONS_THRESHOLD sets "
+            "how similar), newest first. A hit's `versions` is their number."
+        ),
+        "parameters": [_article_id()],
+        "responses": {
+            "200": _json(
+                "The other copies; or, when no article has this id but one has it followed "
+                "by /versions, that article",
+                {"oneOf": [_versions_schema(), _ref("Article")]},
+            ),
+            "404": _error("No article with this id"),
+            "503": _error("No index has been built yet"),
+        },
+    }
+
+
+def _versions_by_parameter_operation() -> dict[str, Any]:
+    return _by_parameter(
+        _versions_operation(),
+        "The other copies of an article's story, its id given as a parameter",
+        responses={"200": _json("The other copies, newest first", _versions_schema())},
+    )
+
+
+def _versions_schema() -> Schema:
+    return _object({"id": {"type": "string"}, "versions": {"type": "array", "items": _ref("Hit")}})
 
 
 def _rebuild_operation() -> dict[str, Any]:
@@ -208,12 +259,22 @@ def _health_operation() -> dict[str, Any]:
                 _object(
                     {
                         "status": {"type": "string", "enum": ["ok"]},
+                        "engine": {"type": "string", "enum": ["whoosh", "opensearch"]},
                         "generation": {"type": "string"},
                         "article_count": {"type": "integer"},
-                    }
+                        "cluster": {
+                            "type": "string",
+                            "enum": ["green", "yellow"],
+                            "description": "OpenSearch only: yellow still answers every search",
+                        },
+                    },
+                    required=["status", "engine", "generation", "article_count"],
                 ),
             ),
-            "503": _error("No index (yet), or it cannot be read"),
+            "503": _error(
+                "No index (yet), it cannot be read, or the cluster is unreachable or red "
+                "(`engine` and `reason` say which)"
+            ),
         },
     }
 
@@ -243,6 +304,11 @@ def _schemas() -> dict[str, Schema]:
                 "source": optional_string,
                 "url": optional_string,
                 "score": {"type": "number"},
+                "versions": {
+                    **integer,
+                    "description": "Other copies of this story in the index "
+                    "(/api/articles/{id}/versions lists them)",
+                },
             }
         ),
         "FacetValue": _object(
@@ -278,11 +344,31 @@ def _schemas() -> dict[str, Schema]:
                 "sort": {"type": "string", "enum": list(SORT_ORDERS)},
                 "total": {
                     **integer,
-                    "description": "Articles listed: the required parts and at least one word",
+                    "description": "Stories listed (articles when collapse is false): the "
+                    "required parts and at least one word; copies of one story count once",
                 },
                 "all_words_total": {
                     **integer,
-                    "description": "Of those, the articles with every word (listed first)",
+                    "description": "Of those, the stories (articles when collapse is false) "
+                    "with a copy that has every word (listed first)",
+                },
+                "copies_total": {
+                    **integer,
+                    "description": "Every article listed or collapsed into a listed story",
+                },
+                "collapse": {
+                    "type": "boolean",
+                    "description": "One hit per story, its best-ranked copy in the list's order",
+                },
+                "total_counts": {
+                    "type": "string",
+                    "enum": ["stories", "copies"],
+                    "description": "What total and all_words_total count",
+                },
+                "facet_counts": {
+                    "type": "string",
+                    "enum": ["stories", "copies"],
+                    "description": "What facet and timeline counts count: every copy",
                 },
                 "page": integer,
                 "per_page": integer,
@@ -372,6 +458,8 @@ def _schemas() -> dict[str, Schema]:
                 "message": string,
                 "parameter": string,
                 "job": _ref("Job"),
+                "engine": {**string, "description": "the engine that could not answer"},
+                "reason": {**string, "description": "why the cluster could not answer"},
             },
             required=["status", "error", "message"],
         ),

@@ -17,7 +17,16 @@ from searchsvc.config import Settings
 from searchsvc.search import QueryError, SearchRequest
 
 FILTER_PARAMETERS = ("place", "places", "source")
-SEARCH_PARAMETERS = ("q", *FILTER_PARAMETERS, "date_from", "date_to", "sort", "page", "per_page")
+SEARCH_PARAMETERS = (
+    "q",
+    *FILTER_PARAMETERS,
+    "date_from",
+    "date_to",
+    "sort",
+    "page",
+    "per_page",
+    "collapse",
+)
 # More values than this for one filter is not a person clicking facets.
 MAX_FILTER_VALUES = 50
 
@@ -38,6 +47,7 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchRe
         per_page=_whole_number(
             args, "per_page", default=settings.default_per_page, maximum=settings.max_per_page
         ),
+        collapse=_flag(args, "collapse", default=True),
     )
 
 
@@ -71,6 +81,19 @@ def _filter_values(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
             parameter=name,
         )
     return values
+
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def _flag(args: MultiDict[str, str], name: str, *, default: bool) -> bool:
+    raw = args.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE or raw in _FALSE:
+        return raw in _TRUE
+    raise QueryError(f"{name} must be true or false, got {args.get(name)!r}", parameter=name)
 
 
 def _sort(raw: str) -> str:

@@ -5,7 +5,8 @@ out-of-memory kill during a build cannot take the server down. Who may start one
 by the index's build lock, which every build (from here or from a terminal) holds while it
 runs; launches from several server processes are serialized by a small launch lock, and each
 launch waits until its build holds the build lock (or has failed) before answering, so a
-second request always sees the first build.
+second request always sees the first build. On an OpenSearch cluster the build lock is the
+cluster's lock document, which every service replica sharing the cluster sees.
 """
 
 from __future__ import annotations
@@ -63,11 +64,27 @@ class RebuildLauncher:
         with self._launch_lock():
             # The lock held by anything but a build is an incremental update (a watch's
             # poll): the new build waits it out (``writer_lock_timeout``) instead of failing.
-            status = read_build_status(self.index_dir)
-            if status["state"] == "building" and build_running(self.index_dir):
-                raise RebuildRunning(status)
+            running = self.running_build()
+            if running is not None:
+                raise RebuildRunning(running)
             process = self._spawn()
             return self._wait_until_started(process)
+
+    def running_build(self) -> dict[str, Any] | None:
+        """The status record of the build running now (from any process), or None."""
+        if self.settings.engine == "opensearch":
+            record = _cluster_build(self.settings)
+            return {**record, "state": "building"} if record else None
+        status = read_build_status(self.index_dir)
+        return status if status["state"] == "building" and build_running(self.index_dir) else None
+
+    def _status_of(self, pid: int) -> dict[str, Any] | None:
+        """The status record of the build process ``pid`` once it holds the build lock."""
+        if self.settings.engine == "opensearch":
+            record = _cluster_build(self.settings)
+            return {**record, "state": "building"} if record and record.get("pid") == pid else None
+        status = read_build_status(self.index_dir)
+        return status if status.get("pid") == pid else None
 
     @contextlib.contextmanager
     def _launch_lock(self) -> Iterator[None]:
@@ -98,23 +115,26 @@ class RebuildLauncher:
     def _wait_until_started(self, process: subprocess.Popen[bytes]) -> dict[str, Any]:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
-            status = read_build_status(self.index_dir)
-            if status.get("pid") == process.pid:
+            status = self._status_of(process.pid)
+            if status is not None:
                 return status
             exit_code = process.poll()
             if exit_code is not None:
                 # It may have written its status just before exiting.
-                status = read_build_status(self.index_dir)
-                if status.get("pid") == process.pid:
+                status = self._status_of(process.pid)
+                if status is not None:
                     return status
+                if exit_code == 0 and self.settings.engine == "opensearch":
+                    return {"state": "done", "pid": process.pid}  # done before it was seen
                 raise self._startup_failure(exit_code)
             if time.monotonic() > deadline:
-                return {**status, "state": "building", "pid": process.pid, "phase": "starting"}
+                return {"state": "building", "pid": process.pid, "phase": "starting"}
             time.sleep(_POLL_SECONDS)
 
     def _startup_failure(self, exit_code: int) -> Exception:
-        if build_running(self.index_dir):
-            return RebuildRunning(read_build_status(self.index_dir))
+        running = self.running_build()
+        if running is not None:
+            return RebuildRunning(running)
         try:
             output = (self.index_dir / BUILD_LOG).read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -152,6 +172,8 @@ def build_environment(settings: Settings, index_dir: Path) -> dict[str, str]:
             continue
         if field.name == "corpus":
             value = ":".join(str(Path(path).resolve()) for path in value)
+        elif field.name == "opensearch_url":
+            value = ",".join(value)
         elif field.name == "index_dir":
             value = str(index_dir)
         env[ENV_PREFIX + field.name.upper()] = str(value)
@@ -159,6 +181,21 @@ def build_environment(settings: Settings, index_dir: Path) -> dict[str, str]:
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     return env
+
+
+def _cluster_build(settings: Settings) -> dict[str, Any] | None:
+    """The lock record of a full build holding the cluster's lock (an update holding it
+    is waited out by the new build, as on the embedded index)."""
+    from searchsvc.opensearch.connection import cluster_errors, connect
+    from searchsvc.opensearch.generations import running_build
+
+    client = connect(settings)
+    try:
+        with cluster_errors():
+            record = running_build(client, settings.opensearch_index)
+    finally:
+        client.close()
+    return record if record and record.get("purpose") == "build" else None
 
 
 def describe_running_build(status: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Running the app under waitress, the production WSGI server: ``searchsvc serve``.
+"""Running the app under gunicorn's gthread workers, the production setup: ``searchsvc serve``.
 
 The server never starts without something to serve: on a fresh clone the first start builds
 the index from ``settings.corpus`` before it listens.
@@ -6,13 +6,9 @@ the index from ``settings.corpus`` before it listens.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
-from types import FrameType
 
-import waitress
 from flask import Flask
 
 from searchsvc.config import Settings
@@ -31,7 +27,7 @@ from searchsvc.web import close_app, create_app
 from searchsvc.web.health import serving_generation
 from searchsvc.web.rebuild import build_running
 from searchsvc.web.state import get_state
-from searchsvc.web.workers import CHANNEL_TIMEOUT, Supervisor, bind_listening_socket
+from searchsvc.web.workers import bind_listening_socket, run_workers
 
 
 class CannotListen(Exception):
@@ -43,24 +39,18 @@ def serve(
 ) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then close the engine and its files.
 
-    ``workers`` (default ``settings.workers``) above 1 forks that many processes over one
-    listening socket, so searches use every core; 1 serves from this process alone.
+    ``workers`` (default ``settings.workers``) processes share one listening socket, so
+    searches use every core; each has ``settings.threads`` threads.
     """
     ensure_index(settings)
     count = settings.workers if workers is None else workers
-    if count > 1:
-        _serve_with_workers(settings, host, port, count)
-    else:
-        _serve_in_process(settings, host, port)
-
-
-def _serve_with_workers(settings: Settings, host: str, port: int, count: int) -> None:
     try:
         sock = bind_listening_socket(host, port)
     except OSError as error:
         raise _cannot_listen(host, port, error) from None
     try:
-        # The engine is opened only to describe what is served, and closed before forking.
+        # Opened here only to describe what is served, and closed before forking; the
+        # modules it imports are then shared by every worker.
         app = create_app(settings)
         try:
             info = describe_serving(app)
@@ -68,51 +58,22 @@ def _serve_with_workers(settings: Settings, host: str, port: int, count: int) ->
             close_app(app)
         _say(
             f"serving {info} on http://{_url_host(host)}:{sock.getsockname()[1]}/ "
-            f"with {count} workers of {_threads(settings.threads)} (Ctrl-C to stop)"
+            f"with {_workers(count)} of {_threads(settings.threads)} (Ctrl-C to stop)"
         )
-        Supervisor(settings, sock, count).run()
+        run_workers(settings, sock, count)
     finally:
         _say("stopping")
         sock.close()
 
 
-def _serve_in_process(settings: Settings, host: str, port: int) -> None:
-    app = create_app(settings)
-    try:
-        server = waitress.create_server(
-            app,
-            host=host,
-            port=port,
-            threads=settings.threads,
-            ident="searchsvc",
-            channel_timeout=CHANNEL_TIMEOUT,
-            max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
-        )
-    except OSError as error:
-        close_app(app)
-        raise _cannot_listen(host, port, error) from None
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
-    try:
-        info = describe_serving(app)
-        _say(
-            f"serving {info} on http://{_url_host(host)}:{server.effective_port}/ "
-            f"with {_threads(settings.threads)} (Ctrl-C to stop)"
-        )
-        # waitress returns from run() on Ctrl-C (and on SIGTERM, through _interrupt).
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _say("stopping")
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
-        server.close()
-        close_app(app)
-
-
 def ensure_index(settings: Settings) -> None:
-    """Build the index from ``settings.corpus`` when there is none this code can read."""
+    """Build the index from ``settings.corpus`` when there is none this code can read
+    (on a cluster, when the alias has no generation; see ``ensure_cluster_generation``)."""
+    if settings.engine == "opensearch":
+        from searchsvc.engines import ensure_cluster_generation
+
+        ensure_cluster_generation(settings, _say)
+        return
     try:
         open_index(settings.index_dir).close()
         return
@@ -153,12 +114,12 @@ def _cannot_listen(host: str, port: int, error: OSError) -> CannotListen:
     )
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _workers(count: int) -> str:
+    return f"{count} worker{'' if count == 1 else 's'}"
 
 
 def _threads(count: int) -> str:

@@ -85,6 +85,7 @@ def article(article_id: str) -> str:
         article=story,
         paragraphs=_paragraphs(story.body),
         related=related,
+        versions=engine.versions(article_id),
         links=SearchLinks(request.args),
     )
 

@@ -1,0 +1,532 @@
+"""Merging the segments of a freshly built generation into one.
+
+A build writes many segments (each worker closes one every few million postings), and
+every term a query meets for the first time is then looked up and decoded in each of
+them. Whoosh's own merge (``commit(optimize=True)``) re-adds every posting and every
+stored document through Python calls, which takes longer than the build itself at a
+million articles.
+
+Here the segments are laid end to end instead: the merged segment's documents are the
+first segment's, then the second's, and so on, so a term's postings are each segment's
+postings with the segment's first docnum added. Postings blocks are copied whole (only
+the first id of a block is absolute, so only it changes; a block is re-pickled and
+re-compressed, never decoded posting by posting), rare terms stored inside their term
+records are concatenated, and columns (stored fields, field lengths, sort columns) are
+appended document by document. Nothing is analysed again and no field format is
+interpreted, so any field of the W3 codec merges.
+
+Fields are merged in worker processes, each writing its postings and term records to
+its own part files; the final pass appends the parts into the segment's ``.pst`` and
+``.trm`` files, shifting the postings offsets in the term records. Deleted documents
+stay deleted: their docnums move with their segment into the merged one's deletion set.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import struct
+import tempfile
+import threading
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from heapq import merge as merge_sorted
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    STORED_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3PerDocWriter,
+    W3Segment,
+    W3TermInfo,
+)
+from whoosh.columns import CompressedBytesColumn, VarBytesColumn, WrappedColumn
+from whoosh.compat import dumps, loads
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.index import TOC, clean_files
+from whoosh.system import pack_ushort
+
+from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT
+
+#: The column of stored fields, whatever the schema.
+STORED = "_stored"
+#: Postings per block, as Whoosh's W3 codec writes them.
+BLOCK_LIMIT = 128
+_BLOCK_LENGTH = struct.Struct("!i")
+_RECORD_HEADER = struct.Struct("!HI")
+#: A term record's statistics (``W3TermInfo``): inlined?, weight, doc frequency, min and
+#: max length bytes, max weight, first and last docnum; then the inlined postings
+#: pickled, or the postings' offset and length in the ``.pst`` file.
+_TERM_INFO = W3TermInfo._struct
+_EXTENT = struct.Struct("!qi")
+#: Pickle opcodes: MARK, and BININT1, BININT2, BININT with their argument widths.
+_MARK = ord("(")
+_INT_WIDTHS = {ord("K"): 1, ord("M"): 2, ord("J"): 4}
+
+
+class MergeNotSupported(ValueError):
+    """The segments use something this merge does not copy (term vectors, another codec)."""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a merge did: how many segments went in and how many documents came out."""
+
+    segments_before: int
+    doc_count: int
+    deleted: int
+
+
+def merge_index(
+    storage: FileStorage, indexname: str, *, procs: int = 1, compression: int = 3
+) -> MergeResult:
+    """Replace the segments of ``indexname`` in ``storage`` by one, in a new TOC generation.
+
+    ``procs`` worker processes merge fields side by side (1: all in this process).
+    ``compression``: zlib level of blocks made from inlined postings that outgrow their
+    term record. The old segments' files are removed once the new TOC is written.
+    """
+    ix = storage.open_index(indexname)
+    schema = ix.schema
+    segments = ix._segments()
+    _check_mergeable(schema, segments)
+    doc_count = sum(segment.doc_count_all() for segment in segments)
+    if len(segments) < 2:
+        return MergeResult(len(segments), doc_count, sum(s.deleted_count() for s in segments))
+    codec = W3Codec()
+    merged = W3Segment(codec, indexname, doccount=doc_count, deleted=_deleted(segments))
+    merged._fieldlengths = _field_lengths(segments)
+    fields = _indexed_fields(storage, segments)
+    work_dir = Path(tempfile.mkdtemp(prefix=f"{indexname}.merge.", dir=storage.folder))
+    try:
+        jobs = [(_merge_columns, (storage.folder, indexname, merged.segid))]
+        jobs += [
+            (_merge_field, (storage.folder, indexname, name, str(work_dir), compression))
+            for name in fields
+        ]
+        _run_jobs(jobs, procs)
+        _assemble_terms(storage, merged, fields, work_dir)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    generation = ix.latest_generation() + 1
+    TOC(schema, [merged], generation).write(storage, indexname)
+    clean_files(storage, indexname, generation, [merged])
+    return MergeResult(len(segments), doc_count, merged.deleted_count())
+
+
+def _check_mergeable(schema: Any, segments: list) -> None:
+    vectored = sorted(name for name, field in schema.items() if field.vector)
+    if vectored:
+        raise MergeNotSupported(f"fields with term vectors cannot be merged: {vectored}")
+    foreign = {type(segment).__name__ for segment in segments} - {"W3Segment"}
+    if foreign or any(segment.is_compound() for segment in segments):
+        raise MergeNotSupported("only separate-file W3 segments can be merged")
+
+
+def _deleted(segments: list) -> set[int] | None:
+    deleted: set[int] = set()
+    for offset, segment in zip(_offsets(segments), segments, strict=True):
+        deleted.update(offset + docnum for docnum in segment.deleted_docs())
+    return deleted or None
+
+
+def _offsets(segments: list) -> list[int]:
+    """Each segment's first docnum in the merged segment."""
+    offsets, total = [], 0
+    for segment in segments:
+        offsets.append(total)
+        total += segment.doc_count_all()
+    return offsets
+
+
+def _field_lengths(segments: list) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for segment in segments:
+        for name, length in segment._fieldlengths.items():
+            totals[name] = totals.get(name, 0) + length
+    return totals
+
+
+def _indexed_fields(storage: FileStorage, segments: list) -> list[str]:
+    """Fields with terms in any segment, in the order the merged segment numbers them."""
+    codec = W3Codec()
+    names: set[str] = set()
+    for segment in segments:
+        reader = codec.terms_reader(storage, segment)
+        names.update(reader.indexed_field_names())
+        reader.close()
+    return sorted(names)
+
+
+def _run_jobs(jobs: list[tuple], procs: int) -> None:
+    """Run the jobs here (one process) or in a pool; forking only an unthreaded process."""
+    if procs <= 1:
+        for function, args in jobs:
+            function(*args)
+        return
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=procs, mp_context=context) as pool:
+        futures = [pool.submit(function, *args) for function, args in jobs]
+        for future in futures:
+            future.result()
+
+
+def _open_segments(folder: str, indexname: str) -> tuple[FileStorage, Any, list]:
+    storage = FileStorage(folder)
+    ix = storage.open_index(indexname)
+    return storage, ix.schema, ix._segments()
+
+
+# Columns: stored fields, field lengths and sort columns, appended document by document.
+
+
+def _merge_columns(folder: str, indexname: str, segid: str) -> None:
+    storage, schema, segments = _open_segments(folder, indexname)
+    codec = W3Codec()
+    merged = W3Segment(codec, indexname, segid=segid)
+    writer = W3PerDocWriter(codec, storage, merged)
+    readers = [codec.per_document_reader(storage, segment) for segment in segments]
+    offsets = _offsets(segments)
+    try:
+        for name in _column_names(storage, segments):
+            raw = _raw_column(_column_type(schema, name))
+            if name == STORED:  # the writer starts with this column: keep its file only
+                stored_file = writer._colwriters[STORED]._child._dbfile
+                target = writer._colwriters[STORED] = raw.writer(stored_file)
+            else:
+                writer._create_column(name, raw)
+                target = writer._get_column(name)
+            for reader, offset in zip(readers, offsets, strict=True):
+                if reader.has_column(name):
+                    _append_column(reader.column_reader(name, raw), target, offset)
+        writer._doccount = sum(segment.doc_count_all() for segment in segments)
+        writer._indoc = None  # nothing to finish: no document was started
+        writer.close()
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _column_names(storage: FileStorage, segments: list) -> list[str]:
+    """The columns any of the segments has (``NAME`` of each ``SEGMENT.NAME.col`` file)."""
+    names = set()
+    for segment in segments:
+        prefix = segment.segment_id() + "."
+        for filename in segment.list_files(storage):
+            if filename.endswith(W3Codec.COLUMN_EXT):
+                names.add(filename[len(prefix) : -len(W3Codec.COLUMN_EXT)])
+    return sorted(names)
+
+
+def _column_type(schema: Any, name: str) -> Any:
+    """How the W3 codec writes the column ``name`` of ``schema``."""
+    if name == STORED:
+        return STORED_COLUMN
+    if name.startswith("_") and name.endswith("_len"):
+        return LENGTHS_COLUMN
+    if name in schema and schema[name].column_type is not None:
+        return schema[name].column_type
+    raise MergeNotSupported(f"unknown column {name!r} (term vectors?) cannot be merged")
+
+
+def _raw_column(column: Any) -> Any:
+    """The column type that reads and writes ``column``'s bytes as they lie on disk.
+
+    Pickled and compressed columns are copied as their stored bytes: unpickling and
+    compressing again would give the same bytes back, slowly.
+    """
+    while isinstance(column, WrappedColumn):
+        column = column._child
+    if isinstance(column, CompressedBytesColumn):
+        return VarBytesColumn()
+    return column
+
+
+def _append_column(reader: Any, writer: Any, offset: int) -> None:
+    add = writer.add
+    for docnum, value in enumerate(reader, offset):
+        add(docnum, value)
+
+
+# Terms and postings, one field per job.
+
+
+def _merge_field(folder: str, indexname: str, fieldname: str, work_dir: str, level: int) -> None:
+    """Write ``fieldname``'s merged postings and term records to part files in ``work_dir``."""
+    storage, schema, segments = _open_segments(folder, indexname)
+    codec = W3Codec()
+    readers = [codec.terms_reader(storage, segment) for segment in segments]
+    fmt = schema[fieldname].format
+    merger = _TermMerger(fmt.fixed_value_size(), level)
+    base = Path(work_dir) / fieldname
+    try:
+        with open(f"{base}.pst", "wb") as postings, open(f"{base}.terms", "wb") as records:
+            merger.postings = postings
+            sources = [
+                _field_items(reader, fieldname, offset, number)
+                for number, (reader, offset) in enumerate(
+                    zip(readers, _offsets(segments), strict=True)
+                )
+            ]
+            for btext, pieces in groupby(merge_sorted(*sources), key=itemgetter(0)):
+                parts = [(readers[n]._postfile, offset, value) for _, n, offset, value in pieces]
+                record = merger.merge_term(parts)
+                records.write(_RECORD_HEADER.pack(len(btext), len(record)))
+                records.write(btext)
+                records.write(record)
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _field_items(
+    reader: Any, fieldname: str, offset: int, number: int
+) -> Iterator[tuple[bytes, int, int, bytes]]:
+    """One segment's ``(term, segment number, docnum offset, term record)`` of a field, in order."""
+    fieldid = reader._fieldmap.get(fieldname)
+    if fieldid is None:
+        return
+    prefix = pack_ushort(fieldid)
+    for key, value in reader._tindex.items_from(prefix):
+        if not key.startswith(prefix):
+            return
+        yield key[2:], number, offset, value
+
+
+class _TermMerger:
+    """Merges one term's records from several segments into one record (and postings).
+
+    Term records are read and written as their packed bytes (``W3TermInfo``'s layout):
+    most terms occur in one segment only, and objects per record would cost more than
+    the rest of the merge.
+    """
+
+    def __init__(self, fixed_value_size: int | None, level: int) -> None:
+        self.fixed_value_size = fixed_value_size
+        # As the bulk writer does: value-less postings are never inlined.
+        self.inline_limit = INLINE_LIMIT if fixed_value_size != 0 else 0
+        self.level = level
+        self.postings: Any = None
+
+    def merge_term(self, parts: list[tuple[Any, int, bytes]]) -> bytes:
+        heads = [_TERM_INFO.unpack_from(record) for _, _, record in parts]
+        df = sum(head[2] for head in heads)
+        stats = (
+            sum(head[1] for head in heads),
+            df,
+            min(head[3] for head in heads),
+            max(head[4] for head in heads),
+            max(head[5] for head in heads),
+            parts[0][1] + heads[0][6],
+            parts[-1][1] + heads[-1][7],
+        )
+        if df < self.inline_limit and all(head[0] for head in heads):
+            pending = _PendingBlock()
+            for (_, offset, record), head in zip(parts, heads, strict=True):
+                pending.add(record, head, offset)
+            inlined = (tuple(pending.ids), tuple(pending.weights), tuple(pending.values))
+            return _TERM_INFO.pack(True, *stats) + dumps(inlined, 2)
+        start = self.postings.tell()
+        self.postings.write(WHOOSH3_HEADER_MAGIC)
+        blocks = _BlockQueue(self.postings)
+        pending = _PendingBlock()
+        for (postfile, offset, record), head in zip(parts, heads, strict=True):
+            if head[0]:
+                pending.add(record, head, offset)
+                if len(pending.ids) >= BLOCK_LIMIT:
+                    blocks.put(*pending.encode(self.fixed_value_size, self.level))
+                    pending = _PendingBlock()
+                continue
+            if pending.ids:
+                blocks.put(*pending.encode(self.fixed_value_size, self.level))
+                pending = _PendingBlock()
+            for info_bytes, data in _shifted_blocks(postfile, record, offset):
+                blocks.put(info_bytes, data)
+        if pending.ids:
+            blocks.put(*pending.encode(self.fixed_value_size, self.level))
+        blocks.close()
+        extent = _EXTENT.pack(start, self.postings.tell() - start)
+        return _TERM_INFO.pack(False, *stats) + extent
+
+
+class _PendingBlock:
+    """Inlined postings of several segments gathered into one list or postings block."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.weights: list[float] = []
+        self.values: list[bytes] = []
+        self.minlength = 255
+        self.maxlength = 0
+
+    def add(self, record: bytes, head: tuple, offset: int) -> None:
+        ids, weights, values = loads(record[_TERM_INFO.size :])
+        self.ids.extend([offset + docnum for docnum in ids] if offset else ids)
+        self.weights.extend(weights)
+        self.values.extend(values)
+        # Term-wide length bounds (as length bytes): never tighter than the block's own,
+        # so still safe for skipping by score.
+        self.minlength = min(self.minlength, head[3])
+        self.maxlength = max(self.maxlength, head[4])
+
+    def encode(self, fixed_value_size: int | None, level: int) -> tuple[bytes, bytes]:
+        """The block's info and data bytes, laid out as ``W3PostingsWriter`` writes them."""
+        ids = self.ids
+        deltas = tuple(b - a for a, b in zip([0, *ids], ids, strict=False))
+        weights = self.weights
+        if all(weight == 1.0 for weight in weights):
+            mini_weights: Any = None
+        elif all(weight == weights[0] for weight in weights):
+            mini_weights = weights[0]
+        else:
+            mini_weights = tuple(weights)
+        if fixed_value_size is None or fixed_value_size < 0:
+            mini_values: Any = tuple(self.values)
+        elif fixed_value_size == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(self.values)
+        data = dumps((deltas, mini_weights, mini_values), 2)
+        comp = level if len(ids) >= COMPRESS_FROM else 0
+        if comp:
+            data = zlib.compress(data, comp)
+        info = (len(ids), ids[-1], max(weights), comp, self.minlength, self.maxlength)
+        return dumps(info, 2), data
+
+
+def _shifted_blocks(postfile: Any, record: bytes, offset: int) -> Iterator[tuple[bytes, bytes]]:
+    """A segment's postings blocks of one term, with ``offset`` added to their docnums.
+
+    Ids are delta-encoded within a block from zero, so only the first id and the
+    block's last id change; an unshifted block (the first segment's) is copied as is.
+    """
+    start, length = _EXTENT.unpack_from(record, _TERM_INFO.size)
+    raw = postfile.get(start, length)
+    if raw[:4] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"postings at {start} lack their block header")
+    position = 4
+    while position < length:
+        size = _BLOCK_LENGTH.unpack_from(raw, position)[0]
+        position += 4
+        block = raw[position : position + abs(size)]
+        position += abs(size)
+        block_info = loads(block)  # stops at the info's end, before the data
+        # Pickling the same tuple again gives the same bytes: that is where the data starts.
+        info_bytes = dumps(block_info, 2)
+        data = block[len(info_bytes) :]
+        if offset:
+            count, last_id, maxweight, comp, minlength, maxlength = block_info
+            data = _shift_first_id(zlib.decompress(data) if comp else data, offset)
+            if comp:
+                data = zlib.compress(data, comp)
+            shifted = (count, last_id + offset, maxweight, comp, minlength, maxlength)
+            info_bytes = dumps(shifted, 2)
+        yield info_bytes, data
+        if size < 0:
+            return
+
+
+def _shift_first_id(data: bytes, offset: int) -> bytes:
+    """A pickled block ``(ids, weights, values)`` with ``offset`` added to its first id.
+
+    The ids tuple comes first in the pickle (after a MARK when it holds more than three),
+    and its first item is the only absolute id: its few bytes are replaced in place, so
+    the rest of the block is never unpickled.
+    """
+    at = 3 if data[2] == _MARK else 2
+    opcode = data[at]
+    width = _INT_WIDTHS.get(opcode)
+    if width is None:  # an id beyond the opcodes below: unpickle it the long way
+        ids, weights, values = loads(data)
+        return dumps(((ids[0] + offset, *ids[1:]), weights, values), 2)
+    first = int.from_bytes(data[at + 1 : at + 1 + width], "little", signed=width == 4)
+    return data[:at] + _pickled_int(first + offset) + data[at + 1 + width :]
+
+
+def _pickled_int(number: int) -> bytes:
+    """``number`` as pickle protocol 2 writes a non-negative int below 2**31."""
+    if number < 0x100:
+        return b"K" + number.to_bytes(1, "little")
+    if number < 0x10000:
+        return b"M" + number.to_bytes(2, "little")
+    if number < 0x80000000:
+        return b"J" + number.to_bytes(4, "little", signed=True)
+    return dumps(number, 2)[2:-1]
+
+
+class _BlockQueue:
+    """Writes blocks one behind, so that the term's last block gets its negative length."""
+
+    def __init__(self, postings: Any) -> None:
+        self.postings = postings
+        self.held: tuple[bytes, bytes] | None = None
+
+    def put(self, info_bytes: bytes, data: bytes) -> None:
+        if self.held is not None:
+            self._write(*self.held, last=False)
+        self.held = (info_bytes, data)
+
+    def close(self) -> None:
+        if self.held is not None:
+            self._write(*self.held, last=True)
+            self.held = None
+
+    def _write(self, info_bytes: bytes, data: bytes, *, last: bool) -> None:
+        size = len(info_bytes) + len(data)
+        self.postings.write(_BLOCK_LENGTH.pack(-size if last else size))
+        self.postings.write(info_bytes)
+        self.postings.write(data)
+
+
+# The final pass: the fields' parts appended into the merged segment's term files.
+
+
+def _assemble_terms(
+    storage: FileStorage, merged: W3Segment, fields: list[str], work_dir: Path
+) -> None:
+    terms = OrderedHashWriter(merged.create_file(storage, W3Codec.TERMS_EXT))
+    fieldmap = terms.extras["fieldmap"] = {}
+    postings = merged.create_file(storage, W3Codec.POSTS_EXT)
+    for fieldname in fields:
+        records = _read_records(work_dir / f"{fieldname}.terms")
+        first = next(records, None)
+        if first is None:
+            continue
+        fieldid = fieldmap[fieldname] = len(fieldmap)
+        prefix = pack_ushort(fieldid)
+        shift = postings.tell()
+        with open(work_dir / f"{fieldname}.pst", "rb") as part:
+            shutil.copyfileobj(part, postings, 1 << 20)
+        for btext, record in _chain_first(first, records):
+            terms.add(prefix + btext, _shift_record(record, shift))
+    terms.close()
+    postings.close()
+
+
+def _read_records(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    with open(path, "rb") as records:
+        while header := records.read(_RECORD_HEADER.size):
+            key_length, value_length = _RECORD_HEADER.unpack(header)
+            yield records.read(key_length), records.read(value_length)
+
+
+def _chain_first(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
+    yield first
+    yield from rest
+
+
+def _shift_record(record: bytes, shift: int) -> bytes:
+    """A term record whose postings start ``shift`` bytes later in the merged file."""
+    if record[0] or not shift:  # inlined postings: no offset
+        return record
+    start, length = _EXTENT.unpack_from(record, _TERM_INFO.size)
+    return record[: _TERM_INFO.size] + _EXTENT.pack(start + shift, length)

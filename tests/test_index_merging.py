@@ -1,0 +1,201 @@
+"""A build's segments merged into one answer every search as the segments did."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
+from whoosh.qparser import QueryParser
+from whoosh.writing import NO_MERGE
+
+from searchsvc.config import Settings
+from searchsvc.index import build_index, open_index
+from searchsvc.index.merging import merge_index
+from searchsvc.index.schema import article_document, make_schema
+from searchsvc.index.segments import BulkSegmentWriter
+from searchsvc.search import SearchEngine, SearchRequest
+
+PLACES = ["Baku", "Tokyo", "Lagos", "Lima", "Oslo"]
+SOURCES = ["Reuters", "AP", "Trend", "Kyodo"]
+WORDS = [
+    *("oil", "prices", "harbour", "crude", "tanker", "strike", "bank", "yen", "trade"),
+    *("ministers", "minister", "election", "harvest", "grain", "court", "ruling", "budget"),
+]
+
+
+def invented_records(count: int, seed: int = 11) -> list[dict]:
+    """Articles of a few common words, each with a rare word of its own, some undated."""
+    rnd = random.Random(seed)
+    records = []
+    for number in range(count):
+        body = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(5, 60)))
+        record = {
+            "id": f"m{number}",
+            "title": " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 6))),
+            "body": f"{rnd.choice(PLACES).upper()} - {body} rare{number % 23}word.",
+            "source": SOURCES[number % len(SOURCES)],
+        }
+        if number % 7:
+            record["date"] = (dt.date(2023, 1, 1) + dt.timedelta(days=number * 3)).isoformat()
+        records.append(record)
+    return records
+
+
+def write_corpus(corpus: Path, files: int) -> Path:
+    """:func:`invented_records` in ``files`` files, for builds by several workers."""
+    corpus.mkdir(parents=True)
+    records = invented_records(600)
+    for part in range(files):
+        lines = [json.dumps(record) for record in records[part::files]]
+        (corpus / f"part-{part}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return corpus
+
+
+def build(corpus: Path, index_dir: Path, **overrides) -> Settings:
+    settings = Settings(index_dir=index_dir, corpus=(corpus,), build_procs=2, **overrides)
+    build_index(None, settings, show_progress=False)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings]:
+    """The same articles built with their segments merged, and left as written."""
+    root = tmp_path_factory.mktemp("merging")
+    corpus = write_corpus(root / "corpus", files=5)
+    merged = build(corpus, root / "merged", merge_min_articles=1)
+    unmerged = build(corpus, root / "unmerged", merge_min_articles=10**9)
+    return merged, unmerged
+
+
+def test_a_merged_build_has_one_segment(builds) -> None:
+    merged, unmerged = builds
+    merged_meta = open_index(merged.index_dir).meta
+    unmerged_meta = open_index(unmerged.index_dir).meta
+    assert merged_meta["segments"] == 1 < merged_meta["segments_written"]
+    assert unmerged_meta["segments"] == unmerged_meta["segments_written"] > 1
+    assert merged_meta["article_count"] == unmerged_meta["article_count"] == 600
+
+
+QUERIES = [
+    SearchRequest(query="oil"),
+    SearchRequest(query="oil prices", per_page=50),
+    SearchRequest(query='"crude oil"', per_page=100),
+    SearchRequest(query="rare7word tanker"),
+    SearchRequest(query="minister*", sort="newest"),
+    SearchRequest(query="harbour -strike", source=("ap",)),
+    SearchRequest(query="title:bank OR yen", date_from=dt.date(2023, 6, 1)),
+    SearchRequest(query="grain", place=("tokyo",), page=2),
+    SearchRequest(query="ministr~", per_page=30),
+    SearchRequest(query="", per_page=100, sort="oldest"),
+]
+
+
+@pytest.mark.parametrize("request_", QUERIES, ids=lambda r: r.query or "everything")
+def test_same_results_totals_facets_and_scores(builds, request_: SearchRequest) -> None:
+    merged, unmerged = builds
+    with SearchEngine(merged) as engine:
+        got = engine.search(request_)
+    with SearchEngine(unmerged) as engine:
+        expected = engine.search(request_)
+    assert [hit.id for hit in got.hits] == [hit.id for hit in expected.hits]
+    assert [hit.score for hit in got.hits] == pytest.approx([hit.score for hit in expected.hits])
+    assert (got.total, got.all_words_total) == (expected.total, expected.all_words_total)
+    assert got.facets == expected.facets
+    assert got.dates == expected.dates
+    assert got.suggestion == expected.suggestion
+    assert [hit.snippet for hit in got.hits] == [hit.snippet for hit in expected.hits]
+
+
+@pytest.mark.parametrize(
+    "query", ["oil", "crude tanker", '"oil prices"', "rare3word", "grain OR yen", "ministers"]
+)
+def test_whoosh_own_searcher_agrees(builds, query: str) -> None:
+    results = []
+    for settings in builds:
+        opened = open_index(settings.index_dir)
+        with opened.searcher() as searcher:
+            parsed = QueryParser("body", opened.schema).parse(query)
+            hits = searcher.search(parsed, limit=None)
+            results.append([(hit["id"], hit.score) for hit in hits])
+        opened.close()
+    merged, unmerged = (dict(hits) for hits in results)
+    assert merged
+    # Equal scores rank by docnum, and which worker wrote which file varies between builds.
+    assert merged == pytest.approx(unmerged)
+
+
+def test_whoosh_reads_every_document_and_column_alike(builds) -> None:
+    documents = []
+    for settings in builds:
+        opened = open_index(settings.index_dir)
+        with opened.index.reader() as reader:
+            schema = opened.schema
+            columns = [
+                list(reader.column_reader(name, translate=False))
+                for name in schema.names()
+                if schema[name].column_type is not None and name != "id"
+            ]
+            # By id: which worker wrote which file, so the docnum order, varies by build.
+            documents.append(
+                {
+                    stored["id"]: (stored, [column[docnum] for column in columns])
+                    for docnum, stored in enumerate(reader.all_stored_fields())
+                }
+            )
+        opened.close()
+    assert documents[0] == documents[1]
+    assert len(documents[0]) == 600
+
+
+def segmented_index(path: Path, articles_per_segment: int, count: int):
+    """An index written as several bulk segments, as build workers write them."""
+    from test_index_segments import invented
+
+    path.mkdir()
+    storage = FileStorage(str(path))
+    ix = storage.create_index(make_schema())
+    plain = ix.schema["title_words"].analyzer
+    articles = invented(count)
+    segments = []
+    for start in range(0, count, articles_per_segment):
+        writer = BulkSegmentWriter(ix)
+        for article in articles[start : start + articles_per_segment]:
+            writer.add_document(**article_document(article, plain))
+        segments.append(writer._finalize_segment())
+    TOC(ix.schema, segments, 1).write(storage, "MAIN")
+    return storage
+
+
+def search_ids(storage: FileStorage, query: wq.Query) -> list[tuple[str, float]]:
+    ix = storage.open_index()
+    with ix.searcher() as searcher:
+        return [(hit["id"], round(hit.score, 6)) for hit in searcher.search(query, limit=None)]
+
+
+def test_deleted_documents_stay_deleted(tmp_path: Path) -> None:
+    storage = segmented_index(tmp_path / "ix", articles_per_segment=90, count=400)
+    with storage.open_index().writer() as writer:
+        for article_id in ("a3", "a95", "a200", "a399"):
+            writer.delete_by_term("id", article_id)
+        writer.mergetype = NO_MERGE  # keep every segment
+    queries = [wq.Term("body", "oil"), wq.Term("body_words", "massacres"), wq.Every()]
+    before = [search_ids(storage, query) for query in queries]
+    result = merge_index(storage, "MAIN", procs=2)
+    assert (result.segments_before, result.doc_count, result.deleted) == (5, 400, 4)
+    assert len(storage.open_index()._segments()) == 1
+    assert [search_ids(storage, query) for query in queries] == before
+    assert "a95" not in {hit_id for hit_id, _ in before[2]} and len(before[2]) == 396
+
+
+def test_one_segment_is_left_as_it_is(tmp_path: Path) -> None:
+    storage = segmented_index(tmp_path / "ix", articles_per_segment=500, count=60)
+    names = sorted(storage.list())
+    result = merge_index(storage, "MAIN")
+    assert (result.segments_before, result.doc_count) == (1, 60)
+    assert sorted(storage.list()) == names

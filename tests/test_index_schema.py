@@ -1,0 +1,56 @@
+"""The positions format of the text fields: what Whoosh's matchers and our postings read back
+is what was written, at every integer width, and a one-position value stays a few bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from whoosh import index
+from whoosh.formats import Positions
+from whoosh.query import Phrase
+
+from searchsvc.index.schema import CompactPositions, make_schema
+
+position_lists = st.lists(
+    st.integers(min_value=0, max_value=2**32 - 1), min_size=1, max_size=40, unique=True
+).map(sorted)
+
+
+@given(position_lists)
+def test_positions_read_back_as_written(positions: list[int]) -> None:
+    fmt = CompactPositions()
+    value = fmt.encode(positions)
+    assert fmt.decode_positions(value) == positions
+    assert fmt.decode_frequency(value) == len(positions)
+    assert fmt.decode_weight(value) == len(positions)
+
+
+def test_one_position_is_smaller_than_whoosh_encodes_it() -> None:
+    for position in (0, 255, 256, 65_535):
+        compact = CompactPositions().encode([position])
+        assert len(compact) <= 3 < len(Positions().encode([position]))
+
+
+def test_text_fields_write_the_compact_format() -> None:
+    schema = make_schema()
+    for name in ("title", "body", "title_words", "body_words", "place_name"):
+        assert isinstance(schema[name].format, CompactPositions), name
+    assert schema["title"].format.field_boost == schema["title_words"].format.field_boost == 2.0
+
+
+def test_whoosh_phrase_search_reads_the_positions(tmp_path: Path) -> None:
+    ix = index.create_in(tmp_path, make_schema())
+    with ix.writer() as writer:
+        writer.add_document(id="a", body_words="harbour cranes stood idle at the port")
+        writer.add_document(id="b", body_words="the port had idle cranes in the harbour")
+    with ix.searcher() as searcher:
+        hits = searcher.search(Phrase("body_words", ["cranes", "stood", "idle"]))
+        assert [hit["id"] for hit in hits] == ["a"]
+        postings = searcher.postings("body_words", "cranes")
+        found = {}
+        while postings.is_active():
+            found[searcher.stored_fields(postings.id())["id"]] = postings.value_as("positions")
+            postings.next()
+    assert found == {"a": [1], "b": [2]}  # positions count the words kept, stopwords out

@@ -1,0 +1,218 @@
+"""Copies of one story: signatures, grouping, collapsed result lists, incremental updates
+and the HTTP answers, over a real index of the articles in ``versions_support``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_web_support import assert_documented, build_fixture_index, fixture_articles
+from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY
+from versions_support import versions_articles as strike_articles
+
+from searchsvc.articles.model import Article
+from searchsvc.config import ConfigError, Settings
+from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.index.versions import estimated_similarity, signature
+from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.collapse import group_signatures, signature_matrix
+from searchsvc.web import close_app, create_app
+
+DEFAULT_THRESHOLD = Settings.from_env(environ={}).versions_threshold
+
+
+def similarity(first: dict, second: dict) -> float:
+    a = np.frombuffer(signature(first["title"], first["body"]), dtype=np.uint8)
+    b = np.frombuffer(signature(second["title"], second["body"]), dtype=np.uint8)
+    return float(estimated_similarity(np.array([np.count_nonzero(a == b)]))[0])
+
+
+@pytest.mark.parametrize("copy", COPIES, ids=lambda copy: copy["id"])
+def test_each_version_resembles_the_agency_story(copy):
+    assert similarity(STRIKE_STORY, copy) >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(story, other) for story in [STRIKE_STORY, *COPIES] for other in DIFFERENT_STORIES]
+    + list(itertools.combinations(DIFFERENT_STORIES, 2)),
+    ids=lambda article: article["id"],
+)
+def test_different_stories_on_the_same_topic_and_places_stay_apart(first, second):
+    assert similarity(first, second) < 0.2
+
+
+def test_an_article_without_words_has_no_signature_and_stays_alone():
+    assert signature("", "  ...  ") == b""
+    signatures, present = signature_matrix([b"", b""])
+    assert not present.any()
+    labels = group_signatures(signatures, present, DEFAULT_THRESHOLD)
+    assert labels[0] != labels[1]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    return build_fixture_index(
+        tmp_path_factory.mktemp("versions"), fixture_articles() + strike_articles()
+    )
+
+
+@pytest.fixture(scope="module")
+def engine(settings):
+    with SearchEngine(settings) as engine:
+        yield engine
+
+
+def strike_hits(result) -> list:
+    return [hit for hit in result.hits if hit.id in STRIKE_IDS]
+
+
+def test_a_story_and_its_versions_are_one_result(engine):
+    result = engine.search(SearchRequest(query="copper valparaiso"))
+    [hit] = strike_hits(result)
+    assert hit.versions == 3
+    assert result.total_counts == "stories"
+    assert result.facet_counts == "copies"
+    assert result.copies_total == result.total + 3
+    assert len(result.hits) == result.total
+    assert result.message == "2 stories have all of these words; 2 more have some."
+    others = {hit.id: hit.versions for hit in result.hits if hit.id not in STRIKE_IDS}
+    assert set(others) == {story["id"] for story in DIFFERENT_STORIES}
+    assert set(others.values()) == {0}
+
+
+def test_the_story_is_shown_by_its_best_ranked_copy(engine):
+    query = "ministry talks stevedores"
+    every = engine.search(SearchRequest(query=query, collapse=False))
+    collapsed = engine.search(SearchRequest(query=query))
+    first_copy = next(hit.id for hit in every.hits if hit.id in STRIKE_IDS)
+    assert [hit.id for hit in strike_hits(collapsed)] == [first_copy]
+    assert first_copy == "strike-update"
+
+
+def test_collapse_false_lists_every_copy_and_counts_articles(engine):
+    result = engine.search(SearchRequest(query="copper valparaiso", collapse=False))
+    assert {hit.id for hit in strike_hits(result)} == set(STRIKE_IDS)
+    assert all(hit.versions == 3 for hit in strike_hits(result))
+    assert result.total == result.copies_total
+    assert result.total_counts == "copies"
+
+
+def test_facets_count_every_copy_either_way(engine):
+    collapsed = engine.search(SearchRequest(query="copper valparaiso"))
+    every = engine.search(SearchRequest(query="copper valparaiso", collapse=False))
+    assert collapsed.facets == every.facets
+    assert sum(v.count for v in collapsed.facets["source"].values) == every.total
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_pages_show_each_story_once_and_cover_them_all(engine, sort):
+    first = engine.search(SearchRequest(query="", sort=sort, per_page=4))
+    seen = []
+    for page in range(1, first.pages + 1):
+        result = engine.search(SearchRequest(query="", sort=sort, per_page=4, page=page))
+        seen += [hit.id for hit in result.hits]
+    assert len(seen) == len(set(seen)) == first.total
+    assert len([article_id for article_id in seen if article_id in STRIKE_IDS]) == 1
+    assert first.copies_total == first.total + 3
+
+
+def test_date_sorting_shows_the_newest_copy(engine):
+    result = engine.search(SearchRequest(query="copper", sort="newest", per_page=50))
+    assert [hit.id for hit in strike_hits(result)] == ["strike-update"]
+
+
+def test_versions_lists_the_other_copies_newest_first(engine):
+    listed = [hit.id for hit in engine.versions("strike-short")]
+    assert listed[0] == "strike-update"
+    assert set(listed) == set(STRIKE_IDS) - {"strike-short"}
+    assert engine.versions("port-festival") == []
+
+
+def test_threshold_comes_from_settings(settings):
+    strict = settings.replace(versions_threshold=0.95)
+    with SearchEngine(strict) as engine:
+        assert engine.versions("strike-agency") == []
+    with pytest.raises(ConfigError, match="at most 1"):
+        Settings.from_env(environ={"SEARCHSVC_VERSIONS_THRESHOLD": "1.5"})
+
+
+def as_article(record: dict) -> Article:
+    return Article(
+        id=record["id"],
+        title=record["title"],
+        body=record["body"],
+        date=dt.date.fromisoformat(record["date"]),
+        source=record["source"],
+    )
+
+
+def test_incremental_adds_and_deletes_keep_groups_right(tmp_path: Path):
+    settings = build_fixture_index(tmp_path, [STRIKE_STORY, *DIFFERENT_STORIES])
+    with SearchEngine(settings) as engine:
+        assert engine.versions("strike-agency") == []
+        update_articles(settings, [as_article(copy) for copy in COPIES])
+        assert len(engine.versions("strike-agency")) == 3
+        delete_articles(settings, ["strike-agency"])
+        remaining = {hit.id for hit in engine.versions("strike-outlet")}
+        assert remaining == {"strike-update", "strike-short"}
+        result = engine.search(SearchRequest(query="copper valparaiso"))
+        assert [hit.versions for hit in strike_hits(result)] == [2]
+        replaced = {**DIFFERENT_STORIES[1], "id": "strike-outlet"}
+        update_articles(settings, [as_article(replaced)])
+        assert [hit.id for hit in engine.versions("strike-outlet")] == ["port-festival"]
+        assert "strike-outlet" not in {hit.id for hit in engine.versions("strike-update")}
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    app = create_app(settings)
+    yield app.test_client()
+    close_app(app)
+
+
+def test_api_gives_versions_and_lists_them(client):
+    response = client.get("/api/search?q=copper+valparaiso")
+    assert_documented(client, response, "/api/search")
+    body = response.get_json()
+    [hit] = [hit for hit in body["hits"] if hit["id"] in STRIKE_IDS]
+    assert hit["versions"] == 3
+    assert body["total_counts"] == "stories"
+    assert body["facet_counts"] == "copies"
+
+    listed = client.get(f"/api/articles/{hit['id']}/versions")
+    assert_documented(client, listed, "/api/articles/{id}/versions")
+    assert {v["id"] for v in listed.get_json()["versions"]} == set(STRIKE_IDS) - {hit["id"]}
+    by_parameter = client.get("/api/versions", query_string={"id": hit["id"]})
+    assert_documented(client, by_parameter, "/api/versions")
+    assert by_parameter.get_json() == listed.get_json()
+
+
+def test_api_collapse_parameter(client):
+    every = client.get("/api/search?q=copper+valparaiso&collapse=false").get_json()
+    assert {hit["id"] for hit in every["hits"]} >= set(STRIKE_IDS)
+    assert every["total_counts"] == "copies"
+    wrong = client.get("/api/search?q=copper&collapse=maybe")
+    assert wrong.status_code == 400
+    assert wrong.get_json()["parameter"] == "collapse"
+
+
+def test_api_versions_errors(client):
+    assert client.get("/api/versions").status_code == 400
+    assert client.get("/api/articles/no-such-story/versions").status_code == 404
+
+
+def test_page_says_more_versions_and_what_counts_count(client):
+    html = client.get("/?q=copper+valparaiso").get_data(as_text=True)
+    assert "3 more versions" in html
+    assert "copies of one story are listed once" in html
+    assert "every copy of a story counts" in html
+    every = client.get("/?q=copper+valparaiso&collapse=false").get_data(as_text=True)
+    assert "3 more versions" in every
+    assert "Every copy of a story is listed" in every
+    article = client.get("/articles/strike-agency").get_data(as_text=True)
+    assert "Other versions of this story" in article
+    assert "Copper exports stall as Chilean port workers walk out" in article
