@@ -320,6 +320,7 @@ def test_engine_option_keeps_whoosh_the_default_and_checks_cluster_counts() -> N
 
     plain = run_all.parse_args([])
     assert (plain.engine, plain.sizes) == ("whoosh", "10k,100k")
+    assert run_all.parse_args(["--quick"]).sizes == "150"
     cluster = run_all.parse_args(["--engine", "opensearch", "--nodes", "3", "--shards", "1,2,6"])
     assert (cluster.engine, cluster.sizes) == ("opensearch", "100k")
     assert (cluster.nodes, cluster.shards) == ([3], [1, 2, 6])
