@@ -5,6 +5,9 @@ each engine is measured alone, from a cold interpreter.
 
     python benchmarks/bench_worker.py build --engine searchsvc|whoosh|fts5 --out DIR SOURCE...
     python benchmarks/bench_worker.py query --engine searchsvc|fts5 --index DIR [--rounds N]
+
+``--engine opensearch`` builds and queries the cluster the ``SEARCHSVC_OPENSEARCH_*``
+variables name (``--out`` and ``--index`` are then unused).
     python benchmarks/bench_worker.py open --index DIR
 """
 
@@ -23,8 +26,8 @@ import psutil
 from measuring import latency_summary, median_of, read_sources
 from query_set import QUERY_SET, BenchQuery, load_query_set
 
-BUILD_ENGINES = ("searchsvc", "whoosh", "fts5")
-QUERY_ENGINES = ("searchsvc", "fts5")
+BUILD_ENGINES = ("searchsvc", "whoosh", "fts5", "opensearch")
+QUERY_ENGINES = ("searchsvc", "fts5", "opensearch")
 _KIND_SAMPLES = ("first", "warm", "first_cpu", "warm_cpu")
 
 
@@ -43,6 +46,8 @@ def build(engine: str, sources: Sequence[Path], out_dir: Path) -> dict[str, Any]
             "parse_seconds": None,
             "phases": result.meta.get("phase_seconds"),
         }
+    if engine == "opensearch":
+        return build_on_cluster(sources)
     started = time.perf_counter()
     articles = list(read_sources(sources))
     parsed = time.perf_counter()
@@ -63,13 +68,38 @@ def build(engine: str, sources: Sequence[Path], out_dir: Path) -> dict[str, Any]
     }
 
 
+def build_on_cluster(sources: Sequence[Path]) -> dict[str, Any]:
+    """A new generation on the cluster the environment names, through the same factory
+    ``searchsvc build`` uses; the index size is the primaries' store once refreshed."""
+    from searchsvc.config import Settings
+    from searchsvc.engines import build_index
+    from searchsvc.opensearch.connection import connect
+
+    settings = Settings.from_env(engine="opensearch")
+    result = build_index(list(sources), settings)
+    client = connect(settings)
+    stats = client.indices.stats(index=settings.opensearch_index, metric="store")
+    client.close()
+    return {
+        "article_count": result.article_count,
+        "index_bytes": stats["_all"]["primaries"]["store"]["size_in_bytes"],
+        "seconds": result.seconds,
+        "parse_seconds": None,
+    }
+
+
 def open_searcher(engine: str, index_dir: Path) -> tuple[Callable[[BenchQuery, bool], Any], Any]:
     """A function answering one query the way users see it, and the object to close."""
-    if engine == "searchsvc":
+    if engine in ("searchsvc", "opensearch"):
         from searchsvc.config import Settings
-        from searchsvc.search import SearchEngine
+        from searchsvc.engines import open_engine
 
-        search_engine = SearchEngine(Settings(index_dir=index_dir), prepare_lexicon=True)
+        settings = (
+            Settings.from_env(engine="opensearch")
+            if engine == "opensearch"
+            else Settings(index_dir=index_dir)
+        )
+        search_engine = open_engine(settings, prepare_lexicon=True)
         search_engine.generation  # noqa: B018 - opens the index before the clock starts
 
         def run(query: BenchQuery, with_filters: bool) -> int:

@@ -365,11 +365,13 @@ def run_http(
     seconds: float = 10.0,
     max_requests: int = 20_000,
     use_wrk: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every concurrency level with each client, against one warmed-up server."""
+    """Every concurrency level with each client, against one warmed-up server (``settings``:
+    ``SEARCHSVC_*`` variables for it, say another engine)."""
     paths = search_paths(queries)
     rows = []
-    with Server(index_dir) as server:
+    with Server(index_dir, settings=settings) as server:
         server.wait_for_first_answer()
         warm_up(server.port, paths)
         pid = server.process.pid

@@ -4,9 +4,12 @@ with plain Whoosh and SQLite FTS5; prints the tables and writes ``docs/benchmark
     python benchmarks/run_all.py                        # Reuters + 10k and 100k synthetic
     python benchmarks/run_all.py --sizes 10k,100k,1m    # also the 1M-article corpus
     python benchmarks/run_all.py --quick                # seconds: proves the scripts work
+    python benchmarks/run_all.py --engine opensearch    # the cluster engine beside Whoosh
 
 Builds and in-process queries each run in a fresh child process (memory is sampled over the
-child and its workers). Anything below the line ``<!-- notes -->`` in the existing
+child and its workers). ``--engine opensearch`` measures the OpenSearch engine beside the
+Whoosh engine instead (``bench_cluster.py``) and prints its tables without rewriting the
+page. Anything below the line ``<!-- notes -->`` in the existing
 ``docs/benchmarks.md`` (analysis written by hand) is kept when the page is rewritten.
 """
 
@@ -25,15 +28,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import bench_cluster
 import bench_tables as report
 from http_load import cold_starts, run_http, wrk_available
 from measuring import DEFAULT_REUTERS, REPO, machine_facts, read_sources, run_child
 from query_set import QUERY_SET, load_query_set
-from scale import first_pass_section, plot_scale, run_scale
+from scale import ensure_corpus, first_pass_section, plot_scale, run_scale, size_label
 from synthetic import parse_count
 
 NOTES_MARKER = "<!-- notes -->"
 SECTIONS = ("build", "query", "http", "cold", "scale")
+ENGINES = ("whoosh", "opensearch")
 
 
 def source_paths(corpus: Path) -> list[Path]:
@@ -271,7 +276,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="articles for the side-by-side runs (default: Reuters-21578)",
     )
     parser.add_argument("--query-set", type=Path, default=QUERY_SET)
-    parser.add_argument("--sizes", default="10k,100k", help="synthetic sizes, e.g. 10k,100k,1m")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="whoosh",
+        help="opensearch: the cluster engine beside the Whoosh engine, on test clusters "
+        "this run starts and stops (default: whoosh, the page's benchmarks)",
+    )
+    parser.add_argument(
+        "--sizes",
+        help="synthetic sizes, e.g. 10k,100k,1m (default 10k,100k; with --engine opensearch "
+        "100k; an empty value runs none)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        type=Path,
+        help="with --engine opensearch: an existing synthetic corpus folder to use "
+        "instead of writing --sizes (read only)",
+    )
+    parser.add_argument(
+        "--nodes", default="1,3", help="with --engine opensearch: cluster sizes (default 1,3)"
+    )
+    parser.add_argument(
+        "--shards",
+        default="1,3",
+        help="with --engine opensearch: shard counts built on each cluster (default 1,3)",
+    )
+    parser.add_argument(
+        "--http-requests",
+        type=int,
+        default=20_000,
+        help="at most this many requests per HTTP level",
+    )
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"sections to run, from {','.join(SECTIONS)}"
     )
@@ -302,17 +338,80 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="tiny sizes and short runs: checks that everything still works",
     )
     args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = "100k" if args.engine == "opensearch" else "10k,100k"
+    args.nodes = _counts(parser, "--nodes", args.nodes)
+    args.shards = _counts(parser, "--shards", args.shards)
     if args.quick:
         args.build_repeat, args.rounds, args.http_seconds, args.cold_repeat = 1, 2, 0.5, 1
-        if args.sizes == "10k,100k":
+        args.http_requests = min(args.http_requests, 200)
+        if args.sizes in ("10k,100k", "100k"):
             args.sizes = "150"
     return args
+
+
+def _counts(parser: argparse.ArgumentParser, option: str, text: str) -> list[int]:
+    """``1,3`` as [1, 3]; anything but positive whole numbers is a usage error."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        parser.error(f"{option} takes positive whole numbers separated by commas, not {text!r}")
+    return counts
+
+
+def run_opensearch(args: argparse.Namespace, log: Any) -> dict[str, Any]:
+    """The cluster engine beside the Whoosh engine on Reuters (when present) and the
+    synthetic corpus; the tables are printed, and saved with ``--json``."""
+    work = args.work or Path(tempfile.mkdtemp(prefix="searchsvc-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    queries = load_query_set(args.query_set)
+    measure = {
+        "queries": queries,
+        "query_set": args.query_set,
+        "nodes": args.nodes,
+        "shards": args.shards,
+        "rounds": args.rounds,
+        "http_levels": (2,) if args.quick else (1, 4, 16),
+        "http_seconds": args.http_seconds,
+        "http_requests": args.http_requests,
+        "log": log,
+    }
+    rows: list[dict[str, Any]] = []
+    sources = source_paths(args.corpus)
+    if sources[0].exists():
+        rows += bench_cluster.measure_corpus(
+            args.corpus.name, sources, work, filters=True, **measure
+        )
+    else:
+        log(f"{args.corpus} is absent: no Reuters rows")
+    for label, corpus in synthetic_corpora(args, work):
+        rows += bench_cluster.measure_corpus(label, [corpus], work, filters=False, **measure)
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"engine": "opensearch", "rows": rows}
+
+
+def synthetic_corpora(args: argparse.Namespace, work: Path) -> list[tuple[str, Path]]:
+    """(label, folder) for each synthetic corpus: the one given, else one written per size."""
+    if args.synthetic:
+        return [(args.synthetic.name, args.synthetic)]
+    corpora = []
+    model_cache: dict[str, Any] = {}
+    for count in (parse_count(size) for size in args.sizes.split(",") if size.strip()):
+        folder = work / f"synthetic-{size_label(count)}"
+        ensure_corpus(args.corpus, folder, count, seed=1, model_cache=model_cache)
+        corpora.append((folder.name, folder))
+    return corpora
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
         return render_saved(args)
+    if args.engine == "opensearch":
+        return main_opensearch(args, argv)
     sections = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = sections - set(SECTIONS)
     if unknown:
@@ -391,6 +490,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(page.split(NOTES_MARKER)[0])
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def main_opensearch(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    started = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - started:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    load_before = os.getloadavg()[0]
+    results = run_opensearch(args, log)
+    results.update(
+        command="python benchmarks/run_all.py "
+        + shlex.join(argv if argv is not None else sys.argv[1:]),
+        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=machine_facts(),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+        elapsed_minutes=(time.perf_counter() - started) / 60,
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    print(
+        f"- Command: `{results['command']}` ({results['elapsed_minutes']:.1f} min), "
+        f"{results['date']}\n- Load average (1 min) before / after: {load_before:.2f} / "
+        f"{results['load_after']:.2f}\n"
+    )
+    print(bench_cluster.render(results["rows"]))
     return 0
 
 

@@ -315,6 +315,71 @@ def test_kind_and_http_tables_hold_every_kind_and_pass_against_the_targets() -> 
     assert kinds_http[3] == "| word | 4 | 1.00 | 20.0 | 21.0 | 4 | 1.00 | 5.00 | 6.00 |"
 
 
+def test_engine_option_keeps_whoosh_the_default_and_checks_cluster_counts() -> None:
+    import run_all
+
+    plain = run_all.parse_args([])
+    assert (plain.engine, plain.sizes) == ("whoosh", "10k,100k")
+    assert run_all.parse_args(["--quick"]).sizes == "150"
+    cluster = run_all.parse_args(["--engine", "opensearch", "--nodes", "3", "--shards", "1,2,6"])
+    assert (cluster.engine, cluster.sizes) == ("opensearch", "100k")
+    assert (cluster.nodes, cluster.shards) == ([3], [1, 2, 6])
+    assert run_all.parse_args(["--engine", "opensearch", "--sizes", ""]).sizes == ""
+    for wrong in (["--nodes", "0"], ["--shards", "two"], ["--engine", "solr"]):
+        with pytest.raises(SystemExit):
+            run_all.parse_args(wrong)
+
+
+def _cluster_row(nodes: int | None, shards: int | None, rate: float, p50: float) -> dict:
+    """One configuration's results as ``bench_cluster.measure_corpus`` returns them."""
+    row = {
+        "corpus": "wire",
+        "engine": "whoosh" if nodes is None else "opensearch",
+        "nodes": nodes,
+        "shards": shards,
+        "build": {"article_count": 600, "seconds": 600 / rate, "rate": rate,
+                  "client_cpu_seconds": 2.0, "index_bytes": 3 * 2**20},
+        "query": {"cold": {"p50": 2 * p50, "p99": 9 * p50},
+                  "warm": {"p50": p50, "p95": 3 * p50, "p99": 4 * p50, "qps": 1000 / p50},
+                  "error_count": 0, "totals": [5, 7, 0]},
+        "http": [{"clients": 4, "count": 400, "qps": 2000 / p50, "p50": 2 * p50,
+                  "p99": 5 * p50, "errors": 0, "server_cpu": 0.5}],
+    }  # fmt: skip
+    if nodes is not None:
+        row["query"]["totals"] = [5, 7, 1]
+        row["costs"] = {
+            "shards": [{"shard": n, "node": f"node-{n % nodes + 1}", "docs": 600 // shards,
+                        "store_bytes": 600 // shards * 4000, "segments": 2}
+                       for n in range(shards)],
+            "nodes": [{"node": f"node-{n + 1}", "heap_used": 200 * 2**20,
+                       "heap_max": 512 * 2**20, "rss": None} for n in range(nodes)],
+        }  # fmt: skip
+    return row
+
+
+def test_cluster_tables_compare_with_whoosh_and_give_per_shard_costs() -> None:
+    import bench_cluster
+
+    rows = [
+        _cluster_row(None, None, rate=300.0, p50=2.0),
+        _cluster_row(1, 1, rate=150.0, p50=8.0),
+        _cluster_row(1, 3, rate=200.0, p50=10.0),
+    ]
+    page = bench_cluster.render(rows)
+    build = bench_cluster.build_table(rows).splitlines()
+    assert build[3].startswith("| wire | OpenSearch 1 node, 1 shard | 600 |")
+    assert build[3].endswith("| 0.50\u00d7 |") and build[2].endswith("| 1.00\u00d7 |")
+    query = bench_cluster.query_table(rows).splitlines()
+    assert query[4].endswith("| 5.00\u00d7 | 2/3 |")  # 10 ms against 2 ms; one total differs
+    http = bench_cluster.http_table(rows).splitlines()
+    assert http[3].endswith("| 0.25\u00d7 | 4.00\u00d7 |")  # a quarter the q/s, 4x the p50
+    per_shard = bench_cluster.per_shard_table(rows).splitlines()
+    # 200 articles of 4,000 bytes a shard, two segments; 10 ms against 8 ms on one shard
+    assert per_shard[3].endswith("| 200 | 0.76 | 4,000 | 2.00 | 10.0 | 1.25\u00d7 |")
+    assert len(bench_cluster.shard_table(rows).splitlines()) == 2 + 1 + 3
+    assert "| wire | OpenSearch 1 node, 3 shards | node-1 | 200 | 512 | \u2013 |" in page
+
+
 @pytest.mark.slow
 def test_search_benchmark_prints_kinds_in_process_and_over_http(
     model: synthetic.StoryModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
