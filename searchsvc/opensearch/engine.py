@@ -29,7 +29,12 @@ from searchsvc.opensearch.connection import connect, translating_cluster_errors
 from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
 from searchsvc.opensearch.translate import score_query
-from searchsvc.search.engine import MAX_ID_LENGTH, PARSE_CACHE_SIZE, SearchEngine
+from searchsvc.search.engine import (
+    MAX_ID_LENGTH,
+    PARSE_CACHE_SIZE,
+    SearchEngine,
+    check_related_limit,
+)
 from searchsvc.search.highlight import WordForms
 from searchsvc.search.matching import HighlightTerms
 from searchsvc.search.model import (
@@ -37,7 +42,6 @@ from searchsvc.search.model import (
     ArticleView,
     GenerationInfo,
     Hit,
-    QueryError,
     SearchRequest,
     SearchResult,
 )
@@ -77,31 +81,17 @@ class OpenSearchEngine:
     def article(self, article_id: str) -> ArticleView:
         source = self._source(article_id)
         shown = source.get("shown") or {}
-        record = shown.get("record") or {}
-        return ArticleView(
-            id=source.get("id", article_id),
-            title=shown.get("title") or "",
-            body=shown.get("body") or "",
-            dateline=record.get("dateline"),
-            place=record.get("dateline_place"),
-            places=list(record.get("places") or []),
-            date=record.get("date"),
-            source=record.get("source"),
-            url=record.get("url"),
+        return ArticleView.of(
+            source.get("id", article_id),
+            shown.get("title") or "",
+            shown.get("body") or "",
+            shown.get("record") or {},
         )
 
     @translating_cluster_errors
     def related(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles sharing this one's most distinctive stems (as ``search/related``)."""
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not (1 <= limit <= self.settings.max_per_page)
-        ):
-            raise QueryError(
-                f"limit must be a whole number from 1 to {self.settings.max_per_page}",
-                parameter="limit",
-            )
+        check_related_limit(limit, self.settings.max_per_page)
         shown = self._source(article_id).get("shown") or {}
         text = f"{shown.get('title') or ''}\n{shown.get('body') or ''}"
         stems = Counter(

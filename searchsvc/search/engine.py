@@ -98,29 +98,15 @@ class SearchEngine:
         with self._serving.reading() as reading:
             docnum = self._docnum(reading, article_id)
             stored = reading.stored(docnum)
-        record = stored.get("article") or {}
-        return ArticleView(
-            id=stored.get("id", article_id),
-            title=stored.get("title") or "",
-            body=stored.get("body") or "",
-            dateline=record.get("dateline"),
-            place=record.get("dateline_place"),
-            places=list(record.get("places") or []),
-            date=record.get("date"),
-            source=record.get("source"),
-            url=record.get("url"),
+        return ArticleView.of(
+            stored.get("id", article_id),
+            stored.get("title") or "",
+            stored.get("body") or "",
+            stored.get("article") or {},
         )
 
     def related(self, article_id: str, limit: int = 5) -> list[Hit]:
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not (1 <= limit <= self.settings.max_per_page)
-        ):
-            raise QueryError(
-                f"limit must be a whole number from 1 to {self.settings.max_per_page}",
-                parameter="limit",
-            )
+        check_related_limit(limit, self.settings.max_per_page)
         with self._serving.reading() as reading:
             docnum = self._docnum(reading, article_id)
             ranked = related_docs(reading, docnum, limit, self._surface_words, self.stem)
@@ -494,3 +480,11 @@ def _values(values: object, name: str) -> tuple[str, ...]:
     if not isinstance(values, (tuple, list)) or not all(isinstance(v, str) for v in values):
         raise QueryError(f"{name} must be a list of keys, got {values!r}", parameter=name)
     return tuple(values)
+
+
+def check_related_limit(limit: int, max_per_page: int) -> None:
+    """Refuse a related-stories ``limit`` that is not a whole number from 1 to a page."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_per_page:
+        raise QueryError(
+            f"limit must be a whole number from 1 to {max_per_page}", parameter="limit"
+        )

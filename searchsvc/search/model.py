@@ -176,6 +176,21 @@ class ArticleView:
     source: str | None = None
     url: str | None = None
 
+    @classmethod
+    def of(cls, article_id: str, title: str, body: str, record: dict[str, Any]) -> ArticleView:
+        """The view of a story from its text and its display record (either engine's)."""
+        return cls(
+            id=article_id,
+            title=title,
+            body=body,
+            dateline=record.get("dateline"),
+            place=record.get("dateline_place"),
+            places=list(record.get("places") or []),
+            date=record.get("date"),
+            source=record.get("source"),
+            url=record.get("url"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
 
