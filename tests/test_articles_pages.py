@@ -172,6 +172,22 @@ def test_built_index_finds_a_page_by_its_words(tmp_path, monkeypatch, capsys):
     assert [hit["id"][:28] for hit in result["hits"]] == ["sardines-return-northern-bay"]
 
 
+def test_the_article_page_and_api_name_the_author(tmp_path):
+    from searchsvc.config import Settings
+    from searchsvc.index import build_index
+    from searchsvc.web import close_app, create_app
+
+    settings = Settings(index_dir=tmp_path / "index", corpus=(PAGES,), build_procs=1)
+    build_index(None, settings, show_progress=False)
+    app = create_app(settings)
+    client = app.test_client()
+    author = EXPECTED["inline_boxes.html"]["author"]
+    found = client.get("/api/search?q=sardines+quota").get_json()["hits"][0]
+    assert client.get(f"/api/articles/{found['id']}").get_json()["author"] == author
+    assert f"By {author}" in client.get(f"/articles/{found['id']}").get_data(as_text=True)
+    close_app(app)
+
+
 def test_measuring_script_misses_what_the_tests_admit():
     spec = importlib.util.spec_from_file_location(
         "measure_pages", Path(__file__).parents[1] / "benchmarks" / "measure_pages.py"

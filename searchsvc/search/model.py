@@ -175,6 +175,7 @@ class ArticleView:
     date: str | None = None
     source: str | None = None
     url: str | None = None
+    author: str | None = None
 
     @classmethod
     def of(cls, article_id: str, title: str, body: str, record: dict[str, Any]) -> ArticleView:
@@ -189,6 +190,7 @@ class ArticleView:
             date=record.get("date"),
             source=record.get("source"),
             url=record.get("url"),
+            author=record.get("author"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -397,6 +397,7 @@ def _schemas() -> dict[str, Schema]:
                 "date": optional_string,
                 "source": optional_string,
                 "url": optional_string,
+                "author": optional_string,
             }
         ),
         "Job": _object(
