@@ -72,6 +72,8 @@ class Article:
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
+    #: ISO 639-1 code (``en``, ``id``, ``ar``), as declared or detected; None if unknown.
+    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``searchsvc ingest --json``."""
@@ -89,7 +91,31 @@ class Article:
             "url": self.url,
             "origin": self.origin,
             "format": self.format,
+            "language": self.language,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        """The article :meth:`to_dict` printed (a record written before languages were
+        kept has none)."""
+        place = data.get("dateline_place")
+        date = data.get("date")
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            body=data["body"],
+            dateline=data.get("dateline"),
+            dateline_place=Place.from_dict(place) if place else None,
+            places=tuple(Place.from_dict(p) for p in data.get("places", ())),
+            date=dt.date.fromisoformat(date) if date else None,
+            date_source=data.get("date_source", "none"),
+            source=data.get("source"),
+            author=data.get("author"),
+            url=data.get("url"),
+            origin=data.get("origin", ""),
+            format=data.get("format", "wire"),
+            language=data.get("language"),
+        )
 
 
 @dataclass
