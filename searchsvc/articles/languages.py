@@ -33,7 +33,7 @@ DETECTION_SAMPLE_CHARS = 300
 #: Fewer letters than this are not enough to tell a language (a bare name, a number).
 MIN_DETECTION_LETTERS = 20
 #: Below this probability the detector's answer is not kept.
-MIN_CONFIDENCE = 0.3
+MIN_CONFIDENCE = 0.2
 #: The two languages fastText confuses, settled by a second detector.
 _MALAY_PAIR = frozenset({"id", "ms"})
 
