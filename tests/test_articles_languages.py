@@ -260,7 +260,9 @@ def test_build_stores_each_articles_language(tmp_path: Path, procs: int) -> None
     write_jsonl(corpus / "one.jsonl", MIXED[:2])
     write_jsonl(corpus / "two.jsonl", MIXED[2:])
     settings = index_settings(tmp_path, build_procs=procs)
-    build_index([corpus], settings)
+    result = build_index([corpus], settings)
+    assert result.report.languages == {"id": 1, "ar": 1, "en": 1, "": 1}
+    assert "languages: " in result.format_text()
     with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
         stored = {f["id"]: f["article"]["language"] for f in searcher.all_stored_fields()}
     assert stored == {"kabar": "id", "khabar": "ar", "harbour": "en", "short": None}

@@ -128,6 +128,8 @@ class IngestReport:
     """
 
     read_by_format: Counter[str] = field(default_factory=Counter)
+    #: Articles by language code; "" counts those whose language is unknown.
+    languages: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     repaired: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -143,6 +145,7 @@ class IngestReport:
 
     def count_article(self, article: Article) -> None:
         self.read_by_format[article.format] += 1
+        self.languages[article.language or ""] += 1
         self.places_found += len(article.places)
         if article.dateline_place is not None:
             self.articles_with_place += 1
@@ -165,6 +168,7 @@ class IngestReport:
     def merge(self, other: IngestReport) -> None:
         """Fold in a report produced elsewhere (e.g. by a worker process)."""
         self.read_by_format.update(other.read_by_format)
+        self.languages.update(other.languages)
         self.skipped.update(other.skipped)
         self.repaired.update(other.repaired)
         self.files += other.files
@@ -179,6 +183,7 @@ class IngestReport:
             "files": self.files,
             "articles": self.articles,
             "read_by_format": dict(sorted(self.read_by_format.items())),
+            "languages": dict(sorted(self.languages.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "repaired": dict(sorted(self.repaired.items())),
             "examples": {reason: list(v) for reason, v in sorted(self.examples.items())},
@@ -190,6 +195,7 @@ class IngestReport:
     def from_dict(cls, data: dict[str, Any]) -> IngestReport:
         report = cls(
             read_by_format=Counter(data.get("read_by_format", {})),
+            languages=Counter(data.get("languages", {})),
             skipped=Counter(data.get("skipped", {})),
             repaired=Counter(data.get("repaired", {})),
             examples={k: list(v) for k, v in data.get("examples", {}).items()},
@@ -203,6 +209,9 @@ class IngestReport:
         """The human-readable report the CLI prints."""
         lines = [f"files read: {self.files}", f"articles read: {self.articles}"]
         lines += [f"  {fmt}: {n}" for fmt, n in sorted(self.read_by_format.items())]
+        if self.languages:
+            languages = (f"{code or 'unknown'} {n}" for code, n in self.languages.most_common())
+            lines.append(f"languages: {', '.join(languages)}")
         lines.append(f"skipped: {sum(self.skipped.values())}")
         lines += [self._reason_line(r, n) for r, n in sorted(self.skipped.items())]
         lines.append(f"repaired: {sum(self.repaired.values())}")
