@@ -86,9 +86,19 @@ def test_what_names_no_language_is_none(tag: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("code", "label"),
-    [("id", "Indonesian"), ("ar", "Arabic"), ("en", "English"), ("ms", "Malay"), ("sw", "Swahili")],
+    [
+        ("id", "Indonesian"),
+        ("ar", "Arabic"),
+        ("en", "English"),
+        ("ms", "Malay"),
+        ("fil", "Filipino"),
+        ("", "Unknown language"),
+        (None, "Unknown language"),
+        ("xx", "xx"),
+        ("not a code", "not a code"),
+    ],
 )
-def test_labels_are_english_names(code: str, label: str) -> None:
+def test_labels_are_english_names(code: str | None, label: str) -> None:
     assert language_label(code) == label
 
 

