@@ -143,11 +143,12 @@ def detect_language(title: str, body: str) -> str | None:
 def detection_sample(title: str, body: str) -> str:
     """One line of the headline and the body's opening, as fastText reads it.
 
-    A headline in capitals (as wires send them) is lowercased: in capitals, English
-    earnings briefs read as Spanish to the model.
+    Either in capitals (wire headlines, old wire bodies) is lowercased: in capitals,
+    English earnings briefs and price tables read as Spanish or German to the model.
     """
-    headline = title.lower() if title.isupper() else title
-    return " ".join(f"{headline} {body[:DETECTION_SAMPLE_CHARS]}".split())
+    opening = body[:DETECTION_SAMPLE_CHARS]
+    parts = (text.lower() if text.isupper() else text for text in (title, opening))
+    return " ".join(" ".join(parts).split())
 
 
 def _malay_or_indonesian(sample: str) -> str:
