@@ -1,9 +1,9 @@
 """The OpenSearch engine beside the embedded Whoosh engine, measured in the same run.
 
 For each corpus: the Whoosh engine's build, in-process queries and HTTP load first (the
-baseline), then for each node count a test cluster of its own (``cluster/start`` in a
-private ``SEARCHSVC_CLUSTER_DIR``, stopped and removed afterwards) and on it, for each
-shard count, a bulk build, in-process queries and what every shard and node costs
+baseline), then for each node count a test cluster of its own (``cluster/cluster.py``'s
+``LocalCluster`` in a private state folder, stopped and removed afterwards) and on it, for
+each shard count, a bulk build, in-process queries and what every shard and node costs
 (``_cat/shards``, ``_cat/segments``, JVM heap, resident memory); HTTP load through a real
 ``searchsvc serve`` runs once per cluster. Replicas are 0: the figures are per primary
 shard, which is what sizing multiplies (see docs/scale-out.md).
@@ -14,10 +14,8 @@ shard, which is what sizing multiplies (see docs/scale-out.md).
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
-from collections.abc import Callable, Iterator, Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +25,12 @@ from http_load import run_http
 from measuring import REPO, run_child
 from query_set import BenchQuery
 
-CLUSTER = REPO / "cluster"
+sys.path.insert(0, str(REPO / "cluster"))
+from cluster import LocalCluster  # the launcher: a script folder, not a package
+
 ALIAS = "bench"
 WHOOSH = "whoosh"
 OPENSEARCH = "opensearch"
-CLUSTER_START_TIMEOUT_S = 900
-
-
-@contextlib.contextmanager
-def running_cluster(nodes: int, state_dir: Path) -> Iterator[list[str]]:
-    """A fresh cluster of ``nodes`` nodes; its URLs. Stopped (data removed) on the way out,
-    whatever happened inside."""
-    env = {**os.environ, "SEARCHSVC_CLUSTER_DIR": str(state_dir)}
-    try:
-        started = subprocess.run(
-            [str(CLUSTER / "start"), "--nodes", str(nodes)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=CLUSTER_START_TIMEOUT_S,
-        )
-        if started.returncode != 0:
-            raise RuntimeError(f"cluster/start --nodes {nodes} failed:\n{started.stderr[-2000:]}")
-        yield [line for line in started.stdout.split() if line.startswith("http")]
-    finally:
-        subprocess.run([str(CLUSTER / "stop")], env=env, capture_output=True, timeout=120)
 
 
 def engine_settings(urls: Sequence[str], shards: int) -> dict[str, str]:
@@ -83,11 +62,11 @@ def query_row(args: Sequence[str], timeout: float, env: dict[str, str] | None) -
     return {**child.result, "peak_rss": child.peak_rss}
 
 
-def shard_costs(urls: Sequence[str], state_dir: Path) -> dict[str, Any]:
+def shard_costs(cluster: LocalCluster) -> dict[str, Any]:
     """Per shard: documents, store bytes, segments; per node: heap and resident memory."""
     from opensearchpy import OpenSearch
 
-    client = OpenSearch(hosts=list(urls), timeout=60)
+    client = OpenSearch(hosts=cluster.urls, timeout=60)
     try:
         client.indices.refresh(index=ALIAS)
         shards = client.cat.shards(index=ALIAS, format="json", bytes="b")
@@ -98,7 +77,7 @@ def shard_costs(urls: Sequence[str], state_dir: Path) -> dict[str, Any]:
     per_shard: dict[str, int] = {}
     for segment in segments:
         per_shard[segment["shard"]] = per_shard.get(segment["shard"], 0) + 1
-    rss = node_rss(state_dir)
+    rss = node_rss(cluster)
     return {
         "shards": [
             {
@@ -126,14 +105,10 @@ def shard_costs(urls: Sequence[str], state_dir: Path) -> dict[str, Any]:
     }
 
 
-def node_rss(state_dir: Path) -> dict[str, int]:
+def node_rss(cluster: LocalCluster) -> dict[str, int]:
     """Resident memory of each node's JVM, found through the launcher's ``nodes.json``."""
-    try:
-        nodes = json.loads((state_dir / "nodes.json").read_text())
-    except (OSError, ValueError):
-        return {}
     found = {}
-    for node in nodes:
+    for node in cluster.nodes():
         with contextlib.suppress(psutil.Error):
             found[node["name"]] = psutil.Process(node["pid"]).memory_info().rss
     return found
@@ -208,7 +183,8 @@ def measure_corpus(
     for count in nodes:
         state_dir = work / f"cluster-{count}"
         log(f"{label}: starting a {count}-node cluster")
-        with running_cluster(count, state_dir) as urls:
+        with LocalCluster(state_dir, count) as cluster:
+            urls = cluster.urls
             for shard_count in shards:
                 env = engine_settings(urls, shard_count)
                 row: dict[str, Any] = {
@@ -229,7 +205,7 @@ def measure_corpus(
                     timeout,
                     env,
                 )
-                row["costs"] = shard_costs(urls, state_dir)
+                row["costs"] = shard_costs(cluster)
                 if http_levels and shard_count == http_shards(count, shards):
                     log(f"{label}: OpenSearch over HTTP, {count} node(s)")
                     row["http"] = over_http(env)
