@@ -20,7 +20,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from opensearchpy import OpenSearch, helpers
@@ -32,6 +32,7 @@ from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.updates import UpdateResult
 from searchsvc.opensearch.documents import article_source, index_body
+from searchsvc.opensearch.status import finished, record_outcome
 
 #: A lock not renewed for this long belongs to a process that died.
 LOCK_TTL_S = 120.0
@@ -98,6 +99,9 @@ class ClusterLock:
         self.index = lock_index(alias)
         self.owner = f"{socket.gethostname()}:{secrets.token_hex(6)}"
         self.purpose = purpose
+        #: What a build reports while it runs (generation, phase, articles done), kept
+        #: in the lock document at each renewal for every replica's status page.
+        self.progress: dict = {}
         self._version: tuple[int, int] | None = None
 
     def try_acquire(self) -> dict | None:
@@ -105,7 +109,7 @@ class ClusterLock:
         ensure_lock_index(self.client, self.index)
         try:
             answer = self.client.index(
-                index=self.index, id=LOCK_ID, body=self._record(), op_type="create", refresh=True
+                index=self.index, id=LOCK_ID, body=self.record(), op_type="create", refresh=True
             )
         except ConflictError:
             return self._take_over_expired()
@@ -120,7 +124,7 @@ class ClusterLock:
         answer = self.client.index(
             index=self.index,
             id=LOCK_ID,
-            body=self._record(),
+            body=self.record(),
             if_seq_no=seq_no,
             if_primary_term=term,
             refresh=True,
@@ -137,7 +141,7 @@ class ClusterLock:
                 index=self.index, id=LOCK_ID, if_seq_no=seq_no, if_primary_term=term, refresh=True
             )
 
-    def _record(self) -> dict:
+    def record(self) -> dict:
         now = time.time()
         return {
             "owner": self.owner,
@@ -146,6 +150,7 @@ class ClusterLock:
             "purpose": self.purpose,
             "started_at": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
             "expires": now + LOCK_TTL_S,
+            **self.progress,
         }
 
     def _take_over_expired(self) -> dict | None:
@@ -166,7 +171,7 @@ class ClusterLock:
             )
         try:
             answer = self.client.index(
-                index=self.index, id=LOCK_ID, body=self._record(), op_type="create", refresh=True
+                index=self.index, id=LOCK_ID, body=self.record(), op_type="create", refresh=True
             )
         except ConflictError:
             return record  # another process took it over first
@@ -224,39 +229,78 @@ def build_generation(
     settings: Settings,
     articles: Iterable[Article],
     report: IngestReport | None = None,
+    sources: Sequence[str] = (),
 ) -> ClusterBuild:
     """Load ``articles`` into a new generation and switch the alias to it.
 
     Raises :class:`BuildInProgress` when another build holds the lock and
     :class:`BuildFailed` when the load or its check fails (the alias is then untouched).
+    Either way the outcome is recorded for ``GET /api/index/status`` (``status``).
     """
     alias = settings.opensearch_index
     started = time.perf_counter()
     with holding_lock(client, alias, "build") as lock:
         remove_stale_generations(client, alias)
         name = new_index_name(alias)
+        lock.progress.update(generation=generation_id(alias, name), phase="loading", done=0)
+        lock.renew()
         body = index_body(settings)
         body["settings"]["index"]["refresh_interval"] = "-1"  # one refresh after the load
-        client.indices.create(index=name, body=body)
         try:
+            client.indices.create(index=name, body=body)
             sent, distinct = _load(client, name, articles, lock)
+            lock.progress["phase"] = "verifying"
             lock.renew()  # the refresh of a big generation takes a while
             client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
             client.indices.refresh(index=name)
             found = client.count(index=name)["count"]
             if found != distinct:
                 raise BuildFailed(f"generation {name} holds {found} articles; {distinct} were sent")
+            seconds = time.perf_counter() - started
+            record = finished(
+                lock.record(),
+                done=distinct,
+                total=distinct,
+                rate=round(distinct / seconds, 1) if seconds else None,
+                report=report.to_dict() if report is not None else None,
+            )
+            _keep_build_record(client, name, record, sources, seconds, sent - distinct)
+            lock.progress["phase"] = "switching"
             lock.renew()
             previous = switch_alias(client, alias, name)
-        except BaseException:
+        except BaseException as error:
             with contextlib.suppress(Exception):
                 client.indices.delete(index=name)
+            with contextlib.suppress(Exception):
+                failure = finished(lock.record(), state="failed", error=str(error) or repr(error))
+                record_outcome(client, lock.index, failure)
             raise
+        with contextlib.suppress(Exception):  # the new generation serves already
+            record_outcome(client, lock.index, record)
         for old in previous:
             with contextlib.suppress(NotFoundError):
                 client.indices.delete(index=old)
     seconds = time.perf_counter() - started
     return ClusterBuild(generation_id(alias, name), distinct, seconds, sent - distinct, report)
+
+
+def _keep_build_record(
+    client: OpenSearch,
+    name: str,
+    record: dict,
+    sources: Sequence[str],
+    seconds: float,
+    duplicates: int,
+) -> None:
+    """What the generation was built from, in its ``_meta`` (``searchsvc index-info``)."""
+    build = {
+        "built_at": record["finished_at"],
+        "build_seconds": round(seconds, 3),
+        "sources": list(sources),
+        "duplicates_removed": duplicates,
+        "report": record["report"] or {},
+    }
+    client.indices.put_mapping(index=name, body={"_meta": {"commit": 1, "build": build}})
 
 
 def _load(
@@ -284,6 +328,7 @@ def _load(
         if not ok:
             raise BuildFailed(f"the cluster refused an article: {item}")
         if done % (20 * BULK_CHUNK) == 0:
+            lock.progress["done"] = done
             lock.renew()
     return sent, len(ids)
 
@@ -378,13 +423,19 @@ def generation_id(alias: str, name: str) -> str:
     return name.removeprefix(generation_prefix(alias))
 
 
+def read_meta(client: OpenSearch, name: str) -> dict:
+    """The generation's ``_meta``: its update counter and what it was built from."""
+    mapping = client.indices.get_mapping(index=name)[name]["mappings"]
+    return mapping.get("_meta") or {}
+
+
 def read_commit(client: OpenSearch, name: str) -> int:
     """How many updates the generation ``name`` has had since its build (kept in ``_meta``)."""
-    mapping = client.indices.get_mapping(index=name)[name]["mappings"]
-    return int((mapping.get("_meta") or {}).get("commit", 1))
+    return int(read_meta(client, name).get("commit", 1))
 
 
 def bump_commit(client: OpenSearch, name: str) -> None:
     """Count one more update (callers hold the lock, so no two bump at once)."""
-    commit = read_commit(client, name) + 1
-    client.indices.put_mapping(index=name, body={"_meta": {"commit": commit}})
+    meta = read_meta(client, name)
+    meta["commit"] = int(meta.get("commit", 1)) + 1
+    client.indices.put_mapping(index=name, body={"_meta": meta})
