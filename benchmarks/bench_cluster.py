@@ -8,13 +8,20 @@ each shard count, a bulk build, in-process queries and what every shard and node
 ``searchsvc serve`` runs once per cluster. Replicas are 0: the figures are per primary
 shard, which is what sizing multiplies (see docs/scale-out.md).
 
-``run_all.py --engine opensearch`` runs this and prints the tables.
+``run_all.py --engine opensearch`` runs this and prints the tables. Run alone,
+``python benchmarks/bench_cluster.py`` counts the cluster requests each kind of query
+makes and times them, with this checkout's code and a baseline commit's (``--baseline``,
+default ``main``) on the same small one-node cluster, beside the Whoosh engine.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,8 +29,8 @@ from typing import Any
 import psutil
 from bench_tables import MIB, TIMES, table
 from http_load import run_http
-from measuring import REPO, run_child
-from query_set import BenchQuery
+from measuring import DEFAULT_REUTERS, REPO, reuters_paths, run_child
+from query_set import QUERY_SET, BenchQuery
 
 sys.path.insert(0, str(REPO / "cluster"))
 from cluster import LocalCluster  # the launcher: a script folder, not a package
@@ -359,3 +366,139 @@ def render(rows: Sequence[dict[str, Any]]) -> str:
         ("Nodes (JVM heap after the queries, resident memory)", node_table(rows)),
     ]
     return "\n\n".join(f"### {title}\n\n{text}" for title, text in parts)
+
+
+# --- round trips: this code beside a baseline commit -------------------------------------
+
+
+def measure_round_trips(
+    sources: Sequence[Path],
+    work: Path,
+    *,
+    baseline: str,
+    nodes: int,
+    rounds: int,
+    query_set: Path,
+    log: Callable[[str], None],
+    timeout: float = 3600,
+) -> dict[str, Any]:
+    """Each query kind's cluster requests and latency with the code at ``baseline`` and
+    with this checkout, on the same one-shard generation, beside the Whoosh engine."""
+    baseline_code = export_code(baseline, work / "baseline")
+    query_args = ["--rounds", str(rounds), "--query-set", str(query_set)]
+    sources_args = [str(path) for path in sources]
+    whoosh_dir = work / "whoosh"
+    log(f"Whoosh build and queries ({len(sources)} file(s))")
+    build_row(["--engine", "searchsvc", "--out", str(whoosh_dir), *sources_args], timeout, None)
+    whoosh = query_row(
+        ["--engine", "searchsvc", "--index", str(whoosh_dir), *query_args], timeout, None
+    )
+    with LocalCluster(work / "cluster", nodes) as cluster:
+        env = engine_settings(cluster.urls, 1)
+        log(f"OpenSearch build on {_count(nodes, 'node')}")
+        build_row(
+            ["--engine", OPENSEARCH, "--out", str(work / "unused"), *sources_args], timeout, env
+        )
+        cluster_args = ["--engine", OPENSEARCH, "--index", str(work / "unused"), *query_args]
+        log(f"OpenSearch queries with {baseline}'s code")
+        before = query_row(cluster_args, timeout, {**env, "PYTHONPATH": str(baseline_code)})
+        log("OpenSearch queries with this checkout's code")
+        after = query_row(cluster_args, timeout, {**env, "PYTHONPATH": str(REPO)})
+    return {"baseline": baseline, "whoosh": whoosh, "before": before, "after": after}
+
+
+def export_code(ref: str, folder: Path) -> Path:
+    """The ``searchsvc`` package as commit ``ref`` has it, in ``folder`` (for PYTHONPATH)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "searchsvc"], check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
+def round_trip_table(result: dict[str, Any]) -> str:
+    """Requests per query by kind: first pass (nothing cached) and warm repeats."""
+    before, after = result["before"]["round_trips"], result["after"]["round_trips"]
+    lines = [
+        [kind, _trips(before, kind, "first"), _trips(before, kind, "warm"),
+         _trips(after, kind, "first"), _trips(after, kind, "warm"),
+         _trips(after, kind, "warm", "max")]
+        for kind in sorted(after)
+    ]  # fmt: skip
+    base = result["baseline"]
+    return table(
+        ["kind", f"{base}: first pass", f"{base}: warm", "now: first pass", "now: warm",
+         "now: warm, most"],
+        lines,
+    )  # fmt: skip
+
+
+def endpoint_table(result: dict[str, Any]) -> str:
+    """Warm requests per query by kind and endpoint, before and now."""
+    before, after = result["before"]["round_trips"], result["after"]["round_trips"]
+    lines = []
+    for kind in sorted(after):
+        old = before.get(kind, {}).get("warm", {}).get("endpoints", {})
+        new = after[kind].get("warm", {}).get("endpoints", {})
+        lines += [
+            [kind, name, old.get(name, 0.0), new.get(name, 0.0)] for name in sorted({*old, *new})
+        ]
+    return table(["kind", "endpoint", f"{result['baseline']}", "now"], lines)
+
+
+def latency_table(result: dict[str, Any]) -> str:
+    """Warm median latency by kind: Whoosh in process, the cluster before and now."""
+    whoosh, before, after = (result[name] for name in ("whoosh", "before", "after"))
+    rows = [("all", whoosh["warm"]["p50"], before["warm"]["p50"], after["warm"]["p50"])]
+    rows += [
+        (kind, whoosh["by_kind"].get(kind), before["by_kind"].get(kind), after["by_kind"][kind])
+        for kind in sorted(after["by_kind"])
+    ]
+    base = result["baseline"]
+    return table(
+        ["kind", "Whoosh p50 ms", f"{base}: p50 ms", f"{base}: vs Whoosh", "now: p50 ms",
+         "now: vs Whoosh", f"now vs {base}"],
+        [[kind, w, b, _times(b, w), a, _times(a, w), _times(a, b)] for kind, w, b, a in rows],
+    )  # fmt: skip
+
+
+def _trips(trips: dict[str, Any], kind: str, phase: str, statistic: str = "mean") -> Any:
+    return trips.get(kind, {}).get(phase, {}).get(statistic)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Cluster requests and latency per query kind: this checkout beside a "
+        "baseline commit and the Whoosh engine, in one run on a small Reuters sample "
+        "(the whole comparison is run_all.py --engine opensearch)."
+    )
+    parser.add_argument("--reuters", type=Path, default=DEFAULT_REUTERS)
+    parser.add_argument("--files", type=int, default=2, help="Reuters files (1,000 stories each)")
+    parser.add_argument("--baseline", default="main", help="the commit compared (default main)")
+    parser.add_argument("--nodes", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
+    parser.add_argument("--query-set", type=Path, default=QUERY_SET)
+    parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
+    parser.add_argument("--json", type=Path, help="also save the results here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="searchsvc-trips-") as scratch:
+        result = measure_round_trips(
+            reuters_paths(args.reuters)[: args.files],
+            args.work or Path(scratch),
+            baseline=args.baseline,
+            nodes=args.nodes,
+            rounds=args.rounds,
+            query_set=args.query_set,
+            log=lambda line: print(f"[bench_cluster] {line}", file=sys.stderr, flush=True),
+        )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    print("### Cluster requests per query\n\n" + round_trip_table(result))
+    print("\n### Warm requests per query, by endpoint\n\n" + endpoint_table(result))
+    print("\n### Warm latency\n\n" + latency_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,6 +28,8 @@ from opensearch_cluster import (
 )
 from test_web_support import write_corpus
 
+from searchsvc.articles.model import Article
+
 pytestmark = pytest.mark.slow
 
 TOKEN = "faults-admin-token"
@@ -252,3 +254,53 @@ def test_a_cluster_that_is_down_gives_503_and_the_service_recovers_without_a_res
         time.sleep(1)
     assert get(server.base, "/healthz")[0] == 200
     assert server.process.pid == pid and server.process.poll() is None
+
+
+def test_a_shard_with_no_live_copy_gives_503_not_fewer_results(cluster, tmp_path):
+    """Three shards, no replica, one per node: with a node gone a third of the matches
+    has no copy anywhere, and the answer is a 503 saying so, never a shorter list."""
+    from searchsvc.config import Settings
+    from searchsvc.opensearch import OpenSearchEngine
+    from searchsvc.web import close_app, create_app
+
+    cluster.wait_for("green", HEAL_DEADLINE_S)
+    settings = Settings(
+        engine="opensearch",
+        opensearch_url=tuple(cluster.urls),
+        opensearch_index=unique_alias("partial"),
+        opensearch_shards=3,
+        opensearch_replicas=0,
+        index_dir=tmp_path / "index",
+    )
+    stories = [
+        Article(id=f"p{number:02d}", title=f"Harbour report {number}", body="Cranes idle.")
+        for number in range(30)
+    ]
+    with OpenSearchEngine(settings) as engine:
+        engine.build(stories)
+        spread = {"index.routing.allocation.total_shards_per_node": 1}
+        engine.client.indices.put_settings(index=settings.opensearch_index, body=spread)
+        cluster.wait_for("green", HEAL_DEADLINE_S)
+        shards = cluster.get(
+            f"/_cat/shards/{serving_index(cluster, settings.opensearch_index)}"
+            "?format=json&h=node,state"
+        )
+        assert len({shard["node"] for shard in shards if shard["state"] == "STARTED"}) == 3
+        app = create_app(settings)
+        web = app.test_client()
+        try:
+            assert web.get("/api/search?q=harbour").get_json()["total"] == 30
+            cluster.kill_node(
+                cluster.node_holding(serving_index(cluster, settings.opensearch_index))
+            )
+            answers = [web.get(path) for path in ("/api/search?q=harbour", "/api/search?q=")]
+            cluster.restart_dead_nodes()
+            healed = web.get("/api/search?q=harbour")
+        finally:
+            close_app(app)
+            engine.client.indices.delete(index=f"{settings.opensearch_index}-*")
+    for answer in answers:
+        body = answer.get_json()
+        assert answer.status_code == 503, body
+        assert "cluster is not answering" in body["message"] and "shards" in body["reason"], body
+    assert healed.status_code == 200 and healed.get_json()["total"] == 30

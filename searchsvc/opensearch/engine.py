@@ -256,10 +256,12 @@ class OpenSearchEngine:
 
         Counts are exact (a filter per stem), not the term statistics of one shard, so
         the choice is the same however many shards hold the generation."""
-        doc_count = max(1, self.client.count(index=self.alias)["count"])
-        ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
         candidates = [word for word in stems if not word.isdigit()]
-        docs = self._articles_with_each(candidates)
+        if not candidates:
+            return []
+        total, docs = self._articles_with_each(candidates)
+        doc_count = max(1, total)
+        ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
         weighted = [
             (stems[word] * math.log(doc_count / docs[word]), word)
             for word in candidates
@@ -268,14 +270,19 @@ class OpenSearchEngine:
         weighted.sort(key=lambda item: (-item[0], item[1]))
         return [word for _, word in weighted[:KEY_WORDS]]
 
-    def _articles_with_each(self, words: list[str]) -> dict[str, int]:
-        """How many articles have each stem in the title or the body (exact counts)."""
-        if not words:
-            return {}
+    def _articles_with_each(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        """How many articles there are, and how many have each stem in the title or the
+        body (exact counts), in one request."""
         filters = {
             word: {"bool": {"should": [{"term": {name: word}} for name in TEXT_FIELDS]}}
             for word in words
         }
-        body = {"size": 0, "aggs": {"each": {"filters": {"filters": filters}}}}
-        buckets = self.client.search(index=self.alias, body=body)["aggregations"]["each"]["buckets"]
-        return {word: buckets[word]["doc_count"] for word in words}
+        body = {
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {"each": {"filters": {"filters": filters}}},
+        }
+        answer = self.client.search(index=self.alias, body=body)
+        buckets = answer["aggregations"]["each"]["buckets"]
+        counts = {word: buckets[word]["doc_count"] for word in words}
+        return answer["hits"]["total"]["value"], counts

@@ -37,6 +37,9 @@ from searchsvc.opensearch.status import finished, record_outcome
 #: A lock not renewed for this long belongs to a process that died.
 LOCK_TTL_S = 120.0
 LOCK_ID = "rebuild"
+#: The document naming the generation behind the alias and its update count, rewritten
+#: after every alias move and update: what cached word statistics are keyed on.
+SERVING_ID = "serving"
 BULK_CHUNK = 500
 _POLL_SECONDS = 0.2
 
@@ -341,7 +344,20 @@ def switch_alias(client: OpenSearch, alias: str, name: str) -> list[str]:
     moves = [{"remove": {"index": old, "alias": alias}} for old in previous]
     moves.append({"add": {"index": name, "alias": alias, "is_write_index": True}})
     client.indices.update_aliases(body={"actions": moves})
+    mark_serving(client, alias, name, 1)
     return [old for old in previous if old != name]
+
+
+def mark_serving(client: OpenSearch, alias: str, name: str, commit: int) -> None:
+    """Name the generation serving now, after the alias moved or an update: searches
+    keep what they learned of the words per generation (``lexicon``), and written only
+    after the change, a search never keeps the old generation's counts for the new."""
+    client.index(
+        index=lock_index(alias),
+        id=SERVING_ID,
+        body={"index": name, "commit": commit},
+        refresh=True,
+    )
 
 
 def remove_stale_generations(client: OpenSearch, alias: str) -> list[str]:
@@ -376,7 +392,7 @@ def update_articles(
             for key, article in batch.items()
         ]
         _bulk(client, actions)
-        bump_commit(client, name)
+        bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     replaced = len(existing)
     return UpdateResult(generation_id(alias, name), len(batch) - replaced, replaced, 0, count)
@@ -390,7 +406,7 @@ def delete_articles(client: OpenSearch, settings: Settings, ids: Iterable[str]) 
         wanted = list(dict.fromkeys(ids))
         existing = _existing_ids(client, name, wanted)
         _bulk(client, [{"_op_type": "delete", "_index": name, "_id": key} for key in existing])
-        bump_commit(client, name)
+        bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     return UpdateResult(generation_id(alias, name), 0, 0, len(existing), count)
 
@@ -434,8 +450,9 @@ def read_commit(client: OpenSearch, name: str) -> int:
     return int(read_meta(client, name).get("commit", 1))
 
 
-def bump_commit(client: OpenSearch, name: str) -> None:
+def bump_commit(client: OpenSearch, alias: str, name: str) -> None:
     """Count one more update (callers hold the lock, so no two bump at once)."""
     meta = read_meta(client, name)
     meta["commit"] = int(meta.get("commit", 1)) + 1
     client.indices.put_mapping(index=name, body={"_meta": meta})
+    mark_serving(client, alias, name, meta["commit"])

@@ -1,12 +1,13 @@
 """One search on the cluster: the list in tiers, facets as aggregations, highlights.
 
-The same steps as the embedded engine's ``_Search``, in two or three requests:
+The same steps as the embedded engine's ``_Search``, in one request or a few:
 
 * one ``_msearch`` holds the aggregations over the query's matches within the date
   range (each facet a ``filter`` aggregation with every *other* facet's selection, so a
   facet ignores its own; the date histogram, the undated count and the all-words count
   under the filter of every selection) and the page's hits among the articles with all
-  the words, with the facet selections as ``post_filter``;
+  the words, with the facet selections as ``post_filter``, and the key of the generation
+  serving (what the word statistics cached for suggestions are valid for, ``lexicon``);
 * when the page reaches past those, a second request takes the rest of the page from
   the articles with only some of the words.
 
@@ -66,7 +67,7 @@ class ClusterSearch:
         self.request = request
         self.selection = selection
         self.parsed = parsed
-        self.reading = ClusterReading.of(engine.lexicon)
+        self.reading = ClusterReading.of(engine.lexicon, parsed, engine.stem)
         clauses = parsed.clauses
         self.message: str | None = None
         if clauses:
@@ -92,8 +93,15 @@ class ClusterSearch:
         start = (request.page - 1) * request.per_page
         first_tier = self.tier_search(first=True, start=start, size=request.per_page)
         answers = client.msearch(
-            body=[{"index": alias}, self.aggregations(), {"index": alias}, first_tier]
+            body=[
+                {"index": alias},
+                self.aggregations(),
+                {"index": alias},
+                first_tier,
+                *self.engine.lexicon.probe(),
+            ]
         )["responses"]
+        self.reading.learn_generation(answers.pop())
         for answer in answers:
             if "error" in answer:
                 raise refused(answer)
