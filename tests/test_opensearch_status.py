@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from opensearch_cluster import drop_alias_indices, unique_alias
-from test_opensearch_generations import FIRST, SECOND, story
+from test_opensearch_generations import FIRST, SECOND, story, write_harbour_stories
 from test_web_support import assert_documented
 
 from searchsvc import engines
@@ -108,12 +108,7 @@ def test_a_build_that_stopped_renewing_its_lock_is_reported_killed(
 def test_index_info_describes_the_generation_behind_the_alias(
     engine, tmp_path, monkeypatch, capsys
 ) -> None:
-    source = tmp_path / "stories.jsonl"
-    source.write_text(
-        '{"id": "f1", "title": "Harbour crane toppled", "body": "Wind.", "source": "Wire"}\n'
-        '{"id": "f2", "title": "Harbour reopens", "body": "Calm.", "source": "Wire"}\n',
-        encoding="utf-8",
-    )
+    source = write_harbour_stories(tmp_path / "stories.jsonl")
     settings = engine.settings
     built = engines.build_index([source], settings)
     engines.update_articles(settings, [story("f3", "Harbour crane rebuilt")])

@@ -75,12 +75,11 @@ class ClusterLexicon:
         return GenerationKey(source["index"], int(source.get("commit", 1)))
 
     def statistics(
-        self, key: GenerationKey | None, wanted: dict[str, Iterable[str]]
+        self, cache: dict[tuple, Any], wanted: dict[str, Iterable[str]]
     ) -> dict[str, dict[str, dict]]:
         """Per field, word -> {"ttf": occurrences, "doc_freq": articles} ({} when the
-        word is not indexed) for every word ``wanted`` in each field; what the cache does
+        word is not indexed) for every word ``wanted`` in each field; what ``cache`` does
         not hold comes from one ``_termvectors`` of an artificial document."""
-        cache = self._cache_for(key)
         missing = {
             name: [word for word in dict.fromkeys(words) if ("stats", name, word) not in cache]
             for name, words in wanted.items()
@@ -109,7 +108,7 @@ class ClusterLexicon:
         }
 
     def suggested(
-        self, key: GenerationKey | None, fields: Iterable[str], word: str, maxdist: int
+        self, cache: dict[tuple, Any], fields: Iterable[str], word: str, maxdist: int
     ) -> dict[str, int]:
         """Indexed words of ``fields`` within ``maxdist`` edits of ``word`` (not ``word``
         itself), with their document frequency summed over the fields; one request with
@@ -117,7 +116,6 @@ class ClusterLexicon:
         fields = tuple(fields)
         if maxdist < 1 or not fields:
             return {}
-        cache = self._cache_for(key)
         entry = ("near", fields, word, maxdist)
         if entry not in cache:
             cache[entry] = self._suggest(fields, word, maxdist)
@@ -150,11 +148,8 @@ class ClusterLexicon:
                     found[text] = found.get(text, 0) + int(option.get("freq", 0))
         return found
 
-    def _cache_for(self, key: GenerationKey | None) -> dict[tuple, Any]:
-        """The cache of generation ``key``: emptied when the key changes or the cache
-        is full; a fresh dict of this request's own when the key is unknown."""
-        if key is None:
-            return {}
+    def cache_for(self, key: GenerationKey) -> dict[tuple, Any]:
+        """The cache of generation ``key``, emptied when the key changes or it is full."""
         with self._lock:
             if key != self._key or len(self._cache) > MAX_CACHED:
                 self._key, self._cache = key, {}
@@ -169,14 +164,20 @@ class RequestLexicon:
     def __init__(self, shared: ClusterLexicon, expected: dict[str, set[str]]) -> None:
         self.shared = shared
         self.expected = expected
-        self.key: GenerationKey | None = None
-        self._own: dict[tuple, Any] = {}
+        #: This search's own answers until the generation is known, and where it is not.
+        self.cache: dict[tuple, Any] = {}
 
     def _statistics(self, fields: Iterable[str], words: Iterable[str]) -> dict[str, dict]:
         wanted = {name: set(found) for name, found in self.expected.items()}
         for name in fields:
             wanted.setdefault(name, set()).update(words)
-        return self.shared.statistics(self.key, wanted)
+        return self.shared.statistics(self.cache, wanted)
+
+    def remembered(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per generation (what a corrected query finds, for one)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     def occurrences(self, reader: Any, word: str, fields: tuple[str, ...] | None = None) -> float:
         fields = fields or WORD_FIELDS
@@ -188,7 +189,7 @@ class RequestLexicon:
     ) -> list[tuple[str, int]]:
         """(word, articles with it in ``fields``) of the indexed words within ``maxdist``
         edits of ``word`` (``word`` itself included when indexed)."""
-        docs = dict(self.shared.suggested(self.key, fields, word, maxdist))
+        docs = dict(self.shared.suggested(self.cache, fields, word, maxdist))
         own = self._statistics(fields, [word])
         count = sum(own[name][word].get("doc_freq", 0) for name in fields)
         if count:
@@ -198,7 +199,7 @@ class RequestLexicon:
     def corrections(self, reader: Any, word: str, maxdist: int) -> list[tuple[str, float, int]]:
         """(word, occurrences, distance) of alphabetic words written at least
         :data:`MIN_TARGET_OCCURRENCES` times within ``maxdist`` edits of ``word``."""
-        near = self.shared.suggested(self.key, WORD_FIELDS, word, maxdist)
+        near = self.shared.suggested(self.cache, WORD_FIELDS, word, maxdist)
         candidates = sorted(other for other in near if other.isalpha())
         stats = self._statistics(WORD_FIELDS, candidates)
         found = []
@@ -236,7 +237,9 @@ class ClusterReading:
     def learn_generation(self, probe_answer: dict) -> None:
         """Use the cache of the generation the search's :meth:`ClusterLexicon.probe` saw."""
         lexicon = self.snapshot.lexicon
-        lexicon.key = lexicon.shared.key_of(probe_answer)
+        key = lexicon.shared.key_of(probe_answer)
+        if key is not None:
+            lexicon.cache = lexicon.shared.cache_for(key)
 
     def derived(self, key: object, compute: Callable[[], Any]) -> Any:
         if key not in self._memo:

@@ -19,6 +19,7 @@ highlights are made from the stored text by our own :class:`Highlighter`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 from searchsvc.index.errors import ClusterUnavailable
@@ -280,7 +281,8 @@ class ClusterSearch:
 
         def finds_results(clauses) -> bool:
             query = {"bool": {"filter": [complete_query(clauses), *self.dates, self.selections()]}}
-            return engine.client.count(index=engine.alias, body={"query": query})["count"] > 0
+            key = ("finds", json.dumps(query, sort_keys=True, default=str))
+            return self.reading.snapshot.lexicon.remembered(key, lambda: self.any_match(query))
 
         return suggest_query(
             self.parsed,
@@ -290,6 +292,11 @@ class ClusterSearch:
             reparse=engine.parse,
             finds_results=finds_results,
         )
+
+    def any_match(self, query: Query) -> bool:
+        """Whether any article matches (counting stops at the first on each shard)."""
+        client, alias = self.engine.client, self.engine.alias
+        return client.count(index=alias, body={"query": query}, terminate_after=1)["count"] > 0
 
 
 def bucket_label(facet: str, key: str, bucket: dict | None) -> str:
