@@ -102,6 +102,7 @@ class ClusterLock:
         self.index = lock_index(alias)
         self.owner = f"{socket.gethostname()}:{secrets.token_hex(6)}"
         self.purpose = purpose
+        self.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         #: What a build reports while it runs (generation, phase, articles done), kept
         #: in the lock document at each renewal for every replica's status page.
         self.progress: dict = {}
@@ -145,14 +146,14 @@ class ClusterLock:
             )
 
     def record(self) -> dict:
-        now = time.time()
+        """The lock document: who holds it, since when, until when, and any progress."""
         return {
             "owner": self.owner,
             "pid": os.getpid(),
             "state": "building" if self.purpose == "build" else "updating",
             "purpose": self.purpose,
-            "started_at": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
-            "expires": now + LOCK_TTL_S,
+            "started_at": self.started_at,
+            "expires": time.time() + LOCK_TTL_S,
             **self.progress,
         }
 
@@ -278,7 +279,10 @@ def build_generation(
                 failure = finished(lock.record(), state="failed", error=str(error) or repr(error))
                 record_outcome(client, lock.index, failure)
             raise
-        with contextlib.suppress(Exception):  # the new generation serves already
+        # The new generation serves already: what fails now must not undo that.
+        with contextlib.suppress(Exception):
+            mark_serving(client, alias, name, 1)
+        with contextlib.suppress(Exception):
             record_outcome(client, lock.index, record)
         for old in previous:
             with contextlib.suppress(NotFoundError):
@@ -344,7 +348,6 @@ def switch_alias(client: OpenSearch, alias: str, name: str) -> list[str]:
     moves = [{"remove": {"index": old, "alias": alias}} for old in previous]
     moves.append({"add": {"index": name, "alias": alias, "is_write_index": True}})
     client.indices.update_aliases(body={"actions": moves})
-    mark_serving(client, alias, name, 1)
     return [old for old in previous if old != name]
 
 
