@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import subprocess
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -380,10 +381,12 @@ def measure_round_trips(
     rounds: int,
     query_set: Path,
     log: Callable[[str], None],
+    repeat: int = 2,
     timeout: float = 3600,
 ) -> dict[str, Any]:
     """Each query kind's cluster requests and latency with the code at ``baseline`` and
-    with this checkout, on the same one-shard generation, beside the Whoosh engine."""
+    with this checkout, on the same one-shard generation, beside the Whoosh engine; each
+    version's queries run ``repeat`` times, alternately, and latencies are medians."""
     baseline_code = export_code(baseline, work / "baseline")
     query_args = ["--rounds", str(rounds), "--query-set", str(query_set)]
     sources_args = [str(path) for path in sources]
@@ -400,11 +403,27 @@ def measure_round_trips(
             ["--engine", OPENSEARCH, "--out", str(work / "unused"), *sources_args], timeout, env
         )
         cluster_args = ["--engine", OPENSEARCH, "--index", str(work / "unused"), *query_args]
-        log(f"OpenSearch queries with {baseline}'s code")
-        before = query_row(cluster_args, timeout, {**env, "PYTHONPATH": str(baseline_code)})
-        log("OpenSearch queries with this checkout's code")
-        after = query_row(cluster_args, timeout, {**env, "PYTHONPATH": str(REPO)})
-    return {"baseline": baseline, "whoosh": whoosh, "before": before, "after": after}
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        for turn in range(1, repeat + 1):  # alternated, so a busier minute hits both
+            for name, code, label in (
+                ("before", baseline_code, f"{baseline}'s code"),
+                ("after", REPO, "this checkout's code"),
+            ):
+                log(f"OpenSearch queries with {label} ({turn} of {repeat})")
+                env_code = {**env, "PYTHONPATH": str(code)}
+                runs[name].append(query_row(cluster_args, timeout, env_code))
+    return {"baseline": baseline, "whoosh": whoosh, **{n: medians(r) for n, r in runs.items()}}
+
+
+def medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's figures, with each latency the median over ``runs`` (request
+    counts are the same in every run)."""
+    merged = dict(runs[0])
+    merged["warm"] = {**runs[0]["warm"], "p50": statistics.median(r["warm"]["p50"] for r in runs)}
+    merged["by_kind"] = {
+        kind: statistics.median(r["by_kind"][kind] for r in runs) for kind in runs[0]["by_kind"]
+    }
+    return merged
 
 
 def export_code(ref: str, folder: Path) -> Path:
@@ -478,6 +497,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", default="main", help="the commit compared (default main)")
     parser.add_argument("--nodes", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="query runs of each version, alternated"
+    )
     parser.add_argument("--query-set", type=Path, default=QUERY_SET)
     parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
     parser.add_argument("--json", type=Path, help="also save the results here")
@@ -490,6 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             nodes=args.nodes,
             rounds=args.rounds,
             query_set=args.query_set,
+            repeat=args.repeat,
             log=lambda line: print(f"[bench_cluster] {line}", file=sys.stderr, flush=True),
         )
     if args.json:
