@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
