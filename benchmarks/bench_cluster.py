@@ -386,7 +386,8 @@ def measure_round_trips(
 ) -> dict[str, Any]:
     """Each query kind's cluster requests and latency with the code at ``baseline`` and
     with this checkout, on the same one-shard generation, beside the Whoosh engine; each
-    version's queries run ``repeat`` times, alternately, and latencies are medians."""
+    version's queries run ``repeat`` times, in the order ABBA..., after one pass that warms
+    the cluster up, and latencies are medians."""
     baseline_code = export_code(baseline, work / "baseline")
     query_args = ["--rounds", str(rounds), "--query-set", str(query_set)]
     sources_args = [str(path) for path in sources]
@@ -403,13 +404,18 @@ def measure_round_trips(
             ["--engine", OPENSEARCH, "--out", str(work / "unused"), *sources_args], timeout, env
         )
         cluster_args = ["--engine", OPENSEARCH, "--index", str(work / "unused"), *query_args]
+        versions = {"before": (baseline_code, f"{baseline}'s code"), "after": (REPO, "this")}
+        log("warming the cluster up (one pass, not counted)")
+        query_row([*cluster_args, "--rounds", "1"], timeout, {**env, "PYTHONPATH": str(REPO)})
         runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
-        for turn in range(1, repeat + 1):  # alternated, so a busier minute hits both
-            for name, code, label in (
-                ("before", baseline_code, f"{baseline}'s code"),
-                ("after", REPO, "this checkout's code"),
-            ):
-                log(f"OpenSearch queries with {label} ({turn} of {repeat})")
+        # before, after, after, before...: a load that rises or falls meanwhile, or a JVM
+        # still warming up, weighs on both versions alike.
+        order = [("before", "after") if turn % 2 == 0 else ("after", "before")
+                 for turn in range(repeat)]  # fmt: skip
+        for turn, pair in enumerate(order, start=1):
+            for name in pair:
+                code, label = versions[name]
+                log(f"OpenSearch queries with {label} code ({turn} of {repeat})")
                 env_code = {**env, "PYTHONPATH": str(code)}
                 runs[name].append(query_row(cluster_args, timeout, env_code))
     return {"baseline": baseline, "whoosh": whoosh, **{n: medians(r) for n, r in runs.items()}}

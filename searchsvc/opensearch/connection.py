@@ -81,8 +81,10 @@ class WholeAnswers(Transport):
 
 
 def _check_shards(answer: dict[str, Any]) -> None:
+    """Refuse an answer some shard is missing from: one that failed, or one with no live
+    copy at all (a red index), which is left out of ``successful`` without a failure."""
     shards = answer.get("_shards") or {}
-    if not shards.get("failed"):
+    if not shards.get("failed") and shards.get("successful", 0) >= shards.get("total", 0):
         return
     failures = shards.get("failures") or [{}]
     reason = (failures[0].get("reason") or {}).get("type") or "no live copy"
