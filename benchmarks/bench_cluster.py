@@ -404,7 +404,7 @@ def measure_round_trips(
             ["--engine", OPENSEARCH, "--out", str(work / "unused"), *sources_args], timeout, env
         )
         cluster_args = ["--engine", OPENSEARCH, "--index", str(work / "unused"), *query_args]
-        versions = {"before": (baseline_code, f"{baseline}'s code"), "after": (REPO, "this")}
+        versions = {"before": (baseline_code, f"{baseline}'s"), "after": (REPO, "this checkout's")}
         log("warming the cluster up (one pass, not counted)")
         query_row([*cluster_args, "--rounds", "1"], timeout, {**env, "PYTHONPATH": str(REPO)})
         runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
