@@ -13,6 +13,12 @@ write to). Indexes are the ones ``run_all.py --keep-builds`` keeps:
     python benchmarks/run_all.py --only scale --sizes 100k --work DIR --keep-builds
     python benchmarks/bench_open.py --work DIR --sizes 100k [--baseline main] [--repeat 3]
 
+When a build of this tree is too long to wait for (a million articles), ``--finish-copies
+DIR`` gives this tree copies of the baseline's indexes finished the way this tree's build
+finishes: the segment files hard-linked (Whoosh never changes them, and this branch did
+not change how they are written), each segment's column cache written, then the manifest
+and its chunk checksums taken again by this tree's code.
+
 ``--first-answer`` adds what a server started with ``open_engine(...,
 prepare_lexicon=True)`` does up to its first answer, phase by phase (warm page cache).
 """
@@ -22,6 +28,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -142,6 +150,42 @@ def time_first_answer(index_dir: Path, tree: Path, query: str) -> dict[str, floa
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def finish_copy(index_dir: Path, into: Path) -> Path:
+    """A copy of ``index_dir`` under ``into`` ended as this tree's build ends its own."""
+    copy = into / index_dir.name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(index_dir, copy, copy_function=_link_segment_files)
+    command = [sys.executable, __file__, "--finish-copy-of", str(copy)]
+    subprocess.run(command, env={"PYTHONPATH": str(REPO)}, check=True)
+    return copy
+
+
+def _link_segment_files(source: str, target: str) -> None:
+    if Path(source).name.startswith("MAIN_"):
+        os.link(source, target)
+    else:
+        shutil.copy2(source, target)  # what opening may write to: locks, CURRENT
+
+
+def finish_as_built(index_dir: Path) -> None:
+    """What this tree's build does after merging: cache the columns, then take the
+    manifest and the chunk checksums (so that they list the caches)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchsvc.index.build import INDEX_NAME
+    from searchsvc.index.generations import generation_path, read_current, read_meta, write_meta
+    from searchsvc.index.manifest import build_chunks, build_manifest
+    from searchsvc.search.columns import cache_segment_columns
+
+    gen_dir = generation_path(index_dir, read_current(index_dir))
+    with FileStorage(str(gen_dir)).open_index(INDEX_NAME).reader() as reader:
+        cache_segment_columns(reader)
+    meta = read_meta(gen_dir)
+    meta["files"] = build_manifest(gen_dir, meta["files"])
+    meta["chunks"] = build_chunks(gen_dir, meta["files"], meta.get("chunks"))
+    write_meta(gen_dir, meta)
+
+
 def table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -161,9 +205,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--first-answer", action="store_true", help="also time a server's start phases"
     )
     parser.add_argument("--query", default="oil prices", help="the first answer's query")
+    parser.add_argument(
+        "--finish-copies",
+        type=Path,
+        help="this tree opens copies of the baseline's indexes made here (see above)",
+    )
     parser.add_argument("--first-answer-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--finish-copy-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.work is None and args.first_answer_of is None:
+    if args.work is None and args.first_answer_of is None and args.finish_copy_of is None:
         parser.error("--work is required")
     return args
 
@@ -203,6 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.first_answer_of is not None:  # the child of time_first_answer
         print(json.dumps(first_answer(args.first_answer_of, args.query)))
         return 0
+    if args.finish_copy_of is not None:  # the child of finish_copy
+        finish_as_built(args.finish_copy_of)
+        return 0
     cold_allowed = drop_page_cache()
     if not cold_allowed:
         print(f"cannot write {DROP_CACHES}: warm page cache only", file=sys.stderr)
@@ -215,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.baseline: args.work / name,
                 "this tree": (args.this_work or args.work) / name,
             }
+            if args.finish_copies is not None:
+                indexes["this tree"] = finish_copy(args.work / name, args.finish_copies)
             for cold in (False, True) if cold_allowed else (False,):
                 rows += open_rows(label, indexes, trees, repeat=args.repeat, cold=cold)
             if args.first_answer:
