@@ -101,8 +101,9 @@ def read_cache(
     """The arrays in ``path`` if it is an intact cache of this segment, else ``None``."""
     try:
         with open(path, "rb") as handle:
-            data = bytearray(os.fstat(handle.fileno()).st_size)
-            del data[handle.readinto(data) :]  # a file that shrank meanwhile: shorter
+            # Not zero-filled first (as a bytearray is): a third of the time of a load.
+            data = np.empty(os.fstat(handle.fileno()).st_size, dtype=np.uint8)
+            data = data[: handle.readinto(data)]  # a file that shrank meanwhile: shorter
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -165,7 +166,9 @@ def encode(segment_id: str, count: int, segment: SegmentArrays) -> Iterator[byte
     yield from pieces
 
 
-def decode(data: bytearray, segment_id: str, count: int, names: Sequence[str]) -> SegmentArrays:
+def decode(
+    data: bytearray | np.ndarray, segment_id: str, count: int, names: Sequence[str]
+) -> SegmentArrays:
     """The arrays of a cache file's bytes, as views of them; :class:`CacheUnusable` if the
     bytes are not intact or not this segment's cache of these arrays."""
     if len(data) < _PREFIX.size:
