@@ -95,7 +95,9 @@ def main() -> None:
     pairs = read_gold()
     words = [word for word, _ in pairs]
     print(f"{len(pairs)} words, {len({root for _, root in pairs})} roots\n")
-    print(f"{'stemmer':42} {'exact root':>10} {'same root merged':>17} {'wrongly merged':>15} {'µs/word':>8}")
+    print(
+        f"{'stemmer':42} {'exact root':>10} {'same root merged':>17} {'wrongly merged':>15} {'µs/word':>8}"
+    )
     for name, stem in stemmers().items():
         stems = {word: stem(word) for word in words}
         exact = sum(stems[word] == root for word, root in pairs) / len(pairs)

@@ -464,6 +464,11 @@ def stemmer_for(language: str | None) -> Callable[[str], str]:
     return stem_filter.stem if stem_filter is not None else _unchanged
 
 
+def strips_prefixes(language: str | None) -> bool:
+    """Whether ``language``'s stemmer may remove letters at the start of a word."""
+    return STEMMERS.get(analysis_language(language)) in (_INDONESIAN, "arabic")
+
+
 def _unchanged(word: str) -> str:
     return word
 

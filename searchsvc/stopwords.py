@@ -13,6 +13,9 @@ match what the index holds.
 Keys are ISO 639-1 codes. English is :data:`searchsvc.analysis.STOPWORDS`, unchanged.
 """
 
+# Cyrillic words are meant to look like Latin letters here and there.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 #: Indonesian and Malay share their function words (Malay spellings added).

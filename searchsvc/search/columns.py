@@ -129,6 +129,8 @@ class DocumentColumns:
     place: KeyColumn
     places: MultiKeyColumn
     source: KeyColumn
+    #: The article's ISO 639-1 code; the empty key where it is not known.
+    language: KeyColumn
     #: ``date.toordinal()`` per document, 0 when undated.
     ordinal: np.ndarray
     #: The distinct ordinals (0 first) and each document's index into them, for counting
@@ -167,6 +169,7 @@ class DocumentColumns:
             place=_keys(_var_bytes(leaves, "place", schema["place"].column_type)),
             places=places,
             source=_keys(_var_bytes(leaves, "source", schema["source"].column_type)),
+            language=_keys(_var_bytes(leaves, "language", schema["language"].column_type)),
             ordinal=ordinal,
             days=days,
             day_codes=np.searchsorted(days, ordinal),

@@ -14,13 +14,20 @@ import time
 
 import numpy as np
 
-from searchsvc.analysis import make_analyzer
+from searchsvc.analysis import (
+    UNDETERMINED_LANGUAGE,
+    make_analyzer,
+    stemmer_for,
+    stopwords_for,
+    strips_prefixes,
+)
 from searchsvc.config import Settings
 from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
 from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.languages import index_languages, query_analysis, query_languages
 from searchsvc.search.matching import (
     HighlightTerms,
     QueryMatcher,
@@ -37,6 +44,7 @@ from searchsvc.search.model import (
     QueryError,
     SearchRequest,
     SearchResult,
+    text_direction,
 )
 from searchsvc.search.query import TEXT_FIELDS, Node, ParsedQuery, QueryAnalysis, Term, parse_query
 from searchsvc.search.ranking import RankingConfig
@@ -70,11 +78,15 @@ class SearchEngine:
         self.ranking = ranking or RankingConfig()
         plain = make_analyzer(stem=False)
         stemmed = make_analyzer(stem=True)
+        self._plain = plain
         self._surface_words = plain.surface_words
         self.stem = stemmed.stemmer.stem
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
-        self._analysis = QueryAnalysis(plain.surface_words, self.stem)
+        self._forms_by_language: dict[str, WordForms] = {UNDETERMINED_LANGUAGE: self._word_forms}
+        self._analyses: dict[tuple[str, ...], QueryAnalysis] = {
+            (UNDETERMINED_LANGUAGE,): QueryAnalysis(plain.surface_words, self.stem)
+        }
         self._serving = ServingIndex(
             settings.index_dir,
             self.ranking,
@@ -88,9 +100,10 @@ class SearchEngine:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         request, selection = self._validated(request)
-        parsed = self._parse(request.query)
         with self._serving.reading() as reading:
-            result = _Search(self, reading, request, selection, parsed).run()
+            languages = self.query_languages(reading, request)
+            parsed = self._parse(request.query, languages)
+            result = _Search(self, reading, request, selection, parsed, languages).run()
         took = round((time.perf_counter() - started) * 1000, 3)
         return SearchResult(**{**result, "took_ms": took})
 
@@ -109,7 +122,10 @@ class SearchEngine:
         check_related_limit(limit, self.settings.max_per_page)
         with self._serving.reading() as reading:
             docnum = self._docnum(reading, article_id)
-            ranked = related_docs(reading, docnum, limit, self._surface_words, self.stem)
+            language = (reading.stored(docnum).get("article") or {}).get("language")
+            stopwords = stopwords_for(language)
+            surface_words = functools.partial(self._plain.surface_words, stopwords=stopwords)
+            ranked = related_docs(reading, docnum, limit, surface_words, stemmer_for(language))
             highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
             groups = self.version_groups(reading)
             return [make_hit(reading, doc, score, highlighter, groups) for doc, score in ranked]
@@ -135,8 +151,8 @@ class SearchEngine:
         The order a search's pages show; ``any_word`` instead ranks every article with any
         of the words by score alone, as plain BM25 engines do.
         """
-        parsed = self._parse(query)
         with self._serving.reading() as reading:
+            parsed = self._parse(query, index_languages(reading))
             matcher = QueryMatcher(reading)
             if not parsed.clauses:
                 return []
@@ -172,14 +188,44 @@ class SearchEngine:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def parse(self, query: str) -> ParsedQuery:
-        """The parsed form of ``query`` (cached), or :class:`QueryError`."""
-        return self._parse(query)
+    def parse(self, query: str, languages: tuple[str, ...] | None = None) -> ParsedQuery:
+        """The parsed form of ``query`` (cached), or :class:`QueryError`.
 
-    def _parse_uncached(self, query: str) -> ParsedQuery:
+        ``languages``: the analysis keys to read it in (see ``search/languages``);
+        by default every language the index holds.
+        """
+        if languages is None:
+            with self._serving.reading() as reading:
+                languages = index_languages(reading)
+        return self._parse(query, languages)
+
+    def query_languages(self, reading: Reading, request: SearchRequest) -> tuple[str, ...]:
+        """What ``request``'s query is read in: its ``lang``, else the language facet's
+        selection, else every language the index holds."""
+        chosen = request.lang or request.language
+        return query_languages(chosen) if chosen else index_languages(reading)
+
+    def query_analysis(self, languages: tuple[str, ...]) -> QueryAnalysis:
+        found = self._analyses.get(languages)
+        if found is None:
+            found = self._analyses[languages] = query_analysis(self._plain, languages)
+        return found
+
+    def word_forms(self, language: str) -> WordForms:
+        """The highlighter's word forms for an analysis key, made once per engine."""
+        found = self._forms_by_language.get(language)
+        if found is None:
+            found = self._forms_by_language[language] = WordForms(
+                stemmer_for(language),
+                stopwords=stopwords_for(language),
+                strips_prefixes=strips_prefixes(language),
+            )
+        return found
+
+    def _parse_uncached(self, query: str, languages: tuple[str, ...]) -> ParsedQuery:
         return parse_query(
             query,
-            self._analysis,
+            self.query_analysis(languages),
             max_length=self.settings.max_query_length,
             max_terms=self.settings.max_query_terms,
         )
@@ -191,6 +237,7 @@ class SearchEngine:
             forms=self._word_forms,
             snippet_chars=self.settings.snippet_chars,
             snippet_fragments=self.settings.snippet_fragments,
+            forms_of=self.word_forms,
         )
 
     def _docnum(self, reading: Reading, article_id: str) -> int:
@@ -236,6 +283,8 @@ class SearchEngine:
             page=page,
             per_page=per_page,
             collapse=_flag(request.collapse, "collapse"),
+            lang=_language_codes(request.lang, "lang"),
+            language=_language_codes(request.language, "language"),
         )
         return cleaned, selection
 
@@ -250,12 +299,14 @@ class _Search:
         request: SearchRequest,
         selection: Selection,
         parsed: ParsedQuery,
+        languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,),
     ) -> None:
         self.engine = engine
         self.reading = reading
         self.request = request
         self.selection = selection
         self.parsed = parsed
+        self.languages = languages
         self.matcher = QueryMatcher(reading)
         self.sets: FacetSets = facet_sets(selection, reading)
         self.groups = engine.version_groups(reading)
@@ -356,7 +407,7 @@ class _Search:
             self.reading,
             found_nothing=found_nothing,
             stem=self.engine.stem,
-            reparse=self.engine.parse,
+            reparse=functools.partial(self.engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
 
@@ -429,6 +480,8 @@ def make_hit(
 ) -> Hit:
     stored = reading.stored(docnum)
     record = stored.get("article") or {}
+    language = record.get("language")
+    highlighter = highlighter.in_language(language)
     return Hit(
         id=stored.get("id", ""),
         title=highlighter.title(stored.get("title") or ""),
@@ -440,6 +493,8 @@ def make_hit(
         url=record.get("url"),
         score=round(float(score), 6),
         versions=groups.versions_of(docnum),
+        language=language,
+        dir=text_direction(language),
     )
 
 
@@ -480,6 +535,22 @@ def _values(values: object, name: str) -> tuple[str, ...]:
     if not isinstance(values, (tuple, list)) or not all(isinstance(v, str) for v in values):
         raise QueryError(f"{name} must be a list of keys, got {values!r}", parameter=name)
     return tuple(values)
+
+
+def _language_codes(values: object, name: str) -> tuple[str, ...]:
+    """Language codes, lowercase, from a list and/or comma-separated values."""
+    codes = []
+    for value in _values(values, name):
+        for code in value.split(","):
+            code = code.strip().lower()
+            if code and not (code.isascii() and code.isalpha() and len(code) <= 3):
+                raise QueryError(
+                    f"{name} takes ISO 639-1 language codes such as en, id, ar; got {code!r}",
+                    parameter=name,
+                )
+            if code:
+                codes.append(code)
+    return tuple(dict.fromkeys(codes))
 
 
 def check_related_limit(limit: int, max_per_page: int) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import expansion_terms
+from searchsvc.search.languages import language_docs
 from searchsvc.search.query import (
     TEXT_FIELDS,
     WORD_FIELDS,
@@ -143,10 +144,12 @@ class QueryMatcher:
     def docs(self, node: Node) -> DocSet:
         if isinstance(node, Term):
             if len(node.fields) == 1:
-                return self.reading.docs(node.fields[0], node.text)
-            return self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
+                found = self.reading.docs(node.fields[0], node.text)
+            else:
+                found = self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
+            return self._in_languages(found, node.languages)
         if isinstance(node, Phrase):
-            return self.phrase(node.fields, node.words).docs
+            return self._in_languages(self.phrase(node.fields, node.words).docs, node.languages)
         if isinstance(node, (Prefix, Fuzzy)):
             return self.expansion_docs(node)
         if isinstance(node, DateSpan):
@@ -156,6 +159,10 @@ class QueryMatcher:
         if isinstance(node, Or):
             return self.reading.union(self.docs(child) for child in node.children)
         return self._all(node)
+
+    def _in_languages(self, docs: DocSet, languages: tuple[str, ...]) -> DocSet:
+        """``docs`` limited to the articles in ``languages`` (all when empty)."""
+        return docs & language_docs(self.reading, languages) if languages else docs
 
     def _all(self, node: And, within: DocSet | None = None) -> DocSet:
         required = [c for c in node.children if not isinstance(c, Not)]
@@ -227,27 +234,33 @@ class QueryMatcher:
         """BM25F parts of one leaf, or None for leaves that only filter (place, source)."""
         if not any(name in FIELD_ROLE for name in leaf.fields):
             return None
-        bm25 = self.reading.bm25
+        languages: tuple[str, ...] = ()
         if isinstance(leaf, Term):
             words: tuple[str, ...] = (leaf.text,)
+            languages = leaf.languages
         elif isinstance(leaf, Phrase):
-            matches = self.phrase(leaf.fields, leaf.words)
             return self.reading.scores(
-                ("phrase", leaf.fields, leaf.words),
-                lambda: bm25.term_scores(
-                    [(name, ids, counts) for name, (ids, counts) in matches.counts.items()],
-                    len(matches.docs),
-                ),
+                ("phrase", leaf.fields, leaf.words, leaf.languages),
+                lambda: self._phrase_scores(leaf),
             )
         else:
             words = self.expansions(leaf)
         return self.reading.scores(
-            ("terms", leaf.fields, words),
-            lambda: self._term_scores(leaf.fields, words, len(self.docs(leaf))),
+            ("terms", leaf.fields, words, languages),
+            lambda: self._term_scores(leaf.fields, words, len(self.docs(leaf)), languages),
         )
 
+    def _phrase_scores(self, leaf: Phrase) -> TermScores:
+        matches = self.phrase(leaf.fields, leaf.words)
+        occurrences = [(name, ids, counts) for name, (ids, counts) in matches.counts.items()]
+        return self._scores_within(occurrences, len(self.docs(leaf)), leaf.languages)
+
     def _term_scores(
-        self, fields: tuple[str, ...], words: tuple[str, ...], doc_frequency: int
+        self,
+        fields: tuple[str, ...],
+        words: tuple[str, ...],
+        doc_frequency: int,
+        languages: tuple[str, ...] = (),
     ) -> TermScores:
         """One pseudo-term for all ``words`` (a wildcard's expansions count as one word);
         ``doc_frequency`` counts the articles with any of them in any of ``fields``."""
@@ -256,7 +269,25 @@ class QueryMatcher:
             for word in words:
                 postings = self.reading.postings(name, word)
                 occurrences.append((name, postings.ids, postings.tfs))
-        return self.reading.bm25.term_scores(occurrences, doc_frequency)
+        return self._scores_within(occurrences, doc_frequency, languages)
+
+    def _scores_within(
+        self,
+        occurrences: list[tuple[str, np.ndarray, np.ndarray]],
+        doc_frequency: int,
+        languages: tuple[str, ...],
+    ) -> TermScores:
+        """BM25F of ``occurrences`` in the articles of ``languages`` (all when empty): a
+        word's rarity is judged among the articles of the languages it was read in."""
+        bm25 = self.reading.bm25
+        if not languages:
+            return bm25.term_scores(occurrences, doc_frequency)
+        within = language_docs(self.reading, languages)
+        kept = []
+        for name, ids, counts in occurrences:
+            inside = within.mask[ids]
+            kept.append((name, ids[inside], counts[inside]))
+        return bm25.term_scores(kept, doc_frequency, len(within))
 
     def rank(
         self,
