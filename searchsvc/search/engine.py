@@ -16,6 +16,7 @@ import numpy as np
 
 from searchsvc.analysis import (
     UNDETERMINED_LANGUAGE,
+    analysis_language,
     make_analyzer,
     stemmer_for,
     stopwords_for,
@@ -125,7 +126,10 @@ class SearchEngine:
             language = (reading.stored(docnum).get("article") or {}).get("language")
             stopwords = stopwords_for(language)
             surface_words = functools.partial(self._plain.surface_words, stopwords=stopwords)
-            ranked = related_docs(reading, docnum, limit, surface_words, stemmer_for(language))
+            within = (analysis_language(language),) if len(index_languages(reading)) > 1 else ()
+            ranked = related_docs(
+                reading, docnum, limit, surface_words, stemmer_for(language), within
+            )
             highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
             groups = self.version_groups(reading)
             return [make_hit(reading, doc, score, highlighter, groups) for doc, score in ranked]
