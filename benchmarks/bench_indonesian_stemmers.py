@@ -37,8 +37,8 @@ def read_gold(path: Path = GOLD) -> list[tuple[str, str]]:
 def stemmers() -> dict[str, Callable[[str], str]]:
     """Every candidate, by the name it is reported under."""
     import Stemmer
-    from snowballstemmer.indonesian_stemmer import IndonesianStemmer
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+    from snowballstemmer.indonesian_stemmer import IndonesianStemmer
 
     # The factory's stemmer remembers every word; its delegate is the stemmer itself.
     sastrawi = StemmerFactory().create_stemmer().delegatedStemmer
@@ -95,9 +95,8 @@ def main() -> None:
     pairs = read_gold()
     words = [word for word, _ in pairs]
     print(f"{len(pairs)} words, {len({root for _, root in pairs})} roots\n")
-    print(
-        f"{'stemmer':42} {'exact root':>10} {'same root merged':>17} {'wrongly merged':>15} {'µs/word':>8}"
-    )
+    columns = ("exact root", 10), ("same root merged", 17), ("wrongly merged", 15), ("µs/word", 8)
+    print(f"{'stemmer':42} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for name, stem in stemmers().items():
         stems = {word: stem(word) for word in words}
         exact = sum(stems[word] == root for word, root in pairs) / len(pairs)
