@@ -20,7 +20,7 @@ import numpy as np
 
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import expansion_terms
-from searchsvc.search.languages import language_docs
+from searchsvc.search.languages import index_languages, language_docs, query_languages
 from searchsvc.search.query import (
     TEXT_FIELDS,
     WORD_FIELDS,
@@ -363,10 +363,19 @@ class QueryMatcher:
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
         added = np.zeros(self.columns.size)
+        languages = self._languages_of([doc for doc, _ in top])
         for word, weight in words:
-            part = self.leaf_scores(Term(TEXT_FIELDS, word, word))
+            part = self.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
             added[part.ids] += share * weight * part.scores
         return added[every]
+
+    def _languages_of(self, docs: list[int]) -> tuple[str, ...]:
+        """The analysis keys of ``docs``' languages, where the index holds others too (so
+        their stems only score articles in those languages); else () for all."""
+        if len(index_languages(self.reading)) < 2:
+            return ()
+        column = self.columns.language
+        return query_languages(column.keys[code] for code in column.codes[docs].tolist())
 
     def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
         config = self.reading.ranking
