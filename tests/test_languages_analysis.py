@@ -23,6 +23,7 @@ from searchsvc.analysis import (
 from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.engine import proximity_terms
 from searchsvc.search.query import QueryAnalysis, parse_query
 
 #: Written for these tests.
@@ -276,3 +277,14 @@ def test_the_index_stores_the_language(engine: SearchEngine) -> None:
     assert engine.article("ar1").title.startswith("أذربيجان")
     hits = engine.search(SearchRequest(query="hocali")).hits
     assert [hit.language for hit in hits] == ["tr"]
+
+
+def test_words_read_in_several_languages_keep_the_proximity_bonus(engine: SearchEngine) -> None:
+    words = proximity_terms(list(engine.parse("peringatan khojaly").clauses))
+    assert [{term.text for term in word} for word in words] == [
+        {"peringatan", "ingat"},
+        {"khojali", "khojaly"},
+    ]
+    assert proximity_terms(list(engine.parse("peringatan khojaly", ("en",)).clauses)) == [
+        (term,) for term in engine.parse("peringatan khojaly", ("en",)).clauses
+    ]

@@ -47,7 +47,15 @@ from searchsvc.search.model import (
     SearchResult,
     text_direction,
 )
-from searchsvc.search.query import TEXT_FIELDS, Node, ParsedQuery, QueryAnalysis, Term, parse_query
+from searchsvc.search.query import (
+    TEXT_FIELDS,
+    Node,
+    Or,
+    ParsedQuery,
+    QueryAnalysis,
+    Term,
+    parse_query,
+)
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.related import related_docs
 from searchsvc.search.serving import ServingIndex
@@ -416,15 +424,34 @@ class _Search:
         )
 
 
-def proximity_terms(positive: list[Node]) -> list[Term]:
-    """Plain words of the query in order, for the phrase and proximity bonus."""
-    seen: set[str] = set()
-    terms = []
+def proximity_terms(positive: list[Node]) -> list[tuple[Term, ...]]:
+    """Plain words of the query in order, for the phrase and proximity bonus: each as its
+    alternatives (one term, or one per stem when the query is read in several languages)."""
+    seen: set[tuple[str, ...]] = set()
+    words = []
     for clause in positive:
-        if isinstance(clause, Term) and clause.fields == TEXT_FIELDS and clause.text not in seen:
-            seen.add(clause.text)
-            terms.append(clause)
-    return terms
+        alternatives = _word_alternatives(clause)
+        texts = tuple(term.text for term in alternatives)
+        if alternatives and texts not in seen:
+            seen.add(texts)
+            words.append(alternatives)
+    return words
+
+
+def _word_alternatives(clause: Node) -> tuple[Term, ...]:
+    """The terms of one plain word (a term, or the OR of one word's stems), else ()."""
+    terms = clause.children if isinstance(clause, Or) else (clause,)
+    first = terms[0]
+    if not isinstance(first, Term) or first.fields != TEXT_FIELDS:
+        return ()
+    same_word = all(
+        isinstance(term, Term)
+        and term.fields == TEXT_FIELDS
+        and (term.word, term.span) == (first.word, first.span)
+        and (term.languages or len(terms) == 1)
+        for term in terms
+    )
+    return tuple(terms) if same_word else ()
 
 
 def date_ordered(docs: DocSet, reading: Reading, newest: bool, start: int, end: int) -> list[int]:

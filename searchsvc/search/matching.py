@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import expansion_terms
 from searchsvc.search.languages import index_languages, language_docs, query_languages
@@ -293,7 +294,7 @@ class QueryMatcher:
         self,
         docs: DocSet,
         leaves: list[Term | Phrase | Prefix | Fuzzy],
-        near_terms: list[Term],
+        near_terms: list[tuple[Term, ...]],
         count: int,
         first: DocSet | None = None,
     ) -> list[tuple[int, float]]:
@@ -324,7 +325,7 @@ class QueryMatcher:
         tiers: list[DocSet],
         count: int,
         depth: int = 0,
-        near_terms: list[Term] | None = None,
+        near_terms: list[tuple[Term, ...]] | None = None,
     ) -> list[tuple[int, float]]:
         """The first ``count`` of ``every`` (docnums, with ``scores``), tier by tier.
 
@@ -377,19 +378,40 @@ class QueryMatcher:
         column = self.columns.language
         return query_languages(column.keys[code] for code in column.codes[docs].tolist())
 
-    def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
+    def _rerank(
+        self, top: list[tuple[int, float]], words: list[tuple[Term, ...]]
+    ) -> list[tuple[int, float]]:
+        """``top`` with the phrase and proximity bonus of the query's ``words``.
+
+        Each word is its alternatives (one term, or one per stem of a query read in several
+        languages); each article is measured with the alternative of its own language.
+        """
         config = self.reading.ranking
         bm25 = self.reading.bm25
-        idfs = [self.leaf_scores(term).idf for term in terms]
-        postings = {
-            role: [self.reading.postings(role, term.text) for term in terms] for role in TEXT_FIELDS
-        }
+        prepared = [
+            [
+                (
+                    term,
+                    self.leaf_scores(term).idf,
+                    [self.reading.postings(r, term.text) for r in TEXT_FIELDS],
+                )
+                for term in alternatives
+            ]
+            for alternatives in words
+        ]
         reranked = []
         for doc, score in top:
+            chosen = [
+                alternatives[0]
+                if len(alternatives) == 1
+                else self._alternative_for(doc, alternatives)
+                for alternatives in prepared
+            ]
+            idfs = [idf for _, idf, _ in chosen]
             phrase = {"title": 0, "body": 0}
-            pairs = [{"title": 0, "body": 0} for _ in terms[1:]]
-            for role in TEXT_FIELDS:
-                positions = [p.positions(doc) for p in postings[role]]
+            pairs = [{"title": 0, "body": 0} for _ in chosen[1:]]
+            for number, role in enumerate(TEXT_FIELDS):
+                positions = [postings[number].positions(doc) for _, _, postings in chosen]
                 phrase[role] = phrase_count(positions)
                 for i, counts in enumerate(pairs):
                     counts[role] = near_count(
@@ -407,6 +429,16 @@ class QueryMatcher:
         rank = self.columns.id_rank
         reranked.sort(key=lambda item: (-item[1], rank[item[0]]))
         return reranked
+
+    def _alternative_for(self, doc: int, alternatives: list[tuple]) -> tuple:
+        """The (term, idf, postings) of ``alternatives`` that applies to ``doc``'s language."""
+        column = self.columns.language
+        language = analysis_language(column.keys[column.codes[doc]] or None)
+        for alternative in alternatives:
+            languages = alternative[0].languages
+            if not languages or language in languages:
+                return alternative
+        return alternatives[0]
 
     # --- what to mark ------------------------------------------------------------------
 
