@@ -288,3 +288,9 @@ def test_words_read_in_several_languages_keep_the_proximity_bonus(engine: Search
     assert proximity_terms(list(engine.parse("peringatan khojaly", ("en",)).clauses)) == [
         (term,) for term in engine.parse("peringatan khojaly", ("en",)).clauses
     ]
+
+
+def test_another_form_of_an_indonesian_root_is_no_typo(engine: SearchEngine) -> None:
+    result = engine.search(SearchRequest(query="pencari"))
+    assert [hit.id for hit in result.hits] == ["id2"]  # "mencari": the same root
+    assert result.suggestion is None

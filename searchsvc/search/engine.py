@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -223,6 +224,15 @@ class SearchEngine:
             found = self._analyses[languages] = query_analysis(self._plain, languages)
         return found
 
+    def stems_function(self, languages: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+        """A word's distinct stems in ``languages`` (analysis keys)."""
+        analysis = self.query_analysis(languages)
+        alternatives = analysis.alternatives
+        if alternatives is None:
+            stem = analysis.stem
+            return lambda word: (stem(word),)
+        return lambda word: tuple(stem for stem, _ in alternatives(word))
+
     def word_forms(self, language: str) -> WordForms:
         """The highlighter's word forms for an analysis key, made once per engine."""
         found = self._forms_by_language.get(language)
@@ -418,7 +428,7 @@ class _Search:
             self.parsed,
             self.reading,
             found_nothing=found_nothing,
-            stem=self.engine.stem,
+            stems=self.engine.stems_function(self.languages),
             reparse=functools.partial(self.engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
