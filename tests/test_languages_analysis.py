@@ -294,3 +294,15 @@ def test_another_form_of_an_indonesian_root_is_no_typo(engine: SearchEngine) -> 
     result = engine.search(SearchRequest(query="pencari"))
     assert [hit.id for hit in result.hits] == ["id2"]  # "mencari": the same root
     assert result.suggestion is None
+
+
+def test_the_api_takes_lang_comma_separated_or_repeated(client) -> None:
+    plain = client.get("/api/search?q=harbour").get_json()
+    queries = ("lang=en", "lang=en,id", "lang=en&lang=id", "lang=en-GB,id_ID")
+    for query in (f"q=harbour&{params}" for params in queries):
+        body = client.get(f"/api/search?{query}").get_json()
+        assert [hit["id"] for hit in body["hits"]] == [hit["id"] for hit in plain["hits"]]
+    assert {hit["dir"] for hit in plain["hits"]} == {"ltr"}
+    response = client.get("/api/search?q=harbour&lang=e1")
+    assert response.status_code == 400
+    assert response.get_json()["parameter"] == "lang"

@@ -579,11 +579,12 @@ def _values(values: object, name: str) -> tuple[str, ...]:
 
 
 def _language_codes(values: object, name: str) -> tuple[str, ...]:
-    """Language codes, lowercase, from a list and/or comma-separated values."""
+    """Language codes, lowercase, from a list and/or comma-separated values; a tag's
+    primary language is taken (``en-US`` is ``en``)."""
     codes = []
     for value in _values(values, name):
-        for code in value.split(","):
-            code = code.strip().lower()
+        for tag in value.split(","):
+            code = tag.strip().lower().replace("_", "-").split("-")[0]
             if code and not (code.isascii() and code.isalpha() and len(code) <= 3):
                 raise QueryError(
                     f"{name} takes ISO 639-1 language codes such as en, id, ar; got {code!r}",
