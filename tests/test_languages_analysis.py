@@ -6,9 +6,12 @@ Turkish (a language without a stemmer here) built into one index, searched by qu
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchsvc.analysis import (
     ANALYSIS_VERSION,
@@ -22,8 +25,9 @@ from searchsvc.analysis import (
 )
 from searchsvc.config import Settings
 from searchsvc.index import build_index
-from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search import QueryError, SearchEngine, SearchRequest
 from searchsvc.search.engine import proximity_terms
+from searchsvc.search.languages import query_analysis
 from searchsvc.search.query import QueryAnalysis, parse_query
 
 #: Written for these tests.
@@ -306,3 +310,12 @@ def test_the_api_takes_lang_comma_separated_or_repeated(client) -> None:
     response = client.get("/api/search?q=harbour&lang=e1")
     assert response.status_code == 400
     assert response.get_json()["parameter"] == "lang"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list('ab ك ِ ـ "*~-()ıé')), max_size=30))
+def test_any_text_parses_in_several_languages(text: str) -> None:
+    plain = make_analyzer(stem=False)
+    analysis = query_analysis(plain, ("", "ar", "en", "id"))
+    with contextlib.suppress(QueryError):  # a message saying what to change is fine
+        parse_query(text, analysis, max_length=1000, max_terms=64)
