@@ -434,9 +434,10 @@ def analysis_language(code: str | None) -> str:
     """The key of the analysis an article in language ``code`` gets.
 
     A supported code is its own key; ``None`` (not known) is :data:`UNDETERMINED_LANGUAGE`;
-    any other code is :data:`UNSTEMMED` (folded words, no stopwords, no stemming).
+    any other code is :data:`UNSTEMMED` (folded words, no stopwords, no stemming). A key
+    is its own key.
     """
-    if code is None or code == "":
+    if code is None:
         return UNDETERMINED_LANGUAGE
     return code if code in STEMMERS else UNSTEMMED
 

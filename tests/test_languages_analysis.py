@@ -99,7 +99,8 @@ ARTICLES = [
         "id": "tr1",
         "language": "tr",
         "title": "Hocalı katliamı anıldı",
-        "body": "Azerbaycan'da Hocalı katliamının yıl dönümünde kurbanlar törenlerle anıldı.",
+        "body": "Azerbaycan'da Hocalı katliamının yıl dönümünde kurbanlar anıldı. Tören "
+        "yeni anma tesis önünde yapıldı.",
         "date": "2024-02-26",
     },
     {
@@ -165,6 +166,10 @@ def test_unknown_and_unsupported_languages() -> None:
     assert analysis_language("tr") == ""
     assert stopwords_for("tr") == frozenset()
     assert stemmer_for("tr")("katliamı") == "katliamı"
+    # the key of the unstemmed languages is a key too: no stopwords, no stemming
+    assert analysis_language("") == ""
+    assert stopwords_for("") == frozenset()
+    assert stemmer_for("")("tesis") == "tesis"
     assert stopwords_for("en") is STOPWORDS
 
 
@@ -208,6 +213,8 @@ def test_the_configuration_records_every_language() -> None:
         ("hocali", ["tr1"]),
         ("katliamı", ["tr1"]),
         ("katliam", []),
+        ("tesis", ["tr1"]),
+        ("tesi", []),  # what English stemming would have made of "tesis"
         # English "caries" stems to "cari", the root of Indonesian "mencari": no match there
         ("caries", ["en1"]),
         # a stopword of one language stays in another's phrase

@@ -68,7 +68,7 @@ class AnalyzedText:
     def of(cls, text: str, analyzer: NewsAnalysis, language: str | None = None) -> AnalyzedText:
         """``text`` analysed with ``language``'s stopwords (an unknown one: see
         :func:`~searchsvc.analysis.analysis_language`)."""
-        key = analysis_language(language)
+        key = analysis_language(language or None)
         return cls(*analyzer.surface_positions(text, stopwords_for(key)), key)
 
 
