@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -21,15 +20,15 @@ from searchsvc.analysis import (
     make_analyzer,
     stemmer_for,
     stopwords_for,
-    strips_prefixes,
 )
 from searchsvc.config import Settings
+from searchsvc.search.analyses import LanguageAnalyses
 from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
 from searchsvc.search.highlight import Highlighter, WordForms
-from searchsvc.search.languages import index_languages, query_analysis, query_languages
+from searchsvc.search.languages import index_languages, query_languages
 from searchsvc.search.matching import (
     HighlightTerms,
     QueryMatcher,
@@ -53,7 +52,6 @@ from searchsvc.search.query import (
     Node,
     Or,
     ParsedQuery,
-    QueryAnalysis,
     Term,
     parse_query,
 )
@@ -88,15 +86,10 @@ class SearchEngine:
         self.ranking = ranking or RankingConfig()
         plain = make_analyzer(stem=False)
         stemmed = make_analyzer(stem=True)
-        self._plain = plain
-        self._surface_words = plain.surface_words
         self.stem = stemmed.stemmer.stem
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
-        self._forms_by_language: dict[str, WordForms] = {UNDETERMINED_LANGUAGE: self._word_forms}
-        self._analyses: dict[tuple[str, ...], QueryAnalysis] = {
-            (UNDETERMINED_LANGUAGE,): QueryAnalysis(plain.surface_words, self.stem)
-        }
+        self.analyses = LanguageAnalyses()
         self._serving = ServingIndex(
             settings.index_dir,
             self.ranking,
@@ -132,16 +125,19 @@ class SearchEngine:
         check_related_limit(limit, self.settings.max_per_page)
         with self._serving.reading() as reading:
             docnum = self._docnum(reading, article_id)
-            language = (reading.stored(docnum).get("article") or {}).get("language")
-            stopwords = stopwords_for(language)
-            surface_words = functools.partial(self._plain.surface_words, stopwords=stopwords)
-            within = (analysis_language(language),) if len(index_languages(reading)) > 1 else ()
-            ranked = related_docs(
-                reading, docnum, limit, surface_words, stemmer_for(language), within
-            )
+            ranked = self._related_docs(reading, docnum, limit)
             highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
             groups = self.version_groups(reading)
             return [make_hit(reading, doc, score, highlighter, groups) for doc, score in ranked]
+
+    def _related_docs(self, reading: Reading, docnum: int, limit: int) -> list[tuple[int, float]]:
+        """Related stories, the article read in its language (stopwords and stemmer) and
+        kept to that language where the index holds others."""
+        language = (reading.stored(docnum).get("article") or {}).get("language")
+        plain = self.analyses.plain
+        surface_words = functools.partial(plain.surface_words, stopwords=stopwords_for(language))
+        within = (analysis_language(language),) if len(index_languages(reading)) > 1 else ()
+        return related_docs(reading, docnum, limit, surface_words, stemmer_for(language), within)
 
     def versions(self, article_id: str) -> list[Hit]:
         """The other copies of the article's story, newest first (ties by id)."""
@@ -201,15 +197,14 @@ class SearchEngine:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def parse(self, query: str, languages: tuple[str, ...] | None = None) -> ParsedQuery:
+    def parse(
+        self, query: str, languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,)
+    ) -> ParsedQuery:
         """The parsed form of ``query`` (cached), or :class:`QueryError`.
 
-        ``languages``: the analysis keys to read it in (see ``search/languages``);
-        by default every language the index holds.
+        ``languages``: the analysis keys to read it in (see ``search/languages``); searches
+        pass the languages of the request or of the index.
         """
-        if languages is None:
-            with self._serving.reading() as reading:
-                languages = index_languages(reading)
         return self._parse(query, languages)
 
     def query_languages(self, reading: Reading, request: SearchRequest) -> tuple[str, ...]:
@@ -218,36 +213,12 @@ class SearchEngine:
         chosen = request.lang or request.language
         return query_languages(chosen) if chosen else index_languages(reading)
 
-    def query_analysis(self, languages: tuple[str, ...]) -> QueryAnalysis:
-        found = self._analyses.get(languages)
-        if found is None:
-            found = self._analyses[languages] = query_analysis(self._plain, languages)
-        return found
-
-    def stems_function(self, languages: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
-        """A word's distinct stems in ``languages`` (analysis keys)."""
-        analysis = self.query_analysis(languages)
-        alternatives = analysis.alternatives
-        if alternatives is None:
-            stem = analysis.stem
-            return lambda word: (stem(word),)
-        return lambda word: tuple(stem for stem, _ in alternatives(word))
-
-    def word_forms(self, language: str) -> WordForms:
-        """The highlighter's word forms for an analysis key, made once per engine."""
-        found = self._forms_by_language.get(language)
-        if found is None:
-            found = self._forms_by_language[language] = WordForms(
-                stemmer_for(language),
-                stopwords=stopwords_for(language),
-                strips_prefixes=strips_prefixes(language),
-            )
-        return found
-
-    def _parse_uncached(self, query: str, languages: tuple[str, ...]) -> ParsedQuery:
+    def _parse_uncached(
+        self, query: str, languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,)
+    ) -> ParsedQuery:
         return parse_query(
             query,
-            self.query_analysis(languages),
+            self.analyses.query(languages),
             max_length=self.settings.max_query_length,
             max_terms=self.settings.max_query_terms,
         )
@@ -259,7 +230,7 @@ class SearchEngine:
             forms=self._word_forms,
             snippet_chars=self.settings.snippet_chars,
             snippet_fragments=self.settings.snippet_fragments,
-            forms_of=self.word_forms,
+            forms_of=self.analyses.word_forms,
         )
 
     def _docnum(self, reading: Reading, article_id: str) -> int:
@@ -321,7 +292,7 @@ class _Search:
         request: SearchRequest,
         selection: Selection,
         parsed: ParsedQuery,
-        languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,),
+        languages: tuple[str, ...],
     ) -> None:
         self.engine = engine
         self.reading = reading
@@ -428,7 +399,7 @@ class _Search:
             self.parsed,
             self.reading,
             found_nothing=found_nothing,
-            stems=self.engine.stems_function(self.languages),
+            stems=self.engine.analyses.stems(self.languages),
             reparse=functools.partial(self.engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
