@@ -285,7 +285,10 @@ def test_related_stories_read_the_article_in_its_language(engine: SearchEngine) 
 
 
 def test_the_index_stores_the_language(engine: SearchEngine) -> None:
-    assert engine.article("ar1").title.startswith("أذربيجان")
+    article = engine.article("ar1")
+    assert article.title.startswith("أذربيجان")
+    assert article.language == "ar"
+    assert engine.article("u1").language is None
     hits = engine.search(SearchRequest(query="hocali")).hits
     assert [hit.language for hit in hits] == ["tr"]
 

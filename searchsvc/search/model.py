@@ -196,6 +196,8 @@ class ArticleView:
     source: str | None = None
     url: str | None = None
     author: str | None = None
+    #: ISO 639-1 code, None when not known.
+    language: str | None = None
 
     @classmethod
     def of(cls, article_id: str, title: str, body: str, record: dict[str, Any]) -> ArticleView:
@@ -211,6 +213,7 @@ class ArticleView:
             source=record.get("source"),
             url=record.get("url"),
             author=record.get("author"),
+            language=record.get("language"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -408,6 +408,7 @@ def _schemas() -> dict[str, Schema]:
                 "source": optional_string,
                 "url": optional_string,
                 "author": optional_string,
+                "language": {**optional_string, "description": "ISO 639-1 code, if known"},
             }
         ),
         "Job": _object(
