@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from searchsvc.analysis import (
     stopwords_for,
 )
 from searchsvc.config import Settings
+from searchsvc.index.status import read_build_status
 from searchsvc.search.analyses import LanguageAnalyses
 from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
@@ -184,6 +186,10 @@ class SearchEngine:
                 commit=reading.snapshot.commit,
                 fallback_from=opened.fallback_from,
             )
+
+    def build_status(self) -> dict[str, Any]:
+        """The running or last full build, as ``build-status.json`` beside the index says."""
+        return read_build_status(self.settings.index_dir)
 
     def close(self) -> None:
         """Close searchers and release the index (a later call opens it again)."""
