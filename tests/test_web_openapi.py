@@ -117,6 +117,8 @@ def test_the_validator_catches_a_wrong_answer(document):
         "url": None,
         "score": 1.0,
         "versions": 0,
+        "language": None,
+        "dir": "ltr",
     }
     schema = {"$ref": "#/components/schemas/Hit"}
     assert schema_errors(hit, schema, document) == []

@@ -30,6 +30,7 @@ from searchsvc.opensearch.connection import connect, translating_cluster_errors
 from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
 from searchsvc.opensearch.translate import score_query
+from searchsvc.search.analyses import LanguageAnalyses
 from searchsvc.search.engine import (
     MAX_ID_LENGTH,
     PARSE_CACHE_SIZE,
@@ -46,7 +47,7 @@ from searchsvc.search.model import (
     SearchRequest,
     SearchResult,
 )
-from searchsvc.search.query import TEXT_FIELDS, QueryAnalysis, Term
+from searchsvc.search.query import TEXT_FIELDS, Term
 from searchsvc.search.related import KEY_WORDS, MAX_DOC_SHARE, MIN_CEILING, MIN_WORD_LENGTH
 
 
@@ -64,7 +65,7 @@ class OpenSearchEngine:
         self.stem = stemmed.stemmer.stem
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
-        self._analysis = QueryAnalysis(plain.surface_words, self.stem)
+        self.analyses = LanguageAnalyses()
         self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
 
     # --- the public calls --------------------------------------------------------------

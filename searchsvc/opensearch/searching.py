@@ -290,7 +290,7 @@ class ClusterSearch:
             self.parsed,
             self.reading,  # type: ignore[arg-type]
             found_nothing=found_nothing,
-            stem=engine.stem,
+            stems=lambda word: (engine.stem(word),),
             reparse=engine.parse,
             finds_results=finds_results,
         )

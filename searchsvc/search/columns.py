@@ -33,7 +33,7 @@ from searchsvc.search.postings import deleted_docnums
 
 #: Facets with one key per document: column name -> the field holding the key. Another
 #: such facet is one more entry here and a :class:`KeyColumn` of its name below.
-KEY_COLUMNS = {"place": "place", "source": "source"}
+KEY_COLUMNS = {"place": "place", "source": "source", "language": "language"}
 #: Facets with several keys per document: column name -> the bytes column joining them.
 MULTI_KEY_COLUMNS = {"places": "places_column"}
 #: Length normalization needs the word counts of these fields.
@@ -142,6 +142,8 @@ class DocumentColumns:
     place: KeyColumn
     places: MultiKeyColumn
     source: KeyColumn
+    #: The article's ISO 639-1 code; the empty key where it is not known.
+    language: KeyColumn
     #: ``date.toordinal()`` per document, 0 when undated.
     ordinal: np.ndarray
     #: The distinct ordinals (0 first) and each document's index into them, for counting

@@ -108,6 +108,14 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
                 "listed once, as their best-ranked copy, and totals count stories. false lists "
                 "every copy and totals count articles.",
             ),
+            _query(
+                "lang",
+                {"type": "array", "items": {"type": "string"}},
+                "ISO 639-1 codes of the languages to read the query in (each word is "
+                "stemmed as each of them), comma-separated or repeated, e.g. id,ar. "
+                "Default: every language the index holds.",
+                explode=True,
+            ),
         ],
         "responses": {
             "200": _json("Results", _ref("SearchResult")),
@@ -309,6 +317,8 @@ def _schemas() -> dict[str, Schema]:
                     "description": "Other copies of this story in the index "
                     "(/api/articles/{id}/versions lists them)",
                 },
+                "language": {**optional_string, "description": "ISO 639-1 code, if known"},
+                "dir": {"type": "string", "enum": ["ltr", "rtl"]},
             }
         ),
         "FacetValue": _object(
@@ -398,6 +408,7 @@ def _schemas() -> dict[str, Schema]:
                 "source": optional_string,
                 "url": optional_string,
                 "author": optional_string,
+                "language": {**optional_string, "description": "ISO 639-1 code, if known"},
             }
         ),
         "Job": _object(

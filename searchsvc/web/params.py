@@ -26,6 +26,7 @@ SEARCH_PARAMETERS = (
     "page",
     "per_page",
     "collapse",
+    "lang",
 )
 # More values than this for one filter is not a person clicking facets.
 MAX_FILTER_VALUES = 50
@@ -48,6 +49,7 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchRe
             args, "per_page", default=settings.default_per_page, maximum=settings.max_per_page
         ),
         collapse=_flag(args, "collapse", default=True),
+        lang=_filter_values(args, "lang"),
     )
 
 
