@@ -69,13 +69,12 @@ class Article:
     date_source: DateSource = "none"
     source: str | None = None
     author: str | None = None
-    #: ISO 639-1 code, lowercase ("en", "id", "ar"); None when not known.
+    #: ISO 639-1 code, lowercase ("en", "id", "ar"), as the source declares it or as
+    #: detected (articles/languages.py); None when not known.
     language: str | None = None
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
-    #: ISO 639-1 code (``en``, ``id``, ``ar``), as declared or detected; None if unknown.
-    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``searchsvc ingest --json``."""
@@ -94,7 +93,6 @@ class Article:
             "url": self.url,
             "origin": self.origin,
             "format": self.format,
-            "language": self.language,
         }
 
     @classmethod
