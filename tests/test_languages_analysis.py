@@ -104,9 +104,10 @@ ARTICLES = [
         "date": "2024-02-26",
     },
     {
+        # Too little text for its language to be detected: no language.
         "id": "u1",
-        "title": "Floods close roads",
-        "body": "Heavy flooding closed several roads on Tuesday.",
+        "title": "Flood",
+        "body": "Flood, 5 March.",
         "date": "2024-03-05",
     },
 ]
