@@ -55,6 +55,11 @@ class KeyColumn(_Keyed):
         """How many of ``docs`` (docnums) have each code."""
         return np.bincount(self.codes[docs], minlength=len(self.keys))
 
+    def docs_with(self, keys: tuple[str, ...]) -> DocSet:
+        """The documents holding any of ``keys`` (``""``: those without a value)."""
+        codes = [code for code in map(self.code_of, keys) if code is not None]
+        return DocSet(np.isin(self.codes, np.array(codes, dtype=self.codes.dtype)))
+
 
 @dataclass
 class MultiKeyColumn(_Keyed):
@@ -129,6 +134,8 @@ class DocumentColumns:
     place: KeyColumn
     places: MultiKeyColumn
     source: KeyColumn
+    #: The language code of each document (code 0: unknown).
+    language: KeyColumn
     #: ``date.toordinal()`` per document, 0 when undated.
     ordinal: np.ndarray
     #: The distinct ordinals (0 first) and each document's index into them, for counting
@@ -167,6 +174,7 @@ class DocumentColumns:
             place=_keys(_var_bytes(leaves, "place", schema["place"].column_type)),
             places=places,
             source=_keys(_var_bytes(leaves, "source", schema["source"].column_type)),
+            language=_keys(_var_bytes(leaves, "language", VarBytesColumn())),
             ordinal=ordinal,
             days=days,
             day_codes=np.searchsorted(days, ordinal),

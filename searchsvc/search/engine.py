@@ -37,6 +37,7 @@ from searchsvc.search.model import (
     QueryError,
     SearchRequest,
     SearchResult,
+    text_direction,
 )
 from searchsvc.search.query import TEXT_FIELDS, Node, ParsedQuery, QueryAnalysis, Term, parse_query
 from searchsvc.search.ranking import RankingConfig
@@ -222,6 +223,7 @@ class SearchEngine:
             place=normalize_keys("place", _values(request.place, "place")),
             places=normalize_keys("places", _values(request.places, "places")),
             source=normalize_keys("source", _values(request.source, "source")),
+            language=normalize_keys("language", _values(request.language, "language")),
             date_from=date_from,
             date_to=date_to,
         )
@@ -230,12 +232,14 @@ class SearchEngine:
             place=selection.place,
             places=selection.places,
             source=selection.source,
+            language=selection.language,
             date_from=date_from,
             date_to=date_to,
             sort=sort,
             page=page,
             per_page=per_page,
             collapse=_flag(request.collapse, "collapse"),
+            lang=normalize_keys("language", _values(request.lang, "lang")),
         )
         return cleaned, selection
 
@@ -440,6 +444,8 @@ def make_hit(
         url=record.get("url"),
         score=round(float(score), 6),
         versions=groups.versions_of(docnum),
+        language=record.get("language"),
+        dir=text_direction(record.get("language")),
     )
 
 

@@ -17,6 +17,14 @@ SORT_ORDERS: tuple[str, ...] = ("relevance", "newest", "oldest")
 Granularity = Literal["year", "month", "day"]
 #: What a count counts: stories (copies of one story once) or every copy.
 CountUnit = Literal["stories", "copies"]
+Direction = Literal["ltr", "rtl"]
+#: Languages written right to left (ISO 639-1, and ``ckb`` for Central Kurdish).
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
+
+
+def text_direction(language: str | None) -> Direction:
+    """How text in ``language`` runs; unknown languages run left to right."""
+    return "rtl" if language in RTL_LANGUAGES else "ltr"
 
 
 class QueryError(ValueError):
@@ -58,6 +66,8 @@ class SearchRequest:
     place: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
+    #: The language facet's selection (ISO 639-1 codes; ``""`` for articles without one).
+    language: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "relevance"
@@ -65,6 +75,9 @@ class SearchRequest:
     per_page: int = 10
     #: One result per story (its best-ranked copy); False lists every copy.
     collapse: bool = True
+    #: The languages the query is analysed for (default: the language selection, else
+    #: every language the index holds).
+    lang: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,8 @@ class Hit:
     score: float
     #: How many other copies of this story the index holds (see ``/versions``).
     versions: int = 0
+    language: str | None = None
+    dir: Direction = "ltr"
 
 
 @dataclass(frozen=True)
@@ -176,6 +191,11 @@ class ArticleView:
     source: str | None = None
     url: str | None = None
     author: str | None = None
+    language: str | None = None
+
+    @property
+    def dir(self) -> Direction:
+        return text_direction(self.language)
 
     @classmethod
     def of(cls, article_id: str, title: str, body: str, record: dict[str, Any]) -> ArticleView:
@@ -191,6 +211,7 @@ class ArticleView:
             source=record.get("source"),
             url=record.get("url"),
             author=record.get("author"),
+            language=record.get("language"),
         )
 
     def to_dict(self) -> dict[str, Any]:
