@@ -30,7 +30,12 @@ FACET_TITLES = {
     "source": "Source",
     "language": "Language",
 }
-FILTER_TITLES = {"place": "Dateline", "places": "Mentions", "source": "Source", "language": "Language"}
+FILTER_TITLES = {
+    "place": "Dateline",
+    "places": "Mentions",
+    "source": "Source",
+    "language": "Language",
+}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
 RELATED_LIMIT = 5
 # About this many bars get a visible label; every bar keeps one for screen readers.
