@@ -13,7 +13,13 @@ import re
 from typing import Any
 
 import pytest
-from opensearch_corpus import fixture_corpus_cluster, fixture_corpus_whoosh  # noqa: F401
+from language_corpus import LANGUAGE_ARTICLES
+from opensearch_corpus import (  # noqa: F401 (fixtures)
+    fixture_corpus_cluster,
+    fixture_corpus_whoosh,
+    language_corpus_cluster,
+    language_corpus_whoosh,
+)
 
 from searchsvc.cli import main
 from searchsvc.engines import open_engine
@@ -362,3 +368,73 @@ def test_the_search_page_is_the_same(web_clients, path: str) -> None:
         for name in ENGINES
     )
     assert cluster == whoosh
+
+
+# --- an archive in several languages --------------------------------------------------
+
+LANGUAGE_QUERIES = [
+    "",
+    "khojaly",
+    "baku khojaly",
+    "memperingati",
+    "peringatan korban",
+    "ذكرى",
+    "النفط",
+    "نفط",
+    "أسعار النفط",
+    '"أسعار النفط"',
+    "oil prices",
+    "harga minyak",
+    '"harga minyak"',
+    "pelabuhan -minyak",
+    "port OR pelabuhan OR الميناء OR bandari",
+    "mgomo",
+    "title:pekerja",
+    "minya*",
+    "pelabuhn~",
+    "EURUSD",
+]
+
+
+@pytest.fixture(scope="module")
+def language_engines(language_corpus_whoosh, language_corpus_cluster):  # noqa: F811
+    opened = {
+        "whoosh": open_engine(language_corpus_whoosh),
+        "opensearch": open_engine(language_corpus_cluster),
+    }
+    yield opened
+    for engine in opened.values():
+        engine.close()
+
+
+@pytest.mark.parametrize("query", LANGUAGE_QUERIES)
+def test_a_mixed_language_archive_gives_the_same_answers(language_engines, query: str) -> None:
+    whoosh, cluster = both(language_engines, query=query)
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"language": ("ar",)},
+        {"language": ("id", "en")},
+        {"language": ("und",)},
+        {"language": ("sw", "und")},
+        {"language": ("fr",)},
+        {"language": ("ar",), "source": ("reuters",)},
+        {"lang": ("id",)},
+        {"lang": ("ar", "en")},
+    ],
+)
+@pytest.mark.parametrize("query", ["", "khojaly", "pelabuhan OR الميناء OR port"])
+def test_language_selections_agree(language_engines, query: str, selection: dict) -> None:
+    whoosh, cluster = both(language_engines, query=query, **selection)
+    assert cluster == whoosh
+    assert [value["key"] for value in whoosh["facets"]["language"]["values"]]
+
+
+def test_articles_in_every_language_read_back_the_same(language_engines) -> None:
+    for record in LANGUAGE_ARTICLES:
+        views = [language_engines[name].article(record["id"]) for name in ENGINES]
+        assert views[0] == views[1]
+        assert views[0].language == record.get("language")

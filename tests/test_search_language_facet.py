@@ -7,7 +7,7 @@ from language_corpus import IDS_BY_LANGUAGE, LANGUAGE_ARTICLES
 from test_web_support import build_fixture_index
 
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.facets import facet_language_label
+from searchsvc.search.facets import label_of_key
 
 ALL = len(LANGUAGE_ARTICLES)
 
@@ -42,7 +42,7 @@ def test_labels_are_english_names_and_the_unknown_bucket_says_so(engine) -> None
     assert labels["ar"] == "Arabic"
     assert labels["en"] == "English"
     assert labels[""] == "Unknown language"
-    assert labels[""] == facet_language_label("")
+    assert labels[""] == label_of_key("language", "")
 
 
 @pytest.mark.parametrize(

@@ -116,8 +116,9 @@ def top_keys(counts: np.ndarray, keys: list[str], top_n: int) -> list[tuple[str,
 
 def facet_label(reading: Reading, facet: str, key: str) -> str:
     """The display name of a facet key (the key itself if no article has it)."""
-    if facet == "language":
-        return facet_language_label(key)
+    named = label_of_key(facet, key)
+    if named is not None:
+        return named
     labels = reading.snapshot.labels
     label = labels.get((facet, key))
     if label is None:
@@ -125,8 +126,11 @@ def facet_label(reading: Reading, facet: str, key: str) -> str:
     return label
 
 
-def facet_language_label(key: str) -> str:
-    """A language facet value's label: its English name, or "Unknown language" for ``""``."""
+def label_of_key(facet: str, key: str) -> str | None:
+    """The label a key names by itself (a language's English name, "Unknown language"
+    for ``""``), or None when it must be read from an article that has the key."""
+    if facet != "language":
+        return None
     return language_label(key) if key else UNKNOWN_LANGUAGE_LABEL
 
 
