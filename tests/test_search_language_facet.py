@@ -6,6 +6,7 @@ import pytest
 from language_corpus import IDS_BY_LANGUAGE, LANGUAGE_ARTICLES
 from test_web_support import build_fixture_index
 
+from searchsvc.cli import main
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.facets import label_of_key
 
@@ -13,8 +14,12 @@ ALL = len(LANGUAGE_ARTICLES)
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    settings = build_fixture_index(tmp_path_factory.mktemp("languages"), LANGUAGE_ARTICLES)
+def settings(tmp_path_factory):
+    return build_fixture_index(tmp_path_factory.mktemp("languages"), LANGUAGE_ARTICLES)
+
+
+@pytest.fixture(scope="module")
+def engine(settings):
     with SearchEngine(settings) as opened:
         yield opened
 
@@ -92,3 +97,15 @@ def test_hits_carry_their_language_and_direction(engine) -> None:
     assert (hits["rates"].language, hits["rates"].dir) == (None, "ltr")
     article = engine.article("ar-dhikra")
     assert (article.language, article.dir) == ("ar", "rtl")
+
+
+def test_the_command_line_selects_and_lists_languages(settings, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(settings.index_dir))
+    assert main(["search", "--language", "ar", "--language", "und", "--per-page", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("4 results")
+    language_line = next(line for line in out.splitlines() if line.startswith("Language: "))
+    assert language_line.startswith("Language: Arabic (3), English (3), Indonesian (3), ")
+    assert "Unknown language (1)" in language_line
+    assert main(["search", "khojaly", "--lang", "id,en", "--json"]) == 0
+    assert '"language": "id"' in capsys.readouterr().out
