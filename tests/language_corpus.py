@@ -2,7 +2,7 @@
 
 English, Indonesian and Arabic stories on the same few events (a remembrance, oil
 prices, a port), one in Swahili (a language the analysis does not stem), and one list
-of exchange rates with no language at all. Every record but the last declares its
+of exchange rates with no language at all (too few letters for a detector to guess). Every record but the last declares its
 language, as a JSON Lines source may.
 """
 
@@ -106,8 +106,8 @@ LANGUAGE_ARTICLES: list[dict[str, str]] = [
         "id": "rates",
         "source": "reuters",
         "date": "2024-03-15",
-        "title": "EURUSD 1.0842",
-        "body": "EURUSD 1.0842 GBPUSD 1.2650 USDJPY 150.12 USDIDR 15640 USDAZN 1.70",
+        "title": "1.0842 / 1.2650",
+        "body": "EUR 1.0842 GBP 1.2650 JPY 150.12 IDR 15640 AZN 1.70",
     },
 ]
 

@@ -392,7 +392,7 @@ LANGUAGE_QUERIES = [
     "title:pekerja",
     "minya*",
     "pelabuhn~",
-    "EURUSD",
+    "jpy",
 ]
 
 
