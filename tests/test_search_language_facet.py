@@ -83,7 +83,8 @@ def test_the_facet_ignores_its_own_selection_but_not_the_others(engine) -> None:
 
 
 def test_a_selected_language_no_match_has_is_still_shown(engine) -> None:
-    result = engine.search(SearchRequest(query="pelabuhan", language=("ar",)))
+    # Read as Indonesian (a selection alone would read the query as Arabic).
+    result = engine.search(SearchRequest(query="pelabuhan", language=("ar",), lang=("id",)))
     assert result.total == 0
     values = {value.key: value for value in result.facets["language"].values}
     assert values["ar"].selected and values["ar"].count == 0
