@@ -2,8 +2,8 @@
 
 English, Indonesian and Arabic stories on the same few events (a remembrance, oil
 prices, a port), one in Swahili (a language the analysis does not stem), and one list
-of exchange rates with no language at all (too few letters for a detector to guess). Every record but the last declares its
-language, as a JSON Lines source may.
+of exchange rates with no language at all (too few letters for a detector to guess).
+Every record but the last declares its language, as a JSON Lines source may.
 """
 
 from __future__ import annotations
