@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from opensearch_corpus import (  # noqa: F401 (fixtures)
 )
 
 from searchsvc.cli import main
+from searchsvc.config import Settings
 from searchsvc.engines import open_engine
 from searchsvc.search import ArticleNotFound, QueryError, SearchRequest
 from searchsvc.web import close_app, create_app
@@ -96,15 +98,17 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
-    opened = {
-        "whoosh": open_engine(fixture_corpus_whoosh),
-        "opensearch": open_engine(fixture_corpus_cluster),
-    }
+def open_both(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
+    """Both engines over one corpus, by name, closed when the fixture ends."""
+    opened = {"whoosh": open_engine(whoosh), "opensearch": open_engine(cluster)}
     yield opened
     for engine in opened.values():
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
+    yield from open_both(fixture_corpus_whoosh, fixture_corpus_cluster)
 
 
 def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
@@ -398,13 +402,7 @@ LANGUAGE_QUERIES = [
 
 @pytest.fixture(scope="module")
 def language_engines(language_corpus_whoosh, language_corpus_cluster):  # noqa: F811
-    opened = {
-        "whoosh": open_engine(language_corpus_whoosh),
-        "opensearch": open_engine(language_corpus_cluster),
-    }
-    yield opened
-    for engine in opened.values():
-        engine.close()
+    yield from open_both(language_corpus_whoosh, language_corpus_cluster)
 
 
 @pytest.mark.parametrize("query", LANGUAGE_QUERIES)
