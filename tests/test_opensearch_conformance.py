@@ -381,10 +381,12 @@ LANGUAGE_QUERIES = [
     "khojaly",
     "baku khojaly",
     "memperingati",
+    "peringatan",
     "peringatan korban",
     "ذكرى",
     "النفط",
     "نفط",
+    "ميناء",
     "أسعار النفط",
     '"أسعار النفط"',
     "oil prices",
@@ -436,3 +438,12 @@ def test_articles_in_every_language_read_back_the_same(language_engines) -> None
         views = [language_engines[name].article(record["id"]) for name in ENGINES]
         assert views[0] == views[1]
         assert views[0].language == record.get("language")
+
+
+def test_related_stories_in_every_language_are_the_same(language_engines) -> None:
+    for record in LANGUAGE_ARTICLES:
+        found = [
+            {hit.id for hit in language_engines[name].related(record["id"], limit=20)}
+            for name in ENGINES
+        ]
+        assert found[0] == found[1], record["id"]
