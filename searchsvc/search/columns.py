@@ -484,11 +484,18 @@ def derive_segment(reader: Any, length_fields: tuple[str, ...]) -> SegmentArrays
 
     return segment_arrays(
         ids=var_bytes("id", schema["id"].column_type),
-        keyed={name: var_bytes(key, schema[key].column_type) for name, key in KEY_COLUMNS.items()},
+        # A field the index's schema lacks (language, before it was recorded) has no values.
+        keyed={
+            name: var_bytes(key, _column_type(schema, key)) for name, key in KEY_COLUMNS.items()
+        },
         multi={name: var_bytes(key, VarBytesColumn()) for name, key in MULTI_KEY_COLUMNS.items()},
         lengths={name: numbers(_lenfield(name), LENGTHS_COLUMN) for name in length_fields},
         ordinal=numbers("date_ordinal", NumericColumn("i", default=0)),
     )
+
+
+def _column_type(schema: Any, name: str) -> Any:
+    return schema[name].column_type if name in schema else VarBytesColumn()
 
 
 def segment_arrays(
