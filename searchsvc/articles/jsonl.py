@@ -40,7 +40,7 @@ SKIP_MISSING_BODY = "missing body"
 SKIP_LINE_TOO_LONG = "JSON line too long"
 REPAIR_BAD_FIELD = "bad field value"
 
-_TEXT_FIELDS = ("id", "title", "source", "place", "url", "language")
+_TEXT_FIELDS = ("id", "title", "source", "place", "url")
 _SKIP_BLOCK = 1 << 20
 
 
@@ -184,7 +184,6 @@ def parse_jsonl_record(
         url=fields["url"],
         origin=origin,
         format="jsonl",
-        language=(fields["language"] or "").strip().lower() or None,
     )
 
 

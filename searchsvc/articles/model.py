@@ -72,8 +72,6 @@ class Article:
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
-    #: ISO 639-1 code, lowercase; None when unknown.
-    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``searchsvc ingest --json``."""
@@ -91,7 +89,6 @@ class Article:
             "url": self.url,
             "origin": self.origin,
             "format": self.format,
-            "language": self.language,
         }
 
 

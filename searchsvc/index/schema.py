@@ -154,7 +154,6 @@ def make_schema() -> Schema:
         places=KEYWORD(scorable=False),
         places_column=COLUMN(columns.VarBytesColumn()),
         source=ID(sortable=True),
-        language=ID(sortable=True),
         date=DATETIME(),
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
         versions=COLUMN(columns.VarBytesColumn()),
@@ -190,8 +189,6 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         doc["places_column"] = keys.encode("utf-8")
     if article.source:
         doc["source"] = article.source.lower()
-    if article.language:
-        doc["language"] = article.language
     if article.date is not None:
         doc["date"] = dt.datetime(article.date.year, article.date.month, article.date.day)
         doc["date_ordinal"] = article.date.toordinal()
