@@ -40,7 +40,7 @@ SKIP_MISSING_BODY = "missing body"
 SKIP_LINE_TOO_LONG = "JSON line too long"
 REPAIR_BAD_FIELD = "bad field value"
 
-_TEXT_FIELDS = ("id", "title", "source", "place", "url")
+_TEXT_FIELDS = ("id", "title", "source", "place", "url", "language")
 _SKIP_BLOCK = 1 << 20
 
 
@@ -181,6 +181,7 @@ def parse_jsonl_record(
         date=date,
         date_source=date_source,
         source=source,
+        language=(fields["language"] or "").strip().lower() or None,
         url=fields["url"],
         origin=origin,
         format="jsonl",

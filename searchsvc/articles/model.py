@@ -69,6 +69,8 @@ class Article:
     date_source: DateSource = "none"
     source: str | None = None
     author: str | None = None
+    #: ISO 639-1 code, lowercase ("en", "id", "ar"); None when not known.
+    language: str | None = None
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
@@ -86,6 +88,7 @@ class Article:
             "date_source": self.date_source,
             "source": self.source,
             "author": self.author,
+            "language": self.language,
             "url": self.url,
             "origin": self.origin,
             "format": self.format,

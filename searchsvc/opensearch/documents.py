@@ -12,20 +12,20 @@ The stemmed ``title``/``body`` hold stems; ``title_words``/``body_words`` the su
 (phrases, wildcards, fuzzy words); the original text and the display record ride along in
 ``shown``, which is kept but not indexed. Each article is analysed for its own language
 (:func:`article_words`), as the embedded index analyses it; ``language`` holds its code
-(absent when unknown) for the language facet.
+(absent when unknown) for the language facet, and ``analysis`` the key of the analysis it
+got (:func:`searchsvc.analysis.analysis_language`), which a query word read in several
+languages uses to keep each of its stems to the articles of the languages producing it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from searchsvc.analysis import CachedStemFilter, NewsAnalysis
+from searchsvc.analysis import NewsAnalysis, analysis_language, stem_filter_for, stopwords_for
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index.schema import display_record
 
-#: The same Snowball stemmer, behind the same cache, as the embedded index's stemmed fields.
-_STEMMER = CachedStemFilter()
 #: Pre-analysed text: split on the spaces we joined the terms with, nothing else.
 _TERMS = {"type": "text", "analyzer": "whitespace"}
 _KEY = {"type": "keyword"}
@@ -45,6 +45,7 @@ MAPPING: dict[str, Any] = {
         "places": _KEY,
         "source": _KEY,
         "language": _KEY,
+        "analysis": _KEY,
         "date": {"type": "date", "format": "yyyy-MM-dd"},
         "shown": {"type": "object", "enabled": False},
     },
@@ -72,6 +73,7 @@ def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
     body_words, body_stems = article_words(article.body, article.language, plain)
     doc: dict[str, Any] = {
         "id": article.id,
+        "analysis": analysis_language(article.language),
         "title": " ".join(title_stems),
         "body": " ".join(body_stems),
         "title_words": " ".join(title_words),
@@ -96,6 +98,10 @@ def article_words(
     text: str, language: str | None, plain: NewsAnalysis
 ) -> tuple[list[str], list[str]]:
     """(surface words, their stems) of ``text`` written in ``language``, position for
-    position, as the embedded index's unstemmed and stemmed fields hold them."""
-    words = plain.surface_words(text)
-    return words, [_STEMMER.stem(word) for word in words]
+    position, as the embedded index's unstemmed and stemmed fields hold them: that
+    language's stopwords and stemmer, behind the same caches (none for a language
+    analysed without stemming)."""
+    key = analysis_language(language)
+    words = plain.surface_words(text, stopwords_for(key))
+    stemmer = stem_filter_for(key)
+    return words, words if stemmer is None else [stemmer.stem(word) for word in words]

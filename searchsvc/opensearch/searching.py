@@ -20,6 +20,7 @@ highlights are made from the stored text by our own :class:`Highlighter`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +65,13 @@ class ClusterSearch:
         request: SearchRequest,
         selection: Selection,
         parsed: ParsedQuery,
+        languages: tuple[str, ...],
     ) -> None:
         self.engine = engine
         self.request = request
         self.selection = selection
         self.parsed = parsed
+        self.languages = languages
         self.reading = ClusterReading.of(engine.lexicon, parsed, engine.stem)
         clauses = parsed.clauses
         self.message: str | None = None
@@ -296,8 +299,8 @@ class ClusterSearch:
             self.parsed,
             self.reading,  # type: ignore[arg-type]
             found_nothing=found_nothing,
-            stem=engine.stem,
-            reparse=engine.parse,
+            stems=engine.analyses.stems(self.languages),
+            reparse=functools.partial(engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
 
@@ -331,6 +334,8 @@ def cluster_hit(hit: dict[str, Any], highlighter: Highlighter, scored: bool) -> 
     source = hit["_source"]
     shown = source.get("shown") or {}
     record = shown.get("record") or {}
+    language = record.get("language")
+    highlighter = highlighter.in_language(language)
     score = hit.get("_score") if scored else 0.0
     return Hit(
         id=source.get("id", hit["_id"]),
@@ -342,8 +347,8 @@ def cluster_hit(hit: dict[str, Any], highlighter: Highlighter, scored: bool) -> 
         source=record.get("source"),
         url=record.get("url"),
         score=round(float(score or 0.0), 6),
-        language=record.get("language"),
-        dir=text_direction(record.get("language")),
+        language=language,
+        dir=text_direction(language),
     )
 
 

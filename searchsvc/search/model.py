@@ -17,14 +17,18 @@ SORT_ORDERS: tuple[str, ...] = ("relevance", "newest", "oldest")
 Granularity = Literal["year", "month", "day"]
 #: What a count counts: stories (copies of one story once) or every copy.
 CountUnit = Literal["stories", "copies"]
-Direction = Literal["ltr", "rtl"]
-#: Languages written right to left (ISO 639-1, and ``ckb`` for Central Kurdish).
-RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
 
 
-def text_direction(language: str | None) -> Direction:
-    """How text in ``language`` runs; unknown languages run left to right."""
-    return "rtl" if language in RTL_LANGUAGES else "ltr"
+TextDirection = Literal["rtl", "ltr"]
+#: Languages written right to left.
+RIGHT_TO_LEFT: frozenset[str] = frozenset(
+    ("ar", "fa", "he", "ur", "ps", "sd", "ug", "yi", "dv", "ckb")
+)
+
+
+def text_direction(language: str | None) -> TextDirection:
+    """How text in ``language`` (an ISO code, None when not known) runs."""
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
 class QueryError(ValueError):
@@ -66,8 +70,6 @@ class SearchRequest:
     place: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
-    #: The language facet's selection (ISO 639-1 codes; ``""`` for articles without one).
-    language: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "relevance"
@@ -75,9 +77,12 @@ class SearchRequest:
     per_page: int = 10
     #: One result per story (its best-ranked copy); False lists every copy.
     collapse: bool = True
-    #: The languages the query is analysed for (default: the language selection, else
-    #: every language the index holds).
+    #: The languages (ISO 639-1 codes) the query is read in; empty: the language facet's
+    #: selection if any, else every language the index holds.
     lang: tuple[str, ...] = ()
+    #: The language facet's selection (ISO 639-1 codes; ``und`` or ``""`` for the articles
+    #: whose language is not known).
+    language: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,9 @@ class Hit:
     score: float
     #: How many other copies of this story the index holds (see ``/versions``).
     versions: int = 0
+    #: The article's ISO 639-1 code (None when not known) and its writing direction.
     language: str | None = None
-    dir: Direction = "ltr"
+    dir: TextDirection = "ltr"
 
 
 @dataclass(frozen=True)
@@ -191,10 +197,11 @@ class ArticleView:
     source: str | None = None
     url: str | None = None
     author: str | None = None
+    #: ISO 639-1 code, None when not known.
     language: str | None = None
 
     @property
-    def dir(self) -> Direction:
+    def dir(self) -> TextDirection:
         return text_direction(self.language)
 
     @classmethod

@@ -83,14 +83,6 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
                 'articles whose language is unknown (the facet bucket keyed "").',
             ),
             _query(
-                "lang",
-                {"type": "array", "items": {"type": "string"}},
-                "Languages to analyse the query for (ISO 639-1 codes), comma-separated or "
-                "repeated. Default: the language selection, else every language the index "
-                "holds.",
-                explode=True,
-            ),
-            _query(
                 "date_from",
                 {"type": "string"},
                 "First day, YYYY-MM-DD (YYYY-MM or YYYY mean the start of that month or year).",
@@ -120,6 +112,14 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
                 "One hit per story: copies of one story (republished, updated, shortened) are "
                 "listed once, as their best-ranked copy, and totals count stories. false lists "
                 "every copy and totals count articles.",
+            ),
+            _query(
+                "lang",
+                {"type": "array", "items": {"type": "string"}},
+                "ISO 639-1 codes of the languages to read the query in (each word is "
+                "stemmed as each of them), comma-separated or repeated, e.g. id,ar. "
+                "Default: every language the index holds.",
+                explode=True,
             ),
         ],
         "responses": {

@@ -21,13 +21,13 @@ FILTER_PARAMETERS = ("place", "places", "source", "language")
 SEARCH_PARAMETERS = (
     "q",
     *FILTER_PARAMETERS,
-    "lang",
     "date_from",
     "date_to",
     "sort",
     "page",
     "per_page",
     "collapse",
+    "lang",
 )
 # More values than this for one filter is not a person clicking facets.
 MAX_FILTER_VALUES = 50
@@ -51,7 +51,7 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchRe
             args, "per_page", default=settings.default_per_page, maximum=settings.max_per_page
         ),
         collapse=_flag(args, "collapse", default=True),
-        lang=_languages(args),
+        lang=_filter_values(args, "lang"),
     )
 
 
@@ -95,12 +95,6 @@ def parameter_value(facet: str, key: str) -> str:
 def facet_key(facet: str, value: str) -> str:
     """The facet key a parameter value selects (the inverse of :func:`parameter_value`)."""
     return "" if facet == "language" and value.lower() == UNKNOWN_LANGUAGE else value
-
-
-def _languages(args: MultiDict[str, str]) -> tuple[str, ...]:
-    """``lang``, comma-separated (``lang=id,ar``) or repeated (``lang=id&lang=ar``)."""
-    split = MultiDict([("lang", part) for raw in args.getlist("lang") for part in raw.split(",")])
-    return _filter_values(split, "lang")
 
 
 _TRUE = ("true", "1", "yes", "on")
