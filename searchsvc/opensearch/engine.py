@@ -251,7 +251,11 @@ class OpenSearchEngine:
         return query_languages(chosen) if chosen else self.index_languages()
 
     def index_languages(self) -> tuple[str, ...]:
-        """The analysis keys of the articles behind the alias, sorted."""
+        """The analysis keys of the articles behind the alias, sorted (asked once per
+        generation)."""
+        return self.lexicon.last_seen(("index-languages",), self._ask_index_languages)
+
+    def _ask_index_languages(self) -> tuple[str, ...]:
         body = {"size": 0, "aggs": {"keys": {"terms": {"field": "analysis", "size": 1000}}}}
         buckets = self.client.search(index=self.alias, body=body)["aggregations"]["keys"]
         return tuple(sorted(b["key"] for b in buckets["buckets"])) or (UNDETERMINED_LANGUAGE,)
