@@ -10,12 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opensearch_corpus import fixture_corpus_cluster, fixture_corpus_whoosh  # noqa: F401
+from language_corpus import LANGUAGE_ARTICLES
+from opensearch_corpus import (  # noqa: F401 (fixtures)
+    fixture_corpus_cluster,
+    fixture_corpus_whoosh,
+    language_corpus_cluster,
+    language_corpus_whoosh,
+)
 
 from searchsvc.cli import main
+from searchsvc.config import Settings
 from searchsvc.engines import open_engine
 from searchsvc.search import ArticleNotFound, QueryError, SearchRequest
 from searchsvc.web import close_app, create_app
@@ -90,15 +98,17 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
-    opened = {
-        "whoosh": open_engine(fixture_corpus_whoosh),
-        "opensearch": open_engine(fixture_corpus_cluster),
-    }
+def open_both(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
+    """Both engines over one corpus, by name, closed when the fixture ends."""
+    opened = {"whoosh": open_engine(whoosh), "opensearch": open_engine(cluster)}
     yield opened
     for engine in opened.values():
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
+    yield from open_both(fixture_corpus_whoosh, fixture_corpus_cluster)
 
 
 def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
@@ -362,3 +372,78 @@ def test_the_search_page_is_the_same(web_clients, path: str) -> None:
         for name in ENGINES
     )
     assert cluster == whoosh
+
+
+# --- an archive in several languages --------------------------------------------------
+
+LANGUAGE_QUERIES = [
+    "",
+    "khojaly",
+    "baku khojaly",
+    "memperingati",
+    "peringatan",
+    "peringatan korban",
+    "ذكرى",
+    "النفط",
+    "نفط",
+    "ميناء",
+    "أسعار النفط",
+    '"أسعار النفط"',
+    "oil prices",
+    "harga minyak",
+    '"harga minyak"',
+    "pelabuhan -minyak",
+    "port OR pelabuhan OR الميناء OR bandari",
+    "mgomo",
+    "title:pekerja",
+    "minya*",
+    "pelabuhn~",
+    "jpy",
+]
+
+
+@pytest.fixture(scope="module")
+def language_engines(language_corpus_whoosh, language_corpus_cluster):  # noqa: F811
+    yield from open_both(language_corpus_whoosh, language_corpus_cluster)
+
+
+@pytest.mark.parametrize("query", LANGUAGE_QUERIES)
+def test_a_mixed_language_archive_gives_the_same_answers(language_engines, query: str) -> None:
+    whoosh, cluster = both(language_engines, query=query)
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"language": ("ar",)},
+        {"language": ("id", "en")},
+        {"language": ("und",)},
+        {"language": ("sw", "und")},
+        {"language": ("fr",)},
+        {"language": ("ar",), "source": ("reuters",)},
+        {"lang": ("id",)},
+        {"lang": ("ar", "en")},
+    ],
+)
+@pytest.mark.parametrize("query", ["", "khojaly", "pelabuhan OR الميناء OR port"])
+def test_language_selections_agree(language_engines, query: str, selection: dict) -> None:
+    whoosh, cluster = both(language_engines, query=query, **selection)
+    assert cluster == whoosh
+    assert [value["key"] for value in whoosh["facets"]["language"]["values"]]
+
+
+def test_articles_in_every_language_read_back_the_same(language_engines) -> None:
+    for record in LANGUAGE_ARTICLES:
+        views = [language_engines[name].article(record["id"]) for name in ENGINES]
+        assert views[0] == views[1]
+        assert views[0].language == record.get("language")
+
+
+def test_related_stories_in_every_language_are_the_same(language_engines) -> None:
+    for record in LANGUAGE_ARTICLES:
+        found = [
+            {hit.id for hit in language_engines[name].related(record["id"], limit=20)}
+            for name in ENGINES
+        ]
+        assert found[0] == found[1], record["id"]

@@ -126,3 +126,4 @@ def test_the_validator_catches_a_wrong_answer(document):
     assert schema_errors({**hit, "extra": 1}, schema, document)
     assert schema_errors({k: v for k, v in hit.items() if k != "id"}, schema, document)
     assert schema_errors({**hit, "place": {"key": "x"}}, schema, document)
+    assert schema_errors({**hit, "dir": "up"}, schema, document)

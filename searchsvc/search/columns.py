@@ -68,6 +68,11 @@ class KeyColumn(_Keyed):
         """How many of ``docs`` (docnums) have each code."""
         return np.bincount(self.codes[docs], minlength=len(self.keys))
 
+    def docs_with(self, keys: tuple[str, ...]) -> DocSet:
+        """The documents holding any of ``keys`` (``""``: those without a value)."""
+        codes = [code for code in map(self.code_of, keys) if code is not None]
+        return DocSet(np.isin(self.codes, np.array(codes, dtype=self.codes.dtype)))
+
 
 @dataclass
 class MultiKeyColumn(_Keyed):
@@ -142,7 +147,7 @@ class DocumentColumns:
     place: KeyColumn
     places: MultiKeyColumn
     source: KeyColumn
-    #: The article's ISO 639-1 code; the empty key where it is not known.
+    #: The language code of each document (code 0: unknown).
     language: KeyColumn
     #: ``date.toordinal()`` per document, 0 when undated.
     ordinal: np.ndarray
@@ -479,11 +484,18 @@ def derive_segment(reader: Any, length_fields: tuple[str, ...]) -> SegmentArrays
 
     return segment_arrays(
         ids=var_bytes("id", schema["id"].column_type),
-        keyed={name: var_bytes(key, schema[key].column_type) for name, key in KEY_COLUMNS.items()},
+        # A field the index's schema lacks (language, before it was recorded) has no values.
+        keyed={
+            name: var_bytes(key, _column_type(schema, key)) for name, key in KEY_COLUMNS.items()
+        },
         multi={name: var_bytes(key, VarBytesColumn()) for name, key in MULTI_KEY_COLUMNS.items()},
         lengths={name: numbers(_lenfield(name), LENGTHS_COLUMN) for name in length_fields},
         ordinal=numbers("date_ordinal", NumericColumn("i", default=0)),
     )
+
+
+def _column_type(schema: Any, name: str) -> Any:
+    return schema[name].column_type if name in schema else VarBytesColumn()
 
 
 def segment_arrays(

@@ -268,6 +268,7 @@ class SearchEngine:
             place=normalize_keys("place", _values(request.place, "place")),
             places=normalize_keys("places", _values(request.places, "places")),
             source=normalize_keys("source", _values(request.source, "source")),
+            language=normalize_keys("language", _values(request.language, "language")),
             date_from=date_from,
             date_to=date_to,
         )
@@ -276,6 +277,7 @@ class SearchEngine:
             place=selection.place,
             places=selection.places,
             source=selection.source,
+            language=selection.language,
             date_from=date_from,
             date_to=date_to,
             sort=sort,
@@ -283,7 +285,6 @@ class SearchEngine:
             per_page=per_page,
             collapse=_flag(request.collapse, "collapse"),
             lang=_language_codes(request.lang, "lang"),
-            language=_language_codes(request.language, "language"),
         )
         return cleaned, selection
 

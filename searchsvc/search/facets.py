@@ -17,7 +17,13 @@ from whoosh.reading import TermNotFound
 
 from searchsvc.search.columns import KeyColumn, MultiKeyColumn
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.filters import FACET_FIELDS, FacetSets, Selection, restrict
+from searchsvc.search.filters import (
+    FACET_FIELDS,
+    FACETS_WITH_MISSING,
+    FacetSets,
+    Selection,
+    restrict,
+)
 from searchsvc.search.model import DateBucket, DateHistogram, Facet, FacetValue
 from searchsvc.search.snapshot import Reading
 
@@ -28,6 +34,26 @@ DAYS_SPAN = 45
 MONTHS_SPAN = 36
 #: Fixed English abbreviations (``calendar.month_abbr`` follows the process locale).
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+UNKNOWN_LANGUAGE_LABEL = "Unknown language"
+_LANGUAGE_NAMES = {
+    "ar": "Arabic",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fa": "Persian",
+    "fr": "French",
+    "he": "Hebrew",
+    "id": "Indonesian",
+    "ms": "Malay",
+    "ru": "Russian",
+    "tr": "Turkish",
+    "ur": "Urdu",
+}
+
+
+def language_label(code: str) -> str:
+    """The English name of a language code (the code itself when not known)."""
+    return _LANGUAGE_NAMES.get(code, code)
 
 
 def count_facets(
@@ -56,7 +82,7 @@ def _facet(
     top_n: int,
 ) -> Facet:
     keys = column.keys
-    if keys and keys[0] == "":
+    if keys and keys[0] == "" and name not in FACETS_WITH_MISSING:
         counts = counts.copy()
         counts[0] = 0  # documents without a value are not a facet value
     shown = top_keys(counts, keys, top_n)
@@ -90,11 +116,22 @@ def top_keys(counts: np.ndarray, keys: list[str], top_n: int) -> list[tuple[str,
 
 def facet_label(reading: Reading, facet: str, key: str) -> str:
     """The display name of a facet key (the key itself if no article has it)."""
+    named = label_of_key(facet, key)
+    if named is not None:
+        return named
     labels = reading.snapshot.labels
     label = labels.get((facet, key))
     if label is None:
         label = labels[(facet, key)] = _find_label(reading, facet, key) or key
     return label
+
+
+def label_of_key(facet: str, key: str) -> str | None:
+    """The label a key names by itself (a language's English name, "Unknown language"
+    for ``""``), or None when it must be read from an article that has the key."""
+    if facet != "language":
+        return None
+    return language_label(key) if key else UNKNOWN_LANGUAGE_LABEL
 
 
 def _find_label(reading: Reading, facet: str, key: str) -> str | None:

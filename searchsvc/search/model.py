@@ -80,7 +80,8 @@ class SearchRequest:
     #: The languages (ISO 639-1 codes) the query is read in; empty: the language facet's
     #: selection if any, else every language the index holds.
     lang: tuple[str, ...] = ()
-    #: The language facet's selection (ISO 639-1 codes).
+    #: The language facet's selection (ISO 639-1 codes; ``und`` or ``""`` for the articles
+    #: whose language is not known).
     language: tuple[str, ...] = ()
 
 
@@ -198,6 +199,10 @@ class ArticleView:
     author: str | None = None
     #: ISO 639-1 code, None when not known.
     language: str | None = None
+
+    @property
+    def dir(self) -> TextDirection:
+        return text_direction(self.language)
 
     @classmethod
     def of(cls, article_id: str, title: str, body: str, record: dict[str, Any]) -> ArticleView:

@@ -77,6 +77,11 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
             filter_parameter("place", "Dateline place key, e.g. geo:587084 or country:AZ."),
             filter_parameter("places", "Key of a place mentioned in the story."),
             filter_parameter("source", "Source or agency, e.g. reuters."),
+            filter_parameter(
+                "language",
+                "Article language, an ISO 639-1 code such as en, id or ar; und selects the "
+                'articles whose language is unknown (the facet bucket keyed "").',
+            ),
             _query(
                 "date_from",
                 {"type": "string"},
@@ -317,8 +322,12 @@ def _schemas() -> dict[str, Schema]:
                     "description": "Other copies of this story in the index "
                     "(/api/articles/{id}/versions lists them)",
                 },
-                "language": {**optional_string, "description": "ISO 639-1 code, if known"},
-                "dir": {"type": "string", "enum": ["ltr", "rtl"]},
+                "language": {**optional_string, "description": "ISO 639-1 code, or null"},
+                "dir": {
+                    "type": "string",
+                    "enum": ["ltr", "rtl"],
+                    "description": "Direction of the language's script (title and snippet)",
+                },
             }
         ),
         "FacetValue": _object(
@@ -391,7 +400,16 @@ def _schemas() -> dict[str, Schema]:
                 "message": optional_string,
                 "hits": {"type": "array", "items": _ref("Hit")},
                 "facets": _object(
-                    {"place": _ref("Facet"), "places": _ref("Facet"), "source": _ref("Facet")}
+                    {
+                        "place": _ref("Facet"),
+                        "places": _ref("Facet"),
+                        "source": _ref("Facet"),
+                        "language": {
+                            **_ref("Facet"),
+                            "description": 'Keys are ISO 639-1 codes; "" counts the articles '
+                            "whose language is unknown",
+                        },
+                    }
                 ),
                 "dates": _ref("DateHistogram"),
             }
@@ -408,7 +426,7 @@ def _schemas() -> dict[str, Schema]:
                 "source": optional_string,
                 "url": optional_string,
                 "author": optional_string,
-                "language": {**optional_string, "description": "ISO 639-1 code, if known"},
+                "language": {**optional_string, "description": "ISO 639-1 code, or null"},
             }
         ),
         "Job": _object(
