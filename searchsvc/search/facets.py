@@ -15,6 +15,7 @@ import datetime as dt
 import numpy as np
 from whoosh.reading import TermNotFound
 
+from searchsvc.articles.languages import language_label
 from searchsvc.search.columns import KeyColumn, MultiKeyColumn
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.filters import (
@@ -34,28 +35,6 @@ DAYS_SPAN = 45
 MONTHS_SPAN = 36
 #: Fixed English abbreviations (``calendar.month_abbr`` follows the process locale).
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-UNKNOWN_LANGUAGE_LABEL = "Unknown language"
-_LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "de": "German",
-    "en": "English",
-    "es": "Spanish",
-    "fa": "Persian",
-    "fr": "French",
-    "he": "Hebrew",
-    "id": "Indonesian",
-    "ms": "Malay",
-    "ru": "Russian",
-    "tr": "Turkish",
-    "ur": "Urdu",
-}
-
-
-def language_label(code: str) -> str:
-    """The English name of a language code (the code itself when not known)."""
-    return _LANGUAGE_NAMES.get(code, code)
-
-
 def count_facets(
     base: DocSet,
     sets: FacetSets,
@@ -129,9 +108,7 @@ def facet_label(reading: Reading, facet: str, key: str) -> str:
 def label_of_key(facet: str, key: str) -> str | None:
     """The label a key names by itself (a language's English name, "Unknown language"
     for ``""``), or None when it must be read from an article that has the key."""
-    if facet != "language":
-        return None
-    return language_label(key) if key else UNKNOWN_LANGUAGE_LABEL
+    return language_label(key) if facet == "language" else None
 
 
 def _find_label(reading: Reading, facet: str, key: str) -> str | None:
