@@ -1,11 +1,12 @@
-"""Search quality per language: a small judged set in Indonesian, Arabic and English.
+"""Search quality per language: a small judged set in Indonesian, Arabic, English and French.
 
 ``benchmarks/languages/`` holds, per language, news-like articles written for this set
 (``<lang>.jsonl``, the JSON Lines input format with a declared ``language``) and 20 queries
 with graded judgements (``<lang>.queries.jsonl``: 2 = about the query, 1 = touches it).
 The texts are written so that word forms matter: the same root in several forms
 (memperingati / peringatan / diperingati; الانتخابات / انتخابات / بالانتخابات; floods /
-flooded / flooding), Arabic with and without diacritics, tatweel and letter variants, and
+flooded / flooding; élection / élus / électorale, hôpital / hôpitaux), Arabic with and
+without diacritics, tatweel and letter variants, French with and without accents, and
 distractors that share a word but not its meaning.
 
 All articles go into one index built with ``build_index`` from JSON Lines files, as an
@@ -42,7 +43,7 @@ from searchsvc.index import build_index
 from searchsvc.search import QueryError, SearchEngine, SearchRequest
 
 DATA_DIR = Path(__file__).resolve().parent / "languages"
-LANGUAGES = ("id", "ar", "en")
+LANGUAGES = ("id", "ar", "en", "fr")
 #: Deep enough to rank every article of the set.
 DEPTH = 200
 EVALUATION_SETTINGS = {"max_per_page": DEPTH, "build_procs": 1}
