@@ -59,6 +59,7 @@ def test_scores_count_every_relevant_article_and_the_grades() -> None:
     assert scores.map == pytest.approx((1 + 2 / 6) / 2 / 2)
     assert scores.p5 == pytest.approx(1 / 5 / 2)
     assert scores.r10 == pytest.approx(1 / 2)
+    assert scores.average_precisions == (pytest.approx((1 + 2 / 6) / 2), 0.0)
     assert scores.map_by_kind == {
         "root form": (pytest.approx((1 + 2 / 6) / 2), 1),
         "same words": (0.0, 1),
@@ -73,8 +74,8 @@ def test_recall_counts_only_the_first_places() -> None:
 def test_script_prints_every_language_and_analyzer_on_a_few_queries(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert eval_languages.main(["--queries", "4"]) == 0
-    table, kinds = capsys.readouterr().out.split("\n\n")
+    assert eval_languages.main(["--queries", "4", "--per-query"]) == 0
+    table, kinds, per_query = capsys.readouterr().out.strip().split("\n\n")
     rows = table.splitlines()[1:]
     assert len(rows) == len(eval_languages.LANGUAGES) * len(eval_languages.ANALYZERS)
     for language in eval_languages.LANGUAGES:
@@ -83,6 +84,12 @@ def test_script_prints_every_language_and_analyzer_on_a_few_queries(
                 row.split()[0] == language and f"  {analyzer.name}  " in row for row in rows
             ), (language, analyzer.name)
     assert kinds.startswith("MAP by kind of query: per language | ")
+    first_queries = [
+        query.id
+        for language in eval_languages.LANGUAGES
+        for query in eval_languages.read_queries(language)[:4]
+    ]
+    assert [line.split()[0] for line in per_query.splitlines()[1:]] == first_queries
 
 
 def test_arabic_queries_find_more_with_arabic_analysis_than_with_english() -> None:
