@@ -1,14 +1,16 @@
 """One search on the cluster: the list in tiers, facets as aggregations, highlights.
 
-The same steps as the embedded engine's ``_Search``, in two or three requests:
+The same steps as the embedded engine's ``_Search``, in one request or a few:
 
 * one ``_msearch`` holds the aggregations over the query's matches within the date
   range (each facet a ``filter`` aggregation with every *other* facet's selection, so a
   facet ignores its own; the date histogram, the undated count and the all-words count
   under the filter of every selection) and the page's hits among the articles with all
-  the words, with the facet selections as ``post_filter``;
-* when the page reaches past those, a second request takes the rest of the page from
-  the articles with only some of the words.
+  the words, with the facet selections as ``post_filter``, and the key of the generation
+  serving (what the word statistics cached for suggestions are valid for, ``lexicon``);
+* when the page reaches past those, the rest of the page comes from the articles with
+  only some of the words: on the first page from a third search in the same
+  ``_msearch`` (its start is known), on later pages from a second request.
 
 Counts per day come back from a day-level ``date_histogram`` and are grouped into the
 same year, month or day bars as the embedded engine shows (``facets.histogram_of_days``);
@@ -18,6 +20,7 @@ highlights are made from the stored text by our own :class:`Highlighter`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 from searchsvc.index.errors import ClusterUnavailable
@@ -66,7 +69,7 @@ class ClusterSearch:
         self.request = request
         self.selection = selection
         self.parsed = parsed
-        self.reading = ClusterReading.of(engine.lexicon)
+        self.reading = ClusterReading.of(engine.lexicon, parsed, engine.stem)
         clauses = parsed.clauses
         self.message: str | None = None
         if clauses:
@@ -90,10 +93,18 @@ class ClusterSearch:
     def run(self) -> dict[str, Any]:
         request, client, alias = self.request, self.engine.client, self.engine.alias
         start = (request.page - 1) * request.per_page
-        first_tier = self.tier_search(first=True, start=start, size=request.per_page)
-        answers = client.msearch(
-            body=[{"index": alias}, self.aggregations(), {"index": alias}, first_tier]
-        )["responses"]
+        searches = [
+            self.aggregations(),
+            self.tier_search(first=True, start=start, size=request.per_page),
+        ]
+        # On the first page the rest of the page starts at the top of the second tier:
+        # asked for at once, it costs no second request when the first tier is short.
+        ahead = self.tiered and start == 0
+        if ahead:
+            searches.append(self.tier_search(first=False, start=0, size=request.per_page))
+        body = [part for search in searches for part in ({"index": alias}, search)]
+        answers = client.msearch(body=[*body, *self.engine.lexicon.probe()])["responses"]
+        self.reading.learn_generation(answers.pop())
         for answer in answers:
             if "error" in answer:
                 raise refused(answer)
@@ -103,12 +114,12 @@ class ClusterSearch:
         with_all = final["all_words"]["doc_count"] if self.tiered else total
         hits = answers[1]["hits"]["hits"]
         if self.tiered and len(hits) < request.per_page and start + len(hits) < total:
-            rest = self.tier_search(
-                first=False,
-                start=max(0, start - with_all),
-                size=request.per_page - len(hits),
-            )
-            hits = hits + client.search(index=alias, body=rest)["hits"]["hits"]
+            wanted = request.per_page - len(hits)
+            if ahead:
+                hits = hits + answers[2]["hits"]["hits"][:wanted]
+            else:
+                rest = self.tier_search(first=False, start=max(0, start - with_all), size=wanted)
+                hits = hits + client.search(index=alias, body=rest)["hits"]["hits"]
         message = self.message
         if with_all < total:
             message = partial_match_message(with_all, total)
@@ -272,7 +283,8 @@ class ClusterSearch:
 
         def finds_results(clauses) -> bool:
             query = {"bool": {"filter": [complete_query(clauses), *self.dates, self.selections()]}}
-            return engine.client.count(index=engine.alias, body={"query": query})["count"] > 0
+            key = ("finds", json.dumps(query, sort_keys=True, default=str))
+            return self.reading.snapshot.lexicon.remembered(key, lambda: self.any_match(query))
 
         return suggest_query(
             self.parsed,
@@ -282,6 +294,11 @@ class ClusterSearch:
             reparse=engine.parse,
             finds_results=finds_results,
         )
+
+    def any_match(self, query: Query) -> bool:
+        """Whether any article matches (counting stops at the first on each shard)."""
+        client, alias = self.engine.client, self.engine.alias
+        return client.count(index=alias, body={"query": query}, terminate_after=1)["count"] > 0
 
 
 def bucket_label(facet: str, key: str, bucket: dict | None) -> str:
