@@ -331,3 +331,56 @@ def test_any_text_parses_in_several_languages(text: str) -> None:
     analysis = query_analysis(plain, ("", "ar", "en", "id"))
     with contextlib.suppress(QueryError):  # a message saying what to change is fine
         parse_query(text, analysis, max_length=1000, max_terms=64)
+
+
+# --- languages a query is read in by default -------------------------------------------
+
+
+def _english_archive_with_strays(tmp_path) -> Settings:
+    """151 English stories, one price table declared German and one Arabic story."""
+    records = [
+        {
+            "id": f"en{n:03d}",
+            "language": "en",
+            "title": f"Port of Rotterdam handles cargo shipment {n}",
+            "body": f"The port reported shipment number {n} of grain, and traders said "
+            "the harbour would stay open over the holiday.",
+        }
+        for n in range(150)
+    ]
+    records.append(
+        {
+            "id": "en-film",
+            "language": "en",
+            "title": "Die Hard sequel filmed at the port",
+            "body": "A crew filmed scenes of the Die Hard sequel on the quays.",
+        }
+    )
+    records.append(
+        {
+            "id": "stray-de",
+            "language": "de",
+            "title": "Die Hard cargo rates",
+            "body": "Die Hard freight rates 12.5 13.0 14.25 per tonne, shipment figures.",
+        }
+    )
+    records.append({**ARTICLES[4], "id": "ar-minority"})
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    settings = Settings(index_dir=tmp_path / "index", corpus=(source,), build_procs=1)
+    build_index(None, settings, show_progress=False)
+    return settings
+
+
+def test_a_language_with_few_articles_does_not_change_english_queries(tmp_path) -> None:
+    """One article in German among 151 English ones: "die" (a German stopword) stays in
+    an English query, so the phrase still needs it; German is read when asked for."""
+    with SearchEngine(_english_archive_with_strays(tmp_path)) as engine:
+        assert ids(engine, '"die hard"') == ["en-film"]
+        assert ids(engine, "rates", lang=("de",)) == ["stray-de"]
+
+
+def test_a_query_in_a_minority_script_is_read_in_that_language(tmp_path) -> None:
+    with SearchEngine(_english_archive_with_strays(tmp_path)) as engine:
+        assert ids(engine, "مكتبة") == ["ar-minority"]
+        assert ids(engine, "المكتبات") == ["ar-minority"]

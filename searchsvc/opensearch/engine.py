@@ -44,7 +44,7 @@ from searchsvc.search.engine import (
     check_related_limit,
 )
 from searchsvc.search.highlight import WordForms
-from searchsvc.search.languages import query_languages
+from searchsvc.search.languages import default_query_languages, query_languages
 from searchsvc.search.matching import HighlightTerms
 from searchsvc.search.model import (
     ArticleNotFound,
@@ -245,20 +245,26 @@ class OpenSearchEngine:
     # --- helpers -----------------------------------------------------------------------
 
     def query_languages(self, request: SearchRequest) -> tuple[str, ...]:
-        """As the embedded engine's: ``lang``, else the language selection, else every
-        language the index holds."""
+        """As the embedded engine's: ``lang``, else the language selection, else the
+        index's main languages and those written in the query's script."""
         chosen = request.lang or request.language
-        return query_languages(chosen) if chosen else self.index_languages()
+        if chosen:
+            return query_languages(chosen)
+        return default_query_languages(self.language_counts(), request.query)
 
     def index_languages(self) -> tuple[str, ...]:
-        """The analysis keys of the articles behind the alias, sorted (asked once per
-        generation)."""
-        return self.lexicon.last_seen(("index-languages",), self._ask_index_languages)
+        """The analysis keys of the articles behind the alias, sorted."""
+        return tuple(sorted(self.language_counts()))
 
-    def _ask_index_languages(self) -> tuple[str, ...]:
+    def language_counts(self) -> dict[str, int]:
+        """Articles per analysis key behind the alias (asked once per generation)."""
+        return self.lexicon.last_seen(("language-counts",), self._ask_language_counts)
+
+    def _ask_language_counts(self) -> dict[str, int]:
         body = {"size": 0, "aggs": {"keys": {"terms": {"field": "analysis", "size": 1000}}}}
         buckets = self.client.search(index=self.alias, body=body)["aggregations"]["keys"]
-        return tuple(sorted(b["key"] for b in buckets["buckets"])) or (UNDETERMINED_LANGUAGE,)
+        counts = {b["key"]: b["doc_count"] for b in buckets["buckets"]}
+        return counts or {UNDETERMINED_LANGUAGE: 0}
 
     # Parsing, validation and highlighting read only ``settings`` and the analysis set up
     # in ``__init__``: the embedded engine's own functions, shared until both engines

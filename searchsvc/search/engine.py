@@ -30,7 +30,12 @@ from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
 from searchsvc.search.highlight import Highlighter, WordForms
-from searchsvc.search.languages import index_languages, query_languages
+from searchsvc.search.languages import (
+    default_query_languages,
+    index_languages,
+    language_counts,
+    query_languages,
+)
 from searchsvc.search.matching import (
     HighlightTerms,
     QueryMatcher,
@@ -163,7 +168,7 @@ class SearchEngine:
         of the words by score alone, as plain BM25 engines do.
         """
         with self._serving.reading() as reading:
-            parsed = self._parse(query, index_languages(reading))
+            parsed = self._parse(query, default_query_languages(language_counts(reading), query))
             matcher = QueryMatcher(reading)
             if not parsed.clauses:
                 return []
@@ -215,9 +220,11 @@ class SearchEngine:
 
     def query_languages(self, reading: Reading, request: SearchRequest) -> tuple[str, ...]:
         """What ``request``'s query is read in: its ``lang``, else the language facet's
-        selection, else every language the index holds."""
+        selection, else the index's main languages and those written in its script."""
         chosen = request.lang or request.language
-        return query_languages(chosen) if chosen else index_languages(reading)
+        if chosen:
+            return query_languages(chosen)
+        return default_query_languages(language_counts(reading), request.query)
 
     def _parse_uncached(
         self, query: str, languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,)

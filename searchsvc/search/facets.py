@@ -35,6 +35,8 @@ DAYS_SPAN = 45
 MONTHS_SPAN = 36
 #: Fixed English abbreviations (``calendar.month_abbr`` follows the process locale).
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def count_facets(
     base: DocSet,
     sets: FacetSets,

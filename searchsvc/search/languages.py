@@ -2,16 +2,22 @@
 
 An index holds articles in several languages, each analysed with its own stopwords and
 stemmer (``searchsvc.analysis``). A query is analysed for every language it may be in:
-the ``lang`` parameter when given, else the language facet's selection, else every
-language the index holds. Each word becomes one clause with one alternative per distinct
-stem, and an alternative matches only the articles of the languages that produce it, so
-an English stem never finds an Indonesian story by a collision of spellings, and its
-rarity is judged among the articles it can match.
+the ``lang`` parameter when given, else the language facet's selection, else the languages
+that hold at least :data:`MIN_QUERY_LANGUAGE_SHARE` of the index, plus any smaller one
+whose script the query is written in (an Arabic query finds the few Arabic stories of an
+English archive). Reading every query in every language an index holds would let a handful
+of misdetected articles (price tables taken for Basque or Thai) change how every English
+query is read: their stopwords dropped from it, their stems added to it. Each word becomes
+one clause with one alternative per distinct stem, and an alternative matches only the
+articles of the languages that produce it, so an English stem never finds an Indonesian
+story by a collision of spellings, and its rarity is judged among the articles it can
+match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -26,18 +32,62 @@ from searchsvc.search.docsets import DocSet
 from searchsvc.search.query import QueryAnalysis
 from searchsvc.search.snapshot import Reading
 
+#: A language holding less of the index than this is read into a query only when asked
+#: for (``lang``, the facet) or when the query is written in its script.
+MIN_QUERY_LANGUAGE_SHARE = 0.01
+#: The script of the stemmed languages not written in Latin letters (Unicode name prefix).
+_SCRIPT_OF_LANGUAGE = {"ar": "ARABIC", "ru": "CYRILLIC"}
+
 
 def index_languages(reading: Reading) -> tuple[str, ...]:
     """The analysis keys of the live articles' languages, sorted (``""``: not stemmed)."""
-    return reading.derived(("index-languages",), lambda: _index_languages(reading))
+    return tuple(sorted(language_counts(reading)))
 
 
-def _index_languages(reading: Reading) -> tuple[str, ...]:
+def language_counts(reading: Reading) -> dict[str, int]:
+    """Live articles per analysis key."""
+    return reading.derived(("language-counts",), lambda: _language_counts(reading))
+
+
+def _language_counts(reading: Reading) -> dict[str, int]:
     columns = reading.columns
     counts = columns.language.count(columns.live.ids)
-    present = zip(columns.language.keys, counts.tolist(), strict=True)
-    codes = [code for code, count in present if count]
-    return query_languages(codes or [UNDETERMINED_LANGUAGE])
+    by_key: dict[str, int] = {}
+    for code, count in zip(columns.language.keys, counts.tolist(), strict=True):
+        if count:
+            key = analysis_language(code or None)
+            by_key[key] = by_key.get(key, 0) + count
+    return by_key or {UNDETERMINED_LANGUAGE: 0}
+
+
+def default_query_languages(counts: Mapping[str, int], query: str) -> tuple[str, ...]:
+    """The analysis keys a query is read in when it names none (see the module's text).
+
+    ``counts``: live articles per analysis key of the index.
+    """
+    total = sum(counts.values())
+    major = {key for key, count in counts.items() if count >= MIN_QUERY_LANGUAGE_SHARE * total}
+    scripts = _scripts_of(query)
+    written = {key for key in counts if _written_in(key, scripts)}
+    chosen = major | written
+    return tuple(sorted(chosen or counts))
+
+
+def _scripts_of(text: str) -> set[str]:
+    """The scripts of ``text``'s letters other than Latin (first word of their names)."""
+    return {
+        unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
+        for ch in text
+        if ch.isalpha() and not (ch.isascii() or unicodedata.name(ch, "").startswith("LATIN"))
+    }
+
+
+def _written_in(key: str, scripts: set[str]) -> bool:
+    """Whether a language's articles may be written in one of ``scripts`` (the languages
+    that are not stemmed may be written in any)."""
+    if not scripts:
+        return False
+    return key == "" or _SCRIPT_OF_LANGUAGE.get(key) in scripts
 
 
 def query_languages(codes: Iterable[str | None]) -> tuple[str, ...]:
