@@ -10,7 +10,8 @@ term and position for position through the ``_termvectors`` API.
 
 The stemmed ``title``/``body`` hold stems; ``title_words``/``body_words`` the surface words
 (phrases, wildcards, fuzzy words); the original text and the display record ride along in
-``shown``, which is kept but not indexed.
+``shown``, which is kept but not indexed. The fields that group copies of one story are
+``copies``' (the signature, its band keys, the group's label).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from searchsvc.analysis import CachedStemFilter, NewsAnalysis
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index.schema import display_record
+from searchsvc.opensearch.copies import COPY_FIELDS, copy_fields
 
 #: The same Snowball stemmer, behind the same cache, as the embedded index's stemmed fields.
 _STEMMER = CachedStemFilter()
@@ -44,6 +46,7 @@ MAPPING: dict[str, Any] = {
         "source": _KEY,
         "date": {"type": "date", "format": "yyyy-MM-dd"},
         "shown": {"type": "object", "enabled": False},
+        **COPY_FIELDS,
     },
 }
 
@@ -74,6 +77,7 @@ def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         "title_words": " ".join(title_words),
         "body_words": " ".join(body_words),
         "shown": {"title": article.title, "body": article.body, "record": display_record(article)},
+        **copy_fields(article.id, article.title, article.body),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key
