@@ -135,8 +135,10 @@ class OpenSearchEngine:
         return self._hits(list(found), scored=False)
 
     def ranked_ids(self, query: str, limit: int = 1000, *, any_word: bool = False) -> list[str]:
-        """Article ids by relevance (for evaluation); ``any_word`` is not told apart."""
-        result = self.search(SearchRequest(query=query, per_page=min(limit, 100)))
+        """Article ids by relevance (for evaluation), every copy listed as the embedded
+        engine lists them; ``any_word`` is not told apart."""
+        request = SearchRequest(query=query, per_page=min(limit, 100), collapse=False)
+        result = self.search(request)
         return [hit.id for hit in result.hits]
 
     @property
