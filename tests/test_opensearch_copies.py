@@ -18,6 +18,7 @@ from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_STORY
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
+from searchsvc.index import build_index
 from searchsvc.opensearch import OpenSearchEngine
 from searchsvc.opensearch.copies import HAS_COPIES, STORY, every_hit
 from searchsvc.search import SearchEngine, SearchRequest
@@ -139,3 +140,40 @@ def test_adds_deletes_and_a_rebuild_keep_the_groups_of_a_fresh_build(
     cluster_engine.build(as_articles(list(history.records.values()), tmp_path / "rebuild"))
     history.check()
     assert labels(cluster_engine) == kept
+
+
+def embedded_groups(settings: Settings) -> set[frozenset[str]]:
+    """The embedded engine's stories with copies, as sets of ids (read from its groups)."""
+    with SearchEngine(settings) as engine, engine._serving.reading() as reading:
+        labels = engine.version_groups(reading).labels
+        live = reading.columns.live.ids
+        members: dict[int, set[str]] = {}
+        for docnum in live.tolist():
+            members.setdefault(int(labels[docnum]), set()).add(reading.columns.ids[docnum])
+    return {frozenset(group) for group in members.values() if len(group) > 1}
+
+
+def cluster_groups(engine: OpenSearchEngine) -> set[frozenset[str]]:
+    query = {"term": {HAS_COPIES: True}}
+    members: dict[str, set[str]] = {}
+    for hit in every_hit(engine.client, engine.alias, query, ["id", STORY]):
+        members.setdefault(hit["_source"][STORY], set()).add(hit["_source"]["id"])
+    return {frozenset(group) for group in members.values()}
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_reuters_built_and_then_added_to_groups_as_the_embedded_engine(
+    reuters_dir: Path, cluster_engine: OpenSearchEngine, tmp_path: Path
+) -> None:
+    """All of Reuters-21578: the same stories with copies as the embedded engine's, after
+    a build of all but the last 2,000 articles and again once those are added."""
+    settings = Settings(index_dir=tmp_path / "index", corpus=(reuters_dir,), build_procs=1)
+    build_index(None, settings, show_progress=False)
+    expected = embedded_groups(settings)
+    assert len(expected) > 100  # Reuters has corrections and follow-ups sharing passages
+    paths = sorted(reuters_dir.glob("reut2-*.sgm"))
+    articles = list(read_articles(paths, IngestReport(), max_file_bytes=settings.max_file_bytes))
+    cluster_engine.build(articles[:-2000])
+    cluster_engine.add(articles[-2000:])
+    assert cluster_groups(cluster_engine) == expected

@@ -110,7 +110,7 @@ def stories_of(ids: list[str], signatures: list[bytes], threshold: float) -> lis
     sizes = np.bincount(labels)
     smallest: dict[int, str] = {}
     for label, article_id in zip(labels.tolist(), ids, strict=True):
-        if article_id < smallest.get(label, "\U0010ffff"):
+        if label not in smallest or article_id < smallest[label]:
             smallest[label] = article_id
     return [Story(smallest[label], bool(sizes[label] > 1)) for label in labels.tolist()]
 
