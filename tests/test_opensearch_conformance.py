@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from opensearch_corpus import (  # noqa: F401
 from versions_support import STRIKE_IDS
 
 from searchsvc.cli import main
+from searchsvc.config import Settings
 from searchsvc.engines import open_engine
 from searchsvc.search import ArticleNotFound, QueryError, SearchRequest
 from searchsvc.web import close_app, create_app
@@ -102,15 +104,25 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
-    opened = {
-        "whoosh": open_engine(fixture_corpus_whoosh),
-        "opensearch": open_engine(fixture_corpus_cluster),
-    }
+def both_engines(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
+    """Each engine over its settings, for a fixture to yield; closed afterwards."""
+    opened = {"whoosh": open_engine(whoosh), "opensearch": open_engine(cluster)}
     yield opened
     for engine in opened.values():
         engine.close()
+
+
+def both_clients(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
+    """The real app over each engine (chosen by ``engine`` in the settings)."""
+    apps = {"whoosh": create_app(whoosh), "opensearch": create_app(cluster)}
+    yield {name: app.test_client() for name, app in apps.items()}
+    for app in apps.values():
+        close_app(app)
+
+
+@pytest.fixture(scope="module")
+def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
+    yield from both_engines(fixture_corpus_whoosh, fixture_corpus_cluster)
 
 
 def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
@@ -232,14 +244,8 @@ def test_generations_count_the_same_articles(engines) -> None:
 
 @pytest.fixture(scope="module")
 def web_clients(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
-    """The real app over each engine (chosen by ``engine`` in the settings)."""
-    apps = {
-        "whoosh": create_app(fixture_corpus_whoosh),
-        "opensearch": create_app(fixture_corpus_cluster),
-    }
-    yield {name: app.test_client() for name, app in apps.items()}
-    for app in apps.values():
-        close_app(app)
+    """The real app over each engine, on the fixture corpus."""
+    yield from both_clients(fixture_corpus_whoosh, fixture_corpus_cluster)
 
 
 @pytest.mark.parametrize(
@@ -385,13 +391,7 @@ COPIES_QUERIES = [
 
 @pytest.fixture(scope="module")
 def copies_engines(copies_corpus_whoosh, copies_corpus_cluster):  # noqa: F811
-    opened = {
-        "whoosh": open_engine(copies_corpus_whoosh),
-        "opensearch": open_engine(copies_corpus_cluster),
-    }
-    yield opened
-    for engine in opened.values():
-        engine.close()
+    yield from both_engines(copies_corpus_whoosh, copies_corpus_cluster)
 
 
 @pytest.fixture(scope="module")
@@ -513,13 +513,7 @@ def test_related_stories_carry_the_same_versions(copies_engines) -> None:
 
 @pytest.fixture(scope="module")
 def copies_clients(copies_corpus_whoosh, copies_corpus_cluster):  # noqa: F811
-    apps = {
-        "whoosh": create_app(copies_corpus_whoosh),
-        "opensearch": create_app(copies_corpus_cluster),
-    }
-    yield {name: app.test_client() for name, app in apps.items()}
-    for app in apps.values():
-        close_app(app)
+    yield from both_clients(copies_corpus_whoosh, copies_corpus_cluster)
 
 
 @pytest.mark.parametrize(

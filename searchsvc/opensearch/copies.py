@@ -71,7 +71,9 @@ _GROUP_SOURCE = ["id", SIGNATURE, STORY, HAS_COPIES]
 #: Hits per request when paging through every match (the index's default result window).
 PAGE = 10_000
 #: Values per ``terms`` clause, under the index's default ``max_terms_count`` (65,536).
-TERMS_CHUNK = 10_000
+TERMS_CHUNK = 5_000
+#: Retries of a label update whose document changed between its read and its write.
+LABEL_RETRIES = 5
 HAS_COPIES_FILTER = {"term": {HAS_COPIES: True}}
 WITHOUT_COPIES_FILTER = {"bool": {"must_not": [HAS_COPIES_FILTER]}}
 
@@ -204,7 +206,16 @@ class BuildSignatures:
 
 
 def label_update(index: str, article_id: str, story: Story) -> dict[str, Any]:
-    return {"_op_type": "update", "_index": index, "_id": article_id, "doc": story.fields()}
+    """A partial update setting one article's label. It only sets fields, so it is retried
+    when the document changed under it (a bulk request the client sent again after a
+    timeout can still be writing the same document)."""
+    return {
+        "_op_type": "update",
+        "_index": index,
+        "_id": article_id,
+        "doc": story.fields(),
+        "retry_on_conflict": LABEL_RETRIES,
+    }
 
 
 # --- incremental changes ---------------------------------------------------------------
@@ -264,11 +275,14 @@ def _members(client: OpenSearch, index: str, labels: set[str]) -> list[dict[str,
 
 
 def _sources(client: OpenSearch, index: str, field: str, values: list[str]) -> list[dict]:
-    """What regrouping reads of every article whose ``field`` holds one of ``values``."""
-    if not values:
-        return []
-    hits = every_hit(client, index, terms_any(field, values), _GROUP_SOURCE)
-    return [hit["_source"] for hit in hits]
+    """What regrouping reads of every article whose ``field`` holds one of ``values``, a
+    request per :data:`TERMS_CHUNK` values (each bounded in time by the client)."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(values), TERMS_CHUNK):
+        query = terms_any(field, values[start : start + TERMS_CHUNK])
+        for hit in every_hit(client, index, query, _GROUP_SOURCE):
+            found[hit["_source"]["id"]] = hit["_source"]
+    return list(found.values())
 
 
 def terms_any(field: str, values: list[str]) -> dict[str, Any]:
