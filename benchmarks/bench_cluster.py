@@ -1,57 +1,44 @@
 """The OpenSearch engine beside the embedded Whoosh engine, measured in the same run.
 
 For each corpus: the Whoosh engine's build, in-process queries and HTTP load first (the
-baseline), then for each node count a test cluster of its own (``cluster/start`` in a
-private ``SEARCHSVC_CLUSTER_DIR``, stopped and removed afterwards) and on it, for each
-shard count, a bulk build, in-process queries and what every shard and node costs
+baseline), then for each node count a test cluster of its own (``cluster/cluster.py``'s
+``LocalCluster`` in a private state folder, stopped and removed afterwards) and on it, for
+each shard count, a bulk build, in-process queries and what every shard and node costs
 (``_cat/shards``, ``_cat/segments``, JVM heap, resident memory); HTTP load through a real
 ``searchsvc serve`` runs once per cluster. Replicas are 0: the figures are per primary
 shard, which is what sizing multiplies (see docs/scale-out.md).
 
-``run_all.py --engine opensearch`` runs this and prints the tables.
+``run_all.py --engine opensearch`` runs this and prints the tables. Run alone,
+``python benchmarks/bench_cluster.py`` counts the cluster requests each kind of query
+makes and times them, with this checkout's code and a baseline commit's (``--baseline``,
+default ``main``) on the same small one-node cluster, beside the Whoosh engine.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
-import os
+import statistics
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import psutil
 from bench_tables import MIB, TIMES, table
 from http_load import run_http
-from measuring import REPO, run_child
-from query_set import BenchQuery
+from measuring import DEFAULT_REUTERS, REPO, reuters_paths, run_child
+from query_set import QUERY_SET, BenchQuery
 
-CLUSTER = REPO / "cluster"
+sys.path.insert(0, str(REPO / "cluster"))
+from cluster import LocalCluster  # the launcher: a script folder, not a package
+
 ALIAS = "bench"
 WHOOSH = "whoosh"
 OPENSEARCH = "opensearch"
-CLUSTER_START_TIMEOUT_S = 900
-
-
-@contextlib.contextmanager
-def running_cluster(nodes: int, state_dir: Path) -> Iterator[list[str]]:
-    """A fresh cluster of ``nodes`` nodes; its URLs. Stopped (data removed) on the way out,
-    whatever happened inside."""
-    env = {**os.environ, "SEARCHSVC_CLUSTER_DIR": str(state_dir)}
-    try:
-        started = subprocess.run(
-            [str(CLUSTER / "start"), "--nodes", str(nodes)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=CLUSTER_START_TIMEOUT_S,
-        )
-        if started.returncode != 0:
-            raise RuntimeError(f"cluster/start --nodes {nodes} failed:\n{started.stderr[-2000:]}")
-        yield [line for line in started.stdout.split() if line.startswith("http")]
-    finally:
-        subprocess.run([str(CLUSTER / "stop")], env=env, capture_output=True, timeout=120)
 
 
 def engine_settings(urls: Sequence[str], shards: int) -> dict[str, str]:
@@ -83,11 +70,11 @@ def query_row(args: Sequence[str], timeout: float, env: dict[str, str] | None) -
     return {**child.result, "peak_rss": child.peak_rss}
 
 
-def shard_costs(urls: Sequence[str], state_dir: Path) -> dict[str, Any]:
+def shard_costs(cluster: LocalCluster) -> dict[str, Any]:
     """Per shard: documents, store bytes, segments; per node: heap and resident memory."""
     from opensearchpy import OpenSearch
 
-    client = OpenSearch(hosts=list(urls), timeout=60)
+    client = OpenSearch(hosts=cluster.urls, timeout=60)
     try:
         client.indices.refresh(index=ALIAS)
         shards = client.cat.shards(index=ALIAS, format="json", bytes="b")
@@ -98,7 +85,7 @@ def shard_costs(urls: Sequence[str], state_dir: Path) -> dict[str, Any]:
     per_shard: dict[str, int] = {}
     for segment in segments:
         per_shard[segment["shard"]] = per_shard.get(segment["shard"], 0) + 1
-    rss = node_rss(state_dir)
+    rss = node_rss(cluster)
     return {
         "shards": [
             {
@@ -126,14 +113,10 @@ def shard_costs(urls: Sequence[str], state_dir: Path) -> dict[str, Any]:
     }
 
 
-def node_rss(state_dir: Path) -> dict[str, int]:
+def node_rss(cluster: LocalCluster) -> dict[str, int]:
     """Resident memory of each node's JVM, found through the launcher's ``nodes.json``."""
-    try:
-        nodes = json.loads((state_dir / "nodes.json").read_text())
-    except (OSError, ValueError):
-        return {}
     found = {}
-    for node in nodes:
+    for node in cluster.nodes():
         with contextlib.suppress(psutil.Error):
             found[node["name"]] = psutil.Process(node["pid"]).memory_info().rss
     return found
@@ -208,7 +191,8 @@ def measure_corpus(
     for count in nodes:
         state_dir = work / f"cluster-{count}"
         log(f"{label}: starting a {count}-node cluster")
-        with running_cluster(count, state_dir) as urls:
+        with LocalCluster(state_dir, count) as cluster:
+            urls = cluster.urls
             for shard_count in shards:
                 env = engine_settings(urls, shard_count)
                 row: dict[str, Any] = {
@@ -229,7 +213,7 @@ def measure_corpus(
                     timeout,
                     env,
                 )
-                row["costs"] = shard_costs(urls, state_dir)
+                row["costs"] = shard_costs(cluster)
                 if http_levels and shard_count == http_shards(count, shards):
                     log(f"{label}: OpenSearch over HTTP, {count} node(s)")
                     row["http"] = over_http(env)
@@ -383,3 +367,167 @@ def render(rows: Sequence[dict[str, Any]]) -> str:
         ("Nodes (JVM heap after the queries, resident memory)", node_table(rows)),
     ]
     return "\n\n".join(f"### {title}\n\n{text}" for title, text in parts)
+
+
+# --- round trips: this code beside a baseline commit -------------------------------------
+
+
+def measure_round_trips(
+    sources: Sequence[Path],
+    work: Path,
+    *,
+    baseline: str,
+    nodes: int,
+    rounds: int,
+    query_set: Path,
+    log: Callable[[str], None],
+    repeat: int = 2,
+    timeout: float = 3600,
+) -> dict[str, Any]:
+    """Each query kind's cluster requests and latency with the code at ``baseline`` and
+    with this checkout, on the same one-shard generation, beside the Whoosh engine; each
+    version's queries run ``repeat`` times, in the order ABBA..., after one pass that warms
+    the cluster up, and latencies are medians."""
+    baseline_code = export_code(baseline, work / "baseline")
+    query_args = ["--rounds", str(rounds), "--query-set", str(query_set)]
+    sources_args = [str(path) for path in sources]
+    whoosh_dir = work / "whoosh"
+    log(f"Whoosh build and queries ({len(sources)} file(s))")
+    build_row(["--engine", "searchsvc", "--out", str(whoosh_dir), *sources_args], timeout, None)
+    whoosh = query_row(
+        ["--engine", "searchsvc", "--index", str(whoosh_dir), *query_args], timeout, None
+    )
+    with LocalCluster(work / "cluster", nodes) as cluster:
+        env = engine_settings(cluster.urls, 1)
+        log(f"OpenSearch build on {_count(nodes, 'node')}")
+        build_row(
+            ["--engine", OPENSEARCH, "--out", str(work / "unused"), *sources_args], timeout, env
+        )
+        cluster_args = ["--engine", OPENSEARCH, "--index", str(work / "unused"), *query_args]
+        versions = {"before": (baseline_code, f"{baseline}'s"), "after": (REPO, "this checkout's")}
+        log("warming the cluster up (one pass, not counted)")
+        query_row([*cluster_args, "--rounds", "1"], timeout, {**env, "PYTHONPATH": str(REPO)})
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        # before, after, after, before...: a load that rises or falls meanwhile, or a JVM
+        # still warming up, weighs on both versions alike.
+        order = [("before", "after") if turn % 2 == 0 else ("after", "before")
+                 for turn in range(repeat)]  # fmt: skip
+        for turn, pair in enumerate(order, start=1):
+            for name in pair:
+                code, label = versions[name]
+                log(f"OpenSearch queries with {label} code ({turn} of {repeat})")
+                env_code = {**env, "PYTHONPATH": str(code)}
+                runs[name].append(query_row(cluster_args, timeout, env_code))
+    return {"baseline": baseline, "whoosh": whoosh, **{n: medians(r) for n, r in runs.items()}}
+
+
+def medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's figures, with each latency the median over ``runs`` (request
+    counts are the same in every run)."""
+    merged = dict(runs[0])
+    merged["warm"] = {**runs[0]["warm"], "p50": statistics.median(r["warm"]["p50"] for r in runs)}
+    merged["by_kind"] = {
+        kind: statistics.median(r["by_kind"][kind] for r in runs) for kind in runs[0]["by_kind"]
+    }
+    return merged
+
+
+def export_code(ref: str, folder: Path) -> Path:
+    """The ``searchsvc`` package as commit ``ref`` has it, in ``folder`` (for PYTHONPATH)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "searchsvc"], check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
+def round_trip_table(result: dict[str, Any]) -> str:
+    """Requests per query by kind: first pass (nothing cached) and warm repeats."""
+    before, after = result["before"]["round_trips"], result["after"]["round_trips"]
+    lines = [
+        [kind, _trips(before, kind, "first"), _trips(before, kind, "warm"),
+         _trips(after, kind, "first"), _trips(after, kind, "warm"),
+         _trips(after, kind, "warm", "max")]
+        for kind in sorted(after)
+    ]  # fmt: skip
+    base = result["baseline"]
+    return table(
+        ["kind", f"{base}: first pass", f"{base}: warm", "now: first pass", "now: warm",
+         "now: warm, most"],
+        lines,
+    )  # fmt: skip
+
+
+def endpoint_table(result: dict[str, Any]) -> str:
+    """Warm requests per query by kind and endpoint, before and now."""
+    before, after = result["before"]["round_trips"], result["after"]["round_trips"]
+    lines = []
+    for kind in sorted(after):
+        old = before.get(kind, {}).get("warm", {}).get("endpoints", {})
+        new = after[kind].get("warm", {}).get("endpoints", {})
+        lines += [
+            [kind, name, old.get(name, 0.0), new.get(name, 0.0)] for name in sorted({*old, *new})
+        ]
+    return table(["kind", "endpoint", f"{result['baseline']}", "now"], lines)
+
+
+def latency_table(result: dict[str, Any]) -> str:
+    """Warm median latency by kind: Whoosh in process, the cluster before and now."""
+    whoosh, before, after = (result[name] for name in ("whoosh", "before", "after"))
+    rows = [("all", whoosh["warm"]["p50"], before["warm"]["p50"], after["warm"]["p50"])]
+    rows += [
+        (kind, whoosh["by_kind"].get(kind), before["by_kind"].get(kind), after["by_kind"][kind])
+        for kind in sorted(after["by_kind"])
+    ]
+    base = result["baseline"]
+    return table(
+        ["kind", "Whoosh p50 ms", f"{base}: p50 ms", f"{base}: vs Whoosh", "now: p50 ms",
+         "now: vs Whoosh", f"now vs {base}"],
+        [[kind, w, b, _times(b, w), a, _times(a, w), _times(a, b)] for kind, w, b, a in rows],
+    )  # fmt: skip
+
+
+def _trips(trips: dict[str, Any], kind: str, phase: str, statistic: str = "mean") -> Any:
+    return trips.get(kind, {}).get(phase, {}).get(statistic)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Cluster requests and latency per query kind: this checkout beside a "
+        "baseline commit and the Whoosh engine, in one run on a small Reuters sample "
+        "(the whole comparison is run_all.py --engine opensearch)."
+    )
+    parser.add_argument("--reuters", type=Path, default=DEFAULT_REUTERS)
+    parser.add_argument("--files", type=int, default=2, help="Reuters files (1,000 stories each)")
+    parser.add_argument("--baseline", default="main", help="the commit compared (default main)")
+    parser.add_argument("--nodes", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the query set")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="query runs of each version, alternated"
+    )
+    parser.add_argument("--query-set", type=Path, default=QUERY_SET)
+    parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
+    parser.add_argument("--json", type=Path, help="also save the results here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="searchsvc-trips-") as scratch:
+        result = measure_round_trips(
+            reuters_paths(args.reuters)[: args.files],
+            args.work or Path(scratch),
+            baseline=args.baseline,
+            nodes=args.nodes,
+            rounds=args.rounds,
+            query_set=args.query_set,
+            repeat=args.repeat,
+            log=lambda line: print(f"[bench_cluster] {line}", file=sys.stderr, flush=True),
+        )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    print("### Cluster requests per query\n\n" + round_trip_table(result))
+    print("\n### Warm requests per query, by endpoint\n\n" + endpoint_table(result))
+    print("\n### Warm latency\n\n" + latency_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

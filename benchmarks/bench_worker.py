@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,16 +119,61 @@ def open_searcher(engine: str, index_dir: Path) -> tuple[Callable[[BenchQuery, b
     return run_fts5, searcher
 
 
+class ClusterRequests(logging.Handler):
+    """Counts the cluster client's requests by endpoint: opensearch-py logs each one it
+    sends (``GET http://node/alias/_msearch [status:200 ...]``), retries included."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.endpoints: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        url = str(record.args[1]) if isinstance(record.args, tuple) else ""
+        path = url.split("://", 1)[-1].split("?", 1)[0].split("/")[1:]
+        self.endpoints[next((part for part in path if part.startswith("_")), "/")] += 1
+
+    @classmethod
+    def installed(cls) -> ClusterRequests:
+        """A counter of every request the client sends from now on in this process."""
+        counter = cls()
+        client_log = logging.getLogger("opensearch")
+        client_log.setLevel(logging.INFO)
+        client_log.propagate = False  # counted, not printed
+        client_log.addHandler(counter)
+        return counter
+
+
+def round_trips(samples: dict[str, list[Counter[str]]]) -> dict[str, Any]:
+    """Per phase (first pass, warm repeats): requests per query on average, in all and by
+    endpoint."""
+    summary = {}
+    for phase, counts in samples.items():
+        if not counts:
+            continue
+        endpoints = sorted({name for count in counts for name in count})
+        summary[phase] = {
+            "mean": statistics.fmean(sum(count.values()) for count in counts),
+            "max": max(sum(count.values()) for count in counts),
+            "endpoints": {
+                name: statistics.fmean(count[name] for count in counts) for name in endpoints
+            },
+        }
+    return summary
+
+
 def query(
     engine: str, index_dir: Path, queries: Sequence[BenchQuery], rounds: int, with_filters: bool
 ) -> dict[str, Any]:
     """Round 1 is cold (each query seen for the first time); rounds 2.. are warm.
 
-    ``kinds`` summarises each kind of query apart, first pass and warm repeats pooled.
+    ``kinds`` summarises each kind of query apart, first pass and warm repeats pooled;
+    ``round_trips`` counts the cluster requests each kind makes (the cluster engine).
     """
     started = time.perf_counter()
     run, handle = open_searcher(engine, index_dir)
     open_seconds = time.perf_counter() - started
+    requests = ClusterRequests.installed()
+    trips: dict[str, dict[str, list[Counter[str]]]] = {}
     per_round: list[list[float]] = []
     cpu_times: list[float] = []  # CPU per query: what contention for the cores cannot inflate
     # kind -> "first" / "warm" (wall) and "first_cpu" / "warm_cpu" (this thread's CPU)
@@ -136,6 +183,7 @@ def query(
     for number in range(rounds):
         latencies = []
         for item in queries:
+            sent = Counter(requests.endpoints)
             began_cpu = time.thread_time()
             began = time.perf_counter()
             try:
@@ -153,6 +201,8 @@ def query(
             samples = by_kind.setdefault(item.kind, {name: [] for name in _KIND_SAMPLES})
             samples[phase].append(elapsed)
             samples[f"{phase}_cpu"].append(cpu)
+            kind_trips = trips.setdefault(item.kind, {"first": [], "warm": []})
+            kind_trips[phase].append(requests.endpoints - sent)
         per_round.append(latencies)
     handle.close()
     warm_rounds = per_round[1:] or per_round
@@ -174,6 +224,9 @@ def query(
             }
             for kind, v in by_kind.items()
         },
+        "round_trips": {kind: round_trips(samples) for kind, samples in trips.items()}
+        if engine == "opensearch"
+        else {},
         "totals": totals,
         "errors": errors[:20],
         "error_count": len(errors),

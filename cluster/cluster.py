@@ -4,6 +4,8 @@ Each node is its own JVM running ``ClusterNode`` from this folder's Maven module
 loopback ports chosen when the cluster starts. What was started is written to
 ``nodes.json`` in the state folder, so ``stop`` (and the fault tests, which kill single
 nodes) find the processes again; ``stop`` removes the folder with the nodes' data.
+:class:`LocalCluster` does all of it, for this command line, the tests' clusters and the
+benchmarks' (which put this folder on ``sys.path``).
 
 Only the standard library: this runs before the project's virtualenv exists.
 """
@@ -24,7 +26,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 MODULE = Path(__file__).resolve().parent
 JAR = MODULE / "target" / "searchsvc-test-cluster-1.jar"
@@ -36,6 +40,263 @@ STATE_DIR = Path(os.environ.get("SEARCHSVC_CLUSTER_DIR", MODULE / ".run"))
 #: Heap per node; three nodes of 512 MiB fit beside the tests on a small machine.
 HEAP = os.environ.get("SEARCHSVC_CLUSTER_HEAP", "512m")
 START_TIMEOUT_S = float(os.environ.get("SEARCHSVC_CLUSTER_START_TIMEOUT", "240"))
+#: The node processes this process started, by pid: reaped when stopped or killed here, so
+#: a process that starts and kills nodes (the fault tests) leaves no zombie or warning.
+_STARTED: dict[int, subprocess.Popen] = {}
+
+
+class ClusterFailed(RuntimeError):
+    """A node exited or the cluster did not form in time; the message holds the nodes'
+    last log lines."""
+
+
+def unavailable_reason() -> str | None:
+    """Why no cluster can start here (Java or Maven missing and no launcher built yet),
+    or None: what tests skip on."""
+    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
+    if missing and not (MODULE / "target" / "lib").is_dir():
+        return f"no OpenSearch cluster: {' and '.join(missing)} not installed"
+    return None
+
+
+class LocalCluster:
+    """The test cluster kept in ``state_dir``: started, stopped, and nodes killed and
+    restarted, by ``cluster/start`` and ``cluster/stop``, the test fixtures and the
+    benchmarks alike. As a context manager it starts ``nodes`` nodes and stops them (their
+    data removed) on the way out, whatever happened inside."""
+
+    def __init__(self, state_dir: Path = STATE_DIR, nodes: int = 3) -> None:
+        self.state_dir = Path(state_dir)
+        self.count = nodes
+
+    def __enter__(self) -> LocalCluster:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the whole cluster ---------------------------------------------------------------
+
+    def start(self) -> list[str]:
+        """Start the nodes (or reuse a healthy running cluster of as many); their URLs once
+        the cluster is green. Raises :class:`ClusterFailed` (the nodes stopped) when it
+        does not become green in time."""
+        running = self.nodes()
+        if running:
+            if len(running) == self.count and self.health(running, wait_s=5):
+                return self.urls
+            self.stop()
+        build_module()
+        nodes = [self._launched(node) for node in self._planned_nodes()]
+        self._write_nodes(nodes)
+        try:
+            self._wait_until_green(nodes)
+        except ClusterFailed:
+            self.stop()
+            raise
+        return self.urls
+
+    def stop(self) -> None:
+        """Stop every node (SIGTERM, then SIGKILL after 30 s) and remove the state folder."""
+        nodes = self.nodes()
+        for node in nodes:
+            signal_node(node["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while any(is_alive(node["pid"]) for node in nodes) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for node in nodes:
+            signal_node(node["pid"], signal.SIGKILL)
+            reap(node["pid"])
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def nodes(self) -> list[dict]:
+        """What was started, as ``nodes.json`` records it (name, url, ports, pid)."""
+        try:
+            return json.loads((self.state_dir / "nodes.json").read_text())
+        except (OSError, ValueError):
+            return []
+
+    @property
+    def urls(self) -> list[str]:
+        return [node["url"] for node in self.nodes()]
+
+    def get(self, path: str, timeout: float = 60) -> Any:
+        """The JSON answer of a GET on the first node that answers."""
+        for url in self.urls:
+            try:
+                with urllib.request.urlopen(url + path, timeout=timeout) as answer:
+                    return json.load(answer)
+            except OSError:
+                continue
+        raise ClusterFailed(f"no node answers {path}")
+
+    def wait_for(self, status: str, timeout_s: float = START_TIMEOUT_S) -> None:
+        """Return once the cluster is at least ``status``; :class:`ClusterFailed` if not
+        within ``timeout_s``."""
+        query = f"wait_for_status={status}&timeout={int(timeout_s)}s"
+        health = self.get(f"/_cluster/health?{query}", timeout=timeout_s + 10)
+        if health.get("timed_out"):
+            raise ClusterFailed(f"the cluster is not {status} after {timeout_s:.0f} s: {health}")
+
+    def health(self, nodes: list[dict], wait_s: float, status: str = "green") -> bool:
+        """True when any of ``nodes`` reports a cluster of all the nodes at least ``status``."""
+        query = f"wait_for_status={status}&wait_for_nodes={self.count}&timeout={int(wait_s)}s"
+        for node in nodes:
+            try:
+                with urllib.request.urlopen(
+                    f"{node['url']}/_cluster/health?{query}", timeout=wait_s + 5
+                ) as answer:
+                    health = json.load(answer)
+            except (OSError, ValueError, urllib.error.URLError):
+                continue
+            return not health.get("timed_out")
+        return False
+
+    # --- single nodes --------------------------------------------------------------------
+
+    def kill_node(self, name: str) -> None:
+        """SIGKILL one node, as a crash would; its data stays for :meth:`restart_node`."""
+        node = self._node(name)
+        signal_node(node["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while is_alive(node["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        reap(node["pid"])
+
+    def restart_node(self, name: str) -> None:
+        """Start a node that was killed again, on its ports and data; returns once it is
+        back in the cluster (every node answering, green or yellow while shards recover)."""
+        node = self._node(name)
+        if is_alive(node["pid"]):
+            raise ClusterFailed(f"{name} is running (pid {node['pid']})")
+        node = self._launched(node)
+        with self._nodes_lock():  # several nodes may be restarted at once
+            self._write_nodes([node if other["name"] == name else other for other in self.nodes()])
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if not is_alive(node["pid"]):
+                raise ClusterFailed(self._failure(node, "exited while restarting"))
+            if self.health([node], wait_s=5, status="yellow"):
+                return
+            time.sleep(1)
+        raise ClusterFailed(self._failure(node, f"not back after {START_TIMEOUT_S:.0f} s"))
+
+    def restart_dead_nodes(self) -> None:
+        """Start every node that is not running, together (a cluster whose nodes are all
+        down forms again only once enough of them are back), and wait for green."""
+        dead = [node["name"] for node in self.nodes() if not is_alive(node["pid"])]
+        with ThreadPoolExecutor(max(1, len(dead))) as pool:
+            for restarted in [pool.submit(self.restart_node, name) for name in dead]:
+                restarted.result()
+        self.wait_for("green")
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _planned_nodes(self) -> list[dict]:
+        ports = free_ports(2 * self.count)
+        http_ports, transport_ports = ports[: self.count], ports[self.count :]
+        names = [f"node-{number}" for number in range(1, self.count + 1)]
+        seeds = ",".join(f"127.0.0.1:{port}" for port in transport_ports)
+        return [
+            {
+                "name": name,
+                "url": f"http://127.0.0.1:{http_port}",
+                "http_port": http_port,
+                "transport_port": transport_port,
+                "seeds": seeds,
+                "names": names,
+            }
+            for name, http_port, transport_port in zip(
+                names, http_ports, transport_ports, strict=True
+            )
+        ]
+
+    def _launched(self, node: dict) -> dict:
+        """Start one node's JVM on its ports and data folder; the node with its pid."""
+        name, names = node["name"], node["names"]
+        home = self.state_dir / name
+        settings = {
+            "cluster.name": CLUSTER_NAME,
+            "node.name": name,
+            "path.home": home,
+            "path.data": home / "data",
+            "path.logs": home / "logs",
+            "network.host": "127.0.0.1",
+            "http.port": node["http_port"],
+            "transport.port": node["transport_port"],
+            # Small test disks would otherwise stop shard allocation at the watermarks.
+            "cluster.routing.allocation.disk.threshold_enabled": "false",
+        }
+        if len(names) == 1:
+            settings["discovery.type"] = "single-node"
+        else:
+            settings["discovery.seed_hosts"] = node["seeds"]
+            settings["cluster.initial_cluster_manager_nodes"] = ",".join(names)
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+        with open(home / "console.log", "ab") as console:  # a restart appends
+            process = subprocess.Popen(
+                [java(), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", CLASSPATH, MAIN_CLASS]
+                + [f"{key}={value}" for key, value in settings.items()],
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # outlives this process; stop finds it in nodes.json
+            )
+        _STARTED[process.pid] = process
+        return {**node, "pid": process.pid}
+
+    def _wait_until_green(self, nodes: list[dict]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            dead = [node for node in nodes if not is_alive(node["pid"])]
+            if dead:
+                raise ClusterFailed(
+                    "\n".join(self._failure(node, "exited while starting") for node in dead)
+                )
+            if self.health(nodes, wait_s=5):
+                return
+            time.sleep(1)
+        raise ClusterFailed(
+            "\n".join(
+                self._failure(node, f"not green after {START_TIMEOUT_S:.0f} s") for node in nodes
+            )
+        )
+
+    def _node(self, name: str) -> dict:
+        for node in self.nodes():
+            if node["name"] == name:
+                return node
+        raise ClusterFailed(f"no node named {name!r} in {self.state_dir / 'nodes.json'}")
+
+    @contextlib.contextmanager
+    def _nodes_lock(self) -> Iterator[None]:
+        """Held while nodes.json is read and rewritten, so concurrent restarts keep every pid."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "nodes.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _write_nodes(self, nodes: list[dict]) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        scratch = self.state_dir / "nodes.json.tmp"
+        scratch.write_text(json.dumps(nodes, indent=2))
+        scratch.replace(self.state_dir / "nodes.json")
+
+    def _failure(self, node: dict, reason: str) -> str:
+        """``reason`` with the last lines of the node's console log."""
+        log = self.state_dir / node["name"] / "console.log"
+        try:
+            tail = log.read_text(errors="replace").splitlines()[-20:]
+        except OSError:
+            tail = []
+        return "\n".join(
+            [f"{node['name']} {reason}; last lines of {log}:"] + [f"  {t}" for t in tail]
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,34 +313,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     restart_parser.add_argument("name", help="the node's name in nodes.json, e.g. node-2")
     args = parser.parse_args(argv)
-    if args.command == "start":
-        if args.nodes < 1:
-            parser.error("--nodes must be at least 1")
-        return start(args.nodes)
-    if args.command == "stop":
-        return stop()
-    if args.command == "kill-node":
-        return kill_node(args.name)
-    if args.command == "restart-node":
-        return restart_node(args.name)
-    return print_urls()
-
-
-def start(count: int) -> int:
-    """Start ``count`` nodes (or reuse a healthy running cluster) and print their URLs."""
-    running = read_nodes()
-    if running:
-        if len(running) == count and cluster_health(running, count, wait_s=5):
-            print_node_urls(running)
-            return 0
-        stop()
-    build_module()
-    nodes = launch_nodes(count)
-    write_nodes(nodes)
-    if not wait_until_green(nodes):
-        stop()
+    if args.command == "start" and args.nodes < 1:
+        parser.error("--nodes must be at least 1")
+    cluster = LocalCluster(STATE_DIR)
+    cluster.count = args.nodes if args.command == "start" else len(cluster.nodes())
+    commands_run = {
+        "start": cluster.start,
+        "stop": cluster.stop,
+        "kill-node": lambda: cluster.kill_node(args.name),
+        "restart-node": lambda: cluster.restart_node(args.name),
+        "urls": lambda: None,
+    }
+    try:
+        commands_run[args.command]()
+    except ClusterFailed as failure:
+        print(failure, file=sys.stderr)
         return 1
-    print_node_urls(nodes)
+    if args.command in ("start", "urls"):
+        if not cluster.urls:
+            print("no cluster is running", file=sys.stderr)
+            return 1
+        print("\n".join(cluster.urls))
     return 0
 
 
@@ -93,187 +347,6 @@ def build_module() -> None:
         check=True,
         stdout=sys.stderr,
     )
-
-
-def launch_nodes(count: int) -> list[dict]:
-    ports = free_ports(2 * count)
-    http_ports, transport_ports = ports[:count], ports[count:]
-    names = [f"node-{number}" for number in range(1, count + 1)]
-    seeds = ",".join(f"127.0.0.1:{port}" for port in transport_ports)
-    nodes = []
-    for name, http_port, transport_port in zip(names, http_ports, transport_ports, strict=True):
-        node = {
-            "name": name,
-            "url": f"http://127.0.0.1:{http_port}",
-            "http_port": http_port,
-            "transport_port": transport_port,
-            "seeds": seeds,
-            "names": names,
-        }
-        node["pid"] = launch_node(node)
-        nodes.append(node)
-    return nodes
-
-
-def launch_node(node: dict) -> int:
-    """Start one node's JVM on its ports and data folder; its pid."""
-    name, names = node["name"], node["names"]
-    home = STATE_DIR / name
-    settings = {
-        "cluster.name": CLUSTER_NAME,
-        "node.name": name,
-        "path.home": home,
-        "path.data": home / "data",
-        "path.logs": home / "logs",
-        "network.host": "127.0.0.1",
-        "http.port": node["http_port"],
-        "transport.port": node["transport_port"],
-        # Small test disks would otherwise stop shard allocation at the watermarks.
-        "cluster.routing.allocation.disk.threshold_enabled": "false",
-    }
-    if len(names) == 1:
-        settings["discovery.type"] = "single-node"
-    else:
-        settings["discovery.seed_hosts"] = node["seeds"]
-        settings["cluster.initial_cluster_manager_nodes"] = ",".join(names)
-    (home / "logs").mkdir(parents=True, exist_ok=True)
-    with open(home / "console.log", "ab") as console:  # a restart appends
-        process = subprocess.Popen(
-            [java(), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", CLASSPATH, MAIN_CLASS]
-            + [f"{key}={value}" for key, value in settings.items()],
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives this script; stop finds it in nodes.json
-        )
-    return process.pid
-
-
-def kill_node(name: str) -> int:
-    """SIGKILL one node, as a crash would; its data stays for ``restart-node``."""
-    node = find_node(name)
-    if node is None:
-        return 1
-    signal_node(node["pid"], signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while is_alive(node["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return 0
-
-
-def restart_node(name: str) -> int:
-    """Start a node that was killed again, on its ports and data; returns once it is back
-    in the cluster (every node answering, green or yellow while shards recover)."""
-    node = find_node(name)
-    if node is None:
-        return 1
-    if is_alive(node["pid"]):
-        print(f"{name} is running (pid {node['pid']})", file=sys.stderr)
-        return 1
-    node["pid"] = launch_node(node)
-    with nodes_lock():  # several nodes may be restarted at once
-        nodes = read_nodes()
-        write_nodes([node if other["name"] == name else other for other in nodes])
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not is_alive(node["pid"]):
-            report_failure(node, "exited while restarting")
-            return 1
-        if cluster_health([node], len(nodes), wait_s=5, status="yellow"):
-            return 0
-        time.sleep(1)
-    report_failure(node, f"not back after {START_TIMEOUT_S:.0f} s")
-    return 1
-
-
-def find_node(name: str) -> dict | None:
-    for node in read_nodes():
-        if node["name"] == name:
-            return node
-    print(f"no node named {name!r} in {STATE_DIR / 'nodes.json'}", file=sys.stderr)
-    return None
-
-
-def wait_until_green(nodes: list[dict]) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        dead = [node for node in nodes if not is_alive(node["pid"])]
-        if dead:
-            for node in dead:
-                report_failure(node, "exited while starting")
-            return False
-        if cluster_health(nodes, len(nodes), wait_s=5):
-            return True
-        time.sleep(1)
-    for node in nodes:
-        report_failure(node, f"not green after {START_TIMEOUT_S:.0f} s")
-    return False
-
-
-def cluster_health(nodes: list[dict], count: int, wait_s: float, status: str = "green") -> bool:
-    """True when any node reports a cluster of ``count`` nodes at least ``status``."""
-    query = f"wait_for_status={status}&wait_for_nodes={count}&timeout={int(wait_s)}s"
-    for node in nodes:
-        try:
-            with urllib.request.urlopen(
-                f"{node['url']}/_cluster/health?{query}", timeout=wait_s + 5
-            ) as answer:
-                health = json.load(answer)
-        except (OSError, ValueError, urllib.error.URLError):
-            continue
-        return not health.get("timed_out")
-    return False
-
-
-def stop() -> int:
-    """Stop every node (SIGTERM, then SIGKILL after 30 s) and remove the state folder."""
-    nodes = read_nodes()
-    for node in nodes:
-        signal_node(node["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while any(is_alive(node["pid"]) for node in nodes) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for node in nodes:
-        signal_node(node["pid"], signal.SIGKILL)
-    shutil.rmtree(STATE_DIR, ignore_errors=True)
-    return 0
-
-
-def print_urls() -> int:
-    nodes = read_nodes()
-    if not nodes:
-        print("no cluster is running", file=sys.stderr)
-        return 1
-    print_node_urls(nodes)
-    return 0
-
-
-def print_node_urls(nodes: list[dict]) -> None:
-    for node in nodes:
-        print(node["url"])
-
-
-def read_nodes() -> list[dict]:
-    try:
-        return json.loads((STATE_DIR / "nodes.json").read_text())
-    except (OSError, ValueError):
-        return []
-
-
-@contextlib.contextmanager
-def nodes_lock() -> Iterator[None]:
-    """Held while nodes.json is read and rewritten, so concurrent restarts keep every pid."""
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    with open(STATE_DIR / "nodes.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def write_nodes(nodes: list[dict]) -> None:
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    scratch = STATE_DIR / "nodes.json.tmp"
-    scratch.write_text(json.dumps(nodes, indent=2))
-    scratch.replace(STATE_DIR / "nodes.json")
 
 
 def free_ports(count: int) -> list[int]:
@@ -309,20 +382,17 @@ def is_alive(pid: int) -> bool:
         return True
 
 
+def reap(pid: int) -> None:
+    """Collect the exit status of a node this process started and has stopped."""
+    process = _STARTED.pop(pid, None)
+    if process is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+
+
 def signal_node(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
-
-
-def report_failure(node: dict, reason: str) -> None:
-    log = STATE_DIR / node["name"] / "console.log"
-    try:
-        tail = log.read_text(errors="replace").splitlines()[-20:]
-    except OSError:
-        tail = []
-    print(f"{node['name']} {reason}; last lines of {log}:", file=sys.stderr)
-    for line in tail:
-        print(f"  {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

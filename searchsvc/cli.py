@@ -75,11 +75,12 @@ def cmd_build_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_index_info(args: argparse.Namespace, settings: Settings) -> int:
     """Describe the serving generation: articles, sources, build time, report, size."""
+    from searchsvc.engines import index_info
     from searchsvc.index import SearchIndexError
-    from searchsvc.index.info import format_index_info, index_info
+    from searchsvc.index.info import format_index_info
 
     try:
-        info = index_info(settings.index_dir, verify=args.verify)
+        info = index_info(settings, verify=args.verify)
     except SearchIndexError as error:
         raise CommandError(str(error)) from None
     if args.json:

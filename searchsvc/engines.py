@@ -62,6 +62,22 @@ def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
     return delete_embedded(settings, ids)
 
 
+def index_info(settings: Settings, *, verify: bool = False) -> dict[str, Any]:
+    """What ``searchsvc index-info`` shows of the serving generation; ``verify`` checks
+    the embedded index's files against their checksums (a cluster checks its own)."""
+    if settings.engine == "opensearch":
+        if verify:
+            raise BuildFailed(
+                "--verify checks the embedded index's files; the OpenSearch cluster "
+                "checks its own shards (see its _cat/shards and _cluster/health)"
+            )
+        with open_engine(settings) as engine:
+            return engine.index_info()
+    from searchsvc.index.info import index_info as embedded_info
+
+    return embedded_info(settings.index_dir, verify=verify)
+
+
 def ensure_cluster_generation(settings: Settings, say: Callable[[str], None]) -> None:
     """Before ``searchsvc serve`` on a cluster: build a generation from ``settings.corpus``
     when the alias has none, or wait for the build another process (another replica of

@@ -2,27 +2,33 @@
 
 ``SEARCHSVC_OPENSEARCH_URL`` set (``.ci/run`` starts a three-node cluster and sets it,
 or a developer exports the URLs ``cluster/start`` printed): that cluster is used and left
-running. Unset: one node is started with ``cluster/start --nodes 1`` in a state folder
-of this session's own, and stopped (its data removed) when the session ends, so a
-cluster started by hand is never stopped by the tests. Where Java or Maven is missing
-(the launcher needs both) the tests that need a cluster skip, saying so.
+running. Unset: one node is started by ``cluster/cluster.py``'s :class:`LocalCluster`
+(what ``cluster/start --nodes 1`` runs) in a state folder of this session's own, and
+stopped (its data removed) when the session ends, so a cluster started by hand is never
+stopped by the tests. Where Java or Maven is missing (the launcher needs both) the tests
+that need a cluster skip, saying so.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
+from cluster import (  # the launcher: a script folder, not a package
+    ClusterFailed,
+    LocalCluster,
+    unavailable_reason,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CLUSTER_DIR = REPO_ROOT / "cluster"
-#: A hang guard for starting one node (the first start also builds the launcher).
-START_TIMEOUT_S = 600
+
+__all__ = ["ClusterFailed", "LocalCluster"]
 
 
 @pytest.fixture(scope="session")
@@ -33,25 +39,17 @@ def opensearch_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     if urls:
         yield urls
         return
+    with LocalCluster(cluster_state_dir(tmp_path_factory, "opensearch-cluster"), 1) as cluster:
+        yield tuple(cluster.urls)
+
+
+def cluster_state_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A state folder for a cluster of the tests' own; skips where none can start."""
     pytest.importorskip("opensearchpy", reason="opensearch-py is not installed")
-    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
-    if missing and not (CLUSTER_DIR / "target" / "lib").is_dir():
-        pytest.skip(f"no OpenSearch cluster: {' and '.join(missing)} not installed")
-    state = tmp_path_factory.mktemp("opensearch-cluster")
-    env = {**os.environ, "SEARCHSVC_CLUSTER_DIR": str(state)}
-    try:
-        started = subprocess.run(
-            [str(CLUSTER_DIR / "start"), "--nodes", "1"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT_S,
-        )
-        if started.returncode != 0:
-            raise AssertionError(f"cluster/start failed:\n{started.stderr}")
-        yield tuple(started.stdout.split())
-    finally:
-        subprocess.run([str(CLUSTER_DIR / "stop")], env=env, capture_output=True, timeout=120)
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return tmp_path_factory.mktemp(name)
 
 
 @pytest.fixture(scope="session")

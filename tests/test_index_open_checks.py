@@ -1,11 +1,11 @@
 """What opening checks, what only a full verification reads, and what a query does in between.
 
-Opening compares sizes, the small files and the columns whole, and a few 64 KiB chunks of
-the big ones (term dictionaries, postings and stored articles). A byte flipped where
-opening does not look is found by ``index-info --verify``, by the verification a build
-runs before it switches, and by the first read of its chunk: the query that would have
-read it answers with an error, not a result, the generation is marked damaged and the
-previous one serves.
+Opening compares sizes and the small files whole, and a few 64 KiB chunks of the big ones
+(term dictionaries, postings, stored articles, the other columns and the column caches).
+A byte flipped where opening does not look is found by ``index-info --verify``, by the
+verification a build runs before it switches, and by the first read of its chunk: the
+query that would have read it answers with an error, not a result, the generation is
+marked damaged and the previous one serves.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def test_a_file_cut_short_by_one_byte_is_refused_at_open(
         ("*._stored.col", "last"),
         ("*.trm", "first"),
         ("*.trm", "last"),
-        # Checked whole: a flip anywhere is refused.
+        # Small files (here, every column), checked whole: a flip anywhere is refused.
         ("*.id.col", "middle"),
         ("*.date_ordinal.col", "middle"),
         ("*._body_len.col", "middle"),

@@ -1,6 +1,6 @@
 """A real ``searchsvc serve`` on a real three-node cluster (one replica) while nodes die.
 
-The cluster is this module's own (``cluster/start --nodes 3`` in a private state folder),
+The cluster is this module's own (three nodes in a private state folder),
 never the one ``SEARCHSVC_OPENSEARCH_URL`` names: these tests kill its nodes. Every wait
 is bounded by a deadline and every client by a number of requests; all on loopback.
 """
@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -19,12 +16,19 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from conftest import ServeProcess
-from opensearch_cluster import CLUSTER_DIR, REPO_ROOT, START_TIMEOUT_S, unique_alias
+from opensearch_cluster import (
+    REPO_ROOT,
+    ClusterFailed,
+    LocalCluster,
+    cluster_state_dir,
+    unique_alias,
+)
 from test_web_support import write_corpus
+
+from searchsvc.articles.model import Article
 
 pytestmark = pytest.mark.slow
 
@@ -39,40 +43,8 @@ REQUEST_TIMEOUT_S = 60
 REBUILD_EXTRA_ARTICLES = 4000
 
 
-class FaultCluster:
-    """This module's three nodes, killed and restarted through ``cluster/cluster.py``."""
-
-    def __init__(self, state: Path) -> None:
-        self.env = {**os.environ, "SEARCHSVC_CLUSTER_DIR": str(state)}
-        self.state = state
-
-    def run(self, *args: str, timeout: float = START_TIMEOUT_S) -> str:
-        done = subprocess.run(
-            [sys.executable, str(CLUSTER_DIR / "cluster.py"), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, f"cluster.py {' '.join(args)} failed:\n{done.stderr}"
-        return done.stdout
-
-    def nodes(self) -> list[dict]:
-        return json.loads((self.state / "nodes.json").read_text())
-
-    @property
-    def urls(self) -> list[str]:
-        return [node["url"] for node in self.nodes()]
-
-    def get(self, path: str) -> dict | list:
-        """A GET on the first node that answers."""
-        for url in self.urls:
-            try:
-                with urllib.request.urlopen(url + path, timeout=REQUEST_TIMEOUT_S) as answer:
-                    return json.load(answer)
-            except OSError:
-                continue
-        raise AssertionError(f"no node answers {path}")
+class FaultCluster(LocalCluster):
+    """This module's three nodes, and which of them holds what."""
 
     def node_holding(self, index: str, primary: bool = True) -> str:
         """The name of a node holding a started copy of ``index``'s first shard."""
@@ -80,60 +52,11 @@ class FaultCluster:
         wanted = "p" if primary else "r"
         return next(s["node"] for s in shards if s["prirep"] == wanted and s["state"] == "STARTED")
 
-    def kill(self, name: str) -> None:
-        self.run("kill-node", name, timeout=60)
-
-    def restart_dead_nodes(self) -> None:
-        """Start every node that is not running, together (a cluster with every node down
-        forms again only once enough of them are back), and wait for green."""
-        dead = [node["name"] for node in self.nodes() if not _alive(node["pid"])]
-        starts = [
-            subprocess.Popen(
-                [sys.executable, str(CLUSTER_DIR / "cluster.py"), "restart-node", name],
-                env=self.env,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for name in dead
-        ]
-        for start in starts:
-            _, errors = start.communicate(timeout=START_TIMEOUT_S)
-            assert start.returncode == 0, errors
-        self.wait_for("green")
-
-    def wait_for(self, status: str) -> None:
-        health = self.get(f"/_cluster/health?wait_for_status={status}&timeout={HEAL_DEADLINE_S}s")
-        assert not health["timed_out"], health
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultCluster]:
-    pytest.importorskip("opensearchpy", reason="opensearch-py is not installed")
-    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
-    if missing and not (CLUSTER_DIR / "target" / "lib").is_dir():
-        pytest.skip(f"no OpenSearch cluster: {' and '.join(missing)} not installed")
-    faults = FaultCluster(tmp_path_factory.mktemp("fault-cluster"))
-    try:
-        faults.run("start", "--nodes", "3")
+    with FaultCluster(cluster_state_dir(tmp_path_factory, "fault-cluster"), 3) as faults:
         yield faults
-    finally:
-        subprocess.run(
-            [sys.executable, str(CLUSTER_DIR / "cluster.py"), "stop"],
-            env=faults.env,
-            capture_output=True,
-            timeout=120,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +107,7 @@ def serving_index(cluster: FaultCluster, alias: str) -> str:
 
 def test_a_node_killed_under_16_clients_costs_at_most_the_requests_in_flight(cluster, service):
     server = service["server"]
-    cluster.wait_for("green")
+    cluster.wait_for("green", HEAL_DEADLINE_S)
     victim = cluster.node_holding(serving_index(cluster, service["alias"]))
     answers: list[tuple[bool, int, dict | str]] = []  # (started after the kill, status, body)
     killed = threading.Event()
@@ -202,7 +125,7 @@ def test_a_node_killed_under_16_clients_costs_at_most_the_requests_in_flight(clu
         futures = [pool.submit(client, number) for number in range(CLIENTS)]
         for _ in range(2 * CLIENTS):  # every client is searching
             started.acquire(timeout=REQUEST_TIMEOUT_S)
-        cluster.kill(victim)
+        cluster.kill_node(victim)
         killed.set()
         for future in futures:
             future.result()
@@ -227,7 +150,7 @@ def test_a_node_killed_under_16_clients_costs_at_most_the_requests_in_flight(clu
 
 def test_a_node_killed_during_a_rebuild_leaves_a_serving_generation(cluster, service):
     server, alias = service["server"], service["alias"]
-    cluster.wait_for("green")
+    cluster.wait_for("green", HEAL_DEADLINE_S)
     _, before, _ = get(server.base, "/healthz")
     write_corpus(
         service["root"] / "corpus" / "more",
@@ -250,7 +173,7 @@ def test_a_node_killed_during_a_rebuild_leaves_a_serving_generation(cluster, ser
     new_index = _wait_for_new_generation(cluster, alias, before["generation"])
     victim = cluster.node_holding(new_index) if new_index is not None else None
     if victim is not None:
-        cluster.kill(victim)
+        cluster.kill_node(victim)
     searched = [get(server.base, "/api/search?q=harbour")[0] for _ in range(5)]
     _wait_until_no_build(cluster, alias)
 
@@ -290,7 +213,7 @@ def _wait_for_new_generation(cluster: FaultCluster, alias: str, serving: str) ->
 def _lock_held(cluster: FaultCluster, alias: str) -> bool:
     try:
         cluster.get(f"/{alias}-locks/_doc/rebuild")
-    except AssertionError:
+    except ClusterFailed:  # no node answers 200: the lock document is gone
         return False
     return True
 
@@ -306,11 +229,11 @@ def test_a_cluster_that_is_down_gives_503_and_the_service_recovers_without_a_res
     cluster, service
 ):
     server = service["server"]
-    cluster.wait_for("green")
+    cluster.wait_for("green", HEAL_DEADLINE_S)
     pid = server.process.pid
     assert get(server.base, "/api/search?q=harbour")[0] == 200
     for node in cluster.nodes():
-        cluster.kill(node["name"])
+        cluster.kill_node(node["name"])
 
     status, body, headers = get(server.base, "/api/search?q=harbour")
     assert status == 503 and "cluster" in body["message"], body
@@ -331,3 +254,53 @@ def test_a_cluster_that_is_down_gives_503_and_the_service_recovers_without_a_res
         time.sleep(1)
     assert get(server.base, "/healthz")[0] == 200
     assert server.process.pid == pid and server.process.poll() is None
+
+
+def test_a_shard_with_no_live_copy_gives_503_not_fewer_results(cluster, tmp_path):
+    """Three shards, no replica, one per node: with a node gone a third of the matches
+    has no copy anywhere, and the answer is a 503 saying so, never a shorter list."""
+    from searchsvc.config import Settings
+    from searchsvc.opensearch import OpenSearchEngine
+    from searchsvc.web import close_app, create_app
+
+    cluster.wait_for("green", HEAL_DEADLINE_S)
+    settings = Settings(
+        engine="opensearch",
+        opensearch_url=tuple(cluster.urls),
+        opensearch_index=unique_alias("partial"),
+        opensearch_shards=3,
+        opensearch_replicas=0,
+        index_dir=tmp_path / "index",
+    )
+    stories = [
+        Article(id=f"p{number:02d}", title=f"Harbour report {number}", body="Cranes idle.")
+        for number in range(30)
+    ]
+    with OpenSearchEngine(settings) as engine:
+        engine.build(stories)
+        spread = {"index.routing.allocation.total_shards_per_node": 1}
+        engine.client.indices.put_settings(index=settings.opensearch_index, body=spread)
+        cluster.wait_for("green", HEAL_DEADLINE_S)
+        shards = cluster.get(
+            f"/_cat/shards/{serving_index(cluster, settings.opensearch_index)}"
+            "?format=json&h=node,state"
+        )
+        assert len({shard["node"] for shard in shards if shard["state"] == "STARTED"}) == 3
+        app = create_app(settings)
+        web = app.test_client()
+        try:
+            assert web.get("/api/search?q=harbour").get_json()["total"] == 30
+            cluster.kill_node(
+                cluster.node_holding(serving_index(cluster, settings.opensearch_index))
+            )
+            answers = [web.get(path) for path in ("/api/search?q=harbour", "/api/search?q=")]
+            cluster.restart_dead_nodes()
+            healed = web.get("/api/search?q=harbour")
+        finally:
+            close_app(app)
+            engine.client.indices.delete(index=f"{settings.opensearch_index}-*")
+    for answer in answers:
+        body = answer.get_json()
+        assert answer.status_code == 503, body
+        assert "cluster is not answering" in body["message"] and "shards" in body["reason"], body
+    assert healed.status_code == 200 and healed.get_json()["total"] == 30

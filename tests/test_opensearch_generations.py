@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 from opensearch_cluster import drop_alias_indices, unique_alias
@@ -21,6 +22,16 @@ def story(article_id: str, title: str, body: str = "A short wire report.") -> Ar
 
 FIRST = [story("a1", "Lighthouse keepers strike"), story("a2", "Glacier retreats again")]
 SECOND = [story("b1", "Orchard harvest begins"), story("b2", "Lighthouse restored")]
+
+
+def write_harbour_stories(source: Path) -> Path:
+    """A JSON Lines source of two stories, f1 and f2."""
+    source.write_text(
+        '{"id": "f1", "title": "Harbour crane toppled", "body": "Wind.", "source": "Wire"}\n'
+        '{"id": "f2", "title": "Harbour reopens", "body": "Calm.", "source": "Wire"}\n',
+        encoding="utf-8",
+    )
+    return source
 
 
 @pytest.fixture
@@ -141,12 +152,7 @@ def test_updates_need_a_generation(engine) -> None:
 def test_the_factory_builds_updates_and_opens_the_engine_the_settings_name(
     engine, tmp_path
 ) -> None:
-    source = tmp_path / "stories.jsonl"
-    source.write_text(
-        '{"id": "f1", "title": "Harbour crane toppled", "body": "Wind.", "source": "Wire"}\n'
-        '{"id": "f2", "title": "Harbour reopens", "body": "Calm.", "source": "Wire"}\n',
-        encoding="utf-8",
-    )
+    source = write_harbour_stories(tmp_path / "stories.jsonl")
     settings = engine.settings.replace(corpus=(source,))
     built = engines.build_index(None, settings)
     assert built.article_count == 2 and "articles read: 2" in built.format_text()

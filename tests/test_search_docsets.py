@@ -21,7 +21,7 @@ from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.columns import (
     DocumentColumns,
     MultiKeyColumn,
-    _joined,
+    VarBytes,
     _keys,
     _multi_keys,
     _parse_var_bytes,
@@ -165,7 +165,7 @@ def test_multi_keys_split_like_each_value_on_its_own(parts: list[list[bytes]]) -
     """Single-space values (what the index writes) and any other spacing give the keys a
     value-by-value split gives."""
     values = [b" ".join(part) for part in parts]
-    column = _multi_keys(_joined(values))
+    column = _multi_keys(VarBytes.of(values))
     for docnum, raw in enumerate(values):
         assert column.keys_of(docnum) == tuple(key.decode() for key in raw.split())
 

@@ -59,6 +59,11 @@ def _verification(opened: OpenedIndex) -> dict[str, Any]:
 def format_index_info(info: dict[str, Any]) -> str:
     """The human-readable form of :func:`index_info`."""
     lines = [f"generation: {info['generation']}"]
+    if info.get("alias"):
+        lines.append(
+            f"  (index {info['index']} behind the alias {info['alias']}: "
+            f"{info['shards']} shard(s), {info['replicas']} replica(s), cluster {info['health']})"
+        )
     if info["fallback_from"]:
         lines.append(f"  (serving instead of unreadable generation {info['fallback_from']})")
     seconds = info["build_seconds"] or 0
@@ -81,6 +86,9 @@ def format_index_info(info: dict[str, Any]) -> str:
     status = info["build_status"]
     if status.get("state") == "building":
         lines.append(f"a rebuild is running: {status.get('done')} articles so far")
+        lock = status.get("lock") or {}
+        if lock:
+            lines.append(f"  (by {lock['owner']}, its lock expires at {lock['expires_at']})")
     elif status.get("state") == "failed":
         lines.append(f"the last build failed: {status.get('error')}")
     lines.append("ingest report:")

@@ -7,13 +7,16 @@ must not take longer as the archive grows, checks what is cheap:
 
 * every file of the opened commit is there, with the size that was written (a cut-short
   or missing file is the common damage: a full disk, a copy that stopped, a lost write);
-* small files, and every per-document column (``.col``), are compared whole: the tables
-  of contents and segment list, and the uncompressed values facets, dates, ids and length
-  norms come from, which the search loads whole at open anyway;
-* the three big files of each segment are sampled: term dictionaries (``.trm``), postings
-  (``.pst``) and stored articles (``_stored.col``). Each has a checksum per 64 KiB chunk;
+* small files are compared whole: the tables of contents and segment list, and every
+  file of a small segment;
+* the big files of each segment are sampled: term dictionaries (``.trm``), postings
+  (``.pst``), stored articles (``_stored.col``), the other per-document columns (``.col``)
+  and the segment's column cache (``.colcache``). Each has a checksum per 64 KiB chunk;
   opening compares the first and last chunks, which hold the headers, hash tables and
-  offset tables Whoosh reads first, and two fixed chunks between.
+  offset tables Whoosh reads first, and two fixed chunks between. The search reads its
+  per-document values from the column cache, which holds a checksum of its own that
+  every load compares whole (``search/column_cache.py``); it reads the columns
+  themselves only to derive a cache again.
 
 Every other chunk of those files is compared the first time a reader touches it
 (``checked.py``), so damage that opening did not see fails the query that would have
@@ -44,7 +47,7 @@ INTERIOR_SAMPLES = 2
 #: Files up to this size are always compared whole: a sample would read most of them.
 WHOLE_FILE_BYTES = 4 * CHUNK_BYTES
 #: Files that are only sampled at open: together nearly all of an index's bytes.
-_SAMPLED_SUFFIXES = (".trm", ".pst", "._stored.col")
+_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache")
 
 
 def file_entry(path: Path) -> list[int]:

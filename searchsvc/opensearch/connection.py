@@ -1,15 +1,16 @@
 """A client for the configured cluster: node URLs, optional basic auth and CA bundle,
 bounded timeouts and retries, and the one place where the client's transport errors
-become :class:`~searchsvc.index.errors.ClusterUnavailable`."""
+become :class:`~searchsvc.index.errors.ClusterUnavailable`, and where a search some
+shards could not answer is refused instead of served short."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, Transport
 from opensearchpy.exceptions import ConnectionError as ClientConnectionError
 from opensearchpy.exceptions import TransportError
 
@@ -27,6 +28,8 @@ DEAD_TIMEOUT_S = 2
 DEAD_TIMEOUT_CAP_S = 30
 #: Answers meaning "this node cannot serve now, another may": retried on another node.
 RETRY_STATUSES = (502, 503, 504)
+#: The endpoints whose answers count matches: one missing shard would make them short.
+_READS = ("_search", "_msearch", "_count")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,6 +48,7 @@ def connect(settings: Settings) -> OpenSearch:
         "timeout_cutoff": DEAD_TIMEOUT_CAP_S // DEAD_TIMEOUT_S,
         # One pooled connection per serving thread, and a few for builds beside them.
         "pool_maxsize": settings.threads + 4,
+        "transport_class": WholeAnswers,
     }
     if settings.opensearch_user:
         options["http_auth"] = (settings.opensearch_user, settings.opensearch_password or "")
@@ -52,6 +56,42 @@ def connect(settings: Settings) -> OpenSearch:
         options["ca_certs"] = str(settings.opensearch_ca_file)
         options["verify_certs"] = True
     return OpenSearch(**options)
+
+
+class WholeAnswers(Transport):
+    """The client's transport, refusing what would quietly be a partial result.
+
+    OpenSearch answers a search whose shards are not all reachable (a node died holding
+    the only copy) with the matches of the others, and says so only in ``_shards``. Such
+    a list, total or facet count would be wrong without a sign, so searches ask for no
+    partial results and every search, multi-search and count answer that still reports
+    a failed shard raises :class:`ClusterUnavailable` (a 503 for the user)."""
+
+    def perform_request(
+        self, method: str, url: str, params: Any = None, body: Any = None, **options: Any
+    ) -> Any:
+        endpoint = url.rstrip("/").rsplit("/", 1)[-1]
+        if endpoint == "_search":
+            params = {**(params or {}), "allow_partial_search_results": "false"}
+        answer = super().perform_request(method, url, params=params, body=body, **options)
+        if endpoint in _READS and isinstance(answer, dict):
+            for part in answer.get("responses") or [answer]:
+                _check_shards(part)
+        return answer
+
+
+def _check_shards(answer: dict[str, Any]) -> None:
+    """Refuse an answer some shard is missing from: one that failed, or one with no live
+    copy at all (a red index), which is left out of ``successful`` without a failure."""
+    shards = answer.get("_shards") or {}
+    if not shards.get("failed") and shards.get("successful", 0) >= shards.get("total", 0):
+        return
+    failures = shards.get("failures") or [{}]
+    reason = (failures[0].get("reason") or {}).get("type") or "no live copy"
+    raise ClusterUnavailable(
+        f"the OpenSearch cluster answered from {shards.get('successful')} of "
+        f"{shards.get('total')} shards ({reason}); a partial result is not served"
+    )
 
 
 @contextlib.contextmanager

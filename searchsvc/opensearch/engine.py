@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from opensearchpy.exceptions import NotFoundError
 
@@ -24,7 +25,7 @@ from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, IndexNotFound
 from searchsvc.index.updates import UpdateResult
-from searchsvc.opensearch import copies, generations
+from searchsvc.opensearch import copies, generations, status
 from searchsvc.opensearch.connection import connect, translating_cluster_errors
 from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
@@ -154,6 +155,56 @@ class OpenSearchEngine:
         )
 
     @translating_cluster_errors
+    def build_status(self) -> dict[str, Any]:
+        """The running or last build on the cluster, from any process sharing it
+        (``GET /api/index/status``; keys as the embedded ``build-status.json``, plus
+        ``lock``)."""
+        return status.build_status(self.client, generations.lock_index(self.alias))
+
+    @translating_cluster_errors
+    def index_info(self) -> dict[str, Any]:
+        """``searchsvc index-info``: the embedded engine's keys where they mean the same
+        (generation, article_count, sources, built_at, build_seconds, segments,
+        index_bytes of the primaries, duplicates_removed, report, generations,
+        build_status) and the cluster's own (alias, index, shards, replicas, health,
+        commit). Raises :class:`IndexNotFound` before the first build."""
+        name = generations.serving_index(self.client, self.alias)
+        if name is None:
+            raise IndexNotFound(f"the OpenSearch alias {self.alias!r}")
+        index = self.client.indices.get(index=name)[name]
+        meta, shape = index["mappings"].get("_meta") or {}, index["settings"]["index"]
+        build = meta.get("build") or {}
+        stats = self.client.indices.stats(index=name, metric="docs,store,segments")
+        primaries = stats["_all"]["primaries"]
+        prefix = generations.generation_prefix(self.alias)
+        return {
+            "engine": "opensearch",
+            "alias": self.alias,
+            "index": name,
+            "generation": generations.generation_id(self.alias, name),
+            "fallback_from": None,
+            "article_count": primaries["docs"]["count"],
+            "sources": build.get("sources", []),
+            "built_at": build.get("built_at"),
+            "build_seconds": build.get("build_seconds"),
+            "segments": primaries["segments"]["count"],
+            "index_bytes": primaries["store"]["size_in_bytes"],
+            "duplicates_removed": build.get("duplicates_removed", 0),
+            "updates": {},
+            "commit": int(meta.get("commit", 1)),
+            "report": build.get("report", {}),
+            "generations": sorted(
+                generations.generation_id(self.alias, other)
+                for other in self.client.indices.get(index=prefix + "*")
+            ),
+            "build_status": self.build_status(),
+            "verification": None,
+            "shards": int(shape["number_of_shards"]),
+            "replicas": int(shape["number_of_replicas"]),
+            "health": self.client.cluster.health(index=name)["status"],
+        }
+
+    @translating_cluster_errors
     def cluster_status(self) -> str:
         """The cluster's health for the alias's indices (``green``, ``yellow``, ``red``):
         yellow still answers every search (a copy of each shard is up), red does not."""
@@ -177,6 +228,7 @@ class OpenSearchEngine:
         """A new generation of ``articles``, served once complete (see ``generations``)."""
         return generations.build_generation(self.client, self.settings, articles, report)
 
+    @translating_cluster_errors
     def build_from(self, sources: Iterable[Path]) -> generations.ClusterBuild:
         """A new generation from source files, read as ``searchsvc build-index`` reads them."""
         paths = [Path(path) for path in sources]
@@ -185,7 +237,9 @@ class OpenSearchEngine:
             raise BuildFailed(f"source not found: {', '.join(missing)}")
         report = IngestReport()
         articles = read_articles(paths, report, max_file_bytes=self.settings.max_file_bytes)
-        return self.build(articles, report)
+        return generations.build_generation(
+            self.client, self.settings, articles, report, [str(path) for path in paths]
+        )
 
     @translating_cluster_errors
     def add(self, articles: Iterable[Article]) -> UpdateResult:
@@ -228,10 +282,12 @@ class OpenSearchEngine:
 
         Counts are exact (a filter per stem), not the term statistics of one shard, so
         the choice is the same however many shards hold the generation."""
-        doc_count = max(1, self.client.count(index=self.alias)["count"])
-        ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
         candidates = [word for word in stems if not word.isdigit()]
-        docs = self._articles_with_each(candidates)
+        if not candidates:
+            return []
+        total, docs = self._articles_with_each(candidates)
+        doc_count = max(1, total)
+        ceiling = max(MIN_CEILING, int(doc_count * MAX_DOC_SHARE))
         weighted = [
             (stems[word] * math.log(doc_count / docs[word]), word)
             for word in candidates
@@ -240,14 +296,19 @@ class OpenSearchEngine:
         weighted.sort(key=lambda item: (-item[0], item[1]))
         return [word for _, word in weighted[:KEY_WORDS]]
 
-    def _articles_with_each(self, words: list[str]) -> dict[str, int]:
-        """How many articles have each stem in the title or the body (exact counts)."""
-        if not words:
-            return {}
+    def _articles_with_each(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        """How many articles there are, and how many have each stem in the title or the
+        body (exact counts), in one request."""
         filters = {
             word: {"bool": {"should": [{"term": {name: word}} for name in TEXT_FIELDS]}}
             for word in words
         }
-        body = {"size": 0, "aggs": {"each": {"filters": {"filters": filters}}}}
-        buckets = self.client.search(index=self.alias, body=body)["aggregations"]["each"]["buckets"]
-        return {word: buckets[word]["doc_count"] for word in words}
+        body = {
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {"each": {"filters": {"filters": filters}}},
+        }
+        answer = self.client.search(index=self.alias, body=body)
+        buckets = answer["aggregations"]["each"]["buckets"]
+        counts = {word: buckets[word]["doc_count"] for word in words}
+        return answer["hits"]["total"]["value"], counts

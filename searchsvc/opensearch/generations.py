@@ -20,7 +20,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from opensearchpy import OpenSearch, helpers
@@ -33,10 +33,14 @@ from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.updates import UpdateResult
 from searchsvc.opensearch.copies import BuildSignatures, regroup
 from searchsvc.opensearch.documents import article_source, index_body
+from searchsvc.opensearch.status import finished, record_outcome
 
 #: A lock not renewed for this long belongs to a process that died.
 LOCK_TTL_S = 120.0
 LOCK_ID = "rebuild"
+#: The document naming the generation behind the alias and its update count, rewritten
+#: after every alias move and update: what cached word statistics are keyed on.
+SERVING_ID = "serving"
 BULK_CHUNK = 500
 _POLL_SECONDS = 0.2
 
@@ -99,6 +103,10 @@ class ClusterLock:
         self.index = lock_index(alias)
         self.owner = f"{socket.gethostname()}:{secrets.token_hex(6)}"
         self.purpose = purpose
+        self.started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        #: What a build reports while it runs (generation, phase, articles done), kept
+        #: in the lock document at each renewal for every replica's status page.
+        self.progress: dict = {}
         self._version: tuple[int, int] | None = None
 
     def try_acquire(self) -> dict | None:
@@ -106,7 +114,7 @@ class ClusterLock:
         ensure_lock_index(self.client, self.index)
         try:
             answer = self.client.index(
-                index=self.index, id=LOCK_ID, body=self._record(), op_type="create", refresh=True
+                index=self.index, id=LOCK_ID, body=self.record(), op_type="create", refresh=True
             )
         except ConflictError:
             return self._take_over_expired()
@@ -121,7 +129,7 @@ class ClusterLock:
         answer = self.client.index(
             index=self.index,
             id=LOCK_ID,
-            body=self._record(),
+            body=self.record(),
             if_seq_no=seq_no,
             if_primary_term=term,
             refresh=True,
@@ -138,15 +146,16 @@ class ClusterLock:
                 index=self.index, id=LOCK_ID, if_seq_no=seq_no, if_primary_term=term, refresh=True
             )
 
-    def _record(self) -> dict:
-        now = time.time()
+    def record(self) -> dict:
+        """The lock document: who holds it, since when, until when, and any progress."""
         return {
             "owner": self.owner,
             "pid": os.getpid(),
             "state": "building" if self.purpose == "build" else "updating",
             "purpose": self.purpose,
-            "started_at": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
-            "expires": now + LOCK_TTL_S,
+            "started_at": self.started_at,
+            "expires": time.time() + LOCK_TTL_S,
+            **self.progress,
         }
 
     def _take_over_expired(self) -> dict | None:
@@ -167,7 +176,7 @@ class ClusterLock:
             )
         try:
             answer = self.client.index(
-                index=self.index, id=LOCK_ID, body=self._record(), op_type="create", refresh=True
+                index=self.index, id=LOCK_ID, body=self.record(), op_type="create", refresh=True
             )
         except ConflictError:
             return record  # another process took it over first
@@ -225,43 +234,86 @@ def build_generation(
     settings: Settings,
     articles: Iterable[Article],
     report: IngestReport | None = None,
+    sources: Sequence[str] = (),
 ) -> ClusterBuild:
     """Load ``articles`` into a new generation and switch the alias to it.
 
     Raises :class:`BuildInProgress` when another build holds the lock and
     :class:`BuildFailed` when the load or its check fails (the alias is then untouched).
+    Either way the outcome is recorded for ``GET /api/index/status`` (``status``).
     """
     alias = settings.opensearch_index
     started = time.perf_counter()
     with holding_lock(client, alias, "build") as lock:
         remove_stale_generations(client, alias)
         name = new_index_name(alias)
+        lock.progress.update(generation=generation_id(alias, name), phase="loading", done=0)
+        lock.renew()
         body = index_body(settings)
         body["settings"]["index"]["refresh_interval"] = "-1"  # one refresh after the load
-        client.indices.create(index=name, body=body)
         try:
+            client.indices.create(index=name, body=body)
             signatures = BuildSignatures()
             sent = _load(client, name, articles, lock, signatures)
             distinct = len(signatures)
+            lock.progress["phase"] = "grouping"
             # Copies are grouped over the whole generation; the refresh below shows them.
             _stream(client, signatures.label_updates(name, settings.versions_threshold), lock)
+            lock.progress["phase"] = "verifying"
             lock.renew()  # the refresh of a big generation takes a while
             client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
             client.indices.refresh(index=name)
             found = client.count(index=name)["count"]
             if found != distinct:
                 raise BuildFailed(f"generation {name} holds {found} articles; {distinct} were sent")
+            seconds = time.perf_counter() - started
+            record = finished(
+                lock.record(),
+                done=distinct,
+                total=distinct,
+                rate=round(distinct / seconds, 1) if seconds else None,
+                report=report.to_dict() if report is not None else None,
+            )
+            _keep_build_record(client, name, record, sources, seconds, sent - distinct)
+            lock.progress["phase"] = "switching"
             lock.renew()
             previous = switch_alias(client, alias, name)
-        except BaseException:
+        except BaseException as error:
             with contextlib.suppress(Exception):
                 client.indices.delete(index=name)
+            with contextlib.suppress(Exception):
+                failure = finished(lock.record(), state="failed", error=str(error) or repr(error))
+                record_outcome(client, lock.index, failure)
             raise
+        # The new generation serves already: what fails now must not undo that.
+        with contextlib.suppress(Exception):
+            mark_serving(client, alias, name, 1)
+        with contextlib.suppress(Exception):
+            record_outcome(client, lock.index, record)
         for old in previous:
             with contextlib.suppress(NotFoundError):
                 client.indices.delete(index=old)
     seconds = time.perf_counter() - started
     return ClusterBuild(generation_id(alias, name), distinct, seconds, sent - distinct, report)
+
+
+def _keep_build_record(
+    client: OpenSearch,
+    name: str,
+    record: dict,
+    sources: Sequence[str],
+    seconds: float,
+    duplicates: int,
+) -> None:
+    """What the generation was built from, in its ``_meta`` (``searchsvc index-info``)."""
+    build = {
+        "built_at": record["finished_at"],
+        "build_seconds": round(seconds, 3),
+        "sources": list(sources),
+        "duplicates_removed": duplicates,
+        "report": record["report"] or {},
+    }
+    client.indices.put_mapping(index=name, body={"_meta": {"commit": 1, "build": build}})
 
 
 def _load(
@@ -299,6 +351,7 @@ def _stream(client: OpenSearch, actions: Iterable[dict], lock: ClusterLock) -> N
         if not ok:
             raise BuildFailed(f"the cluster refused an article or a label: {item}")
         if done % (20 * BULK_CHUNK) == 0:
+            lock.progress["done"] = done
             lock.renew()
 
 
@@ -311,6 +364,18 @@ def switch_alias(client: OpenSearch, alias: str, name: str) -> list[str]:
     moves.append({"add": {"index": name, "alias": alias, "is_write_index": True}})
     client.indices.update_aliases(body={"actions": moves})
     return [old for old in previous if old != name]
+
+
+def mark_serving(client: OpenSearch, alias: str, name: str, commit: int) -> None:
+    """Name the generation serving now, after the alias moved or an update: searches
+    keep what they learned of the words per generation (``lexicon``), and written only
+    after the change, a search never keeps the old generation's counts for the new."""
+    client.index(
+        index=lock_index(alias),
+        id=SERVING_ID,
+        body={"index": name, "commit": commit},
+        refresh=True,
+    )
 
 
 def remove_stale_generations(client: OpenSearch, alias: str) -> list[str]:
@@ -344,7 +409,7 @@ def update_articles(
         relabelled = regroup(client, name, sources, existing, settings.versions_threshold)
         actions = [{"_index": name, "_id": source["id"], "_source": source} for source in sources]
         _bulk(client, [*actions, *relabelled])
-        bump_commit(client, name)
+        bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     replaced = len(existing)
     return UpdateResult(generation_id(alias, name), len(batch) - replaced, replaced, 0, count)
@@ -360,7 +425,7 @@ def delete_articles(client: OpenSearch, settings: Settings, ids: Iterable[str]) 
         relabelled = regroup(client, name, [], existing, settings.versions_threshold)
         deletions = [{"_op_type": "delete", "_index": name, "_id": key} for key in existing]
         _bulk(client, [*deletions, *relabelled])
-        bump_commit(client, name)
+        bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     return UpdateResult(generation_id(alias, name), 0, 0, len(existing), count)
 
@@ -392,13 +457,20 @@ def generation_id(alias: str, name: str) -> str:
     return name.removeprefix(generation_prefix(alias))
 
 
+def read_meta(client: OpenSearch, name: str) -> dict:
+    """The generation's ``_meta``: its update counter and what it was built from."""
+    mapping = client.indices.get_mapping(index=name)[name]["mappings"]
+    return mapping.get("_meta") or {}
+
+
 def read_commit(client: OpenSearch, name: str) -> int:
     """How many updates the generation ``name`` has had since its build (kept in ``_meta``)."""
-    mapping = client.indices.get_mapping(index=name)[name]["mappings"]
-    return int((mapping.get("_meta") or {}).get("commit", 1))
+    return int(read_meta(client, name).get("commit", 1))
 
 
-def bump_commit(client: OpenSearch, name: str) -> None:
+def bump_commit(client: OpenSearch, alias: str, name: str) -> None:
     """Count one more update (callers hold the lock, so no two bump at once)."""
-    commit = read_commit(client, name) + 1
-    client.indices.put_mapping(index=name, body={"_meta": {"commit": commit}})
+    meta = read_meta(client, name)
+    meta["commit"] = int(meta.get("commit", 1)) + 1
+    client.indices.put_mapping(index=name, body={"_meta": meta})
+    mark_serving(client, alias, name, meta["commit"])

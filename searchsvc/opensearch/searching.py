@@ -1,14 +1,16 @@
 """One search on the cluster: the list in tiers, facets as aggregations, highlights.
 
-The same steps as the embedded engine's ``_Search``, in two or three requests:
+The same steps as the embedded engine's ``_Search``, in one request or a few:
 
 * one ``_msearch`` holds the aggregations over the query's matches within the date
   range (each facet a ``filter`` aggregation with every *other* facet's selection, so a
   facet ignores its own; the date histogram, the undated count and the all-words count
   under the filter of every selection) and the page's hits among the articles with all
-  the words, with the facet selections as ``post_filter``;
-* when the page reaches past those, a second request takes the rest of the page from
-  the articles with only some of the words.
+  the words, with the facet selections as ``post_filter``, and the key of the generation
+  serving (what the word statistics cached for suggestions are valid for, ``lexicon``);
+* when the page reaches past those, the rest of the page comes from the articles with
+  only some of the words: on the first page from a third search in the same
+  ``_msearch`` (its start is known), on later pages from a second request.
 
 Copies of one story (``copies``) are grouped as in the embedded engine: with
 ``collapse`` each tier's hits are collapsed on the ``story`` label (OpenSearch keeps the
@@ -24,6 +26,7 @@ highlights are made from the stored text by our own :class:`Highlighter`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from searchsvc.index.errors import ClusterUnavailable
@@ -73,7 +76,7 @@ class ClusterSearch:
         self.request = request
         self.selection = selection
         self.parsed = parsed
-        self.reading = ClusterReading.of(engine.lexicon)
+        self.reading = ClusterReading.of(engine.lexicon, parsed, engine.stem)
         clauses = parsed.clauses
         self.message: str | None = None
         if clauses:
@@ -97,10 +100,18 @@ class ClusterSearch:
     def run(self) -> dict[str, Any]:
         request, client, alias = self.request, self.engine.client, self.engine.alias
         start = (request.page - 1) * request.per_page
-        first_tier = self.tier_search(first=True, start=start, size=request.per_page)
-        answers = client.msearch(
-            body=[{"index": alias}, self.aggregations(), {"index": alias}, first_tier]
-        )["responses"]
+        searches = [
+            self.aggregations(),
+            self.tier_search(first=True, start=start, size=request.per_page),
+        ]
+        # On the first page the rest of the page starts at the top of the second tier:
+        # asked for at once, it costs no second request when the first tier is short.
+        ahead = self.tiered and start == 0
+        if ahead:
+            searches.append(self.tier_search(first=False, start=0, size=request.per_page))
+        body = [part for search in searches for part in ({"index": alias}, search)]
+        answers = client.msearch(body=[*body, *self.engine.lexicon.probe()])["responses"]
+        self.reading.learn_generation(answers.pop())
         for answer in answers:
             if "error" in answer:
                 raise refused(answer)
@@ -111,13 +122,8 @@ class ClusterSearch:
         total, with_all = counts.total, counts.with_all
         hits = answers[1]["hits"]["hits"]
         if self.tiered and len(hits) < request.per_page and start + len(hits) < total:
-            rest = self.tier_search(
-                first=False,
-                start=max(0, start - with_all),
-                size=request.per_page - len(hits),
-                told=counts.told,
-            )
-            hits = hits + client.search(index=alias, body=rest)["hits"]["hits"]
+            early = answers[2]["hits"]["hits"] if ahead else None
+            hits = hits + self.second_tier(early, start, request.per_page - len(hits), counts)
         message = self.message
         if with_all < total:
             stories = self.request.collapse and aggs["copies_anywhere"]["any"]["doc_count"] > 0
@@ -176,6 +182,21 @@ class ClusterSearch:
         later = self.labels_of(rest, with_copies(final) - with_copies(first))
         alone_later = final["alone"]["doc_count"] - first["alone"]["doc_count"]
         return Counts(with_all + alone_later + len(later), with_all, told)
+
+    def second_tier(
+        self, early: list[dict[str, Any]] | None, start: int, wanted: int, counts: Counts
+    ) -> list[dict[str, Any]]:
+        """The page's ``wanted`` hits from the second tier: from the ``early`` top of the
+        tier (the first page's, asked for with the first tier) when it holds enough once
+        the first tier's stories are left out, else from a request of their own."""
+        if early is not None:
+            kept = untold(early, counts.told)
+            if len(kept) >= wanted or len(early) < self.request.per_page:
+                return kept[:wanted]
+        rest = self.tier_search(
+            first=False, start=max(0, start - counts.with_all), size=wanted, told=counts.told
+        )
+        return self.engine.client.search(index=self.engine.alias, body=rest)["hits"]["hits"]
 
     def labels_of(self, filters: list[Query], copies_matching: int) -> list[str]:
         """The labels of the stories with copies among ``filters``' matches (no request
@@ -324,7 +345,8 @@ class ClusterSearch:
 
         def finds_results(clauses) -> bool:
             query = {"bool": {"filter": [complete_query(clauses), *self.dates, self.selections()]}}
-            return engine.client.count(index=engine.alias, body={"query": query})["count"] > 0
+            key = ("finds", json.dumps(query, sort_keys=True, default=str))
+            return self.reading.snapshot.lexicon.remembered(key, lambda: self.any_match(query))
 
         return suggest_query(
             self.parsed,
@@ -335,12 +357,25 @@ class ClusterSearch:
             finds_results=finds_results,
         )
 
+    def any_match(self, query: Query) -> bool:
+        """Whether any article matches (counting stops at the first on each shard)."""
+        client, alias = self.engine.client, self.engine.alias
+        return client.count(index=alias, body={"query": query}, terminate_after=1)["count"] > 0
+
 
 def bucket_label(facet: str, key: str, bucket: dict | None) -> str:
     """The display name of a facet key, from the article the bucket's ``label`` holds."""
     hits = ((bucket or {}).get("label") or {}).get("hits", {}).get("hits", [])
     record = ((hits[0]["_source"].get("shown") or {}).get("record") or {}) if hits else {}
     return label_in_record(facet, key, record) or key
+
+
+def untold(hits: list[dict[str, Any]], told: list[str]) -> list[dict[str, Any]]:
+    """The second tier's top hits asked for before the first tier's stories were known,
+    without those stories: collapsed on the story, they are the top of the second tier
+    that leaves them out (every copy of a story is left out or none)."""
+    excluded = set(told)
+    return [hit for hit in hits if hit["_source"].get(copies.STORY) not in excluded]
 
 
 def with_copies(counted: dict[str, Any]) -> int:

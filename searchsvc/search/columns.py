@@ -4,8 +4,13 @@ Facet counts, date filters, date sorting and BM25 length normalization all need 
 for every matching document. Keys (places, sources) are held as small integer codes into
 a list of distinct keys, so counting a facet over any result set is one ``bincount``;
 dates are day ordinals; the places mentioned, several per article, are one flat array of
-codes with per-document offsets. Loading reads each segment's column files whole (a
-million articles in a few seconds), not document by document.
+codes with per-document offsets.
+
+Deriving these from Whoosh's column files costs Python work per document (about two
+seconds for a million articles), so each segment's derived arrays are kept in a file
+beside it (``column_cache.py``): a segment never changes once written, so opening reads
+its arrays back and only joins the segments, and a commit that adds a small segment
+derives only that one.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import chain, repeat
 from typing import Any
 
@@ -22,9 +27,17 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield, byte_to_length
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.searching import Searcher
 
+from searchsvc.search.column_cache import SegmentArrays, load_or_derive
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.postings import deleted_docnums
 
+#: Facets with one key per document: column name -> the field holding the key. Another
+#: such facet is one more entry here and a :class:`KeyColumn` of its name below.
+KEY_COLUMNS = {"place": "place", "source": "source"}
+#: Facets with several keys per document: column name -> the bytes column joining them.
+MULTI_KEY_COLUMNS = {"places": "places_column"}
+#: Length normalization needs the word counts of these fields.
+LENGTH_FIELDS = ("title", "body")
 #: Sort keys put undated articles after dated ones whichever way dates run.
 _UNDATED_KEY = dt.date.max.toordinal() + 1
 #: Whoosh stores field lengths as one byte each; this turns bytes back into lengths.
@@ -87,13 +100,10 @@ class Strings:
     NumPy array of fixed-width bytes, sorted and searched in C.
     """
 
-    def __init__(self, table: np.ndarray) -> None:
+    def __init__(self, table: np.ndarray, order: np.ndarray | None = None) -> None:
         #: One row per document: the UTF-8 bytes, NUL-padded (ids never hold NULs).
         self.table = table
-
-    @classmethod
-    def from_values(cls, values: VarBytes) -> Strings:
-        return cls(values.table())
+        self._order = order
 
     def __len__(self) -> int:
         return len(self.table)
@@ -101,10 +111,13 @@ class Strings:
     def __getitem__(self, docnum: int) -> str:
         return self.table[docnum].decode("utf-8")
 
-    @cached_property
+    @property
     def order(self) -> np.ndarray:
-        """Docnums in string order (UTF-8 bytes sort as their code points do)."""
-        return np.argsort(self.table, kind="stable")
+        """Docnums in string order (UTF-8 bytes sort as their code points do), ties in
+        docnum order."""
+        if self._order is None:
+            self._order = np.argsort(self.table, kind="stable")
+        return self._order
 
     @cached_property
     def _sorted(self) -> np.ndarray:
@@ -145,33 +158,45 @@ class DocumentColumns:
     _orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, searcher: Searcher, length_fields: tuple[str, ...]) -> DocumentColumns:
+    def load(
+        cls, searcher: Searcher, length_fields: tuple[str, ...] = LENGTH_FIELDS
+    ) -> DocumentColumns:
+        """Every segment's columns (read from its cache file where it has one), joined."""
         reader = searcher.reader()
-        size = reader.doc_count_all()
-        leaves = searcher.leaf_searchers()
-        live = _live_mask(leaves, size)
-        schema = reader.schema
-        ids = Strings.from_values(_var_bytes(leaves, "id", schema["id"].column_type))
-        places = _multi_keys(_var_bytes(leaves, "places_column", VarBytesColumn()))
-        lengths = {}
-        average = {}
-        for name in length_fields:
-            lengths[name] = _LENGTH_OF_BYTE[_numbers(leaves, _lenfield(name), LENGTHS_COLUMN)]
-            average[name] = (reader.field_length(name) / max(1, reader.doc_count())) or 1.0
-        ordinal = _numbers(leaves, "date_ordinal", NumericColumn("i", default=0)).astype(np.int64)
-        days = np.unique(np.concatenate(([0], ordinal)))
+        segments = [segment for segment, _offset in reader.leaf_readers()]
+        names = segment_array_names(length_fields)
+        derive = partial(derive_segment, length_fields=length_fields)
+        average = {
+            name: (reader.field_length(name) / max(1, reader.doc_count())) or 1.0
+            for name in length_fields
+        }
+        return cls.join(
+            [load_or_derive(segment, names, derive) for segment in segments]
+            or [no_documents(length_fields)],
+            _live_mask(segments, reader.doc_count_all()),
+            average,
+        )
+
+    @classmethod
+    def join(
+        cls, segments: Sequence[SegmentArrays], live: np.ndarray, average: dict[str, float]
+    ) -> DocumentColumns:
+        """The columns of consecutive segments as one commit's: docnums run on from one
+        segment to the next, and key codes are renumbered into the union of their keys."""
+        ordinal, days, day_codes = _joined_days(segments)
         return cls(
-            size=size,
+            size=len(live),
             live=DocSet(live),
-            ids=ids,
-            place=_keys(_var_bytes(leaves, "place", schema["place"].column_type)),
-            places=places,
-            source=_keys(_var_bytes(leaves, "source", schema["source"].column_type)),
+            ids=_joined_ids(segments),
+            **{name: KeyColumn(*_joined_keys(segments, name)) for name in KEY_COLUMNS},
+            **{name: _joined_multi_keys(segments, name) for name in MULTI_KEY_COLUMNS},
             ordinal=ordinal,
             days=days,
-            day_codes=np.searchsorted(days, ordinal),
+            day_codes=day_codes,
             period_starts=_period_starts(days),
-            lengths=lengths,
+            lengths={
+                name: _LENGTH_OF_BYTE[_concatenated(segments, f"length.{name}")] for name in average
+            },
             average_length=average,
         )
 
@@ -227,12 +252,14 @@ def read_var_bytes(searcher: Searcher, name: str) -> VarBytes:
     return _var_bytes(searcher.leaf_searchers(), name, VarBytesColumn())
 
 
-def _live_mask(leaves: Sequence[tuple[Searcher, int]], size: int) -> np.ndarray:
+def _live_mask(segments: Sequence[Any], size: int) -> np.ndarray:
+    """Deletions are all that changes in a segment: read at every load, never cached."""
     live = np.ones(size, dtype=bool)
-    for leaf, offset in leaves:
-        reader = leaf.reader()
+    offset = 0
+    for reader in segments:
         if reader.has_deletions():
             live[deleted_docnums(reader) + offset] = False
+        offset += reader.doc_count_all()
     return live
 
 
@@ -254,8 +281,7 @@ class VarBytes:
     def of(cls, values: Sequence[bytes]) -> VarBytes:
         """The same layout for values already in hand."""
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-        return cls(b"".join(values), offsets, lengths)
+        return cls(b"".join(values), np.cumsum(lengths) - lengths, lengths)
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -283,13 +309,8 @@ def _var_bytes(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -
         lengths.append(part.lengths)
         base += len(part.blob)
     if not blobs:
-        return _joined([])
+        return VarBytes.of([])
     return VarBytes(b"".join(blobs), np.concatenate(offsets), np.concatenate(lengths))
-
-
-def _joined(values: list[bytes]) -> VarBytes:
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    return VarBytes(b"".join(values), np.cumsum(lengths) - lengths, lengths)
 
 
 def _segment_var_bytes(reader: Any, name: str, column: Any, count: int) -> VarBytes:
@@ -302,7 +323,7 @@ def _segment_var_bytes(reader: Any, name: str, column: Any, count: int) -> VarBy
     perdoc = getattr(reader, "_perdoc", None)
     if isinstance(column, VarBytesColumn) and hasattr(perdoc, "_get_column_file"):
         if not perdoc.has_column(name):
-            return _joined([b""] * count)
+            return VarBytes.of([b""] * count)
         colfile, start, length = perdoc._get_column_file(name)
         try:
             return _parse_var_bytes(colfile.get(start, length), count)
@@ -311,7 +332,7 @@ def _segment_var_bytes(reader: Any, name: str, column: Any, count: int) -> VarBy
         finally:
             colfile.close()
     part = _segment_column(reader, name, column, count, b"", _read_var_bytes)
-    return part if isinstance(part, VarBytes) else _joined(part)
+    return part if isinstance(part, VarBytes) else VarBytes.of(part)
 
 
 def _parse_var_bytes(data: bytes, count: int) -> VarBytes:
@@ -338,14 +359,6 @@ def _parse_var_bytes(data: bytes, count: int) -> VarBytes:
     if int((offsets + lengths).max(initial=0)) > end:
         raise _UnknownLayout
     return VarBytes(data[:end], offsets, lengths)
-
-
-def _numbers(leaves: Sequence[tuple[Searcher, int]], name: str, column: Any) -> np.ndarray:
-    parts = [
-        np.asarray(_segment_column(reader, name, column, count, 0, _read_numbers))
-        for reader, count in _segments(leaves)
-    ]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _segment_column(
@@ -446,3 +459,147 @@ def _multi_keys(values: VarBytes) -> MultiKeyColumn:
         codes,
         [key.decode("utf-8") for key in keys],
     )
+
+
+# --- one segment's columns, and a commit's from its segments -------------------------------
+
+
+def derive_segment(reader: Any, length_fields: tuple[str, ...]) -> SegmentArrays:
+    """One segment's arrays, derived from its column files (what its cache file holds)."""
+    count = reader.doc_count_all()
+    schema = reader.schema
+
+    def var_bytes(name: str, column: Any) -> VarBytes:
+        return _segment_var_bytes(reader, name, column, count)
+
+    def numbers(name: str, column: Any) -> np.ndarray:
+        return np.asarray(_segment_column(reader, name, column, count, 0, _read_numbers))
+
+    return segment_arrays(
+        ids=var_bytes("id", schema["id"].column_type),
+        keyed={name: var_bytes(key, schema[key].column_type) for name, key in KEY_COLUMNS.items()},
+        multi={name: var_bytes(key, VarBytesColumn()) for name, key in MULTI_KEY_COLUMNS.items()},
+        lengths={name: numbers(_lenfield(name), LENGTHS_COLUMN) for name in length_fields},
+        ordinal=numbers("date_ordinal", NumericColumn("i", default=0)),
+    )
+
+
+def segment_arrays(
+    ids: VarBytes,
+    keyed: dict[str, VarBytes],
+    multi: dict[str, VarBytes],
+    lengths: dict[str, np.ndarray],
+    ordinal: np.ndarray,
+) -> SegmentArrays:
+    """The arrays of one segment from its raw values: ids with their sorted order, key
+    codes and key lists, length bytes, and day codes into the segment's distinct days."""
+    table = ids.table()
+    arrays = {"ids": table, "ids.order": np.argsort(table, kind="stable")}
+    keys = {}
+    for name, values in keyed.items():
+        column = _keys(values)
+        arrays[f"{name}.codes"], keys[name] = column.codes, column.keys
+    for name, values in multi.items():
+        several = _multi_keys(values)
+        arrays[f"{name}.offsets"], arrays[f"{name}.codes"] = several.offsets, several.codes
+        keys[name] = several.keys
+    for name, values in lengths.items():
+        arrays[f"length.{name}"] = np.asarray(values, dtype=np.uint8)
+    ordinal = np.asarray(ordinal, dtype=np.int64)
+    days = np.unique(np.concatenate(([0], ordinal)))
+    arrays["days"] = days
+    arrays["day_codes"] = np.searchsorted(days, ordinal).astype(np.int32)
+    return SegmentArrays(arrays, keys)
+
+
+def cache_segment_columns(reader: Any, length_fields: tuple[str, ...] = LENGTH_FIELDS) -> None:
+    """Write each segment's cache file where it has none (a build does, before it takes
+    its manifest, so that the first open reads them)."""
+    names = segment_array_names(length_fields)
+    derive = partial(derive_segment, length_fields=length_fields)
+    for segment, _offset in reader.leaf_readers():
+        load_or_derive(segment, names, derive)
+
+
+def no_documents(length_fields: tuple[str, ...]) -> SegmentArrays:
+    """The arrays of a segment without documents (an empty index's only "segment")."""
+    nothing = VarBytes.of([])
+    return segment_arrays(
+        ids=nothing,
+        keyed=dict.fromkeys(KEY_COLUMNS, nothing),
+        multi=dict.fromkeys(MULTI_KEY_COLUMNS, nothing),
+        lengths=dict.fromkeys(length_fields, np.zeros(0, dtype=np.uint8)),
+        ordinal=np.zeros(0, dtype=np.int64),
+    )
+
+
+def segment_array_names(length_fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of the arrays a segment's cache holds (those :func:`segment_arrays` makes)."""
+    return tuple(sorted(no_documents(length_fields).arrays))
+
+
+def _concatenated(segments: Sequence[SegmentArrays], name: str) -> np.ndarray:
+    """One array over all segments (one segment's own array, not a copy)."""
+    parts = [segment.arrays[name] for segment in segments]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _starts(segments: Sequence[SegmentArrays], name: str) -> np.ndarray:
+    """Where each segment's part of the joined array ``name`` starts."""
+    lengths = [len(segment.arrays[name]) for segment in segments]
+    return np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+
+
+def _joined_ids(segments: Sequence[SegmentArrays]) -> Strings:
+    """All ids, and their order from the segments' own: each segment's ids are sorted
+    already, and a stable sort of a few sorted runs takes near-linear time (NumPy's is a
+    timsort), keeping equal ids in docnum order as a sort of the whole table would."""
+    table = _concatenated(segments, "ids")
+    if len(segments) == 1:
+        return Strings(table, segments[0].arrays["ids.order"])
+    starts = _starts(segments, "ids")
+    runs = np.concatenate(
+        [s.arrays["ids.order"] + start for s, start in zip(segments, starts, strict=True)]
+    )
+    return Strings(table, runs[np.argsort(table[runs], kind="stable")])
+
+
+def _joined_keys(segments: Sequence[SegmentArrays], name: str) -> tuple[np.ndarray, list[str]]:
+    """Codes into the union of the segments' keys, in order of first appearance (as one
+    segment of all the documents would number them)."""
+    keys = list(dict.fromkeys(chain.from_iterable(s.keys[name] for s in segments)))
+    code_of: dict[str, int] = {}
+    parts = []
+    for segment in segments:
+        own_keys, codes = segment.keys[name], segment.arrays[f"{name}.codes"]
+        if own_keys != keys[: len(own_keys)]:  # numbered apart: renumber (in C)
+            code_of = code_of or {key: code for code, key in enumerate(keys)}
+            renumbered = np.fromiter(map(code_of.__getitem__, own_keys), np.int32, len(own_keys))
+            codes = renumbered[codes]
+        parts.append(codes)
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts)), keys
+
+
+def _joined_multi_keys(segments: Sequence[SegmentArrays], name: str) -> MultiKeyColumn:
+    codes, keys = _joined_keys(segments, name)
+    offsets = f"{name}.offsets"
+    if len(segments) > 1:
+        starts = _starts(segments, f"{name}.codes")
+        ends = [s.arrays[offsets][:-1] + start for s, start in zip(segments, starts, strict=True)]
+        return MultiKeyColumn(np.concatenate([*ends, [len(codes)]]), codes, keys)
+    return MultiKeyColumn(segments[0].arrays[offsets], codes, keys)
+
+
+def _joined_days(
+    segments: Sequence[SegmentArrays],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each document's day ordinal, the distinct days, and each document's day code."""
+    days = np.unique(_concatenated(segments, "days"))
+    parts = []
+    for segment in segments:
+        own_days, codes = segment.arrays["days"], segment.arrays["day_codes"]
+        if len(own_days) != len(days):  # some days are other segments': renumber
+            codes = np.searchsorted(days, own_days)[codes]
+        parts.append(codes)
+    day_codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return days[day_codes], days, day_codes

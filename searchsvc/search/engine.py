@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+from typing import Any
 
 import numpy as np
 
 from searchsvc.analysis import make_analyzer
 from searchsvc.config import Settings
+from searchsvc.index.status import read_build_status
 from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
@@ -159,6 +161,10 @@ class SearchEngine:
                 commit=reading.snapshot.commit,
                 fallback_from=opened.fallback_from,
             )
+
+    def build_status(self) -> dict[str, Any]:
+        """The running or last full build, as ``build-status.json`` beside the index says."""
+        return read_build_status(self.settings.index_dir)
 
     def close(self) -> None:
         """Close searchers and release the index (a later call opens it again)."""

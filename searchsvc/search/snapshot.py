@@ -20,7 +20,7 @@ from whoosh.searching import Searcher
 
 from searchsvc.index import OpenedIndex
 from searchsvc.search.cache import SizedCache
-from searchsvc.search.columns import DocumentColumns
+from searchsvc.search.columns import LENGTH_FIELDS, DocumentColumns
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.lexicon import Lexicon
 from searchsvc.search.postings import TermPostings, read_postings
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 #: kind a workload repeats keeps its place. Too small only costs decoding a term again
 #: (a few milliseconds for a common one); every worker process holds its own.
 DEFAULT_CACHE_BYTES = 256 * 2**20
-#: Length normalization needs the word counts of these fields.
-LENGTH_FIELDS = ("title", "body")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from searchsvc.index import read_build_status
 from searchsvc.index.watchstate import watch_status
 from searchsvc.web.errors import ApiError
 from searchsvc.web.health import serving_generation
@@ -45,7 +44,7 @@ def rebuild() -> tuple[Response, int, dict[str, str]]:
 @blueprint.get("/status")
 def status() -> Response:
     state = get_state()
-    build = read_build_status(state.settings.index_dir)
+    build = state.engine.build_status()
     return jsonify(
         {
             "state": build["state"],
@@ -61,6 +60,7 @@ def status() -> Response:
             "serving": serving_generation(state.engine),
             "report": build.get("report"),
             "error": build.get("error"),
+            "lock": build.get("lock"),
             "watch": watch_status(state.settings.index_dir),
         }
     )

@@ -431,6 +431,22 @@ def _schemas() -> dict[str, Schema]:
                     "description": "The last build's ingest report",
                 },
                 "error": {**optional_string, "description": "Why the last build failed"},
+                "lock": {
+                    **_nullable(
+                        _object(
+                            {
+                                "owner": string,
+                                "pid": {"type": ["integer", "null"]},
+                                "purpose": {"type": "string", "enum": ["build", "update"]},
+                                "started_at": optional_string,
+                                "expires_at": optional_string,
+                                "expired": {"type": "boolean"},
+                            }
+                        )
+                    ),
+                    "description": "OpenSearch only: who holds the cluster's build lock "
+                    "now (a build or an update, from any replica), and until when",
+                },
                 "watch": _nullable(_ref("WatchStatus")),
             }
         ),
