@@ -104,7 +104,7 @@ def searchsvc_corrector(reading: Reading) -> Callable[[str], str | None]:
     stem = make_analyzer(stem=True).stemmer.stem
 
     def correct(typo: str) -> str | None:
-        choices = spelling_choices(reading, typo, stem, found_nothing=True)
+        choices = spelling_choices(reading, typo, lambda word: (stem(word),), found_nothing=True)
         return next((choice.word for choice in choices if choice.word is not None), None)
 
     return correct

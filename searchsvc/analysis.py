@@ -7,11 +7,21 @@ different configuration is refused (see ``searchsvc.index``).
 
 The pipeline is a chain of Whoosh components so Whoosh's highlighter and query
 parser use it unchanged: :class:`NewsTokenizer` (an NLTK ``RegexpTokenizer``, which
-needs no downloaded data, keeping character offsets) → :class:`NormalizeFilter`
-(lowercase, accents folded, ``U.S.`` → ``us``, possessive ``'s`` dropped) →
+needs no downloaded data, keeping character offsets and the combining marks inside
+words) → :class:`NormalizeFilter` (lowercase, accents folded, Arabic diacritics, tatweel
+and letter variants folded, ``U.S.`` → ``us``, possessive ``'s`` dropped) →
 :class:`NewsStopFilter` (a deliberately short stopword list) →
-:class:`CachedStemFilter` (NLTK's Snowball English stemmer behind a cache, because
-stemming is the hot loop of indexing).
+:class:`CachedStemFilter` (a Snowball stemmer behind a cache, because stemming is the
+hot loop of indexing).
+
+Normalization is the same for every word whatever its language, so a query meets an
+article whatever language either is guessed to be in. Stopwords and the stemmer are
+chosen by the article's language (:func:`stopwords_for`, :func:`stemmer_for`): NLTK's
+Snowball stemmers for the languages NLTK has, PySastrawi for Indonesian and Malay
+(chosen by ``benchmarks/bench_indonesian_stemmers.py``), and for any other language
+words are folded but neither stemmed nor stopped. An article whose language is not
+known is analysed as English, the archive's analysis before languages were recorded
+(:data:`UNDETERMINED_LANGUAGE`).
 
 Indexing does not walk Token objects: :meth:`NewsAnalysis.surface_words` runs the
 same component methods in one tight loop and returns plain strings, which
@@ -21,22 +31,55 @@ fields from a single tokenization.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 from whoosh.analysis import CompositeAnalyzer, Filter, Token, Tokenizer
 
+from searchsvc.stopwords import STOPWORDS_BY_LANGUAGE
+
 #: Bumped whenever the analysis changes in a way that changes the terms produced;
 #: an index built by another version must be rebuilt.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
+
+def _combining_marks() -> str:
+    """A regex character class body for the combining marks of the scripts in use.
+
+    ``\\w`` does not match a mark, so "كِتَاب" (with its vowel marks) or "हिन्दी" would
+    split at every mark. The marks of the Latin, Greek, Cyrillic, Hebrew, Arabic, Indic
+    and South-East Asian blocks (U+0300-U+1DFF) and of the combining-symbol blocks are
+    listed from Unicode's own categories, as escapes so the pattern stays plain ASCII.
+    """
+    blocks = ((0x0300, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
+    marks = [
+        code
+        for first, last in blocks
+        for code in range(first, last + 1)
+        if unicodedata.category(chr(code)).startswith("M")
+    ]
+    ranges: list[list[int]] = []
+    for code in marks:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}"
+        for first, last in ranges
+    )
+
+
+#: A word: a word character, then word characters and combining marks.
+_WORD = rf"\w[\w{_combining_marks()}]*"
 #: Acronyms with dots (``U.S.``, ``U.K.``), numbers with separators (``1,275``,
 #: ``3.5``), words with inner apostrophes (``company's``, ``O'Neill``).
-TOKEN_PATTERN = r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)*|\w+(?:['\u2019]\w+)*"
+TOKEN_PATTERN = rf"(?:[^\W\d_]\.){{2,}}|\d+(?:[.,]\d+)*|{_WORD}(?:['\u2019]{_WORD})*"
 
 #: Only function words that never carry meaning on their own in news text.
 #: Kept searchable on purpose: "us" (U.S. folds to it), "new" (New York, New Delhi),
@@ -63,18 +106,34 @@ _EXTRA_FOLDING = str.maketrans(
         "\u0153": "oe",
         "\u00df": "ss",  # sharp s
         "\u0131": "i",  # dotless i
+        # Arabic: tatweel (a stretching stroke, no letter) goes; alef wasla, alef maqsura
+        # and taa marbuta become the letters they are written for (hamzated alefs and
+        # the vowel marks are split off by NFKD and dropped as combining marks).
+        "\u0640": None,
+        "\u0671": "\u0627",
+        "\u0649": "\u064a",
+        "\u0629": "\u0647",
     }
 )
+#: Scripts whose combining marks are vowels and consonant joiners, not accents: a
+#: word in them keeps its marks (composed), or "हिन्दी" would fold to another word.
+_MARKS_ARE_LETTERS = re.compile("[\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _RIGHT_QUOTE = "\u2019"  # typographic apostrophe
 _POSSESSIVE_ENDINGS = ("'s", _RIGHT_QUOTE + "s")
 _STEM_CACHE_LIMIT = 200_000
 
 
 def fold_word(word: str) -> str:
-    """Lowercase ``word`` and strip accents, so ``Zürich`` and ``zurich`` meet."""
+    """Lowercase ``word`` and strip accents, so ``Zürich`` and ``zurich`` meet.
+
+    Arabic words lose their diacritics and tatweel and have their alef, yaa and taa
+    marbuta variants folded, so "الكِتَاب" and "الكتاب", "أحمد" and "احمد" meet.
+    """
     word = word.lower()
     if word.isascii():
         return word
+    if _MARKS_ARE_LETTERS.search(word):
+        return unicodedata.normalize("NFKC", word)
     decomposed = unicodedata.normalize("NFKD", word.translate(_EXTRA_FOLDING))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -207,14 +266,15 @@ class NewsStopFilter(Filter):
 
 
 class CachedStemFilter(_PickledAsConfig, Filter):
-    """Snowball English stemming, memoized: news vocabulary repeats endlessly."""
+    """Stemming in one language (a Snowball name, or ``indonesian``), memoized: news
+    vocabulary repeats endlessly."""
 
     is_morph = True
     _config_attribute = "language"
 
     def __init__(self, language: str = "english") -> None:
         self.language = language
-        self._stemmer = SnowballStemmer(language)
+        self._stemmer = _word_stemmer(language)
         self._cache: dict[str, str] = {}
 
     @property
@@ -228,7 +288,7 @@ class CachedStemFilter(_PickledAsConfig, Filter):
         if stem is None:
             if len(cache) >= _STEM_CACHE_LIMIT:
                 cache.clear()
-            stem = cache[word] = self._stemmer.stem(word)
+            stem = cache[word] = self._stemmer(word)
         return stem
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
@@ -257,17 +317,15 @@ class NewsAnalysis(CompositeAnalyzer):
         last = self.items[-1]
         return last if isinstance(last, CachedStemFilter) else None
 
-    def surface_words(self, text: str) -> list[str]:
+    def surface_words(self, text: str, stopwords: frozenset[str] | None = None) -> list[str]:
         """Normalized, stopword-free words of ``text`` in order; index ``i`` is position ``i``.
 
         The same words the Whoosh chain yields before stemming, computed without Token
         objects because indexing calls this for every article: each distinct token is
-        normalized once and remembered.
+        normalized once and remembered. ``stopwords`` replaces the chain's own list (an
+        article's language's list, see :func:`stopwords_for`).
         """
-        cache = self.__dict__.get("_surface_cache")
-        if cache is None or len(cache) > _STEM_CACHE_LIMIT:
-            cache = self.__dict__["_surface_cache"] = {}
-        stopwords = self._stopwords()
+        cache, stopwords = self._surface_cache(stopwords)
         words = []
         append = words.append
         for token in self.tokenizer.regexp.findall(text):
@@ -281,12 +339,11 @@ class NewsAnalysis(CompositeAnalyzer):
                 append(word)
         return words
 
-    def surface_positions(self, text: str) -> tuple[int, dict[str, list[int]]]:
+    def surface_positions(
+        self, text: str, stopwords: frozenset[str] | None = None
+    ) -> tuple[int, dict[str, list[int]]]:
         """:meth:`surface_words` as (word count, each word's positions), in one pass."""
-        cache = self.__dict__.get("_surface_cache")
-        if cache is None or len(cache) > _STEM_CACHE_LIMIT:
-            cache = self.__dict__["_surface_cache"] = {}
-        stopwords = self._stopwords()
+        cache, stopwords = self._surface_cache(stopwords)
         positions: dict[str, list[int]] = {}
         pos = 0
         for token in self.tokenizer.regexp.findall(text):
@@ -305,6 +362,23 @@ class NewsAnalysis(CompositeAnalyzer):
                 pos += 1
         return pos, positions
 
+    def _surface_cache(
+        self, stopwords: frozenset[str] | None
+    ) -> tuple[dict[str, str], frozenset[str]]:
+        """(token -> surface word, the stopwords it applies) for one stopword list.
+
+        Each list has its own memo, since a token is a stopword in one language only.
+        """
+        if stopwords is None:
+            stopwords = self._stopwords()
+        caches = self.__dict__.get("_surface_caches")
+        if caches is None:
+            caches = self.__dict__["_surface_caches"] = {}
+        cache = caches.get(stopwords)
+        if cache is None or len(cache) > _STEM_CACHE_LIMIT:
+            cache = caches[stopwords] = {}
+        return cache, stopwords
+
     def _stopwords(self) -> frozenset[str]:
         for item in self.items:
             if isinstance(item, NewsStopFilter):
@@ -320,14 +394,149 @@ def make_analyzer(stem: bool = True) -> NewsAnalysis:
     return NewsAnalysis(*chain)
 
 
+# --- languages -------------------------------------------------------------------------
+
+#: The analysis of an article whose language is not known: English, as every article
+#: was analysed before languages were recorded, so such archives keep their terms.
+UNDETERMINED_LANGUAGE = "en"
+#: The analysis key of a language that has no stemmer and no stopwords here.
+UNSTEMMED = ""
+
+#: ISO 639-1 code -> stemmer name (a Snowball language of NLTK's, or ``indonesian``).
+STEMMERS: dict[str, str] = {
+    "ar": "arabic",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "hu": "hungarian",
+    "it": "italian",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "es": "spanish",
+    "sv": "swedish",
+    "id": "indonesian",
+    "ms": "indonesian",
+}
+#: Stopword lists of the codes that share another code's list.
+_STOPWORDS_OF = {"nb": "no", "nn": "no"}
+_INDONESIAN = "indonesian"
+_ARABIC_TAA_MARBUTA, _ARABIC_HAA = "\u0629", "\u0647"
+
+
+def analysis_language(code: str | None) -> str:
+    """The key of the analysis an article in language ``code`` gets.
+
+    A supported code is its own key; ``None`` (not known) is :data:`UNDETERMINED_LANGUAGE`;
+    any other code is :data:`UNSTEMMED` (folded words, no stopwords, no stemming). A key
+    is its own key.
+    """
+    if code is None:
+        return UNDETERMINED_LANGUAGE
+    return code if code in STEMMERS else UNSTEMMED
+
+
+@functools.cache
+def stopwords_for(language: str | None) -> frozenset[str]:
+    """The stopwords of ``language`` (a code or analysis key), normalized as words are."""
+    key = analysis_language(language)
+    if key == "en":
+        return STOPWORDS
+    listed = STOPWORDS_BY_LANGUAGE.get(_STOPWORDS_OF.get(key, key), ())
+    return frozenset(normalize_word(word) for word in listed)
+
+
+@functools.cache
+def stem_filter_for(language: str | None) -> CachedStemFilter | None:
+    """The (cached) stemmer of ``language``, one per process; None for no stemming."""
+    name = STEMMERS.get(analysis_language(language))
+    return CachedStemFilter(name) if name else None
+
+
+def stemmer_for(language: str | None) -> Callable[[str], str]:
+    """The stem function of ``language``: the word itself where nothing is stemmed."""
+    stem_filter = stem_filter_for(language)
+    return stem_filter.stem if stem_filter is not None else _unchanged
+
+
+def strips_prefixes(language: str | None) -> bool:
+    """Whether ``language``'s stemmer may remove letters at the start of a word."""
+    return STEMMERS.get(analysis_language(language)) in (_INDONESIAN, "arabic")
+
+
+def _unchanged(word: str) -> str:
+    return word
+
+
+def _word_stemmer(name: str) -> Callable[[str], str]:
+    """A function stemming one normalized word with the stemmer ``name``."""
+    if name == _INDONESIAN:
+        return _indonesian_stemmer()
+    stem = SnowballStemmer(name).stem
+    return _arabic_stemmer(stem) if name == "arabic" else stem
+
+
+def _indonesian_stemmer() -> Callable[[str], str]:
+    """PySastrawi's dictionary stemmer, without its own unbounded cache (ours bounds it).
+
+    Imported here: loading its dictionary costs a few hundred milliseconds that archives
+    without Indonesian or Malay never pay.
+    """
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    return StemmerFactory().create_stemmer().delegatedStemmer.stem_word
+
+
+def _arabic_stemmer(stem: Callable[[str], str]) -> Callable[[str], str]:
+    """Snowball Arabic on folded words: a final haa is given back as taa marbuta first.
+
+    Normalization folds taa marbuta into haa; Snowball reads a final haa as the pronoun
+    "his" and strips it only when no article precedes, so "مدرسه" and "المدرسه" would part.
+    As taa marbuta both lose it, and a real pronoun ending is stripped as before.
+    """
+
+    def stem_folded(word: str) -> str:
+        if word.endswith(_ARABIC_HAA):
+            word = word[:-1] + _ARABIC_TAA_MARBUTA
+        return stem(word).replace(_ARABIC_TAA_MARBUTA, _ARABIC_HAA)
+
+    return stem_folded
+
+
+def _stoplist_digest(stopwords: frozenset[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(stopwords)).encode()).hexdigest()[:16]
+
+
+def _stemmer_description(name: str) -> str:
+    if name == _INDONESIAN:
+        return "pysastrawi(indonesian)"
+    return f"nltk.SnowballStemmer({name})"
+
+
 def analysis_config() -> dict[str, object]:
     """What an index records about its analysis; a different value forces a rebuild."""
-    stoplist = "\n".join(sorted(STOPWORDS)).encode()
+    languages = {
+        code: {
+            "stemmer": _stemmer_description(name),
+            "stopwords_sha256": _stoplist_digest(stopwords_for(code)),
+            "stopwords_count": len(stopwords_for(code)),
+        }
+        for code, name in sorted(STEMMERS.items())
+    }
     return {
         "version": ANALYSIS_VERSION,
         "tokenizer": f"nltk.RegexpTokenizer({TOKEN_PATTERN})",
-        "folding": "lowercase+nfkd",
-        "stopwords_sha256": hashlib.sha256(stoplist).hexdigest()[:16],
+        "folding": "lowercase+nfkd+arabic",
+        "stopwords_sha256": _stoplist_digest(STOPWORDS),
         "stopwords_count": len(STOPWORDS),
         "stemmer": "nltk.SnowballStemmer(english)",
+        "languages": languages,
+        "undetermined_language": UNDETERMINED_LANGUAGE,
+        "other_languages": "folded, not stemmed, no stopwords",
     }

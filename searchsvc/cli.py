@@ -137,6 +137,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             place=tuple(_place_key(value) for value in args.place),
             places=tuple(_place_key(value) for value in args.places),
             source=tuple(args.source),
+            language=tuple(args.language),
+            lang=tuple(code for value in args.lang for code in value.split(",") if code),
             date_from=dt.date.fromisoformat(args.date_from) if args.date_from else None,
             date_to=dt.date.fromisoformat(args.date_to) if args.date_to else None,
             sort=args.sort,
@@ -212,7 +214,12 @@ def _format_search_result(result) -> str:
         lines.append("     " + " · ".join(part for part in meta if part))
         if hit.snippet:
             lines.append("     " + plain(hit.snippet))
-    titles = {"place": "Dateline", "places": "Places mentioned", "source": "Source"}
+    titles = {
+        "place": "Dateline",
+        "places": "Places mentioned",
+        "source": "Source",
+        "language": "Language",
+    }
     for name, facet in result.facets.items():
         if facet.values:
             values = ", ".join(f"{value.label} ({value.count:,})" for value in facet.values)
@@ -456,6 +463,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SOURCE",
         help="source, e.g. reuters (repeat for several)",
+    )
+    search.add_argument(
+        "--language",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="article language, an ISO 639-1 code such as id or ar (und: unknown); repeatable",
+    )
+    search.add_argument(
+        "--lang",
+        action="append",
+        default=[],
+        metavar="CODES",
+        help="languages to analyse the query for, e.g. id,ar (default: the --language "
+        "selection, else every language the index holds)",
     )
     search.add_argument(
         "--from", dest="date_from", metavar="DATE", help="earliest date, e.g. 2024-01-01"

@@ -104,6 +104,11 @@ class Settings:
     # take before that source counts as failed for this poll.
     watch_interval: float = 60.0
     feed_timeout: float = 10.0
+    # The language of every article whose source declares none, for an archive known to
+    # be in one language: its articles are not run through the detector. Any tag or name
+    # (`en`, `id-ID`, `Indonesian`), kept as its ISO 639 code. The article readers read
+    # it from the environment themselves (articles/languages.py), as they take no settings.
+    default_language: str | None = None
 
     def replace(self, **overrides: Any) -> Settings:
         return dataclasses.replace(self, **_coerce_all(overrides))
@@ -157,6 +162,18 @@ def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _coerce(name, value) for name, value in values.items()}
 
 
+def _language_code(variable: str, value: str | None) -> str | None:
+    from searchsvc.articles.languages import normalize_language_tag
+
+    code = normalize_language_tag(value)
+    if value and code is None:
+        raise ConfigError(
+            f"{variable} names no known language (a code such as en or id, "
+            f"or a name such as Indonesian), got {value!r}"
+        )
+    return code
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn an environment string (or a test's override) into the field's type."""
     variable = ENV_PREFIX + name.upper()
@@ -170,6 +187,8 @@ def _coerce(name: str, value: Any) -> Any:
         return paths
     if name in ("admin_token", "opensearch_user", "opensearch_password"):
         return value or None
+    if name == "default_language":
+        return _language_code(variable, value)
     if name == "engine":
         if value not in ENGINES:
             raise ConfigError(f"{variable} must be one of {', '.join(ENGINES)}, got {value!r}")

@@ -6,10 +6,11 @@ two, which do not resemble each other)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from language_corpus import write_language_corpus
 from opensearch_cluster import drop_alias_indices, unique_alias
 from test_search_corpus import ARTICLES
 from test_web_support import fixture_articles
@@ -83,23 +84,31 @@ def write_fixture_corpus(directory: Path, records: list[dict] | None = None) -> 
     return path
 
 
-def whoosh_settings(root: Path, records: list[dict] | None = None) -> Settings:
-    """Settings of an embedded index of the fixture corpus (or ``records``), built under
-    ``root``."""
-    source = write_fixture_corpus(root / "corpus", records)
+def write_copies_corpus(directory: Path) -> Path:
+    """:func:`copies_records` in one JSON Lines file."""
+    return write_fixture_corpus(directory, copies_records())
+
+
+CorpusWriter = Callable[[Path], Path]
+
+
+def whoosh_settings(root: Path, write: CorpusWriter = write_fixture_corpus) -> Settings:
+    """Settings of an embedded index of the fixture corpus (or the one ``write`` writes),
+    built under ``root``."""
+    source = write(root / "corpus")
     settings = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
     build_index(None, settings, show_progress=False)
     return settings
 
 
 def cluster_settings(
-    root: Path, base: Settings, prefix: str, records: list[dict] | None = None
+    root: Path, base: Settings, prefix: str, write: CorpusWriter = write_fixture_corpus
 ) -> Iterator[Settings]:
-    """Settings of a fresh alias holding the fixture corpus (or ``records``); its indices
-    are dropped after."""
+    """Settings of a fresh alias holding the fixture corpus (or the one ``write`` writes);
+    its indices are dropped after."""
     from searchsvc.opensearch import OpenSearchEngine
 
-    source = write_fixture_corpus(root / "corpus", records)
+    source = write(root / "corpus")
     settings = base.replace(opensearch_index=unique_alias(prefix), corpus=(source,))
     try:
         with OpenSearchEngine(settings) as engine:
@@ -125,7 +134,7 @@ def fixture_corpus_cluster(
 
 @pytest.fixture(scope="module")
 def copies_corpus_whoosh(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return whoosh_settings(tmp_path_factory.mktemp("copies-whoosh"), copies_records())
+    return whoosh_settings(tmp_path_factory.mktemp("copies-whoosh"), write_copies_corpus)
 
 
 @pytest.fixture(scope="module")
@@ -133,5 +142,25 @@ def copies_corpus_cluster(
     tmp_path_factory: pytest.TempPathFactory, opensearch_settings: Settings
 ) -> Iterator[Settings]:
     yield from cluster_settings(
-        tmp_path_factory.mktemp("copies-cluster"), opensearch_settings, "copies", copies_records()
+        tmp_path_factory.mktemp("copies-cluster"),
+        opensearch_settings,
+        "copies",
+        write_copies_corpus,
+    )
+
+
+@pytest.fixture(scope="module")
+def language_corpus_whoosh(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return whoosh_settings(tmp_path_factory.mktemp("languages-whoosh"), write_language_corpus)
+
+
+@pytest.fixture(scope="module")
+def language_corpus_cluster(
+    tmp_path_factory: pytest.TempPathFactory, opensearch_settings: Settings
+) -> Iterator[Settings]:
+    yield from cluster_settings(
+        tmp_path_factory.mktemp("languages-cluster"),
+        opensearch_settings,
+        "languages",
+        write_language_corpus,
     )

@@ -44,6 +44,7 @@ def test_ingest_prints_the_report(corpus, capsys):
         "articles read: 3\n"
         "  jsonl: 2\n"
         "  wire: 1\n"
+        "languages: unknown 2, en 1\n"  # two stories too short to tell
         "skipped: 2\n"
         f"  empty file: 1 (e.g. {corpus / 'empty.txt'})\n"
         f"  malformed JSON line: 1 (e.g. {corpus / 'export.jsonl'}:2)\n"

@@ -228,5 +228,7 @@ def test_ingest_reads_feed_urls(server, capsys) -> None:
     broken = server.publish("/ingest/broken.rss", "down", status=503)
     assert main(["ingest", url, broken]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("files read: 2\narticles read: 2\n  feed: 2\nskipped: 1\n")
+    assert out.startswith(
+        "files read: 2\narticles read: 2\n  feed: 2\nlanguages: en 2\nskipped: 1\n"
+    )
     assert f"feed not fetched: 1 (e.g. {broken} (HTTP 503 Service Unavailable))" in out

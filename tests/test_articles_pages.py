@@ -158,7 +158,11 @@ def test_ingest_counts_pages(tmp_path, capsys):
     (tmp_path / "pages" / "story.txt").write_text("Title\n\nLONDON (Reuters) - Body.\n")
     assert main(["ingest", str(tmp_path / "pages")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("files read: 8\narticles read: 8\n  html: 7\n  wire: 1\nskipped: 0\n")
+    assert out.startswith(
+        "files read: 8\narticles read: 8\n  html: 7\n  wire: 1\n"
+        "languages: en 7, unknown 1\n"  # "Body." tells no language
+        "skipped: 0\n"
+    )
 
 
 def test_built_index_finds_a_page_by_its_words(tmp_path, monkeypatch, capsys):

@@ -136,10 +136,12 @@ def test_whoosh_reads_every_document_and_column_alike(builds) -> None:
         opened = open_index(settings.index_dir)
         with opened.index.reader() as reader:
             schema = opened.schema
+            # A column no document has a value for (``language`` when none is known) has no
+            # file in any segment, and Whoosh reads it across segments as empty: skip it.
             columns = [
                 list(reader.column_reader(name, translate=False))
                 for name in schema.names()
-                if schema[name].column_type is not None and name != "id"
+                if schema[name].column_type is not None and name != "id" and reader.has_column(name)
             ]
             # By id: which worker wrote which file, so the docnum order, varies by build.
             documents.append(

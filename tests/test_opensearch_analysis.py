@@ -8,7 +8,12 @@ term positions the embedded index writes for the same article.
 from __future__ import annotations
 
 import pytest
-from opensearch_corpus import fixture_corpus_cluster, write_fixture_corpus  # noqa: F401
+from language_corpus import write_language_corpus
+from opensearch_corpus import (  # noqa: F401 (fixtures)
+    fixture_corpus_cluster,
+    language_corpus_cluster,
+    write_fixture_corpus,
+)
 
 from searchsvc.articles.model import IngestReport
 from searchsvc.articles.sources import read_articles
@@ -18,10 +23,13 @@ from searchsvc.opensearch.connection import connect
 TEXT_FIELDS = ("title", "body", "title_words", "body_words", "place_name")
 
 
+def read_corpus(directory, write) -> list:
+    return list(read_articles([write(directory)], IngestReport(), max_file_bytes=2**20))
+
+
 @pytest.fixture(scope="module")
 def articles(tmp_path_factory: pytest.TempPathFactory):
-    source = write_fixture_corpus(tmp_path_factory.mktemp("analysis-corpus"))
-    return list(read_articles([source], IngestReport(), max_file_bytes=2**20))
+    return read_corpus(tmp_path_factory.mktemp("analysis-corpus"), write_fixture_corpus)
 
 
 def embedded_positions(article) -> dict[str, dict[str, list[int]]]:
@@ -51,20 +59,37 @@ def cluster_positions(client, alias: str, article_id: str) -> dict[str, dict[str
     }
 
 
+def compare_terms(settings, articles) -> int:
+    """How many (field, term) pairs were compared; fails at the first article that differs."""
+    client = connect(settings)
+    compared = 0
+    try:
+        for article in articles:
+            expected = embedded_positions(article)
+            found = cluster_positions(client, settings.opensearch_index, article.id)
+            assert found == expected, article.id
+            compared += sum(len(terms) for terms in expected.values())
+    finally:
+        client.close()
+    return compared
+
+
 def test_every_field_holds_the_same_terms_at_the_same_positions(
     fixture_corpus_cluster,  # noqa: F811
     articles,
 ) -> None:
-    client = connect(fixture_corpus_cluster)
-    compared = 0
-    for article in articles:
-        expected = embedded_positions(article)
-        found = cluster_positions(client, fixture_corpus_cluster.opensearch_index, article.id)
-        assert found == expected, article.id
-        compared += sum(len(terms) for terms in expected.values())
     # Stems that differ from their words, stopword gaps and accents all occurred.
-    assert compared > 500
-    client.close()
+    assert compare_terms(fixture_corpus_cluster, articles) > 500
+
+
+def test_articles_in_every_language_hold_the_same_terms(
+    language_corpus_cluster,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Each article analysed for its own language, in both engines."""
+    articles = read_corpus(tmp_path_factory.mktemp("language-corpus"), write_language_corpus)
+    assert {article.language for article in articles} == {"en", "id", "ar", "sw", None}
+    assert compare_terms(language_corpus_cluster, articles) > 200
 
 
 def test_the_fixture_covers_what_could_differ(articles) -> None:

@@ -6,6 +6,8 @@ differences are listed in docs/opensearch.md, "Conformance".
 
 A second corpus adds copies of two stories (``opensearch_corpus.copies_records``): one
 result per story, the same ``versions``, story and copy totals, the same versions lists.
+A third, in several languages (``language_corpus``), checks per-language analysis and the
+language facet and ``lang`` selections.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opensearch_corpus import (  # noqa: F401
+from language_corpus import LANGUAGE_ARTICLES
+from opensearch_corpus import (  # noqa: F401 (fixtures)
     CHAIN,
     copies_corpus_cluster,
     copies_corpus_whoosh,
     copies_records,
     fixture_corpus_cluster,
     fixture_corpus_whoosh,
+    language_corpus_cluster,
+    language_corpus_whoosh,
 )
 from versions_support import STRIKE_IDS
 
@@ -104,8 +109,8 @@ QUERIES = [
 ]
 
 
-def both_engines(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
-    """Each engine over its settings, for a fixture to yield; closed afterwards."""
+def open_both(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
+    """Both engines over one corpus, by name, closed when the fixture ends."""
     opened = {"whoosh": open_engine(whoosh), "opensearch": open_engine(cluster)}
     yield opened
     for engine in opened.values():
@@ -122,7 +127,7 @@ def both_clients(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]
 
 @pytest.fixture(scope="module")
 def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
-    yield from both_engines(fixture_corpus_whoosh, fixture_corpus_cluster)
+    yield from open_both(fixture_corpus_whoosh, fixture_corpus_cluster)
 
 
 def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
@@ -391,7 +396,7 @@ COPIES_QUERIES = [
 
 @pytest.fixture(scope="module")
 def copies_engines(copies_corpus_whoosh, copies_corpus_cluster):  # noqa: F811
-    yield from both_engines(copies_corpus_whoosh, copies_corpus_cluster)
+    yield from open_both(copies_corpus_whoosh, copies_corpus_cluster)
 
 
 @pytest.fixture(scope="module")
@@ -550,3 +555,78 @@ def test_the_article_page_lists_the_other_versions(copies_clients) -> None:
     html = copies_clients["opensearch"].get("/articles/strike-agency").get_data(as_text=True)
     assert "Other versions of this story" in html
     assert "Copper exports stall as Chilean port workers walk out" in html
+
+
+# --- an archive in several languages --------------------------------------------------
+
+LANGUAGE_QUERIES = [
+    "",
+    "khojaly",
+    "baku khojaly",
+    "memperingati",
+    "peringatan",
+    "peringatan korban",
+    "ذكرى",
+    "النفط",
+    "نفط",
+    "ميناء",
+    "أسعار النفط",
+    '"أسعار النفط"',
+    "oil prices",
+    "harga minyak",
+    '"harga minyak"',
+    "pelabuhan -minyak",
+    "port OR pelabuhan OR الميناء OR bandari",
+    "mgomo",
+    "title:pekerja",
+    "minya*",
+    "pelabuhn~",
+    "jpy",
+]
+
+
+@pytest.fixture(scope="module")
+def language_engines(language_corpus_whoosh, language_corpus_cluster):  # noqa: F811
+    yield from open_both(language_corpus_whoosh, language_corpus_cluster)
+
+
+@pytest.mark.parametrize("query", LANGUAGE_QUERIES)
+def test_a_mixed_language_archive_gives_the_same_answers(language_engines, query: str) -> None:
+    whoosh, cluster = both(language_engines, query=query)
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"language": ("ar",)},
+        {"language": ("id", "en")},
+        {"language": ("und",)},
+        {"language": ("sw", "und")},
+        {"language": ("fr",)},
+        {"language": ("ar",), "source": ("reuters",)},
+        {"lang": ("id",)},
+        {"lang": ("ar", "en")},
+    ],
+)
+@pytest.mark.parametrize("query", ["", "khojaly", "pelabuhan OR الميناء OR port"])
+def test_language_selections_agree(language_engines, query: str, selection: dict) -> None:
+    whoosh, cluster = both(language_engines, query=query, **selection)
+    assert cluster == whoosh
+    assert [value["key"] for value in whoosh["facets"]["language"]["values"]]
+
+
+def test_articles_in_every_language_read_back_the_same(language_engines) -> None:
+    for record in LANGUAGE_ARTICLES:
+        views = [language_engines[name].article(record["id"]) for name in ENGINES]
+        assert views[0] == views[1]
+        assert views[0].language == record.get("language")
+
+
+def test_related_stories_in_every_language_are_the_same(language_engines) -> None:
+    for record in LANGUAGE_ARTICLES:
+        found = [
+            {hit.id for hit in language_engines[name].related(record["id"], limit=20)}
+            for name in ENGINES
+        ]
+        assert found[0] == found[1], record["id"]

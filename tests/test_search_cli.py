@@ -42,6 +42,8 @@ def test_text_output(index_env: None, capsys: pytest.CaptureFixture[str]) -> Non
         "\n"
         "Source: Reuters (2)\n"
         "\n"
+        "Language: English (2)\n"
+        "\n"
         "Dates by day: 5 Mar 2024 (1), 20 Mar 2024 (1)\n"
     )
 

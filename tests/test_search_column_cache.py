@@ -166,7 +166,7 @@ def values_of(columns: DocumentColumns) -> dict[str, list]:
 def assert_same_columns(a: DocumentColumns, b: DocumentColumns) -> None:
     """Equal in every array and key list, the derived ones included."""
     assert values_of(a) == values_of(b)
-    for name in ("place", "source", "places"):
+    for name in ("place", "source", "language", "places"):
         assert getattr(a, name).keys == getattr(b, name).keys
         assert np.array_equal(getattr(a, name).codes, getattr(b, name).codes)
     assert np.array_equal(a.places.offsets, b.places.offsets)
@@ -336,6 +336,7 @@ documents = st.lists(
         st.lists(keys.filter(bool), max_size=3, unique=True),
         st.integers(0, 255),
         st.sampled_from([0, 738000, 738001, 738100, 738400]),
+        st.sampled_from(["", "en", "id", "ar"]),  # language
     ),
     max_size=40,
 )
@@ -345,10 +346,16 @@ def arrays_of(docs: list[tuple]) -> SegmentArrays:
     def var_bytes(values: tuple[str, ...]) -> VarBytes:
         return VarBytes.of([value.encode("utf-8") for value in values])
 
-    ids, place, source, places, length, ordinal = zip(*docs, strict=True) if docs else [()] * 6
+    ids, place, source, places, length, ordinal, language = (
+        zip(*docs, strict=True) if docs else [()] * 7
+    )
     return segment_arrays(
         ids=var_bytes(ids),
-        keyed={"place": var_bytes(place), "source": var_bytes(source)},
+        keyed={
+            "place": var_bytes(place),
+            "source": var_bytes(source),
+            "language": var_bytes(language),
+        },
         multi={"places": var_bytes([" ".join(keys) for keys in places])},
         lengths=dict.fromkeys(LENGTH_FIELDS, np.array(length, dtype=np.uint8)),
         ordinal=np.array(ordinal, dtype=np.int64),
@@ -376,7 +383,7 @@ def test_joining_cached_segments_equals_one_segment_of_all_documents(
 
 
 def test_the_encoding_is_deterministic() -> None:
-    docs = [("b", "x", "", ["p", "q"], 3, 738000), ("a", "", "y", [], 0, 0)]
+    docs = [("b", "x", "", ["p", "q"], 3, 738000, "id"), ("a", "", "y", [], 0, 0, "")]
     first = b"".join(encode("MAIN_x", 2, arrays_of(docs)))
     assert first == b"".join(encode("MAIN_x", 2, arrays_of(docs)))
     header = json.loads(first[16 : 16 + struct.unpack_from("<I", first, 8)[0]])

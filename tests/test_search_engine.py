@@ -259,7 +259,7 @@ def test_result_is_plain_json(engine: SearchEngine) -> None:
     result = engine.search(SearchRequest(query="oil", place=("geo:2643743",)))
     data = json.loads(json.dumps(result.to_dict()))
     assert data["total"] == 2 and data["hits"][0]["id"] == "o1"
-    assert set(data["facets"]) == {"place", "places", "source"}
+    assert set(data["facets"]) == {"place", "places", "source", "language"}
     assert data["dates"]["granularity"] == "day"
 
 

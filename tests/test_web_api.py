@@ -40,7 +40,7 @@ def test_search_answers_the_documented_shape(client):
     hit = body["hits"][0]
     assert {"id", "title", "snippet", "place", "date", "source", "score"} <= set(hit)
     assert "<mark>" in hit["title"] + hit["snippet"]
-    assert set(body["facets"]) == {"place", "places", "source"}
+    assert set(body["facets"]) == {"place", "places", "source", "language"}
     assert body["suggestion"] is None
 
 

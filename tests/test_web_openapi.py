@@ -117,6 +117,8 @@ def test_the_validator_catches_a_wrong_answer(document):
         "url": None,
         "score": 1.0,
         "versions": 0,
+        "language": None,
+        "dir": "ltr",
     }
     schema = {"$ref": "#/components/schemas/Hit"}
     assert schema_errors(hit, schema, document) == []
@@ -124,3 +126,4 @@ def test_the_validator_catches_a_wrong_answer(document):
     assert schema_errors({**hit, "extra": 1}, schema, document)
     assert schema_errors({k: v for k, v in hit.items() if k != "id"}, schema, document)
     assert schema_errors({**hit, "place": {"key": "x"}}, schema, document)
+    assert schema_errors({**hit, "dir": "up"}, schema, document)

@@ -2,7 +2,8 @@
 
 feedparser reads every dialect and the broken feeds found in the wild; each entry
 becomes a *record* shaped like a JSON Lines line (``id``, ``title``, ``body``, ``date``,
-``source``, ``url``) and then an article through the same cleaning as a CMS export, so
+``source``, ``url``, ``language``: the entry's own ``xml:lang``, else the feed's
+``<language>`` or ``xml:lang``) and then an article through the same cleaning as a CMS export, so
 a story reads the same whichever way it arrived. The records are what a watch keeps in
 its spool (``*.feed.jsonl``), so an index rebuilt from the spool holds the same
 articles without fetching anything again.
@@ -143,9 +144,10 @@ def parse_feed(data: bytes, origin: str, report: IngestReport) -> list[dict[str,
     if parsed.bozo:
         report.repair(REPAIR_MALFORMED_FEED, origin)
     source = html_to_text(parsed.feed.get("title") or "") or None
+    feed_language = parsed.feed.get("language")
     records: dict[str, dict[str, Any]] = {}
     for entry in parsed.entries:
-        record = entry_record(entry, source, parsed.feed.get("link"))
+        record = entry_record(entry, source, parsed.feed.get("link"), feed_language)
         if record["id"] in records:
             report.skip(SKIP_REPEATED_ENTRY, f"{origin}#{record['id']}")
             continue
@@ -153,11 +155,14 @@ def parse_feed(data: bytes, origin: str, report: IngestReport) -> list[dict[str,
     return list(records.values())
 
 
-def entry_record(entry: Any, source: str | None, feed_link: str | None) -> dict[str, Any]:
+def entry_record(
+    entry: Any, source: str | None, feed_link: str | None, feed_language: str | None = None
+) -> dict[str, Any]:
     """One feed entry as a JSON Lines record (plus ``author``): the GUID (else the link)
     is its id."""
     title = html_to_text(entry.get("title") or "")
     contents = entry.get("content") or []
+    body = contents[0] if contents else entry.get("summary_detail") or {}
     body_html = contents[0].get("value") if contents else entry.get("summary")
     published = entry.get("published_parsed") or entry.get("updated_parsed")
     date = dt.date(*published[:3]).isoformat() if published else None
@@ -169,6 +174,7 @@ def entry_record(entry: Any, source: str | None, feed_link: str | None) -> dict[
         "source": source,
         "url": entry.get("link"),
         "author": html_to_text(entry.get("author") or "") or None,
+        "language": body.get("language") or feed_language,
     }
 
 
@@ -308,6 +314,7 @@ def _with_page(record: dict[str, Any], page: Article) -> dict[str, Any]:
         "date": record["date"] or (page.date.isoformat() if page.date else None),
         "author": record.get("author") or page.author,
         "place": page.dateline,
+        "language": record.get("language") or page.language,
     }
 
 

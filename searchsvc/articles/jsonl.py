@@ -1,7 +1,10 @@
 """JSON Lines exports: one article object per line, as content systems write them.
 
 Fields: ``id``, ``title``, ``body``, ``date`` (ISO 8601), ``source``, ``place`` (the
-dateline place as written) and ``url``; only ``body`` is required. The file is read a
+dateline place as written), ``url`` and ``language`` (a tag such as ``id``, ``en-US`` or
+``ara``, or a name such as ``Indonesian``; ``lang`` and schema.org's ``inLanguage`` are
+read too); only ``body`` is required. An article whose language is not given, or not
+recognized, gets the one its text shows. The file is read a
 line at a time, so an export of any size streams through in bounded memory: there is
 no cap on the file's size, only on one line's (``max_file_bytes``, the most any reader
 holds at once). A big export can be read in :class:`~searchsvc.articles.files.FilePart`
@@ -23,6 +26,7 @@ from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     FilePart,
 )
+from searchsvc.articles.languages import article_language, declared_tag
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.story import choose_date, clean_story_body
 from searchsvc.articles.text import (
@@ -184,6 +188,7 @@ def parse_jsonl_record(
         url=fields["url"],
         origin=origin,
         format="jsonl",
+        language=article_language(declared_tag(record), title, story.body),
     )
 
 

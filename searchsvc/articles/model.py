@@ -69,6 +69,9 @@ class Article:
     date_source: DateSource = "none"
     source: str | None = None
     author: str | None = None
+    #: ISO 639-1 code, lowercase ("en", "id", "ar"), as the source declares it or as
+    #: detected (articles/languages.py); None when not known.
+    language: str | None = None
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
@@ -86,10 +89,34 @@ class Article:
             "date_source": self.date_source,
             "source": self.source,
             "author": self.author,
+            "language": self.language,
             "url": self.url,
             "origin": self.origin,
             "format": self.format,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        """The article :meth:`to_dict` printed (a record written before languages were
+        kept has none)."""
+        place = data.get("dateline_place")
+        date = data.get("date")
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            body=data["body"],
+            dateline=data.get("dateline"),
+            dateline_place=Place.from_dict(place) if place else None,
+            places=tuple(Place.from_dict(p) for p in data.get("places", ())),
+            date=dt.date.fromisoformat(date) if date else None,
+            date_source=data.get("date_source", "none"),
+            source=data.get("source"),
+            author=data.get("author"),
+            url=data.get("url"),
+            origin=data.get("origin", ""),
+            format=data.get("format", "wire"),
+            language=data.get("language"),
+        )
 
 
 @dataclass
@@ -102,6 +129,8 @@ class IngestReport:
     """
 
     read_by_format: Counter[str] = field(default_factory=Counter)
+    #: Articles by language code; "" counts those whose language is unknown.
+    languages: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     repaired: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -117,6 +146,7 @@ class IngestReport:
 
     def count_article(self, article: Article) -> None:
         self.read_by_format[article.format] += 1
+        self.languages[article.language or ""] += 1
         self.places_found += len(article.places)
         if article.dateline_place is not None:
             self.articles_with_place += 1
@@ -139,6 +169,7 @@ class IngestReport:
     def merge(self, other: IngestReport) -> None:
         """Fold in a report produced elsewhere (e.g. by a worker process)."""
         self.read_by_format.update(other.read_by_format)
+        self.languages.update(other.languages)
         self.skipped.update(other.skipped)
         self.repaired.update(other.repaired)
         self.files += other.files
@@ -153,6 +184,7 @@ class IngestReport:
             "files": self.files,
             "articles": self.articles,
             "read_by_format": dict(sorted(self.read_by_format.items())),
+            "languages": dict(sorted(self.languages.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "repaired": dict(sorted(self.repaired.items())),
             "examples": {reason: list(v) for reason, v in sorted(self.examples.items())},
@@ -164,6 +196,7 @@ class IngestReport:
     def from_dict(cls, data: dict[str, Any]) -> IngestReport:
         report = cls(
             read_by_format=Counter(data.get("read_by_format", {})),
+            languages=Counter(data.get("languages", {})),
             skipped=Counter(data.get("skipped", {})),
             repaired=Counter(data.get("repaired", {})),
             examples={k: list(v) for k, v in data.get("examples", {}).items()},
@@ -177,6 +210,9 @@ class IngestReport:
         """The human-readable report the CLI prints."""
         lines = [f"files read: {self.files}", f"articles read: {self.articles}"]
         lines += [f"  {fmt}: {n}" for fmt, n in sorted(self.read_by_format.items())]
+        if self.languages:
+            languages = (f"{code or 'unknown'} {n}" for code, n in self.languages.most_common())
+            lines.append(f"languages: {', '.join(languages)}")
         lines.append(f"skipped: {sum(self.skipped.values())}")
         lines += [self._reason_line(r, n) for r, n in sorted(self.skipped.items())]
         lines.append(f"repaired: {sum(self.repaired.values())}")

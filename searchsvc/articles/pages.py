@@ -4,7 +4,9 @@ A page holds one article among navigation, share buttons, cookie banners, relate
 boxes, comments and footers. trafilatura, made for news pages, finds the article text
 and the page's metadata (``<meta>``, JSON-LD, ``<time>``, the canonical link); the story
 rules every reader shares then apply to that text: the opening dateline, "Also Read"
-lines, editor codes and agency footers.
+lines, editor codes and agency footers. trafilatura reads no declared language, so the
+page's own statements are read here: the article's JSON-LD ``inLanguage``, then
+``<html lang>``, ``og:locale`` and ``<meta http-equiv="content-language">``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from searchsvc.articles.files import read_text_bytes
+from searchsvc.articles.languages import article_language, declared_tag
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.placing import locate
 from searchsvc.articles.story import choose_date, clean_story_body
@@ -42,6 +45,11 @@ _JSON_LD = re.compile(
     r"<script[^>]*application/ld\+json[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL
 )
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+# A page states its language in its head: only this much of it is searched.
+_HEAD_CHARS = 65_536
+_HTML_TAG = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
+_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _MAX_SLUG_CHARS = 60
 
 
@@ -60,6 +68,7 @@ class PageFields:
     author: str | None = None
     url: str | None = None
     site_name: str | None = None
+    language: str | None = None
 
 
 def read_page(
@@ -121,6 +130,7 @@ def extract_page(html: str | bytes, *, url: str | None = None) -> PageFields | N
         author=document.author,
         url=_own_url(document.url, url) or json_ld_url(html) or url,
         site_name=document.sitename,
+        language=page_language(html),
     )
 
 
@@ -168,6 +178,7 @@ def article_from_fields(
         url=fields.url,
         origin=origin,
         format="html",
+        language=article_language(fields.language, title, story.body),
     )
 
 
@@ -195,17 +206,55 @@ def _slug(name: str) -> str:
 
 def json_ld_url(html: str | bytes) -> str | None:
     """The article's own URL from its JSON-LD, for pages with no canonical link or og:url."""
-    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
-    for block in _JSON_LD.findall(text):
+    return next(filter(None, map(_article_url, _json_ld_articles(html))), None)
+
+
+def page_language(html: str | bytes) -> str | None:
+    """The language tag the page declares, as written; None if it declares none.
+
+    The article's JSON-LD speaks for the story itself; ``<html lang>`` and the
+    ``<meta>`` tags often come with a site's template, so they come after it.
+    """
+    declared = next(filter(None, map(declared_tag, _json_ld_articles(html))), None)
+    head = _as_text(html)[:_HEAD_CHARS]
+    return declared or _html_lang(head) or _meta_language(head)
+
+
+def _html_lang(head: str) -> str | None:
+    tag = _HTML_TAG.search(head)
+    attributes = _attributes(tag.group(0)) if tag else {}
+    return attributes.get("lang") or attributes.get("xml:lang") or None
+
+
+def _meta_language(head: str) -> str | None:
+    """``og:locale`` (``id_ID``), else the Content-Language a page repeats in a ``<meta>``."""
+    metas = [_attributes(tag) for tag in _META_TAG.findall(head)]
+    for key, wanted in (("property", "og:locale"), ("http-equiv", "content-language")):
+        for meta in metas:
+            if meta.get(key, "").lower() == wanted and meta.get("content"):
+                return meta["content"]
+    return None
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    return {
+        match.group(1).lower(): next(v for v in match.groups()[1:] if v is not None)
+        for match in _ATTRIBUTE.finditer(tag)
+    }
+
+
+def _as_text(html: str | bytes) -> str:
+    return html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+
+
+def _json_ld_articles(html: str | bytes) -> Iterator[dict[str, Any]]:
+    """Every ``*Article`` object of the page's JSON-LD blocks."""
+    for block in _JSON_LD.findall(_as_text(html)):
         try:
             data = json.loads(block)
         except ValueError:
             continue
-        for item in _json_ld_items(data):
-            url = _article_url(item)
-            if url:
-                return url
-    return None
+        yield from filter(_is_article, _json_ld_items(data))
 
 
 def _json_ld_items(data: Any) -> Iterator[dict[str, Any]]:
@@ -218,11 +267,13 @@ def _json_ld_items(data: Any) -> Iterator[dict[str, Any]]:
         yield from _json_ld_items(data.get("@graph"))
 
 
-def _article_url(item: dict[str, Any]) -> str | None:
+def _is_article(item: dict[str, Any]) -> bool:
     kind = item.get("@type")
     kinds = kind if isinstance(kind, list) else [kind]
-    if not any(isinstance(k, str) and k.endswith("Article") for k in kinds):
-        return None
+    return any(isinstance(k, str) and k.endswith("Article") for k in kinds)
+
+
+def _article_url(item: dict[str, Any]) -> str | None:
     for key in ("url", "mainEntityOfPage"):
         value = item.get(key)
         if isinstance(value, dict):

@@ -15,6 +15,7 @@ from pathlib import Path
 from searchsvc.articles.datelines import parse_tag_dateline
 from searchsvc.articles.dates import month_number
 from searchsvc.articles.files import read_text_file
+from searchsvc.articles.languages import article_language
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.text import normalize_unicode
 
@@ -117,6 +118,9 @@ def parse_reuters_record(
         source=SOURCE_NAME,
         origin=origin,
         format="reuters",
+        # The collection is English, but its files say nothing of it: detected like any
+        # other undeclared source.
+        language=article_language(None, title, body),
     )
 
 

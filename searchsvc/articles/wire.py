@@ -1,7 +1,7 @@
 """Wire stories in plain text: a title line, then the story, opening with its dateline.
 
-Metadata the text lacks (date, source, url) can sit beside the story as ``NAME.json``
-or at its top as a ``---`` front-matter block of ``key: value`` lines.
+Metadata the text lacks (date, source, url, language) can sit beside the story as
+``NAME.json`` or at its top as a ``---`` front-matter block of ``key: value`` lines.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.articles.files import read_text_file
+from searchsvc.articles.languages import article_language
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.story import choose_date, clean_story_body, opening_dateline
 from searchsvc.articles.text import normalize_unicode
 
 WIRE_SUFFIXES = frozenset({".txt", ".text", ".md", ""})
 SIDECAR_SUFFIX = ".json"
-METADATA_KEYS = ("id", "title", "date", "source", "url", "place")
+METADATA_KEYS = ("id", "title", "date", "source", "url", "place", "language")
 # A first line this long is a paragraph, not a headline.
 MAX_TITLE_CHARS = 300
 MAX_FRONT_MATTER_LINES = 40
@@ -96,6 +97,9 @@ def parse_wire_story(
         url=_text_value(metadata, "url", report, origin),
         origin=origin,
         format="wire",
+        language=article_language(
+            _text_value(metadata, "language", report, origin), title, story.body
+        ),
     )
 
 

@@ -11,6 +11,9 @@ Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
 ``places``        keys of all places mentioned (exact, multi-valued)
 ``places_column`` column only: the ``places`` keys joined by spaces, UTF-8 bytes
 ``source``        source/agency lowercased (exact), sortable column
+``language``      the article's ISO 639-1 code (exact), sortable column; absent when not
+                  known. The stemmed fields use that language's stopwords and stemmer,
+                  the ``*_words`` fields its stopwords (``searchsvc.analysis``)
 ``date``          DATETIME terms (Whoosh's own date queries); absent when undated
 ``date_ordinal``  column only: ``date.toordinal()``, 0 when undated; the one date column
                   (searching, sorting and the histogram read it)
@@ -30,12 +33,18 @@ from whoosh import columns
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Positions
 
-from searchsvc.analysis import NewsAnalysis, make_analyzer
+from searchsvc.analysis import (
+    NewsAnalysis,
+    analysis_language,
+    make_analyzer,
+    stem_filter_for,
+    stopwords_for,
+)
 from searchsvc.articles.model import Article
 from searchsvc.index.versions import signature
 
 #: Bumped when fields change in a way an existing index cannot serve.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TITLE_BOOST = 2.0
 
 
@@ -44,18 +53,23 @@ class AnalyzedText:
 
     Building tokenizes each title and body once and hands the result to the stemmed
     field and to its unstemmed companion. ``positions`` maps each surface word to
-    its positions, in order.
+    its positions, in order; ``language`` is the analysis key of the text's language
+    (:func:`searchsvc.analysis.analysis_language`), whose stemmer the stemmed field uses.
     """
 
-    __slots__ = ("length", "positions")
+    __slots__ = ("language", "length", "positions")
 
-    def __init__(self, length: int, positions: dict[str, list[int]]) -> None:
+    def __init__(self, length: int, positions: dict[str, list[int]], language: str = "en") -> None:
         self.length = length
         self.positions = positions
+        self.language = language
 
     @classmethod
-    def of(cls, text: str, analyzer: NewsAnalysis) -> AnalyzedText:
-        return cls(*analyzer.surface_positions(text))
+    def of(cls, text: str, analyzer: NewsAnalysis, language: str | None = None) -> AnalyzedText:
+        """``text`` analysed with ``language``'s stopwords (an unknown one: see
+        :func:`~searchsvc.analysis.analysis_language`)."""
+        key = analysis_language(language or None)
+        return cls(*analyzer.surface_positions(text, stopwords_for(key)), key)
 
 
 #: The widths of a position value: its first byte names the array type of the rest.
@@ -112,6 +126,8 @@ class NewsText(TEXT):
         if not isinstance(value, AnalyzedText):
             value = AnalyzedText.of(value, self.analyzer)
         stemmer = self.analyzer.stemmer
+        if stemmer is not None and value.language != "en":
+            stemmer = stem_filter_for(value.language)
         if stemmer is None:
             return value.positions
         stem = stemmer.stem
@@ -154,6 +170,7 @@ def make_schema() -> Schema:
         places=KEYWORD(scorable=False),
         places_column=COLUMN(columns.VarBytesColumn()),
         source=ID(sortable=True),
+        language=ID(sortable=True),
         date=DATETIME(),
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
         versions=COLUMN(columns.VarBytesColumn()),
@@ -167,8 +184,8 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
     ``plain`` is the unstemmed analyzer of the schema being written; each text is
     split once and shared by the stemmed field and its unstemmed companion.
     """
-    title = AnalyzedText.of(article.title, plain)
-    body = AnalyzedText.of(article.body, plain)
+    title = AnalyzedText.of(article.title, plain, article.language)
+    body = AnalyzedText.of(article.body, plain, article.language)
     doc: dict[str, Any] = {
         "id": article.id,
         "title": title,
@@ -189,6 +206,8 @@ def article_document(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         doc["places_column"] = keys.encode("utf-8")
     if article.source:
         doc["source"] = article.source.lower()
+    if article.language:
+        doc["language"] = article.language
     if article.date is not None:
         doc["date"] = dt.datetime(article.date.year, article.date.month, article.date.day)
         doc["date_ordinal"] = article.date.toordinal()

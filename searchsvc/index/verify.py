@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
-from whoosh.qparser import QueryParser
 from whoosh.query import And, Term
 from whoosh.writing import NO_MERGE
 
+from searchsvc.analysis import stemmer_for, stopwords_for
 from searchsvc.articles.model import IngestReport
 from searchsvc.index.errors import BuildFailed
 from searchsvc.index.manifest import find_damage
@@ -77,12 +77,14 @@ def _check_sample(searcher: Any, docnum: int, stored: dict[str, Any]) -> None:
     if searcher.document_number(id=article_id) != docnum:
         raise BuildFailed(f"verification failed: article {article_id!r} is not found by its id")
     schema = searcher.schema
+    language = (stored.get("article") or {}).get("language")
+    stopwords = stopwords_for(language)
     for field in ("title", "body"):
-        words = schema[f"{field}_words"].analyzer.surface_words(stored.get(field) or "")
+        words = schema[f"{field}_words"].analyzer.surface_words(stored.get(field) or "", stopwords)
         if not words:
             continue
         for name, query in (
-            (field, QueryParser(field, schema).parse(words[0])),
+            (field, Term(field, stemmer_for(language)(words[0]))),
             (f"{field}_words", Term(f"{field}_words", words[0])),
         ):
             if docnum not in searcher.search(And([query, Term("id", article_id)])).docs():

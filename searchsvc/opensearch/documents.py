@@ -10,22 +10,25 @@ term and position for position through the ``_termvectors`` API.
 
 The stemmed ``title``/``body`` hold stems; ``title_words``/``body_words`` the surface words
 (phrases, wildcards, fuzzy words); the original text and the display record ride along in
-``shown``, which is kept but not indexed. The fields that group copies of one story are
-``copies``' (the signature, its band keys, the group's label).
+``shown``, which is kept but not indexed. Each article is analysed for its own language
+(:func:`article_words`), as the embedded index analyses it; ``language`` holds its code
+(absent when unknown) for the language facet, and ``analysis`` the key of the analysis it
+got (:func:`searchsvc.analysis.analysis_language`), which a query word read in several
+languages uses to keep each of its stems to the articles of the languages producing it.
+The fields that group copies of one story are ``copies``' (the signature, its band keys, the
+group's label).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from searchsvc.analysis import CachedStemFilter, NewsAnalysis
+from searchsvc.analysis import NewsAnalysis, analysis_language, stem_filter_for, stopwords_for
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index.schema import display_record
 from searchsvc.opensearch.copies import COPY_FIELDS, copy_fields
 
-#: The same Snowball stemmer, behind the same cache, as the embedded index's stemmed fields.
-_STEMMER = CachedStemFilter()
 #: Pre-analysed text: split on the spaces we joined the terms with, nothing else.
 _TERMS = {"type": "text", "analyzer": "whitespace"}
 _KEY = {"type": "keyword"}
@@ -44,6 +47,8 @@ MAPPING: dict[str, Any] = {
         "place_name": _TERMS,
         "places": _KEY,
         "source": _KEY,
+        "language": _KEY,
+        "analysis": _KEY,
         "date": {"type": "date", "format": "yyyy-MM-dd"},
         "shown": {"type": "object", "enabled": False},
         **COPY_FIELDS,
@@ -68,12 +73,13 @@ def index_body(settings: Settings) -> dict[str, Any]:
 def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
     """The document sent for ``article``; ``plain`` is the unstemmed analyzer (its words
     are stemmed here with the same cached stemmer the embedded index uses)."""
-    title_words = plain.surface_words(article.title)
-    body_words = plain.surface_words(article.body)
+    title_words, title_stems = article_words(article.title, article.language, plain)
+    body_words, body_stems = article_words(article.body, article.language, plain)
     doc: dict[str, Any] = {
         "id": article.id,
-        "title": stemmed_text(title_words),
-        "body": stemmed_text(body_words),
+        "analysis": analysis_language(article.language),
+        "title": " ".join(title_stems),
+        "body": " ".join(body_stems),
         "title_words": " ".join(title_words),
         "body_words": " ".join(body_words),
         "shown": {"title": article.title, "body": article.body, "record": display_record(article)},
@@ -86,11 +92,21 @@ def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         doc["places"] = list(dict.fromkeys(place.key for place in article.places))
     if article.source:
         doc["source"] = article.source.lower()
+    if article.language:
+        doc["language"] = article.language
     if article.date is not None:
         doc["date"] = article.date.isoformat()
     return doc
 
 
-def stemmed_text(words: list[str]) -> str:
-    """``words`` (surface words in order) as space-joined stems, position for position."""
-    return " ".join(_STEMMER.stem(word) for word in words)
+def article_words(
+    text: str, language: str | None, plain: NewsAnalysis
+) -> tuple[list[str], list[str]]:
+    """(surface words, their stems) of ``text`` written in ``language``, position for
+    position, as the embedded index's unstemmed and stemmed fields hold them: that
+    language's stopwords and stemmer, behind the same caches (none for a language
+    analysed without stemming)."""
+    key = analysis_language(language)
+    words = plain.surface_words(text, stopwords_for(key))
+    stemmer = stem_filter_for(key)
+    return words, words if stemmer is None else [stemmer.stem(word) for word in words]

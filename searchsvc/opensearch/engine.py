@@ -19,7 +19,13 @@ from typing import Any
 
 from opensearchpy.exceptions import NotFoundError
 
-from searchsvc.analysis import make_analyzer
+from searchsvc.analysis import (
+    UNDETERMINED_LANGUAGE,
+    analysis_language,
+    make_analyzer,
+    stemmer_for,
+    stopwords_for,
+)
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
@@ -30,6 +36,7 @@ from searchsvc.opensearch.connection import connect, translating_cluster_errors
 from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
 from searchsvc.opensearch.translate import score_query
+from searchsvc.search.analyses import LanguageAnalyses
 from searchsvc.search.engine import (
     MAX_ID_LENGTH,
     PARSE_CACHE_SIZE,
@@ -37,6 +44,7 @@ from searchsvc.search.engine import (
     check_related_limit,
 )
 from searchsvc.search.highlight import WordForms
+from searchsvc.search.languages import query_languages
 from searchsvc.search.matching import HighlightTerms
 from searchsvc.search.model import (
     ArticleNotFound,
@@ -46,7 +54,7 @@ from searchsvc.search.model import (
     SearchRequest,
     SearchResult,
 )
-from searchsvc.search.query import TEXT_FIELDS, QueryAnalysis, Term
+from searchsvc.search.query import TEXT_FIELDS, Term
 from searchsvc.search.related import KEY_WORDS, MAX_DOC_SHARE, MIN_CEILING, MIN_WORD_LENGTH
 
 
@@ -60,11 +68,10 @@ class OpenSearchEngine:
         self.lexicon = ClusterLexicon(self.client, self.alias)
         plain = make_analyzer(stem=False)
         stemmed = make_analyzer(stem=True)
-        self._surface_words = plain.surface_words
         self.stem = stemmed.stemmer.stem
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
-        self._analysis = QueryAnalysis(plain.surface_words, self.stem)
+        self.analyses = LanguageAnalyses()
         self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
 
     # --- the public calls --------------------------------------------------------------
@@ -73,8 +80,9 @@ class OpenSearchEngine:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         request, selection = self._validated(request)
-        parsed = self._parse(request.query)
-        result = ClusterSearch(self, request, selection, parsed).run()
+        languages = self.query_languages(request)
+        parsed = self._parse(request.query, languages)
+        result = ClusterSearch(self, request, selection, parsed, languages).run()
         took = round((time.perf_counter() - started) * 1000, 3)
         return SearchResult(**{**result, "took_ms": took})
 
@@ -94,14 +102,16 @@ class OpenSearchEngine:
         """Articles sharing this one's most distinctive stems (as ``search/related``)."""
         check_related_limit(limit, self.settings.max_per_page)
         shown = self._source(article_id).get("shown") or {}
+        language = (shown.get("record") or {}).get("language")
         text = f"{shown.get('title') or ''}\n{shown.get('body') or ''}"
-        stems = Counter(
-            self.stem(word) for word in self._surface_words(text) if len(word) >= MIN_WORD_LENGTH
-        )
+        words = self.analyses.plain.surface_words(text, stopwords_for(language))
+        stem = stemmer_for(language)
+        stems = Counter(stem(word) for word in words if len(word) >= MIN_WORD_LENGTH)
         keys = self._key_words(stems)
         if not keys:
             return []
-        leaves = tuple(Term(TEXT_FIELDS, key, key) for key in keys)
+        within = (analysis_language(language),) if len(self.index_languages()) > 1 else ()
+        leaves = tuple(Term(TEXT_FIELDS, key, key, languages=within) for key in keys)
         query = {
             "bool": {
                 "should": score_query(leaves),
@@ -250,6 +260,22 @@ class OpenSearchEngine:
         return generations.delete_articles(self.client, self.settings, ids)
 
     # --- helpers -----------------------------------------------------------------------
+
+    def query_languages(self, request: SearchRequest) -> tuple[str, ...]:
+        """As the embedded engine's: ``lang``, else the language selection, else every
+        language the index holds."""
+        chosen = request.lang or request.language
+        return query_languages(chosen) if chosen else self.index_languages()
+
+    def index_languages(self) -> tuple[str, ...]:
+        """The analysis keys of the articles behind the alias, sorted (asked once per
+        generation)."""
+        return self.lexicon.last_seen(("index-languages",), self._ask_index_languages)
+
+    def _ask_index_languages(self) -> tuple[str, ...]:
+        body = {"size": 0, "aggs": {"keys": {"terms": {"field": "analysis", "size": 1000}}}}
+        buckets = self.client.search(index=self.alias, body=body)["aggregations"]["keys"]
+        return tuple(sorted(b["key"] for b in buckets["buckets"])) or (UNDETERMINED_LANGUAGE,)
 
     # Parsing, validation and highlighting read only ``settings`` and the analysis set up
     # in ``__init__``: the embedded engine's own functions, shared until both engines

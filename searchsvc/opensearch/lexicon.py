@@ -148,11 +148,24 @@ class ClusterLexicon:
                     found[text] = found.get(text, 0) + int(option.get("freq", 0))
         return found
 
+    def last_seen(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept in the cache of the generation last seen: what a search
+        needs before its ``_msearch`` tells it the generation (the index's languages).
+        Before any generation is known it is kept for the first one seen; the first
+        search after the generation changes may still read the previous one's."""
+        with self._lock:
+            cache = self._cache
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
     def cache_for(self, key: GenerationKey) -> dict[tuple, Any]:
         """The cache of generation ``key``, emptied when the key changes or it is full."""
         with self._lock:
             if key != self._key or len(self._cache) > MAX_CACHED:
-                self._key, self._cache = key, {}
+                # What was learnt before any generation was known belongs to this one.
+                kept = self._cache if self._key is None else {}
+                self._key, self._cache = key, kept
             return self._cache
 
 

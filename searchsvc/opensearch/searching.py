@@ -26,6 +26,7 @@ highlights are made from the stored text by our own :class:`Highlighter`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -43,11 +44,11 @@ from searchsvc.opensearch.translate import (
     score_query,
 )
 from searchsvc.search.engine import NOTHING_TO_SEARCH, partial_match_message
-from searchsvc.search.facets import histogram_of_days, label_in_record
-from searchsvc.search.filters import FACET_FIELDS, Selection
+from searchsvc.search.facets import histogram_of_days, label_in_record, label_of_key
+from searchsvc.search.filters import FACET_FIELDS, FACETS_WITH_MISSING, Selection
 from searchsvc.search.highlight import Highlighter
 from searchsvc.search.matching import QueryMatcher, is_optional, split_clauses
-from searchsvc.search.model import Facet, FacetValue, Hit, SearchRequest
+from searchsvc.search.model import Facet, FacetValue, Hit, SearchRequest, text_direction
 from searchsvc.search.query import ParsedQuery
 from searchsvc.search.suggest import suggest_query
 
@@ -71,11 +72,13 @@ class ClusterSearch:
         request: SearchRequest,
         selection: Selection,
         parsed: ParsedQuery,
+        languages: tuple[str, ...],
     ) -> None:
         self.engine = engine
         self.request = request
         self.selection = selection
         self.parsed = parsed
+        self.languages = languages
         self.reading = ClusterReading.of(engine.lexicon, parsed, engine.stem)
         clauses = parsed.clauses
         self.message: str | None = None
@@ -92,8 +95,8 @@ class ClusterSearch:
             [date_range(selection.date_from, selection.date_to)] if selection.has_dates else []
         )
         self.chosen = {
-            name: {"terms": {field: list(selection.keys(name))}}
-            for name, field in FACET_FIELDS.items()
+            name: keys_query(name, selection.keys(name))
+            for name in FACET_FIELDS
             if selection.keys(name)
         }
 
@@ -224,6 +227,8 @@ class ClusterSearch:
         aggs: dict[str, Any] = {}
         for name, field in FACET_FIELDS.items():
             label = {"top_hits": {"size": 1, "_source": _LABEL_SOURCE, "sort": [{"id": "asc"}]}}
+            # Articles without a value form the "" bucket of the facets that show them.
+            missing = {"missing": ""} if name in FACETS_WITH_MISSING else {}
             inner: dict[str, Any] = {
                 "top": {
                     "terms": {
@@ -231,15 +236,16 @@ class ClusterSearch:
                         "size": top_n,
                         "shard_size": SHARD_SIZE,
                         "order": [{"_count": "desc"}, {"_key": "asc"}],
+                        **missing,
                     },
                     "aggs": {"label": label},
                 },
-                "values": {"value_count": {"field": field}},
+                "values": {"value_count": {"field": field, **missing}},
             }
             keys = self.selection.keys(name)
             if keys:
                 inner["chosen"] = {
-                    "terms": {"field": field, "include": list(keys), "size": len(keys)},
+                    "terms": {"field": field, "include": list(keys), "size": len(keys), **missing},
                     "aggs": {"label": label},
                 }
             aggs[f"facet_{name}"] = {"filter": self.selections(without=name), "aggs": inner}
@@ -329,6 +335,9 @@ class ClusterSearch:
 
     def label_anywhere(self, name: str, key: str) -> str:
         """The label of a selected key no match has, from any article with it."""
+        named = label_of_key(name, key)
+        if named is not None:
+            return named
         body = {
             "size": 1,
             "query": {"term": {FACET_FIELDS[name]: key}},
@@ -352,8 +361,8 @@ class ClusterSearch:
             self.parsed,
             self.reading,  # type: ignore[arg-type]
             found_nothing=found_nothing,
-            stem=engine.stem,
-            reparse=engine.parse,
+            stems=engine.analyses.stems(self.languages),
+            reparse=functools.partial(engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
 
@@ -363,8 +372,20 @@ class ClusterSearch:
         return client.count(index=alias, body={"query": query}, terminate_after=1)["count"] > 0
 
 
+def keys_query(facet: str, keys: tuple[str, ...]) -> Query:
+    """The articles with any of a facet's ``keys`` (``""``: those without a value)."""
+    present: Query = {"terms": {FACET_FIELDS[facet]: [key for key in keys if key]}}
+    if "" not in keys or facet not in FACETS_WITH_MISSING:
+        return present
+    absent = {"bool": {"must_not": [{"exists": {"field": FACET_FIELDS[facet]}}]}}
+    return {"bool": {"should": [present, absent], "minimum_should_match": 1}}
+
+
 def bucket_label(facet: str, key: str, bucket: dict | None) -> str:
     """The display name of a facet key, from the article the bucket's ``label`` holds."""
+    named = label_of_key(facet, key)
+    if named is not None:
+        return named
     hits = ((bucket or {}).get("label") or {}).get("hits", {}).get("hits", [])
     record = ((hits[0]["_source"].get("shown") or {}).get("record") or {}) if hits else {}
     return label_in_record(facet, key, record) or key
@@ -405,6 +426,8 @@ def cluster_hit(
     source = hit["_source"]
     shown = source.get("shown") or {}
     record = shown.get("record") or {}
+    language = record.get("language")
+    highlighter = highlighter.in_language(language)
     score = hit.get("_score") if scored else 0.0
     return Hit(
         id=source.get("id", hit["_id"]),
@@ -417,6 +440,8 @@ def cluster_hit(
         url=record.get("url"),
         score=round(float(score or 0.0), 6),
         versions=versions,
+        language=language,
+        dir=text_direction(language),
     )
 
 

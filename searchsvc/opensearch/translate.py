@@ -6,6 +6,10 @@ query's words back as optional clauses that only rank. The list a search shows i
 :func:`listed_query`: every required part (quoted phrases, fields, dates, exclusions)
 and at least one of the plain words when there are two or more; the articles with all of
 them (:func:`complete_query`) come first.
+
+A word read in several languages is an OR of its distinct stems, each kept to the
+articles of the languages that produce it (``Term.languages``, analysis keys): here a
+``filter`` on the ``analysis`` field beside the term, which leaves its score alone.
 """
 
 from __future__ import annotations
@@ -97,9 +101,11 @@ def _any_field(leaf: Term | Phrase | Prefix | Fuzzy, *, boosted: bool) -> Query:
     parts = [
         _leaf_in(leaf, name, _BOOSTS.get(name, 1.0) if boosted else None) for name in leaf.fields
     ]
-    if len(parts) == 1:
-        return parts[0]
-    return {"bool": {"should": parts, "minimum_should_match": 1}}
+    found = parts[0] if len(parts) == 1 else {"bool": {"should": parts, "minimum_should_match": 1}}
+    languages = leaf.languages if isinstance(leaf, (Term, Phrase)) else ()
+    if not languages:
+        return found
+    return {"bool": {"must": [found], "filter": [{"terms": {"analysis": list(languages)}}]}}
 
 
 def _leaf_in(leaf: Term | Phrase | Prefix | Fuzzy, name: str, boost: float | None) -> Query:

@@ -33,7 +33,7 @@ from searchsvc.search.postings import deleted_docnums
 
 #: Facets with one key per document: column name -> the field holding the key. Another
 #: such facet is one more entry here and a :class:`KeyColumn` of its name below.
-KEY_COLUMNS = {"place": "place", "source": "source"}
+KEY_COLUMNS = {"place": "place", "source": "source", "language": "language"}
 #: Facets with several keys per document: column name -> the bytes column joining them.
 MULTI_KEY_COLUMNS = {"places": "places_column"}
 #: Length normalization needs the word counts of these fields.
@@ -67,6 +67,11 @@ class KeyColumn(_Keyed):
     def count(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (docnums) have each code."""
         return np.bincount(self.codes[docs], minlength=len(self.keys))
+
+    def docs_with(self, keys: tuple[str, ...]) -> DocSet:
+        """The documents holding any of ``keys`` (``""``: those without a value)."""
+        codes = [code for code in map(self.code_of, keys) if code is not None]
+        return DocSet(np.isin(self.codes, np.array(codes, dtype=self.codes.dtype)))
 
 
 @dataclass
@@ -142,6 +147,8 @@ class DocumentColumns:
     place: KeyColumn
     places: MultiKeyColumn
     source: KeyColumn
+    #: The language code of each document (code 0: unknown).
+    language: KeyColumn
     #: ``date.toordinal()`` per document, 0 when undated.
     ordinal: np.ndarray
     #: The distinct ordinals (0 first) and each document's index into them, for counting
@@ -477,11 +484,18 @@ def derive_segment(reader: Any, length_fields: tuple[str, ...]) -> SegmentArrays
 
     return segment_arrays(
         ids=var_bytes("id", schema["id"].column_type),
-        keyed={name: var_bytes(key, schema[key].column_type) for name, key in KEY_COLUMNS.items()},
+        # A field the index's schema lacks (language, before it was recorded) has no values.
+        keyed={
+            name: var_bytes(key, _column_type(schema, key)) for name, key in KEY_COLUMNS.items()
+        },
         multi={name: var_bytes(key, VarBytesColumn()) for name, key in MULTI_KEY_COLUMNS.items()},
         lengths={name: numbers(_lenfield(name), LENGTHS_COLUMN) for name in length_fields},
         ordinal=numbers("date_ordinal", NumericColumn("i", default=0)),
     )
+
+
+def _column_type(schema: Any, name: str) -> Any:
+    return schema[name].column_type if name in schema else VarBytesColumn()
 
 
 def segment_arrays(

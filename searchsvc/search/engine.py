@@ -15,14 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from searchsvc.analysis import make_analyzer
+from searchsvc.analysis import (
+    UNDETERMINED_LANGUAGE,
+    analysis_language,
+    make_analyzer,
+    stemmer_for,
+    stopwords_for,
+)
 from searchsvc.config import Settings
 from searchsvc.index.status import read_build_status
+from searchsvc.search.analyses import LanguageAnalyses
 from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
 from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.languages import index_languages, query_languages
 from searchsvc.search.matching import (
     HighlightTerms,
     QueryMatcher,
@@ -39,8 +47,16 @@ from searchsvc.search.model import (
     QueryError,
     SearchRequest,
     SearchResult,
+    text_direction,
 )
-from searchsvc.search.query import TEXT_FIELDS, Node, ParsedQuery, QueryAnalysis, Term, parse_query
+from searchsvc.search.query import (
+    TEXT_FIELDS,
+    Node,
+    Or,
+    ParsedQuery,
+    Term,
+    parse_query,
+)
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.related import related_docs
 from searchsvc.search.serving import ServingIndex
@@ -72,11 +88,10 @@ class SearchEngine:
         self.ranking = ranking or RankingConfig()
         plain = make_analyzer(stem=False)
         stemmed = make_analyzer(stem=True)
-        self._surface_words = plain.surface_words
         self.stem = stemmed.stemmer.stem
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
-        self._analysis = QueryAnalysis(plain.surface_words, self.stem)
+        self.analyses = LanguageAnalyses()
         self._serving = ServingIndex(
             settings.index_dir,
             self.ranking,
@@ -90,9 +105,10 @@ class SearchEngine:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         request, selection = self._validated(request)
-        parsed = self._parse(request.query)
         with self._serving.reading() as reading:
-            result = _Search(self, reading, request, selection, parsed).run()
+            languages = self.query_languages(reading, request)
+            parsed = self._parse(request.query, languages)
+            result = _Search(self, reading, request, selection, parsed, languages).run()
         took = round((time.perf_counter() - started) * 1000, 3)
         return SearchResult(**{**result, "took_ms": took})
 
@@ -111,10 +127,19 @@ class SearchEngine:
         check_related_limit(limit, self.settings.max_per_page)
         with self._serving.reading() as reading:
             docnum = self._docnum(reading, article_id)
-            ranked = related_docs(reading, docnum, limit, self._surface_words, self.stem)
+            ranked = self._related_docs(reading, docnum, limit)
             highlighter = self.highlighter_for(QueryMatcher(reading).highlight_terms([]))
             groups = self.version_groups(reading)
             return [make_hit(reading, doc, score, highlighter, groups) for doc, score in ranked]
+
+    def _related_docs(self, reading: Reading, docnum: int, limit: int) -> list[tuple[int, float]]:
+        """Related stories, the article read in its language (stopwords and stemmer) and
+        kept to that language where the index holds others."""
+        language = (reading.stored(docnum).get("article") or {}).get("language")
+        plain = self.analyses.plain
+        surface_words = functools.partial(plain.surface_words, stopwords=stopwords_for(language))
+        within = (analysis_language(language),) if len(index_languages(reading)) > 1 else ()
+        return related_docs(reading, docnum, limit, surface_words, stemmer_for(language), within)
 
     def versions(self, article_id: str) -> list[Hit]:
         """The other copies of the article's story, newest first (ties by id)."""
@@ -137,8 +162,8 @@ class SearchEngine:
         The order a search's pages show; ``any_word`` instead ranks every article with any
         of the words by score alone, as plain BM25 engines do.
         """
-        parsed = self._parse(query)
         with self._serving.reading() as reading:
+            parsed = self._parse(query, index_languages(reading))
             matcher = QueryMatcher(reading)
             if not parsed.clauses:
                 return []
@@ -178,14 +203,28 @@ class SearchEngine:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def parse(self, query: str) -> ParsedQuery:
-        """The parsed form of ``query`` (cached), or :class:`QueryError`."""
-        return self._parse(query)
+    def parse(
+        self, query: str, languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,)
+    ) -> ParsedQuery:
+        """The parsed form of ``query`` (cached), or :class:`QueryError`.
 
-    def _parse_uncached(self, query: str) -> ParsedQuery:
+        ``languages``: the analysis keys to read it in (see ``search/languages``); searches
+        pass the languages of the request or of the index.
+        """
+        return self._parse(query, languages)
+
+    def query_languages(self, reading: Reading, request: SearchRequest) -> tuple[str, ...]:
+        """What ``request``'s query is read in: its ``lang``, else the language facet's
+        selection, else every language the index holds."""
+        chosen = request.lang or request.language
+        return query_languages(chosen) if chosen else index_languages(reading)
+
+    def _parse_uncached(
+        self, query: str, languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,)
+    ) -> ParsedQuery:
         return parse_query(
             query,
-            self._analysis,
+            self.analyses.query(languages),
             max_length=self.settings.max_query_length,
             max_terms=self.settings.max_query_terms,
         )
@@ -197,6 +236,7 @@ class SearchEngine:
             forms=self._word_forms,
             snippet_chars=self.settings.snippet_chars,
             snippet_fragments=self.settings.snippet_fragments,
+            forms_of=self.analyses.word_forms,
         )
 
     def _docnum(self, reading: Reading, article_id: str) -> int:
@@ -228,6 +268,7 @@ class SearchEngine:
             place=normalize_keys("place", _values(request.place, "place")),
             places=normalize_keys("places", _values(request.places, "places")),
             source=normalize_keys("source", _values(request.source, "source")),
+            language=normalize_keys("language", _values(request.language, "language")),
             date_from=date_from,
             date_to=date_to,
         )
@@ -236,12 +277,14 @@ class SearchEngine:
             place=selection.place,
             places=selection.places,
             source=selection.source,
+            language=selection.language,
             date_from=date_from,
             date_to=date_to,
             sort=sort,
             page=page,
             per_page=per_page,
             collapse=_flag(request.collapse, "collapse"),
+            lang=_language_codes(request.lang, "lang"),
         )
         return cleaned, selection
 
@@ -256,12 +299,14 @@ class _Search:
         request: SearchRequest,
         selection: Selection,
         parsed: ParsedQuery,
+        languages: tuple[str, ...],
     ) -> None:
         self.engine = engine
         self.reading = reading
         self.request = request
         self.selection = selection
         self.parsed = parsed
+        self.languages = languages
         self.matcher = QueryMatcher(reading)
         self.sets: FacetSets = facet_sets(selection, reading)
         self.groups = engine.version_groups(reading)
@@ -361,21 +406,40 @@ class _Search:
             self.parsed,
             self.reading,
             found_nothing=found_nothing,
-            stem=self.engine.stem,
-            reparse=self.engine.parse,
+            stems=self.engine.analyses.stems(self.languages),
+            reparse=functools.partial(self.engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
 
 
-def proximity_terms(positive: list[Node]) -> list[Term]:
-    """Plain words of the query in order, for the phrase and proximity bonus."""
-    seen: set[str] = set()
-    terms = []
+def proximity_terms(positive: list[Node]) -> list[tuple[Term, ...]]:
+    """Plain words of the query in order, for the phrase and proximity bonus: each as its
+    alternatives (one term, or one per stem when the query is read in several languages)."""
+    seen: set[tuple[str, ...]] = set()
+    words = []
     for clause in positive:
-        if isinstance(clause, Term) and clause.fields == TEXT_FIELDS and clause.text not in seen:
-            seen.add(clause.text)
-            terms.append(clause)
-    return terms
+        alternatives = _word_alternatives(clause)
+        texts = tuple(term.text for term in alternatives)
+        if alternatives and texts not in seen:
+            seen.add(texts)
+            words.append(alternatives)
+    return words
+
+
+def _word_alternatives(clause: Node) -> tuple[Term, ...]:
+    """The terms of one plain word (a term, or the OR of one word's stems), else ()."""
+    terms = clause.children if isinstance(clause, Or) else (clause,)
+    first = terms[0]
+    if not isinstance(first, Term) or first.fields != TEXT_FIELDS:
+        return ()
+    same_word = all(
+        isinstance(term, Term)
+        and term.fields == TEXT_FIELDS
+        and (term.word, term.span) == (first.word, first.span)
+        and (term.languages or len(terms) == 1)
+        for term in terms
+    )
+    return tuple(terms) if same_word else ()
 
 
 def date_ordered(docs: DocSet, reading: Reading, newest: bool, start: int, end: int) -> list[int]:
@@ -435,6 +499,8 @@ def make_hit(
 ) -> Hit:
     stored = reading.stored(docnum)
     record = stored.get("article") or {}
+    language = record.get("language")
+    highlighter = highlighter.in_language(language)
     return Hit(
         id=stored.get("id", ""),
         title=highlighter.title(stored.get("title") or ""),
@@ -446,6 +512,8 @@ def make_hit(
         url=record.get("url"),
         score=round(float(score), 6),
         versions=groups.versions_of(docnum),
+        language=language,
+        dir=text_direction(language),
     )
 
 
@@ -486,6 +554,23 @@ def _values(values: object, name: str) -> tuple[str, ...]:
     if not isinstance(values, (tuple, list)) or not all(isinstance(v, str) for v in values):
         raise QueryError(f"{name} must be a list of keys, got {values!r}", parameter=name)
     return tuple(values)
+
+
+def _language_codes(values: object, name: str) -> tuple[str, ...]:
+    """Language codes, lowercase, from a list and/or comma-separated values; a tag's
+    primary language is taken (``en-US`` is ``en``)."""
+    codes = []
+    for value in _values(values, name):
+        for tag in value.split(","):
+            code = tag.strip().lower().replace("_", "-").split("-")[0]
+            if code and not (code.isascii() and code.isalpha() and len(code) <= 3):
+                raise QueryError(
+                    f"{name} takes ISO 639-1 language codes such as en, id, ar; got {code!r}",
+                    parameter=name,
+                )
+            if code:
+                codes.append(code)
+    return tuple(dict.fromkeys(codes))
 
 
 def check_related_limit(limit: int, max_per_page: int) -> None:

@@ -15,9 +15,16 @@ import datetime as dt
 import numpy as np
 from whoosh.reading import TermNotFound
 
+from searchsvc.articles.languages import language_label
 from searchsvc.search.columns import KeyColumn, MultiKeyColumn
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.filters import FACET_FIELDS, FacetSets, Selection, restrict
+from searchsvc.search.filters import (
+    FACET_FIELDS,
+    FACETS_WITH_MISSING,
+    FacetSets,
+    Selection,
+    restrict,
+)
 from searchsvc.search.model import DateBucket, DateHistogram, Facet, FacetValue
 from searchsvc.search.snapshot import Reading
 
@@ -28,8 +35,6 @@ DAYS_SPAN = 45
 MONTHS_SPAN = 36
 #: Fixed English abbreviations (``calendar.month_abbr`` follows the process locale).
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def count_facets(
     base: DocSet,
     sets: FacetSets,
@@ -56,7 +61,7 @@ def _facet(
     top_n: int,
 ) -> Facet:
     keys = column.keys
-    if keys and keys[0] == "":
+    if keys and keys[0] == "" and name not in FACETS_WITH_MISSING:
         counts = counts.copy()
         counts[0] = 0  # documents without a value are not a facet value
     shown = top_keys(counts, keys, top_n)
@@ -90,11 +95,20 @@ def top_keys(counts: np.ndarray, keys: list[str], top_n: int) -> list[tuple[str,
 
 def facet_label(reading: Reading, facet: str, key: str) -> str:
     """The display name of a facet key (the key itself if no article has it)."""
+    named = label_of_key(facet, key)
+    if named is not None:
+        return named
     labels = reading.snapshot.labels
     label = labels.get((facet, key))
     if label is None:
         label = labels[(facet, key)] = _find_label(reading, facet, key) or key
     return label
+
+
+def label_of_key(facet: str, key: str) -> str | None:
+    """The label a key names by itself (a language's English name, "Unknown language"
+    for ``""``), or None when it must be read from an article that has the key."""
+    return language_label(key) if facet == "language" else None
 
 
 def _find_label(reading: Reading, facet: str, key: str) -> str | None:

@@ -9,9 +9,10 @@ share of the article's words times that weight. The ``feedback_terms`` heaviest 
 expansion words score the articles that matched the query, they do not add articles.
 
 Words are read from the stored title and body of those few articles with the index's
-own analysis (stemmed, stopwords out), so no per-document term vectors are stored; as
-in ``related``, numbers and words in more than a tenth of the collection (or in one
-article only) are left out: they describe the collection, not the topic.
+own analysis in each article's language (stemmed, stopwords out), so no per-document
+term vectors are stored; as in ``related``, numbers and words in more than a tenth of
+the collection (or in one article only) are left out: they describe the collection, not
+the topic.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from searchsvc.index.schema import AnalyzedText
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
@@ -69,10 +71,12 @@ def article_terms(reading: Reading, doc: int) -> Counter[str]:
 
 def _article_terms(reading: Reading, doc: int) -> Counter[str]:
     stored = reading.stored(doc)
+    language = (stored.get("article") or {}).get("language")
     body_field = reading.searcher.schema["body"]  # one per searcher: its stem cache lasts
     words: Counter[str] = Counter()
     for name in TEXT_FIELDS:
-        for term, positions in body_field.term_positions(stored.get(name) or "").items():
+        text = AnalyzedText.of(stored.get(name) or "", body_field.analyzer, language)
+        for term, positions in body_field.term_positions(text).items():
             if len(term) >= MIN_WORD_LENGTH and not term.isdigit():
                 words[term] += len(positions)
     return words

@@ -14,7 +14,11 @@ from searchsvc.search.docsets import DocSet
 from searchsvc.search.snapshot import Reading
 
 #: Facet name -> the index field its keys are terms of.
-FACET_FIELDS = {"place": "place", "places": "places", "source": "source"}
+FACET_FIELDS = {"place": "place", "places": "places", "source": "source", "language": "language"}
+#: Facets whose articles without a value form a bucket of their own, keyed ``""``.
+FACETS_WITH_MISSING = frozenset({"language"})
+#: How a request names the language facet's ``""`` bucket (ISO 639-2 "undetermined").
+UNKNOWN_LANGUAGE = "und"
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Selection:
     place: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
+    language: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
@@ -36,10 +41,14 @@ class Selection:
 
 
 def normalize_keys(facet: str, values: tuple[str, ...]) -> tuple[str, ...]:
-    """Keys as the index holds them: sources are lowercased, place keys kept as given."""
+    """Keys as the index holds them: sources and languages are lowercased, place keys kept
+    as given; ``und`` (or ``""``) selects the articles without a language."""
     cleaned = (value.strip() for value in values)
     if facet == "source":
         cleaned = (value.lower() for value in cleaned)
+    if facet == "language":
+        keys = ("" if value.lower() == UNKNOWN_LANGUAGE else value.lower() for value in cleaned)
+        return tuple(dict.fromkeys(keys))
     return tuple(dict.fromkeys(value for value in cleaned if value))
 
 
@@ -59,7 +68,12 @@ def facet_sets(selection: Selection, reading: Reading) -> FacetSets:
     by_facet: dict[str, DocSet | None] = {}
     for facet, field in FACET_FIELDS.items():
         keys = selection.keys(facet)
-        by_facet[facet] = reading.union(reading.docs(field, key) for key in keys) if keys else None
+        if not keys:
+            by_facet[facet] = None
+        elif facet in FACETS_WITH_MISSING:  # "" has no postings: read the column
+            by_facet[facet] = reading.columns.live & getattr(reading.columns, facet).docs_with(keys)
+        else:
+            by_facet[facet] = reading.union(reading.docs(field, key) for key in keys)
     dates = (
         reading.columns.docs_dated(selection.date_from, selection.date_to)
         if selection.has_dates

@@ -18,9 +18,10 @@ import functools
 import html
 import itertools
 import re
+import string
 from collections.abc import Callable
 
-from searchsvc.analysis import STOPWORDS, normalize_word
+from searchsvc.analysis import STOPWORDS, analysis_language, normalize_word
 from searchsvc.search.matching import HighlightTerms
 
 #: Longer bodies are only searched for snippet windows in their first part.
@@ -33,19 +34,31 @@ class WordForms:
     """Token as written -> (normalized word, stem), shared by every query of an engine.
 
     Normalizing and stemming are the same for every query, so each distinct token is
-    analyzed once; the cache is simply emptied when it grows past ``limit``.
+    analyzed once; the cache is simply emptied when it grows past ``limit``. One per
+    language: ``stem`` and ``stopwords`` are that language's.
     """
 
-    def __init__(self, stem: Callable[[str], str], limit: int = 200_000) -> None:
+    def __init__(
+        self,
+        stem: Callable[[str], str],
+        limit: int = 200_000,
+        stopwords: frozenset[str] = STOPWORDS,
+        strips_prefixes: bool = False,
+    ) -> None:
+        """``strips_prefixes``: the stemmer may remove a word's first letters (Indonesian
+        "memperingati" -> "ingat"), so a stem's first letter says nothing of the word's."""
         self.stem = stem
         self.limit = limit
+        self.stopwords = stopwords
+        self.strips_prefixes = strips_prefixes
         self._forms: dict[str, tuple[str, str]] = {}
 
     def __call__(self, raw: str) -> tuple[str, str]:
         forms = self._forms.get(raw)
         if forms is None:
             word = normalize_word(raw)
-            forms = ("", "") if not word or word in STOPWORDS else (word, self.stem(word))
+            stopped = not word or word in self.stopwords
+            forms = ("", "") if stopped else (word, self.stem(word))
             if len(self._forms) >= self.limit:
                 self._forms = {}
             self._forms[raw] = forms
@@ -63,14 +76,43 @@ class Highlighter:
         forms: WordForms,
         snippet_chars: int,
         snippet_fragments: int,
+        forms_of: Callable[[str], WordForms] | None = None,
     ) -> None:
+        """``forms_of``: the word forms of a language (an analysis key), for
+        :meth:`in_language`; without it every text is read as ``forms`` reads it."""
         self.terms = terms
         self.pattern = token_pattern
         self.forms = forms
+        self.forms_of = forms_of
         self.chars = max(20, snippet_chars)
         self.fragments = max(1, snippet_fragments)
         self._hits: dict[str, dict[str, bool]] = {"title": {}, "body": {}}
         self._candidate_patterns: dict[str, re.Pattern[str]] = {}
+        self._by_language: dict[str, Highlighter] = {}
+
+    def in_language(self, language: str | None) -> Highlighter:
+        """The highlighter for a text in ``language`` (an ISO code, None if not known):
+        its words are stemmed and stopped as that language's, so the words marked are the
+        ones the index matched, as written."""
+        if self.forms_of is None:
+            return self
+        key = analysis_language(language)
+        found = self._by_language.get(key)
+        if found is None:
+            forms = self.forms_of(key)
+            found = self
+            if forms is not self.forms:
+                found = Highlighter(
+                    self.terms,
+                    token_pattern=self.pattern,
+                    forms=forms,
+                    snippet_chars=self.chars,
+                    snippet_fragments=self.fragments,
+                )
+                if not forms.strips_prefixes:
+                    found._candidate_patterns = self._candidate_patterns
+            self._by_language[key] = found
+        return found
 
     def title(self, text: str) -> str:
         spans = self._spans(text, "title")
@@ -123,10 +165,14 @@ class Highlighter:
         spans = []
         hits = self._hits[target]
         token_at = self.pattern.match
+        covered = 0  # the end of the last token read: a candidate before it is mid-word
         for candidate in self._candidates(target).finditer(text):
+            if candidate.start() < covered:
+                continue  # e.g. a letter after a vowel mark inside an Arabic word
             match = token_at(text, candidate.start())
             if match is None:
                 continue
+            covered = match.end()
             raw = match.group()
             if singles:
                 found = hits.get(raw)
@@ -180,6 +226,8 @@ class Highlighter:
             words = terms.words[target] | terms.stems[target] | terms.prefixes[target]
             words |= {phrase[0] for phrase in terms.phrases[target]}
             letters = {char for word in words if word for case in _cases(word[0]) for char in case}
+            if self.forms.strips_prefixes:
+                letters = set(string.ascii_letters)  # "memperingati" marks for "ingat"
             found = candidate_pattern(frozenset(ord(char) for char in letters if char.isascii()))
             self._candidate_patterns[target] = found
         return found

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import expansion_terms
+from searchsvc.search.languages import index_languages, language_docs, query_languages
 from searchsvc.search.query import (
     TEXT_FIELDS,
     WORD_FIELDS,
@@ -143,10 +145,12 @@ class QueryMatcher:
     def docs(self, node: Node) -> DocSet:
         if isinstance(node, Term):
             if len(node.fields) == 1:
-                return self.reading.docs(node.fields[0], node.text)
-            return self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
+                found = self.reading.docs(node.fields[0], node.text)
+            else:
+                found = self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
+            return self._in_languages(found, node.languages)
         if isinstance(node, Phrase):
-            return self.phrase(node.fields, node.words).docs
+            return self._in_languages(self.phrase(node.fields, node.words).docs, node.languages)
         if isinstance(node, (Prefix, Fuzzy)):
             return self.expansion_docs(node)
         if isinstance(node, DateSpan):
@@ -156,6 +160,10 @@ class QueryMatcher:
         if isinstance(node, Or):
             return self.reading.union(self.docs(child) for child in node.children)
         return self._all(node)
+
+    def _in_languages(self, docs: DocSet, languages: tuple[str, ...]) -> DocSet:
+        """``docs`` limited to the articles in ``languages`` (all when empty)."""
+        return docs & language_docs(self.reading, languages) if languages else docs
 
     def _all(self, node: And, within: DocSet | None = None) -> DocSet:
         required = [c for c in node.children if not isinstance(c, Not)]
@@ -227,27 +235,33 @@ class QueryMatcher:
         """BM25F parts of one leaf, or None for leaves that only filter (place, source)."""
         if not any(name in FIELD_ROLE for name in leaf.fields):
             return None
-        bm25 = self.reading.bm25
+        languages: tuple[str, ...] = ()
         if isinstance(leaf, Term):
             words: tuple[str, ...] = (leaf.text,)
+            languages = leaf.languages
         elif isinstance(leaf, Phrase):
-            matches = self.phrase(leaf.fields, leaf.words)
             return self.reading.scores(
-                ("phrase", leaf.fields, leaf.words),
-                lambda: bm25.term_scores(
-                    [(name, ids, counts) for name, (ids, counts) in matches.counts.items()],
-                    len(matches.docs),
-                ),
+                ("phrase", leaf.fields, leaf.words, leaf.languages),
+                lambda: self._phrase_scores(leaf),
             )
         else:
             words = self.expansions(leaf)
         return self.reading.scores(
-            ("terms", leaf.fields, words),
-            lambda: self._term_scores(leaf.fields, words, len(self.docs(leaf))),
+            ("terms", leaf.fields, words, languages),
+            lambda: self._term_scores(leaf.fields, words, len(self.docs(leaf)), languages),
         )
 
+    def _phrase_scores(self, leaf: Phrase) -> TermScores:
+        matches = self.phrase(leaf.fields, leaf.words)
+        occurrences = [(name, ids, counts) for name, (ids, counts) in matches.counts.items()]
+        return self._scores_within(occurrences, len(self.docs(leaf)), leaf.languages)
+
     def _term_scores(
-        self, fields: tuple[str, ...], words: tuple[str, ...], doc_frequency: int
+        self,
+        fields: tuple[str, ...],
+        words: tuple[str, ...],
+        doc_frequency: int,
+        languages: tuple[str, ...] = (),
     ) -> TermScores:
         """One pseudo-term for all ``words`` (a wildcard's expansions count as one word);
         ``doc_frequency`` counts the articles with any of them in any of ``fields``."""
@@ -256,13 +270,31 @@ class QueryMatcher:
             for word in words:
                 postings = self.reading.postings(name, word)
                 occurrences.append((name, postings.ids, postings.tfs))
-        return self.reading.bm25.term_scores(occurrences, doc_frequency)
+        return self._scores_within(occurrences, doc_frequency, languages)
+
+    def _scores_within(
+        self,
+        occurrences: list[tuple[str, np.ndarray, np.ndarray]],
+        doc_frequency: int,
+        languages: tuple[str, ...],
+    ) -> TermScores:
+        """BM25F of ``occurrences`` in the articles of ``languages`` (all when empty): a
+        word's rarity is judged among the articles of the languages it was read in."""
+        bm25 = self.reading.bm25
+        if not languages:
+            return bm25.term_scores(occurrences, doc_frequency)
+        within = language_docs(self.reading, languages)
+        kept = []
+        for name, ids, counts in occurrences:
+            inside = within.mask[ids]
+            kept.append((name, ids[inside], counts[inside]))
+        return bm25.term_scores(kept, doc_frequency, len(within))
 
     def rank(
         self,
         docs: DocSet,
         leaves: list[Term | Phrase | Prefix | Fuzzy],
-        near_terms: list[Term],
+        near_terms: list[tuple[Term, ...]],
         count: int,
         first: DocSet | None = None,
     ) -> list[tuple[int, float]]:
@@ -293,7 +325,7 @@ class QueryMatcher:
         tiers: list[DocSet],
         count: int,
         depth: int = 0,
-        near_terms: list[Term] | None = None,
+        near_terms: list[tuple[Term, ...]] | None = None,
     ) -> list[tuple[int, float]]:
         """The first ``count`` of ``every`` (docnums, with ``scores``), tier by tier.
 
@@ -332,24 +364,54 @@ class QueryMatcher:
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
         added = np.zeros(self.columns.size)
+        languages = self._languages_of([doc for doc, _ in top])
         for word, weight in words:
-            part = self.leaf_scores(Term(TEXT_FIELDS, word, word))
+            part = self.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
             added[part.ids] += share * weight * part.scores
         return added[every]
 
-    def _rerank(self, top: list[tuple[int, float]], terms: list[Term]) -> list[tuple[int, float]]:
+    def _languages_of(self, docs: list[int]) -> tuple[str, ...]:
+        """The analysis keys of ``docs``' languages, where the index holds others too (so
+        their stems only score articles in those languages); else () for all."""
+        if len(index_languages(self.reading)) < 2:
+            return ()
+        column = self.columns.language
+        return query_languages(column.keys[code] for code in column.codes[docs].tolist())
+
+    def _rerank(
+        self, top: list[tuple[int, float]], words: list[tuple[Term, ...]]
+    ) -> list[tuple[int, float]]:
+        """``top`` with the phrase and proximity bonus of the query's ``words``.
+
+        Each word is its alternatives (one term, or one per stem of a query read in several
+        languages); each article is measured with the alternative of its own language.
+        """
         config = self.reading.ranking
         bm25 = self.reading.bm25
-        idfs = [self.leaf_scores(term).idf for term in terms]
-        postings = {
-            role: [self.reading.postings(role, term.text) for term in terms] for role in TEXT_FIELDS
-        }
+        prepared = [
+            [
+                (
+                    term,
+                    self.leaf_scores(term).idf,
+                    [self.reading.postings(r, term.text) for r in TEXT_FIELDS],
+                )
+                for term in alternatives
+            ]
+            for alternatives in words
+        ]
         reranked = []
         for doc, score in top:
+            chosen = [
+                alternatives[0]
+                if len(alternatives) == 1
+                else self._alternative_for(doc, alternatives)
+                for alternatives in prepared
+            ]
+            idfs = [idf for _, idf, _ in chosen]
             phrase = {"title": 0, "body": 0}
-            pairs = [{"title": 0, "body": 0} for _ in terms[1:]]
-            for role in TEXT_FIELDS:
-                positions = [p.positions(doc) for p in postings[role]]
+            pairs = [{"title": 0, "body": 0} for _ in chosen[1:]]
+            for number, role in enumerate(TEXT_FIELDS):
+                positions = [postings[number].positions(doc) for _, _, postings in chosen]
                 phrase[role] = phrase_count(positions)
                 for i, counts in enumerate(pairs):
                     counts[role] = near_count(
@@ -367,6 +429,16 @@ class QueryMatcher:
         rank = self.columns.id_rank
         reranked.sort(key=lambda item: (-item[1], rank[item[0]]))
         return reranked
+
+    def _alternative_for(self, doc: int, alternatives: list[tuple]) -> tuple:
+        """The (term, idf, postings) of ``alternatives`` that applies to ``doc``'s language."""
+        column = self.columns.language
+        language = analysis_language(column.keys[column.codes[doc]] or None)
+        for alternative in alternatives:
+            languages = alternative[0].languages
+            if not languages or language in languages:
+                return alternative
+        return alternatives[0]
 
     # --- what to mark ------------------------------------------------------------------
 

@@ -19,6 +19,18 @@ Granularity = Literal["year", "month", "day"]
 CountUnit = Literal["stories", "copies"]
 
 
+TextDirection = Literal["rtl", "ltr"]
+#: Languages written right to left.
+RIGHT_TO_LEFT: frozenset[str] = frozenset(
+    ("ar", "fa", "he", "ur", "ps", "sd", "ug", "yi", "dv", "ckb")
+)
+
+
+def text_direction(language: str | None) -> TextDirection:
+    """How text in ``language`` (an ISO code, None when not known) runs."""
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+
 class QueryError(ValueError):
     """Input that cannot be searched; the message says what to change.
 
@@ -65,6 +77,12 @@ class SearchRequest:
     per_page: int = 10
     #: One result per story (its best-ranked copy); False lists every copy.
     collapse: bool = True
+    #: The languages (ISO 639-1 codes) the query is read in; empty: the language facet's
+    #: selection if any, else every language the index holds.
+    lang: tuple[str, ...] = ()
+    #: The language facet's selection (ISO 639-1 codes; ``und`` or ``""`` for the articles
+    #: whose language is not known).
+    language: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,9 @@ class Hit:
     score: float
     #: How many other copies of this story the index holds (see ``/versions``).
     versions: int = 0
+    #: The article's ISO 639-1 code (None when not known) and its writing direction.
+    language: str | None = None
+    dir: TextDirection = "ltr"
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,12 @@ class ArticleView:
     source: str | None = None
     url: str | None = None
     author: str | None = None
+    #: ISO 639-1 code, None when not known.
+    language: str | None = None
+
+    @property
+    def dir(self) -> TextDirection:
+        return text_direction(self.language)
 
     @classmethod
     def of(cls, article_id: str, title: str, body: str, record: dict[str, Any]) -> ArticleView:
@@ -191,6 +218,7 @@ class ArticleView:
             source=record.get("source"),
             url=record.get("url"),
             author=record.get("author"),
+            language=record.get("language"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ with a message that says what to change.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,12 +53,17 @@ _INNER_PUNCTUATION = ".,'\u2019"
 
 @dataclass(frozen=True)
 class Term:
-    """One index term in any of ``fields``; ``word`` is the surface form, for display."""
+    """One index term in any of ``fields``; ``word`` is the surface form, for display.
+
+    ``languages`` (analysis keys) limits it to the articles in those languages: one
+    stem of a word read in several languages (see ``search/languages``); empty = all.
+    """
 
     fields: tuple[str, ...]
     text: str
     word: str
     span: tuple[int, int] = (0, 0)
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Phrase:
     words: tuple[str, ...]
     span: tuple[int, int] = (0, 0)
     quoted: bool = True
+    #: As :attr:`Term.languages`: the languages whose stopwords left these words.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,10 +139,20 @@ class ParsedQuery:
 
 @dataclass(frozen=True)
 class QueryAnalysis:
-    """The analyzer functions parsing needs: surface words and the stemmer."""
+    """The analyzer functions parsing needs: surface words and the stemmer.
+
+    For a query read in several languages, ``alternatives`` gives a word's distinct stems
+    with the languages producing each, and ``phrase_variants`` a phrase's distinct word
+    sequences with the languages (whose stopwords differ) producing each; None when the
+    query is read in one language.
+    """
 
     surface_words: Callable[[str], list[str]]
     stem: Callable[[str], str]
+    alternatives: Callable[[str], tuple[tuple[str, tuple[str, ...]], ...]] | None = None
+    phrase_variants: Callable[[str], tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] | None = (
+        None
+    )
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -297,7 +315,18 @@ class _Parser:
             return _words_node(("place_name",), words, span)
         if len(words) > 1:
             return Phrase(_SURFACE_FIELDS[field], tuple(words), span, quoted=False)
-        return Term(_STEMMED_FIELDS[field], self.analysis.stem(words[0]), words[0], span)
+        return self.stemmed_node(_STEMMED_FIELDS[field], words[0], span)
+
+    def stemmed_node(self, fields: tuple[str, ...], word: str, span: tuple[int, int]) -> Node:
+        """One word: a term, or one alternative per distinct stem in the query's languages
+        (an OR that ranks and counts as the one word it is)."""
+        alternatives = self.analysis.alternatives
+        if alternatives is None:
+            return Term(fields, self.analysis.stem(word), word, span)
+        found = alternatives(word)
+        if len(found) == 1:
+            return Term(fields, found[0][0], word, span)
+        return Or(tuple(Term(fields, stem, word, span, keys) for stem, keys in found))
 
     def phrase_node(self, token: Token, field: str | None) -> Node | None:
         span = (token.start, token.end)
@@ -305,10 +334,15 @@ class _Parser:
             return DateSpan(*parse_date_value(token.text))
         if field == "source":
             return _source_node(token.text, span)
+        fields = ("place_name",) if field == "place" else _SURFACE_FIELDS[field]
+        variants = self.analysis.phrase_variants
+        if variants is not None and field != "place":
+            found = variants(token.text)
+            if len(found) > 1:
+                return Or(tuple(_words_node(fields, list(w), span, keys) for w, keys in found))
         words = self.analysis.surface_words(token.text)
         if not words:
             return None
-        fields = ("place_name",) if field == "place" else _SURFACE_FIELDS[field]
         return _words_node(fields, words, span)
 
     def prefix_node(self, core: str, field: str | None, span: tuple[int, int]) -> Node | None:
@@ -358,10 +392,15 @@ class _Parser:
         return DateSpan(*parse_date_range(token.text))
 
 
-def _words_node(fields: tuple[str, ...], words: list[str], span: tuple[int, int]) -> Node:
+def _words_node(
+    fields: tuple[str, ...],
+    words: list[str],
+    span: tuple[int, int],
+    languages: tuple[str, ...] = (),
+) -> Node:
     if len(words) == 1:
-        return Term(fields, words[0], words[0], span)
-    return Phrase(fields, tuple(words), span)
+        return Term(fields, words[0], words[0], span, languages)
+    return Phrase(fields, tuple(words), span, languages=languages)
 
 
 def _source_node(raw: str, span: tuple[int, int]) -> Node | None:
@@ -389,11 +428,16 @@ def _plain_words(text: str) -> list[str]:
     """Normalized words without stopword removal (``the*`` is a fine prefix)."""
     words = []
     kept = _INNER_PUNCTUATION
-    for piece in "".join(ch if ch.isalnum() or ch in kept else " " for ch in text).split():
+    for piece in "".join(ch if _inside_word(ch) or ch in kept else " " for ch in text).split():
         word = normalize_word(piece.strip(kept))
         if word:
             words.append(word)
     return words
+
+
+def _inside_word(ch: str) -> bool:
+    """A letter, digit or combining mark (Arabic vowel marks, Indic vowel signs)."""
+    return ch.isalnum() or unicodedata.category(ch).startswith("M")
 
 
 def default_fuzzy_distance(word: str) -> int:

@@ -106,8 +106,9 @@ class Bm25f:
             average = columns.average_length[role]
             self.inverse_norm[role] = weight / (1.0 - b + b * lengths / average)
 
-    def idf(self, doc_frequency: int) -> float:
-        n = self.doc_count
+    def idf(self, doc_frequency: int, doc_count: int | None = None) -> float:
+        """``doc_count``: the articles the term could occur in (its languages'), if not all."""
+        n = self.doc_count if doc_count is None else max(1, doc_count)
         return math.log(1.0 + (n - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
     def saturate(self, x: float) -> float:
@@ -115,7 +116,10 @@ class Bm25f:
         return x * (k1 + 1.0) / (k1 + x)
 
     def term_scores(
-        self, occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]], doc_frequency: int
+        self,
+        occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]],
+        doc_frequency: int,
+        doc_count: int | None = None,
     ) -> TermScores:
         """Scores from (field, docnums, term frequencies) triples; other fields do not score.
 
@@ -128,7 +132,7 @@ class Bm25f:
             if role is not None and len(ids):
                 id_parts.append(ids)
                 weighted_parts.append(tfs * self.inverse_norm[role][ids])
-        idf = self.idf(doc_frequency)
+        idf = self.idf(doc_frequency, doc_count)
         if not id_parts:
             return TermScores(np.zeros(0, dtype=np.int64), np.zeros(0), idf)
         if len(id_parts) == 1:

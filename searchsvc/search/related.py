@@ -31,10 +31,18 @@ def related_docs(
     limit: int,
     surface_words: Callable[[str], list[str]],
     stem: Callable[[str], str],
+    languages: tuple[str, ...] = (),
 ) -> list[tuple[int, float]]:
-    """Up to ``limit`` (docnum, score) pairs most like ``docnum``, best first."""
+    """Up to ``limit`` (docnum, score) pairs most like ``docnum``, best first.
+
+    ``surface_words`` and ``stem`` are the article's language's; ``languages`` (analysis
+    keys) limits the stems to articles in those languages, where the index holds others
+    whose stems could share a spelling and not a meaning.
+    """
     key = ("related", docnum, limit)
-    return reading.derived(key, lambda: _related(reading, docnum, limit, surface_words, stem))
+    return reading.derived(
+        key, lambda: _related(reading, docnum, limit, surface_words, stem, languages)
+    )
 
 
 def _related(
@@ -43,6 +51,7 @@ def _related(
     limit: int,
     surface_words: Callable[[str], list[str]],
     stem: Callable[[str], str],
+    languages: tuple[str, ...],
 ) -> list[tuple[int, float]]:
     stored = reading.stored(docnum)
     text = f"{stored.get('title') or ''}\n{stored.get('body') or ''}"
@@ -50,7 +59,7 @@ def _related(
     keys = key_words(reading, stems)
     if not keys:
         return []
-    leaves = [Term(TEXT_FIELDS, key, key) for key in keys]
+    leaves = [Term(TEXT_FIELDS, key, key, languages=languages) for key in keys]
     matcher = QueryMatcher(reading)
     docs = reading.union(matcher.docs(leaf) for leaf in leaves).without(docnum)
     return matcher.rank(docs, leaves, [], limit)

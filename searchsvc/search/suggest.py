@@ -71,7 +71,7 @@ def suggest_query(
     reading: Reading,
     *,
     found_nothing: bool,
-    stem: Callable[[str], str],
+    stems: Callable[[str], tuple[str, ...]],
     reparse: Callable[[str], ParsedQuery],
     finds_results: Callable[[tuple[Node, ...]], bool],
 ) -> str | None:
@@ -82,7 +82,7 @@ def suggest_query(
         for leaf in positive_leaves(clause):
             if not isinstance(leaf, Term) or leaf.fields not in (TEXT_FIELDS, WORD_FIELDS):
                 continue
-            choices = spelling_choices(reading, leaf.word, stem, found_nothing=found_nothing)
+            choices = spelling_choices(reading, leaf.word, stems, found_nothing=found_nothing)
             if choices:
                 options.append((leaf.span, choices))
 
@@ -104,28 +104,41 @@ def suggest_query(
 
 
 def spelling_choices(
-    reading: Reading, word: str, stem: Callable[[str], str], *, found_nothing: bool
+    reading: Reading,
+    word: str,
+    stems: Callable[[str], tuple[str, ...]],
+    *,
+    found_nothing: bool,
 ) -> tuple[Choice, ...]:
     """Clearly more common spellings of ``word``, cheapest first, with ``word`` itself
-    among them when it is written at all; empty when there is none to offer."""
+    among them when it is written at all; empty when there is none to offer.
+
+    ``stems`` gives a word's stems in the languages the query is read in (one for one
+    language): a form of any of them is no misspelling.
+    """
     if len(word) < MIN_WORD_LENGTH or not word.isalpha():
         return ()
+    own_stems = stems(word)
     return reading.derived(
-        ("spelling", word, found_nothing),
-        lambda: _spelling_choices(reading, word, stem, found_nothing=found_nothing),
+        ("spelling", word, own_stems, found_nothing),
+        lambda: _spelling_choices(reading, word, stems, found_nothing=found_nothing),
     )
 
 
 def _spelling_choices(
-    reading: Reading, word: str, stem: Callable[[str], str], *, found_nothing: bool
+    reading: Reading,
+    word: str,
+    stems: Callable[[str], tuple[str, ...]],
+    *,
+    found_nothing: bool,
 ) -> tuple[Choice, ...]:
     lexicon = reading.snapshot.lexicon
-    own_stem = stem(word)
+    own_stems = set(stems(word))
     # A word written nowhere whose stem is common ("tariff" beside "tariffs") is no typo:
     # the search finds it, so it counts as often as its stem does.
     typed = max(
         lexicon.occurrences(reading.reader, word),
-        lexicon.occurrences(reading.reader, own_stem, TEXT_FIELDS),
+        *(lexicon.occurrences(reading.reader, stem, TEXT_FIELDS) for stem in own_stems),
     )
     if typed > RARE_OCCURRENCES and not found_nothing:
         return ()
@@ -137,7 +150,7 @@ def _spelling_choices(
     ]
     # Another form of the typed word's stem finds the same articles: "massacres" is no
     # misspelling of "massacre", nor "tariff" of "tariffs", written or not.
-    found = [item for item in found if stem(item[0]) != own_stem]
+    found = [item for item in found if own_stems.isdisjoint(stems(item[0]))]
     closest = heapq.nsmallest(WEIGHED, found, key=lambda item: _cost(item[2], item[1]))
     corrections = sorted(
         Choice(_cost(weighted_distance(word, other), count), other) for other, count, _ in closest

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import url_for
 from werkzeug.datastructures import MultiDict
 
-from searchsvc.web.params import SEARCH_PARAMETERS
+from searchsvc.web.params import SEARCH_PARAMETERS, parameter_value
 
 
 class SearchLinks:
@@ -35,6 +35,7 @@ class SearchLinks:
 
     def toggle(self, name: str, value: str) -> str:
         """Add a filter value, or remove it if it is already active."""
+        value = parameter_value(name, value)
         if value in self.values(name):
             return self.without(name, value)
         return self._url([*self._without_page(), (name, value)])

@@ -77,6 +77,11 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
             filter_parameter("place", "Dateline place key, e.g. geo:587084 or country:AZ."),
             filter_parameter("places", "Key of a place mentioned in the story."),
             filter_parameter("source", "Source or agency, e.g. reuters."),
+            filter_parameter(
+                "language",
+                "Article language, an ISO 639-1 code such as en, id or ar; und selects the "
+                'articles whose language is unknown (the facet bucket keyed "").',
+            ),
             _query(
                 "date_from",
                 {"type": "string"},
@@ -107,6 +112,14 @@ def _search_operation(settings: Settings) -> dict[str, Any]:
                 "One hit per story: copies of one story (republished, updated, shortened) are "
                 "listed once, as their best-ranked copy, and totals count stories. false lists "
                 "every copy and totals count articles.",
+            ),
+            _query(
+                "lang",
+                {"type": "array", "items": {"type": "string"}},
+                "ISO 639-1 codes of the languages to read the query in (each word is "
+                "stemmed as each of them), comma-separated or repeated, e.g. id,ar. "
+                "Default: every language the index holds.",
+                explode=True,
             ),
         ],
         "responses": {
@@ -309,6 +322,12 @@ def _schemas() -> dict[str, Schema]:
                     "description": "Other copies of this story in the index "
                     "(/api/articles/{id}/versions lists them)",
                 },
+                "language": {**optional_string, "description": "ISO 639-1 code, or null"},
+                "dir": {
+                    "type": "string",
+                    "enum": ["ltr", "rtl"],
+                    "description": "Direction of the language's script (title and snippet)",
+                },
             }
         ),
         "FacetValue": _object(
@@ -381,7 +400,16 @@ def _schemas() -> dict[str, Schema]:
                 "message": optional_string,
                 "hits": {"type": "array", "items": _ref("Hit")},
                 "facets": _object(
-                    {"place": _ref("Facet"), "places": _ref("Facet"), "source": _ref("Facet")}
+                    {
+                        "place": _ref("Facet"),
+                        "places": _ref("Facet"),
+                        "source": _ref("Facet"),
+                        "language": {
+                            **_ref("Facet"),
+                            "description": 'Keys are ISO 639-1 codes; "" counts the articles '
+                            "whose language is unknown",
+                        },
+                    }
                 ),
                 "dates": _ref("DateHistogram"),
             }
@@ -398,6 +426,7 @@ def _schemas() -> dict[str, Schema]:
                 "source": optional_string,
                 "url": optional_string,
                 "author": optional_string,
+                "language": {**optional_string, "description": "ISO 639-1 code, or null"},
             }
         ),
         "Job": _object(

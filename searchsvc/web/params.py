@@ -15,8 +15,9 @@ from werkzeug.datastructures import MultiDict
 
 from searchsvc.config import Settings
 from searchsvc.search import QueryError, SearchRequest
+from searchsvc.search.filters import UNKNOWN_LANGUAGE
 
-FILTER_PARAMETERS = ("place", "places", "source")
+FILTER_PARAMETERS = ("place", "places", "source", "language")
 SEARCH_PARAMETERS = (
     "q",
     *FILTER_PARAMETERS,
@@ -26,6 +27,7 @@ SEARCH_PARAMETERS = (
     "page",
     "per_page",
     "collapse",
+    "lang",
 )
 # More values than this for one filter is not a person clicking facets.
 MAX_FILTER_VALUES = 50
@@ -40,6 +42,7 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchRe
         place=_filter_values(args, "place"),
         places=_filter_values(args, "places"),
         source=_filter_values(args, "source"),
+        language=_filter_values(args, "language"),
         date_from=parse_date(args.get("date_from", ""), "date_from", end_of_period=False),
         date_to=parse_date(args.get("date_to", ""), "date_to", end_of_period=True),
         sort=_sort(args.get("sort", "")),
@@ -48,6 +51,7 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchRe
             args, "per_page", default=settings.default_per_page, maximum=settings.max_per_page
         ),
         collapse=_flag(args, "collapse", default=True),
+        lang=_filter_values(args, "lang"),
     )
 
 
@@ -81,6 +85,16 @@ def _filter_values(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
             parameter=name,
         )
     return values
+
+
+def parameter_value(facet: str, key: str) -> str:
+    """How a link names a facet key: the language facet's ``""`` bucket is ``und``."""
+    return UNKNOWN_LANGUAGE if facet == "language" and not key else key
+
+
+def facet_key(facet: str, value: str) -> str:
+    """The facet key a parameter value selects (the inverse of :func:`parameter_value`)."""
+    return "" if facet == "language" and value.lower() == UNKNOWN_LANGUAGE else value
 
 
 _TRUE = ("true", "1", "yes", "on")

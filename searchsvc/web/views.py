@@ -14,16 +14,28 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template, request
+from markupsafe import Markup
 
 from searchsvc.search import QueryError, SearchRequest, SearchResult
+from searchsvc.search.model import text_direction
 from searchsvc.web.links import SearchLinks, page_window
-from searchsvc.web.params import FILTER_PARAMETERS, parse_search_args
+from searchsvc.web.params import FILTER_PARAMETERS, facet_key, parse_search_args
 from searchsvc.web.state import get_state
 
 blueprint = Blueprint("pages", __name__)
 
-FACET_TITLES = {"place": "Dateline", "places": "Places mentioned", "source": "Source"}
-FILTER_TITLES = {"place": "Dateline", "places": "Mentions", "source": "Source"}
+FACET_TITLES = {
+    "place": "Dateline",
+    "places": "Places mentioned",
+    "source": "Source",
+    "language": "Language",
+}
+FILTER_TITLES = {
+    "place": "Dateline",
+    "places": "Mentions",
+    "source": "Source",
+    "language": "Language",
+}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
 RELATED_LIMIT = 5
 # About this many bars get a visible label; every bar keeps one for screen readers.
@@ -95,7 +107,7 @@ def _active_filters(links: SearchLinks, result: SearchResult | None) -> list[Act
     for name in FILTER_PARAMETERS:
         labels = _facet_labels(result, name)
         for value in links.values(name):
-            label = f"{FILTER_TITLES[name]}: {labels.get(value, value)}"
+            label = f"{FILTER_TITLES[name]}: {labels.get(facet_key(name, value), value)}"
             chips.append(ActiveFilter(name, label, links.without(name, value)))
     return chips
 
@@ -159,6 +171,16 @@ def _paragraphs(body: str) -> list[str]:
     """Paragraphs as the sources mark them: a blank line, or (newswire) an indented line."""
     blocks = (" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(body))
     return [block for block in blocks if block]
+
+
+@blueprint.app_template_filter("language_attributes")
+def language_attributes(language: str | None) -> Markup:
+    """``lang`` and ``dir`` for an element holding text in ``language``, so a right-to-left
+    title or snippet runs right to left inside the left-to-right page; text of an unknown
+    language takes its direction from its first strong character (``dir="auto"``)."""
+    if not language:
+        return Markup(' dir="auto"')
+    return Markup(' lang="{}" dir="{}"').format(language, text_direction(language))
 
 
 @blueprint.app_template_filter("web_link")
