@@ -3,10 +3,16 @@
 Scores differ (Lucene's BM25 per field against our BM25F with a proximity bonus), so
 within one relevance tier the order may differ; everything else must not. Known
 differences are listed in docs/opensearch.md, "Conformance".
+
+A second corpus adds copies of two stories (``opensearch_corpus.copies_records``): one
+result per story, the same ``versions``, story and copy totals, the same versions lists.
+A third, in several languages (``language_corpus``), checks per-language analysis and the
+language facet and ``lang`` selections.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -16,11 +22,16 @@ from typing import Any
 import pytest
 from language_corpus import LANGUAGE_ARTICLES
 from opensearch_corpus import (  # noqa: F401 (fixtures)
+    CHAIN,
+    copies_corpus_cluster,
+    copies_corpus_whoosh,
+    copies_records,
     fixture_corpus_cluster,
     fixture_corpus_whoosh,
     language_corpus_cluster,
     language_corpus_whoosh,
 )
+from versions_support import STRIKE_IDS
 
 from searchsvc.cli import main
 from searchsvc.config import Settings
@@ -106,6 +117,14 @@ def open_both(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
         engine.close()
 
 
+def both_clients(whoosh: Settings, cluster: Settings) -> Iterator[dict[str, Any]]:
+    """The real app over each engine (chosen by ``engine`` in the settings)."""
+    apps = {"whoosh": create_app(whoosh), "opensearch": create_app(cluster)}
+    yield {name: app.test_client() for name, app in apps.items()}
+    for app in apps.values():
+        close_app(app)
+
+
 @pytest.fixture(scope="module")
 def engines(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
     yield from open_both(fixture_corpus_whoosh, fixture_corpus_cluster)
@@ -122,14 +141,14 @@ def comparable(answer: dict[str, Any], *, exact_order: bool) -> dict[str, Any]:
     first = answer["all_words_total"]
     answer["tiers"] = ids if exact_order else [sorted(ids[:first]), sorted(ids[first:])]
     answer["shown"] = {
-        hit["id"]: (hit["title"], hit["snippet"], hit["place"], hit["date"]) for hit in hits
+        hit["id"]: (hit["title"], hit["snippet"], hit["place"], hit["date"], hit["versions"])
+        for hit in hits
     }
     return answer
 
 
 def both(engines, exact_order: bool = False, **request: Any) -> tuple[dict, dict]:
-    # The cluster does not group copies of a story yet (docs/opensearch.md): both list all.
-    search = SearchRequest(**{"per_page": 100, "collapse": False, **request})
+    search = SearchRequest(**{"per_page": 100, **request})
     return tuple(  # type: ignore[return-value]
         comparable(engines[name].search(search).to_dict(), exact_order=exact_order)
         for name in ENGINES
@@ -230,14 +249,8 @@ def test_generations_count_the_same_articles(engines) -> None:
 
 @pytest.fixture(scope="module")
 def web_clients(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
-    """The real app over each engine (chosen by ``engine`` in the settings)."""
-    apps = {
-        "whoosh": create_app(fixture_corpus_whoosh),
-        "opensearch": create_app(fixture_corpus_cluster),
-    }
-    yield {name: app.test_client() for name, app in apps.items()}
-    for app in apps.values():
-        close_app(app)
+    """The real app over each engine, on the fixture corpus."""
+    yield from both_clients(fixture_corpus_whoosh, fixture_corpus_cluster)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +264,6 @@ def web_clients(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
     ],
 )
 def test_the_json_api_answers_the_same(web_clients, path: str) -> None:
-    path += "&collapse=false"  # as in both(): the cluster lists every copy
     answers = {name: client.get(path) for name, client in web_clients.items()}
     assert {name: answer.status_code for name, answer in answers.items()} == {
         name: 200 for name in ENGINES
@@ -320,20 +332,10 @@ def cli_runs(fixture_corpus_whoosh, fixture_corpus_cluster):  # noqa: F811
     ],
 )
 def test_the_cli_answers_the_same(cli_runs, monkeypatch, capsys, argv) -> None:
-    """The command line has no way to list every copy, and the cluster engine does not
-    group copies yet (docs/opensearch.md): the answers say so differently, and on these
-    queries, where no story has copies, everything else is the same."""
     runs = cli_runs(monkeypatch, capsys, *argv)
     assert [runs[name][0] for name in ENGINES] == [0, 0]
     whoosh, cluster = (
-        {
-            key: value
-            for key, value in comparable(
-                json.loads(runs[name][1]), exact_order="--sort" in argv
-            ).items()
-            if key not in ("collapse", "total_counts")
-        }
-        for name in ENGINES
+        comparable(json.loads(runs[name][1]), exact_order="--sort" in argv) for name in ENGINES
     )
     assert cluster == whoosh
 
@@ -365,13 +367,194 @@ def test_the_cli_prints_the_same_text(cli_runs, monkeypatch, capsys, argv) -> No
 def test_the_search_page_is_the_same(web_clients, path: str) -> None:
     """In a date order the page lists the same articles in the same order, so the HTML is
     the same but for the time taken (relevance pages may order a tier differently)."""
-    path += "&collapse=false"  # as in both(): the cluster lists every copy
     answers = {name: client.get(path) for name, client in web_clients.items()}
     whoosh, cluster = (
         (answers[name].status_code, without_timing(answers[name].get_data(as_text=True)))
         for name in ENGINES
     )
     assert cluster == whoosh
+
+
+# --- copies of one story ---------------------------------------------------------------
+
+COPIES_QUERIES = [
+    "",
+    "copper valparaiso",
+    "ministry talks stevedores",
+    "copper",
+    "strike",
+    "valparaiso -festival",
+    '"copper shipments"',
+    "ferry highway",
+    "chaiten",
+    "harbour",
+    "oil OR copper",
+    "source:andes*",
+    "date:2024-05",
+]
+
+
+@pytest.fixture(scope="module")
+def copies_engines(copies_corpus_whoosh, copies_corpus_cluster):  # noqa: F811
+    yield from open_both(copies_corpus_whoosh, copies_corpus_cluster)
+
+
+@pytest.fixture(scope="module")
+def story_of(copies_engines) -> dict[str, str]:
+    """Each article's story, named by its smallest id, as the embedded engine groups them."""
+    engine = copies_engines["whoosh"]
+    stories = {}
+    for record in copies_records():
+        copies = {record["id"], *(hit.id for hit in engine.versions(record["id"]))}
+        stories[record["id"]] = min(copies)
+    return stories
+
+
+def test_the_copies_corpus_has_the_groups_it_was_written_for(story_of) -> None:
+    """The comparisons below mean something only if the embedded engine groups the
+    strike's versions and joins the chain's ends through its middle."""
+    assert {story_of[article_id] for article_id in STRIKE_IDS} == {min(STRIKE_IDS)}
+    assert {story_of[record["id"]] for record in CHAIN} == {"chain-both"}
+    assert sum(1 for key, story in story_of.items() if key != story) == len(STRIKE_IDS) + 1
+
+
+def by_story(answer: dict[str, Any], story_of: dict[str, str]) -> dict[str, Any]:
+    """A collapsed relevance list as its stories in each tier, with their ``versions``:
+    which copy stands for a story is the best-scored one, and scores differ."""
+    answer = dict(answer)
+    hits = answer.pop("hits")
+    answer.pop("took_ms")
+    first = answer["all_words_total"]
+    stories = [story_of[hit["id"]] for hit in hits]
+    answer["tiers"] = [sorted(stories[:first]), sorted(stories[first:])]
+    answer["versions"] = {story_of[hit["id"]]: hit["versions"] for hit in hits}
+    return answer
+
+
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("query", COPIES_QUERIES)
+def test_copies_are_grouped_alike_in_relevance_order(
+    copies_engines, story_of, query: str, collapse: bool
+) -> None:
+    answers = [
+        copies_engines[name].search(SearchRequest(query=query, per_page=100, collapse=collapse))
+        for name in ENGINES
+    ]
+    if collapse:
+        whoosh, cluster = (by_story(answer.to_dict(), story_of) for answer in answers)
+    else:
+        whoosh, cluster = (comparable(a.to_dict(), exact_order=False) for a in answers)
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+@pytest.mark.parametrize("query", COPIES_QUERIES)
+def test_copies_in_date_order_agree_article_for_article(
+    copies_engines, query: str, sort: str, collapse: bool
+) -> None:
+    """In a date order the copy shown for a story is the first by date (then id) in
+    both engines, so every hit is the same."""
+    whoosh, cluster = both(
+        copies_engines, exact_order=True, query=query, sort=sort, collapse=collapse
+    )
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"source": ("coastal times",)},
+        {"source": ("andes wire", "southern post")},
+        {"date_from": dt.date(2024, 5, 15)},
+        {"date_to": dt.date(2024, 5, 14), "source": ("pacific herald",)},
+    ],
+)
+@pytest.mark.parametrize("query", ["", "copper valparaiso", "ferry highway"])
+def test_copies_under_facet_selections_agree(copies_engines, query: str, selection) -> None:
+    whoosh, cluster = both(
+        copies_engines, exact_order=True, query=query, sort="newest", **selection
+    )
+    assert cluster == whoosh
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3])
+def test_collapsed_pages_across_the_tiers_agree(copies_engines, per_page: int) -> None:
+    for query in ("copper valparaiso", "ferry highway", "oil OR copper"):
+        for sort in ("newest", "oldest"):
+            for page in range(1, 7):
+                whoosh, cluster = both(
+                    copies_engines,
+                    exact_order=True,
+                    query=query,
+                    sort=sort,
+                    page=page,
+                    per_page=per_page,
+                )
+                assert cluster == whoosh
+
+
+def test_versions_lists_agree(copies_engines) -> None:
+    for record in copies_records():
+        lists = [
+            [dataclasses.asdict(hit) for hit in copies_engines[name].versions(record["id"])]
+            for name in ENGINES
+        ]
+        assert lists[0] == lists[1]
+    for name in ENGINES:
+        with pytest.raises(ArticleNotFound):
+            copies_engines[name].versions("no-such-id")
+
+
+def test_related_stories_carry_the_same_versions(copies_engines) -> None:
+    for article_id in ("strike-other", "chain-ferry", "copper-output"):
+        found = [
+            {hit.id: hit.versions for hit in copies_engines[name].related(article_id, limit=100)}
+            for name in ENGINES
+        ]
+        assert found[0] == found[1]
+        assert any(found[0].values())
+
+
+@pytest.fixture(scope="module")
+def copies_clients(copies_corpus_whoosh, copies_corpus_cluster):  # noqa: F811
+    yield from both_clients(copies_corpus_whoosh, copies_corpus_cluster)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/search?q=copper+valparaiso&sort=newest",
+        "/api/search?q=ferry&sort=oldest&collapse=false",
+        "/api/articles/strike-agency/versions",
+        "/api/versions?id=chain-both",
+        "/api/versions?id=port-festival",
+        "/api/versions",
+        "/api/articles/no-such-story/versions",
+        "/?q=copper+valparaiso&sort=newest",
+        "/?q=copper+valparaiso&sort=newest&collapse=false",
+    ],
+)
+def test_copies_over_http_answer_the_same(copies_clients, path: str) -> None:
+    """Pages, JSON answers and errors alike, but for the time taken."""
+    answers = {name: client.get(path) for name, client in copies_clients.items()}
+    whoosh, cluster = (
+        (answers[name].status_code, without_timing(answers[name].get_data(as_text=True)))
+        if answers[name].mimetype != "application/json"
+        else (answers[name].status_code, untimed(answers[name].get_json()))
+        for name in ENGINES
+    )
+    assert cluster == whoosh
+
+
+def untimed(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "took_ms"}
+
+
+def test_the_article_page_lists_the_other_versions(copies_clients) -> None:
+    html = copies_clients["opensearch"].get("/articles/strike-agency").get_data(as_text=True)
+    assert "Other versions of this story" in html
+    assert "Copper exports stall as Chilean port workers walk out" in html
 
 
 # --- an archive in several languages --------------------------------------------------

@@ -15,6 +15,8 @@ The stemmed ``title``/``body`` hold stems; ``title_words``/``body_words`` the su
 (absent when unknown) for the language facet, and ``analysis`` the key of the analysis it
 got (:func:`searchsvc.analysis.analysis_language`), which a query word read in several
 languages uses to keep each of its stems to the articles of the languages producing it.
+The fields that group copies of one story are ``copies``' (the signature, its band keys, the
+group's label).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from searchsvc.analysis import NewsAnalysis, analysis_language, stem_filter_for,
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index.schema import display_record
+from searchsvc.opensearch.copies import COPY_FIELDS, copy_fields
 
 #: Pre-analysed text: split on the spaces we joined the terms with, nothing else.
 _TERMS = {"type": "text", "analyzer": "whitespace"}
@@ -48,6 +51,7 @@ MAPPING: dict[str, Any] = {
         "analysis": _KEY,
         "date": {"type": "date", "format": "yyyy-MM-dd"},
         "shown": {"type": "object", "enabled": False},
+        **COPY_FIELDS,
     },
 }
 
@@ -79,6 +83,7 @@ def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         "title_words": " ".join(title_words),
         "body_words": " ".join(body_words),
         "shown": {"title": article.title, "body": article.body, "record": display_record(article)},
+        **copy_fields(article.id, article.title, article.body),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key

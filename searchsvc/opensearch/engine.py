@@ -31,7 +31,7 @@ from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, IndexNotFound
 from searchsvc.index.updates import UpdateResult
-from searchsvc.opensearch import generations, status
+from searchsvc.opensearch import copies, generations, status
 from searchsvc.opensearch.connection import connect, translating_cluster_errors
 from searchsvc.opensearch.lexicon import ClusterLexicon
 from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hit
@@ -127,12 +127,29 @@ class OpenSearchEngine:
             "_source": HIT_SOURCE,
         }
         hits = self.client.search(index=self.alias, body=body)["hits"]["hits"]
-        highlighter = self.highlighter_for(HighlightTerms())
-        return [cluster_hit(hit, highlighter, scored=True) for hit in hits]
+        return self._hits(hits, scored=True)
+
+    @translating_cluster_errors
+    def versions(self, article_id: str) -> list[Hit]:
+        """The other copies of the article's story, newest first (ties by id)."""
+        story = copies.Story.of(self._source(article_id))
+        if not story.has_copies:
+            return []
+        query = {
+            "bool": {
+                "filter": [{"term": {copies.STORY: story.label}}],
+                "must_not": [{"ids": {"values": [article_id]}}],
+            }
+        }
+        order = [{"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+        found = copies.every_hit(self.client, self.alias, query, HIT_SOURCE, order)
+        return self._hits(list(found), scored=False)
 
     def ranked_ids(self, query: str, limit: int = 1000, *, any_word: bool = False) -> list[str]:
-        """Article ids by relevance (for evaluation); ``any_word`` is not told apart."""
-        result = self.search(SearchRequest(query=query, per_page=min(limit, 100)))
+        """Article ids by relevance (for evaluation), every copy listed as the embedded
+        engine lists them; ``any_word`` is not told apart."""
+        request = SearchRequest(query=query, per_page=min(limit, 100), collapse=False)
+        result = self.search(request)
         return [hit.id for hit in result.hits]
 
     @property
@@ -273,6 +290,15 @@ class OpenSearchEngine:
     _parse_uncached = SearchEngine._parse_uncached
     highlighter_for = SearchEngine.highlighter_for
     _validated = SearchEngine._validated
+
+    def _hits(self, hits: list[dict], *, scored: bool) -> list[Hit]:
+        """Results without query words to highlight, each with its count of copies."""
+        highlighter = self.highlighter_for(HighlightTerms())
+        versions = copies.versions_of(self.client, self.alias, [hit["_source"] for hit in hits])
+        return [
+            cluster_hit(hit, highlighter, scored, versions=count)
+            for hit, count in zip(hits, versions, strict=True)
+        ]
 
     def _source(self, article_id: str) -> dict:
         if not isinstance(article_id, str) or len(article_id) > MAX_ID_LENGTH:

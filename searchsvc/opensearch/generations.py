@@ -31,6 +31,7 @@ from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.updates import UpdateResult
+from searchsvc.opensearch.copies import BuildSignatures, regroup
 from searchsvc.opensearch.documents import article_source, index_body
 from searchsvc.opensearch.status import finished, record_outcome
 
@@ -252,7 +253,12 @@ def build_generation(
         body["settings"]["index"]["refresh_interval"] = "-1"  # one refresh after the load
         try:
             client.indices.create(index=name, body=body)
-            sent, distinct = _load(client, name, articles, lock)
+            signatures = BuildSignatures()
+            sent = _load(client, name, articles, lock, signatures)
+            distinct = len(signatures)
+            lock.progress["phase"] = "grouping"
+            # Copies are grouped over the whole generation; the refresh below shows them.
+            _stream(client, signatures.label_updates(name, settings.versions_threshold), lock)
             lock.progress["phase"] = "verifying"
             lock.renew()  # the refresh of a big generation takes a while
             client.indices.put_settings(index=name, body={"index": {"refresh_interval": "1s"}})
@@ -311,33 +317,42 @@ def _keep_build_record(
 
 
 def _load(
-    client: OpenSearch, name: str, articles: Iterable[Article], lock: ClusterLock
-) -> tuple[int, int]:
-    """Bulk-load ``articles``; (documents sent, distinct ids). The last of a repeated id
-    wins, as in the embedded build."""
+    client: OpenSearch,
+    name: str,
+    articles: Iterable[Article],
+    lock: ClusterLock,
+    signatures: BuildSignatures,
+) -> int:
+    """Bulk-load ``articles``, keeping their ``signatures`` (one per distinct id) for
+    grouping; the documents sent. The last of a repeated id wins, as in the embedded build."""
     plain = make_analyzer(stem=False)
-    ids: set[str] = set()
     sent = 0
 
     def actions() -> Iterator[dict]:
         nonlocal sent
         for article in articles:
-            ids.add(article.id)
             sent += 1
-            yield {"_index": name, "_id": article.id, "_source": article_source(article, plain)}
+            source = article_source(article, plain)
+            signatures.add(article.id, source)
+            yield {"_index": name, "_id": article.id, "_source": source}
 
+    _stream(client, actions(), lock)
+    return sent
+
+
+def _stream(client: OpenSearch, actions: Iterable[dict], lock: ClusterLock) -> None:
+    """Send a build's ``actions`` in bulk requests, renewing the lock as they go."""
     for done, (ok, item) in enumerate(
         helpers.streaming_bulk(
-            client, actions(), chunk_size=BULK_CHUNK, max_retries=3, raise_on_error=False
+            client, actions, chunk_size=BULK_CHUNK, max_retries=3, raise_on_error=False
         ),
         start=1,
     ):
         if not ok:
-            raise BuildFailed(f"the cluster refused an article: {item}")
+            raise BuildFailed(f"the cluster refused an article or a label: {item}")
         if done % (20 * BULK_CHUNK) == 0:
             lock.progress["done"] = done
             lock.renew()
-    return sent, len(ids)
 
 
 def switch_alias(client: OpenSearch, alias: str, name: str) -> list[str]:
@@ -390,11 +405,10 @@ def update_articles(
         name = _require_serving(client, alias)
         batch = {article.id: article for article in articles}  # the later article wins
         existing = _existing_ids(client, name, list(batch))
-        actions = [
-            {"_index": name, "_id": key, "_source": article_source(article, plain)}
-            for key, article in batch.items()
-        ]
-        _bulk(client, actions)
+        sources = [article_source(article, plain) for article in batch.values()]
+        relabelled = regroup(client, name, sources, existing, settings.versions_threshold)
+        actions = [{"_index": name, "_id": source["id"], "_source": source} for source in sources]
+        _bulk(client, [*actions, *relabelled])
         bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     replaced = len(existing)
@@ -408,15 +422,16 @@ def delete_articles(client: OpenSearch, settings: Settings, ids: Iterable[str]) 
         name = _require_serving(client, alias)
         wanted = list(dict.fromkeys(ids))
         existing = _existing_ids(client, name, wanted)
-        _bulk(client, [{"_op_type": "delete", "_index": name, "_id": key} for key in existing])
+        relabelled = regroup(client, name, [], existing, settings.versions_threshold)
+        deletions = [{"_op_type": "delete", "_index": name, "_id": key} for key in existing]
+        _bulk(client, [*deletions, *relabelled])
         bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     return UpdateResult(generation_id(alias, name), 0, 0, len(existing), count)
 
 
 def _bulk(client: OpenSearch, actions: list[dict]) -> None:
-    if not actions:
-        return
+    """Send ``actions`` (none: no request), searchable on return."""
     _, errors = helpers.bulk(
         client, actions, chunk_size=BULK_CHUNK, max_retries=3, refresh=True, raise_on_error=False
     )

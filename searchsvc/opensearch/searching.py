@@ -12,6 +12,12 @@ The same steps as the embedded engine's ``_Search``, in one request or a few:
   only some of the words: on the first page from a third search in the same
   ``_msearch`` (its start is known), on later pages from a second request.
 
+Copies of one story (``copies``) are grouped as in the embedded engine: with
+``collapse`` each tier's hits are collapsed on the ``story`` label (OpenSearch keeps the
+first copy in the tier's order, the copy the embedded engine shows), the stories of the
+all-words tier are left out of the second tier (their first copy came earlier in the
+list), and totals count stories exactly (``copies.story_labels``).
+
 Counts per day come back from a day-level ``date_histogram`` and are grouped into the
 same year, month or day bars as the embedded engine shows (``facets.histogram_of_days``);
 highlights are made from the stored text by our own :class:`Highlighter`.
@@ -22,9 +28,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from searchsvc.index.errors import ClusterUnavailable
+from searchsvc.opensearch import copies
 from searchsvc.opensearch.connection import RETRY_STATUSES
 from searchsvc.opensearch.lexicon import ClusterReading
 from searchsvc.opensearch.translate import (
@@ -52,7 +59,7 @@ if TYPE_CHECKING:
 #: many candidates so the top values and their counts are exact in practice.
 SHARD_SIZE = 10_000
 #: What a hit's source needs for a result (the indexed term fields stay behind).
-HIT_SOURCE = ["id", "shown"]
+HIT_SOURCE = ["id", "shown", copies.STORY, copies.HAS_COPIES]
 _LABEL_SOURCE = ["shown.record.dateline_place", "shown.record.places", "shown.record.source"]
 
 
@@ -113,22 +120,22 @@ class ClusterSearch:
                 raise refused(answer)
         aggs = answers[0]["aggregations"]
         final = aggs["final"]
-        total = final["doc_count"]
-        with_all = final["all_words"]["doc_count"] if self.tiered else total
+        copies_total = final["doc_count"]
+        counts = self.counts(final)
+        total, with_all = counts.total, counts.with_all
         hits = answers[1]["hits"]["hits"]
         if self.tiered and len(hits) < request.per_page and start + len(hits) < total:
-            wanted = request.per_page - len(hits)
-            if ahead:
-                hits = hits + answers[2]["hits"]["hits"][:wanted]
-            else:
-                rest = self.tier_search(first=False, start=max(0, start - with_all), size=wanted)
-                hits = hits + client.search(index=alias, body=rest)["hits"]["hits"]
+            early = answers[2]["hits"]["hits"] if ahead else None
+            hits = hits + self.second_tier(early, start, request.per_page - len(hits), counts)
         message = self.message
         if with_all < total:
-            message = partial_match_message(with_all, total)
+            stories = self.request.collapse and aggs["copies_anywhere"]["any"]["doc_count"] > 0
+            message = partial_match_message(with_all, total, stories=stories)
         positive, _, _ = split_clauses(self.parsed.clauses)
         terms = QueryMatcher(self.reading).highlight_terms(positive)  # type: ignore[arg-type]
         highlighter = self.engine.highlighter_for(terms)
+        sources = [hit["_source"] for hit in hits]
+        versions = copies.versions_of(client, alias, sources)
         return {
             "query": request.query,
             "sort": request.sort,
@@ -137,7 +144,10 @@ class ClusterSearch:
             "page": request.page,
             "per_page": request.per_page,
             "took_ms": 0.0,
-            "hits": [cluster_hit(hit, highlighter, self.scored) for hit in hits],
+            "hits": [
+                cluster_hit(hit, highlighter, self.scored, versions=count)
+                for hit, count in zip(hits, versions, strict=True)
+            ],
             "facets": self.facets(aggs),
             "dates": histogram_of_days(
                 {
@@ -150,12 +160,53 @@ class ClusterSearch:
             "suggestion": self.suggestion(found_nothing=not with_all),
             "fallback": bool(total) and not with_all,
             "message": message,
-            # Copies of one story are not grouped on the cluster yet: every count is of
-            # articles, and the result says so (docs/opensearch.md, "Differences").
-            "collapse": False,
-            "copies_total": total,
-            "total_counts": "copies",
+            "collapse": request.collapse,
+            "copies_total": copies_total,
+            "total_counts": "stories" if request.collapse else "copies",
         }
+
+    def counts(self, final: dict[str, Any]) -> Counts:
+        """The list's total and all-words total: articles, or with ``collapse`` stories.
+
+        Stories are the articles without copies (counted by the aggregations) plus the
+        distinct labels of those with copies: first among the articles with all the
+        words, then among the rest whose story is not one of those (``told`` already).
+        """
+        first = final["all_words"] if self.tiered else final
+        if not self.request.collapse:
+            return Counts(final["doc_count"], first["doc_count"], [])
+        filters = [*self.base(), self.selections()]
+        first_filters = [*filters, self.complete] if self.tiered else filters
+        told = self.labels_of(first_filters, with_copies(first))
+        with_all = first["alone"]["doc_count"] + len(told)
+        if not self.tiered:
+            return Counts(with_all, with_all, told)
+        rest = [*filters, not_any(self.complete, told)]
+        later = self.labels_of(rest, with_copies(final) - with_copies(first))
+        alone_later = final["alone"]["doc_count"] - first["alone"]["doc_count"]
+        return Counts(with_all + alone_later + len(later), with_all, told)
+
+    def second_tier(
+        self, early: list[dict[str, Any]] | None, start: int, wanted: int, counts: Counts
+    ) -> list[dict[str, Any]]:
+        """The page's ``wanted`` hits from the second tier: from the ``early`` top of the
+        tier (the first page's, asked for with the first tier) when it holds enough once
+        the first tier's stories are left out, else from a request of their own."""
+        if early is not None:
+            kept = untold(early, counts.told)
+            if len(kept) >= wanted or len(early) < self.request.per_page:
+                return kept[:wanted]
+        rest = self.tier_search(
+            first=False, start=max(0, start - counts.with_all), size=wanted, told=counts.told
+        )
+        return self.engine.client.search(index=self.engine.alias, body=rest)["hits"]["hits"]
+
+    def labels_of(self, filters: list[Query], copies_matching: int) -> list[str]:
+        """The labels of the stories with copies among ``filters``' matches (no request
+        when ``copies_matching``, the count of such articles, is 0)."""
+        if not copies_matching:
+            return []
+        return copies.story_labels(self.engine.client, self.engine.alias, filters)
 
     # --- requests ----------------------------------------------------------------------
 
@@ -209,9 +260,13 @@ class ClusterSearch:
             },
             "undated": {"missing": {"field": "date"}},
         }
+        alone = {"alone": {"filter": copies.WITHOUT_COPIES_FILTER}}
+        final.update(alone)
         if self.tiered:
-            final["all_words"] = {"filter": self.complete}
+            final["all_words"] = {"filter": self.complete, "aggs": alone}
         aggs["final"] = {"filter": self.selections(), "aggs": final}
+        anywhere = {"any": {"filter": copies.HAS_COPIES_FILTER}}
+        aggs["copies_anywhere"] = {"global": {}, "aggs": anywhere}
         return {
             "size": 0,
             "track_total_hits": True,
@@ -219,21 +274,25 @@ class ClusterSearch:
             "aggs": aggs,
         }
 
-    def tier_search(self, *, first: bool, start: int, size: int) -> dict[str, Any]:
-        """The articles with all the words (``first``) or only some, in the page's order."""
+    def tier_search(
+        self, *, first: bool, start: int, size: int, told: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The articles with all the words (``first``) or only some, in the page's order;
+        with ``collapse``, the first copy of each story, leaving out the stories ``told``
+        in the first tier."""
         matching: dict[str, Any] = {"filter": self.base()}
         if self.tiered:
             if first:
                 matching["filter"] = [*matching["filter"], self.complete]
             else:
-                matching["must_not"] = [self.complete]
+                matching["filter"] = [*matching["filter"], not_any(self.complete, told or [])]
         if self.scored:
             matching["should"] = self.scoring
             order: list[Any] = [{"_score": "desc"}, {"id": "asc"}]
         else:
             direction = "asc" if self.request.sort == "oldest" else "desc"
             order = [{"date": {"order": direction, "missing": "_last"}}, {"id": "asc"}]
-        return {
+        body = {
             "from": start,
             "size": size,
             "track_total_hits": False,
@@ -243,6 +302,9 @@ class ClusterSearch:
             "track_scores": self.scored,
             "_source": HIT_SOURCE,
         }
+        if self.request.collapse:
+            body["collapse"] = {"field": copies.STORY}
+        return body
 
     # --- answers -----------------------------------------------------------------------
 
@@ -329,8 +391,38 @@ def bucket_label(facet: str, key: str, bucket: dict | None) -> str:
     return label_in_record(facet, key, record) or key
 
 
-def cluster_hit(hit: dict[str, Any], highlighter: Highlighter, scored: bool) -> Hit:
-    """One result from a search hit's source."""
+def untold(hits: list[dict[str, Any]], told: list[str]) -> list[dict[str, Any]]:
+    """The second tier's top hits asked for before the first tier's stories were known,
+    without those stories: collapsed on the story, they are the top of the second tier
+    that leaves them out (every copy of a story is left out or none)."""
+    excluded = set(told)
+    return [hit for hit in hits if hit["_source"].get(copies.STORY) not in excluded]
+
+
+def with_copies(counted: dict[str, Any]) -> int:
+    """How many of a ``filter`` aggregation's articles have copies."""
+    return counted["doc_count"] - counted["alone"]["doc_count"]
+
+
+def not_any(query: Query, told: list[str]) -> Query:
+    """Articles outside ``query`` whose story is not one of ``told``."""
+    excluded = [query, copies.terms_any(copies.STORY, told)] if told else [query]
+    return {"bool": {"must_not": excluded}}
+
+
+class Counts(NamedTuple):
+    """A list's counts (stories or articles), and the labels of the stories with copies
+    in its all-words tier."""
+
+    total: int
+    with_all: int
+    told: list[str]
+
+
+def cluster_hit(
+    hit: dict[str, Any], highlighter: Highlighter, scored: bool, versions: int = 0
+) -> Hit:
+    """One result from a search hit's source; ``versions``: its other copies."""
     source = hit["_source"]
     shown = source.get("shown") or {}
     record = shown.get("record") or {}
@@ -347,6 +439,7 @@ def cluster_hit(hit: dict[str, Any], highlighter: Highlighter, scored: bool) -> 
         source=record.get("source"),
         url=record.get("url"),
         score=round(float(score or 0.0), 6),
+        versions=versions,
         language=language,
         dir=text_direction(language),
     )
