@@ -29,6 +29,7 @@ from searchsvc.articles.languages import (
     DETECTION_SAMPLE_CHARS,
     detect_language,
     detection_sample,
+    plainly_english,
 )
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.reuters import read_reuters
@@ -177,6 +178,20 @@ def main() -> None:
     print(f"bounded text: headline + first {DETECTION_SAMPLE_CHARS} body characters\n")
     chosen = [c for c in CANDIDATES if not args.only or args.only in c.name]
     print_table([measure(candidate, classes, reuters) for candidate in chosen])
+    if reuters:
+        print_shortcut(reuters)
+
+
+def print_shortcut(reuters: list[Article]) -> None:
+    """How many stories the plain-English shortcut answers, and whether fastText agrees."""
+    samples = [detection_sample(article.title, article.body) for article in reuters]
+    taken = [sample for sample in samples if plainly_english(sample)]
+    model = _fasttext_lite()
+    agree = sum(model(sample) == "en" for sample in taken)
+    print(
+        f"\nplain-English shortcut: {len(taken)} of {len(samples)} Reuters stories "
+        f"answered without the model; fastText says English for {agree} of them"
+    )
 
 
 if __name__ == "__main__":

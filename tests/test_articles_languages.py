@@ -10,7 +10,13 @@ from test_index_support import index_settings, story, write_jsonl
 
 from searchsvc.articles import IngestReport
 from searchsvc.articles.feeds import entry_article, parse_feed
-from searchsvc.articles.languages import detect_language, language_label, normalize_language_tag
+from searchsvc.articles.languages import (
+    detect_language,
+    detection_sample,
+    language_label,
+    normalize_language_tag,
+    plainly_english,
+)
 from searchsvc.articles.model import Article, Place
 from searchsvc.articles.pages import article_from_page
 from searchsvc.articles.sources import read_articles
@@ -115,6 +121,27 @@ def test_labels_are_english_names(code: str | None, label: str) -> None:
 )
 def test_detected_from_headline_and_opening(title: str, body: str, language: str) -> None:
     assert detect_language(title, body) == language
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "english"),
+    [
+        ("Storms keep boats in harbour", ENGLISH, True),
+        ("Warga kembali ke rumah", INDONESIAN, False),
+        ("Harga sayur naik", MALAY, False),
+        ("Mvua zachelewa", SWAHILI, False),
+        # Dutch and German share "in", "is" and "was" with English: no marker of theirs.
+        (
+            "De haven is open",
+            "De haven is in het weekend open, zei de directie.",
+            False,
+        ),
+        ("Der Hafen", "Der Hafen war in der Nacht geschlossen, was die Reeder ärgerte.", False),
+    ],
+)
+def test_plain_english_is_told_without_the_model(title: str, body: str, english: bool) -> None:
+    """The shortcut answers only for English prose; the others go to the model."""
+    assert plainly_english(detection_sample(title, body)) is english
 
 
 @pytest.mark.parametrize(
