@@ -278,27 +278,40 @@ def decode_run(run: BlockRun, fixed_size: int | None) -> DecodedPostings:
 
 
 class RunValues(Sequence):
-    """The per-posting values of a run of blocks, each sliced out when asked for."""
+    """The per-posting values of a run of blocks, each sliced out when asked for.
 
-    def __init__(self, data: bytes, starts: np.ndarray | None, lengths: np.ndarray) -> None:
-        self.data = data
-        self._starts = starts
-        self._lengths = lengths
+    Most terms are never asked for positions, so where each value starts is worked out
+    (for all postings at once) only on the first request: until then a run holds its
+    bytes and a few numbers per block.
+    """
+
+    def __init__(self, layout: _RunLayout) -> None:
+        self.data = layout.data
+        self._layout: _RunLayout | None = layout
+        self._count = int(layout.run.counts.sum())
+        self._split: tuple[np.ndarray | None, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self._lengths)
+        return self._count
 
     def __getitem__(self, index: int) -> bytes | None:  # type: ignore[override]
-        length = int(self._lengths[index])  # IndexError past the end ends iterations
-        if self._starts is None:
+        split = self._split
+        if split is None:
+            split = self._layout.value_spans()
+            self._split = split  # one assignment: safe between threads
+        starts, lengths = split
+        length = int(lengths[index])  # IndexError past the end ends iterations
+        if starts is None:
             return None  # the format records no values
-        start = int(self._starts[index])
+        start = int(starts[index])
         return self.data[start : start + length]
 
     @property
     def nbytes(self) -> int:
-        arrays = self._lengths.nbytes + (0 if self._starts is None else self._starts.nbytes)
-        return len(self.data) + arrays
+        if self._split is None:
+            return len(self.data) + 100 * len(self._layout.run.counts)
+        starts, lengths = self._split
+        return len(self.data) + lengths.nbytes + (0 if starts is None else starts.nbytes)
 
 
 class _RunLayout:
@@ -310,9 +323,9 @@ class _RunLayout:
     """
 
     def __init__(self, run: BlockRun, fixed_size: int | None) -> None:
-        self.run = run
         self.fixed_size = fixed_size
         self.data = b"".join([*run.data, _PADDING])
+        self.run = run._replace(data=[])  # held by the values: keep the bytes once
         self.buffer = np.frombuffer(self.data, dtype=np.uint8)
         sizes = np.fromiter(map(len, run.data), dtype=np.int64, count=len(run.data))
         ends = np.cumsum(sizes)
@@ -386,6 +399,10 @@ class _RunLayout:
         return weights
 
     def values(self) -> RunValues:
+        return RunValues(self)
+
+    def value_spans(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """(start, length) of each posting's value in :attr:`data`; no starts if none."""
         counts = self.run.counts
         if self.length_width is not None:
             lengths = self._uints(
@@ -394,13 +411,13 @@ class _RunLayout:
             ends = np.cumsum(lengths)
             in_block = ends - lengths - np.repeat((ends - lengths)[self.first_slots], counts)
             starts = np.repeat(self.value_start, counts) + in_block
-            return RunValues(self.data, starts, lengths)
+            return starts, lengths
         total = int(counts.sum())
         if not self.fixed_size:
-            return RunValues(self.data, None, np.zeros(total, dtype=np.int64))
+            return None, np.zeros(total, dtype=np.int64)
         within = np.arange(total) - np.repeat(self.first_slots, counts)
         starts = np.repeat(self.value_start, counts) + within * self.fixed_size
-        return RunValues(self.data, starts, np.full(total, self.fixed_size, dtype=np.int64))
+        return starts, np.full(total, self.fixed_size, dtype=np.int64)
 
 
 class CompactPostingsWriter(W3PostingsWriter):
