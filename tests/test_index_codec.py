@@ -3,6 +3,7 @@ Whoosh's matchers and the NumPy postings reader; indexes of both codecs open."""
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,12 @@ from searchsvc.index.codec import (
     CompactCodec,
     CompactTermInfo,
     decode_postings,
+    decode_run,
+    encode_block,
     encode_postings,
     float32,
+    read_run,
+    write_block,
 )
 from searchsvc.index.schema import article_document, make_schema
 from searchsvc.index.stored import (
@@ -57,6 +62,37 @@ def test_postings_round_trip(found) -> None:
     assert list(raw.ids()) == ids
     assert list(raw.weights(len(ids))) == weights
     assert list(raw.values(len(ids), None)) == values
+
+
+@given(
+    st.lists(postings_lists(), min_size=1, max_size=6),
+    st.sampled_from([None, 0]),
+    st.sampled_from([0, 1, 6]),
+)
+def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, level) -> None:
+    """All blocks at once (mixed integer widths and weight modes, some compressed) give
+    what decoding each block alone gives."""
+    extent = BytesIO()
+    extent.write(BLOCK_MAGIC)
+    expected_ids, expected_weights, expected_values = [], [], []
+    for number, (ids, weights, values) in enumerate(blocks):
+        header, data = encode_block(ids, weights, values, fixed_size, (1, 9), level)
+        write_block(extent, header, data, last=number == len(blocks) - 1)
+        max_weight = float32(max(weights))
+        raw = decode_postings(
+            encode_postings(ids, weights, values, fixed_size, max_weight),
+            len(ids),
+            ids[0],
+            max_weight,
+            fixed_size,
+        )
+        expected_ids += raw.ids()
+        expected_weights += raw.weights(len(ids))
+        expected_values += raw.values(len(ids), fixed_size)
+    decoded = decode_run(read_run(extent.getvalue()), fixed_size)
+    assert decoded.ids.tolist() == expected_ids
+    assert decoded.weights.tolist() == expected_weights
+    assert list(decoded.values) == expected_values
 
 
 @given(postings_lists())

@@ -16,8 +16,11 @@ Whoosh 3's files, term table and block statistics, and writes postings as arrays
 and compresses stored records against a preset dictionary (:mod:`searchsvc.index.stored`).
 
 Whoosh's searcher reads them through the ordinary matcher API (a block at a time);
-``searchsvc.search.postings`` reads whole lists into NumPy arrays from
-:meth:`CompactLeafMatcher.raw_blocks`.
+``searchsvc.search.postings`` reads whole lists into NumPy arrays with
+:meth:`CompactLeafMatcher.decode_all`: one read of the term's bytes, one ``zlib`` call per
+compressed block, and the arrays of all blocks parsed together by NumPy (at a million
+articles a frequent word has thousands of blocks per segment, and a few Python calls
+per block were most of a first search's time).
 
 Whoosh pickles the codec object into each segment's entry of the index's table of
 contents, so a segment is read by the codec that wrote it: indexes written with
@@ -36,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, NamedTuple
 
+import numpy as np
 from whoosh.codec.whoosh3 import (
     W3Codec,
     W3FieldCursor,
@@ -207,6 +211,215 @@ def decode_postings(
     return RawPostings(first_id, max_weight, gaps, mode, items, lengths, data[position:])
 
 
+#: Bytes per item of the narrow integer arrays :func:`pack_uints` writes, by type byte
+#: (0: not a type byte, which only damaged or foreign data holds).
+_WIDTHS = np.zeros(256, dtype=np.int64)
+_WIDTHS[[ord("B"), ord("H"), ord("I")]] = (1, 2, 4)
+#: Zero bytes after the joined blocks, so that a narrow item's unused high bytes can be read.
+_PADDING = bytes(8)
+
+
+class BlockRun(NamedTuple):
+    """Blocks of one term: their header fields and their data, inflated."""
+
+    counts: np.ndarray
+    first_ids: np.ndarray
+    max_weights: np.ndarray
+    data: list[bytes]
+
+
+class DecodedPostings(NamedTuple):
+    """A run of blocks as arrays: docnums, weights (32-bit floats widened, as Whoosh's
+    matcher returns them) and the values, split only when a posting's value is asked for."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+    values: RunValues
+
+
+def block_spans(extent: bytes) -> Iterator[tuple[int, int, bool]]:
+    """(header start, end, is last) of each block of one term's postings, in order."""
+    if extent[:4] != BLOCK_MAGIC:
+        raise ValueError(f"postings start with {extent[:4]!r}, not {BLOCK_MAGIC!r}")
+    position = len(BLOCK_MAGIC)
+    while position < len(extent):
+        (length,) = _LENGTH.unpack_from(extent, position)
+        start = position + _LENGTH.size
+        position = start + abs(length)
+        yield start, position, length < 0
+        if length < 0:
+            return
+    raise ValueError("postings end without their last block")
+
+
+def read_run(extent: bytes) -> BlockRun:
+    """Every block of one term's postings (``extent``: its bytes from the magic on)."""
+    counts, first_ids, max_weights, data = [], [], [], []
+    header = _BLOCK_HEADER
+    for start, end, _last in block_spans(extent):
+        count, first, _last_id, max_weight, compressed, _, _ = header.unpack_from(extent, start)
+        block = extent[start + header.size : end]
+        counts.append(count)
+        first_ids.append(first)
+        max_weights.append(max_weight)
+        data.append(zlib.decompress(block) if compressed else block)
+    return BlockRun(
+        np.array(counts, dtype=np.int64),
+        np.array(first_ids, dtype=np.int64),
+        np.array(max_weights, dtype=np.float64),
+        data,
+    )
+
+
+def decode_run(run: BlockRun, fixed_size: int | None) -> DecodedPostings:
+    """The arrays of all blocks of ``run`` at once, equal to :func:`decode_postings`' per block."""
+    layout = _RunLayout(run, fixed_size)
+    return DecodedPostings(layout.ids(), layout.weights(), layout.values())
+
+
+class RunValues(Sequence):
+    """The per-posting values of a run of blocks, each sliced out when asked for.
+
+    Most terms are never asked for positions, so where each value starts is worked out
+    (for all postings at once) only on the first request: until then a run holds its
+    bytes and a few numbers per block.
+    """
+
+    def __init__(self, layout: _RunLayout) -> None:
+        self.data = layout.data
+        self._layout: _RunLayout | None = layout
+        self._count = int(layout.run.counts.sum())
+        self._split: tuple[np.ndarray | None, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> bytes | None:  # type: ignore[override]
+        split = self._split
+        if split is None:
+            split = self._layout.value_spans()
+            self._split = split  # one assignment: safe between threads
+        starts, lengths = split
+        length = int(lengths[index])  # IndexError past the end ends iterations
+        if starts is None:
+            return None  # the format records no values
+        start = int(starts[index])
+        return self.data[start : start + length]
+
+    @property
+    def nbytes(self) -> int:
+        if self._split is None:
+            return len(self.data) + 100 * len(self._layout.run.counts)
+        starts, lengths = self._split
+        return len(self.data) + lengths.nbytes + (0 if starts is None else starts.nbytes)
+
+
+class _RunLayout:
+    """Where each block's arrays start in the run's joined data, found for all blocks at once.
+
+    A block is ``pack_uints(gaps)``, a weight mode byte, the weights (none, narrow
+    multiples or 32-bit floats), then (variable-size values only) ``pack_uints(lengths)``,
+    then the values' bytes.
+    """
+
+    def __init__(self, run: BlockRun, fixed_size: int | None) -> None:
+        self.fixed_size = fixed_size
+        self.data = b"".join([*run.data, _PADDING])
+        self.run = run._replace(data=[])  # held by the values: keep the bytes once
+        self.buffer = np.frombuffer(self.data, dtype=np.uint8)
+        sizes = np.fromiter(map(len, run.data), dtype=np.int64, count=len(run.data))
+        ends = np.cumsum(sizes)
+        self.starts = ends - sizes
+        counts = run.counts
+        #: The index of each block's first posting among all postings of the run.
+        self.first_slots = np.cumsum(counts) - counts
+        self.gap_width = self._width(self.starts)
+        mode_at = self.starts + 1 + (counts - 1) * self.gap_width
+        self.mode = self.buffer[np.minimum(mode_at, len(self.buffer) - 1)]
+        multiples = self.mode == _MULTIPLES
+        floats = self.mode == _FLOATS
+        if not (multiples | floats | (self.mode == _EQUAL)).all():
+            raise ValueError("postings block with an unknown weight mode")
+        self.weight_width = np.where(floats, 4, 0)
+        self.weight_width[multiples] = self._width(mode_at[multiples] + 1)
+        self.weight_start = mode_at + 1 + multiples
+        self.value_start = self.weight_start + counts * self.weight_width
+        self.length_width: np.ndarray | None = None
+        if fixed_size is None or fixed_size < 0:
+            self.length_width = self._width(self.value_start)
+            self.value_start = self.value_start + 1 + counts * self.length_width
+        if (self.value_start > ends).any():
+            raise ValueError("postings block shorter than its arrays")
+
+    def _width(self, type_at: np.ndarray) -> np.ndarray:
+        widths = _WIDTHS[self.buffer[np.minimum(type_at, len(self.buffer) - 1)]]
+        if not widths.all():
+            raise ValueError("postings block with an unknown integer type")
+        return widths
+
+    def _uints(self, starts: np.ndarray, counts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+        """Each block's ``counts`` little-endian integers of ``widths`` bytes from ``starts``."""
+        blocks = np.repeat(np.arange(len(counts)), counts)
+        within = np.arange(len(blocks)) - np.repeat(np.cumsum(counts) - counts, counts)
+        width = widths[blocks]
+        at = starts[blocks] + within * width
+        values = self.buffer[at].astype(np.int64)
+        for byte in range(1, int(widths.max(initial=1))):
+            high = self.buffer[at + byte].astype(np.int64) << (8 * byte)
+            values += np.where(width > byte, high, 0)
+        return values
+
+    def ids(self) -> np.ndarray:
+        """First ids and gaps in place, summed: one ``cumsum`` less each block's start."""
+        counts, first_ids = self.run.counts, self.run.first_ids
+        gaps = self._uints(self.starts + 1, counts - 1, self.gap_width)
+        steps = np.empty(len(gaps) + len(counts), dtype=np.int64)
+        firsts = np.zeros(len(steps), dtype=bool)
+        firsts[self.first_slots] = True
+        steps[firsts] = first_ids
+        steps[~firsts] = gaps
+        sums = np.cumsum(steps)
+        before = sums[self.first_slots] - first_ids
+        return sums - np.repeat(before, counts)
+
+    def weights(self) -> np.ndarray:
+        counts = self.run.counts
+        items = self._uints(self.weight_start, counts, self.weight_width)
+        weights = np.repeat(self.run.max_weights, counts)
+        multiples = np.repeat(self.mode == _MULTIPLES, counts)
+        if multiples.any():
+            # RawPostings.unit(): the block's maximum weight over its largest multiple.
+            largest = np.maximum.reduceat(items, self.first_slots)
+            unit = np.repeat(self.run.max_weights / np.maximum(largest, 1), counts)
+            scaled = (items[multiples] * unit[multiples]).astype(np.float32)
+            weights[multiples] = scaled
+        floats = np.repeat(self.mode == _FLOATS, counts)
+        if floats.any():
+            weights[floats] = items[floats].astype(np.uint32).view(np.float32)
+        return weights
+
+    def values(self) -> RunValues:
+        return RunValues(self)
+
+    def value_spans(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """(start, length) of each posting's value in :attr:`data`; no starts if none."""
+        counts = self.run.counts
+        if self.length_width is not None:
+            lengths = self._uints(
+                self.value_start - counts * self.length_width, counts, self.length_width
+            )
+            ends = np.cumsum(lengths)
+            in_block = ends - lengths - np.repeat((ends - lengths)[self.first_slots], counts)
+            starts = np.repeat(self.value_start, counts) + in_block
+            return starts, lengths
+        total = int(counts.sum())
+        if not self.fixed_size:
+            return None, np.zeros(total, dtype=np.int64)
+        within = np.arange(total) - np.repeat(self.first_slots, counts)
+        starts = np.repeat(self.value_start, counts) + within * self.fixed_size
+        return starts, np.full(total, self.fixed_size, dtype=np.int64)
+
+
 class CompactPostingsWriter(W3PostingsWriter):
     """Whoosh 3's postings writer (block statistics, term info) with compact blocks."""
 
@@ -258,19 +471,10 @@ def shifted_blocks(extent: bytes, offset: int) -> Iterator[tuple[bytes, bytes]]:
     Ids inside a block are gaps from the first id, which is in the header with the
     last one: only the header changes, the data is copied as it is.
     """
-    if extent[:4] != BLOCK_MAGIC:
-        raise ValueError(f"postings start with {extent[:4]!r}, not {BLOCK_MAGIC!r}")
-    position = len(BLOCK_MAGIC)
-    while position < len(extent):
-        (length,) = _LENGTH.unpack_from(extent, position)
-        start = position + _LENGTH.size
-        end = start + abs(length)
+    for start, end, _last in block_spans(extent):
         count, first, last, *rest = _BLOCK_HEADER.unpack_from(extent, start)
         header = _BLOCK_HEADER.pack(count, first + offset, last + offset, *rest)
         yield header, extent[start + _BLOCK_HEADER.size : end]
-        if length < 0:
-            return
-        position = end
 
 
 def write_block(postfile: Any, header: bytes, data: bytes, *, last: bool) -> None:
@@ -338,14 +542,14 @@ class CompactLeafMatcher(W3LeafMatcher):
     def block_min_id(self) -> int:
         return self._minid
 
-    def raw_blocks(self) -> Iterator[tuple[int, RawPostings]]:
-        """(count, arrays) of each block from the current one on, for whole-list readers."""
-        while self.is_active():
-            self._read_data()
-            yield self._blocklength, self._data
-            if self._lastblock:
-                return
-            self._goto(self._nextoffset)
+    def decode_all(self) -> DecodedPostings:
+        """All the term's postings as arrays, for whole-list readers: one read of its bytes
+        (checked like any other read) and the blocks parsed together."""
+        length = self._length
+        if isinstance(length, tuple):  # how Whoosh 3's term record reads it back
+            (length,) = length
+        extent = self._postfile.get(self._startoffset, length)
+        return decode_run(read_run(extent), self._fixedsize)
 
 
 class CompactTermInfo(W3TermInfo):

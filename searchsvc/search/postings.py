@@ -17,8 +17,9 @@ bytes are kept as read and unpickled whole only when a phrase, proximity or high
 asks for the positions of a document in it.
 
 Blocks of searchsvc's own codec (``searchsvc.index.codec``) hold ids, weights and
-values as arrays: the first two are read with ``frombuffer`` and the values are split
-only when asked for. Indexes written before it are read through the Whoosh 2.7
+values as arrays: a term's blocks in a segment are read with one call and decoded
+together by NumPy (``CompactLeafMatcher.decode_all``), and a value is sliced out of the
+inflated bytes only when asked for. Indexes written before it are read through the Whoosh 2.7
 ``W3LeafMatcher`` block layout (pinned by ``whoosh-reloaded==2.7.5``); a block of
 another shape is unpickled whole, and any other matcher goes through the public matcher
 API: the same result, only slower.
@@ -41,7 +42,7 @@ from whoosh.matching import ListMatcher, WrappingMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from searchsvc.index.codec import CompactLeafMatcher, RawPostings
+from searchsvc.index.codec import CompactLeafMatcher, RunValues
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_TFS = np.zeros(0, dtype=np.float64)
@@ -64,19 +65,20 @@ class StoredBlock:
         return len(self.data)
 
 
-class CompactBlock(StoredBlock):
-    """A block of searchsvc's codec, its values split into bytes strings only when asked."""
+class CompactValues(StoredBlock):
+    """The values of a segment's blocks of searchsvc's codec, sliced out when asked for."""
 
-    __slots__ = ("count", "fixed_size", "raw")
+    __slots__ = ("run",)
 
-    def __init__(self, raw: RawPostings, count: int, fixed_size: int | None) -> None:
-        super().__init__(raw.value_bytes, False)
-        self.raw = raw
-        self.count = count
-        self.fixed_size = fixed_size
+    def __init__(self, run: RunValues) -> None:
+        super().__init__(run.data, False)
+        self.run = run
 
     def values(self) -> Sequence[Any]:
-        return self.raw.values(self.count, self.fixed_size)
+        return self.run
+
+    def __len__(self) -> int:
+        return self.run.nbytes
 
 
 #: One block's per-posting values: kept as read, or already a sequence (inlined postings,
@@ -244,34 +246,14 @@ def _segment_postings(matcher: Any, with_positions: bool) -> _SegmentPostings:
 
 
 def _compact_postings(matcher: CompactLeafMatcher, with_positions: bool) -> _SegmentPostings:
-    """The codec's blocks: ids by ``cumsum`` of the gaps, weights by one multiplication,
-    values left in their block until a document's positions are asked for."""
-    id_blocks: list[np.ndarray] = []
-    weight_blocks: list[np.ndarray] = []
-    blocks: list[BlockValues] = []
-    block_sizes: list[int] = []
-    for count, raw in matcher.raw_blocks():
-        gaps = np.frombuffer(raw.gaps, dtype=raw.gaps.typecode).astype(np.int64)
-        id_blocks.append(np.cumsum(np.concatenate(([raw.first_id], gaps))))
-        weight_blocks.append(_block_weights(count, raw))
-        if with_positions:
-            blocks.append(CompactBlock(raw, count, matcher._fixedsize))
-            block_sizes.append(count)
-    if not id_blocks:
-        return _SegmentPostings(_NO_IDS.astype(np.int64), _NO_TFS, [], [])
+    """The codec's blocks, decoded together; their values stay in the inflated bytes until
+    a document's positions are asked for (one "block" per segment here)."""
+    decoded = matcher.decode_all()
+    if not with_positions:
+        return _SegmentPostings(decoded.ids, decoded.weights, [], [])
     return _SegmentPostings(
-        np.concatenate(id_blocks), np.concatenate(weight_blocks), blocks, block_sizes
+        decoded.ids, decoded.weights, [CompactValues(decoded.values)], [len(decoded.ids)]
     )
-
-
-def _block_weights(count: int, raw: RawPostings) -> np.ndarray:
-    """Weights rounded to 32-bit floats, as Whoosh's matcher returns them."""
-    if raw.weight_items is None:
-        return np.full(count, raw.max_weight)
-    items = np.frombuffer(raw.weight_items, dtype=raw.weight_items.typecode)
-    if raw.weight_items.typecode == "f":
-        return items.astype(np.float64)
-    return (items * raw.unit()).astype(np.float32).astype(np.float64)
 
 
 def _has_list_layout(matcher: ListMatcher) -> bool:
