@@ -199,3 +199,14 @@ def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:
     with storage.open_index("MAIN").searcher() as searcher:
         assert searcher.doc_count() == 80
         assert len(searcher.search(QueryParser("body", ix.schema).parse("harvest"), limit=None)) > 0
+
+
+def test_a_field_no_article_fills_writes_no_terms(tmp_path: Path) -> None:
+    """Collections without titles (NPL's abstracts) once failed the build: a field added
+    empty by every article of a segment has postings to group, none of them terms."""
+    articles = [Article(id=f"t{n}", title="", body=f"wind tunnel test {n}") for n in range(5)]
+    bulk = write(tmp_path / "bulk", articles, bulk=True)
+    whoosh = write(tmp_path / "whoosh", articles, bulk=False)
+    with bulk.reader() as mine, whoosh.reader() as theirs:
+        assert postings(mine) == postings(theirs)
+        assert not list(mine.lexicon("title"))

@@ -99,10 +99,13 @@ class FieldPostings:
         rank[[number for _term, number in in_order]] = np.arange(len(in_order), dtype=np.uint32)
         ranks = rank[np.frombuffer(self.term_numbers, dtype=np.uint32)]
         order = np.argsort(ranks, kind="stable")
-        ends = np.cumsum(np.bincount(ranks, minlength=len(in_order))).tolist()
+        counts = np.bincount(ranks, minlength=len(in_order))
+        ends = np.cumsum(counts)
         terms = [
             (term.encode("utf-8") if isinstance(term, str) else term, start, end)
-            for (term, _number), start, end in zip(in_order, [0, *ends[:-1]], ends, strict=True)
+            for (term, _number), start, end in zip(
+                in_order, (ends - counts).tolist(), ends.tolist(), strict=True
+            )
         ]
         docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
         weights = np.frombuffer(self.weights, dtype=np.float32)[order]
