@@ -44,7 +44,7 @@ from searchsvc.search.engine import (
     check_related_limit,
 )
 from searchsvc.search.highlight import WordForms
-from searchsvc.search.languages import default_query_languages, query_languages
+from searchsvc.search.languages import request_languages
 from searchsvc.search.matching import HighlightTerms
 from searchsvc.search.model import (
     ArticleNotFound,
@@ -80,7 +80,7 @@ class OpenSearchEngine:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         request, selection = self._validated(request)
-        languages = self.query_languages(request)
+        languages = request_languages(request, self.language_counts())
         parsed = self._parse(request.query, languages)
         result = ClusterSearch(self, request, selection, parsed, languages).run()
         took = round((time.perf_counter() - started) * 1000, 3)
@@ -260,14 +260,6 @@ class OpenSearchEngine:
         return generations.delete_articles(self.client, self.settings, ids)
 
     # --- helpers -----------------------------------------------------------------------
-
-    def query_languages(self, request: SearchRequest) -> tuple[str, ...]:
-        """As the embedded engine's: ``lang``, else the language selection, else the
-        index's main languages and those written in the query's script."""
-        chosen = request.lang or request.language
-        if chosen:
-            return query_languages(chosen)
-        return default_query_languages(self.language_counts(), request.query)
 
     def index_languages(self) -> tuple[str, ...]:
         """The analysis keys of the articles behind the alias, sorted."""

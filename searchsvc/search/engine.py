@@ -34,7 +34,7 @@ from searchsvc.search.languages import (
     default_query_languages,
     index_languages,
     language_counts,
-    query_languages,
+    request_languages,
 )
 from searchsvc.search.matching import (
     HighlightTerms,
@@ -111,7 +111,7 @@ class SearchEngine:
         started = time.perf_counter()
         request, selection = self._validated(request)
         with self._serving.reading() as reading:
-            languages = self.query_languages(reading, request)
+            languages = request_languages(request, language_counts(reading))
             parsed = self._parse(request.query, languages)
             result = _Search(self, reading, request, selection, parsed, languages).run()
         took = round((time.perf_counter() - started) * 1000, 3)
@@ -217,14 +217,6 @@ class SearchEngine:
         pass the languages of the request or of the index.
         """
         return self._parse(query, languages)
-
-    def query_languages(self, reading: Reading, request: SearchRequest) -> tuple[str, ...]:
-        """What ``request``'s query is read in: its ``lang``, else the language facet's
-        selection, else the index's main languages and those written in its script."""
-        chosen = request.lang or request.language
-        if chosen:
-            return query_languages(chosen)
-        return default_query_languages(language_counts(reading), request.query)
 
     def _parse_uncached(
         self, query: str, languages: tuple[str, ...] = (UNDETERMINED_LANGUAGE,)

@@ -29,6 +29,7 @@ from searchsvc.analysis import (
     stopwords_for,
 )
 from searchsvc.search.docsets import DocSet
+from searchsvc.search.model import SearchRequest
 from searchsvc.search.query import QueryAnalysis
 from searchsvc.search.snapshot import Reading
 
@@ -58,6 +59,18 @@ def _language_counts(reading: Reading) -> dict[str, int]:
             key = analysis_language(code or None)
             by_key[key] = by_key.get(key, 0) + count
     return by_key or {UNDETERMINED_LANGUAGE: 0}
+
+
+def request_languages(request: SearchRequest, counts: Mapping[str, int]) -> tuple[str, ...]:
+    """What ``request``'s query is read in, on either engine: its ``lang``, else the
+    language facet's selection, else :func:`default_query_languages`.
+
+    ``counts``: live articles per analysis key of the index.
+    """
+    chosen = request.lang or request.language
+    if chosen:
+        return query_languages(chosen)
+    return default_query_languages(counts, request.query)
 
 
 def default_query_languages(counts: Mapping[str, int], query: str) -> tuple[str, ...]:
