@@ -123,6 +123,24 @@ def test_a_reader_checks_each_chunk_it_reads_against_the_build(index: dict[str, 
             handle.get_uint(damaged * CHUNK_BYTES)
 
 
+def test_a_long_read_checks_the_whole_chunks_it_holds(index: dict[str, object]) -> None:
+    """A read spanning chunks (a long postings list) compares the chunks it holds whole in
+    the bytes it read, and still refuses a damaged one among them."""
+    postings = only(index["b_dir"], "*.pst")
+    chunks = read_meta(index["b_dir"])["chunks"][postings.name]
+    sampled = {offset // CHUNK_BYTES for offset in sample_offsets(postings.stat().st_size)}
+    damaged = min(set(range(1, len(chunks) - 1)) - sampled)
+    flip_byte(postings, damaged * CHUNK_BYTES + CHUNK_BYTES // 2)
+    storage = CheckedStorage(str(index["b_dir"]), read_meta(index["b_dir"])["chunks"])
+    with storage.open_file(postings.name) as handle:
+        before = (damaged - 1) * CHUNK_BYTES
+        assert len(handle.get(before, CHUNK_BYTES)) == CHUNK_BYTES  # one whole, intact chunk
+        with pytest.raises(ChunkDamaged, match=postings.name):
+            handle.get(before + 7, 2 * CHUNK_BYTES)  # the damaged chunk whole, inside the read
+        with pytest.raises(ChunkDamaged):
+            handle.get(damaged * CHUNK_BYTES, CHUNK_BYTES)
+
+
 @pytest.mark.parametrize("pattern", ["*.pst", "*._stored.col", "*.trm", "*.places_column.col"])
 def test_a_file_cut_short_by_one_byte_is_refused_at_open(
     index: dict[str, object], pattern: str

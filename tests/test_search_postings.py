@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from test_search_corpus import corpus_settings
 
@@ -109,5 +110,8 @@ def test_many_block_postings_match_whoosh(many_blocks, field: str, word: str) ->
     assert postings.ids.tolist() == ids
     boost = many_blocks.schema[field].format.field_boost or 1.0
     assert postings.tfs.tolist() == [w / boost for w in weights]
-    for docnum in range(many_blocks.doc_count_all() + 1):
+    every = range(many_blocks.doc_count_all() + 1)
+    for docnum in every:
         assert list(postings.positions(docnum)) == positions.get(docnum, [])
+    looked_up = postings.positions_of(np.array([*every, *reversed(every)]))
+    assert looked_up == [positions.get(docnum, []) for docnum in [*every, *reversed(every)]]

@@ -35,6 +35,7 @@ import struct
 import sys
 import zlib
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from itertools import accumulate, pairwise
 from typing import Any, NamedTuple
@@ -215,17 +216,26 @@ def decode_postings(
 #: (0: not a type byte, which only damaged or foreign data holds).
 _WIDTHS = np.zeros(256, dtype=np.int64)
 _WIDTHS[[ord("B"), ord("H"), ord("I")]] = (1, 2, 4)
+#: The same widths for Python's own indexing, once per block.
+_WIDTH_OF = _WIDTHS.tolist()
 #: Zero bytes after the joined blocks, so that a narrow item's unused high bytes can be read.
 _PADDING = bytes(8)
+#: Blocks whose values a :class:`RunValues` keeps split at once: a phrase walks a term's
+#: blocks in order, a reranked page touches a few dozen.
+SPLIT_BLOCKS_KEPT = 64
 
 
 class BlockRun(NamedTuple):
-    """Blocks of one term: their header fields and their data, inflated."""
+    """Blocks of one term: their header fields, the head of each (inflated as far as its
+    ids and weights) and where each block's data lies in the term's bytes."""
 
     counts: np.ndarray
     first_ids: np.ndarray
     max_weights: np.ndarray
-    data: list[bytes]
+    heads: list[bytes]
+    extent: bytes
+    #: (start, end, compressed) of each block's data in ``extent``.
+    spans: list[tuple[int, int, int]]
 
 
 class DecodedPostings(NamedTuple):
@@ -253,81 +263,147 @@ def block_spans(extent: bytes) -> Iterator[tuple[int, int, bool]]:
 
 
 def read_run(extent: bytes) -> BlockRun:
-    """Every block of one term's postings (``extent``: its bytes from the magic on)."""
-    counts, first_ids, max_weights, data = [], [], [], []
+    """Every block of one term's postings (``extent``: its bytes from the magic on).
+
+    Only the heads of compressed blocks are inflated: the values (word positions) are
+    most of a block's bytes and of its inflating, and most terms are never asked for
+    them (:class:`RunValues` inflates a block whole when one of its values is).
+    """
+    counts, first_ids, max_weights, heads, spans = [], [], [], [], []
     header = _BLOCK_HEADER
     for start, end, _last in block_spans(extent):
-        count, first, _last_id, max_weight, compressed, _, _ = header.unpack_from(extent, start)
-        block = extent[start + header.size : end]
+        count, first, last, max_weight, compressed, _, _ = header.unpack_from(extent, start)
+        data_start = start + header.size
+        block = extent[data_start:end]
         counts.append(count)
         first_ids.append(first)
         max_weights.append(max_weight)
-        data.append(zlib.decompress(block) if compressed else block)
+        heads.append(inflate_head(block, count, last - first) if compressed else block)
+        spans.append((data_start, end, compressed))
     return BlockRun(
         np.array(counts, dtype=np.int64),
         np.array(first_ids, dtype=np.int64),
         np.array(max_weights, dtype=np.float64),
-        data,
+        heads,
+        extent,
+        spans,
     )
+
+
+def inflate_head(block: bytes, count: int, id_span: int) -> bytes:
+    """The start of a compressed block of ``count`` postings, through its weights.
+
+    The first guess comes from the header: no gap is wider than ``id_span`` less the
+    other gaps (one each at least), and one byte per weight is the usual case; the head
+    is inflated further when its type and mode bytes say it is longer.
+    """
+    largest_gap = id_span - count + 2
+    gap_width = 1 if largest_gap <= 0xFF else 2 if largest_gap <= 0xFFFF else 4
+    inflater = zlib.decompressobj()
+    head = inflater.decompress(block, 3 + (count - 1) * gap_width + count)
+    if not head:
+        return head  # nothing to parse: the layout reports the block as too short
+    mode_at = 1 + (count - 1) * _WIDTH_OF[head[0]]
+    head = _inflate_to(inflater, head, mode_at + 2)
+    mode = head[mode_at] if mode_at < len(head) else _EQUAL
+    if mode == _MULTIPLES and mode_at + 1 < len(head):
+        end = mode_at + 2 + count * _WIDTH_OF[head[mode_at + 1]]
+    elif mode == _FLOATS:
+        end = mode_at + 1 + 4 * count
+    else:
+        return head
+    return _inflate_to(inflater, head, end)
+
+
+def _inflate_to(inflater: Any, head: bytes, length: int) -> bytes:
+    """``head`` inflated on to ``length`` bytes (fewer if the block ends first)."""
+    if len(head) >= length or inflater.eof:
+        return head
+    return head + inflater.decompress(inflater.unconsumed_tail, length - len(head))
 
 
 def decode_run(run: BlockRun, fixed_size: int | None) -> DecodedPostings:
     """The arrays of all blocks of ``run`` at once, equal to :func:`decode_postings`' per block."""
-    layout = _RunLayout(run, fixed_size)
-    return DecodedPostings(layout.ids(), layout.weights(), layout.values())
+    layout = _RunLayout(run)
+    return DecodedPostings(layout.ids(), layout.weights(), RunValues(run, fixed_size))
 
 
 class RunValues(Sequence):
-    """The per-posting values of a run of blocks, each sliced out when asked for.
+    """The per-posting values of a run of blocks, each block inflated and split the first
+    time one of its values is asked for.
 
-    Most terms are never asked for positions, so where each value starts is worked out
-    (for all postings at once) only on the first request: until then a run holds its
-    bytes and a few numbers per block.
+    Until then a run holds the term's bytes as read and a few numbers per block. The
+    last :data:`SPLIT_BLOCKS_KEPT` blocks split stay split.
     """
 
-    def __init__(self, layout: _RunLayout) -> None:
-        self.data = layout.data
-        self._layout: _RunLayout | None = layout
-        self._count = int(layout.run.counts.sum())
-        self._split: tuple[np.ndarray | None, np.ndarray] | None = None
+    def __init__(self, run: BlockRun, fixed_size: int | None) -> None:
+        self.extent = run.extent
+        self._spans = run.spans
+        self._fixed_size = fixed_size
+        counts = run.counts
+        self._count = int(counts.sum())
+        #: The index of each block's first posting among all postings of the run.
+        self._first_slots = (np.cumsum(counts) - counts).tolist()
+        self._headers = list(
+            zip(counts.tolist(), run.first_ids.tolist(), run.max_weights.tolist(), strict=True)
+        )
+        self._split: dict[int, tuple[bytes, list[int] | None]] = {}
 
     def __len__(self) -> int:
         return self._count
 
     def __getitem__(self, index: int) -> bytes | None:  # type: ignore[override]
-        split = self._split
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("postings value index out of range")  # ends iterations
+        number = bisect_right(self._first_slots, index) - 1
+        split = self._split.get(number)
         if split is None:
-            split = self._layout.value_spans()
-            self._split = split  # one assignment: safe between threads
-        starts, lengths = split
-        length = int(lengths[index])  # IndexError past the end ends iterations
-        if starts is None:
+            split = self._split_block(number)
+            if len(self._split) >= SPLIT_BLOCKS_KEPT:
+                self._split = {}  # one assignment: safe between threads
+            self._split[number] = split
+        data, offsets = split
+        if offsets is None:
             return None  # the format records no values
-        start = int(starts[index])
-        return self.data[start : start + length]
+        at = index - self._first_slots[number]
+        return data[offsets[at] : offsets[at + 1]]
+
+    def _split_block(self, number: int) -> tuple[bytes, list[int] | None]:
+        """A block's values' bytes and where each value starts (and the last one ends)."""
+        start, end, compressed = self._spans[number]
+        data = self.extent[start:end]
+        if compressed:
+            data = zlib.decompress(data)
+        count, first_id, max_weight = self._headers[number]
+        raw = decode_postings(data, count, first_id, max_weight, self._fixed_size)
+        if raw.value_lengths is not None:
+            return raw.value_bytes, list(accumulate(raw.value_lengths, initial=0))
+        if self._fixed_size:
+            return raw.value_bytes, list(range(0, (count + 1) * self._fixed_size, self._fixed_size))
+        return raw.value_bytes, None
 
     @property
     def nbytes(self) -> int:
-        if self._split is None:
-            return len(self.data) + 100 * len(self._layout.run.counts)
-        starts, lengths = self._split
-        return len(self.data) + lengths.nbytes + (0 if starts is None else starts.nbytes)
+        split = list(self._split.values())
+        held = sum(len(data) + 30 * len(offsets or ()) for data, offsets in split)
+        return len(self.extent) + 100 * len(self._spans) + held
 
 
 class _RunLayout:
-    """Where each block's arrays start in the run's joined data, found for all blocks at once.
+    """Where each block's ids and weights start in the run's joined heads, found for all
+    blocks at once.
 
     A block is ``pack_uints(gaps)``, a weight mode byte, the weights (none, narrow
-    multiples or 32-bit floats), then (variable-size values only) ``pack_uints(lengths)``,
-    then the values' bytes.
+    multiples or 32-bit floats), then its values, which are not read here.
     """
 
-    def __init__(self, run: BlockRun, fixed_size: int | None) -> None:
-        self.fixed_size = fixed_size
-        self.data = b"".join([*run.data, _PADDING])
-        self.run = run._replace(data=[])  # held by the values: keep the bytes once
+    def __init__(self, run: BlockRun) -> None:
+        self.run = run
+        self.data = b"".join([*run.heads, _PADDING])
         self.buffer = np.frombuffer(self.data, dtype=np.uint8)
-        sizes = np.fromiter(map(len, run.data), dtype=np.int64, count=len(run.data))
+        sizes = np.fromiter(map(len, run.heads), dtype=np.int64, count=len(run.heads))
         ends = np.cumsum(sizes)
         self.starts = ends - sizes
         counts = run.counts
@@ -343,12 +419,7 @@ class _RunLayout:
         self.weight_width = np.where(floats, 4, 0)
         self.weight_width[multiples] = self._width(mode_at[multiples] + 1)
         self.weight_start = mode_at + 1 + multiples
-        self.value_start = self.weight_start + counts * self.weight_width
-        self.length_width: np.ndarray | None = None
-        if fixed_size is None or fixed_size < 0:
-            self.length_width = self._width(self.value_start)
-            self.value_start = self.value_start + 1 + counts * self.length_width
-        if (self.value_start > ends).any():
+        if (self.weight_start + counts * self.weight_width > ends).any():
             raise ValueError("postings block shorter than its arrays")
 
     def _width(self, type_at: np.ndarray) -> np.ndarray:
@@ -397,27 +468,6 @@ class _RunLayout:
         if floats.any():
             weights[floats] = items[floats].astype(np.uint32).view(np.float32)
         return weights
-
-    def values(self) -> RunValues:
-        return RunValues(self)
-
-    def value_spans(self) -> tuple[np.ndarray | None, np.ndarray]:
-        """(start, length) of each posting's value in :attr:`data`; no starts if none."""
-        counts = self.run.counts
-        if self.length_width is not None:
-            lengths = self._uints(
-                self.value_start - counts * self.length_width, counts, self.length_width
-            )
-            ends = np.cumsum(lengths)
-            in_block = ends - lengths - np.repeat((ends - lengths)[self.first_slots], counts)
-            starts = np.repeat(self.value_start, counts) + in_block
-            return starts, lengths
-        total = int(counts.sum())
-        if not self.fixed_size:
-            return None, np.zeros(total, dtype=np.int64)
-        within = np.arange(total) - np.repeat(self.first_slots, counts)
-        starts = np.repeat(self.value_start, counts) + within * self.fixed_size
-        return starts, np.full(total, self.fixed_size, dtype=np.int64)
 
 
 class CompactPostingsWriter(W3PostingsWriter):

@@ -193,8 +193,10 @@ class QueryMatcher:
             for word in words:
                 candidates = candidates & self.reading.docs(name, word)
             found_docs, found_counts = [], []
-            for doc in candidates.ids.tolist():
-                count = phrase_count([p.positions(doc) for p in postings])
+            docs = candidates.ids
+            positions = [p.positions_of(docs) for p in postings]
+            for doc, *each_word in zip(docs.tolist(), *positions, strict=True):
+                count = phrase_count(each_word)
                 if count:
                     found_docs.append(doc)
                     found_counts.append(count)

@@ -71,7 +71,7 @@ class CompactValues(StoredBlock):
     __slots__ = ("run",)
 
     def __init__(self, run: RunValues) -> None:
-        super().__init__(run.data, False)
+        super().__init__(run.extent, False)
         self.run = run
 
     def values(self) -> Sequence[Any]:
@@ -141,7 +141,29 @@ class TermPostings:
             return []
         slot = at if self._slots is None else int(self._slots[at])
         number = int(self._block_starts.searchsorted(slot, side="right")) - 1
-        value = self._block_values(number)[slot - int(self._block_starts[number])]
+        return self._positions_at(number, slot - int(self._block_starts[number]))
+
+    def positions_of(self, docnums: np.ndarray) -> list[list[int]]:
+        """:meth:`positions` of each of ``docnums``, looked up together: a phrase asks for
+        every article that has all its words, and one search per document would cost
+        more than reading the positions."""
+        if self.decode is None or self._block_starts is None or not len(self.ids):
+            return [[] for _ in range(len(docnums))]
+        at = np.minimum(self.ids.searchsorted(docnums), len(self.ids) - 1)
+        present = self.ids[at] == docnums
+        slots = at if self._slots is None else self._slots[at]
+        numbers = self._block_starts.searchsorted(slots, side="right") - 1
+        within = slots - self._block_starts[numbers]
+        return [
+            self._positions_at(number, index) if found else []
+            for found, number, index in zip(
+                present.tolist(), numbers.tolist(), within.tolist(), strict=True
+            )
+        ]
+
+    def _positions_at(self, number: int, index: int) -> list[int]:
+        """Positions of the ``index``-th posting of block ``number``."""
+        value = self._block_values(number)[index]
         return self.decode(value) if value else []
 
     def _block_values(self, number: int) -> Sequence[Any]:
