@@ -231,6 +231,7 @@ class BlockRun(NamedTuple):
 
     counts: np.ndarray
     first_ids: np.ndarray
+    last_ids: np.ndarray
     max_weights: np.ndarray
     heads: list[bytes]
     extent: bytes
@@ -269,7 +270,7 @@ def read_run(extent: bytes) -> BlockRun:
     most of a block's bytes and of its inflating, and most terms are never asked for
     them (:class:`RunValues` inflates a block whole when one of its values is).
     """
-    counts, first_ids, max_weights, heads, spans = [], [], [], [], []
+    counts, first_ids, last_ids, max_weights, heads, spans = [], [], [], [], [], []
     header = _BLOCK_HEADER
     for start, end, _last in block_spans(extent):
         count, first, last, max_weight, compressed, _, _ = header.unpack_from(extent, start)
@@ -277,12 +278,14 @@ def read_run(extent: bytes) -> BlockRun:
         block = extent[data_start:end]
         counts.append(count)
         first_ids.append(first)
+        last_ids.append(last)
         max_weights.append(max_weight)
         heads.append(inflate_head(block, count, last - first) if compressed else block)
         spans.append((data_start, end, compressed))
     return BlockRun(
         np.array(counts, dtype=np.int64),
         np.array(first_ids, dtype=np.int64),
+        np.array(last_ids, dtype=np.int64),
         np.array(max_weights, dtype=np.float64),
         heads,
         extent,
@@ -409,6 +412,9 @@ class _RunLayout:
         counts = run.counts
         #: The index of each block's first posting among all postings of the run.
         self.first_slots = np.cumsum(counts) - counts
+        #: Each posting's block, and its place in the block.
+        self.blocks = np.repeat(np.arange(len(counts)), counts)
+        self.within = np.arange(len(self.blocks)) - self.first_slots[self.blocks]
         self.gap_width = self._width(self.starts)
         mode_at = self.starts + 1 + (counts - 1) * self.gap_width
         self.mode = self.buffer[np.minimum(mode_at, len(self.buffer) - 1)]
@@ -428,35 +434,39 @@ class _RunLayout:
             raise ValueError("postings block with an unknown integer type")
         return widths
 
-    def _uints(self, starts: np.ndarray, counts: np.ndarray, widths: np.ndarray) -> np.ndarray:
-        """Each block's ``counts`` little-endian integers of ``widths`` bytes from ``starts``."""
-        blocks = np.repeat(np.arange(len(counts)), counts)
-        within = np.arange(len(blocks)) - np.repeat(np.cumsum(counts) - counts, counts)
-        width = widths[blocks]
-        at = starts[blocks] + within * width
+    def _uints(self, starts: np.ndarray, widths: np.ndarray, first_item: int) -> np.ndarray:
+        """Per posting, the little-endian integer of its block's ``widths`` bytes at
+        ``starts``: the block's first posting takes item ``first_item`` (the gaps start
+        at the second posting: its first one reads bytes before them, to be overwritten)."""
+        blocks = self.blocks
+        width = int(widths[0]) if (widths == widths[0]).all() else widths[blocks]
+        at = starts[blocks] + (self.within - first_item) * width
         values = self.buffer[at].astype(np.int64)
         for byte in range(1, int(widths.max(initial=1))):
-            high = self.buffer[at + byte].astype(np.int64) << (8 * byte)
-            values += np.where(width > byte, high, 0)
+            if not isinstance(width, int):  # mixed widths: usually a few wide blocks
+                wide = np.flatnonzero(width > byte)
+                values[wide] += self.buffer[at[wide] + byte].astype(np.int64) << (8 * byte)
+            else:
+                values += self.buffer[at + byte].astype(np.int64) << (8 * byte)
         return values
 
     def ids(self) -> np.ndarray:
-        """First ids and gaps in place, summed: one ``cumsum`` less each block's start."""
-        counts, first_ids = self.run.counts, self.run.first_ids
-        gaps = self._uints(self.starts + 1, counts - 1, self.gap_width)
-        steps = np.empty(len(gaps) + len(counts), dtype=np.int64)
-        firsts = np.zeros(len(steps), dtype=bool)
-        firsts[self.first_slots] = True
-        steps[firsts] = first_ids
-        steps[~firsts] = gaps
-        sums = np.cumsum(steps)
-        before = sums[self.first_slots] - first_ids
-        return sums - np.repeat(before, counts)
+        """Gaps summed by one ``cumsum``, each block's first step going from the previous
+        block's last id (in its header) to its first one; the last ids are checked."""
+        first_ids, last_ids = self.run.first_ids, self.run.last_ids
+        steps = self._uints(self.starts + 1, self.gap_width, 1)
+        steps[self.first_slots] = first_ids - np.concatenate(([0], last_ids[:-1]))
+        ids = np.cumsum(steps)
+        if not np.array_equal(ids[self.first_slots + self.run.counts - 1], last_ids):
+            raise ValueError("postings block whose ids do not end where its header says")
+        return ids
 
     def weights(self) -> np.ndarray:
         counts = self.run.counts
-        items = self._uints(self.weight_start, counts, self.weight_width)
         weights = np.repeat(self.run.max_weights, counts)
+        if (self.mode == _EQUAL).all():
+            return weights
+        items = self._uints(self.weight_start, self.weight_width, 0)
         multiples = np.repeat(self.mode == _MULTIPLES, counts)
         if multiples.any():
             # RawPostings.unit(): the block's maximum weight over its largest multiple.
