@@ -605,11 +605,17 @@ class CompactLeafMatcher(W3LeafMatcher):
     def decode_all(self) -> DecodedPostings:
         """All the term's postings as arrays, for whole-list readers: one read of its bytes
         (checked like any other read) and the blocks parsed together."""
-        length = self._length
-        if isinstance(length, tuple):  # how Whoosh 3's term record reads it back
-            (length,) = length
-        extent = self._postfile.get(self._startoffset, length)
-        return decode_run(read_run(extent), self._fixedsize)
+        return decode_extent(self._postfile, self._startoffset, self._length, self._fixedsize)
+
+
+def decode_extent(
+    postfile: Any, offset: int, length: int | tuple[int], fixed_size: int | None
+) -> DecodedPostings:
+    """A term's postings blocks (``length`` bytes at ``offset``) as arrays: one read of
+    their bytes (checked like any other read) and the blocks parsed together."""
+    if isinstance(length, tuple):  # how Whoosh 3's term record reads it back
+        (length,) = length
+    return decode_run(read_run(postfile.get(offset, length)), fixed_size)
 
 
 class CompactTermInfo(W3TermInfo):
@@ -679,6 +685,13 @@ class CompactTermsReader(W3TermsReader):
             return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
         except KeyError:
             raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+    def decode_postings(self, info: CompactTermInfo, format_: Any) -> DecodedPostings:
+        """The postings of a term of this table (``info``, not inlined) as arrays, read
+        without a matcher: a whole-list reader needs neither its first block nor its magic
+        read again apart."""
+        offset, length = info.extent()
+        return decode_extent(self._postfile, offset, length, format_.fixed_value_size())
 
 
 class CompactCodec(W3Codec):

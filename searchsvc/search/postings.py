@@ -42,7 +42,12 @@ from whoosh.matching import ListMatcher, WrappingMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from searchsvc.index.codec import CompactLeafMatcher, RunValues
+from searchsvc.index.codec import (
+    CompactLeafMatcher,
+    CompactTermsReader,
+    DecodedPostings,
+    RunValues,
+)
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_TFS = np.zeros(0, dtype=np.float64)
@@ -202,10 +207,9 @@ def read_postings(searcher: Searcher, field: str, text: str) -> TermPostings:
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         try:
-            matcher = reader.postings(field, text)
+            found = _leaf_postings(reader, field, text, with_positions)
         except TermNotFound:
             continue
-        found = _segment_postings(matcher, with_positions)
         slots = np.arange(len(found.ids), dtype=np.int64) + sum(block_sizes)
         ids, weights = found.ids, found.weights
         if reader.has_deletions():
@@ -240,11 +244,25 @@ def deleted_docnums(segment_reader: Any) -> np.ndarray:
     return np.fromiter(deleted, dtype=np.int64, count=len(deleted))
 
 
+def _leaf_postings(reader: Any, field: str, text: str, with_positions: bool) -> _SegmentPostings:
+    """One segment's postings of ``text`` (TermNotFound if it has none). A segment of
+    searchsvc's codec is read from the term's record, without a matcher; others through
+    their matcher."""
+    terms = getattr(reader, "_terms", None)
+    if not isinstance(terms, CompactTermsReader) or reader.is_closed or field not in reader.schema:
+        return _segment_postings(reader.postings(field, text), with_positions)
+    info = terms.term_info(field, reader._text_to_bytes(field, text))
+    if info.is_inlined():
+        return _listed_postings(*info.inlined_postings(), with_positions)
+    decoded = terms.decode_postings(info, reader.schema[field].format)
+    return _decoded_postings(decoded, with_positions)
+
+
 def _segment_postings(matcher: Any, with_positions: bool) -> _SegmentPostings:
     while isinstance(matcher, WrappingMatcher):
         matcher = matcher.child  # deletions are filtered by the caller
     if isinstance(matcher, CompactLeafMatcher):
-        return _compact_postings(matcher, with_positions)
+        return _decoded_postings(matcher.decode_all(), with_positions)
     if isinstance(matcher, W3LeafMatcher) and _has_block_layout(matcher):
         try:
             return _decode_blocks(matcher, with_positions)
@@ -267,10 +285,9 @@ def _segment_postings(matcher: Any, with_positions: bool) -> _SegmentPostings:
     )
 
 
-def _compact_postings(matcher: CompactLeafMatcher, with_positions: bool) -> _SegmentPostings:
-    """The codec's blocks, decoded together; their values stay in the inflated bytes until
+def _decoded_postings(decoded: DecodedPostings, with_positions: bool) -> _SegmentPostings:
+    """The codec's blocks, decoded together; their values stay in the term's bytes until
     a document's positions are asked for (one "block" per segment here)."""
-    decoded = matcher.decode_all()
     if not with_positions:
         return _SegmentPostings(decoded.ids, decoded.weights, [], [])
     return _SegmentPostings(
@@ -284,13 +301,25 @@ def _has_list_layout(matcher: ListMatcher) -> bool:
 
 def _inlined_postings(matcher: ListMatcher, with_positions: bool) -> _SegmentPostings:
     """Postings Whoosh inlined into the term's record: already Python tuples."""
-    ids = np.asarray(matcher._ids[matcher._i :], dtype=np.int64)
-    weights = matcher._weights
-    if weights is None:
-        weights = np.ones(len(ids))
-    else:
-        weights = np.asarray(weights[matcher._i :], dtype=np.float64)
-    values = (None,) * len(ids) if matcher._values is None else matcher._values[matcher._i :]
+    start = matcher._i
+    values = matcher._values
+    return _listed_postings(
+        matcher._ids[start:],
+        None if matcher._weights is None else matcher._weights[start:],
+        None if values is None else values[start:],
+        with_positions,
+    )
+
+
+def _listed_postings(
+    ids: Sequence[int],
+    weights: Sequence[float] | None,
+    values: Sequence[Any] | None,
+    with_positions: bool,
+) -> _SegmentPostings:
+    ids = np.asarray(ids, dtype=np.int64)
+    weights = np.ones(len(ids)) if weights is None else np.asarray(weights, dtype=np.float64)
+    values = (None,) * len(ids) if values is None else values
     return _SegmentPostings(
         ids,
         weights,
