@@ -17,7 +17,7 @@ from whoosh.filedb.filestore import RamStorage
 from searchsvc.articles.model import Article
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import delete_articles, update_articles
-from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search import SearchEngine, SearchRequest, docsets
 from searchsvc.search.columns import (
     DocumentColumns,
     MultiKeyColumn,
@@ -38,8 +38,20 @@ def docset(found: frozenset[int]) -> DocSet:
     return DocSet.from_ids(np.array(sorted(found), dtype=np.int64), SIZE)
 
 
+@pytest.mark.parametrize("sparse_share", [0.0, docsets.SPARSE_SHARE, 0.5, 2.0])
 @given(members, members, members)
-def test_set_arithmetic_matches_frozensets(a: frozenset, b: frozenset, c: frozenset) -> None:
+def test_set_arithmetic_matches_frozensets(
+    sparse_share: float, a: frozenset, b: frozenset, c: frozenset
+) -> None:
+    """The same answers whether sets work on masks, on docnums or on both."""
+    kept, docsets.SPARSE_SHARE = docsets.SPARSE_SHARE, sparse_share
+    try:
+        check_set_arithmetic(a, b, c)
+    finally:
+        docsets.SPARSE_SHARE = kept
+
+
+def check_set_arithmetic(a: frozenset, b: frozenset, c: frozenset) -> None:
     x, y, z = docset(a), docset(b), docset(c)
     assert (x & y) == a & b
     assert (x | y) == a | b
@@ -52,6 +64,11 @@ def test_set_arithmetic_matches_frozensets(a: frozenset, b: frozenset, c: frozen
     assert all((n in x) == (n in a) for n in range(-1, SIZE + 1))
     for member in a:
         assert x.without(member) == a - {member}
+    # Sets of a mask beside sets of docnums (a mask made from docnums holds them).
+    x, y, z = docset(a), docset(b), docset(c)
+    assert (x & DocSet(y.mask)) == (DocSet(x.mask) & y) == a & b
+    assert (x - DocSet(y.mask)) == (DocSet(x.mask) - y) == a - b
+    assert DocSet.union(SIZE, [x, DocSet(y.mask), z]) == a | b | c
 
 
 @given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12), st.data())

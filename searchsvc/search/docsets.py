@@ -6,6 +6,11 @@ mask with one entry per docnum of a commit: intersecting, uniting or subtracting
 sets costs a pass over one byte per document (about 50 µs for a million articles), and
 the matching docnums come out sorted, once, when something needs them (counting facets,
 ranking). Every set of one commit has the same length, the commit's ``size``.
+
+Most words of a big archive are in few of its articles, and a set of a few thousand
+docnums would pay a million-byte mask for each step: a set made from docnums that are
+fewer than :data:`SPARSE_SHARE` of its commit works on them (a lookup per member in the
+other set, a merge of two sorted arrays) and builds its mask only when one is asked for.
 """
 
 from __future__ import annotations
@@ -14,80 +19,125 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+#: Sets made from fewer docnums than this share of their commit's documents work on
+#: those docnums rather than on a mask.
+SPARSE_SHARE = 1 / 16
+
 
 class DocSet:
     """An immutable set of docnums; behaves like a ``frozenset`` for ``&``, ``|``, ``-``,
     ``len``, ``in``, truth and iteration."""
 
-    __slots__ = ("_count", "_ids", "mask")
+    __slots__ = ("_count", "_ids", "_mask", "size")
 
     def __init__(
-        self, mask: np.ndarray, *, ids: np.ndarray | None = None, count: int | None = None
+        self,
+        mask: np.ndarray | None,
+        *,
+        ids: np.ndarray | None = None,
+        count: int | None = None,
+        size: int | None = None,
     ) -> None:
-        self.mask = mask
+        """A set of the true entries of ``mask``, or (``mask`` None) of the sorted,
+        distinct ``ids`` below ``size``."""
+        self._mask = mask
         self._ids = ids
         self._count = count
+        self.size: int = len(mask) if mask is not None else size
 
     @classmethod
     def empty(cls, size: int) -> DocSet:
-        return cls(np.zeros(size, dtype=bool), ids=np.empty(0, dtype=np.int64), count=0)
+        return cls.from_ids(np.empty(0, dtype=np.int64), size)
 
     @classmethod
     def from_ids(cls, ids: np.ndarray, size: int) -> DocSet:
         """The set of ``ids`` (sorted, distinct docnums below ``size``)."""
-        mask = np.zeros(size, dtype=bool)
-        mask[ids] = True
-        return cls(mask, ids=ids, count=len(ids))
+        return cls(None, ids=ids, count=len(ids), size=size)
 
     @classmethod
     def union(cls, size: int, sets: Iterable[DocSet]) -> DocSet:
+        sets = list(sets)
+        if len(sets) == 1:
+            return sets[0]
+        if all(docs._is_sparse() for docs in sets):
+            if not sets:
+                return cls.empty(size)
+            ids = np.unique(np.concatenate([docs._ids for docs in sets]))
+            if len(ids) < size * SPARSE_SHARE:
+                return cls.from_ids(ids, size)
         found = np.zeros(size, dtype=bool)
         for docs in sets:
             found |= docs.mask
         return cls(found)
 
     @property
-    def size(self) -> int:
-        return len(self.mask)
+    def mask(self) -> np.ndarray:
+        """One boolean per docnum of the commit."""
+        if self._mask is None:
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self._ids] = True
+            self._mask = mask  # one assignment: safe between threads
+        return self._mask
 
     @property
     def nbytes(self) -> int:
         """Memory held, for cache budgets."""
-        return self.mask.nbytes + (0 if self._ids is None else self._ids.nbytes)
+        held = [self._mask, self._ids]
+        return sum(array.nbytes for array in held if array is not None)
 
     @property
     def ids(self) -> np.ndarray:
         """The members as sorted docnums."""
         if self._ids is None:
-            self._ids = np.flatnonzero(self.mask)
+            self._ids = np.flatnonzero(self._mask)
         return self._ids
+
+    def _is_sparse(self) -> bool:
+        return self._ids is not None and len(self._ids) < self.size * SPARSE_SHARE
+
+    def _holds(self, docnums: np.ndarray) -> np.ndarray:
+        """Whether each of ``docnums`` is a member."""
+        if self._mask is not None or not self._is_sparse():
+            return self.mask[docnums]
+        at = self._ids.searchsorted(docnums)
+        inside = at < len(self._ids)
+        inside[inside] = self._ids[at[inside]] == docnums[inside]
+        return inside
 
     def __len__(self) -> int:
         if self._count is None:
-            self._count = int(np.count_nonzero(self.mask))
+            self._count = int(np.count_nonzero(self._mask))
         return self._count
 
     def __bool__(self) -> bool:
         return len(self) > 0
 
     def __contains__(self, docnum: object) -> bool:
-        return isinstance(docnum, int) and 0 <= docnum < len(self.mask) and bool(self.mask[docnum])
+        if not isinstance(docnum, int) or not 0 <= docnum < self.size:
+            return False
+        return bool(self._holds(np.array([docnum]))[0])
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.ids.tolist())
 
     def __and__(self, other: DocSet) -> DocSet:
+        if other._is_sparse() and (not self._is_sparse() or len(other) < len(self)):
+            self, other = other, self  # look the fewer members up in the other set
+        if self._is_sparse():
+            return DocSet.from_ids(self._ids[other._holds(self._ids)], self.size)
         return DocSet(self.mask & other.mask)
 
     def __or__(self, other: DocSet) -> DocSet:
-        return DocSet(self.mask | other.mask)
+        return DocSet.union(self.size, [self, other])
 
     def __sub__(self, other: DocSet) -> DocSet:
+        if self._is_sparse():
+            return DocSet.from_ids(self._ids[~other._holds(self._ids)], self.size)
         return DocSet(self.mask & ~other.mask)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, DocSet):
-            return np.array_equal(self.mask, other.mask)
+            return np.array_equal(self.ids, other.ids)
         if isinstance(other, (set, frozenset)):
             return set(self) == other
         return NotImplemented
@@ -95,6 +145,8 @@ class DocSet:
     __hash__ = None  # type: ignore[assignment]
 
     def without(self, docnum: int) -> DocSet:
+        if self._is_sparse():
+            return DocSet.from_ids(self._ids[self._ids != docnum], self.size)
         mask = self.mask.copy()
         mask[docnum] = False
         return DocSet(mask)
