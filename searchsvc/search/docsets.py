@@ -59,12 +59,10 @@ class DocSet:
         sets = list(sets)
         if len(sets) == 1:
             return sets[0]
-        if all(docs._is_sparse() for docs in sets):
-            if not sets:
-                return cls.empty(size)
-            ids = np.unique(np.concatenate([docs._ids for docs in sets]))
-            if len(ids) < size * SPARSE_SHARE:
-                return cls.from_ids(ids, size)
+        if not sets:
+            return cls.empty(size)
+        if all(docs._is_sparse() for docs in sets) and sum(map(len, sets)) < size * SPARSE_SHARE:
+            return cls.from_ids(merged(docs._ids for docs in sets), size)
         found = np.zeros(size, dtype=bool)
         for docs in sets:
             found |= docs.mask
@@ -155,3 +153,13 @@ class DocSet:
         shown = self.ids[:8].tolist()
         more = ", …" if len(self) > len(shown) else ""
         return f"DocSet({len(self)} of {self.size}: {shown}{more})"
+
+
+def merged(runs: Iterable[np.ndarray]) -> np.ndarray:
+    """The distinct docnums of sorted arrays, sorted: a stable sort merges the runs it
+    finds (``np.unique`` would hash them first)."""
+    ids = np.sort(np.concatenate(list(runs)), kind="stable")
+    distinct = np.empty(len(ids), dtype=bool)
+    distinct[:1] = True
+    np.not_equal(ids[1:], ids[:-1], out=distinct[1:])
+    return ids[distinct]
