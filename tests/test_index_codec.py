@@ -36,6 +36,8 @@ from searchsvc.index.stored import (
 )
 from searchsvc.search.postings import read_postings
 
+#: Where a block header's compressed flag sits (after count, first id, last id, weight).
+_COMPRESSED_AT = 14
 gaps = st.lists(st.integers(1, 70_000), min_size=1, max_size=140)
 
 
@@ -93,6 +95,34 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
     assert decoded.ids.tolist() == expected_ids
     assert decoded.weights.tolist() == expected_weights
     assert list(decoded.values) == expected_values
+
+
+@pytest.mark.parametrize(
+    ("weights", "spread"),
+    [
+        ([1.0] * 128, 1),  # all equal: no weights stored
+        ([float(n % 3 + 1) for n in range(128)], 1),  # one-byte multiples
+        ([float(n * 7 % 900 + 1) for n in range(128)], 300),  # two-byte multiples: topped up
+        ([float32(n * 0.37 + 0.1) for n in range(128)], 70_000),  # floats: topped up
+    ],
+)
+def test_compressed_blocks_read_their_heads_then_their_values(weights, spread) -> None:
+    """Compressed blocks of position-like values decode as each block does alone,
+    whatever their weights make the head's length."""
+    ids = [5 + n * spread for n in range(128)]
+    values = [bytes([66, n % 50, n % 50 + 3]) * (1 + n % 3) for n in range(128)]
+    extent = BytesIO()
+    extent.write(BLOCK_MAGIC)
+    for number in range(3):
+        shifted = [docnum + number * 10_000_000 for docnum in ids]
+        header, data = encode_block(shifted, weights, values, None, (1, 9), 6)
+        assert header[_COMPRESSED_AT] == 1
+        write_block(extent, header, data, last=number == 2)
+    decoded = decode_run(read_run(extent.getvalue()), None)
+    assert decoded.ids.tolist() == [d + n * 10_000_000 for n in range(3) for d in ids]
+    assert decoded.weights.tolist() == [float32(w) for w in weights] * 3
+    assert list(decoded.values) == values * 3
+    assert decoded.values[-1] == values[-1]
 
 
 @given(postings_lists())
