@@ -220,9 +220,6 @@ _WIDTHS[[ord("B"), ord("H"), ord("I")]] = (1, 2, 4)
 _WIDTH_OF = _WIDTHS.tolist()
 #: Zero bytes after the joined blocks, so that a narrow item's unused high bytes can be read.
 _PADDING = bytes(8)
-#: Blocks whose values a :class:`RunValues` keeps split at once: a phrase walks a term's
-#: blocks in order, a reranked page touches a few dozen.
-SPLIT_BLOCKS_KEPT = 64
 
 
 class BlockRun(NamedTuple):
@@ -335,8 +332,9 @@ class RunValues(Sequence):
     """The per-posting values of a run of blocks, each block inflated and split the first
     time one of its values is asked for.
 
-    Until then a run holds the term's bytes as read and a few numbers per block. The
-    last :data:`SPLIT_BLOCKS_KEPT` blocks split stay split.
+    Until then a run holds the term's bytes as read and a few numbers per block; a block
+    once split stays split (its values' bytes and their offsets), as the whole run was
+    before, for the next page or search that reranks the same articles.
     """
 
     def __init__(self, run: BlockRun, fixed_size: int | None) -> None:
@@ -350,7 +348,7 @@ class RunValues(Sequence):
         self._headers = list(
             zip(counts.tolist(), run.first_ids.tolist(), run.max_weights.tolist(), strict=True)
         )
-        self._split: dict[int, tuple[bytes, list[int] | None]] = {}
+        self._split: dict[int, tuple[bytes, array | None]] = {}
 
     def __len__(self) -> int:
         return self._count
@@ -363,17 +361,14 @@ class RunValues(Sequence):
         number = bisect_right(self._first_slots, index) - 1
         split = self._split.get(number)
         if split is None:
-            split = self._split_block(number)
-            if len(self._split) >= SPLIT_BLOCKS_KEPT:
-                self._split = {}  # one assignment: safe between threads
-            self._split[number] = split
+            split = self._split[number] = self._split_block(number)
         data, offsets = split
         if offsets is None:
             return None  # the format records no values
         at = index - self._first_slots[number]
         return data[offsets[at] : offsets[at + 1]]
 
-    def _split_block(self, number: int) -> tuple[bytes, list[int] | None]:
+    def _split_block(self, number: int) -> tuple[bytes, array | None]:
         """A block's values' bytes and where each value starts (and the last one ends)."""
         start, end, compressed = self._spans[number]
         data = self.extent[start:end]
@@ -382,15 +377,16 @@ class RunValues(Sequence):
         count, first_id, max_weight = self._headers[number]
         raw = decode_postings(data, count, first_id, max_weight, self._fixed_size)
         if raw.value_lengths is not None:
-            return raw.value_bytes, list(accumulate(raw.value_lengths, initial=0))
+            return raw.value_bytes, array("I", accumulate(raw.value_lengths, initial=0))
         if self._fixed_size:
-            return raw.value_bytes, list(range(0, (count + 1) * self._fixed_size, self._fixed_size))
+            step = self._fixed_size
+            return raw.value_bytes, array("I", range(0, (count + 1) * step, step))
         return raw.value_bytes, None
 
     @property
     def nbytes(self) -> int:
         split = list(self._split.values())
-        held = sum(len(data) + 30 * len(offsets or ()) for data, offsets in split)
+        held = sum(len(data) + 4 * len(offsets or ()) + 100 for data, offsets in split)
         return len(self.extent) + 100 * len(self._spans) + held
 
 
