@@ -17,10 +17,12 @@ and compresses stored records against a preset dictionary (:mod:`searchsvc.index
 
 Whoosh's searcher reads them through the ordinary matcher API (a block at a time);
 ``searchsvc.search.postings`` reads whole lists into NumPy arrays with
-:meth:`CompactLeafMatcher.decode_all`: one read of the term's bytes, one ``zlib`` call per
-compressed block, and the arrays of all blocks parsed together by NumPy (at a million
-articles a frequent word has thousands of blocks per segment, and a few Python calls
-per block were most of a first search's time).
+:meth:`CompactTermsReader.decode_postings`: one read of the term's bytes, each compressed
+block inflated only as far as its ids and weights (its values, word positions, are most
+of its bytes and are inflated when a document's positions are first asked for), and the
+arrays of all blocks parsed together by NumPy (at a million articles a frequent word has
+thousands of blocks per segment, and a few Python calls per block were most of a first
+search's time).
 
 Whoosh pickles the codec object into each segment's entry of the index's table of
 contents, so a segment is read by the codec that wrote it: indexes written with

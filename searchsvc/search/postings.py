@@ -17,9 +17,10 @@ bytes are kept as read and unpickled whole only when a phrase, proximity or high
 asks for the positions of a document in it.
 
 Blocks of searchsvc's own codec (``searchsvc.index.codec``) hold ids, weights and
-values as arrays: a term's blocks in a segment are read with one call and decoded
-together by NumPy (``CompactLeafMatcher.decode_all``), and a value is sliced out of the
-inflated bytes only when asked for. Indexes written before it are read through the Whoosh 2.7
+values as arrays: a term's record is looked up once, its blocks in a segment are read
+with one call, inflated as far as their ids and weights and decoded together by NumPy
+(``CompactTermsReader.decode_postings``); a block's values are inflated and sliced out
+only when one of them is asked for. Indexes written before it are read through the Whoosh 2.7
 ``W3LeafMatcher`` block layout (pinned by ``whoosh-reloaded==2.7.5``); a block of
 another shape is unpickled whole, and any other matcher goes through the public matcher
 API: the same result, only slower.
