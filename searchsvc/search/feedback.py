@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from searchsvc.index.schema import AnalyzedText
+from searchsvc.search.languages import language_docs
+from searchsvc.search.postings import live_doc_frequency, postings_within
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
@@ -97,3 +101,28 @@ def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
     """The word's article count in each text field: a term lookup in every segment, so
     cached per commit (the same common words are weighed for query after query)."""
     return tuple(reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS)
+
+
+def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
+    """The live articles of ``languages`` (all when empty) with ``word`` in title or body:
+    the count its IDF is taken from, as for a query's word, but without decoding the
+    body's whole list. Cached per commit (a few numbers per expansion word).
+    """
+    key = ("expansion-doc-frequency", word, languages)
+    return reading.derived(key, lambda: _expansion_doc_frequency(reading, word, languages))
+
+
+def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
+    """The body's live count (the term records' counts less deleted articles), less its
+    articles outside ``languages``, plus the titles of ``languages`` whose body lacks the
+    word: only the body blocks that could hold those articles are decoded."""
+    title_field, body_field = TEXT_FIELDS
+    titled = reading.postings(title_field, word).ids
+    outside = np.zeros(0, dtype=np.int64)
+    if languages:
+        within = language_docs(reading, languages)
+        titled = titled[within.mask[titled]]
+        outside = (reading.columns.live - within).ids
+    searcher = reading.searcher
+    checked = postings_within(searcher, body_field, word, np.union1d(titled, outside))
+    return live_doc_frequency(searcher, body_field, word) + len(titled) - len(checked)

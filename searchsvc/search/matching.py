@@ -20,8 +20,9 @@ import numpy as np
 
 from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.feedback import expansion_terms
+from searchsvc.search.feedback import expansion_doc_frequency, expansion_terms
 from searchsvc.search.languages import index_languages, language_docs, query_languages
+from searchsvc.search.postings import postings_within
 from searchsvc.search.query import (
     TEXT_FIELDS,
     WORD_FIELDS,
@@ -363,12 +364,29 @@ class QueryMatcher:
         config = self.reading.ranking
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
-        added = np.zeros(self.columns.size)
+        added = np.zeros(len(every))
         languages = self._languages_of([doc for doc, _ in top])
         for word, weight in words:
-            part = self.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
-            added[part.ids] += share * weight * part.scores
-        return added[every]
+            part = self._expansion_scores(word, every, languages)
+            added[every.searchsorted(part.ids)] += share * weight * part.scores
+        return added
+
+    def _expansion_scores(
+        self, word: str, every: np.ndarray, languages: tuple[str, ...]
+    ) -> TermScores:
+        """The scores ``leaf_scores`` gives the expansion ``word`` (title or body, read in
+        ``languages``) to the articles of ``every``, computed for them alone.
+
+        An expansion word may be in a tenth of the archive, and only the matched articles'
+        scores count: its postings are decoded only in the blocks that can hold them,
+        and its IDF comes from counts (see ``feedback``), not from its whole lists.
+        """
+        occurrences = []
+        for name in TEXT_FIELDS:
+            postings = postings_within(self.reading.searcher, name, word, every)
+            occurrences.append((name, postings.ids, postings.tfs))
+        doc_frequency = expansion_doc_frequency(self.reading, word, languages)
+        return self._scores_within(occurrences, doc_frequency, languages)
 
     def _languages_of(self, docs: list[int]) -> tuple[str, ...]:
         """The analysis keys of ``docs``' languages, where the index holds others too (so

@@ -1,0 +1,179 @@
+"""Feedback scores an expansion word over the matched articles alone, and gets exactly the
+scores the word has over the whole index: the same postings, the same IDF, bit for bit,
+with several segments, deleted articles and words read in some languages only."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index import build_index
+from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.search import RankingConfig
+from searchsvc.search.feedback import expansion_doc_frequency, expansion_terms
+from searchsvc.search.languages import index_languages
+from searchsvc.search.matching import QueryMatcher
+from searchsvc.search.postings import live_doc_frequency, postings_within, read_postings
+from searchsvc.search.query import TEXT_FIELDS, Term
+from searchsvc.search.serving import ServingIndex
+
+#: Sentences per language; "{port}" is a port name, the same word in every language.
+SENTENCES = {
+    "en": "The ships reached {port} with grain and the dockers unloaded the cargo.",
+    "de": "Die Schiffe erreichten {port} mit Getreide und die Hafenarbeiter entluden sie.",
+    "fr": "Les navires ont atteint {port} avec du grain et les dockers ont vidé la cargaison.",
+}
+LANGUAGES = tuple(SENTENCES)
+#: Ports and the step of the stories that name them: the rarer ones (under a tenth of the
+#: stories) are distinctive enough to expand a query.
+PORTS = {
+    "rotterdam": 2,
+    "hamburg": 3,
+    "marseille": 5,
+    "antwerp": 7,
+    "gdansk": 13,
+    "valletta": 17,
+    "piraeus": 19,
+}
+
+
+def port_story(number: int) -> dict[str, str]:
+    """A story naming the ports whose step divides ``number``, some in the title only; the
+    sentence repeated a varying number of times, so lengths and frequencies differ."""
+    language = LANGUAGES[number % len(LANGUAGES)]
+    ports = [port for port, step in PORTS.items() if number % step == 0]
+    title_only = list(PORTS)[number % len(PORTS)] if number % 4 == 1 else ""
+    sentence = SENTENCES[language].format(port=" ".join(ports) or "the coast")
+    return {
+        "id": f"p{number}",
+        "title": f"Bulletin {number} {title_only}".strip(),
+        "body": " ".join([sentence] * (1 + number % 5)),
+        "date": "2024-05-02",
+        "source": "Port Bulletin",
+        "language": language,
+    }
+
+
+@pytest.fixture(scope="module")
+def serving(tmp_path_factory: pytest.TempPathFactory):
+    """Two segments whose common words span several postings blocks, deletions in both."""
+    root = tmp_path_factory.mktemp("feedback-bounded")
+    source = root / "articles.jsonl"
+    source.write_text("".join(json.dumps(port_story(n)) + "\n" for n in range(700)))
+    built = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
+    build_index(None, built, show_progress=False)
+    later = [Article(**{**port_story(n), "date": None}) for n in range(650, 950)]
+    update_articles(built, later)
+    delete_articles(built, [f"p{n}" for n in range(0, 950, 11)])
+    opened = ServingIndex(built.index_dir, RankingConfig())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def reading(serving):
+    with serving.reading() as reading:
+        assert len(reading.searcher.leaf_searchers()) >= 2
+        assert len(index_languages(reading)) == len(LANGUAGES)
+        yield reading
+
+
+@pytest.fixture(scope="module")
+def words(reading) -> list[str]:
+    """Every indexed word of title or body in at least two articles."""
+    reader = reading.reader
+    found = {
+        raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        for field, raw in reader.all_terms()
+        if field in TEXT_FIELDS
+    }
+    return sorted(w for w in found if sum(reader.doc_frequency(f, w) for f in TEXT_FIELDS) > 1)
+
+
+def subsets(size: int) -> st.SearchStrategy[np.ndarray]:
+    """Sorted docnums, from none to all of ``size``."""
+    return st.sets(st.integers(0, size - 1), max_size=size).map(
+        lambda chosen: np.array(sorted(chosen), dtype=np.int64)
+    )
+
+
+language_choices = st.sampled_from([(), ("en",), ("de",), ("de", "en"), ("fr",), LANGUAGES])
+
+
+def test_port_words_span_several_blocks(reading) -> None:
+    assert len(reading.postings("body", "rotterdam")) > 2 * 128
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+def test_live_doc_frequency_counts_the_live_postings(reading, words, field: str) -> None:
+    for word in words:
+        expected = len(read_postings(reading.searcher, field, word))
+        assert live_doc_frequency(reading.searcher, field, word) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_postings_within_are_the_whole_postings_of_those_documents(reading, words, data) -> None:
+    word = data.draw(st.sampled_from(words))
+    field = data.draw(st.sampled_from(TEXT_FIELDS))
+    docs = data.draw(subsets(reading.searcher.doc_count_all()))
+    whole = read_postings(reading.searcher, field, word)
+    inside = np.isin(whole.ids, docs)
+    found = postings_within(reading.searcher, field, word, docs)
+    assert found.ids.tolist() == whole.ids[inside].tolist()
+    assert found.tfs.tolist() == whole.tfs[inside].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(word_index=st.integers(0, 10_000), languages=language_choices)
+def test_expansion_doc_frequency_is_the_matched_count(reading, words, word_index, languages):
+    word = words[word_index % len(words)]
+    term = Term(TEXT_FIELDS, word, word, languages=languages)
+    expected = len(QueryMatcher(reading).docs(term))
+    assert expansion_doc_frequency(reading, word, languages) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), languages=language_choices)
+def test_expansion_scores_equal_whole_index_scores_bit_for_bit(reading, words, data, languages):
+    matcher = QueryMatcher(reading)
+    word = data.draw(st.sampled_from(words))
+    every = reading.columns.live.ids
+    every = every[data.draw(st.lists(st.booleans(), min_size=len(every), max_size=len(every)))]
+    whole = matcher.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
+    bounded = matcher._expansion_scores(word, every, languages)
+    inside = np.isin(whole.ids, every)
+    assert bounded.idf == whole.idf
+    assert bounded.ids.tolist() == whole.ids[inside].tolist()
+    assert bounded.scores.tobytes() == whole.scores[inside].tobytes()
+
+
+@pytest.mark.parametrize("languages", [(), ("en",), ("de", "fr")])
+def test_feedback_adds_what_whole_index_scores_add(reading, languages) -> None:
+    """What feedback adds to each matched article, against the expansion words' scores over
+    the whole index (the way of computing it that reads every posting)."""
+    matcher = QueryMatcher(reading)
+    rare = reading.docs("body", "gdansk") | reading.docs("body", "piraeus")
+    every = (rare | reading.docs("body", "rotterdam") | reading.docs("title", "hamburg")).ids
+    column = reading.columns.language
+    top = [
+        (doc, 1.0 + doc % 3)
+        for doc in rare.ids.tolist()
+        if not languages or column.keys[column.codes[doc]] in languages
+    ][:10]
+    added = matcher._feedback(every, top, 2)
+    config = reading.ranking
+    share = config.feedback_weight / (1.0 - config.feedback_weight) * 2
+    expected = np.zeros(reading.columns.size)
+    chosen = matcher._languages_of([doc for doc, _ in top])
+    for word, weight in expansion_terms(reading, top, config.feedback_terms):
+        part = matcher.leaf_scores(Term(TEXT_FIELDS, word, word, languages=chosen))
+        expected[part.ids] += share * weight * part.scores
+    assert added.any()
+    assert added.tobytes() == expected[every].tobytes()
