@@ -659,39 +659,3 @@ class CompactCodec(W3Codec):
         return CompactTermsReader(
             self, storage.open_file(name), storage.file_length(name), postfile
         )
-
-
-def decode_blocks_within(matcher: CompactLeafMatcher, docs: np.ndarray) -> DecodedPostings:
-    """The postings of the term's blocks whose id range holds one of ``docs`` (sorted
-    docnums of the matcher's segment), decoded together as :meth:`~CompactLeafMatcher.decode_all`
-    decodes all of them.
-
-    For a reader that needs a term only in a few documents (the articles a query matched):
-    the blocks' headers say which ones can hold them, and only those are inflated.
-    """
-    length = matcher._length
-    if isinstance(length, tuple):  # how Whoosh 3's term record reads it back
-        (length,) = length
-    extent = matcher._postfile.get(matcher._startoffset, length)
-    return decode_run(_run_within(extent, docs), matcher._fixedsize)
-
-
-def _run_within(extent: bytes, docs: np.ndarray) -> BlockRun:
-    """The blocks of :func:`read_run` whose first-to-last id range holds one of ``docs``."""
-    header = _BLOCK_HEADER
-    spans = [(start, end) for start, end, _last in block_spans(extent)]
-    # count, first id, last id, maximum weight, compressed: exact as float64 (ids < 2**32)
-    fields = np.array([header.unpack_from(extent, start)[:5] for start, _ in spans], ndmin=2)
-    holds = docs.searchsorted(fields[:, 1]) < docs.searchsorted(fields[:, 2], side="right")
-    chosen = np.flatnonzero(holds)
-    data = []
-    for number in chosen.tolist():
-        start, end = spans[number]
-        block = extent[start + header.size : end]
-        data.append(zlib.decompress(block) if fields[number, 4] else block)
-    return BlockRun(
-        fields[chosen, 0].astype(np.int64),
-        fields[chosen, 1].astype(np.int64),
-        fields[chosen, 3],
-        data,
-    )

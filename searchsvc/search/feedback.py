@@ -24,7 +24,7 @@ import numpy as np
 
 from searchsvc.index.schema import AnalyzedText
 from searchsvc.search.languages import language_docs
-from searchsvc.search.postings import live_doc_frequency, postings_within
+from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
@@ -103,26 +103,29 @@ def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
     return tuple(reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS)
 
 
+def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostings:
+    """The live articles with ``word`` in ``field`` and its frequency in each, cached per
+    commit without positions: expansion words are many and common, and scoring them
+    needs no more (their positions would be most of what they hold of the cache)."""
+    key = ("frequencies", field, word)
+    return reading.derived(key, lambda: _frequencies(reading, field, word))
+
+
+def _frequencies(reading: Reading, field: str, word: str) -> TermPostings:
+    postings = read_postings(reading.searcher, field, word)
+    return TermPostings(postings.ids, postings.tfs)
+
+
 def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
     """The live articles of ``languages`` (all when empty) with ``word`` in title or body:
-    the count its IDF is taken from, as for a query's word, but without decoding the
-    body's whole list. Cached per commit (a few numbers per expansion word).
-    """
+    the count its IDF is taken from, as for a query's word. Cached per commit."""
     key = ("expansion-doc-frequency", word, languages)
     return reading.derived(key, lambda: _expansion_doc_frequency(reading, word, languages))
 
 
 def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
-    """The body's live count (the term records' counts less deleted articles), less its
-    articles outside ``languages``, plus the titles of ``languages`` whose body lacks the
-    word: only the body blocks that could hold those articles are decoded."""
-    title_field, body_field = TEXT_FIELDS
-    titled = reading.postings(title_field, word).ids
-    outside = np.zeros(0, dtype=np.int64)
+    titled, bodied = (expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS)
     if languages:
-        within = language_docs(reading, languages)
-        titled = titled[within.mask[titled]]
-        outside = (reading.columns.live - within).ids
-    searcher = reading.searcher
-    checked = postings_within(searcher, body_field, word, np.union1d(titled, outside))
-    return live_doc_frequency(searcher, body_field, word) + len(titled) - len(checked)
+        within = language_docs(reading, languages).mask
+        titled, bodied = titled[within[titled]], bodied[within[bodied]]
+    return len(np.union1d(titled, bodied))

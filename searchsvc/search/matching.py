@@ -13,6 +13,7 @@ with every word never hide the many that have most of them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -20,9 +21,12 @@ import numpy as np
 
 from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.feedback import expansion_doc_frequency, expansion_terms
+from searchsvc.search.feedback import (
+    expansion_doc_frequency,
+    expansion_frequencies,
+    expansion_terms,
+)
 from searchsvc.search.languages import index_languages, language_docs, query_languages
-from searchsvc.search.postings import postings_within
 from searchsvc.search.query import (
     TEXT_FIELDS,
     WORD_FIELDS,
@@ -359,32 +363,42 @@ class QueryMatcher:
 
         With the query's terms at full weight, ``feedback_weight`` of the interpolated
         query becomes ``w / (1 - w)`` times the query's term count, spread over the words
-        (see ``feedback``).
+        (see ``feedback``). Cached per commit for the query's matches (another page of the
+        same query asks again).
         """
+        digest = hashlib.blake2b(every.tobytes(), digest_size=16).digest()
+        key = ("feedback-scores", tuple(top), query_terms, len(every), digest)
+        return self.reading.derived(key, lambda: self._feedback_scores(every, top, query_terms))
+
+    def _feedback_scores(
+        self, every: np.ndarray, top: list[tuple[int, float]], query_terms: int
+    ) -> np.ndarray:
         config = self.reading.ranking
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
         added = np.zeros(len(every))
+        matched = DocSet.from_ids(every, self.columns.size).mask
         languages = self._languages_of([doc for doc, _ in top])
         for word, weight in words:
-            part = self._expansion_scores(word, every, languages)
+            part = self._expansion_scores(word, matched, languages)
             added[every.searchsorted(part.ids)] += share * weight * part.scores
         return added
 
     def _expansion_scores(
-        self, word: str, every: np.ndarray, languages: tuple[str, ...]
+        self, word: str, matched: np.ndarray, languages: tuple[str, ...]
     ) -> TermScores:
         """The scores ``leaf_scores`` gives the expansion ``word`` (title or body, read in
-        ``languages``) to the articles of ``every``, computed for them alone.
+        ``languages``) to the articles of the ``matched`` mask, computed for them alone.
 
         An expansion word may be in a tenth of the archive, and only the matched articles'
-        scores count: its postings are decoded only in the blocks that can hold them,
-        and its IDF comes from counts (see ``feedback``), not from its whole lists.
+        scores count: its postings are kept without positions and its scores worked out
+        only where they are used (see ``feedback``).
         """
         occurrences = []
         for name in TEXT_FIELDS:
-            postings = postings_within(self.reading.searcher, name, word, every)
-            occurrences.append((name, postings.ids, postings.tfs))
+            postings = expansion_frequencies(self.reading, name, word)
+            inside = matched[postings.ids]
+            occurrences.append((name, postings.ids[inside], postings.tfs[inside]))
         doc_frequency = expansion_doc_frequency(self.reading, word, languages)
         return self._scores_within(occurrences, doc_frequency, languages)
 

@@ -42,7 +42,7 @@ from whoosh.matching import ListMatcher, WrappingMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from searchsvc.index.codec import CompactLeafMatcher, RunValues, decode_blocks_within
+from searchsvc.index.codec import CompactLeafMatcher, RunValues
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_TFS = np.zeros(0, dtype=np.float64)
@@ -210,75 +210,6 @@ def read_postings(searcher: Searcher, field: str, text: str) -> TermPostings:
         np.concatenate(slot_parts) if deleted_any else None,
         fmt.decode_positions,
     )
-
-
-def postings_within(searcher: Searcher, field: str, text: str, docs: np.ndarray) -> TermPostings:
-    """The live postings of ``text`` in ``field`` among ``docs`` (sorted docnums), without
-    positions: :func:`read_postings`' ids and frequencies of those documents.
-
-    For a word wanted in a few documents only (the articles a query matched), whatever
-    its whole list: a segment's postings in this codec are decoded only in the blocks
-    whose id range holds one of ``docs``; other postings are read whole, then filtered.
-    """
-    boost = searcher.schema[field].format.field_boost or 1.0
-    id_parts: list[np.ndarray] = []
-    weight_parts: list[np.ndarray] = []
-    for leaf, offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        low, high = docs.searchsorted([offset, offset + reader.doc_count_all()])
-        if low == high:
-            continue
-        wanted = docs[low:high] - offset
-        try:
-            matcher = reader.postings(field, text)
-        except TermNotFound:
-            continue
-        ids, weights = _segment_postings_within(matcher, wanted)
-        keep = _members(ids, wanted)
-        if reader.has_deletions():
-            keep &= ~np.isin(ids, deleted_docnums(reader))
-        id_parts.append(ids[keep] + offset)
-        weight_parts.append(weights[keep])
-    if not id_parts:
-        return EMPTY_POSTINGS
-    ids = np.concatenate(id_parts).astype(np.int32)
-    weights = np.concatenate(weight_parts).astype(np.float64)
-    return TermPostings(ids, weights if boost == 1.0 else weights / boost)
-
-
-def live_doc_frequency(searcher: Searcher, field: str, text: str) -> int:
-    """How many live documents hold ``text`` in ``field``: the term records' counts, less
-    the deleted documents among them (found by :func:`postings_within`'s block reading)."""
-    total = 0
-    for leaf, _offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        count = reader.doc_frequency(field, text)
-        if count and reader.has_deletions():
-            deleted = np.sort(deleted_docnums(reader))
-            matcher = reader.postings(field, text)
-            count -= int(_members(_segment_postings_within(matcher, deleted)[0], deleted).sum())
-        total += count
-    return total
-
-
-def _segment_postings_within(matcher: Any, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, weights) of one segment's postings, at least those of ``docs``, deleted ones too."""
-    while isinstance(matcher, WrappingMatcher):
-        matcher = matcher.child
-    matcher.reset()  # the deletions' filter moved it past the first deleted postings
-    if isinstance(matcher, CompactLeafMatcher):
-        decoded = decode_blocks_within(matcher, docs)
-    else:
-        decoded = _segment_postings(matcher, with_positions=False)
-    return decoded.ids, decoded.weights
-
-
-def _members(ids: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """Which of ``ids`` are in ``docs`` (both sorted)."""
-    if not len(docs):
-        return np.zeros(len(ids), dtype=bool)
-    at = docs.searchsorted(ids)
-    return docs[np.minimum(at, len(docs) - 1)] == ids
 
 
 def deleted_docnums(segment_reader: Any) -> np.ndarray:
