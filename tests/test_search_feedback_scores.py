@@ -129,26 +129,22 @@ def test_expansion_doc_frequency_is_the_matched_count(reading, words, word_index
     assert expansion_doc_frequency(reading, word, languages) == expected
 
 
-@settings(max_examples=80, deadline=None)
-@given(data=st.data(), languages=language_choices)
-def test_expansion_scores_equal_whole_index_scores_bit_for_bit(reading, words, data, languages):
-    matcher = QueryMatcher(reading)
-    word = data.draw(st.sampled_from(words))
-    live = reading.columns.live.ids
-    matched = np.zeros(reading.columns.size, dtype=bool)
-    matched[live[data.draw(st.lists(st.booleans(), min_size=len(live), max_size=len(live)))]] = 1
-    whole = matcher.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
-    bounded = matcher._expansion_scores(word, matched, languages)
-    inside = matched[whole.ids]
-    assert bounded.idf == whole.idf
-    assert bounded.ids.tolist() == whole.ids[inside].tolist()
-    assert bounded.scores.tobytes() == whole.scores[inside].tobytes()
+def whole_index_feedback(matcher: QueryMatcher, every, top, query_terms: int) -> np.ndarray:
+    """What feedback adds to each of ``every``, from the expansion words' scores over the
+    whole index (every posting read, as for a query's own word)."""
+    reading = matcher.reading
+    config = reading.ranking
+    share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
+    languages = matcher._languages_of([doc for doc, _ in top])
+    added = np.zeros(reading.columns.size)
+    for word, weight in expansion_terms(reading, top, config.feedback_terms):
+        part = matcher.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
+        added[part.ids] += share * weight * part.scores
+    return added[every]
 
 
 @pytest.mark.parametrize("languages", [(), ("en",), ("de", "fr")])
 def test_feedback_adds_what_whole_index_scores_add(reading, languages) -> None:
-    """What feedback adds to each matched article, against the expansion words' scores over
-    the whole index (the way of computing it that reads every posting)."""
     matcher = QueryMatcher(reading)
     rare = reading.docs("body", "gdansk") | reading.docs("body", "piraeus")
     every = (rare | reading.docs("body", "rotterdam") | reading.docs("title", "hamburg")).ids
@@ -159,13 +155,24 @@ def test_feedback_adds_what_whole_index_scores_add(reading, languages) -> None:
         if not languages or column.keys[column.codes[doc]] in languages
     ][:10]
     added = matcher._feedback(every, top, 2)
-    assert matcher._feedback(every, top, 2).tobytes() == added.tobytes()  # cached
-    config = reading.ranking
-    share = config.feedback_weight / (1.0 - config.feedback_weight) * 2
-    expected = np.zeros(reading.columns.size)
-    chosen = matcher._languages_of([doc for doc, _ in top])
-    for word, weight in expansion_terms(reading, top, config.feedback_terms):
-        part = matcher.leaf_scores(Term(TEXT_FIELDS, word, word, languages=chosen))
-        expected[part.ids] += share * weight * part.scores
     assert added.any()
-    assert added.tobytes() == expected[every].tobytes()
+    assert added.tobytes() == whole_index_feedback(matcher, every, top, 2).tobytes()
+    assert matcher._feedback(every, top, 2) is added  # cached for the next page
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_feedback_equals_whole_index_scores_bit_for_bit(reading, data) -> None:
+    """Any matched articles, any first articles among them (of one language or several)."""
+    matcher = QueryMatcher(reading)
+    live = reading.columns.live.ids
+    rare = (reading.docs("body", "gdansk") | reading.docs("body", "valletta")).ids.tolist()
+    first = data.draw(st.lists(st.sampled_from(rare), min_size=1, max_size=4, unique=True))
+    first += data.draw(st.lists(st.sampled_from(live.tolist()), max_size=6, unique=True))
+    scores = st.floats(0.1, 20.0, allow_nan=False)
+    top = [(doc, data.draw(scores)) for doc in dict.fromkeys(first)]
+    chosen = data.draw(st.lists(st.booleans(), min_size=len(live), max_size=len(live)))
+    every = np.union1d(live[np.array(chosen, dtype=bool)], [doc for doc, _ in top])
+    query_terms = data.draw(st.integers(1, 5))
+    added = matcher._feedback(every, top, query_terms)
+    assert added.tobytes() == whole_index_feedback(matcher, every, top, query_terms).tobytes()

@@ -128,4 +128,12 @@ def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, 
     if languages:
         within = language_docs(reading, languages).mask
         titled, bodied = titled[within[titled]], bodied[within[bodied]]
-    return len(np.union1d(titled, bodied))
+    return len(bodied) + len(titled) - int(_is_member(titled, bodied).sum())
+
+
+def _is_member(ids: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Which of ``ids`` are in ``docs`` (sorted)."""
+    if not len(docs):
+        return np.zeros(len(ids), dtype=bool)
+    at = docs.searchsorted(ids)
+    return docs[np.minimum(at, len(docs) - 1)] == ids

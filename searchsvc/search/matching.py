@@ -373,34 +373,29 @@ class QueryMatcher:
     def _feedback_scores(
         self, every: np.ndarray, top: list[tuple[int, float]], query_terms: int
     ) -> np.ndarray:
+        """The expansion words' scores, each worked out for the articles of ``every`` only
+        from its postings without positions (an expansion word may be in a tenth of the
+        archive), with the IDF and the language limits ``leaf_scores`` gives a word."""
         config = self.reading.ranking
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
-        added = np.zeros(len(every))
-        matched = DocSet.from_ids(every, self.columns.size).mask
         languages = self._languages_of([doc for doc, _ in top])
+        scored = DocSet.from_ids(every, self.columns.size)
+        doc_count = None
+        if languages:
+            within = language_docs(self.reading, languages)
+            scored, doc_count = scored & within, len(within)
+        added = np.zeros(len(every))
         for word, weight in words:
-            part = self._expansion_scores(word, matched, languages)
-            added[every.searchsorted(part.ids)] += share * weight * part.scores
+            occurrences = []
+            for name in TEXT_FIELDS:
+                postings = expansion_frequencies(self.reading, name, word)
+                inside = scored.mask[postings.ids]
+                occurrences.append((name, postings.ids[inside], postings.tfs[inside]))
+            doc_frequency = expansion_doc_frequency(self.reading, word, languages)
+            scores = self.reading.bm25.scores_of(every, occurrences, doc_frequency, doc_count)
+            added += share * weight * scores
         return added
-
-    def _expansion_scores(
-        self, word: str, matched: np.ndarray, languages: tuple[str, ...]
-    ) -> TermScores:
-        """The scores ``leaf_scores`` gives the expansion ``word`` (title or body, read in
-        ``languages``) to the articles of the ``matched`` mask, computed for them alone.
-
-        An expansion word may be in a tenth of the archive, and only the matched articles'
-        scores count: its postings are kept without positions and its scores worked out
-        only where they are used (see ``feedback``).
-        """
-        occurrences = []
-        for name in TEXT_FIELDS:
-            postings = expansion_frequencies(self.reading, name, word)
-            inside = matched[postings.ids]
-            occurrences.append((name, postings.ids[inside], postings.tfs[inside]))
-        doc_frequency = expansion_doc_frequency(self.reading, word, languages)
-        return self._scores_within(occurrences, doc_frequency, languages)
 
     def _languages_of(self, docs: list[int]) -> tuple[str, ...]:
         """The analysis keys of ``docs``' languages, where the index holds others too (so
