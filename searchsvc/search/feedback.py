@@ -112,7 +112,11 @@ def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostin
 
 
 def _frequencies(reading: Reading, field: str, word: str) -> TermPostings:
-    postings = read_postings(reading.searcher, field, word)
+    """From the word's postings with positions where a query read them already (the
+    query's own words are often among its expansion words), else from the index."""
+    postings = reading.snapshot.cache.get(("postings", field, word))  # Reading.postings' key
+    if postings is None:
+        postings = read_postings(reading.searcher, field, word)
     return TermPostings(postings.ids, postings.tfs)
 
 
