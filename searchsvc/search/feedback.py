@@ -106,7 +106,8 @@ def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
 def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostings:
     """The live articles with ``word`` in ``field`` and its frequency in each, cached per
     commit without positions: expansion words are many and common, and scoring them
-    needs no more (their positions would be most of what they hold of the cache)."""
+    needs no more (12 bytes a posting, where its postings with positions and its scores
+    over the whole index held about 30 of the cache)."""
     key = ("frequencies", field, word)
     return reading.derived(key, lambda: _frequencies(reading, field, word))
 
