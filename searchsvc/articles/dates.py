@@ -45,7 +45,7 @@ def month_number(name: str) -> int | None:
 
 def parse_day(text: str) -> int | None:
     digits = text.translate(_DIGIT_LOOKALIKES)
-    return int(digits) if digits.isdigit() else None
+    return int(digits) if digits.isdecimal() else None
 
 
 def parse_iso_date(value: object) -> tuple[dt.date | None, int | None]:

@@ -419,7 +419,7 @@ def _split_fuzzy(raw: str) -> tuple[str, int | None]:
     tail = raw[tilde + 1 :]
     if tail == "":
         return raw[:tilde], -1
-    if tail.isdigit() and len(tail) <= 2:
+    if tail.isdecimal() and len(tail) <= 2:
         return raw[:tilde], min(int(tail), MAX_FUZZY_DISTANCE)
     return raw, None
 
