@@ -44,8 +44,9 @@ class PhraseMatches:
 
     @property
     def nbytes(self) -> int:
+        """What the matches hold now (their documents' ids are listed on first use)."""
         arrays = sum(ids.nbytes + counts.nbytes for ids, counts in self.counts.values())
-        return self.docs.mask.nbytes + arrays + 200
+        return self.docs.nbytes + arrays
 
 
 class Snapshot:
@@ -71,7 +72,7 @@ class Snapshot:
         self._closed = False
         self._columns: DocumentColumns | None = None
         self._bm25: Bm25f | None = None
-        self.cache: SizedCache[Any] = SizedCache(cache_bytes, size_in_bytes)
+        self.cache: SizedCache[Any] = SizedCache(cache_bytes)
         #: Words of titles and bodies for fuzzy words and "did you mean", read from this
         #: commit's term tables on first use or by :meth:`prepare_lexicon` (not while
         #: opening: most queries never need it, and opening must stay quick).
@@ -201,13 +202,3 @@ class Reading:
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.searcher.stored_fields(docnum)
-
-
-def size_in_bytes(value: Any) -> int:
-    """Roughly what a cached value holds in memory (arrays exactly, the rest estimated)."""
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    if isinstance(value, (tuple, list, dict, set, frozenset)):
-        return 100 + 60 * len(value)
-    return 200
