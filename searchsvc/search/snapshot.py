@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 #: What a snapshot may keep of decoded postings, term scores, phrase matches and
 #: expansions, in bytes: one least-recently-used budget for all of them, so whichever
 #: kind a workload repeats keeps its place. Too small only costs decoding a term again
-#: (a few milliseconds for a common one); every worker process holds its own.
-DEFAULT_CACHE_BYTES = 256 * 2**20
+#: (a few milliseconds for a common one); every worker process holds its own, so the
+#: default is what keeps a worker within 600 MiB at a million articles (``cache_mb``).
+DEFAULT_CACHE_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
