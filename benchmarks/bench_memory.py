@@ -319,6 +319,20 @@ def phase_rows(results: dict[str, dict[str, Any]], names: Sequence[str]) -> list
     return rows
 
 
+def cpu_rows(results: dict[str, dict[str, Any]], names: Sequence[str]) -> list[list[Any]]:
+    rows = []
+    for label, by_tree in results.items():
+        base, this = (by_tree[name]["probe"]["cpu_seconds"] for name in names)
+        warm_base, warm_this = (
+            statistics.fmean(base[1:] or base),
+            statistics.fmean(this[1:] or this),
+        )
+        first = [f"{base[0]:.1f}", f"{this[0]:.1f}", ratio(this[0], base[0])]
+        warm = [f"{warm_base:.1f}", f"{warm_this:.1f}", ratio(warm_this, warm_base)]
+        rows.append([label, *first, *warm])
+    return rows
+
+
 def component_rows(results: dict[str, dict[str, Any]], names: Sequence[str]) -> list[list[Any]]:
     rows = []
     for label, by_tree in results.items():
@@ -376,9 +390,14 @@ def report(results: dict[str, dict[str, Any]], names: Sequence[str]) -> str:
     phase_header = ["index", "phase"]
     for key in ("RSS", "PSS", "anon"):
         phase_header += [f"{key} {base} MiB", f"{key} {this} MiB", f"{this}/{base}"]
+    cpu_header = ["index", f"{base} first", f"{this} first", "ratio"]
+    cpu_header += [f"{base} warm", f"{this} warm", "ratio"]
     parts = [
         "One serving process (the app a `serve` worker makes), after each phase:",
         table(phase_header, phase_rows(results, names)),
+        "",
+        "CPU seconds of one pass over the query set (warm: the mean of the warm passes):",
+        table(cpu_header, cpu_rows(results, names)),
         "",
         "What it holds after the warm passes (heap / memory-mapped file pages, MiB):",
         table(
