@@ -293,11 +293,11 @@ def process_memory(pid: int) -> dict[str, Any]:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [f"{cell:,.0f}" if isinstance(cell, float) else str(cell) for cell in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """A Markdown table, MiB as whole numbers."""
+    from bench_open import table as markdown_table
+
+    cells = [[f"{cell:,.0f}" if isinstance(cell, float) else cell for cell in row] for row in rows]
+    return markdown_table(list(header), cells)
 
 
 def ratio(after: float, before: float) -> str:
