@@ -82,12 +82,12 @@ class Settings:
     threads: int = 1
     # Memory each serving process may spend on decoded postings, term scores and phrase
     # matches of the index it serves, counted in real bytes (more: fewer terms decoded
-    # again; see search/snapshot). Each worker has its own, beside about 350 MiB of code,
-    # columns and lexicon at a million articles: 128 keeps a worker there under 600 MiB.
-    # The benchmark query set's terms take 255 MiB at 100,000 articles and about ten times
-    # that at a million, so no budget that fits holds a whole varied workload; 128 holds a
-    # query's own terms many times over (a 64 MiB cache answers the first pass as fast)
-    # and the postings of the most repeated ones (bench_memory.py measures it).
+    # again; see search/snapshot). Each worker has its own, beside its code, columns and
+    # lexicon (205 MiB at 100,000 articles, growing with the archive): 128 is what a worker
+    # over a million articles can spend within 600 MiB. The benchmark query set's terms
+    # take 255 MiB at 100,000 articles and more at a million, so no budget that fits holds
+    # a whole varied workload; 128 holds a query's own terms many times over (64 answers
+    # the first pass as fast) and the most repeated ones (benchmarks/bench_memory.py).
     cache_mb: int = 128
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
