@@ -4,7 +4,7 @@ Decoded postings, term scores and phrase matches differ in size by orders of mag
 ("said" has 15,000 postings, "khojaly" two), so the budget counts bytes, not entries.
 Those bytes are measured, not estimated: a value is walked once when it is cached
 (:func:`size_in_bytes`: arrays by their buffers, Python objects by ``sys.getsizeof``),
-because estimates left a cache of 256 MiB holding 300 at a million articles. Some values
+because estimates had a cache that counted 221 MiB hold 255 (100,000 articles). Some values
 grow after they are cached (postings work out where each document's positions are the
 first time a phrase asks, a set of documents lists its members when first iterated), so a
 value that reports its own ``nbytes`` is asked again at each read and what it grew by is
