@@ -1,4 +1,5 @@
-"""The prebuilt gazetteer file: loaded instead of built, identical to a fresh build."""
+"""The prebuilt gazetteer and country-name files: loaded instead of built, identical to a
+fresh build, and built again when what they are made from changes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 
 from searchsvc.config import Settings, cache_dir_from_env
 from searchsvc.places import get_gazetteer
+from searchsvc.places.countries import CountryNames, load_country_table
 from searchsvc.places.gazetteer import Gazetteer, load_gazetteer
+from searchsvc.places.prebuilt import load_prebuilt
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +87,35 @@ def test_cache_dir_comes_from_the_environment(tmp_path: Path) -> None:
 
 def test_process_gazetteer_equals_a_fresh_build(fresh) -> None:
     assert_same_tables(get_gazetteer(), fresh)
+
+
+def test_country_names_are_prebuilt_beside_the_gazetteer(tmp_path: Path) -> None:
+    built = load_country_table(tmp_path)
+    (written,) = sorted(tmp_path.glob("country-names-*.pickle"))
+    stamp = written.stat().st_mtime_ns
+    loaded = load_country_table(tmp_path)
+    assert written.stat().st_mtime_ns == stamp  # read, not written again
+    assert loaded is not built
+    assert loaded.to_code("Deutschland") == built.to_code("Deutschland") == "DE"
+    assert loaded._codes == CountryNames()._codes
+
+
+def test_a_changed_source_gives_a_new_file(tmp_path: Path) -> None:
+    """A table is read only from the file made by the very sources it is built from."""
+    source = tmp_path / "source.py"
+    source.write_text("first version")
+    cache_dir = tmp_path / "cache"
+    load_prebuilt(cache_dir, "table", dict, [source])
+    source.write_text("second version")
+    load_prebuilt(cache_dir, "table", dict, [source])
+    load_prebuilt(cache_dir, "table", dict, [source], facts=("data 2.0",))
+    assert len(list(cache_dir.glob("table-*.pickle"))) == 3
+
+
+def test_a_file_of_another_kind_is_built_again(tmp_path: Path) -> None:
+    source = tmp_path / "source.py"
+    source.write_text("a source")
+    load_prebuilt(tmp_path, "table", dict, [source])
+    assert isinstance(load_prebuilt(tmp_path, "table", list, [source]), list)
+    (written,) = tmp_path.glob("table-*.pickle")
+    assert pickle.loads(written.read_bytes()) == []  # replaced by one of the right kind

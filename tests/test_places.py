@@ -232,6 +232,16 @@ def test_ordinary_words_names_and_codes_are_not_places(text: str) -> None:
     assert find_places(text) == ()
 
 
+@pytest.mark.parametrize("run", ["U.S.", "West Germany", "New York", "Bank of Japan"])
+def test_the_word_after_a_run_is_read_in_every_story(run: str) -> None:
+    """What a run of capitalized words says on its own is remembered from story to story;
+    the word after it (money here) is each story's own."""
+    named = find_places(f"Officials in {run} met.")
+    assert named
+    assert find_places(f"The bonds pay 10 mln {run} dlrs.") == ()
+    assert find_places(f"Officials in {run} met.") == named
+
+
 def test_mentions_are_normalized_deduplicated_and_the_dateline_comes_first() -> None:
     baku = resolve_dateline_place("BAKU")
     text = (

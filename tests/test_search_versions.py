@@ -68,6 +68,9 @@ def datasketch_signature(title: str, body: str) -> bytes:
         ("Short", "two words"),
         ("Zürich", "Ça va — São Paulo 東京 news, news, news, news, news, news."),
         ("Repeated", "the same three words the same three words the same three words"),
+        # ASCII texts are split as bytes: underscores, digits and punctuation as in str
+        ("snake_case HEADLINE", "v2.0 of ABC_def: 1,275 mln\tdlrs\n\nO'Neill's U.S. unit"),
+        ("Four", "words in all"),
     ],
 )
 def test_signatures_are_datasketchs_minhash_byte_for_byte(title, body):

@@ -8,6 +8,7 @@ a story came in. The place is returned as written; :mod:`searchsvc.places` norma
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -113,8 +114,13 @@ def parse_dateline(text: str) -> Dateline:
     return Dateline(text=text, place=place, agency=agency, month=month, day=day, year=year)
 
 
+@functools.lru_cache(maxsize=16_384)
 def parse_tag_dateline(tag_text: str) -> Dateline | None:
-    """A dateline from its own field (Reuters ``<DATELINE>``): everything before the dash."""
+    """A dateline from its own field (Reuters ``<DATELINE>``): everything before the dash.
+
+    Remembered: a wire files many stories a day from one place, so half of the tags of
+    a collection repeat one seen before.
+    """
     text = _LEADING_JUNK.sub("", tag_text.strip())
     text = _TAG_SEPARATOR.split(text, maxsplit=1)[0].strip(" ,")
     if not text:

@@ -27,6 +27,7 @@ import importlib.util
 import os
 import re
 from collections.abc import Mapping
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,7 +147,7 @@ def article_language(declared: str | None, title: str, body: str) -> str | None:
 def detect_language(title: str, body: str) -> str | None:
     """The language of a headline and story by their text; None when too short or unsure."""
     sample = detection_sample(title, body)
-    if sum(map(str.isalpha, sample)) < MIN_DETECTION_LETTERS:
+    if not _has_letters(sample, MIN_DETECTION_LETTERS):
         return None
     if plainly_english(sample):
         return "en"
@@ -157,10 +158,15 @@ def detect_language(title: str, body: str) -> str | None:
     return _malay_or_indonesian(sample) if code in _MALAY_PAIR else code
 
 
+def _has_letters(sample: str, count: int) -> bool:
+    """Whether ``sample`` has at least ``count`` letters; stops counting once it has."""
+    return len(list(islice(filter(str.isalpha, sample), count))) == count
+
+
 def plainly_english(sample: str) -> bool:
     """Whether ``sample`` reads as English prose by its function words alone."""
     words = _ASCII_WORD.findall(sample.lower())
-    markers = sum(word in ENGLISH_MARKERS for word in words)
+    markers = sum(map(ENGLISH_MARKERS.__contains__, words))
     return markers >= 3 and markers >= ENGLISH_MARKER_SHARE * len(words)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable
+from typing import AnyStr
 
 import numpy as np
 
@@ -38,6 +39,7 @@ SIGNATURE_BYTES = 72
 BAND_BYTES = 3
 _SEED = 20261129
 _WORD = re.compile(r"\w+")
+_ASCII_WORD = re.compile(rb"\w+")
 #: Chance that the low bytes of two unrelated MinHash values agree.
 _CHANCE = 1 / 256
 
@@ -48,15 +50,30 @@ def word_runs(text: str) -> Iterable[str]:
 
     The runs come from ``map`` over built-ins, with no Python-level step per run.
     """
-    words = _WORD.findall(text.lower())
+    return _runs(_WORD.findall(text.lower()), " ")
+
+
+def _runs(words: list[AnyStr], space: AnyStr) -> Iterable[AnyStr]:
     if len(words) <= SHINGLE_WORDS:
-        return [" ".join(words)] if words else []
-    return map(" ".join, zip(*(words[start:] for start in range(SHINGLE_WORDS)), strict=False))
+        return [space.join(words)] if words else []
+    return map(space.join, zip(*(words[start:] for start in range(SHINGLE_WORDS)), strict=False))
+
+
+def encoded_runs(text: str) -> Iterable[bytes]:
+    """The :func:`word_runs` of ``text``, UTF-8 encoded.
+
+    An ASCII text (most news in English) is lowercased and encoded once and split as
+    bytes, where ``\\w`` means the same characters, rather than each run being encoded
+    on its own: a fifth of a signature's cost.
+    """
+    if not text.isascii():
+        return map(str.encode, word_runs(text))
+    return _runs(_ASCII_WORD.findall(text.lower().encode("ascii")), b" ")
 
 
 def shingles(text: str) -> set[bytes]:
     """The distinct shingles of ``text``: its :func:`word_runs`, UTF-8 encoded."""
-    return set(map(str.encode, word_runs(text)))
+    return set(encoded_runs(text))
 
 
 def affine32_permutations(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +99,7 @@ def shingle_hashes(text: str) -> np.ndarray:
     Repeated runs are hashed again rather than deduplicated: a minimum does not change
     with repeats, and hashing is cheaper than building a set of strings.
     """
-    return np.fromiter(map(zlib.crc32, map(str.encode, word_runs(text))), dtype=np.uint32)
+    return np.fromiter(map(zlib.crc32, encoded_runs(text)), dtype=np.uint32)
 
 
 def _premix(hashes: np.ndarray) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 A dateline qualifier that neither the US and provincial tables nor the gazetteer
 know ("Netherlands", "Deutschland", "UdSSR", "Grand Cayman") is looked up here.
-It is not part of the prebuilt gazetteer: a process builds it on first use.
+Reading its names in every language costs about a third of a second of CPU, so the
+finished table is a prebuilt file beside the gazetteer's (:mod:`searchsvc.places.prebuilt`),
+loaded on first use.
 The names are pycountry's: ISO 3166-1 names, official and common names, the
 withdrawn states of ISO 3166-3, and their translations from the iso-codes
 project, plus a few wire-copy forms of ours. pycountry is pure Python, so
@@ -14,11 +16,14 @@ from __future__ import annotations
 import gettext
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pycountry
 
+from searchsvc.places import gazetteer
 from searchsvc.places.gazetteer import alias_key
+from searchsvc.places.prebuilt import load_prebuilt
 
 #: Withdrawn states whose four-letter code does not end in their successor's code
 #: ("HH": split up), keyed like names.COUNTRY_ALIASES: the state holding the capital.
@@ -53,6 +58,16 @@ class CountryNames:
     def to_code(self, name: str) -> str | None:
         """``"Deutschland"`` → ``"DE"``; None for a name no country has."""
         return self._codes.get(alias_key(name))
+
+
+def load_country_table(cache_dir: Path) -> CountryNames:
+    """The table from its prebuilt file in ``cache_dir`` (built and saved when missing).
+
+    Its keys are made by the gazetteer's ``alias_key``, so that file is a source too.
+    """
+    built_from = (Path(__file__), Path(gazetteer.__file__))
+    facts = (version("pycountry"),)
+    return load_prebuilt(cache_dir, "country-names", CountryNames, built_from, facts)
 
 
 def _unambiguous(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

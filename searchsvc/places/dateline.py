@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable
 
 from searchsvc.articles.model import Place
+from searchsvc.config import cache_dir_from_env
 from searchsvc.places.gazetteer import CITY, COUNTRY, REGION, Candidate, Gazetteer, alias_key
 from searchsvc.places.mentions import countries_named, has_rivals, scan_mentions
 from searchsvc.places.names import PROVINCES, US_STATES
@@ -70,12 +71,12 @@ def _country_from_other_spellings(name: str, gazetteer: Gazetteer) -> str | None
 def load_country_names() -> Callable[[str], str | None]:
     """The country-name fallback (name to ISO code), ready to use.
 
-    Built late, on first call, because reading its names in every language costs
-    about half a second of CPU: a process that never meets a rare spelling never pays it.
+    Loaded late, on first call (or by :func:`searchsvc.places.load_places` before a
+    build forks): a process that never meets a rare spelling never reads it.
     """
-    from searchsvc.places.countries import CountryNames
+    from searchsvc.places.countries import load_country_table
 
-    return CountryNames().to_code
+    return load_country_table(cache_dir_from_env()).to_code
 
 
 def resolve_in(dateline: str, story_text: str, gazetteer: Gazetteer) -> Place | None:

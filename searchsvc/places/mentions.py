@@ -172,28 +172,57 @@ def _longest_phrase(keys: list[str], start: int, aliases: dict[str, list[Candida
 
 def scan_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
     """Place-like phrases in ``text``, in order of appearance."""
-    aliases = gazetteer.mention_aliases
+    readings = _readings_for(gazetteer)
     mentions: list[Mention] = []
     for run in _CAPITALIZED_RUN.finditer(text):
         words = run.group()
-        if _SEPARATOR.search(words) is None:
-            # Most runs are one word ("The", "Reuters"): the short way round.
-            token = _clean_token(words)[0]
-            key = _token_key(token)
-            candidates = aliases.get(key)
-            if candidates and key not in _CONNECTORS and _shape_allowed(token, key):
-                found = _drop_currency_and_speaker([candidates], True, text, run.end())
-                mentions.extend(Mention(candidates, True) for candidates in found)
-            continue
-        sentences = list(_sentences_of(words))
-        for index, (raw, keys) in enumerate(sentences):
-            found, covered = _match_tokens(raw, keys, gazetteer)
-            if not found:
-                continue
-            if index == len(sentences) - 1:
+        reading = readings.get(words)
+        if reading is None:
+            if len(readings) >= _READINGS_LIMIT:
+                readings.clear()
+            reading = readings[words] = _read_run(words, gazetteer)
+        for found, covered, last in reading:
+            if last:
                 found = _drop_currency_and_speaker(found, covered, text, run.end())
             mentions.extend(Mention(candidates, covered) for candidates in found)
     return mentions
+
+
+#: What a capitalized run says on its own: (phrases found, whether they cover the
+#: stretch, whether it is the run's last stretch) for each stretch that has any.
+RunReading = tuple[tuple[list[list[Candidate]], bool, bool], ...]
+#: Runs remembered per process: news repeats its names ("Reuters", "U.S.", "The
+#: company") endlessly, and reading a run depends on nothing but the run.
+_READINGS_LIMIT = 200_000
+_readings: dict[str, RunReading] = {}
+_readings_gazetteer: list[Gazetteer] = []
+
+
+def _readings_for(gazetteer: Gazetteer) -> dict[str, RunReading]:
+    """The memo of run readings made with ``gazetteer``: emptied when another one comes."""
+    if not _readings_gazetteer or _readings_gazetteer[0] is not gazetteer:
+        _readings.clear()
+        _readings_gazetteer[:] = [gazetteer]
+    return _readings
+
+
+def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
+    """The place phrases of one capitalized run, before the word after it is seen."""
+    if _SEPARATOR.search(words) is None:
+        # Most runs are one word ("The", "Reuters"): the short way round.
+        token = _clean_token(words)[0]
+        key = _token_key(token)
+        candidates = gazetteer.mention_aliases.get(key)
+        if candidates and key not in _CONNECTORS and _shape_allowed(token, key):
+            return (([candidates], True, True),)
+        return ()
+    sentences = list(_sentences_of(words))
+    reading = []
+    for index, (raw, keys) in enumerate(sentences):
+        found, covered = _match_tokens(raw, keys, gazetteer)
+        if found:
+            reading.append((found, covered, index == len(sentences) - 1))
+    return tuple(reading)
 
 
 def _drop_currency_and_speaker(

@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from searchsvc.index.schema import AnalyzedText
+from searchsvc.search.languages import language_docs
+from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
@@ -97,3 +101,44 @@ def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
     """The word's article count in each text field: a term lookup in every segment, so
     cached per commit (the same common words are weighed for query after query)."""
     return tuple(reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS)
+
+
+def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostings:
+    """The live articles with ``word`` in ``field`` and its frequency in each, cached per
+    commit without positions: expansion words are many and common, and scoring them
+    needs no more (12 bytes a posting, where its postings with positions and its scores
+    over the whole index held about 30 of the cache)."""
+    key = ("frequencies", field, word)
+    return reading.derived(key, lambda: _frequencies(reading, field, word))
+
+
+def _frequencies(reading: Reading, field: str, word: str) -> TermPostings:
+    """From the word's postings with positions where a query read them already (the
+    query's own words are often among its expansion words), else from the index."""
+    postings = reading.snapshot.cache.get(("postings", field, word))  # Reading.postings' key
+    if postings is None:
+        postings = read_postings(reading.searcher, field, word)
+    return TermPostings(postings.ids, postings.tfs)
+
+
+def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
+    """The live articles of ``languages`` (all when empty) with ``word`` in title or body:
+    the count its IDF is taken from, as for a query's word. Cached per commit."""
+    key = ("expansion-doc-frequency", word, languages)
+    return reading.derived(key, lambda: _expansion_doc_frequency(reading, word, languages))
+
+
+def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
+    titled, bodied = (expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS)
+    if languages:
+        within = language_docs(reading, languages).mask
+        titled, bodied = titled[within[titled]], bodied[within[bodied]]
+    return len(bodied) + len(titled) - int(_is_member(titled, bodied).sum())
+
+
+def _is_member(ids: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Which of ``ids`` are in ``docs`` (sorted)."""
+    if not len(docs):
+        return np.zeros(len(ids), dtype=bool)
+    at = docs.searchsorted(ids)
+    return docs[np.minimum(at, len(docs) - 1)] == ids

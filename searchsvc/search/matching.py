@@ -13,6 +13,7 @@ with every word never hide the many that have most of them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -20,7 +21,11 @@ import numpy as np
 
 from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.feedback import expansion_terms
+from searchsvc.search.feedback import (
+    expansion_doc_frequency,
+    expansion_frequencies,
+    expansion_terms,
+)
 from searchsvc.search.languages import index_languages, language_docs, query_languages
 from searchsvc.search.query import (
     TEXT_FIELDS,
@@ -358,17 +363,39 @@ class QueryMatcher:
 
         With the query's terms at full weight, ``feedback_weight`` of the interpolated
         query becomes ``w / (1 - w)`` times the query's term count, spread over the words
-        (see ``feedback``).
+        (see ``feedback``). Cached per commit for the query's matches (another page of the
+        same query asks again).
         """
+        digest = hashlib.blake2b(every.tobytes(), digest_size=16).digest()
+        key = ("feedback-scores", tuple(top), query_terms, len(every), digest)
+        return self.reading.derived(key, lambda: self._feedback_scores(every, top, query_terms))
+
+    def _feedback_scores(
+        self, every: np.ndarray, top: list[tuple[int, float]], query_terms: int
+    ) -> np.ndarray:
+        """The expansion words' scores, each worked out for the articles of ``every`` only
+        from its postings without positions (an expansion word may be in a tenth of the
+        archive), with the IDF and the language limits ``leaf_scores`` gives a word."""
         config = self.reading.ranking
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
-        added = np.zeros(self.columns.size)
         languages = self._languages_of([doc for doc, _ in top])
+        scored = DocSet.from_ids(every, self.columns.size)
+        doc_count = None
+        if languages:
+            within = language_docs(self.reading, languages)
+            scored, doc_count = scored & within, len(within)
+        added = np.zeros(len(every))
         for word, weight in words:
-            part = self.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
-            added[part.ids] += share * weight * part.scores
-        return added[every]
+            occurrences = []
+            for name in TEXT_FIELDS:
+                postings = expansion_frequencies(self.reading, name, word)
+                inside = scored.mask[postings.ids]
+                occurrences.append((name, postings.ids[inside], postings.tfs[inside]))
+            doc_frequency = expansion_doc_frequency(self.reading, word, languages)
+            scores = self.reading.bm25.scores_of(every, occurrences, doc_frequency, doc_count)
+            added += share * weight * scores
+        return added
 
     def _languages_of(self, docs: list[int]) -> tuple[str, ...]:
         """The analysis keys of ``docs``' languages, where the index holds others too (so

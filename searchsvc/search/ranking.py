@@ -143,6 +143,28 @@ class Bm25f:
         factor = idf * (k1 + 1.0)
         return TermScores(ids, factor * combined / (k1 + combined), idf)
 
+    def scores_of(
+        self,
+        docs: np.ndarray,
+        occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]],
+        doc_frequency: int,
+        doc_count: int | None = None,
+    ) -> np.ndarray:
+        """:meth:`term_scores`' score of each of ``docs`` (sorted docnums; 0 without the
+        term), the occurrences being of those documents only.
+
+        The same numbers, worked out in arrays as long as ``docs``: for a term in many
+        articles whose score only some of them need (feedback's expansion words).
+        """
+        combined = np.zeros(len(docs))
+        for field, ids, tfs in occurrences:
+            role = FIELD_ROLE.get(field)
+            if role is not None and len(ids):
+                combined[docs.searchsorted(ids)] += tfs * self.inverse_norm[role][ids]
+        k1 = self.config.k1
+        factor = self.idf(doc_frequency, doc_count) * (k1 + 1.0)
+        return factor * combined / (k1 + combined)
+
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
         return float(
             title_tf * self.inverse_norm["title"][doc] + body_tf * self.inverse_norm["body"][doc]

@@ -1,0 +1,178 @@
+"""Feedback scores an expansion word over the matched articles alone, from its postings
+kept without positions, and gets exactly the scores the word has over the whole index:
+the same frequencies, the same IDF, bit for bit, with several segments, deleted articles
+and words read in some languages only."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchsvc.articles.model import Article
+from searchsvc.config import Settings
+from searchsvc.index import build_index
+from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.search import RankingConfig
+from searchsvc.search.feedback import (
+    expansion_doc_frequency,
+    expansion_frequencies,
+    expansion_terms,
+)
+from searchsvc.search.languages import index_languages
+from searchsvc.search.matching import QueryMatcher
+from searchsvc.search.postings import read_postings
+from searchsvc.search.query import TEXT_FIELDS, Term
+from searchsvc.search.serving import ServingIndex
+
+#: Sentences per language; "{port}" is a port name, the same word in every language.
+SENTENCES = {
+    "en": "The ships reached {port} with grain and the dockers unloaded the cargo.",
+    "de": "Die Schiffe erreichten {port} mit Getreide und die Hafenarbeiter entluden sie.",
+    "fr": "Les navires ont atteint {port} avec du grain et les dockers ont vidé la cargaison.",
+}
+LANGUAGES = tuple(SENTENCES)
+#: Ports and the step of the stories that name them: the rarer ones (under a tenth of the
+#: stories) are distinctive enough to expand a query.
+PORTS = {
+    "rotterdam": 2,
+    "hamburg": 3,
+    "marseille": 5,
+    "antwerp": 7,
+    "gdansk": 13,
+    "valletta": 17,
+    "piraeus": 19,
+}
+
+
+def port_story(number: int) -> dict[str, str]:
+    """A story naming the ports whose step divides ``number``, some in the title only; the
+    sentence repeated a varying number of times, so lengths and frequencies differ."""
+    language = LANGUAGES[number % len(LANGUAGES)]
+    ports = [port for port, step in PORTS.items() if number % step == 0]
+    title_only = list(PORTS)[number % len(PORTS)] if number % 4 == 1 else ""
+    sentence = SENTENCES[language].format(port=" ".join(ports) or "the coast")
+    return {
+        "id": f"p{number}",
+        "title": f"Bulletin {number} {title_only}".strip(),
+        "body": " ".join([sentence] * (1 + number % 5)),
+        "date": "2024-05-02",
+        "source": "Port Bulletin",
+        "language": language,
+    }
+
+
+@pytest.fixture(scope="module")
+def serving(tmp_path_factory: pytest.TempPathFactory):
+    """Two segments whose common words span several postings blocks, deletions in both."""
+    root = tmp_path_factory.mktemp("feedback-bounded")
+    source = root / "articles.jsonl"
+    source.write_text("".join(json.dumps(port_story(n)) + "\n" for n in range(700)))
+    built = Settings(index_dir=root / "index", corpus=(source,), build_procs=1)
+    build_index(None, built, show_progress=False)
+    later = [Article(**{**port_story(n), "date": None}) for n in range(650, 950)]
+    update_articles(built, later)
+    delete_articles(built, [f"p{n}" for n in range(0, 950, 11)])
+    opened = ServingIndex(built.index_dir, RankingConfig())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def reading(serving):
+    with serving.reading() as reading:
+        assert len(reading.searcher.leaf_searchers()) >= 2
+        assert len(index_languages(reading)) == len(LANGUAGES)
+        yield reading
+
+
+@pytest.fixture(scope="module")
+def words(reading) -> list[str]:
+    """Every indexed word of title or body in at least two articles."""
+    reader = reading.reader
+    found = {
+        raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        for field, raw in reader.all_terms()
+        if field in TEXT_FIELDS
+    }
+    return sorted(w for w in found if sum(reader.doc_frequency(f, w) for f in TEXT_FIELDS) > 1)
+
+
+language_choices = st.sampled_from([(), ("en",), ("de",), ("de", "en"), ("fr",), LANGUAGES])
+
+
+def test_port_words_span_several_blocks_and_their_frequencies_are_lighter(reading) -> None:
+    postings = reading.postings("body", "rotterdam")
+    assert len(postings) > 2 * 128
+    assert expansion_frequencies(reading, "body", "rotterdam").nbytes < postings.nbytes
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+def test_frequencies_are_the_postings_without_positions(reading, words, field: str) -> None:
+    for word in words:
+        postings = read_postings(reading.searcher, field, word)
+        frequencies = expansion_frequencies(reading, field, word)
+        assert frequencies.ids.tolist() == postings.ids.tolist()
+        assert frequencies.tfs.tolist() == postings.tfs.tolist()
+        assert frequencies.nbytes <= postings.nbytes
+
+
+@settings(max_examples=60, deadline=None)
+@given(word_index=st.integers(0, 10_000), languages=language_choices)
+def test_expansion_doc_frequency_is_the_matched_count(reading, words, word_index, languages):
+    word = words[word_index % len(words)]
+    term = Term(TEXT_FIELDS, word, word, languages=languages)
+    expected = len(QueryMatcher(reading).docs(term))
+    assert expansion_doc_frequency(reading, word, languages) == expected
+
+
+def whole_index_feedback(matcher: QueryMatcher, every, top, query_terms: int) -> np.ndarray:
+    """What feedback adds to each of ``every``, from the expansion words' scores over the
+    whole index (every posting read, as for a query's own word)."""
+    reading = matcher.reading
+    config = reading.ranking
+    share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
+    languages = matcher._languages_of([doc for doc, _ in top])
+    added = np.zeros(reading.columns.size)
+    for word, weight in expansion_terms(reading, top, config.feedback_terms):
+        part = matcher.leaf_scores(Term(TEXT_FIELDS, word, word, languages=languages))
+        added[part.ids] += share * weight * part.scores
+    return added[every]
+
+
+@pytest.mark.parametrize("languages", [(), ("en",), ("de", "fr")])
+def test_feedback_adds_what_whole_index_scores_add(reading, languages) -> None:
+    matcher = QueryMatcher(reading)
+    rare = reading.docs("body", "gdansk") | reading.docs("body", "piraeus")
+    every = (rare | reading.docs("body", "rotterdam") | reading.docs("title", "hamburg")).ids
+    column = reading.columns.language
+    top = [
+        (doc, 1.0 + doc % 3)
+        for doc in rare.ids.tolist()
+        if not languages or column.keys[column.codes[doc]] in languages
+    ][:10]
+    added = matcher._feedback(every, top, 2)
+    assert added.any()
+    assert added.tobytes() == whole_index_feedback(matcher, every, top, 2).tobytes()
+    assert matcher._feedback(every, top, 2) is added  # cached for the next page
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_feedback_equals_whole_index_scores_bit_for_bit(reading, data) -> None:
+    """Any matched articles, any first articles among them (of one language or several)."""
+    matcher = QueryMatcher(reading)
+    live = reading.columns.live.ids
+    rare = (reading.docs("body", "gdansk") | reading.docs("body", "valletta")).ids.tolist()
+    first = data.draw(st.lists(st.sampled_from(rare), min_size=1, max_size=4, unique=True))
+    first += data.draw(st.lists(st.sampled_from(live.tolist()), max_size=6, unique=True))
+    scores = st.floats(0.1, 20.0, allow_nan=False)
+    top = [(doc, data.draw(scores)) for doc in dict.fromkeys(first)]
+    chosen = data.draw(st.lists(st.booleans(), min_size=len(live), max_size=len(live)))
+    every = np.union1d(live[np.array(chosen, dtype=bool)], [doc for doc, _ in top])
+    query_terms = data.draw(st.integers(1, 5))
+    added = matcher._feedback(every, top, query_terms)
+    assert added.tobytes() == whole_index_feedback(matcher, every, top, query_terms).tobytes()
