@@ -81,10 +81,14 @@ class Settings:
     # a slow disk, so that one search's reads overlap another's work.
     threads: int = 1
     # Memory each serving process may spend on decoded postings, term scores and phrase
-    # matches of the index it serves (more: fewer terms decoded again; see search/snapshot).
-    # Each worker has its own: 1 GiB each filled up at a million articles and kept a
-    # worker near 1 GiB, while a term's first decoding now costs a few milliseconds.
-    cache_mb: int = 256
+    # matches of the index it serves, counted in real bytes (more: fewer terms decoded
+    # again; see search/snapshot). Each worker has its own, beside its code, columns and
+    # lexicon (205 MiB at 100,000 articles, growing with the archive): 128 is what a worker
+    # over a million articles can spend within 600 MiB. The benchmark query set's terms
+    # take 255 MiB at 100,000 articles and more at a million, so no budget that fits holds
+    # a whole varied workload; 128 holds a query's own terms many times over (64 answers
+    # the first pass as fast) and the most repeated ones (benchmarks/bench_memory.py).
+    cache_mb: int = 128
     # Worker processes for `serve`, each with `threads` threads: one per core, because one
     # process cannot use more than about one core for Python code.
     workers: int = field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))

@@ -476,3 +476,20 @@ def test_first_pass_table_has_each_kind_at_each_size() -> None:
     assert [c.strip() for c in cells["phrase"]] == [NONE, NONE, "12.5", "32.5"]
     assert [c.strip() for c in cells["all"]] == ["2.50", "9.50", "20.5", "90.5"]
     assert scale.first_pass_section([{"size": "10k", "cold": spread(1, 2)}]) == ""
+
+
+def test_memory_probe_reports_every_phase_and_component(tmp_path_factory) -> None:
+    """bench_memory's probe over a small index, in this interpreter, and its tables."""
+    import bench_memory
+    from test_search_corpus import corpus_settings
+
+    run = bench_memory.probe(corpus_settings(tmp_path_factory).index_dir, rounds=2)
+    assert set(run["phases"]) == set(bench_memory.PHASES)
+    assert all(memory["rss"] >= memory["pss"] > 0 for memory in run["phases"].values())
+    assert set(run["components"]) == set(bench_memory.COMPONENTS)
+    cache = run["components"]["query cache"]
+    assert cache["entries"] > 0 and 0 < cache["counted"] <= cache["budget"]
+    assert run["components"]["columns"]["heap"] > 0
+    report = bench_memory.report({"tiny": {"a": {"probe": run}, "b": {"probe": run}}}, ("a", "b"))
+    for name in (*bench_memory.PHASES, *bench_memory.COMPONENTS, "other anonymous"):
+        assert f"| tiny | {name} |" in report

@@ -18,7 +18,7 @@ from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.lexicon import WordTable, field_counts
+from searchsvc.search.lexicon import Lexicon, WordTable, field_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import eval_suggest
@@ -301,6 +301,32 @@ def test_term_tables_read_directly_agree_with_whoosh(tmp_path: Path) -> None:
                     for word in reader.lexicon(name)
                 }
                 assert direct == expected
+    finally:
+        opened.close()
+
+
+def test_the_lexicon_counts_each_word_as_whoosh_does_across_fields_and_segments(
+    tmp_path: Path,
+) -> None:
+    """Words in first-seen order, occurrences summed over both fields (boosts divided
+    out) and articles per field, on an index of two segments."""
+    own = indexed(tmp_path, ARTICLES)
+    update_articles(own, [Article(id="z1", title="Zebra wheat", body="Wheat for the zebras.")])
+    fields = ("title_words", "body_words")
+    opened = open_index(own.index_dir)
+    try:
+        with opened.searcher() as searcher:
+            reader = searcher.reader()
+            lexicon = Lexicon(fields)
+            words = list(lexicon.vocabulary(reader))
+            seen = [word for name in fields for word, _, _ in field_counts(reader, name)]
+            assert words == list(dict.fromkeys(seen))
+            for word, occurrences in lexicon.vocabulary(reader).items():
+                assert occurrences == pytest.approx(lexicon.occurrences(reader, word))
+            for name in fields:
+                assert lexicon.near(reader, (name,), "wheat", 0) == [
+                    ("wheat", reader.doc_frequency(name, "wheat"))
+                ]
     finally:
         opened.close()
 

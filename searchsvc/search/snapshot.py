@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 #: What a snapshot may keep of decoded postings, term scores, phrase matches and
 #: expansions, in bytes: one least-recently-used budget for all of them, so whichever
 #: kind a workload repeats keeps its place. Too small only costs decoding a term again
-#: (a few milliseconds for a common one); every worker process holds its own.
-DEFAULT_CACHE_BYTES = 256 * 2**20
+#: (a few milliseconds for a common one); every worker process holds its own, so the
+#: default is what keeps a worker within 600 MiB at a million articles (``cache_mb``).
+DEFAULT_CACHE_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class PhraseMatches:
 
     @property
     def nbytes(self) -> int:
+        """What the matches hold now (their documents' ids are listed on first use)."""
         arrays = sum(ids.nbytes + counts.nbytes for ids, counts in self.counts.values())
-        return self.docs.mask.nbytes + arrays + 200
+        return self.docs.nbytes + arrays
 
 
 class Snapshot:
@@ -71,7 +73,7 @@ class Snapshot:
         self._closed = False
         self._columns: DocumentColumns | None = None
         self._bm25: Bm25f | None = None
-        self.cache: SizedCache[Any] = SizedCache(cache_bytes, size_in_bytes)
+        self.cache: SizedCache[Any] = SizedCache(cache_bytes)
         #: Words of titles and bodies for fuzzy words and "did you mean", read from this
         #: commit's term tables on first use or by :meth:`prepare_lexicon` (not while
         #: opening: most queries never need it, and opening must stay quick).
@@ -201,13 +203,3 @@ class Reading:
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.searcher.stored_fields(docnum)
-
-
-def size_in_bytes(value: Any) -> int:
-    """Roughly what a cached value holds in memory (arrays exactly, the rest estimated)."""
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    if isinstance(value, (tuple, list, dict, set, frozenset)):
-        return 100 + 60 * len(value)
-    return 200
