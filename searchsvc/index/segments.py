@@ -12,9 +12,12 @@ that is most of the time. This writer produces the same segment format but:
 * remembers field lengths in memory for the block and term statistics;
 * encodes positions once per distinct short position list (most terms occur once
   per article, at one of a few thousand positions), and
-* hands whole blocks of postings to the codec's postings writer, and writes the
-  term records of rare terms, postings inlined, as the codec encodes them
-  (``searchsvc.index.codec``).
+* encodes a run of terms at a time: the inlined postings of rare terms and the
+  blocks of frequent ones laid out together by the codec
+  (``searchsvc.index.codec.encode_postings_chunks``), block headers and term
+  statistics as NumPy records, then the blocks written to the postings file and the
+  term records to the term table in one write each. The bytes are those Whoosh's
+  postings writer and term table would write, one call per term and block.
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
