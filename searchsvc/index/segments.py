@@ -367,7 +367,6 @@ _BLOCK_START = np.dtype(
         ("max_length", "u1"),
     ]
 )
-_EXTENT = np.dtype([("offset", ">i8"), ("length", ">i4")])
 #: Whoosh's length bytes: a length's byte is the first entry not below it.
 _LENGTH_BYTES = np.array([byte_to_length(byte) for byte in range(256)], dtype=np.int64)
 
@@ -473,7 +472,7 @@ class _FieldRun:
             parts.append(data)
             position += size + len(data)
             if last:
-                extents[term] = _extent(term_start, position - term_start)
+                extents[term] = _EXTENT.pack(term_start, position - term_start)
         self.postfile.write(b"".join(parts))
         return extents
 
@@ -512,11 +511,8 @@ def _compressed(start: bytes) -> bytes:
     return start[:_COMPRESSED_AT] + b"\x01" + start[_COMPRESSED_AT + 1 :]
 
 
-def _extent(offset: int, length: int) -> bytes:
-    return _EXTENT_STRUCT.pack(offset, length)
-
-
-_EXTENT_STRUCT = struct.Struct("!qi")
+#: Where a term's postings lie in the postings file, after its statistics in its record.
+_EXTENT = struct.Struct("!qi")
 
 
 def _term_headers(
