@@ -20,10 +20,12 @@ from searchsvc.index.codec import (
     BLOCK_MAGIC,
     CompactCodec,
     CompactTermInfo,
+    PostingChunks,
     decode_postings,
     decode_run,
     encode_block,
     encode_postings,
+    encode_postings_chunks,
     float32,
     read_run,
     write_block,
@@ -123,6 +125,41 @@ def test_compressed_blocks_read_their_heads_then_their_values(weights, spread) -
     assert decoded.weights.tolist() == [float32(w) for w in weights] * 3
     assert list(decoded.values) == values * 3
     assert decoded.values[-1] == values[-1]
+
+
+@given(
+    st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=8),
+    st.sampled_from([None, 0, 4, -1]),
+)
+def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size) -> None:
+    """The bulk encoder writes each chunk's bytes exactly as :func:`encode_postings` does,
+    whatever the mix of integer widths, weight modes and value layouts."""
+    ids, weights, values, starts, with_lengths = [], [], [], [], []
+    for (chunk_ids, chunk_weights, chunk_values), lengths in chunks:
+        starts.append(len(ids))
+        ids += chunk_ids
+        weights += chunk_weights
+        values += chunk_values
+        with_lengths.append(lengths)
+    together = PostingChunks(
+        np.array(ids, dtype=np.uint32),
+        np.array(weights, dtype=np.float32),
+        values,
+        np.array(starts),
+        np.array(with_lengths),
+    )
+    encoded = encode_postings_chunks(together, fixed_size)
+    expected = [
+        encode_postings(
+            chunk_ids,
+            chunk_weights,
+            chunk_values,
+            None if lengths else fixed_size,
+            float32(max(chunk_weights)),
+        )
+        for (chunk_ids, chunk_weights, chunk_values), lengths in chunks
+    ]
+    assert encoded == expected
 
 
 @given(postings_lists())

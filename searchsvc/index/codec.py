@@ -159,6 +159,156 @@ def encode_postings(
     return b"".join(parts)
 
 
+class PostingChunks(NamedTuple):
+    """Consecutive chunks of postings: each a block, or a rare term's inlined list."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+    values: Sequence[bytes]
+    #: Where each chunk begins (the chunks tile ``ids``).
+    starts: np.ndarray
+    #: Per chunk, whether its values carry their lengths (inlined lists always do).
+    with_lengths: np.ndarray
+
+
+def encode_postings_chunks(chunks: PostingChunks, fixed_size: int | None) -> list[bytes]:
+    """:func:`encode_postings` of many consecutive chunks of postings at once, byte for byte.
+
+    A build writes a chunk (a block, or a rare term's inlined list) for every few postings,
+    and encoding each with a dozen small Python calls was most of a segment's writing.
+    Here NumPy lays out every chunk's arrays in one buffer; values without lengths are
+    written as ``fixed_size`` says (see :func:`encode_postings`). The few chunks whose
+    weights need the general search (no common unit at the first try, or floats) are
+    encoded by :func:`encode_postings`.
+    """
+    layout = _ChunkLayout(chunks, fixed_size)
+    data = layout.fill().tobytes()
+    ends = (layout.offsets + layout.sizes).tolist()
+    encoded = [data[start:end] for start, end in zip(layout.offsets.tolist(), ends, strict=True)]
+    bounds = np.append(layout.starts, len(chunks.ids))
+    for chunk in np.flatnonzero(~layout.regular).tolist():
+        start, end = int(bounds[chunk]), int(bounds[chunk + 1])
+        chunk_weights = chunks.weights[start:end].tolist()
+        encoded[chunk] = encode_postings(
+            chunks.ids[start:end].tolist(),
+            chunk_weights,
+            chunks.values[start:end],
+            None if chunks.with_lengths[chunk] else fixed_size,
+            float32(max(chunk_weights)),
+        )
+    return encoded
+
+
+#: The type byte :func:`pack_uints` writes for each item width.
+_TYPE_BYTES = np.array([0, ord("B"), ord("H"), 0, ord("I")], dtype=np.uint8)
+
+
+def _item_widths(tops: np.ndarray) -> np.ndarray:
+    """The width :func:`pack_uints` picks for integers up to each of ``tops``."""
+    return np.where(tops <= 0xFF, 1, np.where(tops <= 0xFFFF, 2, 4))
+
+
+def _put_uints(buffer: np.ndarray, at: np.ndarray, items: np.ndarray, widths: np.ndarray) -> None:
+    """Little-endian integers of ``widths`` bytes each, written at ``at``."""
+    for byte in range(4):
+        wide = widths > byte
+        if not wide.any():
+            return
+        buffer[at[wide] + byte] = (items[wide] >> (8 * byte)) & 0xFF
+
+
+class _ChunkLayout:
+    """Where each part of each chunk goes in :func:`encode_postings_chunks`' buffer."""
+
+    def __init__(self, chunks: PostingChunks, fixed_size: int | None) -> None:
+        ids, weights, values, starts, with_lengths = chunks
+        self.starts = starts = np.asarray(starts, dtype=np.int64)
+        counts = np.diff(np.append(starts, len(ids)))
+        self.chunk = chunk = np.repeat(np.arange(len(starts)), counts)
+        self.within = np.arange(len(ids)) - starts[chunk]
+        ids = ids.astype(np.int64)
+        self.gaps = np.zeros(len(ids), dtype=np.int64)
+        self.gaps[1:] = ids[1:] - ids[:-1]
+        self.gaps[starts] = 0
+        self.gap_width = _item_widths(np.maximum.reduceat(self.gaps, starts))
+        self._weights(weights.astype(np.float32), starts)
+        self.value_lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        self.values = values
+        self.with_lengths = np.asarray(with_lengths, dtype=bool) | (
+            fixed_size is None or fixed_size < 0
+        )
+        self.length_width = _item_widths(np.maximum.reduceat(self.value_lengths, starts))
+        raw_values = fixed_size is not None and fixed_size > 0
+        self.with_values = self.with_lengths | raw_values
+        gap_size = 1 + (counts - 1) * self.gap_width
+        weight_size = 1 + np.where(self.equal, 0, 1 + counts * self.multiple_width)
+        length_size = np.where(self.with_lengths, 1 + counts * self.length_width, 0)
+        value_size = np.where(self.with_values, np.add.reduceat(self.value_lengths, starts), 0)
+        self.sizes = np.where(self.regular, gap_size + weight_size + length_size + value_size, 0)
+        self.offsets = np.cumsum(self.sizes) - self.sizes
+        self.mode_at = self.offsets + gap_size
+        self.lengths_at = self.mode_at + weight_size
+        self.values_at = self.lengths_at + length_size
+
+    def _weights(self, weights: np.ndarray, starts: np.ndarray) -> None:
+        """Equal weights, or whole multiples of ``maximum / largest multiple`` found with
+        the smallest weight as the unit (``_multiples``' first divisor); others irregular."""
+        chunk = self.chunk
+        top = np.maximum.reduceat(weights, starts)
+        self.equal = np.logical_and.reduceat(weights == top[chunk], starts)
+        wide = weights.astype(np.float64)
+        smallest = np.minimum.reduceat(wide, starts)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            multiples = np.rint(wide / smallest[chunk])
+            largest = np.maximum.reduceat(multiples, starts)
+            unit = top.astype(np.float64) / largest
+            exact = (multiples * unit[chunk]).astype(np.float32) == weights
+        exact = np.logical_and.reduceat(exact, starts)
+        usable = (smallest > 0) & (largest <= MAX_MULTIPLE) & exact
+        self.regular = self.equal | usable
+        self.multiples = np.where(usable[chunk], multiples, 0).astype(np.int64)
+        self.multiple_width = _item_widths(np.where(usable, largest, 0))
+
+    def fill(self) -> np.ndarray:
+        buffer = np.zeros(int(self.sizes.sum()), dtype=np.uint8)
+        regular = self.regular
+        chunk, within = self.chunk, self.within
+        buffer[self.offsets[regular]] = _TYPE_BYTES[self.gap_width[regular]]
+        later = regular[chunk] & (within > 0)
+        at = self.offsets[chunk] + 1 + (within - 1) * self.gap_width[chunk]
+        _put_uints(buffer, at[later], self.gaps[later], self.gap_width[chunk][later])
+        multiple = regular & ~self.equal
+        buffer[self.mode_at[regular]] = np.where(self.equal[regular], _EQUAL, _MULTIPLES)
+        buffer[self.mode_at[multiple] + 1] = _TYPE_BYTES[self.multiple_width[multiple]]
+        posted = multiple[chunk]
+        at = self.mode_at[chunk] + 2 + within * self.multiple_width[chunk]
+        _put_uints(buffer, at[posted], self.multiples[posted], self.multiple_width[chunk][posted])
+        lengths = regular & self.with_lengths
+        buffer[self.lengths_at[lengths]] = _TYPE_BYTES[self.length_width[lengths]]
+        posted = lengths[chunk]
+        at = self.lengths_at[chunk] + 1 + within * self.length_width[chunk]
+        _put_uints(buffer, at[posted], self.value_lengths[posted], self.length_width[chunk][posted])
+        self._fill_values(buffer, regular & self.with_values)
+        return buffer
+
+    def _fill_values(self, buffer: np.ndarray, written: np.ndarray) -> None:
+        """Each chunk's values, joined, after its arrays."""
+        posted = written[self.chunk]
+        if not posted.any():
+            return
+        lengths = self.value_lengths[posted]
+        kept = self.values
+        if not posted.all():
+            kept = [value for value, keep in zip(kept, posted.tolist(), strict=True) if keep]
+        joined = np.frombuffer(b"".join(kept), dtype=np.uint8)
+        # A value's place: its chunk's values start, plus the values before it in the chunk.
+        value_starts = np.cumsum(self.value_lengths) - self.value_lengths
+        chunk = self.chunk[posted]
+        at = self.values_at[chunk] + value_starts[posted] - value_starts[self.starts[chunk]]
+        before = np.cumsum(lengths) - lengths
+        buffer[np.repeat(at - before, lengths) + np.arange(len(joined))] = joined
+
+
 def _encode_weights(weights: Sequence[float], max_weight: float) -> bytes:
     if array("f", weights).count(max_weight) == len(weights):
         return bytes((_EQUAL,))

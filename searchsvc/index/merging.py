@@ -25,11 +25,12 @@ stay deleted: their docnums move with their segment into the merged one's deleti
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import struct
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from heapq import merge as merge_sorted
@@ -63,7 +64,7 @@ from searchsvc.index.codec import (
     shifted_blocks,
     write_block,
 )
-from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT
+from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, add_ordered
 from searchsvc.index.stored import DICTIONARY_EXT, join_dictionary_tables
 
 #: The column of stored fields, whatever the schema.
@@ -76,6 +77,11 @@ _RECORD_HEADER = struct.Struct("!HI")
 #: pickled, or the postings' offset and length in the ``.pst`` file.
 _TERM_INFO = W3TermInfo._struct
 _EXTENT = struct.Struct("!qi")
+#: A record's key and value lengths in Whoosh's hash files.
+_KEY_LENGTHS = struct.Struct("!ii")
+#: Bytes of a term table read at a time, and term records gathered for one write.
+READ_BYTES = 1 << 20
+RECORDS_PER_WRITE = 4096
 
 
 class MergeNotSupported(ValueError):
@@ -289,12 +295,15 @@ def _merge_field(folder: str, indexname: str, fieldname: str, work_dir: str, lev
                     zip(readers, _offsets(segments), strict=True)
                 )
             ]
+            pending: list[bytes] = []
             for btext, pieces in groupby(merge_sorted(*sources), key=itemgetter(0)):
                 parts = [(readers[n]._postfile, offset, value) for _, n, offset, value in pieces]
                 record = merger.merge_term(parts)
-                records.write(_RECORD_HEADER.pack(len(btext), len(record)))
-                records.write(btext)
-                records.write(record)
+                pending += (_RECORD_HEADER.pack(len(btext), len(record)), btext, record)
+                if len(pending) >= RECORDS_PER_WRITE:
+                    records.write(b"".join(pending))
+                    pending.clear()
+            records.write(b"".join(pending))
     finally:
         for reader in readers:
             reader.close()
@@ -308,10 +317,39 @@ def _field_items(
     if fieldid is None:
         return
     prefix = pack_ushort(fieldid)
-    for key, value in reader._tindex.items_from(prefix):
+    start = reader._tindex.closest_key_pos(prefix)
+    if start is None:
+        return
+    for key, value in _table_records(reader._tindex, start):
         if not key.startswith(prefix):
             return
         yield key[2:], number, offset, value
+
+
+def _table_records(table: Any, start: int) -> Iterator[tuple[bytes, bytes]]:
+    """The ``(key, value)`` records of an ordered hash file from the one at ``start`` on:
+    they lie one after another up to its hash tables. Read a large piece at a time,
+    where the reader's ``items_from`` makes three file reads per record."""
+    return _packed_records(table.dbfile.get, start, table.endofdata, _KEY_LENGTHS)
+
+
+def _packed_records(
+    read_at: Callable[[int, int], bytes], start: int, end: int, header: struct.Struct
+) -> Iterator[tuple[bytes, bytes]]:
+    """Records of a key length and a value length (``header``), the key, then the value,
+    from ``start`` to ``end`` of a file that ``read_at(position, size)`` reads."""
+    data, at, position = b"", 0, start
+    while position < end:
+        if at + header.size > len(data):
+            data, at = read_at(position, min(READ_BYTES, end - position)), 0
+        key_length, value_length = header.unpack_from(data, at)
+        size = header.size + key_length + value_length
+        if at + size > len(data):
+            data, at = read_at(position, min(max(READ_BYTES, size), end - position)), 0
+        key_end = at + header.size + key_length
+        yield data[at + header.size : key_end], data[key_end : at + size]
+        at += size
+        position += size
 
 
 class _TermMerger:
@@ -341,6 +379,10 @@ class _TermMerger:
             parts[0][1] + heads[0][6],
             parts[-1][1] + heads[-1][7],
         )
+        if len(parts) == 1 and heads[0][0] == COMPACT_INLINE:
+            # Inlined postings hold gaps and weights relative to the term's maximum, none
+            # of which a docnum offset changes: the encoded bytes stay as they are.
+            return _TERM_INFO.pack(COMPACT_INLINE, *stats) + parts[0][2][_TERM_INFO.size :]
         if df < self.inline_limit and all(head[0] for head in heads):
             pending = _PendingBlock()
             for (_, offset, record), head in zip(parts, heads, strict=True):
@@ -445,17 +487,27 @@ def _assemble_terms(
         shift = postings.tell()
         with open(work_dir / f"{fieldname}.pst", "rb") as part:
             shutil.copyfileobj(part, postings, 1 << 20)
+        keys: list[bytes] = []
+        shifted: list[bytes] = []
         for btext, record in _chain_first(first, records):
-            terms.add(prefix + btext, _shift_record(record, shift))
+            keys.append(prefix + btext)
+            shifted.append(_shift_record(record, shift))
+            if len(keys) >= RECORDS_PER_WRITE:
+                add_ordered(terms, keys, shifted)
+                keys, shifted = [], []
+        add_ordered(terms, keys, shifted)
     terms.close()
     postings.close()
 
 
 def _read_records(path: Path) -> Iterator[tuple[bytes, bytes]]:
     with open(path, "rb") as records:
-        while header := records.read(_RECORD_HEADER.size):
-            key_length, value_length = _RECORD_HEADER.unpack(header)
-            yield records.read(key_length), records.read(value_length)
+        fd = records.fileno()
+
+        def read_at(position: int, size: int) -> bytes:
+            return os.pread(fd, size, position)
+
+        yield from _packed_records(read_at, 0, os.fstat(fd).st_size, _RECORD_HEADER)
 
 
 def _chain_first(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:

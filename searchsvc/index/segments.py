@@ -12,25 +12,39 @@ that is most of the time. This writer produces the same segment format but:
 * remembers field lengths in memory for the block and term statistics;
 * encodes positions once per distinct short position list (most terms occur once
   per article, at one of a few thousand positions), and
-* hands whole blocks of postings to the codec's postings writer, and writes the
-  term records of rare terms, postings inlined, as the codec encodes them
-  (``searchsvc.index.codec``).
+* encodes a run of terms at a time: the inlined postings of rare terms and the
+  blocks of frequent ones laid out together by the codec
+  (``searchsvc.index.codec.encode_postings_chunks``), block headers and term
+  statistics as NumPy records, then the blocks written to the postings file and the
+  term records to the term table in one write each. The bytes are those Whoosh's
+  postings writer and term table would write, one call per term and block.
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.formats import Positions
 from whoosh.system import pack_ushort
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-from searchsvc.index.codec import CompactCodec, CompactPostingsWriter, CompactTermInfo
+from searchsvc.index.codec import (
+    BLOCK_MAGIC,
+    COMPACT_INLINE,
+    COMPRESS_FROM_BYTES,
+    CompactCodec,
+    PostingChunks,
+    encode_postings_chunks,
+)
 from searchsvc.index.schema import NewsText
 
 #: Terms with fewer postings than this live inside their term record (most terms
@@ -122,19 +136,6 @@ class GroupedPostings(NamedTuple):
     docs: np.ndarray
     weights: np.ndarray
     values: list[bytes]
-
-    def runs(self, size: int) -> Iterator[tuple[int, list[tuple[int, bytes, int, int]]]]:
-        """Consecutive terms covering about ``size`` postings at a time, each with its
-        number: the writer turns one run at a time into Python lists."""
-        run: list[tuple[int, bytes, int, int]] = []
-        run_start = 0
-        for number, (btext, start, end) in enumerate(self.terms):
-            if run and end - run_start > size:
-                yield run_start, run
-                run, run_start = [], start
-            run.append((number, btext, start, end))
-        if run:
-            yield run_start, run
 
 
 class TermPool:
@@ -312,105 +313,283 @@ def _write_field(
     lengths: array | None,
     compression: int,
 ) -> None:
-    """All terms of one field, in byte order, each inlined or in postings blocks."""
+    """All terms of one field, in byte order, each inlined or in postings blocks.
+
+    Terms are written a run at a time: every chunk of the run (a rare term's inlined
+    list, or a block of a frequent one) encoded at once by the codec, then the blocks
+    appended to the postings file and the term records to the term table in one write each.
+    """
     grouped = postings.grouped()
-    stats = _LengthStats(grouped.docs, lengths, [start for _btext, start, _end in grouped.terms])
+    stats = _LengthStats(grouped.docs, lengths)
     # Terms with positions may be inlined; Whoosh's merge code expects bytes
     # values from every posting, which inlined value-less postings lack.
     inline = INLINE_LIMIT if field.format.fixed_value_size() != 0 else 0
-    postwriter = fieldwriter._postwriter
-    add_term = fieldwriter._tindex.add
-    prefix = pack_ushort(fieldwriter._fieldid)
-    for run_start, run in grouped.runs(RUN_POSTINGS):
-        run_end = run[-1][3]
-        window = _Window(grouped, run_start, run_end)
-        for number, btext, start, end in run:
-            if end - start < inline:
-                shortest, longest = stats.of_term(number)
-                add_term(prefix + btext, window.inline_record(start, end, shortest, longest))
-            else:
-                fieldwriter.start_term(btext)
-                postwriter._compression = compression if end - start >= COMPRESS_FROM else 0
-                window.write_blocks(postwriter, start, end, stats)
-                fieldwriter.finish_term()
+    run = _FieldRun(fieldwriter, field.format.fixed_value_size(), inline, compression)
+    bounds = np.array([start for _btext, start, _end in grouped.terms] + [len(grouped.docs)])
+    for first, last in _term_runs(bounds, RUN_POSTINGS):
+        run.write(grouped, stats, bounds[first : last + 1], grouped.terms[first:last])
+
+
+def _term_runs(bounds: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive terms covering about ``size`` postings at a time (at least one term)."""
+    first = 0
+    terms = len(bounds) - 1
+    while first < terms:
+        last = int(np.searchsorted(bounds, bounds[first] + size, side="right")) - 1
+        last = min(max(last, first + 1), terms)
+        yield first, last
+        first = last
+
+
+#: A term record's statistics (``W3TermInfo._struct``, big-endian) as a NumPy record.
+_TERM_HEADER = np.dtype(
+    [
+        ("flags", "u1"),
+        ("weight", ">f4"),
+        ("df", ">u4"),
+        ("min_length", "u1"),
+        ("max_length", "u1"),
+        ("max_weight", ">f4"),
+        ("min_id", ">u4"),
+        ("max_id", ">u4"),
+    ]
+)
+#: A block's signed length (``!i``) and header (``<HIIfBBB``), as ``write_block`` writes them.
+_BLOCK_START = np.dtype(
+    [
+        ("length", ">i4"),
+        ("count", "<u2"),
+        ("min_id", "<u4"),
+        ("max_id", "<u4"),
+        ("max_weight", "<f4"),
+        ("compressed", "u1"),
+        ("min_length", "u1"),
+        ("max_length", "u1"),
+    ]
+)
+#: Whoosh's length bytes: a length's byte is the first entry not below it.
+_LENGTH_BYTES = np.array([byte_to_length(byte) for byte in range(256)], dtype=np.int64)
+
+
+def _length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """``length_to_byte`` of each length (a length of 0 stands for none: byte 0)."""
+    return np.minimum(np.searchsorted(_LENGTH_BYTES, lengths, side="left"), 255)
+
+
+class _FieldRun:
+    """Writes runs of one field's terms: postings blocks, then term records."""
+
+    def __init__(self, fieldwriter: Any, fixed_size: int | None, inline: int, level: int) -> None:
+        self.postfile = fieldwriter._postfile
+        self.terms = fieldwriter._tindex
+        self.prefix = pack_ushort(fieldwriter._fieldid)
+        self.fixed_size = fixed_size
+        self.inline = inline
+        self.level = level
+        self.block_limit = fieldwriter._postwriter._blocklimit
+
+    def write(
+        self,
+        grouped: GroupedPostings,
+        stats: _LengthStats,
+        bounds: np.ndarray,
+        terms: list[tuple[bytes, int, int]],
+    ) -> None:
+        low, high = int(bounds[0]), int(bounds[-1])
+        term_starts = bounds[:-1] - low
+        counts = np.diff(bounds)
+        inlined = counts < self.inline
+        blocks = np.where(inlined, 1, -(-counts // self.block_limit))
+        chunk_term = np.repeat(np.arange(len(counts)), blocks)
+        chunk_number = np.arange(len(chunk_term)) - np.repeat(np.cumsum(blocks) - blocks, blocks)
+        chunk_starts = term_starts[chunk_term] + chunk_number * self.block_limit
+        docs = grouped.docs[low:high]
+        weights = grouped.weights[low:high]
+        chunks = PostingChunks(
+            docs, weights, grouped.values[low:high], chunk_starts, inlined[chunk_term]
+        )
+        bodies = encode_postings_chunks(chunks, self.fixed_size)
+        shortest, longest = stats.spans(low, high, chunk_starts)
+        in_blocks = ~inlined[chunk_term]
+        extents = self._write_blocks(
+            np.flatnonzero(in_blocks).tolist(),
+            bodies,
+            _block_starts(docs, weights, chunk_starts, shortest, longest),
+            chunk_term,
+            counts,
+        )
+        term_shortest, term_longest = stats.spans(low, high, term_starts)
+        headers = _term_headers(docs, weights, term_starts, counts, inlined)
+        headers["min_length"] = _length_bytes(term_shortest)
+        headers["max_length"] = _length_bytes(term_longest)
+        header_bytes = headers.tobytes()
+        size = _TERM_HEADER.itemsize
+        first_chunks = (np.cumsum(blocks) - blocks).tolist()
+        records = [
+            header_bytes[size * number : size * (number + 1)]
+            + (bodies[chunk] if inline_term else extents[number])
+            for number, (chunk, inline_term) in enumerate(
+                zip(first_chunks, inlined.tolist(), strict=True)
+            )
+        ]
+        add_ordered(self.terms, [self.prefix + btext for btext, _s, _e in terms], records)
+
+    def _write_blocks(
+        self,
+        chunks: list[int],
+        bodies: list[bytes],
+        starts: np.ndarray,
+        chunk_term: np.ndarray,
+        counts: np.ndarray,
+    ) -> dict[int, bytes]:
+        """The blocks of the run's terms that have postings blocks, in one write; each such
+        term's extent (offset and length in the postings file) as its record ends."""
+        if not chunks:
+            return {}
+        position = self.postfile.tell()
+        parts: list[bytes] = []
+        extents: dict[int, bytes] = {}
+        term_of = chunk_term.tolist()
+        compress_terms = (counts >= COMPRESS_FROM).tolist() if self.level else None
+        starts_bytes = starts.tobytes()
+        size = _BLOCK_START.itemsize
+        term_start = position
+        for number, chunk in enumerate(chunks):
+            term = term_of[chunk]
+            data = bodies[chunk]
+            if number == 0 or term_of[chunks[number - 1]] != term:
+                term_start = position
+                parts.append(BLOCK_MAGIC)
+                position += len(BLOCK_MAGIC)
+            compressed = False
+            if compress_terms and compress_terms[term] and len(data) >= COMPRESS_FROM_BYTES:
+                packed = zlib.compress(data, self.level)
+                if len(packed) < len(data):
+                    data, compressed = packed, True
+            last = number + 1 == len(chunks) or term_of[chunks[number + 1]] != term
+            start = _block_start(starts_bytes[size * chunk : size * (chunk + 1)], data, last)
+            parts.append(start if not compressed else _compressed(start))
+            parts.append(data)
+            position += size + len(data)
+            if last:
+                extents[term] = _EXTENT.pack(term_start, position - term_start)
+        self.postfile.write(b"".join(parts))
+        return extents
+
+
+def _block_starts(
+    docs: np.ndarray,
+    weights: np.ndarray,
+    chunk_starts: np.ndarray,
+    shortest: np.ndarray,
+    longest: np.ndarray,
+) -> np.ndarray:
+    """Every chunk's block header, as if it were a block (its data length filled in later)."""
+    ends = np.append(chunk_starts[1:], len(docs))
+    starts = np.zeros(len(chunk_starts), dtype=_BLOCK_START)
+    starts["count"] = ends - chunk_starts
+    starts["min_id"] = docs[chunk_starts]
+    starts["max_id"] = docs[ends - 1]
+    starts["max_weight"] = np.maximum.reduceat(weights, chunk_starts)
+    starts["min_length"] = _length_bytes(shortest)
+    starts["max_length"] = _length_bytes(longest)
+    return starts
+
+
+_SIGNED_LENGTH = struct.Struct("!i")
+_HEADER_SIZE = _BLOCK_START.itemsize - _SIGNED_LENGTH.size
+_COMPRESSED_AT = _BLOCK_START.fields["compressed"][1]
+
+
+def _block_start(start: bytes, data: bytes, last: bool) -> bytes:
+    """A block's signed length (negative: the term's last block) and header."""
+    length = _HEADER_SIZE + len(data)
+    return _SIGNED_LENGTH.pack(-length if last else length) + start[_SIGNED_LENGTH.size :]
+
+
+def _compressed(start: bytes) -> bytes:
+    return start[:_COMPRESSED_AT] + b"\x01" + start[_COMPRESSED_AT + 1 :]
+
+
+#: Where a term's postings lie in the postings file, after its statistics in its record.
+_EXTENT = struct.Struct("!qi")
+
+
+def _term_headers(
+    docs: np.ndarray,
+    weights: np.ndarray,
+    term_starts: np.ndarray,
+    counts: np.ndarray,
+    inlined: np.ndarray,
+) -> np.ndarray:
+    """Each term's record statistics (lengths filled in by the caller).
+
+    The weight is the sum of the postings' weights: frequencies times the field boost,
+    whole numbers or halves, which any order of summing adds exactly.
+    """
+    headers = np.zeros(len(term_starts), dtype=_TERM_HEADER)
+    headers["flags"] = np.where(inlined, COMPACT_INLINE, 0)
+    headers["weight"] = np.add.reduceat(weights.astype(np.float64), term_starts)
+    headers["df"] = counts
+    headers["max_weight"] = np.maximum.reduceat(weights, term_starts)
+    headers["min_id"] = docs[term_starts]
+    headers["max_id"] = docs[term_starts + counts - 1]
+    return headers
+
+
+def add_ordered(table: Any, keys: list[bytes], records: list[bytes]) -> None:
+    """``OrderedHashWriter.add`` of each key and record, in one write to its file.
+
+    Keys must be in increasing order, after the table's last key; the table's hash
+    buckets and key index end as ``add`` would leave them.
+    """
+    if not keys:
+        return
+    for earlier, later in pairwise([table.lastkey, *keys]):
+        if later <= earlier:
+            raise ValueError(f"Keys must increase: {earlier!r}..{later!r}")
+    dbfile = table.dbfile
+    position = dbfile.tell()
+    parts: list[bytes] = []
+    index_append = table.index.append
+    buckets = table.buckets
+    hash_key = table.hashfn
+    pack_lengths = _KEY_LENGTHS.pack
+    for key, record in zip(keys, records, strict=True):
+        index_append(position)
+        parts += (pack_lengths(len(key), len(record)), key, record)
+        hashed = hash_key(key)
+        buckets[hashed & 255].append((hashed, position))
+        position += _KEY_LENGTHS.size + len(key) + len(record)
+    dbfile.write(b"".join(parts))
+    table.lastkey = keys[-1]
+
+
+_KEY_LENGTHS = struct.Struct("!ii")
 
 
 class _LengthStats:
-    """Shortest and longest field length (zero lengths left out) of terms and blocks.
+    """Shortest and longest field length (zero lengths left out) of chunks of postings.
 
     Whoosh keeps these per term and per block so a scorer can bound a block's score
-    without reading it; they come from the in-memory lengths, not the length column,
-    and every term's at once (``reduceat`` over the term-grouped postings).
+    without reading it; they come from the in-memory lengths, not the length column.
     """
 
     NONE = 0xFFFFFFFF
 
-    def __init__(self, docs: np.ndarray, lengths: array | None, term_starts: list[int]) -> None:
+    def __init__(self, docs: np.ndarray, lengths: array | None) -> None:
         self.known = lengths is not None and len(docs) > 0
         if not self.known:
             return
         self.longest = np.frombuffer(lengths, dtype=np.uint32)[docs]
         self.shortest = np.where(self.longest == 0, np.uint32(self.NONE), self.longest)
-        self.term_shortest = np.minimum.reduceat(self.shortest, term_starts).tolist()
-        self.term_longest = np.maximum.reduceat(self.longest, term_starts).tolist()
 
-    def of_term(self, number: int) -> tuple[int | None, int]:
-        if not self.known or self.term_shortest[number] == self.NONE:
-            return None, 0
-        return self.term_shortest[number], self.term_longest[number]
-
-    def of(self, start: int, end: int) -> tuple[int | None, int]:
+    def spans(self, low: int, high: int, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest and longest length of the chunks starting at ``starts`` (relative to
+        ``low``; the last ends at ``high``); 0 and 0 for a chunk of no known length."""
         if not self.known:
-            return None, 0
-        shortest = int(self.shortest[start:end].min())
-        if shortest == self.NONE:
-            return None, 0
-        return shortest, int(self.longest[start:end].max())
-
-
-class _Window:
-    """A run of a field's grouped postings as Python lists, which the codec's pickling
-    wants; made a run at a time so that a big field is never all Python objects."""
-
-    def __init__(self, grouped: GroupedPostings, start: int, end: int) -> None:
-        self.offset = start
-        self.docs = grouped.docs[start:end].tolist()
-        self.weights = grouped.weights[start:end].tolist()
-        self.values = grouped.values[start:end]
-
-    def inline_record(self, start: int, end: int, shortest: int | None, longest: int) -> bytes:
-        """A rare term's record with its few postings inside, instead of a postings block.
-
-        Whoosh reads such terms through its ``ListMatcher``; this skips the block (and
-        its bookkeeping) that would otherwise be written for them, and the codec's term
-        record stores them as narrow arrays.
-        """
-        start, end = start - self.offset, end - self.offset
-        docs, weights = self.docs[start:end], self.weights[start:end]
-        info = CompactTermInfo()
-        info._weight, info._df, info._maxweight = sum(weights), end - start, max(weights)
-        info._minid, info._maxid = docs[0], docs[-1]
-        info._minlength, info._maxlength = shortest, longest
-        info.set_inlined(docs, weights, self.values[start:end])
-        return info.to_bytes()
-
-    def write_blocks(
-        self, writer: CompactPostingsWriter, start: int, end: int, stats: _LengthStats
-    ) -> None:
-        """Hand one term's postings to the postings writer a whole block at a time.
-
-        Blocks of a few postings are left uncompressed: zlib costs more time there than
-        it saves bytes (the block header says which blocks are compressed).
-        """
-        limit = writer._blocklimit
-        for block_start in range(start, end, limit):
-            block_end = min(block_start + limit, end)
-            writer._minlength, writer._maxlength = stats.of(block_start, block_end)
-            low, high = block_start - self.offset, block_end - self.offset
-            writer._ids = array("I", self.docs[low:high])
-            block_weights = self.weights[low:high]
-            writer._weights = array("f", block_weights)
-            writer._maxweight = max(block_weights)
-            writer._values = self.values[low:high]
-            if block_end < end:
-                writer._write_block()  # also starts a new block
+            return np.zeros(len(starts), dtype=np.int64), np.zeros(len(starts), dtype=np.int64)
+        shortest = np.minimum.reduceat(self.shortest[low:high], starts).astype(np.int64)
+        longest = np.maximum.reduceat(self.longest[low:high], starts).astype(np.int64)
+        none = shortest == self.NONE
+        return np.where(none, 0, shortest), np.where(none, 0, longest)

@@ -5,7 +5,9 @@ a news record of about 2 KB repeats the same dictionary keys, place records and
 common words as every other record, and zlib relearns them each time. A preset
 dictionary (zlib's ``zdict``: the last 32 KiB of the segment's first records)
 lets each record refer back to them; measured on the synthetic corpus, stored
-records take about a third less, for about 45 µs more per record when writing.
+records take about a third less. Writing loads the dictionary into one compressor
+and copies that for each record (:class:`RecordCompressor`) rather than loading it
+again every time.
 
 The dictionary is a file of the segment (``<segment>.zdict``), so the generation's
 manifest lists it and the open checks compare it like the segment's other files;
@@ -86,7 +88,7 @@ class DictionaryPerDocWriter(W3PerDocWriter):
     def __init__(self, codec: Any, storage: Any, segment: Any) -> None:
         self._pending: list[tuple[int, bytes]] = []
         self._pending_bytes = 0
-        self._dictionary: bytes | None = None
+        self._compress: RecordCompressor | None = None
         super().__init__(codec, storage, segment)
 
     def _create_column(self, fieldname: str, column: Any) -> None:
@@ -105,8 +107,8 @@ class DictionaryPerDocWriter(W3PerDocWriter):
         super().close()
 
     def _store(self, docnum: int, record: bytes) -> None:
-        if self._dictionary is not None:
-            self._colwriters[_STORED].add(docnum, compress(record, self._dictionary))
+        if self._compress is not None:
+            self._colwriters[_STORED].add(docnum, self._compress(record))
             return
         self._pending.append((docnum, record))
         self._pending_bytes += len(record)
@@ -120,13 +122,14 @@ class DictionaryPerDocWriter(W3PerDocWriter):
         dictionary_file.write(dictionary_table([(0, dictionary)]))
         dictionary_file.close()
         self._segment.stored_dictionary = True
-        self._dictionary = dictionary
+        self._compress = RecordCompressor(dictionary)
         self._write_pending()
 
     def _write_pending(self) -> None:
         writer = self._colwriters[_STORED]
+        compress = self._compress or RecordCompressor(None)
         for docnum, record in self._pending:
-            writer.add(docnum, compress(record, self._dictionary))
+            writer.add(docnum, compress(record))
         self._pending.clear()
 
 
@@ -160,11 +163,24 @@ class DictionaryPerDocReader(W3PerDocReader):
         return self._dictionaries[max(0, bisect_right(self._firsts, docnum) - 1)]
 
 
-def compress(record: bytes, dictionary: bytes | None) -> bytes:
-    if dictionary is None:
-        return zlib.compress(record, STORED_LEVEL)
-    compressor = zlib.compressobj(STORED_LEVEL, zdict=dictionary)
-    return compressor.compress(record) + compressor.flush()
+class RecordCompressor:
+    """Compresses records against one preset dictionary (plain zlib without one).
+
+    Loading a 32 KiB dictionary into a new compressor costs about as much as
+    compressing a record; a compressor that has it loaded is copied instead, which
+    gives the same state and so the same bytes.
+    """
+
+    def __init__(self, dictionary: bytes | None) -> None:
+        self._primed = (
+            None if dictionary is None else zlib.compressobj(STORED_LEVEL, zdict=dictionary)
+        )
+
+    def __call__(self, record: bytes) -> bytes:
+        if self._primed is None:
+            return zlib.compress(record, STORED_LEVEL)
+        compressor = self._primed.copy()
+        return compressor.compress(record) + compressor.flush()
 
 
 def decompress(data: bytes, dictionary: bytes) -> bytes:
