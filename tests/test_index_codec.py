@@ -36,6 +36,7 @@ from searchsvc.index.stored import (
     join_dictionary_tables,
     read_dictionary_table,
 )
+from searchsvc.search.cache import size_in_bytes
 from searchsvc.search.postings import read_postings
 
 #: Where a block header's compressed flag sits (after count, first id, last id, weight).
@@ -97,6 +98,23 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
     assert decoded.ids.tolist() == expected_ids
     assert decoded.weights.tolist() == expected_weights
     assert list(decoded.values) == expected_values
+
+
+def test_a_run_holds_a_few_numbers_per_block_until_its_values_are_asked_for() -> None:
+    """A common word has thousands of blocks: what a run keeps per block (and what the
+    query cache walks to measure it) is a few flat numbers, not objects per block."""
+    blocks = 2_000
+    extent = BytesIO()
+    extent.write(BLOCK_MAGIC)
+    for number in range(blocks):
+        ids = [number * 1_000 + step for step in range(0, 640, 5)]
+        values = [bytes([66, step % 50, 7]) for step in range(len(ids))]
+        header, data = encode_block(ids, [1.0] * len(ids), values, None, (1, 9), 6)
+        write_block(extent, header, data, last=number == blocks - 1)
+    run = decode_run(read_run(extent.getvalue()), None).values
+    per_block = (size_in_bytes(run) - len(extent.getvalue())) / blocks
+    assert per_block < 64
+    assert run[5 * 128 + 3] == bytes([66, 3, 7])  # a value, its block split on demand
 
 
 @pytest.mark.parametrize(

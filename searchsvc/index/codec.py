@@ -491,15 +491,18 @@ class RunValues(Sequence):
 
     def __init__(self, run: BlockRun, fixed_size: int | None) -> None:
         self.extent = run.extent
-        self._spans = run.spans
         self._fixed_size = fixed_size
         counts = run.counts
         self._count = int(counts.sum())
+        # Flat arrays, not a tuple per block: a common word has thousands of blocks, and
+        # the query cache measures what it holds object by object.
+        #: (start, end, compressed) of each block's data in ``extent``, three by three.
+        self._spans = array("q", [number for span in run.spans for number in span])
         #: The index of each block's first posting among all postings of the run.
-        self._first_slots = (np.cumsum(counts) - counts).tolist()
-        self._headers = list(
-            zip(counts.tolist(), run.first_ids.tolist(), run.max_weights.tolist(), strict=True)
-        )
+        self._first_slots = array("q", (np.cumsum(counts) - counts).tolist())
+        self._counts = array("q", counts.tolist())
+        self._first_ids = array("q", run.first_ids.tolist())
+        self._max_weights = array("d", run.max_weights.tolist())
         self._split: dict[int, tuple[bytes, array | None]] = {}
 
     def __len__(self) -> int:
@@ -522,12 +525,14 @@ class RunValues(Sequence):
 
     def _split_block(self, number: int) -> tuple[bytes, array | None]:
         """A block's values' bytes and where each value starts (and the last one ends)."""
-        start, end, compressed = self._spans[number]
+        start, end, compressed = self._spans[3 * number : 3 * number + 3]
         data = self.extent[start:end]
         if compressed:
             data = zlib.decompress(data)
-        count, first_id, max_weight = self._headers[number]
-        raw = decode_postings(data, count, first_id, max_weight, self._fixed_size)
+        count = self._counts[number]
+        raw = decode_postings(
+            data, count, self._first_ids[number], self._max_weights[number], self._fixed_size
+        )
         if raw.value_lengths is not None:
             return raw.value_bytes, array("I", accumulate(raw.value_lengths, initial=0))
         if self._fixed_size:
@@ -539,7 +544,8 @@ class RunValues(Sequence):
     def nbytes(self) -> int:
         split = list(self._split.values())
         held = sum(len(data) + 4 * len(offsets or ()) + 100 for data, offsets in split)
-        return len(self.extent) + 100 * len(self._spans) + held
+        numbers = (self._spans, self._first_slots, self._counts, self._first_ids, self._max_weights)
+        return len(self.extent) + sum(part.itemsize * len(part) for part in numbers) + held
 
 
 class _RunLayout:
