@@ -11,8 +11,10 @@ from test_search_corpus import corpus_settings
 
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.cache import SizedCache, size_in_bytes
+from searchsvc.search.collapse import version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.ranking import TermScores
+from searchsvc.search.snapshot import Reading
 
 MiB = 2**20
 
@@ -89,3 +91,21 @@ def test_a_searching_engine_keeps_its_cache_within_budget(tmp_path_factory) -> N
         cache = engine._serving._current().cache
         assert len(cache) > 0
         assert cache.used <= budget
+
+
+def test_copy_groups_outlast_a_query_whose_postings_fill_the_cache(tmp_path_factory) -> None:
+    """The groups of copies take seconds to work out at a million articles: one query
+    with long postings must not make the next one pay for them again."""
+    with SearchEngine(corpus_settings(tmp_path_factory)) as engine:
+        engine.search(SearchRequest(query="bank"))
+        snapshot = engine._serving._current()
+        searcher = snapshot.checkout()
+        try:
+            reading = Reading(snapshot, searcher)
+            groups = version_groups(reading, 0.4)
+            for number in range(4):
+                flood = np.zeros(snapshot.cache.budget // 2, dtype=np.uint8)
+                snapshot.cache.put(("postings", "body", f"word{number}"), flood)
+            assert version_groups(reading, 0.4) is groups
+        finally:
+            snapshot.checkin(searcher)

@@ -71,7 +71,7 @@ class VersionGroups:
 
 
 def version_groups(reading: Reading, threshold: float) -> VersionGroups:
-    """The groups of the reading's commit at ``threshold`` (computed once, then cached)."""
+    """The groups of the reading's commit at ``threshold`` (computed once, then kept)."""
 
     def make() -> VersionGroups:
         raw = read_var_bytes(reading.searcher, SIGNATURE_COLUMN)
@@ -81,7 +81,7 @@ def version_groups(reading: Reading, threshold: float) -> VersionGroups:
         sizes = np.bincount(labels[present], minlength=int(labels.max(initial=-1)) + 1)
         return VersionGroups(labels, sizes)
 
-    return reading.derived(("versions", threshold), make)
+    return reading.kept(("versions", threshold), make)
 
 
 def signature_matrix(raw: VarBytes | Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:

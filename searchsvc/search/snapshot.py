@@ -74,6 +74,9 @@ class Snapshot:
         self._columns: DocumentColumns | None = None
         self._bm25: Bm25f | None = None
         self.cache: SizedCache[Any] = SizedCache(cache_bytes)
+        #: Whole-index values worked out once per commit and kept while it is served
+        #: (see :meth:`Reading.kept`), outside the cache's budget.
+        self._kept: dict[Any, Any] = {}
         #: Words of titles and bodies for fuzzy words and "did you mean", read from this
         #: commit's term tables on first use or by :meth:`prepare_lexicon` (not while
         #: opening: most queries never need it, and opening must stay quick).
@@ -146,6 +149,16 @@ class Snapshot:
         finally:
             self.checkin(searcher)
 
+    def kept(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``'s value for this commit, worked out by one thread and then kept."""
+        value = self._kept.get(key)
+        if value is None:
+            with self._load_lock:  # one thread works it out, the others wait for it
+                value = self._kept.get(key)
+                if value is None:
+                    value = self._kept[key] = make()
+        return value
+
     def columns(self, searcher: Searcher) -> DocumentColumns:
         if self._columns is None:
             self._load(searcher)
@@ -197,6 +210,13 @@ class Reading:
     def derived(self, key: Any, make: Callable[[], Any]) -> Any:
         """A value computed from this commit, cached under ``key``."""
         return self.snapshot.cache.get_or_make(("derived", key), make)
+
+    def kept(self, key: Any, make: Callable[[], Any]) -> Any:
+        """A value computed from this commit once and kept as long as the commit is served,
+        like its columns: for whole-index values that take seconds to work out at a
+        million articles (the groups of copies), which the cache would drop whenever one
+        query's postings filled it, so that the next query paid for them again."""
+        return self.snapshot.kept(key, make)
 
     def scores(self, key: Any, make: Callable[[], TermScores]) -> TermScores:
         return self.snapshot.cache.get_or_make(("scores", key), make)
