@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import numpy as np
-
 from searchsvc.index.schema import AnalyzedText
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
@@ -115,7 +114,7 @@ def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostin
 def _frequencies(reading: Reading, field: str, word: str) -> TermPostings:
     """From the word's postings with positions where a query read them already (the
     query's own words are often among its expansion words), else from the index."""
-    postings = reading.snapshot.cache.get(("postings", field, word))  # Reading.postings' key
+    postings = reading.cached_postings(field, word)
     if postings is None:
         postings = read_postings(reading.searcher, field, word)
     return TermPostings(postings.ids, postings.tfs)
@@ -129,16 +128,10 @@ def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, .
 
 
 def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
-    titled, bodied = (expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS)
+    found = reading.union(
+        DocSet.from_ids(expansion_frequencies(reading, name, word).ids, reading.columns.size)
+        for name in TEXT_FIELDS
+    )
     if languages:
-        within = language_docs(reading, languages).mask
-        titled, bodied = titled[within[titled]], bodied[within[bodied]]
-    return len(bodied) + len(titled) - int(_is_member(titled, bodied).sum())
-
-
-def _is_member(ids: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """Which of ``ids`` are in ``docs`` (sorted)."""
-    if not len(docs):
-        return np.zeros(len(ids), dtype=bool)
-    at = docs.searchsorted(ids)
-    return docs[np.minimum(at, len(docs) - 1)] == ids
+        found = found & language_docs(reading, languages)
+    return len(found)

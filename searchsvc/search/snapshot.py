@@ -195,8 +195,12 @@ class Reading:
 
     def postings(self, field: str, text: str) -> TermPostings:
         return self.snapshot.cache.get_or_make(
-            ("postings", field, text), lambda: read_postings(self.searcher, field, text)
+            _postings_key(field, text), lambda: read_postings(self.searcher, field, text)
         )
+
+    def cached_postings(self, field: str, text: str) -> TermPostings | None:
+        """:meth:`postings` if a query of this commit read them already, else None."""
+        return self.snapshot.cache.get(_postings_key(field, text))
 
     def docs(self, field: str, text: str) -> DocSet:
         return DocSet.from_ids(self.postings(field, text).ids, self.columns.size)
@@ -223,3 +227,7 @@ class Reading:
 
     def stored(self, docnum: int) -> dict[str, Any]:
         return self.searcher.stored_fields(docnum)
+
+
+def _postings_key(field: str, text: str) -> tuple[str, str, str]:
+    return ("postings", field, text)
