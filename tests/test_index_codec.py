@@ -3,6 +3,9 @@ Whoosh's matchers and the NumPy postings reader; indexes of both codecs open."""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from io import BytesIO
 from pathlib import Path
 
@@ -16,17 +19,24 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import QueryParser
 from whoosh.writing import NO_MERGE
 
+from searchsvc.index import codec, segments
 from searchsvc.index.codec import (
     BLOCK_MAGIC,
+    COMPRESS_FROM_BYTES,
+    PLAIN,
+    VALUES_COMPRESSED,
+    WHOLE_COMPRESSED,
     CompactCodec,
     CompactTermInfo,
     PostingChunks,
+    block_data,
     decode_postings,
     decode_run,
     encode_block,
     encode_postings,
     encode_postings_chunks,
     float32,
+    head_size,
     read_run,
     write_block,
 )
@@ -39,8 +49,8 @@ from searchsvc.index.stored import (
 from searchsvc.search.cache import size_in_bytes
 from searchsvc.search.postings import read_postings
 
-#: Where a block header's compressed flag sits (after count, first id, last id, weight).
-_COMPRESSED_AT = 14
+#: Where a block header's layout byte sits (after count, first id, last id, weight).
+_LAYOUT_AT = 14
 gaps = st.lists(st.integers(1, 70_000), min_size=1, max_size=140)
 
 
@@ -69,28 +79,54 @@ def test_postings_round_trip(found) -> None:
     assert list(raw.values(len(ids), None)) == values
 
 
+def whole_compressed(data: bytes, count: int, level: int) -> tuple[bytes, int]:
+    """How blocks were stored before their heads were kept plain: zlib-compressed whole
+    when at least :data:`COMPRESS_FROM_BYTES` long and smaller compressed."""
+    if level and len(data) >= COMPRESS_FROM_BYTES:
+        packed = zlib.compress(data, level)
+        if len(packed) < len(data):
+            return packed, WHOLE_COMPRESSED
+    return data, PLAIN
+
+
+def old_layout_block(ids, weights, values, fixed_size, level: int) -> tuple[bytes, bytes]:
+    """A block's header and data as written before heads were kept plain."""
+    header, data = encode_block(ids, weights, values, fixed_size, (1, 9), 0)
+    data, layout = whole_compressed(data, len(ids), level)
+    return header[:_LAYOUT_AT] + bytes((layout,)) + header[_LAYOUT_AT + 1 :], data
+
+
+@contextmanager
+def writing_old_layout() -> Iterator[None]:
+    """Writers (Whoosh's and the bulk one) store blocks compressed whole, as they did."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(codec, "compress_values", whole_compressed)
+        patch.setattr(segments, "compress_values", whole_compressed)
+        yield
+
+
 @given(
-    st.lists(postings_lists(), min_size=1, max_size=6),
+    st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=6),
     st.sampled_from([None, 0]),
     st.sampled_from([0, 1, 6]),
 )
 def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, level) -> None:
-    """All blocks at once (mixed integer widths and weight modes, some compressed) give
-    what decoding each block alone gives."""
+    """All blocks at once (mixed integer widths and weight modes, some compressed, in
+    either layout, as a merge of old and new segments leaves them) give what decoding
+    each block alone gives; each block's stored data gives back what was encoded."""
     extent = BytesIO()
     extent.write(BLOCK_MAGIC)
     expected_ids, expected_weights, expected_values = [], [], []
-    for number, (ids, weights, values) in enumerate(blocks):
-        header, data = encode_block(ids, weights, values, fixed_size, (1, 9), level)
+    for number, ((ids, weights, values), old) in enumerate(blocks):
+        if old:
+            header, data = old_layout_block(ids, weights, values, fixed_size, level)
+        else:
+            header, data = encode_block(ids, weights, values, fixed_size, (1, 9), level)
         write_block(extent, header, data, last=number == len(blocks) - 1)
         max_weight = float32(max(weights))
-        raw = decode_postings(
-            encode_postings(ids, weights, values, fixed_size, max_weight),
-            len(ids),
-            ids[0],
-            max_weight,
-            fixed_size,
-        )
+        encoded = encode_postings(ids, weights, values, fixed_size, max_weight)
+        assert block_data(data, len(ids), header[_LAYOUT_AT]) == encoded
+        raw = decode_postings(encoded, len(ids), ids[0], max_weight, fixed_size)
         expected_ids += raw.ids()
         expected_weights += raw.weights(len(ids))
         expected_values += raw.values(len(ids), fixed_size)
@@ -126,17 +162,26 @@ def test_a_run_holds_a_few_numbers_per_block_until_its_values_are_asked_for() ->
         ([float32(n * 0.37 + 0.1) for n in range(128)], 70_000),  # floats: topped up
     ],
 )
-def test_compressed_blocks_read_their_heads_then_their_values(weights, spread) -> None:
+@pytest.mark.parametrize("old", [False, True], ids=["heads plain", "compressed whole"])
+def test_compressed_blocks_read_their_heads_then_their_values(weights, spread, old) -> None:
     """Compressed blocks of position-like values decode as each block does alone,
-    whatever their weights make the head's length."""
+    whatever their weights make the head's length; a block's head is stored plain,
+    one written before that is compressed whole."""
     ids = [5 + n * spread for n in range(128)]
     values = [bytes([66, n % 50, n % 50 + 3]) * (1 + n % 3) for n in range(128)]
     extent = BytesIO()
     extent.write(BLOCK_MAGIC)
     for number in range(3):
         shifted = [docnum + number * 10_000_000 for docnum in ids]
-        header, data = encode_block(shifted, weights, values, None, (1, 9), 6)
-        assert header[_COMPRESSED_AT] == 1
+        if old:
+            header, data = old_layout_block(shifted, weights, values, None, 6)
+        else:
+            header, data = encode_block(shifted, weights, values, None, (1, 9), 6)
+        plain = encode_postings(shifted, weights, values, None, float32(max(weights)))
+        head = head_size(plain, len(shifted))
+        assert (header[_LAYOUT_AT], data[:head] == plain[:head]) == (
+            (WHOLE_COMPRESSED, False) if old else (VALUES_COMPRESSED, True)
+        )
         write_block(extent, header, data, last=number == 2)
     decoded = decode_run(read_run(extent.getvalue()), None)
     assert decoded.ids.tolist() == [d + n * 10_000_000 for n in range(3) for d in ids]
@@ -193,18 +238,20 @@ def test_inlined_term_record_round_trip(found) -> None:
     assert back.max_weight() == float32(max(weights))
 
 
-def write_segments(path: Path, codecs: list, articles_per_segment: int = 150):
-    """One segment per codec, each of fresh invented articles, written by Whoosh's writer."""
+def write_segments(path: Path, codecs: list, articles_per_segment: int = 150, old_layout: int = 0):
+    """One segment per codec, each of fresh invented articles, written by Whoosh's writer;
+    the first ``old_layout`` segments with their blocks compressed whole."""
     path.mkdir()
     ix = FileStorage(str(path)).create_index(make_schema())
     plain = ix.schema["title_words"].analyzer
     articles = invented(articles_per_segment * len(codecs))
-    for number, codec in enumerate(codecs):
-        writer = ix.writer(codec=codec)
-        start = number * articles_per_segment
-        for article in articles[start : start + articles_per_segment]:
-            writer.add_document(**article_document(article, plain))
-        writer.commit(mergetype=NO_MERGE)
+    for number, codec_ in enumerate(codecs):
+        with writing_old_layout() if number < old_layout else nullcontext():
+            writer = ix.writer(codec=codec_)
+            start = number * articles_per_segment
+            for article in articles[start : start + articles_per_segment]:
+                writer.add_document(**article_document(article, plain))
+            writer.commit(mergetype=NO_MERGE)
     return FileStorage(str(path)).open_index()
 
 
@@ -215,7 +262,20 @@ def indexes(tmp_path_factory: pytest.TempPathFactory):
         "w3": write_segments(root / "w3", [W3Codec(), W3Codec()]),
         "compact": write_segments(root / "compact", [CompactCodec(), CompactCodec()]),
         "mixed": write_segments(root / "mixed", [W3Codec(), CompactCodec()]),
+        "old": write_segments(root / "old", [CompactCodec(), CompactCodec()], old_layout=2),
+        "old+new": write_segments(root / "old+new", [CompactCodec(), CompactCodec()], old_layout=1),
     }
+
+
+#: Indexes whose postings must read as Whoosh 3's codec's do.
+COMPARED = ["compact", "mixed", "old", "old+new"]
+
+
+def compressed_layouts(segment, field: str, text: str) -> set[int]:
+    """The layouts of the term's blocks that are compressed (a short block is not)."""
+    matcher = segment.postings(field, text)
+    extent = matcher._postfile.get(matcher._startoffset, matcher._length[0])
+    return set(read_run(extent).layouts.tolist()) - {PLAIN}
 
 
 def test_compact_segments_hold_compact_blocks(indexes) -> None:
@@ -224,15 +284,23 @@ def test_compact_segments_hold_compact_blocks(indexes) -> None:
         assert isinstance(segment.codec(), CompactCodec)
         matcher = segment.postings("body", "oil")
         assert matcher._postfile.get(matcher._startoffset, 4) == BLOCK_MAGIC
+        assert compressed_layouts(segment, "body", "oil") == {VALUES_COMPRESSED}
 
 
-@pytest.mark.parametrize("name", ["compact", "mixed"])
+def test_segments_written_before_hold_blocks_compressed_whole(indexes) -> None:
+    with indexes["old+new"].reader() as reader:
+        (old, _), (new, _) = reader.leaf_readers()
+        assert compressed_layouts(old, "body", "oil") == {WHOLE_COMPRESSED}
+        assert compressed_layouts(new, "body", "oil") == {VALUES_COMPRESSED}
+
+
+@pytest.mark.parametrize("name", COMPARED)
 def test_whoosh_matchers_read_the_same_postings(indexes, name: str) -> None:
     with indexes["w3"].reader() as expected, indexes[name].reader() as found:
         assert postings(found) == postings(expected)
 
 
-@pytest.mark.parametrize("name", ["compact", "mixed"])
+@pytest.mark.parametrize("name", COMPARED)
 @pytest.mark.parametrize(
     ("field", "query"),
     [("body", "oil"), ("body", '"crude oil"'), ("title", "grain OR wheat"), ("body", "unique7")],
@@ -246,7 +314,7 @@ def test_whoosh_searches_score_the_same(indexes, name: str, field: str, query: s
     assert results[0] == results[1] and results[0]
 
 
-@pytest.mark.parametrize("name", ["compact", "mixed"])
+@pytest.mark.parametrize("name", COMPARED)
 def test_array_reader_reads_the_same_postings(indexes, name: str) -> None:
     with indexes["w3"].searcher() as expected, indexes[name].searcher() as found:
         terms = {(field, text) for field, text in expected.reader().all_terms()}

@@ -12,6 +12,7 @@ from searchsvc.index import (
     AnalyzerMismatch,
     IndexCorrupt,
     IndexNotFound,
+    IndexOutdated,
     build_index,
     open_index,
 )
@@ -21,6 +22,7 @@ from searchsvc.index.generations import (
     generation_path,
     remove_stale_generations,
 )
+from searchsvc.index.schema import SCHEMA_VERSION
 
 
 def two_generations(tmp_path: Path) -> tuple[Path, str, str]:
@@ -71,6 +73,27 @@ def test_index_built_with_other_analysis_must_be_rebuilt(tmp_path: Path) -> None
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(AnalyzerMismatch, match="rebuild it with `searchsvc build-index`"):
         open_index(index_dir)
+
+
+@pytest.mark.parametrize(("version", "opens"), [(2, True), (3, True), (1, False), (4, False)])
+def test_indexes_of_the_schema_versions_this_version_reads_open(
+    tmp_path: Path, version: int, opens: bool
+) -> None:
+    """Version 2 (postings blocks compressed whole) is still read; an index of a version
+    this program does not know, older or newer, is refused with a clear error."""
+    settings = index_settings(tmp_path)
+    only = build_index([write_corpus(tmp_path / "corpus")], settings).generation
+    meta_path = generation_path(settings.index_dir, only) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["schema_version"] == SCHEMA_VERSION
+    meta["schema_version"] = version
+    meta_path.write_text(json.dumps(meta))
+    if opens:
+        with open_index(settings.index_dir) as opened:
+            assert opened.doc_count() == 4
+    else:
+        with pytest.raises(IndexOutdated, match=f"schema version {version}, this version reads"):
+            open_index(settings.index_dir)
 
 
 def test_cleanup_skips_generations_in_use(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from whoosh.writing import NO_MERGE
 
 from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
+from searchsvc.index.codec import VALUES_COMPRESSED, WHOLE_COMPRESSED, read_run
 from searchsvc.index.merging import merge_index
 from searchsvc.index.schema import article_document, make_schema
 from searchsvc.index.segments import BulkSegmentWriter
 from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.postings import read_postings
 
 PLACES = ["Baku", "Tokyo", "Lagos", "Lima", "Oslo"]
 SOURCES = ["Reuters", "AP", "Trend", "Kyodo"]
@@ -155,8 +158,10 @@ def test_whoosh_reads_every_document_and_column_alike(builds) -> None:
     assert len(documents[0]) == 600
 
 
-def segmented_index(path: Path, articles_per_segment: int, count: int):
-    """An index written as several bulk segments, as build workers write them."""
+def segmented_index(path: Path, articles_per_segment: int, count: int, old_layout: int = 0):
+    """An index written as several bulk segments, as build workers write them; the first
+    ``old_layout`` segments with their blocks compressed whole, as they once were."""
+    from test_index_codec import writing_old_layout
     from test_index_segments import invented
 
     path.mkdir()
@@ -165,11 +170,12 @@ def segmented_index(path: Path, articles_per_segment: int, count: int):
     plain = ix.schema["title_words"].analyzer
     articles = invented(count)
     segments = []
-    for start in range(0, count, articles_per_segment):
-        writer = BulkSegmentWriter(ix)
-        for article in articles[start : start + articles_per_segment]:
-            writer.add_document(**article_document(article, plain))
-        segments.append(writer._finalize_segment())
+    for number, start in enumerate(range(0, count, articles_per_segment)):
+        with writing_old_layout() if number < old_layout else nullcontext():
+            writer = BulkSegmentWriter(ix)
+            for article in articles[start : start + articles_per_segment]:
+                writer.add_document(**article_document(article, plain))
+            segments.append(writer._finalize_segment())
     TOC(ix.schema, segments, 1).write(storage, "MAIN")
     return storage
 
@@ -201,3 +207,31 @@ def test_one_segment_is_left_as_it_is(tmp_path: Path) -> None:
     result = merge_index(storage, "MAIN")
     assert (result.segments_before, result.doc_count) == (1, 60)
     assert sorted(storage.list()) == names
+
+
+def test_segments_of_both_block_layouts_merge(tmp_path: Path) -> None:
+    """Blocks compressed whole (an index written before their heads were kept plain) and
+    blocks with plain heads are copied side by side into one term, and read as before."""
+    storage = segmented_index(tmp_path / "ix", articles_per_segment=100, count=400, old_layout=2)
+    queries = [wq.Term("body", "oil"), wq.Phrase("body", ["crude", "oil"]), wq.Every()]
+    terms = [("body", "oil"), ("body", "tanker"), ("title", "grain")]
+    before = [search_ids(storage, query) for query in queries]
+    before_postings = array_postings(storage, terms)
+    merge_index(storage, "MAIN", procs=2)
+    assert [search_ids(storage, query) for query in queries] == before
+    assert array_postings(storage, terms) == before_postings
+    with storage.open_index().reader() as reader:
+        matcher = reader.postings("body", "oil")
+        extent = matcher._postfile.get(matcher._startoffset, matcher._length[0])
+    assert {WHOLE_COMPRESSED, VALUES_COMPRESSED} <= set(read_run(extent).layouts.tolist())
+
+
+def array_postings(storage: FileStorage, terms: list[tuple[str, str]]) -> list[tuple]:
+    """Ids, frequencies and positions of ``terms`` as the NumPy postings reader reads them."""
+    found = []
+    with storage.open_index().searcher() as searcher:
+        for field, text in terms:
+            read = read_postings(searcher, field, text)
+            positions = [read.positions(docnum) for docnum in read.ids.tolist()]
+            found.append((read.ids.tolist(), read.tfs.tolist(), positions))
+    return found

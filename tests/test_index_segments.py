@@ -14,9 +14,10 @@ from whoosh.index import TOC
 from whoosh.qparser import QueryParser
 
 from searchsvc.articles.model import Article, Place
+from searchsvc.index.codec import VALUES_COMPRESSED, CompactCodec, read_run
 from searchsvc.index.merging import merge_index
 from searchsvc.index.schema import article_document, make_schema
-from searchsvc.index.segments import INLINE_LIMIT, BulkSegmentWriter, add_ordered
+from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, BulkSegmentWriter, add_ordered
 
 WORDS = [
     "oil",
@@ -160,6 +161,36 @@ def test_same_search_results_and_scores(both, field: str, query: str) -> None:
             results.append([(hit["id"], round(hit.score, 6)) for hit in hits])
     assert results[0] == results[1]
     assert results[0]
+
+
+def test_frequent_terms_have_the_blocks_whoosh_writes_with_the_codec(tmp_path: Path) -> None:
+    """Byte for byte: the bulk writer compresses the blocks of terms of
+    :data:`COMPRESS_FROM` postings or more as Whoosh's postings writer does with the
+    compact codec (heads plain, values compressed)."""
+    articles = invented(400)
+    bulk = write(tmp_path / "bulk", articles, bulk=True)
+    whoosh_ix = FileStorage(str(tmp_path)).create_index(make_schema(), indexname="WHOOSH")
+    plain = whoosh_ix.schema["title_words"].analyzer
+    with whoosh_ix.writer(codec=CompactCodec()) as writer:
+        for article in articles:
+            writer.add_document(**article_document(article, plain))
+    whoosh_ix = FileStorage(str(tmp_path)).open_index("WHOOSH")
+    layouts = set()
+    with bulk.reader() as a, whoosh_ix.reader() as b:
+        terms = list(a.all_terms())
+        assert terms == list(b.all_terms())
+        for field, text in terms:
+            if a.doc_frequency(field, text) >= COMPRESS_FROM:
+                extents = [term_bytes(reader, field, text) for reader in (a, b)]
+                assert extents[0] == extents[1]
+                layouts |= set(read_run(extents[0]).layouts.tolist())
+    assert VALUES_COMPRESSED in layouts
+
+
+def term_bytes(reader, field: str, text: str) -> bytes:
+    """A term's postings blocks as the postings file holds them."""
+    matcher = reader.postings(field, text)
+    return matcher._postfile.get(matcher._startoffset, matcher._length[0])
 
 
 def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:

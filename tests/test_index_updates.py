@@ -14,6 +14,8 @@ from searchsvc.articles.model import Article
 from searchsvc.index import WriterBusy, build_index, open_index
 from searchsvc.index.build import hold_build_lock
 from searchsvc.index.codec import CompactCodec
+from searchsvc.index.generations import write_meta
+from searchsvc.index.schema import SCHEMA_VERSION
 from searchsvc.index.updates import delete_articles, update_articles
 
 
@@ -50,6 +52,20 @@ def test_updates_write_the_builds_codec(settings) -> None:
     with open_index(settings.index_dir) as opened, opened.index.reader() as reader:
         codecs = {type(leaf.codec()) for leaf, _offset in reader.leaf_readers()}
     assert codecs == {CompactCodec}
+
+
+def test_updating_an_index_of_an_older_schema_version_records_this_one(settings) -> None:
+    """The commit writes this version's postings blocks, which a program that reads only
+    the older version must refuse."""
+    with open_index(settings.index_dir) as opened:
+        meta = dict(opened.meta, schema_version=2)
+        write_meta(opened.path, meta)
+    with open_index(settings.index_dir) as opened:
+        assert opened.meta["schema_version"] == 2
+    update_articles(settings, [article("comet", "Comet seen", "A comet crossed the sky.")])
+    with open_index(settings.index_dir) as opened:
+        assert opened.meta["schema_version"] == SCHEMA_VERSION == 3
+    assert ids_for(settings.index_dir, "body", "comet") == {"comet"}
 
 
 def test_replace_by_id_drops_the_old_text(settings) -> None:

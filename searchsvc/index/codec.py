@@ -15,14 +15,20 @@ Whoosh 3's files, term table and block statistics, and writes postings as arrays
 
 and compresses stored records against a preset dictionary (:mod:`searchsvc.index.stored`).
 
+A block's head (its gaps and weights) is stored plain and only the rest, the values (word
+positions, most of a block's bytes), is zlib-compressed when that pays (block layout
+:data:`VALUES_COMPRESSED`). Blocks written before that are compressed whole
+(:data:`WHOLE_COMPRESSED`) and still read; a merge copies blocks as they are, so a term's
+blocks can mix both layouts.
+
 Whoosh's searcher reads them through the ordinary matcher API (a block at a time);
 ``searchsvc.search.postings`` reads whole lists into NumPy arrays with
-:meth:`CompactTermsReader.decode_postings`: one read of the term's bytes, each compressed
-block inflated only as far as its ids and weights (its values, word positions, are most
-of its bytes and are inflated when a document's positions are first asked for), and the
-arrays of all blocks parsed together by NumPy (at a million articles a frequent word has
-thousands of blocks per segment, and a few Python calls per block were most of a first
-search's time).
+:meth:`CompactTermsReader.decode_postings`: one read of the term's bytes, the block
+headers gathered by NumPy and the heads of all blocks parsed together where they lie in
+those bytes, with no zlib call (at a million articles a frequent word has thousands of
+blocks per segment, and a zlib call and a few Python calls per block were most of a first
+search's time). A block's values are inflated when a document's positions are first asked
+for.
 
 Whoosh pickles the codec object into each segment's entry of the index's table of
 contents, so a segment is read by the codec that wrote it: indexes written with
@@ -61,11 +67,27 @@ BLOCK_MAGIC = b"SvB1"
 #: A term record's flag byte: postings inlined in this codec's encoding (Whoosh uses 0 and 1).
 COMPACT_INLINE = 2
 #: Block header after the signed length: count, first id, last id, maximum weight,
-#: compressed (0/1), minimum and maximum field length (as Whoosh's length bytes).
+#: layout (see below), minimum and maximum field length (as Whoosh's length bytes).
 _BLOCK_HEADER = struct.Struct("<HIIfBBB")
+#: The same header as a NumPy record, to read the headers of all a term's blocks at once.
+_BLOCK_RECORD = np.dtype(
+    [
+        ("count", "<u2"),
+        ("first_id", "<u4"),
+        ("last_id", "<u4"),
+        ("max_weight", "<f4"),
+        ("layout", "u1"),
+        ("min_length", "u1"),
+        ("max_length", "u1"),
+    ]
+)
+#: A block's layout byte: its data plain; zlib-compressed whole (written before
+#: :data:`VALUES_COMPRESSED`, still read); its head (gaps and weights) plain and the rest
+#: (value lengths and values) compressed.
+PLAIN, WHOLE_COMPRESSED, VALUES_COMPRESSED = 0, 1, 2
 _LENGTH = struct.Struct("!i")
 _FLOAT32 = struct.Struct("<f")
-#: Encoded blocks shorter than this are not worth a zlib call.
+#: Values (with their lengths) shorter than this are not worth a zlib call.
 COMPRESS_FROM_BYTES = 64
 
 #: Tried divisors of the smallest weight when looking for the weights' unit.
@@ -364,28 +386,76 @@ def decode_postings(
     return RawPostings(first_id, max_weight, gaps, mode, items, lengths, data[position:])
 
 
+def head_size(data: bytes, count: int) -> int:
+    """The length of the head (gaps, weight mode and weights) at the start of the data
+    :func:`encode_postings` wrote for ``count`` postings: the part stored plain."""
+    mode_at = 1 + (count - 1) * _WIDTH_OF[data[0]]
+    mode = data[mode_at]
+    if mode == _MULTIPLES:
+        return mode_at + 2 + count * _WIDTH_OF[data[mode_at + 1]]
+    if mode == _FLOATS:
+        return mode_at + 1 + 4 * count
+    return mode_at + 1
+
+
+def compress_values(data: bytes, count: int, level: int) -> tuple[bytes, int]:
+    """A block's data as stored, and its layout byte: the values (after the head of
+    :func:`head_size`) zlib-compressed at ``level`` when it is set and that pays.
+
+    The head stays plain so that readers parse the ids and weights of all blocks of a
+    term together, without a zlib call per block.
+    """
+    if not level:
+        return data, PLAIN
+    head = head_size(data, count)
+    values = memoryview(data)[head:]
+    if len(values) < COMPRESS_FROM_BYTES:
+        return data, PLAIN
+    packed = zlib.compress(values, level)
+    if len(packed) >= len(values):
+        return data, PLAIN
+    return data[:head] + packed, VALUES_COMPRESSED
+
+
+def block_data(data: bytes, count: int, layout: int) -> bytes:
+    """A stored block's data (of ``count`` postings, in ``layout``) as
+    :func:`encode_postings` wrote it."""
+    if layout == PLAIN:
+        return data
+    if layout == WHOLE_COMPRESSED:
+        return zlib.decompress(data)
+    if layout == VALUES_COMPRESSED:
+        head = head_size(data, count)
+        return data[:head] + zlib.decompress(memoryview(data)[head:])
+    raise ValueError(f"postings block of unknown layout {layout}")
+
+
 #: Bytes per item of the narrow integer arrays :func:`pack_uints` writes, by type byte
 #: (0: not a type byte, which only damaged or foreign data holds).
 _WIDTHS = np.zeros(256, dtype=np.int64)
 _WIDTHS[[ord("B"), ord("H"), ord("I")]] = (1, 2, 4)
 #: The same widths for Python's own indexing, once per block.
 _WIDTH_OF = _WIDTHS.tolist()
-#: Zero bytes after the joined blocks, so that a narrow item's unused high bytes can be read.
-_PADDING = bytes(8)
 
 
 class BlockRun(NamedTuple):
-    """Blocks of one term: their header fields, the head of each (inflated as far as its
-    ids and weights) and where each block's data lies in the term's bytes."""
+    """Blocks of one term: their header fields, where each block's head (ids and weights)
+    lies and where each block's data lies in the term's bytes."""
 
     counts: np.ndarray
     first_ids: np.ndarray
     last_ids: np.ndarray
     max_weights: np.ndarray
-    heads: list[bytes]
+    #: The term's bytes, then the inflated heads of its blocks compressed whole, if any.
+    heads: bytes
+    #: Where each block's head starts in ``heads``, and the most it may run to.
+    head_starts: np.ndarray
+    head_ends: np.ndarray
     extent: bytes
-    #: (start, end, compressed) of each block's data in ``extent``.
-    spans: list[tuple[int, int, int]]
+    #: Start, end and layout byte of each block's data in ``extent``.
+    data_starts: np.ndarray
+    data_ends: np.ndarray
+    layouts: np.ndarray
 
 
 class DecodedPostings(NamedTuple):
@@ -397,48 +467,83 @@ class DecodedPostings(NamedTuple):
     values: RunValues
 
 
-def block_spans(extent: bytes) -> Iterator[tuple[int, int, bool]]:
-    """(header start, end, is last) of each block of one term's postings, in order."""
+def block_spans(extent: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Where each block's header starts and where its data ends, for one term's postings.
+
+    Each block's length says where the next one starts, so this is the one step taken
+    block by block.
+    """
     if extent[:4] != BLOCK_MAGIC:
         raise ValueError(f"postings start with {extent[:4]!r}, not {BLOCK_MAGIC!r}")
-    position = len(BLOCK_MAGIC)
-    while position < len(extent):
-        (length,) = _LENGTH.unpack_from(extent, position)
-        start = position + _LENGTH.size
-        position = start + abs(length)
-        yield start, position, length < 0
+    starts: list[int] = []
+    add_start = starts.append
+    unpack_length = _LENGTH.unpack_from
+    step = _LENGTH.size
+    position, size = len(BLOCK_MAGIC), len(extent)
+    while position < size:
+        (length,) = unpack_length(extent, position)
+        position += step
+        add_start(position)
         if length < 0:
-            return
+            if position - length > size:
+                raise ValueError("postings block runs past the term's postings")
+            header_starts = np.array(starts, dtype=np.int64)
+            ends = np.append(header_starts[1:] - step, position - length)
+            if (ends - header_starts < _BLOCK_HEADER.size).any():
+                raise ValueError("postings block shorter than its header")
+            return header_starts, ends
+        position += length
     raise ValueError("postings end without their last block")
 
 
 def read_run(extent: bytes) -> BlockRun:
     """Every block of one term's postings (``extent``: its bytes from the magic on).
 
-    Only the heads of compressed blocks are inflated: the values (word positions) are
-    most of a block's bytes and of its inflating, and most terms are never asked for
-    them (:class:`RunValues` inflates a block whole when one of its values is).
+    The headers are read by NumPy, and the heads stay where they are in ``extent``; only
+    blocks compressed whole (written before their heads were stored plain) have their
+    heads inflated, one zlib call each. The values (word positions) are inflated by
+    :class:`RunValues` when one of a block's values is asked for.
     """
-    counts, first_ids, last_ids, max_weights, heads, spans = [], [], [], [], [], []
-    header = _BLOCK_HEADER
-    for start, end, _last in block_spans(extent):
-        count, first, last, max_weight, compressed, _, _ = header.unpack_from(extent, start)
-        data_start = start + header.size
-        block = extent[data_start:end]
-        counts.append(count)
-        first_ids.append(first)
-        last_ids.append(last)
-        max_weights.append(max_weight)
-        heads.append(inflate_head(block, count, last - first) if compressed else block)
-        spans.append((data_start, end, compressed))
+    header_starts, ends = block_spans(extent)
+    buffer = np.frombuffer(extent, dtype=np.uint8)
+    at = header_starts[:, np.newaxis] + np.arange(_BLOCK_RECORD.itemsize)
+    headers = buffer[at].view(_BLOCK_RECORD)[:, 0]
+    counts = headers["count"].astype(np.int64)
+    if not counts.all():
+        raise ValueError("postings block of no postings")
+    layouts = headers["layout"].astype(np.int64)
+    if (layouts > VALUES_COMPRESSED).any():
+        raise ValueError("postings block of unknown layout")
+    data_starts = header_starts + _BLOCK_HEADER.size
+    first_ids = headers["first_id"].astype(np.int64)
+    last_ids = headers["last_id"].astype(np.int64)
+    head_starts, head_ends = data_starts.copy(), ends.copy()
+    heads = extent
+    whole = np.flatnonzero(layouts == WHOLE_COMPRESSED)
+    if whole.size:
+        spans = (data_starts, ends, counts, last_ids - first_ids)
+        inflated = [
+            inflate_head(extent[start:end], count, id_span)
+            for start, end, count, id_span in zip(
+                *(part[whole].tolist() for part in spans), strict=True
+            )
+        ]
+        sizes = np.fromiter(map(len, inflated), dtype=np.int64, count=len(inflated))
+        head_ends[whole] = len(extent) + np.cumsum(sizes)
+        head_starts[whole] = head_ends[whole] - sizes
+        heads = b"".join([extent, *inflated])
     return BlockRun(
-        np.array(counts, dtype=np.int64),
-        np.array(first_ids, dtype=np.int64),
-        np.array(last_ids, dtype=np.int64),
-        np.array(max_weights, dtype=np.float64),
+        counts,
+        first_ids,
+        last_ids,
+        headers["max_weight"].astype(np.float64),
         heads,
+        head_starts,
+        head_ends,
         extent,
-        spans,
+        data_starts,
+        ends,
+        layouts,
     )
 
 
@@ -496,8 +601,9 @@ class RunValues(Sequence):
         self._count = int(counts.sum())
         # Flat arrays, not a tuple per block: a common word has thousands of blocks, and
         # the query cache measures what it holds object by object.
-        #: (start, end, compressed) of each block's data in ``extent``, three by three.
-        self._spans = array("q", [number for span in run.spans for number in span])
+        #: (start, end, layout) of each block's data in ``extent``, three by three.
+        spans = np.column_stack((run.data_starts, run.data_ends, run.layouts))
+        self._spans = array("q", spans.astype(np.int64).tobytes())
         #: The index of each block's first posting among all postings of the run.
         self._first_slots = array("q", (np.cumsum(counts) - counts).tolist())
         self._counts = array("q", counts.tolist())
@@ -525,11 +631,9 @@ class RunValues(Sequence):
 
     def _split_block(self, number: int) -> tuple[bytes, array | None]:
         """A block's values' bytes and where each value starts (and the last one ends)."""
-        start, end, compressed = self._spans[3 * number : 3 * number + 3]
-        data = self.extent[start:end]
-        if compressed:
-            data = zlib.decompress(data)
+        start, end, layout = self._spans[3 * number : 3 * number + 3]
         count = self._counts[number]
+        data = block_data(self.extent[start:end], count, layout)
         raw = decode_postings(
             data, count, self._first_ids[number], self._max_weights[number], self._fixed_size
         )
@@ -549,33 +653,34 @@ class RunValues(Sequence):
 
 
 class _RunLayout:
-    """Where each block's ids and weights start in the run's joined heads, found for all
-    blocks at once.
+    """Where each block's ids and weights start in the run's heads, found for all blocks
+    at once.
 
     A block is ``pack_uints(gaps)``, a weight mode byte, the weights (none, narrow
-    multiples or 32-bit floats), then its values, which are not read here.
+    multiples or 32-bit floats), then its values, which are not read here. Each part's
+    place is checked against the block's end before it is read.
     """
 
     def __init__(self, run: BlockRun) -> None:
         self.run = run
-        self.data = b"".join([*run.heads, _PADDING])
-        self.buffer = np.frombuffer(self.data, dtype=np.uint8)
-        sizes = np.fromiter(map(len, run.heads), dtype=np.int64, count=len(run.heads))
-        ends = np.cumsum(sizes)
-        self.starts = ends - sizes
+        self.buffer = np.frombuffer(run.heads, dtype=np.uint8)
+        self.starts, ends = run.head_starts, run.head_ends
         counts = run.counts
         #: The index of each block's first posting among all postings of the run.
         self.first_slots = np.cumsum(counts) - counts
         #: Each posting's block, and its place in the block.
         self.blocks = np.repeat(np.arange(len(counts)), counts)
         self.within = np.arange(len(self.blocks)) - self.first_slots[self.blocks]
+        _check_within(self.starts, ends)
         self.gap_width = self._width(self.starts)
         mode_at = self.starts + 1 + (counts - 1) * self.gap_width
-        self.mode = self.buffer[np.minimum(mode_at, len(self.buffer) - 1)]
+        _check_within(mode_at, ends)
+        self.mode = self.buffer[mode_at]
         multiples = self.mode == _MULTIPLES
         floats = self.mode == _FLOATS
         if not (multiples | floats | (self.mode == _EQUAL)).all():
             raise ValueError("postings block with an unknown weight mode")
+        _check_within(mode_at[multiples] + 1, ends[multiples])
         self.weight_width = np.where(floats, 4, 0)
         self.weight_width[multiples] = self._width(mode_at[multiples] + 1)
         self.weight_start = mode_at + 1 + multiples
@@ -583,7 +688,7 @@ class _RunLayout:
             raise ValueError("postings block shorter than its arrays")
 
     def _width(self, type_at: np.ndarray) -> np.ndarray:
-        widths = _WIDTHS[self.buffer[np.minimum(type_at, len(self.buffer) - 1)]]
+        widths = _WIDTHS[self.buffer[type_at]]
         if not widths.all():
             raise ValueError("postings block with an unknown integer type")
         return widths
@@ -595,7 +700,9 @@ class _RunLayout:
         blocks = self.blocks
         width = int(widths[0]) if (widths == widths[0]).all() else widths[blocks]
         at = starts[blocks] + (self.within - first_item) * width
-        values = self.buffer[at].astype(np.int64)
+        # A block without weights reads one byte at its weights' start, which may be the
+        # end of the buffer; its items are not used.
+        values = self.buffer[np.minimum(at, len(self.buffer) - 1)].astype(np.int64)
         for byte in range(1, int(widths.max(initial=1))):
             if not isinstance(width, int):  # mixed widths: usually a few wide blocks
                 wide = np.flatnonzero(width > byte)
@@ -634,6 +741,11 @@ class _RunLayout:
         return weights
 
 
+def _check_within(positions: np.ndarray, ends: np.ndarray) -> None:
+    if (positions >= ends).any():
+        raise ValueError("postings block shorter than its arrays")
+
+
 class CompactPostingsWriter(W3PostingsWriter):
     """Whoosh 3's postings writer (block statistics, term info) with compact blocks."""
 
@@ -663,19 +775,16 @@ def encode_block(
     length_bytes: tuple[int, int],
     compression: int,
 ) -> tuple[bytes, bytes]:
-    """A postings block's header and data (zlib-compressed when ``compression`` and worth it).
+    """A postings block's header and data (its values zlib-compressed when ``compression``
+    is set and that pays: :func:`compress_values`).
 
     ``length_bytes``: the shortest and longest field length of its documents, as
     Whoosh's length bytes.
     """
     max_weight = float32(max(weights))
     data = encode_postings(ids, weights, values, fixed_size, max_weight)
-    compressed = 0
-    if compression and len(data) >= COMPRESS_FROM_BYTES:
-        packed = zlib.compress(data, compression)
-        if len(packed) < len(data):
-            data, compressed = packed, 1
-    header = _BLOCK_HEADER.pack(len(ids), ids[0], ids[-1], max_weight, compressed, *length_bytes)
+    data, layout = compress_values(data, len(ids), compression)
+    header = _BLOCK_HEADER.pack(len(ids), ids[0], ids[-1], max_weight, layout, *length_bytes)
     return header, data
 
 
@@ -683,9 +792,10 @@ def shifted_blocks(extent: bytes, offset: int) -> Iterator[tuple[bytes, bytes]]:
     """(header, data) of each block of one term's postings, ``offset`` added to its docnums.
 
     Ids inside a block are gaps from the first id, which is in the header with the
-    last one: only the header changes, the data is copied as it is.
+    last one: only the header changes, the data is copied as it is (in either layout).
     """
-    for start, end, _last in block_spans(extent):
+    starts, ends = block_spans(extent)
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         count, first, last, *rest = _BLOCK_HEADER.unpack_from(extent, start)
         header = _BLOCK_HEADER.pack(count, first + offset, last + offset, *rest)
         yield header, extent[start + _BLOCK_HEADER.size : end]
@@ -723,7 +833,7 @@ class CompactLeafMatcher(W3LeafMatcher):
             self._minid,
             self._maxid,
             self._maxweight,
-            self._compression,
+            self._layout,
             min_length,
             max_length,
         ) = _BLOCK_HEADER.unpack_from(head, _LENGTH.size)
@@ -732,8 +842,7 @@ class CompactLeafMatcher(W3LeafMatcher):
 
     def _read_data(self) -> None:
         data = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
-        if self._compression:
-            data = zlib.decompress(data)
+        data = block_data(data, self._blocklength, self._layout)
         self._data = decode_postings(
             data, self._blocklength, self._minid, self._maxweight, self._fixedsize
         )

@@ -35,7 +35,7 @@ from searchsvc.index.generations import (
     remove_stale_generations,
 )
 from searchsvc.index.manifest import find_damage
-from searchsvc.index.schema import SCHEMA_VERSION
+from searchsvc.index.schema import READABLE_SCHEMA_VERSIONS
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +203,11 @@ def check_compatible(meta: dict[str, Any], name: str) -> None:
             f"({built_with}) than this version uses ({analysis_config()}); "
             "rebuild it with `searchsvc build-index`"
         )
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    if meta.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
         raise IndexOutdated(
             f"index generation {name} has schema version {meta.get('schema_version')}, "
-            f"this version needs {SCHEMA_VERSION}; rebuild it with `searchsvc build-index`"
+            f"this version reads {' and '.join(map(str, READABLE_SCHEMA_VERSIONS))}; "
+            "rebuild it with `searchsvc build-index`"
         )
 
 

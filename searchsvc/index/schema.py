@@ -43,8 +43,13 @@ from searchsvc.analysis import (
 from searchsvc.articles.model import Article
 from searchsvc.index.versions import signature
 
-#: Bumped when fields change in a way an existing index cannot serve.
-SCHEMA_VERSION = 2
+#: Bumped when fields or files change in a way an existing program cannot read: an older
+#: program refuses an index of a newer version. 3: postings blocks whose ids and weights are
+#: stored plain (``searchsvc.index.codec.VALUES_COMPRESSED``).
+SCHEMA_VERSION = 3
+#: Versions this program reads: version 2 differs only in how postings blocks are
+#: compressed, which every block's header records.
+READABLE_SCHEMA_VERSIONS = (2, SCHEMA_VERSION)
 TITLE_BOOST = 2.0
 
 

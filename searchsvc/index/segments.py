@@ -25,7 +25,6 @@ It is only for building; incremental updates use Whoosh's ordinary writer.
 from __future__ import annotations
 
 import struct
-import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
@@ -40,9 +39,10 @@ from whoosh.writing import SegmentWriter
 from searchsvc.index.codec import (
     BLOCK_MAGIC,
     COMPACT_INLINE,
-    COMPRESS_FROM_BYTES,
+    PLAIN,
     CompactCodec,
     PostingChunks,
+    compress_values,
     encode_postings_chunks,
 )
 from searchsvc.index.schema import NewsText
@@ -362,7 +362,7 @@ _BLOCK_START = np.dtype(
         ("min_id", "<u4"),
         ("max_id", "<u4"),
         ("max_weight", "<f4"),
-        ("compressed", "u1"),
+        ("layout", "u1"),
         ("min_length", "u1"),
         ("max_length", "u1"),
     ]
@@ -451,6 +451,7 @@ class _FieldRun:
         extents: dict[int, bytes] = {}
         term_of = chunk_term.tolist()
         compress_terms = (counts >= COMPRESS_FROM).tolist() if self.level else None
+        chunk_counts = starts["count"].tolist()
         starts_bytes = starts.tobytes()
         size = _BLOCK_START.itemsize
         term_start = position
@@ -461,14 +462,12 @@ class _FieldRun:
                 term_start = position
                 parts.append(BLOCK_MAGIC)
                 position += len(BLOCK_MAGIC)
-            compressed = False
-            if compress_terms and compress_terms[term] and len(data) >= COMPRESS_FROM_BYTES:
-                packed = zlib.compress(data, self.level)
-                if len(packed) < len(data):
-                    data, compressed = packed, True
+            layout = PLAIN
+            if compress_terms and compress_terms[term]:
+                data, layout = compress_values(data, chunk_counts[chunk], self.level)
             last = number + 1 == len(chunks) or term_of[chunks[number + 1]] != term
             start = _block_start(starts_bytes[size * chunk : size * (chunk + 1)], data, last)
-            parts.append(start if not compressed else _compressed(start))
+            parts.append(start if layout == PLAIN else _with_layout(start, layout))
             parts.append(data)
             position += size + len(data)
             if last:
@@ -498,7 +497,7 @@ def _block_starts(
 
 _SIGNED_LENGTH = struct.Struct("!i")
 _HEADER_SIZE = _BLOCK_START.itemsize - _SIGNED_LENGTH.size
-_COMPRESSED_AT = _BLOCK_START.fields["compressed"][1]
+_LAYOUT_AT = _BLOCK_START.fields["layout"][1]
 
 
 def _block_start(start: bytes, data: bytes, last: bool) -> bytes:
@@ -507,8 +506,8 @@ def _block_start(start: bytes, data: bytes, last: bool) -> bytes:
     return _SIGNED_LENGTH.pack(-length if last else length) + start[_SIGNED_LENGTH.size :]
 
 
-def _compressed(start: bytes) -> bytes:
-    return start[:_COMPRESSED_AT] + b"\x01" + start[_COMPRESSED_AT + 1 :]
+def _with_layout(start: bytes, layout: int) -> bytes:
+    return start[:_LAYOUT_AT] + bytes((layout,)) + start[_LAYOUT_AT + 1 :]
 
 
 #: Where a term's postings lie in the postings file, after its statistics in its record.

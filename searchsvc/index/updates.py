@@ -28,7 +28,7 @@ from searchsvc.index.errors import WriterBusy
 from searchsvc.index.generations import write_meta
 from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.opening import open_index
-from searchsvc.index.schema import article_document
+from searchsvc.index.schema import SCHEMA_VERSION, article_document
 from searchsvc.index.status import now_iso, read_build_status
 
 #: Up to this many segments, commits add a segment and delete nothing on disk, so
@@ -165,6 +165,8 @@ def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int =
     updates["deleted"] = updates.get("deleted", 0) + deleted
     updates["last_update_at"] = now_iso()
     meta["updates"] = updates
+    # The commit wrote this version's postings blocks, which older programs cannot read.
+    meta["schema_version"] = SCHEMA_VERSION
     meta["article_count"] = count
     meta["files"] = build_manifest(opened.path, meta.get("files"))
     meta["chunks"] = build_chunks(opened.path, meta["files"], meta.get("chunks"))

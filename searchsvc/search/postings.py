@@ -18,7 +18,7 @@ asks for the positions of a document in it.
 
 Blocks of searchsvc's own codec (``searchsvc.index.codec``) hold ids, weights and
 values as arrays: a term's record is looked up once, its blocks in a segment are read
-with one call, inflated as far as their ids and weights and decoded together by NumPy
+with one call and their ids and weights, stored plain, decoded together by NumPy
 (``CompactTermsReader.decode_postings``); a block's values are inflated and sliced out
 only when one of them is asked for. Indexes written before it are read through the Whoosh 2.7
 ``W3LeafMatcher`` block layout (pinned by ``whoosh-reloaded==2.7.5``); a block of
