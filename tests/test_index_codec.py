@@ -61,7 +61,8 @@ def postings_lists(draw) -> tuple[list[int], list[float], list[bytes]]:
         ids.append(ids[-1] + gap)
     boost = draw(st.sampled_from([1.0, 2.0, 1.5, 0.3]))
     if draw(st.booleans()):
-        weights = [float32(draw(st.integers(1, 300)) * boost) for _ in ids]
+        top = draw(st.sampled_from([2, 15, 16, 300]))  # half-byte, byte and wider multiples
+        weights = [float32(draw(st.integers(1, top)) * boost) for _ in ids]
     else:
         weights = [float32(draw(st.floats(0.0, 1e6, width=32))) for _ in ids]
     values = [draw(st.binary(max_size=300)) for _ in ids]
@@ -103,6 +104,18 @@ def writing_old_layout() -> Iterator[None]:
         patch.setattr(codec, "compress_values", whole_compressed)
         patch.setattr(segments, "compress_values", whole_compressed)
         yield
+
+
+@pytest.mark.parametrize(("top", "weight_bytes"), [(15, 1 + 64), (16, 2 + 128)])
+def test_multiples_up_to_fifteen_take_half_a_byte_each(top: int, weight_bytes: int) -> None:
+    """A word occurs a few times per article: its frequencies fit in half-bytes."""
+    ids = list(range(0, 256, 2))
+    weights = [float(1 + n % top) for n in range(128)]
+    data = encode_postings(ids, weights, [b""] * 128, 0, float(top))
+    gap_bytes = 1 + 127
+    assert head_size(data, 128) == len(data) == gap_bytes + weight_bytes
+    raw = decode_postings(data, 128, 0, float(top), 0)
+    assert list(raw.weights(128)) == weights
 
 
 @given(
@@ -157,7 +170,8 @@ def test_a_run_holds_a_few_numbers_per_block_until_its_values_are_asked_for() ->
     ("weights", "spread"),
     [
         ([1.0] * 128, 1),  # all equal: no weights stored
-        ([float(n % 3 + 1) for n in range(128)], 1),  # one-byte multiples
+        ([float(n % 3 + 1) for n in range(128)], 1),  # half-byte multiples
+        ([float(n % 40 + 1) for n in range(128)], 1),  # one-byte multiples
         ([float(n * 7 % 900 + 1) for n in range(128)], 300),  # two-byte multiples: topped up
         ([float32(n * 0.37 + 0.1) for n in range(128)], 70_000),  # floats: topped up
     ],

@@ -9,8 +9,9 @@ Whoosh 3's files, term table and block statistics, and writes postings as arrays
 
 * ids: the first id, then the gaps as the narrowest of 8, 16 or 32-bit integers;
 * weights: none when all equal the block's maximum weight, otherwise the integer
-  multiples of ``maximum weight / largest multiple`` (the field boost, for text),
-  otherwise 32-bit floats;
+  multiples of ``maximum weight / largest multiple`` (the field boost, for text), two
+  a byte when none is above 15 (the usual case: a frequency times the boost), otherwise
+  32-bit floats;
 * values: their lengths as narrow integers, then the bytes of all values;
 
 and compresses stored records against a preset dictionary (:mod:`searchsvc.index.stored`).
@@ -95,7 +96,10 @@ MAX_SMALLEST_MULTIPLE = 4
 #: Larger multiples (a frequency above 65,535) are stored as floats.
 MAX_MULTIPLE = 0xFFFF
 
-_EQUAL, _MULTIPLES, _FLOATS = 0, 1, 2
+#: Multiples up to this are stored as half-bytes (most words occur a few times per article).
+MAX_NIBBLE = 0xF
+
+_EQUAL, _MULTIPLES, _FLOATS, _NIBBLES = 0, 1, 2, 3
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -142,7 +146,7 @@ class RawPostings(NamedTuple):
     def weights(self, count: int) -> array:
         if self.weight_mode == _EQUAL:
             return array("f", [self.max_weight]) * count
-        if self.weight_mode == _MULTIPLES:
+        if self.weight_mode in (_MULTIPLES, _NIBBLES):
             unit = self.unit()
             return array("f", [multiple * unit for multiple in self.weight_items])
         return self.weight_items
@@ -263,7 +267,8 @@ class _ChunkLayout:
         raw_values = fixed_size is not None and fixed_size > 0
         self.with_values = self.with_lengths | raw_values
         gap_size = 1 + (counts - 1) * self.gap_width
-        weight_size = 1 + np.where(self.equal, 0, 1 + counts * self.multiple_width)
+        item_size = np.where(self.nibbles, (counts + 1) // 2, 1 + counts * self.multiple_width)
+        weight_size = 1 + np.where(self.equal, 0, item_size)
         length_size = np.where(self.with_lengths, 1 + counts * self.length_width, 0)
         value_size = np.where(self.with_values, np.add.reduceat(self.value_lengths, starts), 0)
         self.sizes = np.where(self.regular, gap_size + weight_size + length_size + value_size, 0)
@@ -290,6 +295,7 @@ class _ChunkLayout:
         self.regular = self.equal | usable
         self.multiples = np.where(usable[chunk], multiples, 0).astype(np.int64)
         self.multiple_width = _item_widths(np.where(usable, largest, 0))
+        self.nibbles = usable & ~self.equal & (largest <= MAX_NIBBLE)
 
     def fill(self) -> np.ndarray:
         buffer = np.zeros(int(self.sizes.sum()), dtype=np.uint8)
@@ -299,12 +305,15 @@ class _ChunkLayout:
         later = regular[chunk] & (within > 0)
         at = self.offsets[chunk] + 1 + (within - 1) * self.gap_width[chunk]
         _put_uints(buffer, at[later], self.gaps[later], self.gap_width[chunk][later])
-        multiple = regular & ~self.equal
-        buffer[self.mode_at[regular]] = np.where(self.equal[regular], _EQUAL, _MULTIPLES)
+        nibbles = self.nibbles
+        multiple = regular & ~self.equal & ~nibbles
+        modes = np.where(self.equal, _EQUAL, np.where(nibbles, _NIBBLES, _MULTIPLES))
+        buffer[self.mode_at[regular]] = modes[regular]
         buffer[self.mode_at[multiple] + 1] = _TYPE_BYTES[self.multiple_width[multiple]]
         posted = multiple[chunk]
         at = self.mode_at[chunk] + 2 + within * self.multiple_width[chunk]
         _put_uints(buffer, at[posted], self.multiples[posted], self.multiple_width[chunk][posted])
+        self._fill_nibbles(buffer, nibbles[chunk])
         lengths = regular & self.with_lengths
         buffer[self.lengths_at[lengths]] = _TYPE_BYTES[self.length_width[lengths]]
         posted = lengths[chunk]
@@ -312,6 +321,15 @@ class _ChunkLayout:
         _put_uints(buffer, at[posted], self.value_lengths[posted], self.length_width[chunk][posted])
         self._fill_values(buffer, regular & self.with_values)
         return buffer
+
+    def _fill_nibbles(self, buffer: np.ndarray, posted: np.ndarray) -> None:
+        """The multiples of chunks of :data:`_NIBBLES`, two a byte, the first in the low half."""
+        within = self.within[posted]
+        at = self.mode_at[self.chunk[posted]] + 1 + within // 2
+        items = self.multiples[posted]
+        low = within % 2 == 0
+        buffer[at[low]] = items[low]
+        buffer[at[~low]] |= (items[~low] << 4).astype(np.uint8)
 
     def _fill_values(self, buffer: np.ndarray, written: np.ndarray) -> None:
         """Each chunk's values, joined, after its arrays."""
@@ -335,6 +353,9 @@ def _encode_weights(weights: Sequence[float], max_weight: float) -> bytes:
     if array("f", weights).count(max_weight) == len(weights):
         return bytes((_EQUAL,))
     multiples = _multiples(weights, max_weight)
+    if multiples is not None and max(multiples) <= MAX_NIBBLE:
+        pairs = zip(multiples[0::2], [*multiples[1::2], 0], strict=False)
+        return bytes((_NIBBLES,)) + bytes(low | high << 4 for low, high in pairs)
     if multiples is not None:
         return bytes((_MULTIPLES,)) + pack_uints(multiples)
     floats = array("f", weights)
@@ -374,6 +395,10 @@ def decode_postings(
     items = None
     if mode == _MULTIPLES:
         items, position = unpack_uints(data, position, count)
+    elif mode == _NIBBLES:
+        halves = data[position : position + (count + 1) // 2]
+        items = array("B", [half for byte in halves for half in (byte & 0xF, byte >> 4)][:count])
+        position += len(halves)
     elif mode == _FLOATS:
         items = array("f")
         items.frombytes(data[position : position + 4 * count])
@@ -393,6 +418,8 @@ def head_size(data: bytes, count: int) -> int:
     mode = data[mode_at]
     if mode == _MULTIPLES:
         return mode_at + 2 + count * _WIDTH_OF[data[mode_at + 1]]
+    if mode == _NIBBLES:
+        return mode_at + 1 + (count + 1) // 2
     if mode == _FLOATS:
         return mode_at + 1 + 4 * count
     return mode_at + 1
@@ -678,13 +705,15 @@ class _RunLayout:
         self.mode = self.buffer[mode_at]
         multiples = self.mode == _MULTIPLES
         floats = self.mode == _FLOATS
-        if not (multiples | floats | (self.mode == _EQUAL)).all():
+        nibbles = self.mode == _NIBBLES
+        if not (multiples | floats | nibbles | (self.mode == _EQUAL)).all():
             raise ValueError("postings block with an unknown weight mode")
         _check_within(mode_at[multiples] + 1, ends[multiples])
         self.weight_width = np.where(floats, 4, 0)
         self.weight_width[multiples] = self._width(mode_at[multiples] + 1)
         self.weight_start = mode_at + 1 + multiples
-        if (self.weight_start + counts * self.weight_width > ends).any():
+        weight_size = np.where(nibbles, (counts + 1) // 2, counts * self.weight_width)
+        if (self.weight_start + weight_size > ends).any():
             raise ValueError("postings block shorter than its arrays")
 
     def _width(self, type_at: np.ndarray) -> np.ndarray:
@@ -728,7 +757,12 @@ class _RunLayout:
         if (self.mode == _EQUAL).all():
             return weights
         items = self._uints(self.weight_start, self.weight_width, 0)
-        multiples = np.repeat(self.mode == _MULTIPLES, counts)
+        nibbles = np.repeat(self.mode == _NIBBLES, counts)
+        if nibbles.any():
+            within = self.within[nibbles]
+            halves = self.buffer[self.weight_start[self.blocks[nibbles]] + within // 2]
+            items[nibbles] = (halves >> (4 * (within % 2))) & 0xF
+        multiples = np.repeat((self.mode == _MULTIPLES) | (self.mode == _NIBBLES), counts)
         if multiples.any():
             # RawPostings.unit(): the block's maximum weight over its largest multiple.
             largest = np.maximum.reduceat(items, self.first_slots)
