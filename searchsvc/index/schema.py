@@ -45,10 +45,11 @@ from searchsvc.index.versions import signature
 
 #: Bumped when fields or files change in a way an existing program cannot read: an older
 #: program refuses an index of a newer version. 3: postings blocks whose ids and weights are
-#: stored plain (``searchsvc.index.codec.VALUES_COMPRESSED``).
+#: stored plain (``searchsvc.index.codec.VALUES_COMPRESSED``), small weight multiples two a
+#: byte.
 SCHEMA_VERSION = 3
 #: Versions this program reads: version 2 differs only in how postings blocks are
-#: compressed, which every block's header records.
+#: compressed, which every block's header records, and in weight encodings it never wrote.
 READABLE_SCHEMA_VERSIONS = (2, SCHEMA_VERSION)
 TITLE_BOOST = 2.0
 
