@@ -751,17 +751,27 @@ class _RunLayout:
             raise ValueError("postings block whose ids do not end where its header says")
         return ids
 
+    def _items(self) -> np.ndarray:
+        """Per posting, its block's stored weight item (a multiple, or a float's bits)."""
+        nibbles = self.mode == _NIBBLES
+        if nibbles.all():  # the usual case: no byte-wide items to read, no mask to apply
+            within = self.within
+            halves = self.buffer[self.weight_start[self.blocks] + within // 2]
+            return ((halves >> (4 * (within % 2))) & 0xF).astype(np.int64)
+        items = self._uints(self.weight_start, self.weight_width, 0)
+        posted = np.repeat(nibbles, self.run.counts)
+        if posted.any():
+            within = self.within[posted]
+            halves = self.buffer[self.weight_start[self.blocks[posted]] + within // 2]
+            items[posted] = (halves >> (4 * (within % 2))) & 0xF
+        return items
+
     def weights(self) -> np.ndarray:
         counts = self.run.counts
         weights = np.repeat(self.run.max_weights, counts)
         if (self.mode == _EQUAL).all():
             return weights
-        items = self._uints(self.weight_start, self.weight_width, 0)
-        nibbles = np.repeat(self.mode == _NIBBLES, counts)
-        if nibbles.any():
-            within = self.within[nibbles]
-            halves = self.buffer[self.weight_start[self.blocks[nibbles]] + within // 2]
-            items[nibbles] = (halves >> (4 * (within % 2))) & 0xF
+        items = self._items()
         multiples = np.repeat((self.mode == _MULTIPLES) | (self.mode == _NIBBLES), counts)
         if multiples.any():
             # RawPostings.unit(): the block's maximum weight over its largest multiple.
