@@ -13,6 +13,8 @@ import pytest
 from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from test_web_support import assert_documented, build_fixture_index, fixture_articles
 from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY
 from versions_support import versions_articles as strike_articles
@@ -25,6 +27,7 @@ from searchsvc.index.versions import (
     BAND_BYTES,
     SIGNATURE_BYTES,
     estimated_similarity,
+    linked_groups,
     shingles,
     signature,
 )
@@ -132,6 +135,36 @@ def test_candidate_pairs_join_exactly_the_rows_that_share_a_band(values: list[by
     assert len(set(pairs)) == len(pairs) and set(pairs) <= shared
     assert all(a < b for a, b in pairs)  # a run is chained in row order
     assert components(pairs, len(values)) == components(shared, len(values))
+
+
+links = st.integers(min_value=1, max_value=40).flatmap(
+    lambda size: st.tuples(
+        st.just(size),
+        st.lists(st.tuples(st.integers(0, size - 1), st.integers(0, size - 1)), max_size=60),
+    )
+)
+
+
+@given(links)
+def test_linked_groups_are_scipys_connected_components(graph) -> None:
+    """SciPy stays the reference: the same labels, numbered by each group's smallest node."""
+    size, pairs = graph
+    first = np.array([a for a, _ in pairs], dtype=np.int64)
+    second = np.array([b for _, b in pairs], dtype=np.int64)
+    labels = linked_groups(size, first, second)
+    matrix = coo_matrix((np.ones(len(pairs), dtype=np.int8), (first, second)), shape=(size, size))
+    _, expected = connected_components(matrix, directed=False)
+    assert labels.tolist() == expected.tolist()
+    grouped = {frozenset(np.flatnonzero(labels == label).tolist()) for label in set(labels)}
+    assert grouped == components(pairs, size)
+
+
+def test_a_long_chain_of_copies_is_one_group() -> None:
+    """Links given from the far end first: each round must keep joining until one is left."""
+    size = 2_000
+    order = np.arange(size - 1)[::-1]
+    labels = linked_groups(size, order + 1, order)
+    assert not labels.any()
 
 
 def components(pairs, size: int) -> set[frozenset[int]]:

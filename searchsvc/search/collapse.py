@@ -20,10 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from searchsvc.index.versions import BAND_BYTES, SIGNATURE_BYTES, estimated_similarity
+from searchsvc.index.versions import (
+    BAND_BYTES,
+    SIGNATURE_BYTES,
+    estimated_similarity,
+    linked_groups,
+)
 from searchsvc.search.columns import VarBytes, read_var_bytes
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.snapshot import Reading
@@ -113,10 +116,7 @@ def group_signatures(signatures: np.ndarray, present: np.ndarray, threshold: flo
     first, second = candidate_pairs(signatures, np.flatnonzero(present))
     agreeing = np.count_nonzero(signatures[first] == signatures[second], axis=1)
     similar = estimated_similarity(agreeing) >= threshold
-    first, second = first[similar], second[similar]
-    links = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(size, size))
-    _, labels = connected_components(links, directed=False)
-    return labels.astype(np.int64)
+    return linked_groups(size, first[similar], second[similar])
 
 
 def candidate_pairs(signatures: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
