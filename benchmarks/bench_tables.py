@@ -230,10 +230,11 @@ def cold_section(seconds: Sequence[float]) -> str:
 def scale_section(rows: Sequence[dict[str, Any]]) -> str:
     return table(
         ["size", "articles", "build s", "articles/s", "build CPU s", "build peak MiB",
-         "index MiB", "FTS5 MiB", f"index {TIMES} FTS5", "open s", "serving RSS MiB", "p50 ms",
-         "p99 ms", "CPU p50 ms", "first pass p99 ms", "errors"],
+         "index MiB", "FTS5 MiB", f"index {TIMES} FTS5", "import s", "open s",
+         "serving RSS MiB", "p50 ms", "p99 ms", "CPU p50 ms", "first pass p99 ms", "errors"],
         [[r["size"], r["articles"], r["build_seconds"], r["rate"], r.get("build_cpu_seconds"),
-          r["build_peak_rss"] / MIB, r["index_bytes"] / MIB, *_fts5_size(r), r["open_seconds"],
+          r["build_peak_rss"] / MIB, r["index_bytes"] / MIB, *_fts5_size(r),
+          r.get("import_seconds"), r["open_seconds"],
           r["query_rss"] / MIB, r["warm"]["p50"], r["warm"]["p99"],
           r.get("cpu", {}).get("p50"), r["cold"]["p99"], r["errors"]] for r in rows],
     )  # fmt: skip

@@ -124,6 +124,7 @@ def run_scale(
                 "build_cpu_seconds": built.cpu_seconds,
                 "index_bytes": built.result["index_bytes"],
                 "fts5_index_bytes": fts5.result["index_bytes"],
+                "import_seconds": queried.result["import_seconds"],
                 "open_seconds": queried.result["open_seconds"],
                 "query_rss": queried.result["rss"],
                 "cold": queried.result["cold"],

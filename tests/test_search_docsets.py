@@ -17,7 +17,7 @@ from whoosh.filedb.filestore import RamStorage
 from searchsvc.articles.model import Article
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import delete_articles, update_articles
-from searchsvc.search import SearchEngine, SearchRequest, docsets
+from searchsvc.search import SearchEngine, SearchRequest, columns, docsets
 from searchsvc.search.columns import (
     DocumentColumns,
     MultiKeyColumn,
@@ -71,8 +71,20 @@ def check_set_arithmetic(a: frozenset, b: frozenset, c: frozenset) -> None:
     assert DocSet.union(SIZE, [x, DocSet(y.mask), z]) == a | b | c
 
 
+@pytest.mark.parametrize("masked_share", [0.0, columns.MASKED_COUNT_SHARE, 2.0])
 @given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12), st.data())
-def test_multi_key_counts_match_a_counter(keys_per_doc: list[list[int]], data) -> None:
+def test_multi_key_counts_match_a_counter(
+    masked_share: float, keys_per_doc: list[list[int]], data
+) -> None:
+    """The same counts whether entries are listed per document or found by a mask."""
+    kept, columns.MASKED_COUNT_SHARE = columns.MASKED_COUNT_SHARE, masked_share
+    try:
+        check_multi_key_counts(keys_per_doc, data)
+    finally:
+        columns.MASKED_COUNT_SHARE = kept
+
+
+def check_multi_key_counts(keys_per_doc: list[list[int]], data) -> None:
     offsets = np.concatenate(([0], np.cumsum([len(k) for k in keys_per_doc])))
     codes = np.array([code for keys in keys_per_doc for code in keys], dtype=np.int32)
     column = MultiKeyColumn(offsets, codes, [f"k{n}" for n in range(6)])

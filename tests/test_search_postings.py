@@ -13,7 +13,7 @@ from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import delete_articles, update_articles
-from searchsvc.search.postings import read_postings
+from searchsvc.search.postings import narrowest, read_postings
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +110,43 @@ def test_many_block_postings_match_whoosh(many_blocks, field: str, word: str) ->
     assert postings.ids.tolist() == ids
     boost = many_blocks.schema[field].format.field_boost or 1.0
     assert postings.tfs.tolist() == [w / boost for w in weights]
+    assert postings.weights.dtype == np.uint8  # frequencies times a boost of 1 or 2
     every = range(many_blocks.doc_count_all() + 1)
     for docnum in every:
         assert list(postings.positions(docnum)) == positions.get(docnum, [])
     looked_up = postings.positions_of(np.array([*every, *reversed(every)]))
     assert looked_up == [positions.get(docnum, []) for docnum in [*every, *reversed(every)]]
+
+
+@pytest.mark.parametrize(
+    ("weights", "kept_as"),
+    [
+        ([1.0, 2.0, 255.0], np.uint8),
+        ([2.0, 256.0], np.uint16),
+        ([3.0, 65536.0], np.float32),
+        ([0.5, 1.25], np.float32),
+        ([-1.0, 2.0], np.float32),
+        ([0.1], np.float64),  # no 32-bit float is 0.1
+        ([float("nan")], np.float64),
+        ([], np.uint8),
+    ],
+)
+def test_weights_are_kept_in_the_narrowest_type_that_gives_them_back(weights, kept_as) -> None:
+    wide = np.array(weights, dtype=np.float64)
+    narrow = narrowest(wide)
+    assert narrow.dtype == kept_as
+    assert np.array_equal(narrow.astype(np.float64), wide, equal_nan=True)
+
+
+def test_frequencies_of_a_selection_and_without_positions_are_the_same_numbers(
+    many_blocks,
+) -> None:
+    postings = read_postings(many_blocks, "title", _EVERY)  # boost 2: divided on use
+    every_third = np.arange(len(postings)) % 3 == 0
+    assert postings.tfs_at(every_third).tolist() == postings.tfs[every_third].tolist()
+    assert postings.tfs_at(np.array([0, 5])).tolist() == postings.tfs[[0, 5]].tolist()
+    frequencies = postings.without_positions()
+    assert frequencies.ids is postings.ids
+    assert frequencies.tfs.tolist() == postings.tfs.tolist()
+    first = int(postings.ids[0])
+    assert postings.positions(first) and not frequencies.positions(first)

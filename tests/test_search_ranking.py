@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.search import RankingConfig, SearchEngine, SearchRequest
+from searchsvc.search.ranking import _add_by_doc
 
 FILLER = "Traders in the city said the outlook for the coming spring was uncertain."
 ARTICLES = [
@@ -81,3 +83,13 @@ def test_scores_are_positive_and_descending(settings: Settings) -> None:
         ).hits
     scores = [hit.score for hit in hits]
     assert all(score > 0 for score in scores) and scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("size", [1000, 40], ids=["sorted merge", "collection-long arrays"])
+def test_fields_add_up_per_document_keeping_32_bit_docnums(size: int) -> None:
+    title = np.array([3, 7, 20], dtype=np.int32)
+    body = np.array([1, 3, 20, 30], dtype=np.int32)
+    ids, sums = _add_by_doc([title, body], [np.array([1.0, 2.0, 4.0]), np.ones(4) / 8], size)
+    assert ids.dtype == np.int32
+    assert ids.tolist() == [1, 3, 7, 20, 30]
+    assert sums.tolist() == [0.125, 1.125, 2.0, 4.125, 0.125]

@@ -11,6 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from datasketch import MinHash
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from test_web_support import assert_documented, build_fixture_index, fixture_articles
 from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY
 from versions_support import versions_articles as strike_articles
@@ -19,9 +23,16 @@ from searchsvc.articles.model import Article
 from searchsvc.cli import main
 from searchsvc.config import ConfigError, Settings
 from searchsvc.index.updates import delete_articles, update_articles
-from searchsvc.index.versions import SIGNATURE_BYTES, estimated_similarity, shingles, signature
+from searchsvc.index.versions import (
+    BAND_BYTES,
+    SIGNATURE_BYTES,
+    estimated_similarity,
+    linked_groups,
+    shingles,
+    signature,
+)
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.collapse import group_signatures, signature_matrix
+from searchsvc.search.collapse import candidate_pairs, group_signatures, signature_matrix
 from searchsvc.web import close_app, create_app
 
 DEFAULT_THRESHOLD = Settings.from_env(environ={}).versions_threshold
@@ -83,6 +94,87 @@ def test_an_article_without_words_has_no_signature_and_stays_alone():
     assert not present.any()
     labels = group_signatures(signatures, present, DEFAULT_THRESHOLD)
     assert labels[0] != labels[1]
+
+
+signature_rows = st.lists(
+    st.one_of(
+        st.binary(min_size=0, max_size=4),  # no signature (an article without words)
+        st.lists(st.integers(0, 1), min_size=SIGNATURE_BYTES, max_size=SIGNATURE_BYTES).map(
+            bytes  # two byte values only, so that rows often agree on whole bands
+        ),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@given(signature_rows)
+def test_signature_matrix_holds_each_signature_in_its_row(values: list[bytes]) -> None:
+    matrix, present = signature_matrix(values)
+    assert present.tolist() == [len(value) == SIGNATURE_BYTES for value in values]
+    for row, value in zip(matrix, values, strict=True):
+        assert bytes(row) == (value if len(value) == SIGNATURE_BYTES else bytes(SIGNATURE_BYTES))
+
+
+@given(signature_rows)
+def test_candidate_pairs_join_exactly_the_rows_that_share_a_band(values: list[bytes]) -> None:
+    """Each band's runs are chained rather than paired all with all, so the pairs are
+    checked by what they join: the rows that agree on some whole band, row by row."""
+    matrix, present = signature_matrix(values)
+    rows = np.flatnonzero(present)
+    first, second = candidate_pairs(matrix, rows)
+    shared = {
+        (a, b)
+        for a, b in itertools.combinations(rows.tolist(), 2)
+        if any(
+            values[a][start : start + BAND_BYTES] == values[b][start : start + BAND_BYTES]
+            for start in range(0, SIGNATURE_BYTES, BAND_BYTES)
+        )
+    }
+    pairs = list(zip(first.tolist(), second.tolist(), strict=True))
+    assert len(set(pairs)) == len(pairs) and set(pairs) <= shared
+    assert all(a < b for a, b in pairs)  # a run is chained in row order
+    assert components(pairs, len(values)) == components(shared, len(values))
+
+
+links = st.integers(min_value=1, max_value=40).flatmap(
+    lambda size: st.tuples(
+        st.just(size),
+        st.lists(st.tuples(st.integers(0, size - 1), st.integers(0, size - 1)), max_size=60),
+    )
+)
+
+
+@given(links)
+def test_linked_groups_are_scipys_connected_components(graph) -> None:
+    """SciPy stays the reference: the same labels, numbered by each group's smallest node."""
+    size, pairs = graph
+    first = np.array([a for a, _ in pairs], dtype=np.int64)
+    second = np.array([b for _, b in pairs], dtype=np.int64)
+    labels = linked_groups(size, first, second)
+    matrix = coo_matrix((np.ones(len(pairs), dtype=np.int8), (first, second)), shape=(size, size))
+    _, expected = connected_components(matrix, directed=False)
+    assert labels.tolist() == expected.tolist()
+    grouped = {frozenset(np.flatnonzero(labels == label).tolist()) for label in set(labels)}
+    assert grouped == components(pairs, size)
+
+
+def test_a_long_chain_of_copies_is_one_group() -> None:
+    """Links given from the far end first: each round must keep joining until one is left."""
+    size = 2_000
+    order = np.arange(size - 1)[::-1]
+    labels = linked_groups(size, order + 1, order)
+    assert not labels.any()
+
+
+def components(pairs, size: int) -> set[frozenset[int]]:
+    groups = {row: {row} for row in range(size)}
+    for a, b in pairs:
+        if groups[a] is not groups[b]:
+            joined = groups[a] | groups[b]
+            for row in joined:
+                groups[row] = joined
+    return {frozenset(group) for group in groups.values()}
 
 
 @pytest.fixture(scope="module")

@@ -43,13 +43,12 @@ from typing import Any
 
 import numpy as np
 from opensearchpy import OpenSearch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from searchsvc.index.versions import (
     BAND_BYTES,
     SIGNATURE_BYTES,
     estimated_similarity,
+    linked_groups,
     signature,
 )
 from searchsvc.search.collapse import signature_matrix
@@ -142,11 +141,7 @@ def group_rows(signatures: np.ndarray, present: np.ndarray, threshold: float) ->
     agreeing = np.count_nonzero(distinct[first] == distinct[second], axis=1)
     similar = estimated_similarity(agreeing) >= threshold
     nodes = len(distinct)
-    links = coo_matrix(
-        (np.ones(int(similar.sum()), dtype=np.int8), (first[similar], second[similar])),
-        shape=(nodes, nodes),
-    )
-    _, components = connected_components(links, directed=False)
+    components = linked_groups(nodes, first[similar], second[similar])
     labels = nodes + np.arange(len(signatures), dtype=np.int64)  # alone unless present
     labels[rows] = components[inverse.ravel()]
     return labels

@@ -105,8 +105,8 @@ def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
 def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostings:
     """The live articles with ``word`` in ``field`` and its frequency in each, cached per
     commit without positions: expansion words are many and common, and scoring them
-    needs no more (12 bytes a posting, where its postings with positions and its scores
-    over the whole index held about 30 of the cache)."""
+    needs no more (5 bytes a posting for most words, where its postings with positions and
+    its scores over the whole index held about 30 of the cache)."""
     key = ("frequencies", field, word)
     return reading.derived(key, lambda: _frequencies(reading, field, word))
 
@@ -117,7 +117,7 @@ def _frequencies(reading: Reading, field: str, word: str) -> TermPostings:
     postings = reading.cached_postings(field, word)
     if postings is None:
         postings = read_postings(reading.searcher, field, word)
-    return TermPostings(postings.ids, postings.tfs)
+    return postings.without_positions()
 
 
 def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:

@@ -393,7 +393,7 @@ class QueryMatcher:
             for name in TEXT_FIELDS:
                 postings = expansion_frequencies(self.reading, name, word)
                 inside = scored.mask[postings.ids]
-                occurrences.append((name, postings.ids[inside], postings.tfs[inside]))
+                occurrences.append((name, postings.ids[inside], postings.tfs_at(inside)))
             doc_frequency = expansion_doc_frequency(self.reading, word, languages)
             scores = self.reading.bm25.scores_of(every, occurrences, doc_frequency, doc_count)
             added += share * weight * scores

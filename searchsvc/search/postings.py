@@ -51,7 +51,9 @@ from searchsvc.index.codec import (
 )
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
-_NO_TFS = np.zeros(0, dtype=np.float64)
+_NO_WEIGHTS = np.zeros(0, dtype=np.uint8)
+#: The types weights are kept in, narrowest first (see :func:`narrowest`).
+_WEIGHT_TYPES = (np.uint8, np.uint16, np.float32)
 
 
 class StoredBlock:
@@ -95,26 +97,41 @@ BlockValues = StoredBlock | Sequence[Any]
 class TermPostings:
     """The live documents containing one term in one field, in docnum order.
 
-    ``ids`` are docnums and ``tfs`` term frequencies (the index's field boost divided
-    out), both NumPy arrays. Positions stay in their blocks (``_blocks``, the postings
-    of block ``b`` being ``_block_starts[b]:_block_starts[b + 1]`` before deleted
-    documents were dropped; ``_slots`` maps each live posting to that numbering when
-    some were) and a block is unpickled when a document in it is asked for.
+    ``ids`` are docnums and ``weights`` the index's weights (term frequency times the
+    field's ``boost``) in the narrowest type that gives them back exactly
+    (:func:`narrowest`): a common word's postings are kept by the query cache, and its
+    frequencies fit a byte where a float64 takes eight. ``tfs`` divides the boost out on
+    use, in float64 as the index's reader does, so every score is the same. Positions stay
+    in their blocks (``_blocks``, the postings of block ``b`` being
+    ``_block_starts[b]:_block_starts[b + 1]`` before deleted documents were dropped;
+    ``_slots`` maps each live posting to that numbering when some were) and a block is
+    unpickled when a document in it is asked for.
     """
 
-    __slots__ = ("_block_starts", "_blocks", "_last", "_slots", "decode", "ids", "tfs")
+    __slots__ = (
+        "_block_starts",
+        "_blocks",
+        "_last",
+        "_slots",
+        "boost",
+        "decode",
+        "ids",
+        "weights",
+    )
 
     def __init__(
         self,
         ids: np.ndarray,
-        tfs: np.ndarray,
+        weights: np.ndarray,
+        boost: float = 1.0,
         blocks: list[BlockValues] | None = None,
         block_starts: np.ndarray | None = None,
         slots: np.ndarray | None = None,
         decode: Any = None,
     ) -> None:
         self.ids = ids
-        self.tfs = tfs
+        self.weights = weights
+        self.boost = boost
         self.decode = decode
         self._blocks = blocks or []
         self._block_starts = block_starts
@@ -122,13 +139,28 @@ class TermPostings:
         #: The block decoded last (number, values): a phrase walks documents in order.
         self._last: tuple[int, Sequence[Any]] = (-1, ())
 
+    @property
+    def tfs(self) -> np.ndarray:
+        """Term frequencies (float64), one per posting."""
+        return self.tfs_at(slice(None))
+
+    def tfs_at(self, selection: np.ndarray | slice) -> np.ndarray:
+        """The term frequencies of the postings ``selection`` picks (a boolean mask or
+        indexes), widened only for those: an expansion word scores only a query's matches."""
+        wide = self.weights[selection].astype(np.float64, copy=False)
+        return wide if self.boost == 1.0 else wide / self.boost
+
+    def without_positions(self) -> TermPostings:
+        """The same documents and frequencies, holding no positions."""
+        return TermPostings(self.ids, self.weights, self.boost)
+
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
     def nbytes(self) -> int:
         """Memory held, for the cache's budget."""
-        arrays = [self.ids, self.tfs, self._block_starts, self._slots]
+        arrays = [self.ids, self.weights, self._block_starts, self._slots]
         held = sum(array.nbytes for array in arrays if array is not None)
         stored = sum(
             len(block) if isinstance(block, StoredBlock) else 60 * len(block)
@@ -181,7 +213,7 @@ class TermPostings:
         return values
 
 
-EMPTY_POSTINGS = TermPostings(_NO_IDS, _NO_TFS)
+EMPTY_POSTINGS = TermPostings(_NO_IDS, _NO_WEIGHTS)
 
 
 @dataclass
@@ -225,18 +257,30 @@ def read_postings(searcher: Searcher, field: str, text: str) -> TermPostings:
     if not id_parts or not sum(map(len, id_parts)):
         return EMPTY_POSTINGS
     ids = np.concatenate(id_parts).astype(np.int32)
-    weights = np.concatenate(weight_parts).astype(np.float64)
-    tfs = weights if boost == 1.0 else weights / boost
+    weights = narrowest(np.concatenate(weight_parts).astype(np.float64, copy=False))
     if not with_positions:
-        return TermPostings(ids, tfs)
+        return TermPostings(ids, weights, boost)
     return TermPostings(
         ids,
-        tfs,
+        weights,
+        boost,
         blocks,
         np.concatenate(([0], np.cumsum(block_sizes))).astype(np.int64),
         np.concatenate(slot_parts) if deleted_any else None,
         fmt.decode_positions,
     )
+
+
+def narrowest(weights: np.ndarray) -> np.ndarray:
+    """``weights`` (float64) in the narrowest of :data:`_WEIGHT_TYPES` that holds each of
+    them exactly, else as they are. Text weights are whole multiples of the field boost
+    (1 or 2), as 32-bit floats in the index: a byte each for most terms."""
+    for weight_type in _WEIGHT_TYPES:
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            narrow = weights.astype(weight_type)
+        if np.array_equal(narrow, weights):
+            return narrow
+    return weights
 
 
 def deleted_docnums(segment_reader: Any) -> np.ndarray:

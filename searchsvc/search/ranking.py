@@ -74,7 +74,11 @@ class RankingConfig:
 
 @dataclass(frozen=True)
 class TermScores:
-    """BM25F contribution of one term (or phrase): ``scores[i]`` for docnum ``ids[i]``."""
+    """BM25F contribution of one term (or phrase): ``scores[i]`` for docnum ``ids[i]``.
+
+    The docnums are 32-bit where postings give them so: a common word's scores are kept by the
+    query cache, and a third of their bytes were 64-bit docnums.
+    """
 
     ids: np.ndarray
     scores: np.ndarray
@@ -134,7 +138,7 @@ class Bm25f:
                 weighted_parts.append(tfs * self.inverse_norm[role][ids])
         idf = self.idf(doc_frequency, doc_count)
         if not id_parts:
-            return TermScores(np.zeros(0, dtype=np.int64), np.zeros(0), idf)
+            return TermScores(np.zeros(0, dtype=np.int32), np.zeros(0), idf)
         if len(id_parts) == 1:
             ids, combined = id_parts[0], weighted_parts[0]
         else:
@@ -184,7 +188,7 @@ def _add_by_doc(
     for ids, values in zip(id_parts, value_parts, strict=True):
         sums[ids] += values
         present[ids] = True
-    ids = np.flatnonzero(present)
+    ids = np.flatnonzero(present).astype(np.result_type(*id_parts))
     return ids, sums[ids]
 
 
