@@ -32,6 +32,7 @@ from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.formats import Positions
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
@@ -45,7 +46,9 @@ from searchsvc.index.codec import (
     PostingChunks,
     encode_postings_chunks,
 )
+from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
 from searchsvc.index.schema import NewsText
+from searchsvc.index.stored import STORED_FIELD, STORED_RECORDS_COLUMN
 
 #: Terms with fewer postings than this live inside their term record (most terms
 #: of a news corpus occur in only a handful of articles).
@@ -215,7 +218,9 @@ class BulkSegmentWriter(SegmentWriter):
         super().__init__(ix, _lk=False, compound=False, codec=CompactCodec(compression=compression))
         self.compression = compression
         self.pool = TermPool()
-        self.field_lengths: dict[str, array] = {}
+        self.field_lengths: dict[str, FieldLengths] = {}
+        self._columns: dict[str, BulkColumnWriter] = {}
+        buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
         self._encoders: dict[str, EncodedPositions] = {}
         self._other_items: dict[tuple[str, Any], list[tuple]] = {}
 
@@ -224,28 +229,36 @@ class BulkSegmentWriter(SegmentWriter):
         return self.pool.count
 
     def add_document(self, **fields: Any) -> None:
+        """One document: its postings to the pool, its lengths, column values and stored
+        record kept in memory until the segment is written (no per-document writer call
+        but the stored record's, which is compressed as it comes)."""
         schema = self.schema
         docnum = self.docnum
-        perdoc = self.perdocwriter
-        perdoc.start_doc(docnum)
+        record = {}
         for fieldname in sorted(name for name in fields if not name.startswith("_")):
             value = fields[fieldname]
             if value is None:
                 continue
             field = schema[fieldname]
-            length = 0
             if field.indexed:
                 if isinstance(field, NewsText):
                     length = self._add_text(fieldname, field, docnum, value)
                 else:
                     length = self._add_other(fieldname, field, docnum, value)
-                if field.scorable:
-                    self._lengths(fieldname)[docnum] = length
+                if length:
+                    self._lengths(fieldname).add(docnum, length)
             stored = fields.get(f"_stored_{fieldname}", value)
-            perdoc.add_field(fieldname, field, stored if field.stored else None, length)
+            if field.stored and stored is not None:
+                record[fieldname] = stored
             if field.column_type is not None:
-                perdoc.add_column_value(fieldname, field.column_type, field.to_column_value(stored))
-        perdoc.finish_doc()
+                column = self._columns.get(fieldname)
+                if column is None:
+                    column = self._columns[fieldname] = buffered_column(
+                        self.perdocwriter, fieldname, field.column_type
+                    )
+                column.add(docnum, field.to_column_value(stored))
+        if record:
+            self.perdocwriter.store_record(docnum, record)
         self._added = True
         self.docnum += 1
 
@@ -280,37 +293,72 @@ class BulkSegmentWriter(SegmentWriter):
         self.pool.add_document(fieldname, docnum, btexts, weights, values)
         return sum(freqs)
 
-    def _lengths(self, fieldname: str) -> array:
+    def _lengths(self, fieldname: str) -> FieldLengths:
         lengths = self.field_lengths.get(fieldname)
         if lengths is None:
-            lengths = self.field_lengths[fieldname] = array("I")
-        missing = self.docnum + 1 - len(lengths)
-        if missing > 0:
-            lengths.extend([0] * missing)
+            lengths = self.field_lengths[fieldname] = FieldLengths()
         return lengths
 
     def _flush_segment(self) -> None:
+        self._write_lengths()
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
         for fieldname in sorted(self.pool.fields):
             field = self.schema[fieldname]
+            lengths = self.field_lengths.get(fieldname) if field.scorable else None
             fieldwriter.start_field(fieldname, field)
             _write_field(
                 fieldwriter,
                 field,
                 self.pool.fields[fieldname],
-                self.field_lengths.get(fieldname),
+                None if lengths is None else lengths.dense(self.docnum),
                 self.compression,
             )
             fieldwriter.finish_field()
         fieldwriter.close()
+
+    def _write_lengths(self) -> None:
+        """Each field's length column and total, as Whoosh's ``add_field`` per document
+        leaves them: a column for every field a document gave a length, totals keyed in
+        the order fields first had one."""
+        perdoc = self.perdocwriter
+        perdoc._doccount = self.docnum
+        first_seen = sorted(self.field_lengths.items(), key=lambda item: (item[1].first, item[0]))
+        for fieldname, lengths in first_seen:
+            column = buffered_column(perdoc, f"_{fieldname}_len", LENGTHS_COLUMN)
+            column.add_many(lengths.docnums, _length_bytes(np.asarray(lengths.lengths)).tolist())
+            perdoc._fieldlengths[fieldname] += sum(lengths.lengths)
+
+
+class FieldLengths:
+    """The documents of a segment that gave a field a length, and those lengths."""
+
+    __slots__ = ("docnums", "lengths")
+
+    def __init__(self) -> None:
+        self.docnums = array("I")
+        self.lengths = array("I")
+
+    def add(self, docnum: int, length: int) -> None:
+        self.docnums.append(docnum)
+        self.lengths.append(length)
+
+    @property
+    def first(self) -> int:
+        return self.docnums[0]
+
+    def dense(self, doccount: int) -> np.ndarray:
+        """Every document's length, 0 for those without one."""
+        lengths = np.zeros(doccount, dtype=np.uint32)
+        lengths[np.frombuffer(self.docnums, dtype=np.uint32)] = self.lengths
+        return lengths
 
 
 def _write_field(
     fieldwriter: Any,
     field: Any,
     postings: FieldPostings,
-    lengths: array | None,
+    lengths: np.ndarray | None,
     compression: int,
 ) -> None:
     """All terms of one field, in byte order, each inlined or in postings blocks.
@@ -577,11 +625,11 @@ class _LengthStats:
 
     NONE = 0xFFFFFFFF
 
-    def __init__(self, docs: np.ndarray, lengths: array | None) -> None:
+    def __init__(self, docs: np.ndarray, lengths: np.ndarray | None) -> None:
         self.known = lengths is not None and len(docs) > 0
         if not self.known:
             return
-        self.longest = np.frombuffer(lengths, dtype=np.uint32)[docs]
+        self.longest = lengths[docs]
         self.shortest = np.where(self.longest == 0, np.uint32(self.NONE), self.longest)
 
     def spans(self, low: int, high: int, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
