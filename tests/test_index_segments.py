@@ -8,15 +8,14 @@ import random
 from pathlib import Path
 
 import pytest
-from whoosh.filedb.filestore import FileStorage, RamStorage
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.qparser import QueryParser
 
 from searchsvc.articles.model import Article, Place
 from searchsvc.index.merging import merge_index
 from searchsvc.index.schema import article_document, make_schema
-from searchsvc.index.segments import INLINE_LIMIT, BulkSegmentWriter, add_ordered
+from searchsvc.index.segments import INLINE_LIMIT, BulkSegmentWriter
 
 WORDS = [
     "oil",
@@ -211,25 +210,6 @@ def test_a_field_no_article_fills_writes_no_terms(tmp_path: Path) -> None:
     with bulk.reader() as mine, whoosh.reader() as theirs:
         assert postings(mine) == postings(theirs)
         assert not list(mine.lexicon("title"))
-
-
-def test_terms_added_together_make_the_table_added_one_by_one() -> None:
-    """The bulk term-table write leaves the same file as Whoosh's ``add`` per term."""
-    storage = RamStorage()
-    keys = sorted({f"{word}{number}".encode() for word in WORDS for number in range(40)})
-    records = [key[::-1] * (len(key) % 5) for key in keys]
-    one_by_one = OrderedHashWriter(storage.create_file("one.trm"))
-    for key, record in zip(keys, records, strict=True):
-        one_by_one.add(key, record)
-    together = OrderedHashWriter(storage.create_file("together.trm"))
-    half = len(keys) // 2
-    add_ordered(together, keys[:half], records[:half])
-    add_ordered(together, keys[half:], records[half:])
-    one_by_one.close()
-    together.close()
-    assert storage.open_file("together.trm").read() == storage.open_file("one.trm").read()
-    with pytest.raises(ValueError, match="Keys must increase"):
-        add_ordered(OrderedHashWriter(storage.create_file("bad.trm")), [b"b", b"a"], [b"", b""])
 
 
 def test_columns_are_the_files_whoosh_writes(tmp_path: Path) -> None:

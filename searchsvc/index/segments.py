@@ -28,7 +28,6 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -49,6 +48,7 @@ from searchsvc.index.codec import (
 from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
 from searchsvc.index.schema import NewsText
 from searchsvc.index.stored import STORED_FIELD, STORED_RECORDS_COLUMN
+from searchsvc.index.termtable import TermTable
 
 #: Terms with fewer postings than this live inside their term record (most terms
 #: of a news corpus occur in only a handful of articles).
@@ -221,6 +221,7 @@ class BulkSegmentWriter(SegmentWriter):
         self.field_lengths: dict[str, FieldLengths] = {}
         self._columns: dict[str, BulkColumnWriter] = {}
         buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
+        TermTable.adopt(self.fieldwriter._tindex)
         self._encoders: dict[str, EncodedPositions] = {}
         self._other_items: dict[tuple[str, Any], list[tuple]] = {}
 
@@ -480,7 +481,7 @@ class _FieldRun:
                 zip(first_chunks, inlined.tolist(), strict=True)
             )
         ]
-        add_ordered(self.terms, [self.prefix + btext for btext, _s, _e in terms], records)
+        self.terms.add_many([self.prefix + btext for btext, _s, _e in terms], records)
 
     def _write_blocks(
         self,
@@ -583,37 +584,6 @@ def _term_headers(
     headers["min_id"] = docs[term_starts]
     headers["max_id"] = docs[term_starts + counts - 1]
     return headers
-
-
-def add_ordered(table: Any, keys: list[bytes], records: list[bytes]) -> None:
-    """``OrderedHashWriter.add`` of each key and record, in one write to its file.
-
-    Keys must be in increasing order, after the table's last key; the table's hash
-    buckets and key index end as ``add`` would leave them.
-    """
-    if not keys:
-        return
-    for earlier, later in pairwise([table.lastkey, *keys]):
-        if later <= earlier:
-            raise ValueError(f"Keys must increase: {earlier!r}..{later!r}")
-    dbfile = table.dbfile
-    position = dbfile.tell()
-    parts: list[bytes] = []
-    index_append = table.index.append
-    buckets = table.buckets
-    hash_key = table.hashfn
-    pack_lengths = _KEY_LENGTHS.pack
-    for key, record in zip(keys, records, strict=True):
-        index_append(position)
-        parts += (pack_lengths(len(key), len(record)), key, record)
-        hashed = hash_key(key)
-        buckets[hashed & 255].append((hashed, position))
-        position += _KEY_LENGTHS.size + len(key) + len(record)
-    dbfile.write(b"".join(parts))
-    table.lastkey = keys[-1]
-
-
-_KEY_LENGTHS = struct.Struct("!ii")
 
 
 class _LengthStats:
