@@ -211,6 +211,24 @@ class EncodedPositions(dict):
         return weights, values, sum(freqs)
 
 
+class FieldItems(NamedTuple):
+    """A value's postings as Whoosh's ``field.index`` yields them, as columns, and the
+    field length they make (0: no postings)."""
+
+    btexts: tuple[bytes, ...]
+    weights: tuple[float, ...]
+    values: tuple[bytes, ...]
+    length: int
+
+    @classmethod
+    def of(cls, field: Any, value: Any) -> FieldItems:
+        items = list(field.index(value))
+        if not items:
+            return cls((), (), (), 0)
+        btexts, freqs, weights, values = zip(*items, strict=True)
+        return cls(btexts, weights, values, sum(freqs))
+
+
 class BulkSegmentWriter(SegmentWriter):
     """Writes one new segment of a generation being built (no index lock taken)."""
 
@@ -223,7 +241,7 @@ class BulkSegmentWriter(SegmentWriter):
         buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
         TermTable.adopt(self.fieldwriter._tindex)
         self._encoders: dict[str, EncodedPositions] = {}
-        self._other_items: dict[tuple[str, Any], list[tuple]] = {}
+        self._other_items: dict[tuple[str, Any], FieldItems] = {}
 
     @property
     def posting_count(self) -> int:
@@ -265,7 +283,7 @@ class BulkSegmentWriter(SegmentWriter):
 
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
         if not isinstance(field.format, Positions):
-            return self._add_items(fieldname, docnum, list(field.index(value)))
+            return self._add_items(fieldname, docnum, FieldItems.of(field, value))
         encoded = self._encoders.get(fieldname)
         if encoded is None:
             encoded = self._encoders[fieldname] = EncodedPositions(field.format)
@@ -277,22 +295,19 @@ class BulkSegmentWriter(SegmentWriter):
     def _add_other(self, fieldname: str, field: Any, docnum: int, value: Any) -> int:
         """Facet and date fields: their few values repeat, so each value is analyzed once."""
         if field.unique:
-            return self._add_items(fieldname, docnum, list(field.index(value)))
+            return self._add_items(fieldname, docnum, FieldItems.of(field, value))
         key = (fieldname, value)
         items = self._other_items.get(key)
         if items is None:
             if len(self._other_items) >= OTHER_CACHE_LIMIT:
                 self._other_items.clear()
-            items = self._other_items[key] = list(field.index(value))
+            items = self._other_items[key] = FieldItems.of(field, value)
         return self._add_items(fieldname, docnum, items)
 
-    def _add_items(self, fieldname: str, docnum: int, items: list[tuple]) -> int:
-        """Postings as Whoosh's ``field.index`` yields them: ``(btext, freq, weight, value)``."""
-        if not items:
-            return 0
-        btexts, freqs, weights, values = zip(*items, strict=True)
-        self.pool.add_document(fieldname, docnum, btexts, weights, values)
-        return sum(freqs)
+    def _add_items(self, fieldname: str, docnum: int, items: FieldItems) -> int:
+        if items.length:
+            self.pool.add_document(fieldname, docnum, items.btexts, items.weights, items.values)
+        return items.length
 
     def _lengths(self, fieldname: str) -> FieldLengths:
         lengths = self.field_lengths.get(fieldname)
