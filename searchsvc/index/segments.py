@@ -9,15 +9,18 @@ that is most of the time. This writer produces the same segment format but:
   calls per document (no Python call per posting), grouped by term with one NumPy
   sort at the flush, never spilling (memory is bounded by closing the segment after
   a number of postings — the caller starts a new one);
-* remembers field lengths in memory for the block and term statistics;
+* remembers field lengths and column values in memory, for the block and term
+  statistics and for the column files, each written in one go at the close
+  (``searchsvc.index.doccolumns``): no per-document writer call but the stored record's;
 * encodes positions once per distinct short position list (most terms occur once
   per article, at one of a few thousand positions), and
 * encodes a run of terms at a time: the inlined postings of rare terms and the
   blocks of frequent ones laid out together by the codec
   (``searchsvc.index.codec.encode_postings_chunks``), block headers and term
   statistics as NumPy records, then the blocks written to the postings file and the
-  term records to the term table in one write each. The bytes are those Whoosh's
-  postings writer and term table would write, one call per term and block.
+  term records to the term table (``searchsvc.index.termtable``) in one write each.
+  The bytes are those Whoosh's postings writer, column writers and term table would
+  write, one call per term, block and value.
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
