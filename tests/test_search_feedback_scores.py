@@ -6,6 +6,7 @@ and words read in some languages only."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ from searchsvc.index import build_index
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import RankingConfig
 from searchsvc.search.feedback import (
+    MIN_WORD_LENGTH,
+    article_terms,
+    counted,
     expansion_doc_frequency,
     expansion_frequencies,
     expansion_terms,
@@ -118,6 +122,26 @@ def test_frequencies_are_the_postings_without_positions(reading, words, field: s
         assert frequencies.ids.tolist() == postings.ids.tolist()
         assert frequencies.tfs.tolist() == postings.tfs.tolist()
         assert frequencies.nbytes <= postings.nbytes
+
+
+def test_article_terms_are_what_the_index_holds_for_the_article(reading, words) -> None:
+    """Each live article's title and body terms, counted as its postings count them (words
+    in one article only, numbers and short words aside)."""
+    indexed: dict[int, Counter[str]] = {}
+    for field in TEXT_FIELDS:
+        for word in words:
+            postings = read_postings(reading.searcher, field, word)
+            for doc, tf in zip(postings.ids.tolist(), postings.tfs.tolist(), strict=True):
+                indexed.setdefault(doc, Counter())[word] += int(tf)
+    for doc in reading.columns.live.ids.tolist():
+        terms = dict(counted(article_terms(reading, doc)))
+        kept = {
+            w: n
+            for w, n in indexed.get(doc, {}).items()
+            if len(w) >= MIN_WORD_LENGTH and not w.isdigit()
+        }
+        assert {w: n for w, n in terms.items() if w in words} == kept
+        assert all(len(word) >= MIN_WORD_LENGTH and not word.isdigit() for word in terms)
 
 
 @settings(max_examples=60, deadline=None)
