@@ -145,25 +145,29 @@ class Bm25f:
 
     def scores_of(
         self,
-        docs: np.ndarray,
-        occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]],
+        slots: int,
+        occurrences: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
         doc_frequency: int,
         doc_count: int | None = None,
-    ) -> np.ndarray:
-        """:meth:`term_scores`' score of each of ``docs`` (sorted docnums; 0 without the
-        term), the occurrences being of those documents only.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`term_scores`' scores of the term in some documents numbered ``0`` to
+        ``slots - 1`` (a query's matches), as (the slots with the term, sorted; their
+        scores): the others score 0. Each occurrence is (field, slots, docnums,
+        frequencies) of those documents only.
 
-        The same numbers, worked out in arrays as long as ``docs``: for a term in many
-        articles whose score only some of them need (feedback's expansion words).
+        The same numbers, worked out in arrays as long as the occurrences: for a term in
+        many articles whose score only some of them need (feedback's expansion words).
         """
-        combined = np.zeros(len(docs))
-        for field, ids, tfs in occurrences:
+        combined = np.zeros(slots)
+        for field, at, ids, tfs in occurrences:
             role = FIELD_ROLE.get(field)
             if role is not None and len(ids):
-                combined[docs.searchsorted(ids)] += tfs * self.inverse_norm[role][ids]
+                combined[at] += tfs * self.inverse_norm[role][ids]
+        found = np.flatnonzero(combined)  # every occurrence adds more than 0
+        frequencies = combined[found]
         k1 = self.config.k1
         factor = self.idf(doc_frequency, doc_count) * (k1 + 1.0)
-        return factor * combined / (k1 + combined)
+        return found, factor * frequencies / (k1 + frequencies)
 
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
         return float(
