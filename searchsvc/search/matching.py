@@ -389,6 +389,7 @@ class QueryMatcher:
             slots, doc_count = MatchSlots(every, self.columns.size, within), len(within)
         else:
             slots = MatchSlots(every, self.columns.size)
+        bm25 = self.reading.bm25
         added = np.zeros(len(every))
         for word, weight in words:
             occurrences = []
@@ -397,7 +398,6 @@ class QueryMatcher:
                 at, found = slots.find(postings.ids)
                 occurrences.append((name, at, postings.ids[found], postings.tfs[found]))
             doc_frequency = expansion_doc_frequency(self.reading, word, languages)
-            bm25 = self.reading.bm25
             at, scores = bm25.scores_of(len(every), occurrences, doc_frequency, doc_count)
             added[at] += share * weight * scores  # the others add 0
         return added

@@ -155,8 +155,9 @@ class Bm25f:
         scores): the others score 0. Each occurrence is (field, slots, docnums,
         frequencies) of those documents only.
 
-        The same numbers, worked out in arrays as long as the occurrences: for a term in
-        many articles whose score only some of them need (feedback's expansion words).
+        The same numbers, for a term in many articles whose score only some of them need
+        (feedback's expansion words): the fields are added in an array as long as the
+        matches, the rest is worked out for the slots with the term only.
         """
         combined = np.zeros(slots)
         for field, at, ids, tfs in occurrences:
