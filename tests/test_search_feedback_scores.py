@@ -18,10 +18,8 @@ from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import RankingConfig
-from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import (
     MIN_WORD_LENGTH,
-    MatchSlots,
     article_terms,
     counted,
     expansion_doc_frequency,
@@ -203,19 +201,3 @@ def test_feedback_equals_whole_index_scores_bit_for_bit(reading, data) -> None:
     query_terms = data.draw(st.integers(1, 5))
     added = matcher._feedback(every, top, query_terms)
     assert added.tobytes() == whole_index_feedback(matcher, every, top, query_terms).tobytes()
-
-
-@settings(max_examples=300, deadline=None)
-@given(size=st.sampled_from([40, 4000]), data=st.data())
-def test_match_slots_find_each_member_at_its_place(size: int, data) -> None:
-    """Dense (a docnum-to-slot array: most of the 40) or sparse (searches either way: few
-    of the 4,000, drawn from 27 so that the lists overlap), the same answer."""
-    values = st.sampled_from(range(0, size, 1 if size == 40 else 150))
-    docnums = st.lists(values, unique=True).map(sorted)
-    every, within, ids = data.draw(docnums), data.draw(st.none() | docnums), data.draw(docnums)
-    members = [doc for doc in every if within is None or doc in within]
-    expected = [(every.index(doc), at) for at, doc in enumerate(ids) if doc in members]
-    docs = None if within is None else DocSet.from_ids(np.array(within, dtype=np.int64), size)
-    slots = MatchSlots(np.array(every, dtype=np.int64), size, docs)
-    at, found = slots.find(np.array(ids, dtype=np.int32))
-    assert list(zip(at.tolist(), found.tolist(), strict=True)) == expected

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from searchsvc.search.docsets import SPARSE_SHARE, DocSet, merged
+from searchsvc.search.docsets import merged
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
@@ -151,49 +151,3 @@ def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, 
         within = language_docs(reading, languages).mask  # one per commit and languages
         parts = [ids[within[ids]] for ids in parts]
     return len(merged(parts))
-
-
-class MatchSlots:
-    """Where articles sit among a query's matches ``every`` (sorted docnums of a commit of
-    ``size`` documents), for those of them in ``within`` (all when None): the slots
-    feedback adds its scores at.
-
-    Where those matches are a large share of the collection, an array as long as the
-    collection maps each docnum to its slot (one lookup per posting, where a search
-    would cost a dozen steps); else the postings and the matches are searched for in
-    each other, the fewer in the more, as a sparse :class:`DocSet` does.
-    """
-
-    def __init__(self, every: np.ndarray, size: int, within: DocSet | None = None) -> None:
-        if within is None:
-            self.members, self.slots = every, np.arange(len(every))
-        else:
-            self.members = (DocSet.from_ids(every, size) & within).ids
-            self.slots = every.searchsorted(self.members)
-        self._slot_of: np.ndarray | None = None
-        if len(self.members) >= size * SPARSE_SHARE:
-            self._slot_of = np.full(size, -1, dtype=np.int32)
-            self._slot_of[self.members] = self.slots
-
-    def find(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(slots, indices into ``ids``) of the members among ``ids`` (sorted docnums),
-        in the order of ``ids``."""
-        if self._slot_of is not None:
-            slots = self._slot_of[ids]
-            found = np.flatnonzero(slots >= 0)
-            return slots[found], found
-        if len(self.members) <= len(ids):
-            found, hit = _positions_in(ids, self.members)
-            return self.slots[hit], found
-        at, found = _positions_in(self.members, ids)
-        return self.slots[at], found
-
-
-def _positions_in(haystack: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(where in ``haystack``, which of ``needles``) for the ``needles`` it holds (both
-    sorted and distinct)."""
-    at = haystack.searchsorted(needles)
-    hit = at < len(haystack)
-    hit[hit] = haystack[at[hit]] == needles[hit]
-    found = np.flatnonzero(hit)
-    return at[found], found

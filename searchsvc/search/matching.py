@@ -22,7 +22,6 @@ import numpy as np
 from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import (
-    MatchSlots,
     expansion_doc_frequency,
     expansion_frequencies,
     expansion_terms,
@@ -383,23 +382,21 @@ class QueryMatcher:
         words = expansion_terms(self.reading, top, config.feedback_terms)
         share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
         languages = self._languages_of([doc for doc, _ in top])
+        scored = DocSet.from_ids(every, self.columns.size)
         doc_count = None
         if languages:
             within = language_docs(self.reading, languages)
-            slots, doc_count = MatchSlots(every, self.columns.size, within), len(within)
-        else:
-            slots = MatchSlots(every, self.columns.size)
-        bm25 = self.reading.bm25
+            scored, doc_count = scored & within, len(within)
         added = np.zeros(len(every))
         for word, weight in words:
             occurrences = []
             for name in TEXT_FIELDS:
                 postings = expansion_frequencies(self.reading, name, word)
-                at, found = slots.find(postings.ids)
-                occurrences.append((name, at, postings.ids[found], postings.tfs[found]))
+                inside = scored.mask[postings.ids]
+                occurrences.append((name, postings.ids[inside], postings.tfs[inside]))
             doc_frequency = expansion_doc_frequency(self.reading, word, languages)
-            at, scores = bm25.scores_of(len(every), occurrences, doc_frequency, doc_count)
-            added[at] += share * weight * scores  # the others add 0
+            scores = self.reading.bm25.scores_of(every, occurrences, doc_frequency, doc_count)
+            added += share * weight * scores
         return added
 
     def _languages_of(self, docs: list[int]) -> tuple[str, ...]:

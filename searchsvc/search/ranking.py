@@ -145,30 +145,25 @@ class Bm25f:
 
     def scores_of(
         self,
-        slots: int,
-        occurrences: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+        docs: np.ndarray,
+        occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]],
         doc_frequency: int,
         doc_count: int | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`term_scores`' scores of the term in some documents numbered ``0`` to
-        ``slots - 1`` (a query's matches), as (the slots with the term, sorted; their
-        scores): the others score 0. Each occurrence is (field, slots, docnums,
-        frequencies) of those documents only.
+    ) -> np.ndarray:
+        """:meth:`term_scores`' score of each of ``docs`` (sorted docnums; 0 without the
+        term), the occurrences being of those documents only.
 
-        The same numbers, for a term in many articles whose score only some of them need
-        (feedback's expansion words): the fields are added in an array as long as the
-        matches, the rest is worked out for the slots with the term only.
+        The same numbers, worked out in arrays as long as ``docs``: for a term in many
+        articles whose score only some of them need (feedback's expansion words).
         """
-        combined = np.zeros(slots)
-        for field, at, ids, tfs in occurrences:
+        combined = np.zeros(len(docs))
+        for field, ids, tfs in occurrences:
             role = FIELD_ROLE.get(field)
             if role is not None and len(ids):
-                combined[at] += tfs * self.inverse_norm[role][ids]
-        found = np.flatnonzero(combined)  # every occurrence adds more than 0
-        frequencies = combined[found]
+                combined[docs.searchsorted(ids)] += tfs * self.inverse_norm[role][ids]
         k1 = self.config.k1
         factor = self.idf(doc_frequency, doc_count) * (k1 + 1.0)
-        return found, factor * frequencies / (k1 + frequencies)
+        return factor * combined / (k1 + combined)
 
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
         return float(
