@@ -35,6 +35,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from nltk.stem.snowball import SnowballStemmer
@@ -331,10 +332,7 @@ class NewsAnalysis(CompositeAnalyzer):
         for token in self.tokenizer.regexp.findall(text):
             word = cache.get(token)
             if word is None:
-                word = normalize_word(token)
-                if word in stopwords:
-                    word = ""
-                cache[token] = word
+                word = _remember_surface(cache, stopwords, token)
             if word:
                 append(word)
         return words
@@ -349,10 +347,7 @@ class NewsAnalysis(CompositeAnalyzer):
         for token in self.tokenizer.regexp.findall(text):
             word = cache.get(token)
             if word is None:
-                word = normalize_word(token)
-                if word in stopwords:
-                    word = ""
-                cache[token] = word
+                word = _remember_surface(cache, stopwords, token)
             if word:
                 found = positions.get(word)
                 if found is None:
@@ -361,6 +356,20 @@ class NewsAnalysis(CompositeAnalyzer):
                     found.append(pos)
                 pos += 1
         return pos, positions
+
+    def surface_counts(self, text: str, stopwords: frozenset[str] | None = None) -> dict[str, int]:
+        """:meth:`surface_words` as each word's count, for readers that need no positions
+        (feedback's word counts): the tokens are counted in C first, so the Python work is
+        per distinct token, not per token."""
+        cache, stopwords = self._surface_cache(stopwords)
+        counts: dict[str, int] = {}
+        for token, count in Counter(self.tokenizer.regexp.findall(text)).items():
+            word = cache.get(token)
+            if word is None:
+                word = _remember_surface(cache, stopwords, token)
+            if word:
+                counts[word] = counts.get(word, 0) + count
+        return counts
 
     def _surface_cache(
         self, stopwords: frozenset[str] | None
@@ -384,6 +393,15 @@ class NewsAnalysis(CompositeAnalyzer):
             if isinstance(item, NewsStopFilter):
                 return item.stopwords
         return frozenset()
+
+
+def _remember_surface(cache: dict[str, str], stopwords: frozenset[str], token: str) -> str:
+    """The surface word of a token not yet in ``cache`` ("" for a stopword), remembered."""
+    word = normalize_word(token)
+    if word in stopwords:
+        word = ""
+    cache[token] = word
+    return word
 
 
 def make_analyzer(stem: bool = True) -> NewsAnalysis:

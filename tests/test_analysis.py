@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -137,6 +138,13 @@ def test_indexing_fast_path_matches_the_whoosh_chain(text: str) -> None:
     assert sorted((pos, word) for word, found in positions.items() for pos in found) == [
         (pos, word) for word, pos in fast
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(news_text)
+def test_surface_counts_are_the_surface_words_counted(text: str) -> None:
+    for analyzer in (PLAIN, STEMMED):
+        assert analyzer.surface_counts(text) == Counter(analyzer.surface_words(text))
 
 
 def test_analyzers_survive_pickling_into_the_schema() -> None:

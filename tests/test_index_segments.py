@@ -8,8 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
-from whoosh.filedb.filestore import FileStorage, RamStorage
-from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.qparser import QueryParser
 
@@ -17,7 +16,7 @@ from searchsvc.articles.model import Article, Place
 from searchsvc.index.codec import VALUES_COMPRESSED, CompactCodec, read_run
 from searchsvc.index.merging import merge_index
 from searchsvc.index.schema import article_document, make_schema
-from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, BulkSegmentWriter, add_ordered
+from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, BulkSegmentWriter
 
 WORDS = [
     "oil",
@@ -244,20 +243,31 @@ def test_a_field_no_article_fills_writes_no_terms(tmp_path: Path) -> None:
         assert not list(mine.lexicon("title"))
 
 
-def test_terms_added_together_make_the_table_added_one_by_one() -> None:
-    """The bulk term-table write leaves the same file as Whoosh's ``add`` per term."""
-    storage = RamStorage()
-    keys = sorted({f"{word}{number}".encode() for word in WORDS for number in range(40)})
-    records = [key[::-1] * (len(key) % 5) for key in keys]
-    one_by_one = OrderedHashWriter(storage.create_file("one.trm"))
-    for key, record in zip(keys, records, strict=True):
-        one_by_one.add(key, record)
-    together = OrderedHashWriter(storage.create_file("together.trm"))
-    half = len(keys) // 2
-    add_ordered(together, keys[:half], records[:half])
-    add_ordered(together, keys[half:], records[half:])
-    one_by_one.close()
-    together.close()
-    assert storage.open_file("together.trm").read() == storage.open_file("one.trm").read()
-    with pytest.raises(ValueError, match="Keys must increase"):
-        add_ordered(OrderedHashWriter(storage.create_file("bad.trm")), [b"b", b"a"], [b"", b""])
+def test_columns_are_the_files_whoosh_writes(tmp_path: Path) -> None:
+    """Column values and field lengths, collected for the segment and written at its
+    close, make the column files Whoosh's per-document writer makes (the stored records
+    differ: they are compressed against the segment's dictionary)."""
+    articles = invented(120)
+    write(tmp_path / "bulk", articles, bulk=True)
+    (tmp_path / "whoosh").mkdir()
+    ix = FileStorage(str(tmp_path / "whoosh")).create_index(make_schema())
+    plain = ix.schema["title_words"].analyzer
+    with ix.writer(compound=False) as writer:  # the column files apart, as ours are
+        for article in articles:
+            writer.add_document(**article_document(article, plain))
+    files = {}
+    for name in ("bulk", "whoosh"):
+        (segment,) = FileStorage(str(tmp_path / name)).open_index()._segments()
+        prefix = f"MAIN_{segment.segid}."
+        files[name] = {
+            path.name.removeprefix(prefix): path.read_bytes()
+            for path in (tmp_path / name).glob(f"{prefix}*.col")
+            if not path.name.endswith("._stored.col")
+        }
+    assert "_body_len.col" in files["whoosh"] and "date_ordinal.col" in files["whoosh"]
+    assert {name: files["bulk"].get(name) for name in files["whoosh"]} == files["whoosh"]
+    # Unscored fields' lengths have columns of their own too (as the bulk writer has
+    # always written them); Whoosh's writer leaves them out.
+    assert {name for name in files["bulk"] if name not in files["whoosh"]} == {
+        f"_{name}_len.col" for name in ("id", "place", "places", "source", "date")
+    }

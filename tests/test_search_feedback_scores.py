@@ -6,6 +6,7 @@ and words read in some languages only."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ from searchsvc.index import build_index
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import RankingConfig
 from searchsvc.search.feedback import (
+    MIN_WORD_LENGTH,
+    article_terms,
+    counted,
     expansion_doc_frequency,
     expansion_frequencies,
     expansion_terms,
@@ -120,6 +124,26 @@ def test_frequencies_are_the_postings_without_positions(reading, words, field: s
         assert frequencies.nbytes <= postings.nbytes
 
 
+def test_article_terms_are_what_the_index_holds_for_the_article(reading, words) -> None:
+    """Each live article's title and body terms, counted as its postings count them (words
+    in one article only, numbers and short words aside)."""
+    indexed: dict[int, Counter[str]] = {}
+    for field in TEXT_FIELDS:
+        for word in words:
+            postings = read_postings(reading.searcher, field, word)
+            for doc, tf in zip(postings.ids.tolist(), postings.tfs.tolist(), strict=True):
+                indexed.setdefault(doc, Counter())[word] += int(tf)
+    for doc in reading.columns.live.ids.tolist():
+        terms = dict(counted(article_terms(reading, doc)))
+        kept = {
+            w: n
+            for w, n in indexed.get(doc, {}).items()
+            if len(w) >= MIN_WORD_LENGTH and not w.isdigit()
+        }
+        assert {w: n for w, n in terms.items() if w in words} == kept
+        assert all(len(word) >= MIN_WORD_LENGTH and not word.isdigit() for word in terms)
+
+
 @settings(max_examples=60, deadline=None)
 @given(word_index=st.integers(0, 10_000), languages=language_choices)
 def test_expansion_doc_frequency_is_the_matched_count(reading, words, word_index, languages):
@@ -172,7 +196,8 @@ def test_feedback_equals_whole_index_scores_bit_for_bit(reading, data) -> None:
     scores = st.floats(0.1, 20.0, allow_nan=False)
     top = [(doc, data.draw(scores)) for doc in dict.fromkeys(first)]
     chosen = data.draw(st.lists(st.booleans(), min_size=len(live), max_size=len(live)))
-    every = np.union1d(live[np.array(chosen, dtype=bool)], [doc for doc, _ in top])
+    step = data.draw(st.sampled_from([1, 3, 40]))  # 40: fewer than a sixteenth of the index
+    every = np.union1d(live[np.array(chosen, dtype=bool)][::step], [doc for doc, _ in top])
     query_terms = data.draw(st.integers(1, 5))
     added = matcher._feedback(every, top, query_terms)
     assert added.tobytes() == whole_index_feedback(matcher, every, top, query_terms).tobytes()

@@ -49,7 +49,6 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.columns import CompressedBytesColumn, VarBytesColumn, WrappedColumn
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.index import TOC, clean_files
 from whoosh.system import pack_ushort
 
@@ -64,8 +63,9 @@ from searchsvc.index.codec import (
     shifted_blocks,
     write_block,
 )
-from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, add_ordered
+from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT
 from searchsvc.index.stored import DICTIONARY_EXT, join_dictionary_tables
+from searchsvc.index.termtable import TermTable
 
 #: The column of stored fields, whatever the schema.
 STORED = "_stored"
@@ -474,7 +474,7 @@ class _BlockQueue:
 def _assemble_terms(
     storage: FileStorage, merged: W3Segment, fields: list[str], work_dir: Path
 ) -> None:
-    terms = OrderedHashWriter(merged.create_file(storage, W3Codec.TERMS_EXT))
+    terms = TermTable(merged.create_file(storage, W3Codec.TERMS_EXT))
     fieldmap = terms.extras["fieldmap"] = {}
     postings = merged.create_file(storage, W3Codec.POSTS_EXT)
     for fieldname in fields:
@@ -493,9 +493,9 @@ def _assemble_terms(
             keys.append(prefix + btext)
             shifted.append(_shift_record(record, shift))
             if len(keys) >= RECORDS_PER_WRITE:
-                add_ordered(terms, keys, shifted)
+                terms.add_many(keys, shifted)
                 keys, shifted = [], []
-        add_ordered(terms, keys, shifted)
+        terms.add_many(keys, shifted)
     terms.close()
     postings.close()
 

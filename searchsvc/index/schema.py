@@ -34,6 +34,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Positions
 
 from searchsvc.analysis import (
+    CachedStemFilter,
     NewsAnalysis,
     analysis_language,
     make_analyzer,
@@ -131,9 +132,7 @@ class NewsText(TEXT):
         """Each indexed term of ``value`` with its (sorted) positions."""
         if not isinstance(value, AnalyzedText):
             value = AnalyzedText.of(value, self.analyzer)
-        stemmer = self.analyzer.stemmer
-        if stemmer is not None and value.language != "en":
-            stemmer = stem_filter_for(value.language)
+        stemmer = self._stemmer(value.language)
         if stemmer is None:
             return value.positions
         stem = stemmer.stem
@@ -151,6 +150,30 @@ class NewsText(TEXT):
         for term in merged:
             stemmed[term].sort()
         return stemmed
+
+    def term_counts(self, text: str, language: str | None = None) -> dict[str, int]:
+        """Each indexed term of ``text`` (as :meth:`term_positions` reads it in
+        ``language``) with its count: the same terms, without building positions."""
+        key = analysis_language(language or None)
+        counts = self.analyzer.surface_counts(text, stopwords_for(key))
+        stemmer = self._stemmer(key)
+        if stemmer is None:
+            return counts
+        stem = stemmer.stem
+        known = stemmer.cache
+        stemmed: dict[str, int] = {}
+        for word, count in counts.items():
+            term = known.get(word) or stem(word)
+            stemmed[term] = stemmed.get(term, 0) + count
+        return stemmed
+
+    def _stemmer(self, language: str) -> CachedStemFilter | None:
+        """The stemmer of ``language`` (an analysis key): the analyzer's own for English,
+        whose memo lasts as long as the field."""
+        stemmer = self.analyzer.stemmer
+        if stemmer is not None and language != "en":
+            stemmer = stem_filter_for(language)
+        return stemmer
 
     def index(self, value: str | AnalyzedText | list | tuple, **kwargs: Any) -> Iterator[tuple]:
         if isinstance(value, (list, tuple)) or not isinstance(self.analyzer, NewsAnalysis):

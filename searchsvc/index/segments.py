@@ -9,15 +9,18 @@ that is most of the time. This writer produces the same segment format but:
   calls per document (no Python call per posting), grouped by term with one NumPy
   sort at the flush, never spilling (memory is bounded by closing the segment after
   a number of postings — the caller starts a new one);
-* remembers field lengths in memory for the block and term statistics;
+* remembers field lengths and column values in memory, for the block and term
+  statistics and for the column files, each written in one go at the close
+  (``searchsvc.index.doccolumns``): no per-document writer call but the stored record's;
 * encodes positions once per distinct short position list (most terms occur once
   per article, at one of a few thousand positions), and
 * encodes a run of terms at a time: the inlined postings of rare terms and the
   blocks of frequent ones laid out together by the codec
   (``searchsvc.index.codec.encode_postings_chunks``), block headers and term
   statistics as NumPy records, then the blocks written to the postings file and the
-  term records to the term table in one write each. The bytes are those Whoosh's
-  postings writer and term table would write, one call per term and block.
+  term records to the term table (``searchsvc.index.termtable``) in one write each.
+  The bytes are those Whoosh's postings writer, column writers and term table would
+  write, one call per term, block and value.
 
 It is only for building; incremental updates use Whoosh's ordinary writer.
 """
@@ -27,10 +30,10 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Iterable, Iterator
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.formats import Positions
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
@@ -45,7 +48,10 @@ from searchsvc.index.codec import (
     compress_values,
     encode_postings_chunks,
 )
+from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
 from searchsvc.index.schema import NewsText
+from searchsvc.index.stored import STORED_FIELD, STORED_RECORDS_COLUMN
+from searchsvc.index.termtable import TermTable
 
 #: Terms with fewer postings than this live inside their term record (most terms
 #: of a news corpus occur in only a handful of articles).
@@ -208,6 +214,24 @@ class EncodedPositions(dict):
         return weights, values, sum(freqs)
 
 
+class FieldItems(NamedTuple):
+    """A value's postings as Whoosh's ``field.index`` yields them, as columns, and the
+    field length they make (0: no postings)."""
+
+    btexts: tuple[bytes, ...]
+    weights: tuple[float, ...]
+    values: tuple[bytes, ...]
+    length: int
+
+    @classmethod
+    def of(cls, field: Any, value: Any) -> FieldItems:
+        items = list(field.index(value))
+        if not items:
+            return cls((), (), (), 0)
+        btexts, freqs, weights, values = zip(*items, strict=True)
+        return cls(btexts, weights, values, sum(freqs))
+
+
 class BulkSegmentWriter(SegmentWriter):
     """Writes one new segment of a generation being built (no index lock taken)."""
 
@@ -215,43 +239,54 @@ class BulkSegmentWriter(SegmentWriter):
         super().__init__(ix, _lk=False, compound=False, codec=CompactCodec(compression=compression))
         self.compression = compression
         self.pool = TermPool()
-        self.field_lengths: dict[str, array] = {}
+        self.field_lengths: dict[str, FieldLengths] = {}
+        self._columns: dict[str, BulkColumnWriter] = {}
+        buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
+        TermTable.adopt(self.fieldwriter._tindex)
         self._encoders: dict[str, EncodedPositions] = {}
-        self._other_items: dict[tuple[str, Any], list[tuple]] = {}
+        self._other_items: dict[tuple[str, Any], FieldItems] = {}
 
     @property
     def posting_count(self) -> int:
         return self.pool.count
 
     def add_document(self, **fields: Any) -> None:
+        """One document: its postings to the pool, its lengths, column values and stored
+        record kept in memory until the segment is written (no per-document writer call
+        but the stored record's, which is compressed as it comes)."""
         schema = self.schema
         docnum = self.docnum
-        perdoc = self.perdocwriter
-        perdoc.start_doc(docnum)
+        record = {}
         for fieldname in sorted(name for name in fields if not name.startswith("_")):
             value = fields[fieldname]
             if value is None:
                 continue
             field = schema[fieldname]
-            length = 0
             if field.indexed:
                 if isinstance(field, NewsText):
                     length = self._add_text(fieldname, field, docnum, value)
                 else:
                     length = self._add_other(fieldname, field, docnum, value)
-                if field.scorable:
-                    self._lengths(fieldname)[docnum] = length
+                if length:
+                    self._lengths(fieldname).add(docnum, length)
             stored = fields.get(f"_stored_{fieldname}", value)
-            perdoc.add_field(fieldname, field, stored if field.stored else None, length)
+            if field.stored and stored is not None:
+                record[fieldname] = stored
             if field.column_type is not None:
-                perdoc.add_column_value(fieldname, field.column_type, field.to_column_value(stored))
-        perdoc.finish_doc()
+                column = self._columns.get(fieldname)
+                if column is None:
+                    column = self._columns[fieldname] = buffered_column(
+                        self.perdocwriter, fieldname, field.column_type
+                    )
+                column.add(docnum, field.to_column_value(stored))
+        if record:
+            self.perdocwriter.store_record(docnum, record)
         self._added = True
         self.docnum += 1
 
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
         if not isinstance(field.format, Positions):
-            return self._add_items(fieldname, docnum, list(field.index(value)))
+            return self._add_items(fieldname, docnum, FieldItems.of(field, value))
         encoded = self._encoders.get(fieldname)
         if encoded is None:
             encoded = self._encoders[fieldname] = EncodedPositions(field.format)
@@ -263,54 +298,86 @@ class BulkSegmentWriter(SegmentWriter):
     def _add_other(self, fieldname: str, field: Any, docnum: int, value: Any) -> int:
         """Facet and date fields: their few values repeat, so each value is analyzed once."""
         if field.unique:
-            return self._add_items(fieldname, docnum, list(field.index(value)))
+            return self._add_items(fieldname, docnum, FieldItems.of(field, value))
         key = (fieldname, value)
         items = self._other_items.get(key)
         if items is None:
             if len(self._other_items) >= OTHER_CACHE_LIMIT:
                 self._other_items.clear()
-            items = self._other_items[key] = list(field.index(value))
+            items = self._other_items[key] = FieldItems.of(field, value)
         return self._add_items(fieldname, docnum, items)
 
-    def _add_items(self, fieldname: str, docnum: int, items: list[tuple]) -> int:
-        """Postings as Whoosh's ``field.index`` yields them: ``(btext, freq, weight, value)``."""
-        if not items:
-            return 0
-        btexts, freqs, weights, values = zip(*items, strict=True)
-        self.pool.add_document(fieldname, docnum, btexts, weights, values)
-        return sum(freqs)
+    def _add_items(self, fieldname: str, docnum: int, items: FieldItems) -> int:
+        if items.length:
+            self.pool.add_document(fieldname, docnum, items.btexts, items.weights, items.values)
+        return items.length
 
-    def _lengths(self, fieldname: str) -> array:
+    def _lengths(self, fieldname: str) -> FieldLengths:
         lengths = self.field_lengths.get(fieldname)
         if lengths is None:
-            lengths = self.field_lengths[fieldname] = array("I")
-        missing = self.docnum + 1 - len(lengths)
-        if missing > 0:
-            lengths.extend([0] * missing)
+            lengths = self.field_lengths[fieldname] = FieldLengths()
         return lengths
 
     def _flush_segment(self) -> None:
+        self._write_lengths()
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
         for fieldname in sorted(self.pool.fields):
             field = self.schema[fieldname]
+            lengths = self.field_lengths.get(fieldname) if field.scorable else None
             fieldwriter.start_field(fieldname, field)
             _write_field(
                 fieldwriter,
                 field,
                 self.pool.fields[fieldname],
-                self.field_lengths.get(fieldname),
+                None if lengths is None else lengths.dense(self.docnum),
                 self.compression,
             )
             fieldwriter.finish_field()
         fieldwriter.close()
+
+    def _write_lengths(self) -> None:
+        """Each field's length column and total, as Whoosh's ``add_field`` per document
+        leaves them: a column for every field a document gave a length, totals keyed in
+        the order fields first had one."""
+        perdoc = self.perdocwriter
+        perdoc._doccount = self.docnum
+        first_seen = sorted(self.field_lengths.items(), key=lambda item: (item[1].first, item[0]))
+        for fieldname, lengths in first_seen:
+            column = buffered_column(perdoc, f"_{fieldname}_len", LENGTHS_COLUMN)
+            column.add_many(lengths.docnums, _length_bytes(np.asarray(lengths.lengths)).tolist())
+            perdoc._fieldlengths[fieldname] += sum(lengths.lengths)
+
+
+class FieldLengths:
+    """The documents of a segment that gave a field a length, and those lengths."""
+
+    __slots__ = ("docnums", "lengths")
+
+    def __init__(self) -> None:
+        self.docnums = array("I")
+        self.lengths = array("I")
+
+    def add(self, docnum: int, length: int) -> None:
+        self.docnums.append(docnum)
+        self.lengths.append(length)
+
+    @property
+    def first(self) -> int:
+        return self.docnums[0]
+
+    def dense(self, doccount: int) -> np.ndarray:
+        """Every document's length, 0 for those without one."""
+        lengths = np.zeros(doccount, dtype=np.uint32)
+        lengths[np.frombuffer(self.docnums, dtype=np.uint32)] = self.lengths
+        return lengths
 
 
 def _write_field(
     fieldwriter: Any,
     field: Any,
     postings: FieldPostings,
-    lengths: array | None,
+    lengths: np.ndarray | None,
     compression: int,
 ) -> None:
     """All terms of one field, in byte order, each inlined or in postings blocks.
@@ -432,7 +499,7 @@ class _FieldRun:
                 zip(first_chunks, inlined.tolist(), strict=True)
             )
         ]
-        add_ordered(self.terms, [self.prefix + btext for btext, _s, _e in terms], records)
+        self.terms.add_many([self.prefix + btext for btext, _s, _e in terms], records)
 
     def _write_blocks(
         self,
@@ -536,37 +603,6 @@ def _term_headers(
     return headers
 
 
-def add_ordered(table: Any, keys: list[bytes], records: list[bytes]) -> None:
-    """``OrderedHashWriter.add`` of each key and record, in one write to its file.
-
-    Keys must be in increasing order, after the table's last key; the table's hash
-    buckets and key index end as ``add`` would leave them.
-    """
-    if not keys:
-        return
-    for earlier, later in pairwise([table.lastkey, *keys]):
-        if later <= earlier:
-            raise ValueError(f"Keys must increase: {earlier!r}..{later!r}")
-    dbfile = table.dbfile
-    position = dbfile.tell()
-    parts: list[bytes] = []
-    index_append = table.index.append
-    buckets = table.buckets
-    hash_key = table.hashfn
-    pack_lengths = _KEY_LENGTHS.pack
-    for key, record in zip(keys, records, strict=True):
-        index_append(position)
-        parts += (pack_lengths(len(key), len(record)), key, record)
-        hashed = hash_key(key)
-        buckets[hashed & 255].append((hashed, position))
-        position += _KEY_LENGTHS.size + len(key) + len(record)
-    dbfile.write(b"".join(parts))
-    table.lastkey = keys[-1]
-
-
-_KEY_LENGTHS = struct.Struct("!ii")
-
-
 class _LengthStats:
     """Shortest and longest field length (zero lengths left out) of chunks of postings.
 
@@ -576,11 +612,11 @@ class _LengthStats:
 
     NONE = 0xFFFFFFFF
 
-    def __init__(self, docs: np.ndarray, lengths: array | None) -> None:
+    def __init__(self, docs: np.ndarray, lengths: np.ndarray | None) -> None:
         self.known = lengths is not None and len(docs) > 0
         if not self.known:
             return
-        self.longest = np.frombuffer(lengths, dtype=np.uint32)[docs]
+        self.longest = lengths[docs]
         self.shortest = np.where(self.longest == 0, np.uint32(self.NONE), self.longest)
 
     def spans(self, low: int, high: int, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,9 +37,9 @@ DICTIONARY_EXT = ".zdict"
 DICTIONARY_BYTES = 32 * 1024
 #: Whoosh's level for stored records.
 STORED_LEVEL = 3
-_STORED = "_stored"
+STORED_FIELD = "_stored"
 #: The stored column holds records already compressed here.
-_RAW_BYTES = columns.VarBytesColumn()
+STORED_RECORDS_COLUMN = columns.VarBytesColumn()
 _COUNT = struct.Struct("<I")
 _ENTRY = struct.Struct("<II")  # first docnum, dictionary length
 
@@ -92,13 +92,20 @@ class DictionaryPerDocWriter(W3PerDocWriter):
         super().__init__(codec, storage, segment)
 
     def _create_column(self, fieldname: str, column: Any) -> None:
-        super()._create_column(fieldname, _RAW_BYTES if fieldname == _STORED else column)
+        super()._create_column(
+            fieldname, STORED_RECORDS_COLUMN if fieldname == STORED_FIELD else column
+        )
 
     def finish_doc(self) -> None:
         if self._storedfields:
-            self._store(self._docnum, pickle.dumps(self._storedfields, 2))
+            self.store_record(self._docnum, self._storedfields)
             self._storedfields.clear()
         self._indoc = False
+
+    def store_record(self, docnum: int, fields: dict) -> None:
+        """A document's stored fields, as ``finish_doc`` stores those ``add_field`` took:
+        for a writer that adds whole documents without ``start_doc`` and ``add_field``."""
+        self._store(docnum, pickle.dumps(fields, 2))
 
     def close(self) -> None:
         if self._indoc:
@@ -108,7 +115,7 @@ class DictionaryPerDocWriter(W3PerDocWriter):
 
     def _store(self, docnum: int, record: bytes) -> None:
         if self._compress is not None:
-            self._colwriters[_STORED].add(docnum, self._compress(record))
+            self._colwriters[STORED_FIELD].add(docnum, self._compress(record))
             return
         self._pending.append((docnum, record))
         self._pending_bytes += len(record)
@@ -126,7 +133,7 @@ class DictionaryPerDocWriter(W3PerDocWriter):
         self._write_pending()
 
     def _write_pending(self) -> None:
-        writer = self._colwriters[_STORED]
+        writer = self._colwriters[STORED_FIELD]
         compress = self._compress or RecordCompressor(None)
         for docnum, record in self._pending:
             writer.add(docnum, compress(record))
@@ -145,7 +152,7 @@ class DictionaryPerDocReader(W3PerDocReader):
     def stored_fields(self, docnum: int) -> dict:
         if not self._has_dictionary:
             return super().stored_fields(docnum)
-        compressed = self._cached_reader(_STORED, _RAW_BYTES)[docnum]
+        compressed = self._cached_reader(STORED_FIELD, STORED_RECORDS_COLUMN)[docnum]
         if not compressed:
             return {}
         return pickle.loads(decompress(compressed, self._dictionary_of(docnum)))

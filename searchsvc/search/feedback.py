@@ -18,10 +18,11 @@ the topic.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from searchsvc.index.schema import AnalyzedText
-from searchsvc.search.docsets import DocSet
+import numpy as np
+
+from searchsvc.search.docsets import merged
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
@@ -30,6 +31,8 @@ from searchsvc.search.snapshot import Reading
 #: Words in more than this share of the collection do not expand a query.
 MAX_DOC_SHARE = 0.1
 MIN_WORD_LENGTH = 3
+#: Between the terms of :func:`article_terms`: a separator the tokenizer never keeps.
+_WORD_BREAK = "\n"
 
 
 def expansion_terms(
@@ -52,9 +55,9 @@ def _expansion_terms(
         return []
     model: Counter[str] = Counter()
     for doc, score in top:
-        words = article_terms(reading, doc)
-        length = max(1, sum(words.values()))
-        for word, frequency in words.items():
+        terms = article_terms(reading, doc)
+        length = max(1, int(terms[1].sum()))
+        for word, frequency in counted(terms):
             model[word] += (score / total) * frequency / length
     chosen = []
     for word, weight in sorted(model.items(), key=lambda item: (-item[1], item[0])):
@@ -66,23 +69,36 @@ def _expansion_terms(
     return [(word, weight / mass) for word, weight in chosen]
 
 
-def article_terms(reading: Reading, doc: int) -> Counter[str]:
-    """The stemmed index terms of one article's title and body, with their counts."""
+def article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
+    """The stemmed index terms of one article's title and body that may expand a query
+    (numbers and short words left out), with their counts.
+
+    Held compactly, cached per commit: the terms as one string (joined by
+    :data:`_WORD_BREAK`, which no term holds) and their counts as one array, in the
+    order the title and then the body first has them.
+    """
     key = ("feedback-terms", doc)
     return reading.derived(key, lambda: _article_terms(reading, doc))
 
 
-def _article_terms(reading: Reading, doc: int) -> Counter[str]:
+def _article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
+    """Counted without positions: only the counts weigh a word (see
+    :meth:`~searchsvc.index.schema.NewsText.term_counts`)."""
     stored = reading.stored(doc)
     language = (stored.get("article") or {}).get("language")
     body_field = reading.searcher.schema["body"]  # one per searcher: its stem cache lasts
-    words: Counter[str] = Counter()
+    words: dict[str, int] = {}
     for name in TEXT_FIELDS:
-        text = AnalyzedText.of(stored.get(name) or "", body_field.analyzer, language)
-        for term, positions in body_field.term_positions(text).items():
+        for term, count in body_field.term_counts(stored.get(name) or "", language).items():
             if len(term) >= MIN_WORD_LENGTH and not term.isdigit():
-                words[term] += len(positions)
-    return words
+                words[term] = words.get(term, 0) + count
+    return _WORD_BREAK.join(words), np.fromiter(words.values(), np.int32, len(words))
+
+
+def counted(terms: tuple[str, np.ndarray]) -> Iterator[tuple[str, int]]:
+    """The (term, count) pairs of an :func:`article_terms` value."""
+    words, counts = terms
+    return zip(words.split(_WORD_BREAK) if len(counts) else [], counts.tolist(), strict=True)
 
 
 def is_distinctive(reading: Reading, word: str) -> bool:
@@ -128,10 +144,10 @@ def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, .
 
 
 def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
-    found = reading.union(
-        DocSet.from_ids(expansion_frequencies(reading, name, word).ids, reading.columns.size)
-        for name in TEXT_FIELDS
-    )
+    """The distinct docnums of both fields' postings counted, without a set as long as the
+    collection for the word (its postings are sorted runs, merged in one pass)."""
+    parts = [expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS]
     if languages:
-        found = found & language_docs(reading, languages)
-    return len(found)
+        within = language_docs(reading, languages).mask  # one per commit and languages
+        parts = [ids[within[ids]] for ids in parts]
+    return len(merged(parts))
