@@ -15,17 +15,13 @@ query answers the same on both (all of a response but ``took_ms``):
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench_first_pass import passes
+from bench_first_pass import passes, run_in_tree
 from bench_open import extract_tree
 from measuring import REPO
 
@@ -88,15 +84,7 @@ def decoding(tree: Path, index: Path, limit: int, repeats: int) -> dict[str, Any
     code = DECODE.format(
         benchmarks=str(REPO / "benchmarks"), index=str(index), limit=limit, repeats=repeats
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise RuntimeError(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_tree(tree, code)
 
 
 def sizes(index: Path) -> dict[str, int]:

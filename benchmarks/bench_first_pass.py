@@ -19,6 +19,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench_open import extract_tree
 from measuring import REPO
@@ -49,6 +50,11 @@ print(json.dumps(passes))
 def passes(tree: Path, index: Path, limit: int) -> list[list[float]]:
     """[[p50, p99] of the first pass, [p50, p99] of the warm one], in seconds."""
     code = PASSES.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=limit)
+    return run_in_tree(tree, code)
+
+
+def run_in_tree(tree: Path, code: str) -> Any:
+    """The JSON that ``code`` prints last, run in a fresh interpreter importing ``tree``."""
     done = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(tree)},
