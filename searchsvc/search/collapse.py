@@ -123,21 +123,33 @@ def candidate_pairs(signatures: np.ndarray, rows: np.ndarray) -> tuple[np.ndarra
     """Distinct (row, row) pairs that agree on at least one whole band.
 
     Most rows' band is shared by no other row, so each band first finds the rows whose
-    key repeats (by counting every key: a band of three bytes has 16 million) and sorts
-    only those, by key and then by row: a run of equal keys is chained in row order, the
-    same on every machine.
+    key may repeat and sorts only those, by key and then by row: a run of equal keys is
+    chained in row order, the same on every machine. The rows that may repeat are those
+    whose key's low bits repeat (:func:`key_buckets`): every row whose key repeats, and a
+    few others that the sort then leaves unpaired.
     """
     size = len(signatures)
     banded = signatures if len(rows) == size else signatures[rows]
     found = [np.zeros(0, dtype=np.int64)]
+    buckets = key_buckets(len(banded))
     for start in range(0, SIGNATURE_BYTES, BAND_BYTES):
         keys = band_keys(banded, start)
-        shared = np.flatnonzero(np.bincount(keys, minlength=1 << (8 * BAND_BYTES))[keys] > 1)
+        bucket = keys & np.uint32(buckets - 1)
+        shared = np.flatnonzero(np.bincount(bucket, minlength=buckets)[bucket] > 1)
         order = shared[np.argsort(keys[shared], kind="stable")]
         equal = keys[order[1:]] == keys[order[:-1]]
         found.append(rows[order[:-1][equal]] * size + rows[order[1:][equal]])
     pairs = distinct(np.concatenate(found))
     return pairs // size, pairs % size
+
+
+def key_buckets(rows: int) -> int:
+    """How many buckets a band's keys are counted in for ``rows`` rows: a power of two, at
+    least eight per row (so that few rows whose keys differ share a bucket) and at most
+    the keys' own number (a band of three bytes has 16 million; counting in that many
+    costs as much as the grouping of a small index).
+    """
+    return min(1 << (8 * BAND_BYTES), 1 << max(10, (8 * rows).bit_length()))
 
 
 def band_keys(signatures: np.ndarray, start: int) -> np.ndarray:
