@@ -40,10 +40,10 @@ MULTI_KEY_COLUMNS = {"places": "places_column"}
 LENGTH_FIELDS = ("title", "body")
 #: Sort keys put undated articles after dated ones whichever way dates run.
 _UNDATED_KEY = dt.date.max.toordinal() + 1
-#: Whoosh stores field lengths as one byte each; this turns bytes back into lengths.
 #: A multi-key facet counts sets of at least this share of all documents by a mask of
 #: every entry rather than by listing the entries of each member.
 MASKED_COUNT_SHARE = 1 / 4
+#: Whoosh stores field lengths as one byte each; this turns bytes back into lengths.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
