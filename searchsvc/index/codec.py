@@ -755,16 +755,18 @@ class _RunLayout:
         """Per posting, its block's stored weight item (a multiple, or a float's bits)."""
         nibbles = self.mode == _NIBBLES
         if nibbles.all():  # the usual case: no byte-wide items to read, no mask to apply
-            within = self.within
-            halves = self.buffer[self.weight_start[self.blocks] + within // 2]
-            return ((halves >> (4 * (within % 2))) & 0xF).astype(np.int64)
+            return self._nibbles(self.blocks, self.within).astype(np.int64)
         items = self._uints(self.weight_start, self.weight_width, 0)
         posted = np.repeat(nibbles, self.run.counts)
         if posted.any():
-            within = self.within[posted]
-            halves = self.buffer[self.weight_start[self.blocks[posted]] + within // 2]
-            items[posted] = (halves >> (4 * (within % 2))) & 0xF
+            items[posted] = self._nibbles(self.blocks[posted], self.within[posted])
         return items
+
+    def _nibbles(self, blocks: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """The half-byte multiples of the postings at ``within`` of ``blocks``, two a byte
+        from each block's weights' start, the first in the low half."""
+        halves = self.buffer[self.weight_start[blocks] + within // 2]
+        return (halves >> (4 * (within % 2))) & 0xF
 
     def weights(self) -> np.ndarray:
         counts = self.run.counts
