@@ -116,7 +116,8 @@ def _linear_probing(homes: list[int], firsts: list[int], sizes: list[int], total
 
 
 def _md5_low32(key: bytes) -> int:
-    """Whoosh's ``md5_hash``: the digest's last 32 bits."""
+    """Whoosh's ``md5_hash``, the digest's last 32 bits, read from the digest's bytes:
+    Whoosh's goes through the hexadecimal string and a 128-bit integer for every key."""
     return int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[12:], "big")
 
 
