@@ -205,16 +205,16 @@ class TermPostings:
         slots = at if self._slots is None else self._slots[at]
         numbers = self._block_starts.searchsorted(slots, side="right") - 1
         within = slots - self._block_starts[numbers]
+        holding = np.unique(numbers[present]).tolist()
         if self.decode_spans is None or not all(
-            isinstance(self._blocks[number], CompactValues)
-            for number in np.unique(numbers[present]).tolist()
+            isinstance(self._blocks[number], CompactValues) for number in holding
         ):
             return self._listed_positions(present, numbers, within)
         starts = np.zeros(len(docnums), dtype=np.int64)
         ends = np.zeros(len(docnums), dtype=np.int64)
         buffers: list[bytes] = []
         base = 0
-        for number in np.unique(numbers[present]).tolist():
+        for number in holding:
             chosen = np.flatnonzero(present & (numbers == number))
             data, first, last = self._blocks[number].run.value_spans(within[chosen])
             starts[chosen], ends[chosen] = first + base, last + base
