@@ -3,7 +3,6 @@ and the HTTP answers, over a real index of the articles in ``versions_support``.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import zlib
 from pathlib import Path
@@ -16,10 +15,10 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from test_web_support import assert_documented, build_fixture_index, fixture_articles
-from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY
+from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY, as_article
 from versions_support import versions_articles as strike_articles
 
-from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.model import IngestReport
 from searchsvc.articles.sources import read_articles
 from searchsvc.cli import main
 from searchsvc.config import ConfigError, Settings
@@ -319,16 +318,6 @@ def test_threshold_comes_from_settings(settings):
         assert engine.versions("strike-agency") == []
     with pytest.raises(ConfigError, match="at most 1"):
         Settings.from_env(environ={"SEARCHSVC_VERSIONS_THRESHOLD": "1.5"})
-
-
-def as_article(record: dict) -> Article:
-    return Article(
-        id=record["id"],
-        title=record["title"],
-        body=record["body"],
-        date=dt.date.fromisoformat(record["date"]),
-        source=record["source"],
-    )
 
 
 def test_incremental_adds_and_deletes_keep_groups_right(tmp_path: Path):

@@ -188,6 +188,19 @@ def signature_rows(values: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return matrix, present
 
 
+def commit_key(segments: Iterable[tuple[str, int]]) -> str:
+    """The documents of a commit by segment (id and document count, in docnum order).
+    Whoosh never rewrites a segment, so commits with one key number the same signatures
+    alike and differ only in which documents are deleted."""
+    return ",".join(f"{segment_id}:{count}" for segment_id, count in segments)
+
+
+def copy_pairs_name(key: str) -> str:
+    """The file beside the segments holding the candidate pairs of commits of ``key``
+    (``search/copy_pairs.py``); not named after a segment, so Whoosh leaves it alone."""
+    return f"copies.{zlib.crc32(key.encode('utf-8')):08x}.pairs"
+
+
 class CandidatePairs(NamedTuple):
     """Distinct row pairs ``first[i] < second[i]`` that share a whole band."""
 
