@@ -25,7 +25,7 @@ without this such damage changes answers silently); the search then verifies the
 generation in full, marks it damaged and serves the previous one (``search/serving.py``).
 
 The candidate pairs of copies (``search/copy_pairs.py``) belong to a commit's segments
-and are checked with them, whole.
+and are checked with them, sampled like the big files.
 
 Whoosh never rewrites a file once written (a commit adds segment files and a new table of
 contents), so a manifest in ``meta.json`` stays true for every file it lists; files
@@ -50,8 +50,9 @@ CHUNK_BYTES = 1 << 16
 INTERIOR_SAMPLES = 2
 #: Files up to this size are always compared whole: a sample would read most of them.
 WHOLE_FILE_BYTES = 4 * CHUNK_BYTES
-#: Files that are only sampled at open: together nearly all of an index's bytes.
-_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache")
+#: Files that are only sampled at open: together nearly all of an index's bytes. (The
+#: pairs file is also compared whole, against a checksum of its own, when it is read.)
+_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache", ".pairs")
 
 
 def file_entry(path: Path) -> list[int]:
