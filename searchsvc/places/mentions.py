@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress
 from operator import attrgetter
 
 from searchsvc.articles.model import Place
@@ -44,11 +44,12 @@ def _word_set(words: str) -> frozenset[str]:
 
 
 _WORD = r"[A-Z][\w'\u2019.]*"
-_RUN = rf"{_WORD}(?:(?:\s+|-)(?:(?:{_CONNECTOR_WORDS})(?:\s+|-))?{_WORD})*"
+_CAPITALIZED_RUN = re.compile(rf"{_WORD}(?:(?:\s+|-)(?:(?:{_CONNECTOR_WORDS})(?:\s+|-))?{_WORD})*")
 _TOKEN_SPLIT = re.compile(r"\s+|-")
 _SEPARATOR = re.compile(r"\s|-")
 _POSSESSIVE = re.compile(r"'s(?=\s|-|\Z)")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]\.")
+_NEXT_WORD = re.compile(r"[\s,]*([a-z]+)")
 #: Short capitalized forms that are places ("U.S.", "UK"); other short ones are codes.
 _SHORT_ALLOWED = frozenset({"us", "uk", "usa", "uae", "gdr", "frg"})
 #: After a place name these make it a currency ("U.S. dlrs") or a person ("Lawson said").
@@ -71,14 +72,6 @@ _SENTENCE_OPENERS = _word_set(
     "during both all some many most such there here meanwhile however also"
 )
 _SPEECH_WORDS = frozenset({"said", "says", "told", "added", "stated"})
-_CAPITALIZED_RUN = re.compile(_RUN)
-#: Each capitalized run, with the word after it when that word is one of the above. The
-#: word is lowercase and no run starts with one, so taking it along leaves every run as
-#: the run pattern alone finds it.
-_RUN_AND_TELLING_WORD = re.compile(
-    rf"{_RUN}(?:[\s,]*(?:{'|'.join(sorted(_CURRENCY_WORDS | _SPEECH_WORDS))})(?![a-z]))?"
-)
-_TELLING_WORD = re.compile(r"[\s,]*([a-z]*)")
 #: "Moscow said" is a government speaking; "Lawson said" a person.
 _SPEAKING_CITY = 1_000_000
 #: A story's own country must be at least this share of the biggest namesake to win.
@@ -211,32 +204,37 @@ def _longest_phrase(keys: Sequence[str], start: int, aliases: dict[str, list[Can
 def scan_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
     """Place-like phrases in ``text``, in order of appearance.
 
-    The runs are found, looked up and joined in C; Python works only on runs (with the
-    word that follows them) that this process has not met yet.
+    The runs are found and looked up in C; Python reads only the runs this process has
+    not met yet, and steps only through those that hold a place.
     """
     readings = _readings_for(gazetteer)
-    runs: list[str] = _RUN_AND_TELLING_WORD.findall(text)
+    matches = list(_CAPITALIZED_RUN.finditer(text))
+    runs = list(map(re.Match.group, matches))
     unknown = set(runs).difference(readings)
     if unknown:
         if len(readings) + len(unknown) > _READINGS_LIMIT:
             readings.clear()
             unknown = set(runs)
-        for run in unknown:
-            readings[run] = _mentions_of_run(run, gazetteer)
-    return list(chain.from_iterable(map(readings.__getitem__, runs)))
+        for words in unknown:
+            readings[words] = _read_run(words, gazetteer)
+    found = list(map(readings.__getitem__, runs))
+    mentions: list[Mention] = []
+    for index in compress(range(len(found)), found):
+        for stretch, covered, last in found[index]:
+            if last:
+                stretch = _drop_currency_and_speaker(stretch, covered, text, matches[index].end())
+            mentions.extend(stretch)
+    return mentions
 
 
 #: Runs remembered per process: news repeats its names ("Reuters", "U.S.", "The
-#: company") endlessly, and the mentions of a run depend on nothing but the run and the
-#: word after it.
+#: company") endlessly, and reading a run depends on nothing but the run.
 _READINGS_LIMIT = 200_000
-
-
-_readings: dict[str, tuple[Mention, ...]] = {}
+_readings: dict[str, RunReading] = {}
 _readings_gazetteer: list[Gazetteer] = []
 
 
-def _readings_for(gazetteer: Gazetteer) -> dict[str, tuple[Mention, ...]]:
+def _readings_for(gazetteer: Gazetteer) -> dict[str, RunReading]:
     """The memo of run readings made with ``gazetteer``: emptied when another one comes."""
     if not _readings_gazetteer or _readings_gazetteer[0] is not gazetteer:
         _readings.clear()
@@ -244,24 +242,10 @@ def _readings_for(gazetteer: Gazetteer) -> dict[str, tuple[Mention, ...]]:
     return _readings
 
 
-def _mentions_of_run(run: str, gazetteer: Gazetteer) -> tuple[Mention, ...]:
-    """The mentions of a run (and telling word) met for the first time."""
-    words = _CAPITALIZED_RUN.match(run).group()
-    reading = _read_run(words, gazetteer)
-    if not reading:
-        return ()
-    following = _TELLING_WORD.match(run, len(words)).group(1)
-    mentions: list[Mention] = []
-    for found, covered, last in reading:
-        if last:
-            found = _drop_currency_and_speaker(found, covered, following)
-        mentions.extend(Mention.of(candidates, covered) for candidates in found)
-    return tuple(mentions)
-
-
-#: What a capitalized run says on its own: (phrases found, whether they cover the
-#: stretch, whether it is the run's last stretch) for each stretch that has any.
-RunReading = tuple[tuple[list[list[Candidate]], bool, bool], ...]
+#: What a capitalized run says on its own: (the mentions of its place phrases, whether
+#: they cover the stretch, whether it is the run's last stretch) for each stretch that
+#: has any.
+RunReading = tuple[tuple[tuple[Mention, ...], bool, bool], ...]
 
 
 def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
@@ -272,7 +256,7 @@ def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
         key = _token_key(token)
         candidates = gazetteer.mention_aliases.get(key)
         if candidates and key not in _CONNECTORS and _shape_allowed(token, key):
-            return (([candidates], True, True),)
+            return (((Mention.of(candidates, True),), True, True),)
         return ()
     raw, ends, keys = _tokens_of(words)
     if not _any_place_word(keys, gazetteer):
@@ -282,7 +266,8 @@ def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
     for index, (raw, keys) in enumerate(sentences):
         found, covered = _match_tokens(raw, keys, gazetteer)
         if found:
-            reading.append((found, covered, index == len(sentences) - 1))
+            mentions = tuple(Mention.of(candidates, covered) for candidates in found)
+            reading.append((mentions, covered, index == len(sentences) - 1))
     return tuple(reading)
 
 
@@ -293,14 +278,20 @@ def _any_place_word(keys: Sequence[str], gazetteer: Gazetteer) -> bool:
 
 
 def _drop_currency_and_speaker(
-    found: list[list[Candidate]], covered: bool, word: str
-) -> list[list[Candidate]]:
+    found: tuple[Mention, ...], covered: bool, text: str, end: int
+) -> tuple[Mention, ...]:
     """ "U.S. dlrs" is money, "Lawson said" a person: the word after a run tells."""
+    following = _NEXT_WORD.match(text, end)
+    if following is None:
+        return found
+    word = following.group(1)
     if word in _CURRENCY_WORDS:
         return found[:-1]
     if word in _SPEECH_WORDS and covered and len(found) == 1:
-        speakers = [c for c in found[0] if c.kind != CITY or c.population >= _SPEAKING_CITY]
-        return [speakers] if speakers else []
+        speakers = [
+            c for c in found[0].candidates if c.kind != CITY or c.population >= _SPEAKING_CITY
+        ]
+        return (Mention.of(speakers, covered),) if speakers else ()
     return found
 
 
