@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain, compress
-from operator import attrgetter
 
 from searchsvc.articles.model import Place
 from searchsvc.places.gazetteer import (
@@ -47,7 +45,6 @@ _WORD = r"[A-Z][\w'\u2019.]*"
 _CAPITALIZED_RUN = re.compile(rf"{_WORD}(?:(?:\s+|-)(?:(?:{_CONNECTOR_WORDS})(?:\s+|-))?{_WORD})*")
 _TOKEN_SPLIT = re.compile(r"\s+|-")
 _SEPARATOR = re.compile(r"\s|-")
-_POSSESSIVE = re.compile(r"'s(?=\s|-|\Z)")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]\.")
 _NEXT_WORD = re.compile(r"[\s,]*([a-z]+)")
 #: Short capitalized forms that are places ("U.S.", "UK"); other short ones are codes.
@@ -81,25 +78,12 @@ _NAME_PART_MIN_POPULATION = 1_000_000
 _MAX_PHRASE = 4
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
 class Mention:
-    """Candidates for one place-like phrase; ``alone`` if not part of a longer name.
-
-    A mention is remembered with the run it came from and met again in every story that
-    repeats the run, so what a story does with it is worked out once, here:
-    ``credible`` are the candidates it may stand for, ``named`` the country it names
-    outright (see :func:`countries_named`). Compared by identity: a story's repeats of
-    one remembered mention are the same object.
-    """
+    """Candidates for one place-like phrase; ``alone`` if not part of a longer name."""
 
     candidates: list[Candidate]
     alone: bool
-    credible: list[Candidate]
-    named: tuple[str | None, ...]
-
-    @classmethod
-    def of(cls, candidates: list[Candidate], alone: bool) -> Mention:
-        return cls(candidates, alone, _credible(candidates, alone), _named_country(candidates))
 
 
 def _clean_token(token: str) -> tuple[str, bool]:
@@ -131,36 +115,21 @@ def _shape_allowed(raw: str, key: str) -> bool:
     return len(key) == 3 and not shouting
 
 
-def _tokens_of(run: str) -> tuple[Sequence[str], Sequence[bool], Sequence[str]]:
-    """A run's tokens as :func:`_clean_token` leaves them, where sentences end, and keys.
-
-    A plain ASCII run without a full stop (most of them) is done whole, in C: only a
-    possessive to drop, no accents to fold, no sentence to cut.
-    """
-    if "." not in run and run.isascii():
-        cleaned = _POSSESSIVE.sub("", run)
-        keys = _TOKEN_SPLIT.split(cleaned.lower().replace("'", ""))
-        return _TOKEN_SPLIT.split(cleaned), (), keys
-    raw, ends = zip(*map(_clean_token, _TOKEN_SPLIT.split(run)), strict=True)
-    return raw, ends, list(map(_token_key, raw))
-
-
-def _sentences_of(
-    raw: Sequence[str], ends: Sequence[bool], keys: Sequence[str]
-) -> Iterator[tuple[Sequence[str], Sequence[str]]]:
-    """A run's tokens (as written, and as keys), cut where a sentence ends."""
-    start = 0
-    if True in ends:
-        for index, ends_sentence in enumerate(ends, start=1):
-            if ends_sentence:
-                yield raw[start:index], keys[start:index]
-                start = index
-    if start < len(raw):
-        yield raw[start:], keys[start:]
+def _sentences_of(run: str) -> Iterable[tuple[list[str], list[str]]]:
+    """Tokens (as written, and as keys) of a run, cut where a sentence ends."""
+    raw: list[str] = []
+    for token in _TOKEN_SPLIT.split(run):
+        cleaned, ends_sentence = _clean_token(token)
+        raw.append(cleaned)
+        if ends_sentence:
+            yield raw, [_token_key(t) for t in raw]
+            raw = []
+    if raw:
+        yield raw, [_token_key(t) for t in raw]
 
 
 def _match_tokens(
-    raw: Sequence[str], keys: Sequence[str], gazetteer: Gazetteer
+    raw: list[str], keys: list[str], gazetteer: Gazetteer
 ) -> tuple[list[list[Candidate]], bool]:
     """Place phrases in one stretch of capitalized tokens, and whether they cover it all."""
     aliases = gazetteer.mention_aliases
@@ -192,7 +161,7 @@ def _match_tokens(
     return found, covered
 
 
-def _longest_phrase(keys: Sequence[str], start: int, aliases: dict[str, list[Candidate]]) -> int:
+def _longest_phrase(keys: list[str], start: int, aliases: dict[str, list[Candidate]]) -> int:
     for width in range(min(_MAX_PHRASE, len(keys) - start), 1, -1):
         if keys[start + width - 1] in _CONNECTORS:
             continue
@@ -202,31 +171,26 @@ def _longest_phrase(keys: Sequence[str], start: int, aliases: dict[str, list[Can
 
 
 def scan_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
-    """Place-like phrases in ``text``, in order of appearance.
-
-    The runs are found and looked up in C; Python reads only the runs this process has
-    not met yet, and steps only through those that hold a place.
-    """
+    """Place-like phrases in ``text``, in order of appearance."""
     readings = _readings_for(gazetteer)
-    matches = list(_CAPITALIZED_RUN.finditer(text))
-    runs = list(map(re.Match.group, matches))
-    unknown = set(runs).difference(readings)
-    if unknown:
-        if len(readings) + len(unknown) > _READINGS_LIMIT:
-            readings.clear()
-            unknown = set(runs)
-        for words in unknown:
-            readings[words] = _read_run(words, gazetteer)
-    found = list(map(readings.__getitem__, runs))
     mentions: list[Mention] = []
-    for index in compress(range(len(found)), found):
-        for stretch, covered, last in found[index]:
+    for run in _CAPITALIZED_RUN.finditer(text):
+        words = run.group()
+        reading = readings.get(words)
+        if reading is None:
+            if len(readings) >= _READINGS_LIMIT:
+                readings.clear()
+            reading = readings[words] = _read_run(words, gazetteer)
+        for found, covered, last in reading:
             if last:
-                stretch = _drop_currency_and_speaker(stretch, covered, text, matches[index].end())
-            mentions.extend(stretch)
+                found = _drop_currency_and_speaker(found, covered, text, run.end())
+            mentions.extend(Mention(candidates, covered) for candidates in found)
     return mentions
 
 
+#: What a capitalized run says on its own: (phrases found, whether they cover the
+#: stretch, whether it is the run's last stretch) for each stretch that has any.
+RunReading = tuple[tuple[list[list[Candidate]], bool, bool], ...]
 #: Runs remembered per process: news repeats its names ("Reuters", "U.S.", "The
 #: company") endlessly, and reading a run depends on nothing but the run.
 _READINGS_LIMIT = 200_000
@@ -242,12 +206,6 @@ def _readings_for(gazetteer: Gazetteer) -> dict[str, RunReading]:
     return _readings
 
 
-#: What a capitalized run says on its own: (the mentions of its place phrases, whether
-#: they cover the stretch, whether it is the run's last stretch) for each stretch that
-#: has any.
-RunReading = tuple[tuple[tuple[Mention, ...], bool, bool], ...]
-
-
 def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
     """The place phrases of one capitalized run, before the word after it is seen."""
     if _SEPARATOR.search(words) is None:
@@ -256,30 +214,20 @@ def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
         key = _token_key(token)
         candidates = gazetteer.mention_aliases.get(key)
         if candidates and key not in _CONNECTORS and _shape_allowed(token, key):
-            return (((Mention.of(candidates, True),), True, True),)
+            return (([candidates], True, True),)
         return ()
-    raw, ends, keys = _tokens_of(words)
-    if not _any_place_word(keys, gazetteer):
-        return ()
-    sentences = list(_sentences_of(raw, ends, keys))
+    sentences = list(_sentences_of(words))
     reading = []
     for index, (raw, keys) in enumerate(sentences):
         found, covered = _match_tokens(raw, keys, gazetteer)
         if found:
-            mentions = tuple(Mention.of(candidates, covered) for candidates in found)
-            reading.append((mentions, covered, index == len(sentences) - 1))
+            reading.append((found, covered, index == len(sentences) - 1))
     return tuple(reading)
 
 
-def _any_place_word(keys: Sequence[str], gazetteer: Gazetteer) -> bool:
-    """Whether any token may be a place or begin one's name: a third of the runs have none."""
-    aliases, first_words = gazetteer.mention_aliases, gazetteer.first_words
-    return any(map(aliases.__contains__, keys)) or any(map(first_words.__contains__, keys))
-
-
 def _drop_currency_and_speaker(
-    found: tuple[Mention, ...], covered: bool, text: str, end: int
-) -> tuple[Mention, ...]:
+    found: list[list[Candidate]], covered: bool, text: str, end: int
+) -> list[list[Candidate]]:
     """ "U.S. dlrs" is money, "Lawson said" a person: the word after a run tells."""
     following = _NEXT_WORD.match(text, end)
     if following is None:
@@ -288,10 +236,8 @@ def _drop_currency_and_speaker(
     if word in _CURRENCY_WORDS:
         return found[:-1]
     if word in _SPEECH_WORDS and covered and len(found) == 1:
-        speakers = [
-            c for c in found[0].candidates if c.kind != CITY or c.population >= _SPEAKING_CITY
-        ]
-        return (Mention.of(speakers, covered),) if speakers else ()
+        speakers = [c for c in found[0] if c.kind != CITY or c.population >= _SPEAKING_CITY]
+        return [speakers] if speakers else []
     return found
 
 
@@ -301,18 +247,12 @@ def countries_named(mentions: Iterable[Mention]) -> Counter[str]:
     Only names that mean one country count: "Georgia" (the country or the US
     state) settles nothing by itself.
     """
-    return Counter(chain.from_iterable(map(_NAMED, mentions)))
-
-
-_NAMED = attrgetter("named")
-
-
-def _named_country(candidates: list[Candidate]) -> tuple[str | None, ...]:
-    """The one country a mention names outright, or nothing (see :func:`countries_named`)."""
-    countries = {c.country for c in candidates if c.kind != CITY}
-    if len(countries) == 1 and candidates[0].kind != CITY:
-        return tuple(countries)
-    return ()
+    named: Counter[str] = Counter()
+    for mention in mentions:
+        countries = {c.country for c in mention.candidates if c.kind != CITY}
+        if len(countries) == 1 and mention.candidates[0].kind != CITY:
+            named.update(countries)
+    return named
 
 
 def choose(
@@ -355,12 +295,12 @@ def has_rivals(candidates: list[Candidate], share: float = _HOME_COUNTRY_SHARE) 
     )
 
 
-def _credible(candidates: list[Candidate], alone: bool) -> list[Candidate]:
-    if alone:
-        return candidates
+def _credible(mention: Mention) -> list[Candidate]:
+    if mention.alone:
+        return mention.candidates
     return [
         c
-        for c in candidates
+        for c in mention.candidates
         if c.kind != CITY or (not c.weak and c.population >= _NAME_PART_MIN_POPULATION)
     ]
 
@@ -375,8 +315,8 @@ def find_places_in(
     places: dict[str, Place] = {}
     if dateline_place is not None:
         places[dateline_place.key] = dateline_place
-    for mention in dict.fromkeys(mentions):  # a repeat chooses as the first one did
-        candidates = mention.credible
+    for mention in mentions:
+        candidates = _credible(mention)
         if candidates:
             chosen = choose(candidates, home)
             if chosen.kind != NATIONALITY:
