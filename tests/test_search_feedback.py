@@ -77,3 +77,20 @@ def test_no_top_articles_no_expansion(settings: Settings) -> None:
     with serving.reading() as reading:
         assert expansion_terms(reading, [], 10) == []
     serving.close()
+
+
+def test_a_reading_reads_each_articles_stored_fields_once(settings: Settings) -> None:
+    """Feedback reads the first articles' text and the page shows most of them again: one
+    reading reads each article once, the next reading afresh."""
+    serving = ServingIndex(settings.index_dir, RankingConfig())
+    with serving.reading() as reading:
+        eruption = reading.columns.docnum_of("eruption")
+        first = reading.stored(eruption)
+        assert first["id"] == "eruption"
+        assert reading.stored(eruption) is first
+        assert reading.stored(reading.columns.docnum_of("a-tour"))["id"] == "a-tour"
+    with serving.reading() as reading:
+        again = reading.stored(eruption)
+        assert again == first
+        assert again is not first
+    serving.close()

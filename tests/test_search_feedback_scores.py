@@ -26,7 +26,7 @@ from searchsvc.search.feedback import (
     expansion_frequencies,
     expansion_terms,
 )
-from searchsvc.search.languages import index_languages
+from searchsvc.search.languages import index_languages, language_docs
 from searchsvc.search.matching import QueryMatcher
 from searchsvc.search.postings import read_postings
 from searchsvc.search.query import TEXT_FIELDS, Term
@@ -151,6 +151,39 @@ def test_expansion_doc_frequency_is_the_matched_count(reading, words, word_index
     term = Term(TEXT_FIELDS, word, word, languages=languages)
     expected = len(QueryMatcher(reading).docs(term))
     assert expansion_doc_frequency(reading, word, languages) == expected
+
+
+def occurrences_in(reading, word: str, languages: tuple[str, ...]) -> list:
+    """(field, docnums, term frequencies) of ``word`` in the articles of ``languages``
+    (all when empty)."""
+    found = []
+    for field in TEXT_FIELDS:
+        postings = read_postings(reading.searcher, field, word)
+        inside = language_docs(reading, languages).mask[postings.ids] if languages else ...
+        found.append((field, postings.ids[inside], postings.tfs[inside]))
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(indexes=st.lists(st.integers(0, 10_000), min_size=1, max_size=4), languages=language_choices)
+def test_added_term_scores_are_each_words_scores_times_its_weight(
+    reading, words, indexes, languages
+):
+    """Word after word (the same one twice too), each word's scores where it occurs are
+    its whole-index scores times its weight, bit for bit."""
+    matcher = QueryMatcher(reading)
+    totals = np.zeros(reading.columns.size)
+    expected = np.zeros(reading.columns.size)
+    doc_count = len(language_docs(reading, languages)) if languages else None
+    for number, index in enumerate(indexes, start=1):
+        word = words[index % len(words)]
+        term = Term(TEXT_FIELDS, word, word, languages=languages)
+        weight = 1.0 / (number + 2)
+        part = matcher.leaf_scores(term)
+        expected[part.ids] += weight * part.scores
+        found = occurrences_in(reading, word, languages)
+        reading.bm25.add_term_scores(totals, found, weight, len(matcher.docs(term)), doc_count)
+    assert totals.tobytes() == expected.tobytes()
 
 
 def whole_index_feedback(matcher: QueryMatcher, every, top, query_terms: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from searchsvc.search.docsets import merged
+from searchsvc.search.docsets import DocSet, merged
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
@@ -33,6 +33,44 @@ MAX_DOC_SHARE = 0.1
 MIN_WORD_LENGTH = 3
 #: Between the terms of :func:`article_terms`: a separator the tokenizer never keeps.
 _WORD_BREAK = "\n"
+
+
+def expansion_scores(
+    reading: Reading,
+    every: np.ndarray,
+    top: Sequence[tuple[int, float]],
+    query_terms: int,
+    languages: tuple[str, ...],
+) -> np.ndarray:
+    """What the expansion words of the ``top`` (docnum, score) articles add to each score
+    of ``every`` (the query's matches: sorted docnums).
+
+    With the query's ``query_terms`` terms at full weight, ``feedback_weight`` of the
+    interpolated query becomes ``w / (1 - w)`` times their count, spread over the words by
+    their weights. Each word scores as a query's word does, with its IDF and, where the
+    index holds several languages, in the articles of ``languages`` only (those of
+    ``top``); its postings are read without positions and scored for ``every`` alone.
+    """
+    config = reading.ranking
+    words = expansion_terms(reading, top, config.feedback_terms)
+    if not words:
+        return np.zeros(len(every))
+    share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
+    scored = DocSet.from_ids(every, reading.columns.size)
+    doc_count = None
+    if languages:
+        within = language_docs(reading, languages)
+        scored, doc_count = scored & within, len(within)
+    totals = np.zeros(reading.columns.size)
+    for word, weight in words:
+        occurrences = []
+        for name in TEXT_FIELDS:
+            postings = expansion_frequencies(reading, name, word)
+            inside = scored.mask[postings.ids]
+            occurrences.append((name, postings.ids[inside], postings.tfs_at(inside)))
+        doc_frequency = expansion_doc_frequency(reading, word, languages)
+        reading.bm25.add_term_scores(totals, occurrences, share * weight, doc_frequency, doc_count)
+    return totals[every]
 
 
 def expansion_terms(

@@ -21,11 +21,7 @@ import numpy as np
 
 from searchsvc.analysis import analysis_language
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.feedback import (
-    expansion_doc_frequency,
-    expansion_frequencies,
-    expansion_terms,
-)
+from searchsvc.search.feedback import expansion_scores
 from searchsvc.search.languages import index_languages, language_docs, query_languages
 from searchsvc.search.query import (
     TEXT_FIELDS,
@@ -383,29 +379,9 @@ class QueryMatcher:
     def _feedback_scores(
         self, every: np.ndarray, top: list[tuple[int, float]], query_terms: int
     ) -> np.ndarray:
-        """The expansion words' scores, each worked out for the articles of ``every`` only
-        from its postings without positions (an expansion word may be in a tenth of the
-        archive), with the IDF and the language limits ``leaf_scores`` gives a word."""
-        config = self.reading.ranking
-        words = expansion_terms(self.reading, top, config.feedback_terms)
-        share = config.feedback_weight / (1.0 - config.feedback_weight) * query_terms
+        """The expansion words' scores, read in the languages of ``top``."""
         languages = self._languages_of([doc for doc, _ in top])
-        scored = DocSet.from_ids(every, self.columns.size)
-        doc_count = None
-        if languages:
-            within = language_docs(self.reading, languages)
-            scored, doc_count = scored & within, len(within)
-        added = np.zeros(len(every))
-        for word, weight in words:
-            occurrences = []
-            for name in TEXT_FIELDS:
-                postings = expansion_frequencies(self.reading, name, word)
-                inside = scored.mask[postings.ids]
-                occurrences.append((name, postings.ids[inside], postings.tfs_at(inside)))
-            doc_frequency = expansion_doc_frequency(self.reading, word, languages)
-            scores = self.reading.bm25.scores_of(every, occurrences, doc_frequency, doc_count)
-            added += share * weight * scores
-        return added
+        return expansion_scores(self.reading, every, top, query_terms, languages)
 
     def _languages_of(self, docs: list[int]) -> tuple[str, ...]:
         """The analysis keys of ``docs``' languages, where the index holds others too (so

@@ -147,32 +147,55 @@ class Bm25f:
         factor = idf * (k1 + 1.0)
         return TermScores(ids, factor * combined / (k1 + combined), idf)
 
-    def scores_of(
+    def add_term_scores(
         self,
-        docs: np.ndarray,
+        totals: np.ndarray,
         occurrences: Iterable[tuple[str, np.ndarray, np.ndarray]],
+        weight: float,
         doc_frequency: int,
         doc_count: int | None = None,
-    ) -> np.ndarray:
-        """:meth:`term_scores`' score of each of ``docs`` (sorted docnums; 0 without the
-        term), the occurrences being of those documents only.
+    ) -> None:
+        """Adds ``weight`` times :meth:`term_scores`' scores, bit for bit, to ``totals``
+        (one per docnum), for the documents of ``occurrences`` only.
 
-        The same numbers, worked out in arrays as long as ``docs``: for a term in many
-        articles whose score only some of them need (feedback's expansion words).
+        For feedback's expansion words: each is in up to a tenth of the archive and scores
+        queries that match most of it, so it is scored where it occurs, its fields
+        combined by a search of one field's docnums in the next one's, rather than by a
+        sort or in arrays as long as the query's matches.
         """
-        combined = np.zeros(len(docs))
-        for field, ids, tfs in occurrences:
-            role = FIELD_ROLE.get(field)
-            if role is not None and len(ids):
-                combined[docs.searchsorted(ids)] += tfs * self.inverse_norm[role][ids]
+        ids, combined = _combine_fields(
+            [
+                (ids, tfs * self.inverse_norm[FIELD_ROLE[field]][ids])
+                for field, ids, tfs in occurrences
+                if field in FIELD_ROLE and len(ids)
+            ]
+        )
         k1 = self.config.k1
         factor = self.idf(doc_frequency, doc_count) * (k1 + 1.0)
-        return factor * combined / (k1 + combined)
+        totals[ids] += weight * (factor * combined / (k1 + combined))
 
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
         return float(
             title_tf * self.inverse_norm["title"][doc] + body_tf * self.inverse_norm["body"][doc]
         )
+
+
+def _combine_fields(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct docnums of ``parts`` (each sorted docnums and their weighted frequencies,
+    the first one's added to in place) and per docnum the sum of its frequencies, added in
+    the parts' order: each part's docnums are looked up among the next part's."""
+    if not parts:
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
+    ids, sums = parts[0]
+    for more_ids, more in parts[1:]:
+        at = np.minimum(more_ids.searchsorted(ids), len(more_ids) - 1)
+        found = more_ids[at] == ids
+        sums[found] += more[at[found]]
+        fresh = np.ones(len(more_ids), dtype=bool)
+        fresh[at[found]] = False
+        ids = np.concatenate((ids, more_ids[fresh]))
+        sums = np.concatenate((sums, more[fresh]))
+    return ids, sums
 
 
 def _add_by_doc(

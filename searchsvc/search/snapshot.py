@@ -188,6 +188,7 @@ class Reading:
         self.reader = searcher.reader()
         self.columns = snapshot.columns(searcher)
         self.ranking = snapshot.ranking
+        self._stored: dict[int, dict[str, Any]] = {}
 
     @property
     def bm25(self) -> Bm25f:
@@ -226,7 +227,13 @@ class Reading:
         return self.snapshot.cache.get_or_make(("scores", key), make)
 
     def stored(self, docnum: int) -> dict[str, Any]:
-        return self.searcher.stored_fields(docnum)
+        """An article's stored fields, read once per reading (not to be changed): feedback
+        reads the first articles' text for their words, and the page shows most of the
+        same articles again."""
+        found = self._stored.get(docnum)
+        if found is None:
+            found = self._stored[docnum] = self.searcher.stored_fields(docnum)
+        return found
 
 
 def _postings_key(field: str, text: str) -> tuple[str, str, str]:
