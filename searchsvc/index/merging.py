@@ -24,6 +24,7 @@ stay deleted: their docnums move with their segment into the merged one's deleti
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -31,7 +32,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from heapq import merge as merge_sorted
 from itertools import groupby
@@ -137,13 +138,16 @@ def merge_index(
     fields = _indexed_fields(storage, segments)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{indexname}.merge.", dir=storage.folder))
     try:
-        jobs = [(_merge_columns, (storage.folder, indexname, merged.segid))]
-        jobs += [
-            (_merge_field, (storage.folder, indexname, name, str(work_dir), compression))
-            for name in fields
-        ]
-        _run_jobs(jobs, procs)
-        _assemble_terms(storage, merged, fields, work_dir)
+        with _job_runner(procs) as submit:
+            columns = submit(_merge_columns, storage.folder, indexname, merged.segid)
+            parts = [
+                submit(_merge_field, storage.folder, indexname, name, str(work_dir), compression)
+                for name in fields
+            ]
+            # Each field's part is appended as soon as it and those before it are done,
+            # while the pool still merges the others.
+            _assemble_terms(storage, merged, fields, work_dir, parts)
+            columns.result()
         _join_dictionaries(storage, segments, merged)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -199,18 +203,27 @@ def _indexed_fields(storage: FileStorage, segments: list) -> list[str]:
     return sorted(names)
 
 
-def _run_jobs(jobs: list[tuple], procs: int) -> None:
-    """Run the jobs here (one process) or in a pool; forking only an unthreaded process."""
+@contextlib.contextmanager
+def _job_runner(procs: int) -> Iterator[Callable[..., Future]]:
+    """A ``submit(function, *args)`` running jobs in a pool of ``procs`` processes
+    (forking only an unthreaded process), or here, one by one, for one process."""
     if procs <= 1:
-        for function, args in jobs:
-            function(*args)
+        yield _run_here
         return
     method = "fork" if threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=procs, mp_context=context) as pool:
-        futures = [pool.submit(function, *args) for function, args in jobs]
-        for future in futures:
-            future.result()
+        try:
+            yield pool.submit
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _run_here(function: Callable[..., Any], *args: Any) -> Future:
+    done: Future = Future()
+    done.set_result(function(*args))
+    return done
 
 
 def _open_segments(folder: str, indexname: str) -> tuple[FileStorage, Any, list]:
@@ -556,32 +569,45 @@ class _BlockQueue:
 
 
 def _assemble_terms(
-    storage: FileStorage, merged: W3Segment, fields: list[str], work_dir: Path
+    storage: FileStorage, merged: W3Segment, fields: list[str], work_dir: Path, parts: list
 ) -> None:
+    """The fields' part files appended in order into the merged ``.trm`` and ``.pst``,
+    each once its job (``parts``, futures in the order of ``fields``) is done."""
     terms = TermTable(merged.create_file(storage, W3Codec.TERMS_EXT))
-    fieldmap = terms.extras["fieldmap"] = {}
+    terms.extras["fieldmap"] = {}
     postings = merged.create_file(storage, W3Codec.POSTS_EXT)
-    for fieldname in fields:
-        records = _read_records(work_dir / f"{fieldname}.terms")
-        first = next(records, None)
-        if first is None:
-            continue
-        fieldid = fieldmap[fieldname] = len(fieldmap)
-        prefix = pack_ushort(fieldid)
-        shift = postings.tell()
-        with open(work_dir / f"{fieldname}.pst", "rb") as part:
-            shutil.copyfileobj(part, postings, 1 << 20)
-        keys: list[bytes] = []
-        shifted: list[bytes] = []
-        for btext, record in _chain_first(first, records):
-            keys.append(prefix + btext)
-            shifted.append(_shift_record(record, shift))
-            if len(keys) >= RECORDS_PER_WRITE:
-                terms.add_many(keys, shifted)
-                keys, shifted = [], []
-        terms.add_many(keys, shifted)
+    try:
+        for fieldname, part in zip(fields, parts, strict=True):
+            part.result()
+            _append_field(terms, postings, work_dir, fieldname)
+    except BaseException:
+        terms.dbfile.close()  # not terms.close(): no hash tables for a failed merge
+        raise
+    finally:
+        postings.close()
     terms.close()
-    postings.close()
+
+
+def _append_field(terms: TermTable, postings: Any, work_dir: Path, fieldname: str) -> None:
+    """One field's part files appended, its postings offsets shifted by where they land."""
+    records = _read_records(work_dir / f"{fieldname}.terms")
+    first = next(records, None)
+    if first is None:
+        return
+    fieldmap = terms.extras["fieldmap"]
+    prefix = pack_ushort(fieldmap.setdefault(fieldname, len(fieldmap)))
+    shift = postings.tell()
+    with open(work_dir / f"{fieldname}.pst", "rb") as part_postings:
+        shutil.copyfileobj(part_postings, postings, 1 << 20)
+    keys: list[bytes] = []
+    shifted: list[bytes] = []
+    for btext, record in _chain_first(first, records):
+        keys.append(prefix + btext)
+        shifted.append(_shift_record(record, shift))
+        if len(keys) >= RECORDS_PER_WRITE:
+            terms.add_many(keys, shifted)
+            keys, shifted = [], []
+    terms.add_many(keys, shifted)
 
 
 def _read_records(path: Path) -> Iterator[tuple[bytes, bytes]]:
