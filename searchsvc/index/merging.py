@@ -490,10 +490,15 @@ def _extent(postfile: Any, record: bytes) -> bytes:
 def _moved_blocks(postings: bytes, offset: int, *, last: bool) -> bytes | bytearray:
     """One segment's postings blocks of a term, as they lie in the merged run: ``offset``
     added to the first and last docnum of each header (the rest of a block is gaps from
-    the first), and, unless they are the run's ``last``, no longer ending the term."""
-    starts = block_spans(postings)[0].tolist()
+    the first), and, unless they are the run's ``last``, no longer ending the term.
+
+    Blocks that stay as they are (the first segment's, ending the run) are not walked:
+    their start is checked, as a reader checks it."""
     if not offset and last:
+        if postings[: len(BLOCK_MAGIC)] != BLOCK_MAGIC:
+            raise ValueError(f"postings start with {postings[:4]!r}, not {BLOCK_MAGIC!r}")
         return postings[len(BLOCK_MAGIC) :]
+    starts = block_spans(postings)[0].tolist()
     blocks = bytearray(postings)
     if offset:
         for start in starts:
