@@ -272,7 +272,6 @@ def _build(
         tracker.close()
 
     indexed = time.monotonic()
-    status.update(force=True, phase="verifying")
     segments = [segment for outcome in outcomes for segment in outcome[0]]
     report = IngestReport()
     for outcome in outcomes:
@@ -287,10 +286,13 @@ def _build(
         )
     TOC(schema, segments, 1).write(storage, INDEX_NAME)
     if len(segments) > 1 and written >= settings.merge_min_articles:
-        status.update(force=True, phase="merging")
+        # Phases are shown as progress is, at most every half second: a forced write of
+        # the status file costs two fsyncs on the build's own path.
+        status.update(phase="merging")
         merge_index(storage, INDEX_NAME, procs=settings.build_procs, compression=config.compression)
     shutil.rmtree(gen_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
     merged = time.monotonic()
+    status.update(phase="verifying")
     with ThreadPoolExecutor(max_workers=1) as flusher:
         # The merged segment goes to disk while its checks run; nothing forks from here on.
         flushed = flusher.submit(_fsync_files, list(gen_dir.iterdir()))
@@ -338,7 +340,7 @@ def _build(
     meta["chunks"] = build_chunks(gen_dir, index_files)
     write_meta(gen_dir, meta)
     fsync_dir(gen_dir.parent)
-    status.update(force=True, phase="switching")
+    status.update(phase="switching")
     switch_current(index_dir, name)
     return BuildResult(
         generation=name,
