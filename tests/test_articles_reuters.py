@@ -108,6 +108,15 @@ def test_story_record(tmp_path):
     assert report.articles == 1 and not report.skipped and not report.repaired
 
 
+def test_body_paragraphs_from_blank_and_indented_lines(tmp_path):
+    # Lines end in spaces, a blank line holds spaces, the body opens on a blank line and
+    # an indented one: each blank or indented line starts a paragraph, the others join.
+    body = "\n  \nFirst line   \nsecond line.\n   \nThird  para\n  Fourth,\nstill fourth.  "
+    path = write_sgm(tmp_path, story(5, body=body))
+    (article,), _ = read(path)
+    assert article.body == ("First line second line.\n\nThird  para\n\nFourth, still fourth.")
+
+
 def test_brief_is_skipped_and_unproc_kept_without_title(tmp_path):
     path = write_sgm(tmp_path, BRIEF.format(newid=2), UNPROC.format(newid=3), story(4))
     articles, report = read(path)

@@ -108,7 +108,7 @@ def parse_dateline(text: str) -> Dateline:
             rest, month, day, year = _cut_date(rest)
         if rest == before:
             break
-    place = ", ".join(s.strip() for s in rest.split(",") if any(c.isalpha() for c in s))
+    place = ", ".join(s.strip() for s in rest.split(",") if any(map(str.isalpha, s)))
     if not looks_like_place(place):
         place = None
     return Dateline(text=text, place=place, agency=agency, month=month, day=day, year=year)
@@ -164,7 +164,7 @@ def looks_like_place(text: str) -> bool:
     Tolerates what wire desks type: an all-lowercase line ("omaha"), one word left in
     lowercase ("Mexico city"), a leading article in a qualifier ("the Netherlands").
     """
-    if not text or len(text) > MAX_PLACE_CHARS or any(c.isdigit() for c in text):
+    if not text or len(text) > MAX_PLACE_CHARS or any(map(str.isdigit, text)):
         return False
     if text.lower() in _NOT_PLACES or (month_number(text) and _BARE_MONTH_TAIL.match(text)):
         return False
