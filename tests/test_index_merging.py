@@ -17,7 +17,7 @@ from whoosh.writing import NO_MERGE
 
 from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
-from searchsvc.index.codec import VALUES_COMPRESSED, WHOLE_COMPRESSED, read_run
+from searchsvc.index.codec import BLOCK_MAGIC, VALUES_COMPRESSED, WHOLE_COMPRESSED, read_run
 from searchsvc.index.merging import merge_index
 from searchsvc.index.schema import article_document, make_schema
 from searchsvc.index.segments import BulkSegmentWriter
@@ -224,6 +224,22 @@ def test_segments_of_both_block_layouts_merge(tmp_path: Path) -> None:
         matcher = reader.postings("body", "oil")
         extent = matcher._postfile.get(matcher._startoffset, matcher._length[0])
     assert {WHOLE_COMPRESSED, VALUES_COMPRESSED} <= set(read_run(extent).layouts.tolist())
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_field_that_cannot_be_merged_stops_the_merge(tmp_path: Path, procs: int) -> None:
+    """Damaged postings in one segment fail their field's job; the error reaches the
+    caller, whose index is left at its commit, with its segments."""
+    storage = segmented_index(tmp_path / "ix", articles_per_segment=100, count=300)
+    generation = storage.open_index().latest_generation()
+    last = storage.open_index()._segments()[-1]
+    postings = Path(storage.folder) / f"MAIN_{last.segid}.pst"
+    postings.write_bytes(postings.read_bytes().replace(BLOCK_MAGIC, b"Bad!"))
+    with pytest.raises(ValueError, match="postings start with"):
+        merge_index(storage, "MAIN", procs=procs)
+    ix = storage.open_index()
+    assert (ix.latest_generation(), len(ix._segments())) == (generation, 3)
+    assert not list(Path(storage.folder).glob("MAIN.merge.*"))
 
 
 def array_postings(storage: FileStorage, terms: list[tuple[str, str]]) -> list[tuple]:

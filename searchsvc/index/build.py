@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,7 +272,6 @@ def _build(
         tracker.close()
 
     indexed = time.monotonic()
-    status.update(force=True, phase="verifying")
     segments = [segment for outcome in outcomes for segment in outcome[0]]
     report = IngestReport()
     for outcome in outcomes:
@@ -286,19 +286,25 @@ def _build(
         )
     TOC(schema, segments, 1).write(storage, INDEX_NAME)
     if len(segments) > 1 and written >= settings.merge_min_articles:
-        status.update(force=True, phase="merging")
+        # Phases are shown as progress is, at most every half second: a forced write of
+        # the status file costs two fsyncs on the build's own path.
+        status.update(phase="merging")
         merge_index(storage, INDEX_NAME, procs=settings.build_procs, compression=config.compression)
     shutil.rmtree(gen_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
     merged = time.monotonic()
-    _cache_columns(storage)
-    copy_pairs = _store_copy_pairs(storage)
-    cached = time.monotonic()
-    written_files = build_manifest(gen_dir)  # checksums of the files as written
-    duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
-    article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
-
-    verified = time.monotonic()
-    _fsync_tree(gen_dir)
+    status.update(phase="verifying")
+    with ThreadPoolExecutor(max_workers=1) as flusher:
+        # The merged segment goes to disk while its checks run; nothing forks from here on.
+        flushed = flusher.submit(_fsync_files, list(gen_dir.iterdir()))
+        _cache_columns(storage)
+        copy_pairs = _store_copy_pairs(storage)
+        cached = time.monotonic()
+        written_files = build_manifest(gen_dir)  # checksums of the files as written
+        duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
+        article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
+        verified = time.monotonic()
+        flushed.result()
+    _fsync_tree(gen_dir)  # what was written since, and the directory
     synced = time.monotonic()
     index_files = build_manifest(gen_dir, written_files)
     verify_files_unchanged(storage, INDEX_NAME, index_files)
@@ -336,7 +342,7 @@ def _build(
     meta["chunks"] = build_chunks(gen_dir, index_files)
     write_meta(gen_dir, meta)
     fsync_dir(gen_dir.parent)
-    status.update(force=True, phase="switching")
+    status.update(phase="switching")
     switch_current(index_dir, name)
     return BuildResult(
         generation=name,
@@ -370,11 +376,19 @@ def _store_copy_pairs(storage: FileStorage) -> str | None:
 
 def _fsync_tree(path: Path) -> None:
     """Flush the generation's files so a power cut cannot leave a "complete" husk."""
-    for entry in Path(path).iterdir():
-        if entry.is_file():
-            fd = os.open(entry, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    _fsync_files(Path(path).iterdir())
     fsync_dir(path)
+
+
+def _fsync_files(paths: Iterable[Path]) -> None:
+    """Flush each file; one removed meanwhile (a table of contents a commit replaced) is
+    nothing to flush."""
+    for entry in paths:
+        try:
+            fd = os.open(entry, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

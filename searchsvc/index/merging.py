@@ -24,6 +24,7 @@ stay deleted: their docnums move with their segment into the merged one's deleti
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -31,7 +32,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from heapq import merge as merge_sorted
 from itertools import groupby
@@ -39,6 +40,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     STORED_COLUMN,
@@ -47,7 +49,7 @@ from whoosh.codec.whoosh3 import (
     W3Segment,
     W3TermInfo,
 )
-from whoosh.columns import CompressedBytesColumn, VarBytesColumn, WrappedColumn
+from whoosh.columns import CompressedBytesColumn, NumericColumn, VarBytesColumn, WrappedColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 from whoosh.system import pack_ushort
@@ -57,12 +59,15 @@ from searchsvc.index.codec import (
     COMPACT_INLINE,
     CompactCodec,
     CompactTermInfo,
+    block_spans,
+    decode_postings,
     encode_block,
     encode_postings,
     float32,
     shifted_blocks,
     write_block,
 )
+from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
 from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT
 from searchsvc.index.stored import DICTIONARY_EXT, join_dictionary_tables
 from searchsvc.index.termtable import TermTable
@@ -77,8 +82,18 @@ _RECORD_HEADER = struct.Struct("!HI")
 #: pickled, or the postings' offset and length in the ``.pst`` file.
 _TERM_INFO = W3TermInfo._struct
 _EXTENT = struct.Struct("!qi")
+#: The term's first and last docnum, the record statistics' last two fields.
+_RECORD_IDS = struct.Struct("!II")
+_RECORD_IDS_AT = _TERM_INFO.size - _RECORD_IDS.size
+#: A postings block: its signed length (negative for the term's last block), then its
+#: header (the codec's ``<HIIfBBB``), whose first and last docnum follow the count.
+_BLOCK_LENGTH = struct.Struct("!i")
+_BLOCK_IDS = struct.Struct("<II")
+_BLOCK_IDS_AT = struct.calcsize("<H")
 #: A record's key and value lengths in Whoosh's hash files.
 _KEY_LENGTHS = struct.Struct("!ii")
+#: Whole-number type codes of ``struct``, whose numeric columns are read in one piece.
+_WHOLE_NUMBERS = frozenset("bBhHiIlLqQ")
 #: Bytes of a term table read at a time, and term records gathered for one write.
 READ_BYTES = 1 << 20
 RECORDS_PER_WRITE = 4096
@@ -123,13 +138,16 @@ def merge_index(
     fields = _indexed_fields(storage, segments)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{indexname}.merge.", dir=storage.folder))
     try:
-        jobs = [(_merge_columns, (storage.folder, indexname, merged.segid))]
-        jobs += [
-            (_merge_field, (storage.folder, indexname, name, str(work_dir), compression))
-            for name in fields
-        ]
-        _run_jobs(jobs, procs)
-        _assemble_terms(storage, merged, fields, work_dir)
+        with _job_runner(procs) as submit:
+            columns = submit(_merge_columns, storage.folder, indexname, merged.segid)
+            parts = [
+                submit(_merge_field, storage.folder, indexname, name, str(work_dir), compression)
+                for name in fields
+            ]
+            # Each field's part is appended as soon as it and those before it are done,
+            # while the pool still merges the others.
+            _assemble_terms(storage, merged, fields, work_dir, parts)
+            columns.result()
         _join_dictionaries(storage, segments, merged)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -185,18 +203,27 @@ def _indexed_fields(storage: FileStorage, segments: list) -> list[str]:
     return sorted(names)
 
 
-def _run_jobs(jobs: list[tuple], procs: int) -> None:
-    """Run the jobs here (one process) or in a pool; forking only an unthreaded process."""
+@contextlib.contextmanager
+def _job_runner(procs: int) -> Iterator[Callable[..., Future]]:
+    """A ``submit(function, *args)`` running jobs in a pool of ``procs`` processes
+    (forking only an unthreaded process), or here, one by one, for one process."""
     if procs <= 1:
-        for function, args in jobs:
-            function(*args)
+        yield _run_here
         return
     method = "fork" if threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=procs, mp_context=context) as pool:
-        futures = [pool.submit(function, *args) for function, args in jobs]
-        for future in futures:
-            future.result()
+        try:
+            yield pool.submit
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _run_here(function: Callable[..., Any], *args: Any) -> Future:
+    done: Future = Future()
+    done.set_result(function(*args))
+    return done
 
 
 def _open_segments(folder: str, indexname: str) -> tuple[FileStorage, Any, list]:
@@ -220,13 +247,13 @@ def _merge_columns(folder: str, indexname: str, segid: str) -> None:
             raw = _raw_column(_column_type(schema, name))
             if name == STORED:  # the writer starts with this column: keep its file only
                 stored_file = writer._colwriters[STORED]._child._dbfile
-                target = writer._colwriters[STORED] = raw.writer(stored_file)
+                target = writer._colwriters[STORED] = BulkColumnWriter(raw, stored_file)
             else:
-                writer._create_column(name, raw)
-                target = writer._get_column(name)
+                target = buffered_column(writer, name, raw)
             for reader, offset in zip(readers, offsets, strict=True):
                 if reader.has_column(name):
-                    _append_column(reader.column_reader(name, raw), target, offset)
+                    values = _column_values(reader.column_reader(name, raw), raw)
+                    target.add_many(range(offset, offset + len(values)), values)
         writer._doccount = sum(segment.doc_count_all() for segment in segments)
         writer._indoc = None  # nothing to finish: no document was started
         writer.close()
@@ -270,10 +297,26 @@ def _raw_column(column: Any) -> Any:
     return column
 
 
-def _append_column(reader: Any, writer: Any, offset: int) -> None:
-    add = writer.add
-    for docnum, value in enumerate(reader, offset):
-        add(docnum, value)
+def _column_values(reader: Any, column: Any) -> list:
+    """Every document's value in one segment's ``column``, read in one piece where its
+    layout is plain: variable bytes end to end, or whole numbers big-endian (with the
+    trailing documents that hold the default left off)."""
+    if type(column) is VarBytesColumn:
+        lengths = np.asarray(reader._lengths, dtype=np.int64)
+        data = reader._dbfile.get(reader._basepos, int(lengths.sum()))
+        ends = np.cumsum(lengths)
+        return [
+            data[start:end]
+            for start, end in zip((ends - lengths).tolist(), ends.tolist(), strict=True)
+        ]
+    if type(column) is NumericColumn and column._typecode in _WHOLE_NUMBERS:
+        code = column._typecode
+        dtype = np.dtype(f">{'u' if code.isupper() else 'i'}{struct.calcsize('!' + code)}")
+        numbers = np.full(reader._doccount, column._default, dtype=dtype)
+        stored = reader._dbfile.get(reader._basepos, reader._count * dtype.itemsize)
+        numbers[: reader._count] = np.frombuffer(stored, dtype=dtype)
+        return numbers.tolist()
+    return list(reader)
 
 
 # Terms and postings, one field per job.
@@ -368,6 +411,8 @@ class _TermMerger:
         self.postings: Any = None
 
     def merge_term(self, parts: list[tuple[Any, int, bytes]]) -> bytes:
+        if len(parts) == 1 and parts[0][2][0] in (0, COMPACT_INLINE):
+            return self._moved(*parts[0])
         heads = [_TERM_INFO.unpack_from(record) for _, _, record in parts]
         df = sum(head[2] for head in heads)
         stats = (
@@ -379,10 +424,9 @@ class _TermMerger:
             parts[0][1] + heads[0][6],
             parts[-1][1] + heads[-1][7],
         )
-        if len(parts) == 1 and heads[0][0] == COMPACT_INLINE:
-            # Inlined postings hold gaps and weights relative to the term's maximum, none
-            # of which a docnum offset changes: the encoded bytes stay as they are.
-            return _TERM_INFO.pack(COMPACT_INLINE, *stats) + parts[0][2][_TERM_INFO.size :]
+        if not any(head[0] for head in heads):
+            runs = [(_extent(postfile, record), offset) for postfile, offset, record in parts]
+            return _TERM_INFO.pack(False, *stats) + self._write_runs(runs)
         if df < self.inline_limit and all(head[0] for head in heads):
             pending = _PendingBlock()
             for (_, offset, record), head in zip(parts, heads, strict=True):
@@ -413,6 +457,59 @@ class _TermMerger:
         extent = _EXTENT.pack(start, self.postings.tell() - start)
         return _TERM_INFO.pack(False, *stats) + extent
 
+    def _moved(self, postfile: Any, offset: int, record: bytes) -> bytes:
+        """The record of a term found in one segment, its docnums moved by ``offset``.
+
+        Nothing changes but the first and last docnum, in the record and in each block
+        header: inlined postings hold gaps and weights relative to the term's maximum.
+        """
+        if offset:
+            first, last = _RECORD_IDS.unpack_from(record, _RECORD_IDS_AT)
+            moved = _RECORD_IDS.pack(first + offset, last + offset)
+            record = record[:_RECORD_IDS_AT] + moved + record[_TERM_INFO.size :]
+        if record[0]:
+            return record
+        extent = self._write_runs([(_extent(postfile, record), offset)])
+        return record[: _TERM_INFO.size] + extent
+
+    def _write_runs(self, runs: list[tuple[bytes, int]]) -> bytes:
+        """Segments' postings of one term (each ``(postings, docnum offset)``) written end
+        to end as the merged term's; its extent in the merged postings."""
+        start = self.postings.tell()
+        self.postings.write(BLOCK_MAGIC)
+        for number, (postings, offset) in enumerate(runs):
+            self.postings.write(_moved_blocks(postings, offset, last=number == len(runs) - 1))
+        return _EXTENT.pack(start, self.postings.tell() - start)
+
+
+def _extent(postfile: Any, record: bytes) -> bytes:
+    """The postings a term record points to."""
+    return postfile.get(*_EXTENT.unpack_from(record, _TERM_INFO.size))
+
+
+def _moved_blocks(postings: bytes, offset: int, *, last: bool) -> bytes | bytearray:
+    """One segment's postings blocks of a term, as they lie in the merged run: ``offset``
+    added to the first and last docnum of each header (the rest of a block is gaps from
+    the first), and, unless they are the run's ``last``, no longer ending the term.
+
+    Blocks that stay as they are (the first segment's, ending the run) are not walked:
+    their start is checked, as a reader checks it."""
+    if not offset and last:
+        if postings[: len(BLOCK_MAGIC)] != BLOCK_MAGIC:
+            raise ValueError(f"postings start with {postings[:4]!r}, not {BLOCK_MAGIC!r}")
+        return postings[len(BLOCK_MAGIC) :]
+    starts = block_spans(postings)[0].tolist()
+    blocks = bytearray(postings)
+    if offset:
+        for start in starts:
+            first, final = _BLOCK_IDS.unpack_from(blocks, start + _BLOCK_IDS_AT)
+            _BLOCK_IDS.pack_into(blocks, start + _BLOCK_IDS_AT, first + offset, final + offset)
+    if not last:
+        at = starts[-1] - _BLOCK_LENGTH.size
+        (length,) = _BLOCK_LENGTH.unpack_from(blocks, at)
+        _BLOCK_LENGTH.pack_into(blocks, at, -length)
+    return blocks[len(BLOCK_MAGIC) :]
+
 
 class _PendingBlock:
     """Inlined postings of several segments gathered into one list or postings block."""
@@ -425,7 +522,12 @@ class _PendingBlock:
         self.maxlength = 0
 
     def add(self, record: bytes, head: tuple, offset: int) -> None:
-        ids, weights, values = CompactTermInfo.from_bytes(record).inlined_postings()
+        if record[0] == COMPACT_INLINE:  # the arrays as they lie, without a term info
+            df = head[2]
+            raw = decode_postings(record[_TERM_INFO.size :], df, head[6], head[5], None)
+            ids, weights, values = raw.ids(), raw.weights(df), raw.values(df, None)
+        else:  # Whoosh's own inlined postings
+            ids, weights, values = CompactTermInfo.from_bytes(record).inlined_postings()
         self.ids.extend([offset + docnum for docnum in ids] if offset else ids)
         self.weights.extend(weights)
         self.values.extend(values)
@@ -472,32 +574,45 @@ class _BlockQueue:
 
 
 def _assemble_terms(
-    storage: FileStorage, merged: W3Segment, fields: list[str], work_dir: Path
+    storage: FileStorage, merged: W3Segment, fields: list[str], work_dir: Path, parts: list
 ) -> None:
+    """The fields' part files appended in order into the merged ``.trm`` and ``.pst``,
+    each once its job (``parts``, futures in the order of ``fields``) is done."""
     terms = TermTable(merged.create_file(storage, W3Codec.TERMS_EXT))
-    fieldmap = terms.extras["fieldmap"] = {}
+    terms.extras["fieldmap"] = {}
     postings = merged.create_file(storage, W3Codec.POSTS_EXT)
-    for fieldname in fields:
-        records = _read_records(work_dir / f"{fieldname}.terms")
-        first = next(records, None)
-        if first is None:
-            continue
-        fieldid = fieldmap[fieldname] = len(fieldmap)
-        prefix = pack_ushort(fieldid)
-        shift = postings.tell()
-        with open(work_dir / f"{fieldname}.pst", "rb") as part:
-            shutil.copyfileobj(part, postings, 1 << 20)
-        keys: list[bytes] = []
-        shifted: list[bytes] = []
-        for btext, record in _chain_first(first, records):
-            keys.append(prefix + btext)
-            shifted.append(_shift_record(record, shift))
-            if len(keys) >= RECORDS_PER_WRITE:
-                terms.add_many(keys, shifted)
-                keys, shifted = [], []
-        terms.add_many(keys, shifted)
+    try:
+        for fieldname, part in zip(fields, parts, strict=True):
+            part.result()
+            _append_field(terms, postings, work_dir, fieldname)
+    except BaseException:
+        terms.dbfile.close()  # not terms.close(): no hash tables for a failed merge
+        raise
+    finally:
+        postings.close()
     terms.close()
-    postings.close()
+
+
+def _append_field(terms: TermTable, postings: Any, work_dir: Path, fieldname: str) -> None:
+    """One field's part files appended, its postings offsets shifted by where they land."""
+    records = _read_records(work_dir / f"{fieldname}.terms")
+    first = next(records, None)
+    if first is None:
+        return
+    fieldmap = terms.extras["fieldmap"]
+    prefix = pack_ushort(fieldmap.setdefault(fieldname, len(fieldmap)))
+    shift = postings.tell()
+    with open(work_dir / f"{fieldname}.pst", "rb") as part_postings:
+        shutil.copyfileobj(part_postings, postings, 1 << 20)
+    keys: list[bytes] = []
+    shifted: list[bytes] = []
+    for btext, record in _chain_first(first, records):
+        keys.append(prefix + btext)
+        shifted.append(_shift_record(record, shift))
+        if len(keys) >= RECORDS_PER_WRITE:
+            terms.add_many(keys, shifted)
+            keys, shifted = [], []
+    terms.add_many(keys, shifted)
 
 
 def _read_records(path: Path) -> Iterator[tuple[bytes, bytes]]:
