@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -299,17 +299,14 @@ class BulkSegmentWriter(SegmentWriter):
         if not isinstance(field.format, Positions):
             return self._add_items(fieldname, docnum, FieldItems.of(field, value))
         if isinstance(value, AnalyzedText):
-            return self._add_items(fieldname, docnum, self._text_items(field, value))
-        if len(value) > REPEATED_TEXT_CHARS:
-            text = AnalyzedText.of(value, field.analyzer)
-            return self._add_items(fieldname, docnum, self._text_items(field, text))
-        key = (fieldname, value)
-        items = self._other_items.get(key)
-        if items is None:
-            if len(self._other_items) >= OTHER_CACHE_LIMIT:
-                self._other_items.clear()
-            text = AnalyzedText.of(value, field.analyzer)
-            items = self._other_items[key] = self._text_items(field, text)
+            items = self._text_items(field, value)
+        else:
+
+            def analyse() -> FieldItems:
+                return self._text_items(field, AnalyzedText.of(value, field.analyzer))
+
+            short = len(value) <= REPEATED_TEXT_CHARS
+            items = self._remembered(fieldname, value, analyse) if short else analyse()
         return self._add_items(fieldname, docnum, items)
 
     def _text_items(self, field: NewsText, text: AnalyzedText) -> FieldItems:
@@ -351,13 +348,20 @@ class BulkSegmentWriter(SegmentWriter):
         """Facet and date fields: their few values repeat, so each value is analyzed once."""
         if field.unique:
             return self._add_items(fieldname, docnum, FieldItems.of(field, value))
+        items = self._remembered(fieldname, value, lambda: FieldItems.of(field, value))
+        return self._add_items(fieldname, docnum, items)
+
+    def _remembered(
+        self, fieldname: str, value: Any, analyse: Callable[[], FieldItems]
+    ) -> FieldItems:
+        """The postings of a value that repeats, analysed once while the segment is written."""
         key = (fieldname, value)
         items = self._other_items.get(key)
         if items is None:
             if len(self._other_items) >= OTHER_CACHE_LIMIT:
                 self._other_items.clear()
-            items = self._other_items[key] = FieldItems.of(field, value)
-        return self._add_items(fieldname, docnum, items)
+            items = self._other_items[key] = analyse()
+        return items
 
     def _add_items(self, fieldname: str, docnum: int, items: FieldItems) -> int:
         if items.length:
