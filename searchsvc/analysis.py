@@ -340,29 +340,22 @@ class NewsAnalysis(CompositeAnalyzer):
     def surface_positions(
         self, text: str, stopwords: frozenset[str] | None = None
     ) -> tuple[int, dict[str, list[int]]]:
-        """:meth:`surface_words` as (word count, each word's positions).
-
-        The tokens are looked up in the memo by one C-level ``map`` (only tokens never seen
-        reach Python, once each) and stopwords dropped by ``filter``: the one Python step
-        per token left is appending its position.
-        """
+        """:meth:`surface_words` as (word count, each word's positions), in one pass."""
         cache, stopwords = self._surface_cache(stopwords)
-        tokens = self.tokenizer.regexp.findall(text)
-        words = list(map(cache.get, tokens))
-        if None in words:
-            for token in set(tokens).difference(cache):
-                _remember_surface(cache, stopwords, token)
-            words = list(map(cache.__getitem__, tokens))
-        if "" in words:
-            words = list(filter(None, words))
         positions: dict[str, list[int]] = {}
-        for pos, word in enumerate(words):
-            found = positions.get(word)
-            if found is None:
-                positions[word] = [pos]
-            else:
-                found.append(pos)
-        return len(words), positions
+        pos = 0
+        for token in self.tokenizer.regexp.findall(text):
+            word = cache.get(token)
+            if word is None:
+                word = _remember_surface(cache, stopwords, token)
+            if word:
+                found = positions.get(word)
+                if found is None:
+                    positions[word] = [pos]
+                else:
+                    found.append(pos)
+                pos += 1
+        return pos, positions
 
     def surface_counts(self, text: str, stopwords: frozenset[str] | None = None) -> dict[str, int]:
         """:meth:`surface_words` as each word's count, for readers that need no positions
