@@ -147,6 +147,21 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
     assert decoded.ids.tolist() == expected_ids
     assert decoded.weights.tolist() == expected_weights
     assert list(decoded.values) == expected_values
+    wanted = np.array([*range(len(expected_ids) - 1, -1, -2), 0], dtype=np.int64)
+    fresh = decode_run(read_run(extent.getvalue()), fixed_size).values  # no block split yet
+    data, starts, ends = fresh.value_spans(wanted)
+    spans = [data[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
+    assert spans == [expected_values[index] or b"" for index in wanted.tolist()]
+
+
+def test_value_spans_refuse_an_index_outside_the_run() -> None:
+    extent = BytesIO()
+    extent.write(BLOCK_MAGIC)
+    header, data = encode_block([3, 9], [1.0, 1.0], [b"B\x01", b"B\x02"], None, (1, 9), 0)
+    write_block(extent, header, data, last=True)
+    values = decode_run(read_run(extent.getvalue()), None).values
+    with pytest.raises(IndexError):
+        values.value_spans(np.array([0, 2]))
 
 
 def test_a_run_holds_a_few_numbers_per_block_until_its_values_are_asked_for() -> None:

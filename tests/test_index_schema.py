@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index
@@ -25,6 +27,33 @@ def test_positions_read_back_as_written(positions: list[int]) -> None:
     assert fmt.decode_positions(value) == positions
     assert fmt.decode_frequency(value) == len(positions)
     assert fmt.decode_weight(value) == len(positions)
+
+
+@given(st.lists(st.one_of(st.just([]), position_lists), max_size=12), st.randoms())
+def test_spans_of_many_values_decode_as_each_value_does(lists: list[list[int]], random) -> None:
+    """Values of every width laid end to end in any order, with empty spans between
+    (documents without the word), decode together to what each decodes to alone."""
+    fmt = CompactPositions()
+    values = [fmt.encode(positions) if positions else b"" for positions in lists]
+    order = list(range(len(values)))
+    random.shuffle(order)
+    buffer = b"".join(values[number] for number in order)
+    at = np.cumsum([0] + [len(values[number]) for number in order])
+    starts = np.zeros(len(values), dtype=np.int64)
+    for place, number in enumerate(order):
+        starts[number] = at[place]
+    ends = starts + np.array([len(value) for value in values], dtype=np.int64)
+    counts, positions = fmt.decode_spans(np.frombuffer(buffer, dtype=np.uint8), starts, ends)
+    assert counts.tolist() == [len(positions) for positions in lists]
+    decoded = [fmt.decode_positions(value) for value in values if value]
+    assert positions.tolist() == [position for each in decoded for position in each]
+
+
+@pytest.mark.parametrize("value", [b"Q\x01\x02", b"H\x01\x02\x03"])
+def test_spans_of_an_unknown_type_or_a_partial_item_are_refused(value: bytes) -> None:
+    buffer = np.frombuffer(value, dtype=np.uint8)
+    with pytest.raises(ValueError):
+        CompactPositions().decode_spans(buffer, np.array([0]), np.array([len(value)]))
 
 
 def test_one_position_is_smaller_than_whoosh_encodes_it() -> None:

@@ -168,8 +168,8 @@ def test_reuters_added_to_groups_as_rebuilt_and_holds_the_embedded_groups(
 ) -> None:
     """All of Reuters-21578: a build of all but the last 2,000 articles, then those added,
     leaves every article the label a rebuild of all of them gives; and each group of the
-    embedded engine lies within one of the cluster's (which checks every pair sharing a
-    band, where the embedded engine checks neighbours in its document order)."""
+    embedded engine lies within one of the cluster's (both group by one rule; the check
+    allows for a repeated id, of which the two builds may keep different articles)."""
     settings = Settings(index_dir=tmp_path / "index", corpus=(reuters_dir,), build_procs=1)
     build_index(None, settings, show_progress=False)
     embedded = embedded_groups(settings)

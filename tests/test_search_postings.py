@@ -43,8 +43,18 @@ def test_positions_of_every_document_match_whoosh(searcher, field: str) -> None:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         expected = whoosh_positions(searcher, field, text)
         postings = read_postings(searcher, field, text)
-        for docnum in range(searcher.doc_count_all() + 1):
+        every = range(searcher.doc_count_all() + 1)
+        for docnum in every:
             assert list(postings.positions(docnum)) == expected.get(docnum, [])
+        assert split_lists(postings.position_lists(np.array(every))) == [
+            expected.get(docnum, []) for docnum in every
+        ]
+
+
+def split_lists(lists: tuple[np.ndarray, np.ndarray]) -> list[list[int]]:
+    """``position_lists``' arrays as one list of positions per document."""
+    counts, positions = lists
+    return [part.tolist() for part in np.split(positions, np.cumsum(counts)[:-1])]
 
 
 #: Words of the many-block index: "harbour" is in every article (several blocks of
@@ -114,8 +124,10 @@ def test_many_block_postings_match_whoosh(many_blocks, field: str, word: str) ->
     every = range(many_blocks.doc_count_all() + 1)
     for docnum in every:
         assert list(postings.positions(docnum)) == positions.get(docnum, [])
-    looked_up = postings.positions_of(np.array([*every, *reversed(every)]))
-    assert looked_up == [positions.get(docnum, []) for docnum in [*every, *reversed(every)]]
+    asked = [*every, *reversed(every)]
+    assert postings.decode_spans is not None  # the array path, not one value at a time
+    looked_up = split_lists(postings.position_lists(np.array(asked)))
+    assert looked_up == [positions.get(docnum, []) for docnum in asked]
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.search import RankingConfig, SearchEngine, SearchRequest
-from searchsvc.search.ranking import _add_by_doc
+from searchsvc.search.ranking import _add_by_doc, phrase_count, phrase_counts
 
 FILLER = "Traders in the city said the outlook for the coming spring was uncertain."
 ARTICLES = [
@@ -93,3 +96,31 @@ def test_fields_add_up_per_document_keeping_32_bit_docnums(size: int) -> None:
     assert ids.dtype == np.int32
     assert ids.tolist() == [1, 3, 7, 20, 30]
     assert sums.tolist() == [0.125, 1.125, 2.0, 4.125, 0.125]
+
+
+_POSITIONS = st.lists(st.integers(min_value=0, max_value=12), max_size=6)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(_POSITIONS, min_size=1, max_size=4), min_size=0, max_size=6),
+    st.booleans(),
+)
+def test_phrase_counts_of_many_documents_are_each_document_counted(
+    documents: list[list[list[int]]], far: bool
+) -> None:
+    """Per document, as many phrase starts as :func:`phrase_count` finds, with positions
+    in any order, repeated or missing, and near the largest a position can be."""
+    words = min((len(document) for document in documents), default=2)
+    documents = [document[:words] for document in documents]
+    if far:  # a phrase at the top of one document must not run into the next one
+        documents = [
+            [[2**32 - 1 - p for p in word] for word in document] if number % 2 else document
+            for number, document in enumerate(documents)
+        ]
+    arrays = []
+    for word in range(words):
+        lists = [document[word] for document in documents]
+        lengths = np.array([len(positions) for positions in lists], dtype=np.int64)
+        arrays.append((lengths, np.array([p for ps in lists for p in ps], dtype=np.int64)))
+    assert phrase_counts(arrays).tolist() == [phrase_count(document) for document in documents]

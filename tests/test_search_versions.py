@@ -3,7 +3,6 @@ and the HTTP answers, over a real index of the articles in ``versions_support``.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import zlib
 from pathlib import Path
@@ -16,23 +15,28 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from test_web_support import assert_documented, build_fixture_index, fixture_articles
-from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY
+from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_IDS, STRIKE_STORY, as_article
 from versions_support import versions_articles as strike_articles
 
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import IngestReport
+from searchsvc.articles.sources import read_articles
 from searchsvc.cli import main
 from searchsvc.config import ConfigError, Settings
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.index.versions import (
     BAND_BYTES,
+    RUN_ROWS,
     SIGNATURE_BYTES,
+    candidate_pairs,
     estimated_similarity,
+    group_signatures,
     linked_groups,
     shingles,
     signature,
 )
+from searchsvc.opensearch.copies import stories_of
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.collapse import candidate_pairs, group_signatures, signature_matrix
+from searchsvc.search.collapse import signature_matrix
 from searchsvc.web import close_app, create_app
 
 DEFAULT_THRESHOLD = Settings.from_env(environ={}).versions_threshold
@@ -116,14 +120,9 @@ def test_signature_matrix_holds_each_signature_in_its_row(values: list[bytes]) -
         assert bytes(row) == (value if len(value) == SIGNATURE_BYTES else bytes(SIGNATURE_BYTES))
 
 
-@given(signature_rows)
-def test_candidate_pairs_join_exactly_the_rows_that_share_a_band(values: list[bytes]) -> None:
-    """Each band's runs are chained rather than paired all with all, so the pairs are
-    checked by what they join: the rows that agree on some whole band, row by row."""
-    matrix, present = signature_matrix(values)
-    rows = np.flatnonzero(present)
-    first, second = candidate_pairs(matrix, rows)
-    shared = {
+def sharing_a_band(values: list[bytes], rows: np.ndarray) -> set[tuple[int, int]]:
+    """Every pair of ``rows`` whose values agree on a whole band, looked at one by one."""
+    return {
         (a, b)
         for a, b in itertools.combinations(rows.tolist(), 2)
         if any(
@@ -131,10 +130,67 @@ def test_candidate_pairs_join_exactly_the_rows_that_share_a_band(values: list[by
             for start in range(0, SIGNATURE_BYTES, BAND_BYTES)
         )
     }
+
+
+@given(signature_rows)
+def test_candidate_pairs_are_every_pair_sharing_a_band(values: list[bytes]) -> None:
+    matrix, present = signature_matrix(values)
+    rows = np.flatnonzero(present)
+    first, second, complete = candidate_pairs(matrix, rows)
     pairs = list(zip(first.tolist(), second.tolist(), strict=True))
-    assert len(set(pairs)) == len(pairs) and set(pairs) <= shared
-    assert all(a < b for a, b in pairs)  # a run is chained in row order
-    assert components(pairs, len(values)) == components(shared, len(values))
+    assert complete and len(set(pairs)) == len(pairs)
+    assert set(pairs) == sharing_a_band(values, rows)
+    assert all(a < b for a, b in pairs)
+
+
+@given(signature_rows, st.randoms(use_true_random=False), st.sampled_from([0.05, 0.5, 0.9]))
+def test_both_engines_group_alike_in_any_order(values, random, threshold) -> None:
+    """The embedded engine's groups (rows of its column, in document order) and the
+    cluster's (articles in the order it fetched them) are the same, whatever the order."""
+    matrix, present = signature_matrix(values)
+    embedded = labels_as_groups(group_signatures(matrix, present, threshold))
+    order = list(range(len(values)))
+    random.shuffle(order)
+    stories = stories_of([f"{row:03}" for row in order], [values[row] for row in order], threshold)
+    cluster: dict[str, set[int]] = {}
+    for row, story in zip(order, stories, strict=True):
+        cluster.setdefault(story.label, set()).add(row)
+    assert {frozenset(group) for group in cluster.values()} == embedded
+
+
+def labels_as_groups(labels: np.ndarray) -> set[frozenset[int]]:
+    return {frozenset(np.flatnonzero(labels == label).tolist()) for label in set(labels.tolist())}
+
+
+def test_a_run_longer_than_the_bound_pairs_each_row_with_its_next_rows_only() -> None:
+    """Hundreds of identical copies make no quadratic number of pairs, and stay one group."""
+    rows = 4 * RUN_ROWS
+    matrix = np.zeros((rows, SIGNATURE_BYTES), dtype=np.uint8)
+    first, second, complete = candidate_pairs(matrix, np.arange(rows))
+    assert not complete
+    assert set(np.unique(second - first).tolist()) == set(range(1, RUN_ROWS))
+    assert len(first) == sum(min(RUN_ROWS - 1, rows - 1 - row) for row in range(rows))
+    labels = group_signatures(matrix, np.ones(rows, dtype=bool), DEFAULT_THRESHOLD)
+    assert not labels.any()
+
+
+@pytest.mark.corpus
+def test_reuters_groups_are_the_same_on_both_engines(reuters_dir: Path) -> None:
+    """Every Reuters-21578 article's signature grouped as each engine groups them: the
+    embedded engine in file order, the cluster in the reverse order."""
+    paths = sorted(reuters_dir.glob("reut2-*.sgm"))
+    articles = list(read_articles(paths, IngestReport(), max_file_bytes=1 << 30))
+    values = [signature(article.title, article.body) for article in articles]
+    matrix, present = signature_matrix(values)
+    embedded = labels_as_groups(group_signatures(matrix, present, DEFAULT_THRESHOLD))
+    assert candidate_pairs(matrix, np.flatnonzero(present)).complete  # no run over the bound
+    ids = [f"{row:05}" for row in range(len(values))][::-1]
+    stories = stories_of(ids, values[::-1], DEFAULT_THRESHOLD)
+    cluster: dict[str, set[int]] = {}
+    for key, story in zip(ids, stories, strict=True):
+        cluster.setdefault(story.label, set()).add(int(key))
+    assert {frozenset(group) for group in cluster.values()} == embedded
+    assert sum(len(group) > 1 for group in embedded) > 500  # Reuters has many copies
 
 
 links = st.integers(min_value=1, max_value=40).flatmap(
@@ -262,16 +318,6 @@ def test_threshold_comes_from_settings(settings):
         assert engine.versions("strike-agency") == []
     with pytest.raises(ConfigError, match="at most 1"):
         Settings.from_env(environ={"SEARCHSVC_VERSIONS_THRESHOLD": "1.5"})
-
-
-def as_article(record: dict) -> Article:
-    return Article(
-        id=record["id"],
-        title=record["title"],
-        body=record["body"],
-        date=dt.date.fromisoformat(record["date"]),
-        source=record["source"],
-    )
 
 
 def test_incremental_adds_and_deletes_keep_groups_right(tmp_path: Path):

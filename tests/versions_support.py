@@ -9,6 +9,10 @@ on another subject, and one on copper from the same country.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from searchsvc.articles.model import Article
+
 LEDE = (
     "Dockworkers at the port of Valparaiso walked off the job on Tuesday, halting copper "
     "shipments from Chile's central coast for the second time this year."
@@ -115,3 +119,14 @@ DIFFERENT_STORIES = [
 def versions_articles() -> list[dict[str, str]]:
     """The strike story, its three other versions and the stories that must stay apart."""
     return [STRIKE_STORY, *COPIES, *DIFFERENT_STORIES]
+
+
+def as_article(record: dict[str, str]) -> Article:
+    """A record of this module as the article a build reads from it."""
+    return Article(
+        id=record["id"],
+        title=record["title"],
+        body=record["body"],
+        date=dt.date.fromisoformat(record["date"]),
+        source=record["source"],
+    )

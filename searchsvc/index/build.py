@@ -291,6 +291,7 @@ def _build(
     shutil.rmtree(gen_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
     merged = time.monotonic()
     _cache_columns(storage)
+    copy_pairs = _store_copy_pairs(storage)
     cached = time.monotonic()
     written_files = build_manifest(gen_dir)  # checksums of the files as written
     duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
@@ -330,6 +331,7 @@ def _build(
         "index_bytes": directory_size(gen_dir),
         "updates": {"added": 0, "replaced": 0, "deleted": 0, "last_update_at": None},
     }
+    meta["copy_pairs"] = copy_pairs
     meta["files"] = index_files
     meta["chunks"] = build_chunks(gen_dir, index_files)
     write_meta(gen_dir, meta)
@@ -355,6 +357,15 @@ def _cache_columns(storage: FileStorage) -> None:
 
     with storage.open_index(INDEX_NAME).reader() as reader:
         cache_segment_columns(reader)
+
+
+def _store_copy_pairs(storage: FileStorage) -> str | None:
+    """The candidate pairs of copies, so that no search works them out; written before
+    the manifest, which then checksums them. Their commit's key (for the next update)."""
+    from searchsvc.search.copy_pairs import write_copy_pairs
+
+    with storage.open_index(INDEX_NAME).searcher() as searcher:
+        return write_copy_pairs(searcher)
 
 
 def _fsync_tree(path: Path) -> None:

@@ -24,6 +24,9 @@ read it (Whoosh keeps no checksum of its own for term records or inlined posting
 without this such damage changes answers silently); the search then verifies the
 generation in full, marks it damaged and serves the previous one (``search/serving.py``).
 
+The candidate pairs of copies (``search/copy_pairs.py``) belong to a commit's segments
+and are checked with them, sampled like the big files.
+
 Whoosh never rewrites a file once written (a commit adds segment files and a new table of
 contents), so a manifest in ``meta.json`` stays true for every file it lists; files
 written by a commit newer than the manifest are simply not checked.
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.generations import META_FILE
+from searchsvc.index.versions import commit_key, copy_pairs_name
 
 _READ_BYTES = 1 << 20
 #: The big files are checked in chunks of this size: a few at open, each one again the
@@ -46,8 +50,9 @@ CHUNK_BYTES = 1 << 16
 INTERIOR_SAMPLES = 2
 #: Files up to this size are always compared whole: a sample would read most of them.
 WHOLE_FILE_BYTES = 4 * CHUNK_BYTES
-#: Files that are only sampled at open: together nearly all of an index's bytes.
-_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache")
+#: Files that are only sampled at open: together nearly all of an index's bytes. (The
+#: pairs file is also compared whole, against a checksum of its own, when it is read.)
+_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache", ".pairs")
 
 
 def file_entry(path: Path) -> list[int]:
@@ -130,11 +135,13 @@ def find_damage(
     )
     if ix.latest_generation() < newest_listed:
         return f"the table of contents of commit {newest_listed} is missing"
-    prefixes = tuple(f"{ix.indexname}_{segment.segid}." for segment in ix._segments())
+    segments = ix._segments()
+    prefixes = tuple(f"{ix.indexname}_{segment.segid}." for segment in segments)
+    pairs_name = copy_pairs_name(commit_key((s.segment_id(), s.doc_count_all()) for s in segments))
     checked = {
         name: entry
         for name, entry in manifest.items()
-        if name == toc_name or name.startswith(prefixes)
+        if name in (toc_name, pairs_name) or name.startswith(prefixes)
     }
     for name, (size, _crc) in checked.items():
         problem = _size_problem(Path(gen_dir) / name, size)

@@ -30,6 +30,7 @@ from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.opening import open_index
 from searchsvc.index.schema import SCHEMA_VERSION, article_document
 from searchsvc.index.status import now_iso, read_build_status
+from searchsvc.search.copy_pairs import remove_stale_pairs, write_copy_pairs
 
 #: Up to this many segments, commits add a segment and delete nothing on disk, so
 #: searchers opened before the commit keep every file they may still read.
@@ -157,7 +158,14 @@ def _busy_message(index_dir: Path) -> str:
 def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int = 0) -> UpdateResult:
     many = len(writer.segments) >= MAX_SEGMENTS_BEFORE_MERGE
     writer.commit(mergetype=MERGE_SMALL if many else NO_MERGE)
-    count = FileStorage(str(opened.path)).open_index(INDEX_NAME).doc_count()
+    ix = FileStorage(str(opened.path)).open_index(INDEX_NAME)
+    count = ix.doc_count()
+    with ix.searcher() as searcher:
+        copy_pairs = write_copy_pairs(searcher, opened.meta.get("copy_pairs"))
+    # Before the manifest is taken, which lists only the files that are there. Should
+    # the update stop before its manifest is written, the old one is still right: it
+    # checks only the pairs file of the latest commit's segments, which it does not list.
+    remove_stale_pairs(opened.path, copy_pairs)
     meta = dict(opened.meta)
     updates = dict(meta.get("updates") or {})
     updates["added"] = updates.get("added", 0) + added
@@ -168,6 +176,7 @@ def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int =
     # The commit wrote this version's postings blocks, which older programs cannot read.
     meta["schema_version"] = SCHEMA_VERSION
     meta["article_count"] = count
+    meta["copy_pairs"] = copy_pairs
     meta["files"] = build_manifest(opened.path, meta.get("files"))
     meta["chunks"] = build_chunks(opened.path, meta["files"], meta.get("chunks"))
     write_meta(opened.path, meta)

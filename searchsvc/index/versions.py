@@ -7,7 +7,8 @@ boilerplate changes. Each article's text is cut into shingles (every run of
 positions where two signatures agree estimates the Jaccard similarity of the two
 shingle sets. A signature depends on its own article only, so build workers compute
 them in parallel and an incremental add computes one; grouping them is the search
-side's job (``searchsvc.search.collapse``), done once per index commit.
+side's job (``searchsvc.search.collapse``), done once per index commit, with the pair rule
+of :func:`candidate_pairs` and :func:`group_signatures` that both engines share.
 
 Each of the :data:`SIGNATURE_BYTES` MinHash values is kept to its lowest byte
 (b-bit MinHash): 72 bytes an article instead of 288, at the price of a 1/256 chance that
@@ -25,8 +26,9 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable
-from typing import AnyStr
+from collections.abc import Iterable, Sequence
+from itertools import compress
+from typing import AnyStr, NamedTuple
 
 import numpy as np
 
@@ -35,8 +37,14 @@ import numpy as np
 SHINGLE_WORDS = 3
 #: MinHash values per signature, one byte each; a multiple of :data:`BAND_BYTES`.
 SIGNATURE_BYTES = 72
-#: Bytes per band when looking for candidate pairs (see ``search.collapse``).
+#: Bytes per band when looking for candidate pairs (:func:`candidate_pairs`).
 BAND_BYTES = 3
+#: A run of rows sharing one band is paired all with all up to this many rows. A longer
+#: run (a story republished hundreds of times, or a band that short texts share) pairs
+#: each row with the next ``RUN_ROWS - 1`` rows of the run only, in row order: its pairs
+#: grow with its length rather than its square, and its copies, each similar to its
+#: neighbours, still join one group.
+RUN_ROWS = 128
 _SEED = 20261129
 _WORD = re.compile(r"\w+")
 _ASCII_WORD = re.compile(rb"\w+")
@@ -168,3 +176,121 @@ def _to_roots(parent: np.ndarray) -> np.ndarray:
         if np.array_equal(grandparent, parent):
             return parent
         parent = grandparent
+
+
+def signature_rows(values: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(one row per value, which rows hold a signature) for signatures already in hand
+    (the embedded engine reads its column's bytes in place: ``search.collapse``)."""
+    present = np.fromiter((len(value) == SIGNATURE_BYTES for value in values), bool, len(values))
+    matrix = np.zeros((len(values), SIGNATURE_BYTES), dtype=np.uint8)
+    joined = np.frombuffer(b"".join(compress(values, present)), dtype=np.uint8)
+    matrix[present] = joined.reshape(-1, SIGNATURE_BYTES)
+    return matrix, present
+
+
+def commit_key(segments: Iterable[tuple[str, int]]) -> str:
+    """The documents of a commit by segment (id and document count, in docnum order).
+    Whoosh never rewrites a segment, so commits with one key number the same signatures
+    alike and differ only in which documents are deleted."""
+    return ",".join(f"{segment_id}:{count}" for segment_id, count in segments)
+
+
+def copy_pairs_name(key: str) -> str:
+    """The file beside the segments holding the candidate pairs of commits of ``key``
+    (``search/copy_pairs.py``); not named after a segment, so Whoosh leaves it alone."""
+    return f"copies.{zlib.crc32(key.encode('utf-8')):08x}.pairs"
+
+
+class CandidatePairs(NamedTuple):
+    """Distinct row pairs ``first[i] < second[i]`` that share a whole band."""
+
+    first: np.ndarray
+    second: np.ndarray
+    #: Whether every run of rows sharing a band was at most :data:`RUN_ROWS` long, so
+    #: that the pairs are all the pairs sharing a band: then whether two rows are paired
+    #: depends on those two rows alone, not on which other rows are grouped with them.
+    complete: bool
+
+
+def candidate_pairs(signatures: np.ndarray, rows: np.ndarray) -> CandidatePairs:
+    """The pairs of ``rows`` (ascending) whose signatures agree on at least one whole band.
+
+    Locality-sensitive hashing: no pair of the million-squared is looked at otherwise.
+    Most rows' band is shared by no other row, so each band first finds the rows whose
+    key may repeat (:func:`key_buckets`) and sorts only those, by key and then by row,
+    with sort values that are all distinct, so the order is the same whatever the sort's
+    stability or the machine. Within a run of equal keys every pair is taken, up to
+    :data:`RUN_ROWS` rows apart.
+    """
+    size = len(signatures)
+    banded = signatures if len(rows) == size else signatures[rows]
+    found = [np.zeros(0, dtype=np.int64)]
+    buckets = key_buckets(len(banded))
+    complete = True
+    for start in range(0, SIGNATURE_BYTES, BAND_BYTES):
+        keys = band_keys(banded, start)
+        bucket = keys & np.uint32(buckets - 1)
+        shared = np.flatnonzero(np.bincount(bucket, minlength=buckets)[bucket] > 1)
+        order = shared[np.argsort(keys[shared].astype(np.int64) * len(banded) + shared)]
+        complete &= _run_pairs(keys[order], rows[order], size, found)
+    pairs = np.sort(np.concatenate(found))
+    distinct = np.ones(len(pairs), dtype=bool)
+    np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
+    pairs = pairs[distinct]
+    return CandidatePairs(pairs // size, pairs % size, complete)
+
+
+def _run_pairs(keys: np.ndarray, rows: np.ndarray, size: int, found: list[np.ndarray]) -> bool:
+    """Append ``first * size + second`` for the rows of each run of equal ``keys`` (sorted,
+    rows ascending within a run) up to ``RUN_ROWS - 1`` places apart; whether no run was
+    longer. One step per distance: the positions still inside their run at distance
+    ``step`` are the ones that were at ``step - 1`` and whose key still agrees."""
+    ahead = np.arange(max(0, len(keys) - 1))
+    for step in range(1, RUN_ROWS):
+        ahead = ahead[ahead + step < len(keys)]
+        ahead = ahead[keys[ahead + step] == keys[ahead]]
+        if not len(ahead):
+            return True
+        found.append(rows[ahead] * size + rows[ahead + step])
+    beyond = ahead[ahead + RUN_ROWS < len(keys)]
+    return not np.any(keys[beyond + RUN_ROWS] == keys[beyond])
+
+
+def key_buckets(rows: int) -> int:
+    """How many buckets a band's keys are counted in for ``rows`` rows: a power of two, at
+    least eight per row (so that few rows whose keys differ share a bucket) and at most
+    the keys' own number (a band of three bytes has 16 million; counting in that many
+    costs as much as the grouping of a small index).
+    """
+    return min(1 << (8 * BAND_BYTES), 1 << max(10, (8 * rows).bit_length()))
+
+
+def band_keys(signatures: np.ndarray, start: int) -> np.ndarray:
+    """Each row's band of bytes from ``start`` as one number."""
+    keys = np.zeros(len(signatures), dtype=np.uint32)
+    for column in range(start, start + BAND_BYTES):
+        keys = (keys << 8) | signatures[:, column]
+    return keys
+
+
+def similar_pairs(
+    signatures: np.ndarray, pairs: CandidatePairs, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs whose estimated similarity reaches ``threshold``."""
+    agreeing = agreeing_bytes(signatures, pairs.first, pairs.second)
+    similar = estimated_similarity(agreeing) >= threshold
+    return pairs.first[similar], pairs.second[similar]
+
+
+def agreeing_bytes(signatures: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """How many signature bytes each pair agrees on."""
+    return np.count_nonzero(signatures[first] == signatures[second], axis=1)
+
+
+def group_signatures(signatures: np.ndarray, present: np.ndarray, threshold: float) -> np.ndarray:
+    """A group label per row, the rule of both engines: rows that share a band
+    (:func:`candidate_pairs`) and whose similarity reaches ``threshold`` are linked, and
+    linked rows share a label (:func:`linked_groups`). Rows not ``present`` (deleted, or
+    without words) are alone."""
+    pairs = candidate_pairs(signatures, np.flatnonzero(present))
+    return linked_groups(len(signatures), *similar_pairs(signatures, pairs, threshold))

@@ -7,14 +7,11 @@ are a candidate pair, kept when their estimated similarity reaches
 ``SEARCHSVC_VERSIONS_THRESHOLD``, and the connected components of the kept pairs are
 the groups, labelled by their smallest article id.
 
-One difference: the embedded engine checks, within a run of articles sharing a band,
-only the pairs next to each other in its sort order, which depends on document
-numbers (on Reuters-21578, 30 of 926 groups change between two orders of the same
-articles). Here every pair sharing a band is checked, so groups depend on the articles
-alone: each embedded group lies within one group here, an update regroups exactly what
-a rebuild would, and a rebuild gives the labels an incremental history gives.
-Identical signatures are grouped once, so a thousand identical copies make no million
-pairs.
+Both engines call the same rule (``versions.group_signatures``), which checks every pair
+sharing a band, so groups depend on the articles alone and not on their order: an update
+regroups exactly what a rebuild would, and a rebuild gives the labels an incremental
+history gives. (Only a run of more than ``versions.RUN_ROWS`` articles sharing one band
+is paired by the order it is given in, a bound no judged corpus here reaches.)
 
 * A build groups the whole generation once its documents are loaded, and writes the
   label of every article that has copies (a lone article's label, its own id, is sent
@@ -47,11 +44,10 @@ from opensearchpy import OpenSearch
 from searchsvc.index.versions import (
     BAND_BYTES,
     SIGNATURE_BYTES,
-    estimated_similarity,
-    linked_groups,
+    group_signatures,
     signature,
+    signature_rows,
 )
-from searchsvc.search.collapse import signature_matrix
 
 STORY = "story"
 HAS_COPIES = "has_copies"
@@ -121,52 +117,14 @@ def stories_of(ids: list[str], signatures: list[bytes], threshold: float) -> lis
     """Each article's group under the embedded engine's rule, labelled by its smallest id."""
     if not ids:
         return []
-    matrix, present = signature_matrix(signatures)
-    labels = group_rows(matrix, present, threshold)
+    matrix, present = signature_rows(signatures)
+    labels = group_signatures(matrix, present, threshold)
     sizes = np.bincount(labels)
     smallest: dict[int, str] = {}
     for label, article_id in zip(labels.tolist(), ids, strict=True):
         if label not in smallest or article_id < smallest[label]:
             smallest[label] = article_id
     return [Story(smallest[label], bool(sizes[label] > 1)) for label in labels.tolist()]
-
-
-def group_rows(signatures: np.ndarray, present: np.ndarray, threshold: float) -> np.ndarray:
-    """A group label per row: rows whose signatures share a band and are similar enough
-    are linked, and linked rows share a label. Rows not ``present`` are alone; identical
-    signatures are one node of the graph."""
-    rows = np.flatnonzero(present)
-    distinct, inverse = np.unique(signatures[rows], axis=0, return_inverse=True)
-    first, second = band_pairs(distinct)
-    agreeing = np.count_nonzero(distinct[first] == distinct[second], axis=1)
-    similar = estimated_similarity(agreeing) >= threshold
-    nodes = len(distinct)
-    components = linked_groups(nodes, first[similar], second[similar])
-    labels = nodes + np.arange(len(signatures), dtype=np.int64)  # alone unless present
-    labels[rows] = components[inverse.ravel()]
-    return labels
-
-
-def band_pairs(distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair of rows agreeing on at least one whole band, each pair once. Rows are
-    sorted by each band's bytes; a run of equal bands gives all its pairs by pairing each
-    row with the rows 1, 2, ... places further while the band still agrees."""
-    size = len(distinct)
-    found = [np.zeros(0, dtype=np.int64)]
-    for start in range(0, SIGNATURE_BYTES, BAND_BYTES):
-        keys = np.zeros(size, dtype=np.int64)
-        for column in range(start, start + BAND_BYTES):
-            keys = (keys << 8) | distinct[:, column]
-        order = np.argsort(keys)
-        keys, ordered = keys[order], order.astype(np.int64)
-        for step in range(1, size):
-            equal = keys[step:] == keys[:-step]
-            if not equal.any():
-                break
-            low, high = ordered[:-step][equal], ordered[step:][equal]
-            found.append(np.minimum(low, high) * size + np.maximum(low, high))
-    pairs = np.unique(np.concatenate(found))
-    return pairs // size, pairs % size
 
 
 # --- a build ---------------------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 Every article carries a MinHash signature written at build time (``index/versions.py``).
 When a commit is first searched, articles whose signatures agree on a whole band are
-candidate pairs (locality-sensitive hashing: no pair of the million-squared is looked
-at otherwise), the pairs whose estimated similarity reaches the threshold are kept, and
-the connected components of those pairs are the groups. Grouping the live documents of
-each commit anew is what keeps groups right after incremental adds and deletes and
-after a rebuild, with nothing to maintain in between.
+candidate pairs, the pairs whose estimated similarity reaches the threshold are kept, and
+the connected components of those pairs are the groups: the rule of
+``versions.group_signatures``, which the cluster engine shares. The candidate pairs are stored
+when a commit is written (``copy_pairs.py``), so a search only links the live ones that
+are similar enough; a commit without them (an older build) is grouped from scratch.
 
 A search then counts stories as distinct group labels among its documents, and a page
 keeps the first copy of each group in the list's own order: the best-ranked copy under
@@ -17,22 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from whoosh.searching import Searcher
 
 from searchsvc.index.versions import (
-    BAND_BYTES,
     SIGNATURE_BYTES,
+    commit_key,
+    copy_pairs_name,
     estimated_similarity,
+    group_signatures,
     linked_groups,
 )
+from searchsvc.search.column_cache import SegmentArrays, read_cache, segment_folder
 from searchsvc.search.columns import VarBytes, read_var_bytes
-from searchsvc.search.docsets import DocSet, distinct_sorted
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.snapshot import Reading
 
 #: The schema's column of signatures.
 SIGNATURE_COLUMN = "versions"
+#: The arrays of a pairs file: each candidate pair's rows (first < second) and how many
+#: signature bytes they agree on.
+PAIRS = ("agreeing", "first", "second")
 
 
 @dataclass(frozen=True)
@@ -75,17 +83,57 @@ class VersionGroups:
 
 
 def version_groups(reading: Reading, threshold: float) -> VersionGroups:
-    """The groups of the reading's commit at ``threshold`` (computed once, then kept)."""
+    """The groups of the reading's commit at ``threshold`` (worked out once, then kept):
+    from the pairs its build or update stored when there are, else from scratch."""
 
     def make() -> VersionGroups:
-        raw = read_var_bytes(reading.searcher, SIGNATURE_COLUMN)
-        signatures, present = signature_matrix(raw)
-        present &= reading.columns.live.mask
-        labels = group_signatures(signatures, present, threshold)
-        sizes = np.bincount(labels[present], minlength=int(labels.max(initial=-1)) + 1)
+        live = reading.columns.live.mask
+        labels = stored_labels(reading.searcher, live, threshold)
+        if labels is None:
+            labels = computed_labels(reading.searcher, live, threshold)
+        sizes = np.bincount(labels[live], minlength=int(labels.max(initial=-1)) + 1)
         return VersionGroups(labels, sizes)
 
     return reading.kept(("versions", threshold), make)
+
+
+def computed_labels(searcher: Searcher, live: np.ndarray, threshold: float) -> np.ndarray:
+    """The groups worked out from every live document's signature."""
+    signatures, present = signature_matrix(read_var_bytes(searcher, SIGNATURE_COLUMN))
+    return group_signatures(signatures, present & live, threshold)
+
+
+def stored_labels(searcher: Searcher, live: np.ndarray, threshold: float) -> np.ndarray | None:
+    """The groups from the candidate pairs stored for the commit's segments
+    (``copy_pairs.py``), or None when there are none to trust."""
+    pairs = stored_pairs(searcher)
+    if pairs is None:
+        return None
+    first, second = pairs.arrays["first"], pairs.arrays["second"]
+    similar = estimated_similarity(pairs.arrays["agreeing"]) >= threshold
+    kept = similar & live[first] & live[second]
+    return linked_groups(len(live), first[kept], second[kept])
+
+
+def stored_pairs(searcher: Searcher) -> SegmentArrays | None:
+    """The pairs file of the commit's segments, if one is there and intact."""
+    path = copy_pairs_path(searcher)
+    if path is None:
+        return None
+    return read_cache(path, commit_key(commit_segments(searcher)), searcher.doc_count_all(), PAIRS)
+
+
+def copy_pairs_path(searcher: Searcher) -> Path | None:
+    """Where the commit's pairs file is (None for an index without a folder or segments)."""
+    leaves = searcher.leaf_searchers()
+    folder = segment_folder(leaves[0][0].reader()) if leaves else None
+    return folder / copy_pairs_name(commit_key(commit_segments(searcher))) if folder else None
+
+
+def commit_segments(searcher: Searcher) -> list[tuple[str, int]]:
+    """(id, document count) of each of the commit's segments, in docnum order."""
+    readers = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
+    return [(reader.segment().segment_id(), reader.doc_count_all()) for reader in readers]
 
 
 def signature_matrix(raw: VarBytes | Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -103,58 +151,3 @@ def signature_matrix(raw: VarBytes | Sequence[bytes]) -> tuple[np.ndarray, np.nd
         windows = sliding_window_view(blob, SIGNATURE_BYTES)
         matrix[present] = windows[values.offsets[present]]
     return matrix, present
-
-
-def group_signatures(signatures: np.ndarray, present: np.ndarray, threshold: float) -> np.ndarray:
-    """A group label per row: rows linked by similar pairs share one.
-
-    Rows not ``present`` (deleted, or without words) are alone. Within a band, rows are
-    sorted by the band's bytes and each is paired with the next when they agree, so a
-    run of equal bands costs one pair per row and the components still join the run.
-    """
-    size = len(signatures)
-    first, second = candidate_pairs(signatures, np.flatnonzero(present))
-    agreeing = np.count_nonzero(signatures[first] == signatures[second], axis=1)
-    similar = estimated_similarity(agreeing) >= threshold
-    return linked_groups(size, first[similar], second[similar])
-
-
-def candidate_pairs(signatures: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (row, row) pairs that agree on at least one whole band.
-
-    Most rows' band is shared by no other row, so each band first finds the rows whose
-    key may repeat and sorts only those, by key and then by row: a run of equal keys is
-    chained in row order, the same on every machine. The rows that may repeat are those
-    whose key's low bits repeat (:func:`key_buckets`): every row whose key repeats, and a
-    few others that the sort then leaves unpaired.
-    """
-    size = len(signatures)
-    banded = signatures if len(rows) == size else signatures[rows]
-    found = [np.zeros(0, dtype=np.int64)]
-    buckets = key_buckets(len(banded))
-    for start in range(0, SIGNATURE_BYTES, BAND_BYTES):
-        keys = band_keys(banded, start)
-        bucket = keys & np.uint32(buckets - 1)
-        shared = np.flatnonzero(np.bincount(bucket, minlength=buckets)[bucket] > 1)
-        order = shared[np.argsort(keys[shared], kind="stable")]
-        equal = keys[order[1:]] == keys[order[:-1]]
-        found.append(rows[order[:-1][equal]] * size + rows[order[1:][equal]])
-    pairs = distinct_sorted(np.sort(np.concatenate(found)))
-    return pairs // size, pairs % size
-
-
-def key_buckets(rows: int) -> int:
-    """How many buckets a band's keys are counted in for ``rows`` rows: a power of two, at
-    least eight per row (so that few rows whose keys differ share a bucket) and at most
-    the keys' own number (a band of three bytes has 16 million; counting in that many
-    costs as much as the grouping of a small index).
-    """
-    return min(1 << (8 * BAND_BYTES), 1 << max(10, (8 * rows).bit_length()))
-
-
-def band_keys(signatures: np.ndarray, start: int) -> np.ndarray:
-    """Each row's band of bytes from ``start`` as one number."""
-    keys = np.zeros(len(signatures), dtype=np.uint32)
-    for column in range(start, start + BAND_BYTES):
-        keys = (keys << 8) | signatures[:, column]
-    return keys

@@ -218,7 +218,7 @@ class DocumentColumns:
         return cls.join(
             [load_or_derive(segment, names, derive) for segment in segments]
             or [no_documents(length_fields)],
-            _live_mask(segments, reader.doc_count_all()),
+            live_mask(segments, reader.doc_count_all()),
             average,
         )
 
@@ -297,7 +297,7 @@ def read_var_bytes(searcher: Searcher, name: str) -> VarBytes:
     return _var_bytes(searcher.leaf_searchers(), name, VarBytesColumn())
 
 
-def _live_mask(segments: Sequence[Any], size: int) -> np.ndarray:
+def live_mask(segments: Sequence[Any], size: int) -> np.ndarray:
     """Deletions are all that changes in a segment: read at every load, never cached."""
     live = np.ones(size, dtype=bool)
     offset = 0

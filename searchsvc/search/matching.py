@@ -45,6 +45,7 @@ from searchsvc.search.ranking import (
     TermScores,
     near_count,
     phrase_count,
+    phrase_counts,
     sum_scores,
     top_scored,
 )
@@ -117,6 +118,11 @@ class QueryMatcher:
     def __init__(self, reading: Reading) -> None:
         self.reading = reading
         self.columns = reading.columns
+        #: Each word's articles, by (fields, stem, languages): matching, the list of
+        #: articles with any word and the ranking each ask for them, and a long question
+        #: can hold a word twice ("what ... and what"); a word in two fields is a union
+        #: of two masks at every asking otherwise.
+        self._word_docs: dict[tuple[tuple[str, ...], str, tuple[str, ...]], DocSet] = {}
 
     # --- which documents ---------------------------------------------------------------
 
@@ -149,11 +155,11 @@ class QueryMatcher:
 
     def docs(self, node: Node) -> DocSet:
         if isinstance(node, Term):
-            if len(node.fields) == 1:
-                found = self.reading.docs(node.fields[0], node.text)
-            else:
-                found = self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
-            return self._in_languages(found, node.languages)
+            key = (node.fields, node.text, node.languages)
+            found = self._word_docs.get(key)
+            if found is None:
+                found = self._word_docs[key] = self._term_docs(node)
+            return found
         if isinstance(node, Phrase):
             return self._in_languages(self.phrase(node.fields, node.words).docs, node.languages)
         if isinstance(node, (Prefix, Fuzzy)):
@@ -165,6 +171,13 @@ class QueryMatcher:
         if isinstance(node, Or):
             return self.reading.union(self.docs(child) for child in node.children)
         return self._all(node)
+
+    def _term_docs(self, node: Term) -> DocSet:
+        if len(node.fields) == 1:
+            found = self.reading.docs(node.fields[0], node.text)
+        else:
+            found = self.reading.union(self.reading.docs(f, node.text) for f in node.fields)
+        return self._in_languages(found, node.languages)
 
     def _in_languages(self, docs: DocSet, languages: tuple[str, ...]) -> DocSet:
         """``docs`` limited to the articles in ``languages`` (all when empty)."""
@@ -197,15 +210,10 @@ class QueryMatcher:
             candidates = self.columns.live
             for word in words:
                 candidates = candidates & self.reading.docs(name, word)
-            found_docs, found_counts = [], []
             docs = candidates.ids
-            positions = [p.positions_of(docs) for p in postings]
-            for doc, *each_word in zip(docs.tolist(), *positions, strict=True):
-                count = phrase_count(each_word)
-                if count:
-                    found_docs.append(doc)
-                    found_counts.append(count)
-            counts[name] = (np.array(found_docs, dtype=np.int64), np.array(found_counts, float))
+            each = phrase_counts([p.position_lists(docs) for p in postings])
+            found = each > 0
+            counts[name] = (docs[found].astype(np.int64), each[found].astype(float))
         docs = self.reading.union(DocSet.from_ids(ids, size) for ids, _ in counts.values())
         return PhraseMatches(docs, counts)
 

@@ -29,6 +29,7 @@ API: the same result, only slower.
 from __future__ import annotations
 
 import io
+import itertools
 import pickle
 import re
 import struct
@@ -115,6 +116,7 @@ class TermPostings:
         "_slots",
         "boost",
         "decode",
+        "decode_spans",
         "ids",
         "weights",
     )
@@ -128,11 +130,14 @@ class TermPostings:
         block_starts: np.ndarray | None = None,
         slots: np.ndarray | None = None,
         decode: Any = None,
+        decode_spans: Any = None,
     ) -> None:
         self.ids = ids
         self.weights = weights
         self.boost = boost
         self.decode = decode
+        #: The format's decoder of many values at once, if it has one (see position_lists).
+        self.decode_spans = decode_spans
         self._blocks = blocks or []
         self._block_starts = block_starts
         self._slots = slots
@@ -173,31 +178,63 @@ class TermPostings:
         if self.decode is None or self._block_starts is None:
             return []
         # The array's own method: ``np.searchsorted`` adds a dispatch layer that costs
-        # more than the search, and a reranked page asks several times per document.
-        at = int(self.ids.searchsorted(docnum))
+        # more than the search, and a reranked page asks several times per document. The
+        # docnum in the ids' own type: a Python int has NumPy widen the whole array first.
+        at = int(self.ids.searchsorted(self.ids.dtype.type(docnum)))
         if at == len(self.ids) or self.ids[at] != docnum:
             return []
         slot = at if self._slots is None else int(self._slots[at])
         number = int(self._block_starts.searchsorted(slot, side="right")) - 1
         return self._positions_at(number, slot - int(self._block_starts[number]))
 
-    def positions_of(self, docnums: np.ndarray) -> list[list[int]]:
-        """:meth:`positions` of each of ``docnums``, looked up together: a phrase asks for
-        every article that has all its words, and one search per document would cost
-        more than reading the positions."""
+    def position_lists(self, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`positions` of each of ``docnums`` as arrays: how many positions each
+        has, and all of them one document after the other.
+
+        A phrase asks for every article that has all its words (hundreds of thousands at
+        a million articles): the documents are looked up together, and where the format
+        decodes many values at once (``decode_spans``) the values of a segment are read
+        as spans of its blocks' bytes and decoded by NumPy, with no Python step per
+        document.
+        """
         if self.decode is None or self._block_starts is None or not len(self.ids):
-            return [[] for _ in range(len(docnums))]
-        at = np.minimum(self.ids.searchsorted(docnums), len(self.ids) - 1)
-        present = self.ids[at] == docnums
+            return np.zeros(len(docnums), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        wanted = docnums.astype(self.ids.dtype, copy=False)
+        at = np.minimum(self.ids.searchsorted(wanted), len(self.ids) - 1)
+        present = self.ids[at] == wanted
         slots = at if self._slots is None else self._slots[at]
         numbers = self._block_starts.searchsorted(slots, side="right") - 1
         within = slots - self._block_starts[numbers]
-        return [
+        holding = np.unique(numbers[present]).tolist()
+        if self.decode_spans is None or not all(
+            isinstance(self._blocks[number], CompactValues) for number in holding
+        ):
+            return self._listed_positions(present, numbers, within)
+        starts = np.zeros(len(docnums), dtype=np.int64)
+        ends = np.zeros(len(docnums), dtype=np.int64)
+        buffers: list[bytes] = []
+        base = 0
+        for number in holding:
+            chosen = np.flatnonzero(present & (numbers == number))
+            data, first, last = self._blocks[number].run.value_spans(within[chosen])
+            starts[chosen], ends[chosen] = first + base, last + base
+            buffers.append(data)
+            base += len(data)
+        return self.decode_spans(np.frombuffer(b"".join(buffers), dtype=np.uint8), starts, ends)
+
+    def _listed_positions(
+        self, present: np.ndarray, numbers: np.ndarray, within: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`position_lists` one value at a time, for formats and blocks that only
+        give values one by one."""
+        lists = [
             self._positions_at(number, index) if found else []
             for found, number, index in zip(
                 present.tolist(), numbers.tolist(), within.tolist(), strict=True
             )
         ]
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        return lengths, np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64)
 
     def _positions_at(self, number: int, index: int) -> list[int]:
         """Positions of the ``index``-th posting of block ``number``."""
@@ -268,6 +305,7 @@ def read_postings(searcher: Searcher, field: str, text: str) -> TermPostings:
         np.concatenate(([0], np.cumsum(block_sizes))).astype(np.int64),
         np.concatenate(slot_parts) if deleted_any else None,
         fmt.decode_positions,
+        getattr(fmt, "decode_spans", None),
     )
 
 

@@ -229,6 +229,35 @@ def phrase_count(positions: Sequence[Sequence[int]]) -> int:
     )
 
 
+#: Documents and positions keyed together as ``document << _DOCUMENT_SHIFT | position``:
+#: positions are stored below 2**32, so a start plus a phrase's length stays below the
+#: next document's keys.
+_DOCUMENT_SHIFT = 33
+
+
+def phrase_counts(words: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """:func:`phrase_count` of many documents at once. ``words[i]`` is word i's positions
+    in each document: how many in each, then all of them document after document.
+
+    Each position of the first word, keyed with its document, counts when the key plus
+    ``i`` is among word i's keys for every later word: a sort and a search per word
+    over all the documents, where a set per document and word cost a Python step each.
+    """
+    lengths, positions = words[0]
+    owners = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    starts = (owners << _DOCUMENT_SHIFT) + positions
+    found = np.ones(len(starts), dtype=bool)
+    for offset, (later_lengths, later_positions) in enumerate(words[1:], start=1):
+        later_owners = np.repeat(np.arange(len(later_lengths), dtype=np.int64), later_lengths)
+        keys = np.sort((later_owners << _DOCUMENT_SHIFT) + later_positions)
+        wanted = starts + offset
+        at = keys.searchsorted(wanted)
+        inside = at < len(keys)
+        inside[inside] = keys[at[inside]] == wanted[inside]
+        found &= inside
+    return np.bincount(owners[found], minlength=len(lengths))
+
+
 def near_count(first: Sequence[int], second: Sequence[int], window: int) -> int:
     """Occurrences of ``first`` with ``second`` within ``window`` words either side."""
     if not first or not second:
