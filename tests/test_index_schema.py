@@ -122,3 +122,19 @@ def test_term_counts_are_the_term_positions_counted(text: str, language: str | N
     assert body.term_counts(text, language) == {
         term: len(found) for term, found in positions.items()
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(counted_text)
+def test_term_positions_are_the_analyzer_chains(text: str) -> None:
+    """The indexing shortcut (stems read from the memo, positions of words that share a
+    stem merged) gives each term the positions Whoosh's analyzer chain gives it."""
+    for name in ("body", "body_words"):
+        field = make_schema()[name]
+        chain: dict[str, list[int]] = {}
+        for token in field.analyzer(text, positions=True):
+            chain.setdefault(token.text, []).append(token.pos)
+        analyzed = AnalyzedText.of(text, field.analyzer)
+        before = {word: list(found) for word, found in analyzed.positions.items()}
+        assert field.term_positions(analyzed) == chain
+        assert analyzed.positions == before  # the unstemmed companion's lists are intact

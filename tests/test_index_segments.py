@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.qparser import QueryParser
@@ -271,3 +274,53 @@ def test_columns_are_the_files_whoosh_writes(tmp_path: Path) -> None:
     assert {name for name in files["bulk"] if name not in files["whoosh"]} == {
         f"_{name}_len.col" for name in ("id", "place", "places", "source", "date")
     }
+
+
+#: Words that share stems within an article (ships, shipping, shipped; Schiff, Schiffe),
+#: stopwords of English and German, repeats and a number: the cases where a stemmed field's
+#: postings are merged from several words, or taken from its unstemmed companion's.
+DRAWN_WORDS = ["ships", "shipping", "shipped", "the", "die", "Schiff", "Schiffe", "port",
+               "ports", "1987", "U.S.", "café", "cafe", "don't", "oil", "oil"]  # fmt: skip
+KHARTOUM = Place("geo:379252", "Khartoum", "SD", "Sudan", "Khartoum, Sudan")
+drawn_text = st.lists(st.sampled_from(DRAWN_WORDS), max_size=30).map(" ".join)
+drawn_articles = st.lists(
+    st.tuples(
+        drawn_text,
+        drawn_text,
+        st.sampled_from([None, "en", "de", "xx"]),
+        st.sampled_from([None, BAKU, KHARTOUM]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(drawn_articles, st.sampled_from([0, 3]))
+def test_drawn_articles_have_the_postings_whoosh_writes(drawn, per_segment: int) -> None:
+    """Postings of drawn articles: stems shared by several words of one article, titles
+    equal to bodies, empty texts, languages with and without a stemmer, repeated dateline
+    places; in one segment and in merged ones."""
+    articles = [
+        Article(
+            id=f"d{number}",
+            title=title,
+            body=body,
+            language=language,
+            dateline_place=place,
+            places=(place,) if place else (),
+        )
+        for number, (title, body, language, place) in enumerate(drawn)
+    ]
+    per_segment = per_segment if len(articles) > per_segment else 0
+    with tempfile.TemporaryDirectory() as root:
+        whoosh = write(Path(root) / "whoosh", articles, bulk=False)
+        bulk = write(Path(root) / "bulk", articles, bulk=True, per_segment=per_segment)
+        with whoosh.reader() as theirs, bulk.reader() as mine:
+            assert postings(mine) == postings(theirs)
+            for name in ("title", "body", "title_words", "body_words", "place_name"):
+                assert [mine.doc_field_length(n, name) for n in range(len(articles))] == [
+                    theirs.doc_field_length(n, name) for n in range(len(articles))
+                ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -160,24 +160,29 @@ class NewsText(TEXT):
         """Each indexed term of ``value`` with its (sorted) positions."""
         if not isinstance(value, AnalyzedText):
             value = AnalyzedText.of(value, self.analyzer)
+        terms = self.surface_terms(value)
+        if terms is None:
+            return value.positions
+        return merged_positions(terms, value.positions.values())
+
+    def surface_terms(self, value: AnalyzedText) -> list[str] | None:
+        """The term of each of ``value``'s surface words, in the order of its positions;
+        None where the terms are the words themselves (an unstemmed field or language).
+
+        The stems are read from the stemmer's memo by one C-level ``map``; only words it
+        has not seen reach the stemmer.
+        """
         stemmer = self._stemmer(value.language)
         if stemmer is None:
-            return value.positions
-        stem = stemmer.stem
-        known = stemmer.cache
-        stemmed: dict[str, list[int]] = {}
-        merged = []
-        for word, positions in value.positions.items():
-            term = known.get(word) or stem(word)
-            found = stemmed.get(term)
-            if found is None:
-                stemmed[term] = positions
-            else:
-                stemmed[term] = found + positions
-                merged.append(term)
-        for term in merged:
-            stemmed[term].sort()
-        return stemmed
+            return None
+        terms = list(map(stemmer.cache.get, value.positions))
+        if None in terms:
+            stem = stemmer.stem
+            terms = [
+                stem(word) if term is None else term
+                for word, term in zip(value.positions, terms, strict=True)
+            ]
+        return terms
 
     def term_counts(self, text: str, language: str | None = None) -> dict[str, int]:
         """Each indexed term of ``text`` (as :meth:`term_positions` reads it in
@@ -211,6 +216,30 @@ class NewsText(TEXT):
         boost = self.format.field_boost
         for word, poslist in self.term_positions(value).items():
             yield word.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
+
+
+def merged_positions(terms: list[str], lists: Iterable[list[int]]) -> dict[str, list[int]]:
+    """Each term with the sorted positions of the words it stands for (``terms[i]`` for the
+    words whose positions are the ``i``-th of ``lists``); the lists are not changed.
+
+    Most articles have no two words with one stem, and then the lists are taken as they are.
+    """
+    lists = list(lists)
+    by_term = dict(zip(terms, lists, strict=True))
+    if len(by_term) == len(lists):
+        return by_term
+    by_term = {}
+    merged = []
+    for term, positions in zip(terms, lists, strict=True):
+        found = by_term.get(term)
+        if found is None:
+            by_term[term] = positions
+        else:
+            by_term[term] = found + positions
+            merged.append(term)
+    for term in merged:
+        by_term[term].sort()
+    return by_term
 
 
 def make_schema() -> Schema:

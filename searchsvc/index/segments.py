@@ -5,15 +5,16 @@ them (spilling runs to disk past its memory limit), then, while writing, looks u
 each posting's field length through the on-disk length column. For a full build
 that is most of the time. This writer produces the same segment format but:
 
-* keeps each field's postings in compact parallel arrays that grow by a few C-level
-  calls per document (no Python call per posting), grouped by term with one NumPy
-  sort at the flush, never spilling (memory is bounded by closing the segment after
-  a number of postings — the caller starts a new one);
+* keeps each document's postings of a field as the analysis gave them (a few appends
+  per document, no Python call per posting), numbered, laid out as arrays and grouped
+  by term with one NumPy sort at the flush, never spilling (memory is bounded by
+  closing the segment after a number of postings — the caller starts a new one);
 * remembers field lengths and column values in memory, for the block and term
   statistics and for the column files, each written in one go at the close
   (``searchsvc.index.doccolumns``): no per-document writer call but the stored record's;
 * encodes positions once per distinct short position list (most terms occur once
-  per article, at one of a few thousand positions), and
+  per article, at one of a few thousand positions), and a text's once for its stemmed
+  field and its unstemmed companion, and
 * encodes a run of terms at a time: the inlined postings of rare terms and the
   blocks of frequent ones laid out together by the codec
   (``searchsvc.index.codec.encode_postings_chunks``), block headers and term
@@ -29,7 +30,8 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -49,15 +51,18 @@ from searchsvc.index.codec import (
     encode_postings_chunks,
 )
 from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
-from searchsvc.index.schema import NewsText
+from searchsvc.index.schema import AnalyzedText, NewsText, merged_positions
 from searchsvc.index.stored import STORED_FIELD, STORED_RECORDS_COLUMN
 from searchsvc.index.termtable import TermTable
 
 #: Terms with fewer postings than this live inside their term record (most terms
 #: of a news corpus occur in only a handful of articles).
 INLINE_LIMIT = 16
-#: Distinct facet/date values whose postings are remembered while writing a segment.
+#: Distinct facet/date values and short texts (dateline place names) whose postings are
+#: remembered while writing a segment.
 OTHER_CACHE_LIMIT = 50_000
+#: Texts given as strings up to this long are remembered (longer ones rarely repeat).
+REPEATED_TEXT_CHARS = 100
 #: Postings lists shorter than this are written uncompressed.
 COMPRESS_FROM = 24
 #: Position lists up to this long keep their encoding for reuse, at most this many.
@@ -67,69 +72,63 @@ ENCODED_CACHE_LIMIT = 200_000
 RUN_POSTINGS = 100_000
 
 
-class TermIds(dict):
-    """Each term of a field mapped to a small number, given on first sight.
-
-    ``map(term_ids.__getitem__, terms)`` numbers a whole document's terms without a
-    Python call per term: only a new term reaches ``__missing__``.
-    """
-
-    def __missing__(self, term: bytes | str) -> int:
-        number = self[term] = len(self)
-        return number
-
-
 class FieldPostings:
-    """One field's postings in arrival order, as parallel columns (one row a posting).
+    """One field's postings in arrival order: each document's terms, weights and values as
+    the analysis gave them, numbered and laid out as columns at the flush.
 
-    Adding costs a few C-level ``extend`` calls per document; grouping by term waits
-    for the flush, where one stable sort of the term numbers does it for all terms
-    (documents arrive in order, so each term's postings stay in docnum order).
+    Adding a document is a few appends, with no step per posting; the flush numbers all
+    terms and converts all weights in one C-level pass each, then one stable sort of the
+    term numbers groups the postings by term (documents arrive in order, so each term's
+    postings stay in docnum order).
     """
 
-    __slots__ = ("docs", "term_ids", "term_numbers", "values", "weights")
+    __slots__ = ("counts", "docnums", "terms", "values", "weights")
 
     def __init__(self) -> None:
-        self.term_ids = TermIds()
-        self.term_numbers = array("I")
-        self.docs = array("I")
-        self.weights = array("f")
-        self.values: list[bytes] = []
+        self.docnums = array("I")
+        self.counts = array("I")
+        self.terms: list[Sequence] = []
+        self.weights: list[Sequence[float]] = []
+        self.values: list[Sequence[bytes]] = []
 
     def __len__(self) -> int:
-        return len(self.docs)
+        return sum(self.counts)
 
     def add_document(
-        self, docnum: int, terms: Iterable, weights: Iterable[float], values: Iterable[bytes]
+        self, docnum: int, terms: Sequence, weights: Sequence[float], values: Sequence[bytes]
     ) -> int:
         """One document's postings in this field; returns how many were added."""
-        before = len(self.term_numbers)
-        self.term_numbers.extend(map(self.term_ids.__getitem__, terms))
-        count = len(self.term_numbers) - before
-        self.docs.extend(array("I", (docnum,)) * count)
-        self.weights.extend(weights)
-        self.values.extend(values)
+        count = len(terms)
+        self.docnums.append(docnum)
+        self.counts.append(count)
+        self.terms.append(terms)
+        self.weights.append(weights)
+        self.values.append(values)
         return count
 
     def grouped(self) -> GroupedPostings:
         """The postings reordered so that each term's are adjacent, in docnum order, and
         the terms in byte order (str keys sort in code point order, which is UTF-8 order)."""
-        in_order = sorted(self.term_ids.items())
-        rank = np.empty(len(in_order), dtype=np.uint32)
-        rank[[number for _term, number in in_order]] = np.arange(len(in_order), dtype=np.uint32)
-        ranks = rank[np.frombuffer(self.term_numbers, dtype=np.uint32)]
+        total = len(self)
+        in_order = sorted(dict.fromkeys(chain.from_iterable(self.terms)))
+        rank_of = dict(zip(in_order, range(len(in_order)), strict=True))
+        ranks = np.fromiter(
+            map(rank_of.__getitem__, chain.from_iterable(self.terms)), np.uint32, total
+        )
         order = np.argsort(ranks, kind="stable")
         counts = np.bincount(ranks, minlength=len(in_order))
         ends = np.cumsum(counts)
         terms = [
             (term.encode("utf-8") if isinstance(term, str) else term, start, end)
-            for (term, _number), start, end in zip(
+            for term, start, end in zip(
                 in_order, (ends - counts).tolist(), ends.tolist(), strict=True
             )
         ]
-        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
-        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
-        values = list(map(self.values.__getitem__, order.tolist()))
+        docnums = np.frombuffer(self.docnums, dtype=np.uint32)
+        docs = np.repeat(docnums, np.frombuffer(self.counts, dtype=np.uint32))[order]
+        weights = np.fromiter(chain.from_iterable(self.weights), np.float32, total)[order]
+        values = list(chain.from_iterable(self.values))
+        values = list(map(values.__getitem__, order.tolist()))
         return GroupedPostings(terms, docs, weights, values)
 
 
@@ -165,9 +164,9 @@ class TermPool:
         self,
         fieldname: str,
         docnum: int,
-        terms: Iterable,
-        weights: Iterable[float],
-        values: Iterable[bytes],
+        terms: Sequence,
+        weights: Sequence[float],
+        values: Sequence[bytes],
     ) -> None:
         """All of one document's postings in one field, in one call."""
         self.count += self.field(fieldname).add_document(docnum, terms, weights, values)
@@ -187,6 +186,9 @@ class EncodedPositions(dict):
 
     Any subclass of Whoosh's ``Positions`` qualifies (weight = count times field boost);
     fields in other formats are indexed through ``field.index`` as Whoosh's writer does.
+    A format's value bytes depend on the positions only, not on the field's boost, so
+    fields of one format class share one table (and a stemmed field and its unstemmed
+    companion share the encodings of one text).
 
     Most postings of news text are one or two positions among a few thousand, so
     their encodings repeat; longer lists rarely do and are encoded without being kept.
@@ -195,7 +197,6 @@ class EncodedPositions(dict):
     def __init__(self, fmt: Any) -> None:
         super().__init__()
         self.encode = fmt.encode
-        self.boost = fmt.field_boost
 
     def __missing__(self, positions: tuple[int, ...]) -> bytes:
         value = self.encode(positions)
@@ -205,22 +206,20 @@ class EncodedPositions(dict):
             self[positions] = value
         return value
 
-    def postings(self, term_positions: dict) -> tuple[Iterable[float], list[bytes], int]:
-        """Weights, values and the field length of one document's terms, in their order."""
-        lists = term_positions.values()
-        freqs = list(map(len, lists))
-        values = list(map(self.__getitem__, map(tuple, lists)))
-        weights = freqs if self.boost == 1.0 else map(self.boost.__mul__, freqs)
-        return weights, values, sum(freqs)
+    def postings(self, lists: Iterable[list[int]]) -> tuple[list[int], list[bytes]]:
+        """The frequencies and values of one document's position lists, in their order."""
+        lists = list(lists)
+        return list(map(len, lists)), list(map(self.__getitem__, map(tuple, lists)))
 
 
 class FieldItems(NamedTuple):
     """A value's postings as Whoosh's ``field.index`` yields them, as columns, and the
-    field length they make (0: no postings)."""
+    field length they make (0: no postings). Terms are UTF-8 bytes, or ``str`` for the
+    fields of :class:`NewsText` (each field's terms are of one type)."""
 
-    btexts: tuple[bytes, ...]
-    weights: tuple[float, ...]
-    values: tuple[bytes, ...]
+    btexts: tuple[bytes, ...] | list[str]
+    weights: tuple[float, ...] | list[float]
+    values: tuple[bytes, ...] | list[bytes]
     length: int
 
     @classmethod
@@ -230,6 +229,17 @@ class FieldItems(NamedTuple):
             return cls((), (), (), 0)
         btexts, freqs, weights, values = zip(*items, strict=True)
         return cls(btexts, weights, values, sum(freqs))
+
+
+class _SurfacePostings(NamedTuple):
+    """One analyzed text's postings in an unstemmed field: its words, their frequencies
+    and encoded positions, in the order of the text's positions."""
+
+    text: AnalyzedText
+    encoder: EncodedPositions
+    words: list[str]
+    freqs: list[int]
+    values: list[bytes]
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -243,8 +253,9 @@ class BulkSegmentWriter(SegmentWriter):
         self._columns: dict[str, BulkColumnWriter] = {}
         buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
         TermTable.adopt(self.fieldwriter._tindex)
-        self._encoders: dict[str, EncodedPositions] = {}
+        self._encoders: dict[type, EncodedPositions] = {}
         self._other_items: dict[tuple[str, Any], FieldItems] = {}
+        self._last_surface: _SurfacePostings | None = None
 
     @property
     def posting_count(self) -> int:
@@ -287,25 +298,70 @@ class BulkSegmentWriter(SegmentWriter):
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
         if not isinstance(field.format, Positions):
             return self._add_items(fieldname, docnum, FieldItems.of(field, value))
-        encoded = self._encoders.get(fieldname)
-        if encoded is None:
-            encoded = self._encoders[fieldname] = EncodedPositions(field.format)
-        term_positions = field.term_positions(value)
-        weights, values, length = encoded.postings(term_positions)
-        self.pool.add_document(fieldname, docnum, term_positions, weights, values)
-        return length
+        if isinstance(value, AnalyzedText):
+            items = self._text_items(field, value)
+        else:
+
+            def analyse() -> FieldItems:
+                return self._text_items(field, AnalyzedText.of(value, field.analyzer))
+
+            short = len(value) <= REPEATED_TEXT_CHARS
+            items = self._remembered(fieldname, value, analyse) if short else analyse()
+        return self._add_items(fieldname, docnum, items)
+
+    def _text_items(self, field: NewsText, text: AnalyzedText) -> FieldItems:
+        """``text``'s postings in ``field``: the surface words' postings, under their
+        stems where the field stems (merged only where two words share a stem)."""
+        surface = self._surface_postings(field, text)
+        words, freqs, values = surface.words, surface.freqs, surface.values
+        terms = field.surface_terms(text)
+        if terms is not None:
+            if len(set(terms)) == len(terms):
+                words = terms
+            else:
+                term_positions = merged_positions(terms, text.positions.values())
+                words = list(term_positions)
+                freqs, values = self._encoder(field).postings(term_positions.values())
+        boost = field.format.field_boost
+        weights = freqs if boost == 1.0 else list(map(boost.__mul__, freqs))
+        return FieldItems(words, weights, values, text.length)
+
+    def _surface_postings(self, field: NewsText, text: AnalyzedText) -> _SurfacePostings:
+        """The postings of ``text``'s surface words, encoded once for the stemmed field and
+        its unstemmed companion (added one after the other, so the last text is kept)."""
+        encoder = self._encoder(field)
+        last = self._last_surface
+        if last is None or last.text is not text or last.encoder is not encoder:
+            freqs, values = encoder.postings(text.positions.values())
+            last = _SurfacePostings(text, encoder, list(text.positions), freqs, values)
+            self._last_surface = last
+        return last
+
+    def _encoder(self, field: NewsText) -> EncodedPositions:
+        fmt = field.format
+        encoder = self._encoders.get(type(fmt))
+        if encoder is None:
+            encoder = self._encoders[type(fmt)] = EncodedPositions(fmt)
+        return encoder
 
     def _add_other(self, fieldname: str, field: Any, docnum: int, value: Any) -> int:
         """Facet and date fields: their few values repeat, so each value is analyzed once."""
         if field.unique:
             return self._add_items(fieldname, docnum, FieldItems.of(field, value))
+        items = self._remembered(fieldname, value, lambda: FieldItems.of(field, value))
+        return self._add_items(fieldname, docnum, items)
+
+    def _remembered(
+        self, fieldname: str, value: Any, analyse: Callable[[], FieldItems]
+    ) -> FieldItems:
+        """The postings of a value that repeats, analysed once while the segment is written."""
         key = (fieldname, value)
         items = self._other_items.get(key)
         if items is None:
             if len(self._other_items) >= OTHER_CACHE_LIMIT:
                 self._other_items.clear()
-            items = self._other_items[key] = FieldItems.of(field, value)
-        return self._add_items(fieldname, docnum, items)
+            items = self._other_items[key] = analyse()
+        return items
 
     def _add_items(self, fieldname: str, docnum: int, items: FieldItems) -> int:
         if items.length:
