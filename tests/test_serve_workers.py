@@ -16,7 +16,7 @@ import pytest
 from conftest import ServeProcess
 from test_web_support import shared_fixture_index
 
-from searchsvc.search.allocator import MMAP_THRESHOLD
+from searchsvc.search.allocator import SETTINGS
 
 # Safety nets for a hung process, not measurements.
 START_DEADLINE = 60
@@ -87,7 +87,7 @@ def test_each_worker_reports_the_allocator_setting_it_serves_with(index_dir, tmp
         assert server.stop() == 0, server.output()
     assert status == 200
     glibc = hasattr(os, "confstr") and os.confstr("CS_GNU_LIBC_VERSION") is not None
-    assert health["allocator"] == ({"mmap_threshold": MMAP_THRESHOLD} if glibc else None)
+    assert health["allocator"] == (SETTINGS if glibc else None)
 
 
 @pytest.mark.slow

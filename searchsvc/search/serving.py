@@ -28,7 +28,7 @@ from searchsvc.index import (
     read_current,
 )
 from searchsvc.index.generations import CURRENT_FILE, damage_mark
-from searchsvc.search.allocator import release_freed_memory, tune_allocator
+from searchsvc.search.allocator import tune_allocator
 from searchsvc.search.model import ArticleNotFound, QueryError
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
@@ -62,7 +62,7 @@ class ServingIndex:
         #: id(OpenedIndex) -> (it, ids of its snapshots not yet closed)
         self._alive: dict[int, tuple[OpenedIndex, set[int]]] = {}
         self._fingerprint: tuple | None = None
-        tune_allocator()  # large per-query arrays go back to the system when freed
+        tune_allocator()  # before the lexicon and request threads allocate
 
     @contextmanager
     def reading(self) -> Iterator[Reading]:
@@ -84,7 +84,6 @@ class ServingIndex:
             raise
         finally:
             snapshot.checkin(searcher)
-            release_freed_memory()
 
     def close(self) -> None:
         with self._lock:

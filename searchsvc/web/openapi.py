@@ -277,9 +277,9 @@ def _health_operation() -> dict[str, Any]:
                         "article_count": {"type": "integer"},
                         "allocator": {
                             "type": ["object", "null"],
-                            "properties": {"mmap_threshold": {"type": "integer"}},
+                            "properties": {"arena_max": {"type": "integer"}},
                             "description": "What this worker set in the C allocator (glibc: "
-                            "the mmap threshold, bytes); null where nothing was set",
+                            "the most arenas); null where nothing was set",
                         },
                         "cluster": {
                             "type": "string",
