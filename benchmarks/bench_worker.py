@@ -214,6 +214,7 @@ def query(
             kind_trips = trips.setdefault(item.kind, {"first": [], "warm": []})
             kind_trips[phase].append(requests.endpoints - sent)
         per_round.append(latencies)
+    rss = psutil.Process().memory_info().rss  # a serving worker's: its engine still open
     handle.close()
     warm_rounds = per_round[1:] or per_round
     warm = median_of([latency_summary(latencies) for latencies in warm_rounds])
@@ -241,7 +242,7 @@ def query(
         "totals": totals,
         "errors": errors[:20],
         "error_count": len(errors),
-        "rss": psutil.Process().memory_info().rss,
+        "rss": rss,
         "queries": len(queries),
         "rounds": rounds,
     }

@@ -16,6 +16,8 @@ import pytest
 from conftest import ServeProcess
 from test_web_support import shared_fixture_index
 
+from searchsvc.search.allocator import SETTINGS
+
 # Safety nets for a hung process, not measurements.
 START_DEADLINE = 60
 CHANGE_DEADLINE = 30
@@ -73,6 +75,19 @@ def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
     assert exit_code == 0, server.output()
     assert "stopping" in server.output()
     assert not any(_alive(pid) for pid in workers)
+
+
+@pytest.mark.slow
+def test_each_worker_reports_the_allocator_setting_it_serves_with(index_dir, tmp_path):
+    """The setting is made where the worker serves from, and each worker says so."""
+    server = WorkerServer(index_dir, tmp_path / "serve.log", workers=1)
+    try:
+        status, health = server.request("/healthz")
+    finally:
+        assert server.stop() == 0, server.output()
+    assert status == 200
+    glibc = hasattr(os, "confstr") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+    assert health["allocator"] == (SETTINGS if glibc else None)
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from searchsvc.index import (
     read_current,
 )
 from searchsvc.index.generations import CURRENT_FILE, damage_mark
+from searchsvc.search.allocator import tune_allocator
 from searchsvc.search.model import ArticleNotFound, QueryError
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
@@ -61,6 +62,7 @@ class ServingIndex:
         #: id(OpenedIndex) -> (it, ids of its snapshots not yet closed)
         self._alive: dict[int, tuple[OpenedIndex, set[int]]] = {}
         self._fingerprint: tuple | None = None
+        tune_allocator()  # before the lexicon and request threads allocate
 
     @contextmanager
     def reading(self) -> Iterator[Reading]:

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify
 
 from searchsvc.index import ClusterUnavailable, SearchIndexError
 from searchsvc.search import SearchEngine
+from searchsvc.search.allocator import allocator_settings
 from searchsvc.web.state import get_state
 
 blueprint = Blueprint("health", __name__)
@@ -25,6 +26,7 @@ def healthz() -> Response:
         "engine": state.settings.engine,
         "generation": info.id,
         "article_count": info.article_count,
+        "allocator": allocator_settings(),
     }
     if state.settings.engine == "opensearch":
         body["cluster"] = state.engine.cluster_status()

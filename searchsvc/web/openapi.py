@@ -275,6 +275,12 @@ def _health_operation() -> dict[str, Any]:
                         "engine": {"type": "string", "enum": ["whoosh", "opensearch"]},
                         "generation": {"type": "string"},
                         "article_count": {"type": "integer"},
+                        "allocator": {
+                            "type": ["object", "null"],
+                            "properties": {"arena_max": {"type": "integer"}},
+                            "description": "What this worker set in the C allocator (glibc: "
+                            "the most arenas); null where nothing was set",
+                        },
                         "cluster": {
                             "type": "string",
                             "enum": ["green", "yellow"],
