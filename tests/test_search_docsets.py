@@ -20,6 +20,7 @@ from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest, columns, docsets
 from searchsvc.search.columns import (
     DocumentColumns,
+    KeyColumn,
     MultiKeyColumn,
     VarBytes,
     _keys,
@@ -92,6 +93,30 @@ def check_multi_key_counts(keys_per_doc: list[list[int]], data) -> None:
     counts = column.count(np.array(docs, dtype=np.int64))
     expected = Counter(code for doc in docs for code in keys_per_doc[doc])
     assert {code: int(n) for code, n in enumerate(counts) if n} == dict(expected)
+    as_set = DocSet.from_ids(np.array(docs, dtype=np.int64), len(keys_per_doc))
+    assert column.count_set(as_set).tolist() == counts.tolist()
+
+
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=40), st.data())
+def test_key_counts_of_a_set_match_a_counter(codes_per_doc: list[int], data) -> None:
+    """Sets of most documents are counted through their complement: the same counts."""
+    column = KeyColumn(np.array(codes_per_doc, dtype=np.int32), [f"k{n}" for n in range(5)])
+    docs = sorted(data.draw(st.sets(st.integers(0, len(codes_per_doc) - 1))))
+    as_set = DocSet.from_ids(np.array(docs, dtype=np.int64), len(codes_per_doc))
+    expected = Counter(codes_per_doc[doc] for doc in docs)
+    for members in (as_set, DocSet(as_set.mask)):
+        counts = column.count_set(members)
+        assert {code: int(n) for code, n in enumerate(counts) if n} == dict(expected)
+
+
+@given(st.sets(st.integers(0, 999), max_size=40), st.lists(st.integers(0, 999), max_size=20))
+def test_a_set_of_narrow_docnums_finds_wide_ones(members: set[int], asked: list[int]) -> None:
+    """Members held as int32 (as columns store them) answer int64 docnums alike."""
+    narrow = DocSet.from_ids(np.array(sorted(members), dtype=np.int32), 1000)
+    wide = DocSet.from_ids(np.array(sorted(set(asked)), dtype=np.int64), 1000)
+    assert set(narrow & wide) == members & set(asked)
+    assert set(wide - narrow) == set(asked) - members
+    assert all((docnum in narrow) == (docnum in members) for docnum in asked)
 
 
 def test_top_keys_break_ties_by_key_and_skip_zeros() -> None:

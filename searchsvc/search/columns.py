@@ -43,13 +43,17 @@ _UNDATED_KEY = dt.date.max.toordinal() + 1
 #: A multi-key facet counts sets of at least this share of all documents by a mask of
 #: every entry rather than by listing the entries of each member.
 MASKED_COUNT_SHARE = 1 / 4
+#: A facet counts sets of more than this share of all documents as every document's
+#: counts less those of the documents outside the set.
+COMPLEMENT_COUNT_SHARE = 1 / 2
 #: Whoosh stores field lengths as one byte each; this turns bytes back into lengths.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
 class _Keyed:
-    """The distinct keys of a column, looked up by code or by key."""
+    """The distinct keys of a column, looked up by code or by key, and counted."""
 
+    codes: np.ndarray
     keys: list[str]
 
     @cached_property
@@ -58,6 +62,30 @@ class _Keyed:
 
     def code_of(self, key: str) -> int | None:
         return self._codes_by_key.get(key)
+
+    def count(self, docs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def count_set(self, docs: DocSet) -> np.ndarray:
+        """How many of ``docs`` have each code.
+
+        Broad queries (long questions, common words) match most of an archive; counting
+        the fewer documents outside the set and subtracting from every document's counts
+        gathers and counts a fraction of the codes, to the same integers.
+        """
+        if len(docs) > docs.size * COMPLEMENT_COUNT_SHARE:
+            return self._every_count - self._count_mask(~docs.mask)
+        return self.count(docs.ids)
+
+    @cached_property
+    def _every_count(self) -> np.ndarray:
+        """Each code's count over every document of the commit, deleted ones included
+        (a set's complement includes them too)."""
+        return np.bincount(self.codes, minlength=len(self.keys))
+
+    def _count_mask(self, mask: np.ndarray) -> np.ndarray:
+        """Each code's count over the documents whose entry in ``mask`` is true."""
+        raise NotImplementedError
 
 
 @dataclass
@@ -70,6 +98,9 @@ class KeyColumn(_Keyed):
     def count(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (docnums) have each code."""
         return np.bincount(self.codes[docs], minlength=len(self.keys))
+
+    def _count_mask(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.codes[mask], minlength=len(self.keys))
 
     def docs_with(self, keys: tuple[str, ...]) -> DocSet:
         """The documents holding any of ``keys`` (``""``: those without a value)."""
@@ -93,7 +124,9 @@ class MultiKeyColumn(_Keyed):
         times as long for a whole archive as one pass over all its entries.
         """
         if len(docs) >= (len(self.offsets) - 1) * MASKED_COUNT_SHARE:
-            return self._count_masked(docs)
+            chosen = np.zeros(len(self.offsets) - 1, dtype=bool)
+            chosen[docs] = True
+            return self._count_mask(chosen)
         starts = self.offsets[docs]
         lengths = self.offsets[docs + 1] - starts
         total = int(lengths.sum())
@@ -103,10 +136,8 @@ class MultiKeyColumn(_Keyed):
         shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         return np.bincount(self.codes[np.arange(total) + shift], minlength=len(self.keys))
 
-    def _count_masked(self, docs: np.ndarray) -> np.ndarray:
-        chosen = np.zeros(len(self.offsets) - 1, dtype=bool)
-        chosen[docs] = True
-        entries = np.repeat(chosen, np.diff(self.offsets))
+    def _count_mask(self, mask: np.ndarray) -> np.ndarray:
+        entries = np.repeat(mask, np.diff(self.offsets))
         return np.bincount(self.codes[entries], minlength=len(self.keys))
 
     def keys_of(self, docnum: int) -> tuple[str, ...]:

@@ -97,7 +97,8 @@ class DocSet:
         """Whether each of ``docnums`` is a member."""
         if self._mask is not None or not self._is_sparse():
             return self.mask[docnums]
-        at = self._ids.searchsorted(docnums)
+        # Needles of the members' own type: NumPy would otherwise widen the whole array.
+        at = self._ids.searchsorted(docnums.astype(self._ids.dtype, copy=False))
         inside = at < len(self._ids)
         inside[inside] = self._ids[at[inside]] == docnums[inside]
         return inside

@@ -165,11 +165,13 @@ class Highlighter:
         spans = []
         hits = self._hits[target]
         token_at = self.pattern.match
+        forms = self.forms
         covered = 0  # the end of the last token read: a candidate before it is mid-word
         for candidate in self._candidates(target).finditer(text):
-            if candidate.start() < covered:
+            start = candidate.start()
+            if start < covered:
                 continue  # e.g. a letter after a vowel mark inside an Arabic word
-            match = token_at(text, candidate.start())
+            match = token_at(text, start)
             if match is None:
                 continue
             covered = match.end()
@@ -179,11 +181,12 @@ class Highlighter:
                 if found is None:
                     found = self._matches(raw, target)
                 if found:
-                    spans.append(match.span())
-            for phrase in phrases.get(self.forms(raw)[0], ()) if phrases else ():
-                end = self._phrase_end(text, match.end(), phrase)
-                if end is not None:
-                    spans.append((match.start(), end))
+                    spans.append((start, covered))
+            if phrases:
+                for phrase in phrases.get(forms(raw)[0], ()):
+                    end = self._phrase_end(text, covered, phrase)
+                    if end is not None:
+                        spans.append((start, end))
         return _merge(spans) if phrases else spans
 
     def _phrase_end(self, text: str, position: int, phrase: tuple[str, ...]) -> int | None:
