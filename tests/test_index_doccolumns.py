@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -67,6 +69,24 @@ def test_other_columns_are_written_by_whoosh() -> None:
 def test_values_out_of_docnum_order_are_refused() -> None:
     with pytest.raises(ValueError, match="increasing docnum"):
         column_bytes(VarBytesColumn(), [3, 1], [b"a", b"b"], 5)
+
+
+@given(rows=column_rows(values), cutoff=st.integers(0, 60), split=st.integers(0, 30))
+def test_bulk_writer_streams_var_bytes_as_whoosh_writes_them(
+    rows: tuple, cutoff: int, split: int
+) -> None:
+    """Values written as they come (one by one, then a run at once), the rest at the
+    finish: the same bytes as Whoosh's writer."""
+    docnums, data, doccount = rows
+    column = VarBytesColumn(write_offsets_cutoff=cutoff)
+    buffer = io.BytesIO()
+    writer = BulkColumnWriter(column, buffer)
+    for docnum, value in zip(docnums[:split], data[:split], strict=True):
+        writer.add(docnum, value)
+    writer.add_many(docnums[split:], data[split:])
+    assert not writer.values
+    writer.finish(doccount)
+    assert buffer.getvalue() == whoosh_column_bytes(column, docnums, data, doccount)
 
 
 def test_bulk_writer_writes_its_column_to_its_file(tmp_path) -> None:

@@ -3,9 +3,9 @@
 Whoosh's per-document writer takes every column value and every field length of every
 document in a call of its own (about eighteen an article here), each writing a few bytes
 and growing Whoosh's arrays. A bulk build knows the whole segment before writing it, so
-:class:`BulkColumnWriter` only appends each value to a list and writes the column's
-file in one go when the segment closes, in the bytes Whoosh's column writer would have
-written:
+:class:`BulkColumnWriter` only appends each value to a list and writes the rest of the
+column's file in one go when the segment closes, in the bytes Whoosh's column writer
+would have written:
 
 * ``VarBytesColumn``: the values end to end, then every document's length (0 for a
   document without a value) as the narrowest array type that Whoosh's growable array
@@ -42,28 +42,48 @@ _TYPE_LIMITS = {code: limit for limit, code in _GROWN_TYPES}
 class BulkColumnWriter:
     """Whoosh's column writer interface (``add``, ``finish``) for one column, buffered.
 
-    ``add`` appends; ``finish`` writes the whole column to ``dbfile`` in one write.
-    Documents must be added in increasing docnum order, as a segment writer adds them.
+    ``add`` appends; ``finish`` writes the column to ``dbfile`` in one write. Documents
+    must be added in increasing docnum order, as a segment writer adds them.
+
+    Variable bytes are the exception: they lead the column's file, so they are written
+    as they come and only their sizes are kept, as Whoosh's own writer does. A merge of a
+    million articles adds every stored record to one column, and keeping those (and the
+    joined copies ``finish`` would make) took gigabytes.
     """
 
-    __slots__ = ("column", "dbfile", "docnums", "values")
+    __slots__ = ("column", "dbfile", "docnums", "sizes", "values")
 
     def __init__(self, column: Column, dbfile: Any) -> None:
         self.column = column
         self.dbfile = dbfile
         self.docnums = array("I")
         self.values: list = []
+        #: Bytes of each value already written (variable-bytes columns only).
+        self.sizes = array("Q") if type(column) is VarBytesColumn else None
 
     def add(self, docnum: int, value: Any) -> None:
         self.docnums.append(docnum)
-        self.values.append(value)
+        if self.sizes is None:
+            self.values.append(value)
+            return
+        self.sizes.append(len(value))
+        self.dbfile.write(value)
 
     def add_many(self, docnums: Sequence[int], values: Sequence) -> None:
         self.docnums.extend(docnums)
-        self.values.extend(values)
+        if self.sizes is None:
+            self.values.extend(values)
+            return
+        self.sizes.extend(map(len, values))
+        self.dbfile.write(b"".join(values))
 
     def finish(self, doccount: int) -> None:
-        self.dbfile.write(column_bytes(self.column, self.docnums, self.values, doccount))
+        if self.sizes is None:
+            written = column_bytes(self.column, self.docnums, self.values, doccount)
+        else:
+            sizes = np.frombuffer(self.sizes, dtype=np.uint64).astype(np.int64)
+            written = _var_bytes_tail(self.column, _increasing(self.docnums), sizes, doccount)
+        self.dbfile.write(written)
 
 
 def buffered_column(perdoc: Any, fieldname: str, column: Column) -> BulkColumnWriter:
@@ -81,11 +101,10 @@ def buffered_column(perdoc: Any, fieldname: str, column: Column) -> BulkColumnWr
 def column_bytes(column: Column, docnums: Sequence[int], values: Sequence, doccount: int) -> bytes:
     """The bytes Whoosh's writer of ``column`` writes for ``values`` of ``docnums``
     (increasing) in a segment of ``doccount`` documents."""
-    docs = np.asarray(docnums, dtype=np.int64)
-    if len(docs) > 1 and not (np.diff(docs) > 0).all():
-        raise ValueError("column values must come in increasing docnum order")
+    docs = _increasing(docnums)
     if type(column) is VarBytesColumn:
-        return _var_bytes(column, docs, values, doccount)
+        sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        return b"".join(values) + _var_bytes_tail(column, docs, sizes, doccount)
     if type(column) is NumericColumn and column._typecode in _WHOLE_NUMBERS:
         return _whole_numbers(column, docs, values)
     return whoosh_column_bytes(column, docnums, values, doccount)
@@ -103,12 +122,21 @@ def whoosh_column_bytes(
     return buffer.getvalue()
 
 
-def _var_bytes(column: VarBytesColumn, docs: np.ndarray, values: Sequence, doccount: int) -> bytes:
-    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+def _increasing(docnums: Sequence[int]) -> np.ndarray:
+    docs = np.asarray(docnums, dtype=np.int64)
+    if len(docs) > 1 and not (np.diff(docs) > 0).all():
+        raise ValueError("column values must come in increasing docnum order")
+    return docs
+
+
+def _var_bytes_tail(
+    column: VarBytesColumn, docs: np.ndarray, sizes: np.ndarray, doccount: int
+) -> bytes:
+    """What follows the values in a variable-bytes column: lengths, offsets, type codes."""
     lengths = np.zeros(max(doccount, int(docs[-1]) + 1 if len(docs) else 0), dtype=np.int64)
     lengths[docs] = sizes
     lengths_code = _grown_type(int(sizes.max()) if len(sizes) else 0)
-    parts = [b"".join(values), _big_endian(lengths, lengths_code)]
+    parts = [_big_endian(lengths, lengths_code)]
     codes = lengths_code.encode("ascii")
     if column.allow_offsets and doccount > column.write_offsets_cutoff:
         offsets_code, offsets = _offsets(lengths, int(docs[-1]) + 1 if len(docs) else 0)
