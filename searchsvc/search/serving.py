@@ -192,7 +192,7 @@ class ServingIndex:
             old.retire()
         if self.prepare_lexicon:
             name = f"lexicon-{snapshot.commit}"
-            threading.Thread(target=snapshot.prepare_lexicon, name=name, daemon=True).start()
+            threading.Thread(target=snapshot.prepare, name=name, daemon=True).start()
 
     def _closed(self, snapshot: Snapshot) -> None:
         """Called when a retired snapshot's last searcher closes."""
