@@ -37,6 +37,7 @@ from searchsvc.index.versions import (
 from searchsvc.opensearch.copies import stories_of
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.collapse import signature_matrix
+from searchsvc.search.columns import VarBytes
 from searchsvc.web import close_app, create_app
 
 DEFAULT_THRESHOLD = Settings.from_env(environ={}).versions_threshold
@@ -114,10 +115,12 @@ signature_rows = st.lists(
 
 @given(signature_rows)
 def test_signature_matrix_holds_each_signature_in_its_row(values: list[bytes]) -> None:
-    matrix, present = signature_matrix(values)
-    assert present.tolist() == [len(value) == SIGNATURE_BYTES for value in values]
-    for row, value in zip(matrix, values, strict=True):
-        assert bytes(row) == (value if len(value) == SIGNATURE_BYTES else bytes(SIGNATURE_BYTES))
+    """From a column's bytes (the window view) and from separate values alike."""
+    for matrix, present in (signature_matrix(VarBytes.of(values)), signature_matrix(values)):
+        assert present.tolist() == [len(value) == SIGNATURE_BYTES for value in values]
+        for row, value in zip(matrix, values, strict=True):
+            expected = value if len(value) == SIGNATURE_BYTES else bytes(SIGNATURE_BYTES)
+            assert bytes(row) == expected
 
 
 def sharing_a_band(values: list[bytes], rows: np.ndarray) -> set[tuple[int, int]]:

@@ -30,6 +30,7 @@ from searchsvc.index.versions import (
     estimated_similarity,
     group_signatures,
     linked_groups,
+    signature_rows,
 )
 from searchsvc.search.column_cache import SegmentArrays, read_cache, segment_folder
 from searchsvc.search.columns import VarBytes, read_var_bytes
@@ -141,9 +142,13 @@ def signature_matrix(raw: VarBytes | Sequence[bytes]) -> tuple[np.ndarray, np.nd
 
     Each row is copied whole from a view of the column's bytes as overlapping windows of
     a signature's width: indexing the bytes one by one would first build an index array
-    eight times the size of the matrix (seconds at a million articles).
+    eight times the size of the matrix (seconds at a million articles). Values already
+    in hand as separate ``bytes`` go to ``versions.signature_rows``, which the cluster
+    engine uses too.
     """
-    values = raw if isinstance(raw, VarBytes) else VarBytes.of(raw)
+    if not isinstance(raw, VarBytes):
+        return signature_rows(raw)
+    values = raw
     present = values.lengths == SIGNATURE_BYTES
     matrix = np.zeros((len(values), SIGNATURE_BYTES), dtype=np.uint8)
     if present.any():
