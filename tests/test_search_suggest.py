@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,14 @@ from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.lexicon import Lexicon, WordTable, field_counts
+from searchsvc.search.cache import size_in_bytes
+from searchsvc.search.lexicon import (
+    Lexicon,
+    PackedWords,
+    WordTable,
+    character_mask,
+    field_counts,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import eval_suggest
@@ -215,7 +223,7 @@ def test_word_table_finds_exactly_the_words_within_the_distance(
     words: list[str], word: str, maxdist: int
 ) -> None:
     words = sorted(set(words))
-    numbers, distances = WordTable(words, range(len(words))).within(word, maxdist)
+    numbers, distances = WordTable.of(words, range(len(words))).within(word, maxdist)
     found = dict(zip(numbers.tolist(), distances.tolist(), strict=True))
     expected = {
         number: textbook_osa(word, other)
@@ -223,6 +231,38 @@ def test_word_table_finds_exactly_the_words_within_the_distance(
         if textbook_osa(word, other) <= maxdist
     }
     assert found == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="az1é€𝄞-", max_size=6), max_size=40))
+def test_packed_words_read_back_with_their_lengths_and_masks(words: list[str]) -> None:
+    packed = PackedWords.of(word.encode("utf-8") for word in words)
+    assert len(packed) == len(words)
+    assert list(packed) == words
+    assert packed.take(np.arange(len(words))[::-1]) == words[::-1]
+    lengths, masks = packed.lengths_and_masks()
+    assert lengths.tolist() == [len(word) for word in words]
+    assert masks.tolist() == [character_mask(word) for word in words]
+
+
+def test_a_lexicon_holds_its_words_packed_not_one_string_each(tmp_path: Path) -> None:
+    """Thousands of distinct words (as an archive has hundreds of thousands): as Python
+    strings each would cost over 50 bytes before its characters, and a list of them 8 more."""
+    vocabulary = [f"word{number:05d}x" for number in range(6000)]
+    articles = [
+        {"id": f"v{part}", "title": "Vocabulary", "body": " ".join(vocabulary[part::6])}
+        for part in range(6)
+    ]
+    own = indexed(tmp_path, articles)
+    opened = open_index(own.index_dir)
+    try:
+        with opened.searcher() as searcher:
+            lexicon = Lexicon()
+            assert set(vocabulary) <= set(lexicon.vocabulary(searcher.reader()))
+            words = len(lexicon.vocabulary(searcher.reader()))
+            assert size_in_bytes(lexicon) / words < 64
+    finally:
+        opened.close()
 
 
 def test_generated_typos_are_one_edit_from_their_word_and_written_nowhere() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 import threading
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from rapidfuzz import process
@@ -38,17 +38,78 @@ _FIELD_KEY = struct.Struct("!H")  # the field's number, before the term in each 
 _WEIGHT_AND_DOCS = struct.Struct("!fI")  # after one flag byte in Whoosh 3's term info
 
 
+class PackedWords(Sequence[str]):
+    """Many words as one UTF-8 byte string and where each one ends, indexed like a list.
+
+    A million articles have about 940,000 distinct words: as Python strings they held
+    57 MiB in every serving process, packed they hold 13 MiB, and the few hundred words
+    a look-up compares are decoded when it asks for them.
+    """
+
+    def __init__(self, blob: bytes, ends: np.ndarray) -> None:
+        self._blob = blob
+        self._ends = ends
+
+    @classmethod
+    def of(cls, encoded: Iterable[bytes]) -> PackedWords:
+        """The words whose UTF-8 bytes are ``encoded``, in that order."""
+        encoded = list(encoded)
+        ends = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
+        blob = b"".join(encoded)
+        return cls(blob, ends.astype(np.uint32) if len(blob) < 2**32 else ends)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, number: int) -> str:  # type: ignore[override]
+        if number < 0:
+            number += len(self._ends)
+        end = int(self._ends[number])  # raises IndexError past the last word
+        start = int(self._ends[number - 1]) if number else 0
+        return self._blob[start:end].decode("utf-8")
+
+    def take(self, numbers: np.ndarray) -> list[str]:
+        """The words numbered ``numbers``, decoded."""
+        return [self[number] for number in numbers.tolist()]
+
+    def lengths_and_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every word's length in characters and :func:`character_mask`, worked out over
+        the packed bytes at once (no string per word)."""
+        data = np.frombuffer(self._blob, dtype=np.uint8)
+        bounds = np.concatenate(([0], self._ends)).astype(np.int64)
+        # A character starts at every byte that is not a UTF-8 continuation byte.
+        characters_before = np.concatenate(([0], np.cumsum((data & 0xC0) != 0x80)))
+        starts = characters_before[bounds]
+        lengths = np.diff(starts)
+        codes = np.frombuffer(self._blob.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+        bits = np.left_shift(np.uint32(1), codes & np.uint32(31))
+        masks = np.zeros(len(self), dtype=np.uint32)
+        written = lengths > 0  # reduceat would give an empty word its neighbour's bit
+        if written.any():
+            masks[written] = np.bitwise_or.reduceat(bits, starts[:-1][written])
+        return lengths, masks
+
+
 class WordTable:
     """Some of a lexicon's words, sorted by length, with their character masks."""
 
-    def __init__(self, words: list[str], numbers: Iterable[int]) -> None:
-        chosen = np.fromiter(numbers, dtype=np.int64)
-        lengths = np.fromiter((len(words[number]) for number in chosen.tolist()), np.int64)
-        order = np.argsort(lengths, kind="stable")
+    def __init__(
+        self, words: PackedWords, numbers: Iterable[int], lengths: np.ndarray, masks: np.ndarray
+    ) -> None:
+        """``lengths`` and ``masks``: of every word of ``words``, by number."""
+        chosen = np.fromiter(numbers, dtype=np.int32)
+        order = np.argsort(lengths[chosen], kind="stable")
+        self.words = words
         self.numbers = chosen[order]
-        self.words = np.array([words[number] for number in self.numbers.tolist()], dtype=object)
-        self.masks = character_masks(self.words.tolist(), lengths[order])
-        self._starts = np.searchsorted(lengths[order], np.arange(lengths.max(initial=0) + 2))
+        self.masks = masks[self.numbers]
+        sorted_lengths = lengths[self.numbers]
+        self._starts = np.searchsorted(sorted_lengths, np.arange(sorted_lengths.max(initial=0) + 2))
+
+    @classmethod
+    def of(cls, words: Sequence[str], numbers: Iterable[int]) -> WordTable:
+        """A table of some of ``words`` (a list of strings)."""
+        packed = PackedWords.of(word.encode("utf-8") for word in words)
+        return cls(packed, numbers, *packed.lengths_and_masks())
 
     def within(self, word: str, maxdist: int) -> tuple[np.ndarray, np.ndarray]:
         """(word numbers, distances) of the words within ``maxdist`` edits of ``word``."""
@@ -60,7 +121,7 @@ class WordTable:
         distances = (
             process.cdist(
                 [word],
-                self.words[close].tolist(),
+                self.words.take(self.numbers[close]),
                 scorer=OSA.distance,
                 score_cutoff=maxdist,
                 dtype=np.int32,
@@ -106,7 +167,7 @@ class Lexicon:
         numbers, distances = words.targets.within(word, maxdist)
         return list(
             zip(
-                [words.words[number] for number in numbers.tolist()],
+                words.words.take(numbers),
                 words.occurrences[numbers].tolist(),
                 distances.tolist(),
                 strict=True,
@@ -149,38 +210,41 @@ class Lexicon:
 class _Words:
     """Every word of some fields with its counts, and the tables that find close ones."""
 
-    def __init__(self, words: list[str], occurrences: np.ndarray, docs: dict[str, np.ndarray]):
+    def __init__(self, words: PackedWords, occurrences: np.ndarray, docs: dict[str, np.ndarray]):
         self.words = words
-        self.occurrences = occurrences
+        self.occurrences = _narrowed(occurrences)
         self.docs = docs
-        self.every_word = WordTable(self.words, range(len(self.words)))
+        lengths, masks = words.lengths_and_masks()
+        self.every_word = WordTable(words, range(len(words)), lengths, masks)
         self.targets = WordTable(
-            self.words,
+            words,
             (
                 number
                 for number in np.flatnonzero(self.occurrences >= MIN_TARGET_OCCURRENCES).tolist()
-                if self.words[number].isalpha()
+                if words[number].isalpha()
             ),
+            lengths,
+            masks,
         )
 
     @classmethod
     def read(cls, reader: IndexReader, fields: tuple[str, ...]) -> _Words:
         """The words numbered in order of first sight, their counts summed in C.
 
-        Nothing is kept per word but the word and its number while reading (a list of
+        Nothing is kept per word but its bytes and its number while reading (a list of
         counts per word, 400,000 of them at a million articles, left that much memory
         behind in every server process after it was freed, among the words kept)."""
-        numbers: dict[str, int] = {}
+        numbers: dict[bytes, int] = {}
         rows, weights, docs = array("q"), array("d"), array("d")
         ends = []
         for name in fields:
             boost = reader.schema[name].format.field_boost or 1.0
-            for word, weight, count in field_counts(reader, name):
+            for word, weight, count in _field_records(reader, name):
                 rows.append(numbers.setdefault(word, len(numbers)))
                 weights.append(weight / boost)
                 docs.append(count)
             ends.append(len(rows))
-        words = list(numbers)
+        words = PackedWords.of(numbers)
         del numbers
         every = np.frombuffer(rows, dtype=np.int64)
         starts = [0, *ends[:-1]]
@@ -188,16 +252,29 @@ class _Words:
             words,
             np.bincount(every, np.frombuffer(weights), minlength=len(words)),
             {
+                # Articles per word fit 32 bits: half the bytes of the counts' own type.
                 name: np.bincount(
                     every[start:end], np.frombuffer(docs)[start:end], minlength=len(words)
-                ).astype(np.int64)
+                ).astype(np.int32)
                 for name, start, end in zip(fields, starts, ends, strict=True)
             },
         )
 
 
+def _narrowed(values: np.ndarray) -> np.ndarray:
+    """``values`` as 32-bit floats when that keeps every one exactly (word counts do)."""
+    narrow = values.astype(np.float32)
+    return narrow if np.array_equal(narrow, values) else values
+
+
 def field_counts(reader: IndexReader, field: str) -> Iterator[tuple[str, float, int]]:
-    """(word, weight, articles) of every term of ``field``, segment by segment.
+    """(word, weight, articles) of every term of ``field``, segment by segment."""
+    for word, weight, docs in _field_records(reader, field):
+        yield word.decode("utf-8"), weight, docs
+
+
+def _field_records(reader: IndexReader, field: str) -> Iterator[tuple[bytes, float, int]]:
+    """(word's UTF-8 bytes, weight, articles) of every term of ``field``.
 
     Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: one read of
     the field's stretch of records, each a key length and a value length, the key (the
@@ -220,7 +297,7 @@ def field_counts(reader: IndexReader, field: str) -> Iterator[tuple[str, float, 
             key_length, value_length = _RECORD_LENGTHS.unpack_from(records, position)
             key = position + _RECORD_LENGTHS.size
             weight, docs = _WEIGHT_AND_DOCS.unpack_from(records, key + key_length + 1)
-            yield records[key + _FIELD_KEY.size : key + key_length].decode("utf-8"), weight, docs
+            yield records[key + _FIELD_KEY.size : key + key_length], weight, docs
             position = key + key_length + value_length
 
 
@@ -230,13 +307,3 @@ def character_mask(word: str) -> int:
     for char in word:
         mask |= 1 << (ord(char) & 31)
     return mask
-
-
-def character_masks(words: list[str], lengths: np.ndarray) -> np.ndarray:
-    """:func:`character_mask` of every word at once (words of one character or more)."""
-    if not words:
-        return np.zeros(0, dtype=np.uint32)
-    codes = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
-    bits = np.left_shift(np.uint32(1), codes & np.uint32(31))
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    return np.bitwise_or.reduceat(bits, starts)
