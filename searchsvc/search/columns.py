@@ -218,7 +218,8 @@ class DocumentColumns:
     source: KeyColumn
     #: The language code of each document (code 0: unknown).
     language: KeyColumn
-    #: ``date.toordinal()`` per document, 0 when undated.
+    #: ``date.toordinal()`` per document, 0 when undated (32 bits: the last day of year
+    #: 9999 is 3,652,059).
     ordinal: np.ndarray
     #: The distinct ordinals (0 first) and each document's index into them, for counting
     #: documents by day.
@@ -314,8 +315,9 @@ class DocumentColumns:
         name = "key-newest" if newest_first else "key-oldest"
         key = self._orders.get(name)
         if key is None:
-            primary = _UNDATED_KEY - self.ordinal if newest_first else self.ordinal.copy()
-            primary[self.ordinal == 0] = 2 * _UNDATED_KEY
+            ordinal = self.ordinal.astype(np.int64)  # the key needs 64 bits, the days 32
+            primary = _UNDATED_KEY - ordinal if newest_first else ordinal
+            primary[ordinal == 0] = 2 * _UNDATED_KEY
             key = self._orders[name] = primary * (self.size + 1) + self.id_rank
         return key
 
@@ -685,4 +687,4 @@ def _joined_days(
             codes = np.searchsorted(days, own_days)[codes]
         parts.append(codes)
     day_codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    return days[day_codes], days, day_codes
+    return days.astype(np.int32)[day_codes], days, day_codes
