@@ -22,6 +22,7 @@ from searchsvc.search.columns import (
     DocumentColumns,
     KeyColumn,
     MultiKeyColumn,
+    Strings,
     VarBytes,
     _keys,
     _multi_keys,
@@ -245,3 +246,14 @@ def test_var_bytes_and_keys_read_as_whoosh_writes_them(values: list[str], offset
     keys = _keys(parsed)
     assert keys.keys == ["", *dict.fromkeys(value for value in values if value)]
     assert [keys.keys[code] for code in keys.codes.tolist()] == values
+
+
+@given(
+    st.lists(st.text(alphabet="ab-é", max_size=3), max_size=30),
+    st.text(alphabet="ab-é", max_size=4),
+)
+def test_strings_find_every_docnum_holding_a_value(values: list[str], value: str) -> None:
+    width = max([1, *(len(v.encode("utf-8")) for v in values)])
+    strings = Strings(np.array([v.encode("utf-8") for v in values], dtype=f"S{width}"))
+    expected = [docnum for docnum, held in enumerate(values) if held == value]
+    assert strings.docnums_of(value).tolist() == expected

@@ -193,16 +193,16 @@ class Strings:
             self._order = np.argsort(self.table, kind="stable")
         return self._order
 
-    @cached_property
-    def _sorted(self) -> np.ndarray:
-        return self.table[self.order]
-
     def docnums_of(self, value: str) -> np.ndarray:
-        """The docnums holding ``value``, ascending."""
+        """The docnums holding ``value``, ascending.
+
+        Searched through :attr:`order` rather than in a sorted copy of the table, which
+        would hold another 10 MiB per serving process at a million articles."""
         key = np.array(value.encode("utf-8"), dtype=self.table.dtype)
         if key.item() != value.encode("utf-8"):
             return np.zeros(0, dtype=np.int64)  # longer than any stored value
-        low, high = self._sorted.searchsorted(key), self._sorted.searchsorted(key, "right")
+        low = self.table.searchsorted(key, sorter=self.order)
+        high = self.table.searchsorted(key, "right", sorter=self.order)
         return np.sort(self.order[low:high])
 
 
