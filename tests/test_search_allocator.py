@@ -68,3 +68,30 @@ def test_tuning_says_what_it_set_and_is_reported_once_applied():
     outcome = json.loads(_run(script).stdout)
     assert outcome["before"] is None
     assert outcome["applied"] == outcome["after"] == SETTINGS == {"arena_max": 1}
+
+
+#: Chunks of 64 KiB (on the heap, below glibc's mapping threshold) in pairs; freeing every
+#: other one leaves holes in the middle of the heap that only ``malloc_trim`` gives back.
+_HOLES_THEN_RELEASE = """
+import json, sys
+from pathlib import Path
+from searchsvc.search.allocator import release_free_memory
+
+def anonymous_kib():
+    lines = Path("/proc/self/smaps_rollup").read_text().splitlines()
+    return int(next(line for line in lines if line.startswith("Anonymous:")).split()[1])
+
+chunks = [bytearray(b"x" * 65536) for _ in range(3200)]
+del chunks[::2]
+before = anonymous_kib()
+released = release_free_memory()
+print(json.dumps({"released": released, "freed_kib": before - anonymous_kib()}))
+"""
+
+
+@glibc_only
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps_rollup"), reason="Linux's /proc only")
+def test_releasing_free_memory_gives_back_the_holes_freed_objects_leave():
+    outcome = json.loads(_run(_HOLES_THEN_RELEASE).stdout)
+    assert outcome["released"] is True
+    assert outcome["freed_kib"] > 50 * 1024  # of the 100 MiB freed in the middle of the heap

@@ -21,6 +21,7 @@ from whoosh.searching import Searcher
 from searchsvc.analysis import UNDETERMINED_LANGUAGE
 from searchsvc.articles.languages import language_label
 from searchsvc.index import OpenedIndex
+from searchsvc.search.allocator import release_free_memory
 from searchsvc.search.cache import SizedCache
 from searchsvc.search.columns import LENGTH_FIELDS, DocumentColumns
 from searchsvc.search.docsets import DocSet
@@ -138,9 +139,11 @@ class Snapshot:
     def prepare(self) -> None:
         """What a commit's first queries would otherwise wait for, worked out on a
         background thread: the names of languages (the facet labels load langcodes' name
-        data, about 0.15 s, 0.4 s from a cold disk) and the spelling lexicon."""
+        data, about 0.15 s, 0.4 s from a cold disk) and the spelling lexicon; then the
+        memory reading the lexicon freed goes back to the system."""
         language_label(UNDETERMINED_LANGUAGE)
         self.prepare_lexicon()
+        release_free_memory()  # what reading the lexicon left behind
 
     def prepare_lexicon(self) -> None:
         """Read the spelling lexicon with a searcher of this commit, if it is still served.
