@@ -148,3 +148,22 @@ def test_a_broken_current_generation_does_not_stop_searches(settings: Settings) 
         (settings.index_dir / "CURRENT").write_text("20990101T000000-000000\n")
         assert total(engine, "bridge") == 1
         assert engine.generation.id == good
+
+
+def test_the_lexicon_thread_leaves_one_idle_searcher_not_two(settings: Settings) -> None:
+    """A request that came while the background thread read the lexicon opened its own
+    searcher: the thread's is closed, not kept as a second one for good."""
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings) as engine:
+        with engine._serving.reading() as reading:
+            snapshot = reading.snapshot
+        background = snapshot.checkout()  # as the lexicon thread holds it
+        with engine._serving.reading() as reading:
+            assert reading.searcher is not background
+            requests = reading.searcher
+        snapshot.checkin(background, spare=False)
+        assert snapshot._idle == [requests]
+        assert background.is_closed and not requests.is_closed
+        alone = snapshot.checkout()
+        snapshot.checkin(alone, spare=False)  # no other idle searcher: this one is kept
+        assert snapshot._idle == [alone] and not alone.is_closed

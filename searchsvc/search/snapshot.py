@@ -104,15 +104,23 @@ class Snapshot:
             return None
         return searcher
 
-    def checkin(self, searcher: Searcher | None) -> None:
+    def checkin(self, searcher: Searcher | None, *, spare: bool = True) -> None:
+        """Return a searcher to the pool; with ``spare`` False, close it instead when
+        another searcher is idle already (one the requests opened meanwhile)."""
+        surplus = None
         with self._lock:
             self._users -= 1
             if searcher is not None:
-                self._idle.append(searcher)
+                if spare or not self._idle:
+                    self._idle.append(searcher)
+                else:
+                    surplus = searcher
             done = self._retired and self._users == 0 and not self._closed
             if done:
                 self._closed = True
                 idle, self._idle = self._idle, []
+        if surplus is not None:
+            surplus.close()
         if done:
             self._close(idle)
 
@@ -159,7 +167,10 @@ class Snapshot:
         except Exception:  # a later query reads it itself and reports the problem
             log.debug("reading the lexicon of commit %s in the background failed", self.commit)
         finally:
-            self.checkin(searcher)
+            # A request that came meanwhile opened a searcher of its own; a second one
+            # kept for good holds its own column readers (about 10 MiB at a million
+            # articles) that one request thread never needs.
+            self.checkin(searcher, spare=False)
 
     def kept(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()``'s value for this commit, worked out by one thread and then kept."""
