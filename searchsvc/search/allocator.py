@@ -15,6 +15,9 @@ because they slow search: a fixed ``M_MMAP_THRESHOLD`` (large arrays mapped and 
 time: 160 MiB less, 1.2 times the CPU per query) and ``malloc_trim`` after the heap grows
 (the pages it returns are faulted in again by the next requests).
 
+Kept instead: ``malloc_trim`` once after each commit's lexicon is read
+(:func:`release_free_memory`).
+
 Only glibc has this knob (and ``mallopt``'s numbering is glibc's); on other C libraries
 nothing is changed.
 """

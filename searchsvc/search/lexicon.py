@@ -70,8 +70,14 @@ class PackedWords(Sequence[str]):
         return self._blob[start:end].decode("utf-8")
 
     def take(self, numbers: np.ndarray) -> list[str]:
-        """The words numbered ``numbers``, decoded."""
-        return [self[number] for number in numbers.tolist()]
+        """The words numbered ``numbers``, decoded (their bounds looked up together)."""
+        ends = self._ends[numbers]
+        starts = np.where(numbers > 0, self._ends[numbers - 1], 0)
+        blob = self._blob
+        return [
+            blob[start:end].decode("utf-8")
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
 
     def lengths_and_masks(self) -> tuple[np.ndarray, np.ndarray]:
         """Every word's length in characters and :func:`character_mask`, worked out over
@@ -95,13 +101,23 @@ class WordTable:
     """Some of a lexicon's words, sorted by length, with their character masks."""
 
     def __init__(
-        self, words: PackedWords, numbers: Iterable[int], lengths: np.ndarray, masks: np.ndarray
+        self,
+        words: PackedWords,
+        numbers: Iterable[int],
+        lengths: np.ndarray,
+        masks: np.ndarray,
+        *,
+        as_strings: bool = False,
     ) -> None:
-        """``lengths`` and ``masks``: of every word of ``words``, by number."""
+        """``lengths`` and ``masks``: of every word of ``words``, by number. With
+        ``as_strings``, the table's words are also kept decoded, for a table that is a small
+        part of the lexicon and asked often: a look-up hands thousands of words to the
+        distance, and decoding them each time costs more than the distance itself."""
         chosen = np.fromiter(numbers, dtype=np.int32)
         order = np.argsort(lengths[chosen], kind="stable")
         self.words = words
         self.numbers = chosen[order]
+        self._strings = np.array(words.take(self.numbers), dtype=object) if as_strings else None
         self.masks = masks[self.numbers]
         sorted_lengths = lengths[self.numbers]
         self._starts = np.searchsorted(sorted_lengths, np.arange(sorted_lengths.max(initial=0) + 2))
@@ -122,7 +138,7 @@ class WordTable:
         distances = (
             process.cdist(
                 [word],
-                self.words.take(self.numbers[close]),
+                self._candidates(close),
                 scorer=OSA.distance,
                 score_cutoff=maxdist,
                 dtype=np.int32,
@@ -132,6 +148,11 @@ class WordTable:
         )
         kept = np.flatnonzero(distances <= maxdist)
         return self.numbers[close[kept]], distances[kept]
+
+    def _candidates(self, close: np.ndarray) -> list[str]:
+        if self._strings is not None:
+            return self._strings[close].tolist()
+        return self.words.take(self.numbers[close])
 
 
 class Lexicon:
@@ -226,6 +247,7 @@ class _Words:
             ),
             lengths,
             masks,
+            as_strings=True,  # 26,000 of 939,000 words at a million articles: 2 MiB
         )
 
     @classmethod
