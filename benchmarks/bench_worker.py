@@ -214,7 +214,10 @@ def query(
             kind_trips = trips.setdefault(item.kind, {"first": [], "warm": []})
             kind_trips[phase].append(requests.endpoints - sent)
         per_round.append(latencies)
-    rss = psutil.Process().memory_info().rss  # a serving worker's: its engine still open
+    # A serving worker's, its engine still open. RSS counts the pages it shares with other
+    # processes (libraries, mapped index files) in full; PSS divides them among the
+    # processes mapping them, and USS is what this process alone holds.
+    memory = psutil.Process().memory_full_info()
     handle.close()
     warm_rounds = per_round[1:] or per_round
     warm = median_of([latency_summary(latencies) for latencies in warm_rounds])
@@ -242,7 +245,9 @@ def query(
         "totals": totals,
         "errors": errors[:20],
         "error_count": len(errors),
-        "rss": rss,
+        "rss": memory.rss,
+        "pss": getattr(memory, "pss", None),  # Linux only
+        "uss": memory.uss,
         "queries": len(queries),
         "rounds": rounds,
     }
