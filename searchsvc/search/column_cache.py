@@ -19,6 +19,9 @@ columns at each open.
 The name holds the segment's id (Whoosh deletes the file with its segment after a merge)
 and a digest of the format version and the arrays held, so code that derives other
 columns writes a file of another name rather than replacing one a manifest lists.
+
+The stored pairs of copies (``copy_pairs.py``) are files of this format too; the log
+names each file by what it holds and says what is done without it (:data:`FILE_KINDS`).
 """
 
 from __future__ import annotations
@@ -60,6 +63,35 @@ class SegmentArrays:
 
 class CacheUnusable(Exception):
     """A cache file that must not be used: why, in words for the log."""
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """How the log speaks of one kind of file in this format: what it holds, and what
+    is done when it cannot be read or written."""
+
+    holds: str
+    unread: str
+    unwritten: str
+
+
+#: By file name suffix: the readers of the stored pairs (``collapse.py``) and of the
+#: column caches call the same functions, so the name is what tells the kinds apart.
+FILE_KINDS = {
+    SUFFIX: FileKind(
+        "the column cache", "deriving the columns again", "it is derived at each open"
+    ),
+    ".pairs": FileKind(
+        "the stored copy pairs",
+        "grouping copies from scratch",
+        "each serving process groups copies from scratch",
+    ),
+}
+
+
+def file_kind(path: Path) -> FileKind:
+    """What the log calls the file at ``path`` (a column cache unless named otherwise)."""
+    return FILE_KINDS.get(path.suffix, FILE_KINDS[SUFFIX])
 
 
 def cache_name(segment_id: str, names: Sequence[str]) -> str:
@@ -107,12 +139,14 @@ def read_cache(
     except FileNotFoundError:
         return None
     except OSError as error:
-        log.warning("cannot read the column cache %s (%s); deriving the columns", path, error)
+        kind = file_kind(path)
+        log.warning("cannot read %s %s (%s); %s", kind.holds, path, error, kind.unread)
         return None
     try:
         return decode(data, segment_id, count, names)
     except CacheUnusable as problem:
-        log.warning("the column cache %s %s; deriving the columns again", path, problem)
+        kind = file_kind(path)
+        log.warning("%s %s %s; %s", kind.holds, path, problem, kind.unread)
         return None
 
 
@@ -131,7 +165,8 @@ def write_cache(path: Path, segment_id: str, count: int, segment: SegmentArrays)
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        log.info("cannot write the column cache %s (%s); it is derived at each open", path, error)
+        kind = file_kind(path)
+        log.info("cannot write %s %s (%s); %s", kind.holds, path, error, kind.unwritten)
         return False
 
 
