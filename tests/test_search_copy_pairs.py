@@ -24,6 +24,7 @@ from searchsvc.index.updates import MAX_SEGMENTS_BEFORE_MERGE, delete_articles, 
 from searchsvc.index.versions import copy_pairs_name
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.collapse import (
+    PAIRS_FILE,
     computed_labels,
     copy_pairs_path,
     stored_labels,
@@ -164,7 +165,7 @@ def test_pairs_that_cannot_be_written_are_logged_as_the_stored_copy_pairs(
     pairs = SegmentArrays({"first": np.zeros(1, dtype=np.uint32)}, {})
     missing = tmp_path / "no such folder" / copy_pairs_name(key)
     with caplog.at_level(logging.INFO, logger="searchsvc.search.column_cache"):
-        assert not write_cache(missing, key, 1, pairs)
+        assert not write_cache(missing, key, 1, pairs, PAIRS_FILE)
     [message] = caplog.messages
     assert message.startswith(f"cannot write the stored copy pairs {missing} (")
     assert message.endswith("); each serving process groups copies from scratch")

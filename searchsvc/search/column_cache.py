@@ -21,7 +21,7 @@ and a digest of the format version and the arrays held, so code that derives oth
 columns writes a file of another name rather than replacing one a manifest lists.
 
 The stored pairs of copies (``copy_pairs.py``) are files of this format too; the log
-names each file by what it holds and says what is done without it (:data:`FILE_KINDS`).
+names each file by what it holds and says what is done without it (:class:`FileKind`).
 """
 
 from __future__ import annotations
@@ -75,23 +75,10 @@ class FileKind:
     unwritten: str
 
 
-#: By file name suffix: the readers of the stored pairs (``collapse.py``) and of the
-#: column caches call the same functions, so the name is what tells the kinds apart.
-FILE_KINDS = {
-    SUFFIX: FileKind(
-        "the column cache", "deriving the columns again", "it is derived at each open"
-    ),
-    ".pairs": FileKind(
-        "the stored copy pairs",
-        "grouping copies from scratch",
-        "each serving process groups copies from scratch",
-    ),
-}
-
-
-def file_kind(path: Path) -> FileKind:
-    """What the log calls the file at ``path`` (a column cache unless named otherwise)."""
-    return FILE_KINDS.get(path.suffix, FILE_KINDS[SUFFIX])
+#: The column caches' own wording; other files of this format pass theirs.
+COLUMN_CACHE = FileKind(
+    "the column cache", "deriving the columns again", "it is derived at each open"
+)
 
 
 def cache_name(segment_id: str, names: Sequence[str]) -> str:
@@ -128,7 +115,11 @@ def load_or_derive(
 
 
 def read_cache(
-    path: Path, segment_id: str, count: int, names: Sequence[str]
+    path: Path,
+    segment_id: str,
+    count: int,
+    names: Sequence[str],
+    kind: FileKind = COLUMN_CACHE,
 ) -> SegmentArrays | None:
     """The arrays in ``path`` if it is an intact cache of this segment, else ``None``."""
     try:
@@ -139,18 +130,22 @@ def read_cache(
     except FileNotFoundError:
         return None
     except OSError as error:
-        kind = file_kind(path)
         log.warning("cannot read %s %s (%s); %s", kind.holds, path, error, kind.unread)
         return None
     try:
         return decode(data, segment_id, count, names)
     except CacheUnusable as problem:
-        kind = file_kind(path)
         log.warning("%s %s %s; %s", kind.holds, path, problem, kind.unread)
         return None
 
 
-def write_cache(path: Path, segment_id: str, count: int, segment: SegmentArrays) -> bool:
+def write_cache(
+    path: Path,
+    segment_id: str,
+    count: int,
+    segment: SegmentArrays,
+    kind: FileKind = COLUMN_CACHE,
+) -> bool:
     """Write ``segment`` to ``path`` atomically; False (and logged) when it cannot be."""
     temp = None
     try:
@@ -165,7 +160,6 @@ def write_cache(path: Path, segment_id: str, count: int, segment: SegmentArrays)
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        kind = file_kind(path)
         log.info("cannot write %s %s (%s); %s", kind.holds, path, error, kind.unwritten)
         return False
 
