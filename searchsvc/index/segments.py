@@ -46,6 +46,7 @@ from searchsvc.index.codec import (
     COMPACT_INLINE,
     PLAIN,
     CompactCodec,
+    JoinedValues,
     PostingChunks,
     compress_values,
     encode_postings_chunks,
@@ -123,8 +124,7 @@ class FieldPostings:
         docnums = np.frombuffer(self.docnums, dtype=np.uint32)
         docs = np.repeat(docnums, np.frombuffer(self.counts, dtype=np.uint32))[order]
         weights = np.fromiter(chain.from_iterable(self.weights), np.float32, total)[order]
-        values = list(chain.from_iterable(self.values))
-        values = list(map(values.__getitem__, order.tolist()))
+        values = JoinedValues.of(list(chain.from_iterable(self.values))).take(order)
         return GroupedPostings(terms, docs, weights, values)
 
 
@@ -152,7 +152,7 @@ class GroupedPostings(NamedTuple):
     terms: list[tuple[bytes, int, int]]
     docs: np.ndarray
     weights: np.ndarray
-    values: list[bytes]
+    values: JoinedValues
 
 
 class TermPool:
