@@ -51,6 +51,10 @@ from searchsvc.search.snapshot import PhraseMatches, Reading
 MAX_EXPANSIONS = 64
 #: Proximity is checked for this many leading query words at most.
 MAX_PROXIMITY_WORDS = 8
+#: The top of a long list of scores (at least this many blocks per place wanted) is
+#: looked for among the best of blocks of this many scores.
+CONTENDER_BLOCK = 64
+CONTENDER_MIN_BLOCKS = 8
 
 
 @dataclass
@@ -350,8 +354,11 @@ class QueryMatcher:
             if len(tier) == len(every):
                 ordered, tier_scores = every, scores
             else:
-                inside = tier.mask[every]
+                inside = np.flatnonzero(tier.mask[every])  # a gather: see ``columns.count_set``
                 ordered, tier_scores = every[inside], scores[inside]
+            contenders = top_contenders(tier_scores, wanted)
+            if contenders is not None:
+                ordered, tier_scores = ordered[contenders], tier_scores[contenders]
             head = top_scored(ordered, tier_scores, wanted, self.columns.id_rank)
             bonus_depth = max(0, depth - len(top))
             if bonus_depth and near_terms:
@@ -473,6 +480,23 @@ class QueryMatcher:
                     else:
                         terms.words[target].update(self.expansions(leaf))
         return terms
+
+
+def top_contenders(scores: np.ndarray, count: int) -> np.ndarray | None:
+    """Positions in ``scores`` of every score that can be among its ``count`` largest (ties
+    included), in order; None for lists too short for the blocks' maxima to bound much.
+
+    The ``count``-th largest of the maxima of blocks of :data:`CONTENDER_BLOCK` scores is
+    a bound: ``count`` blocks hold a score at least that, so the ``count``-th largest
+    score is too. Selecting the top of a broad query's scores (a million at a million
+    articles) then partitions the block maxima and a few contenders, not every score.
+    """
+    blocks = len(scores) // CONTENDER_BLOCK
+    if blocks < CONTENDER_MIN_BLOCKS * count:
+        return None
+    maxima = scores[: blocks * CONTENDER_BLOCK].reshape(blocks, CONTENDER_BLOCK).max(axis=1)
+    bound = np.partition(maxima, blocks - count)[blocks - count]
+    return np.flatnonzero(scores >= bound)
 
 
 def split_tiers(docs: DocSet, first: DocSet | None) -> list[DocSet]:
