@@ -72,6 +72,23 @@ def check_set_arithmetic(a: frozenset, b: frozenset, c: frozenset) -> None:
     assert DocSet.union(SIZE, [x, DocSet(y.mask), z]) == a | b | c
 
 
+@pytest.mark.parametrize("mask_share", [0.0, docsets.DIGEST_MASK_SHARE, 2.0])
+@given(members, members)
+def test_digests_name_the_members_however_they_are_held(
+    mask_share: float, a: frozenset, b: frozenset
+) -> None:
+    """Equal sets have one digest (from docnums of either width or from a mask), and
+    different sets different ones."""
+    kept, docsets.DIGEST_MASK_SHARE = docsets.DIGEST_MASK_SHARE, mask_share
+    try:
+        narrow = DocSet.from_ids(np.array(sorted(a), dtype=np.int32), SIZE)
+        forms = [docset(a), narrow, DocSet(docset(a).mask)]
+        assert len({members.digest() for members in forms}) == 1
+        assert (docset(b).digest() == docset(a).digest()) == (a == b)
+    finally:
+        docsets.DIGEST_MASK_SHARE = kept
+
+
 @given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12), st.data())
 def test_multi_key_counts_match_a_counter(keys_per_doc: list[list[int]], data) -> None:
     """The same counts for any documents, some without keys, and for sets of most

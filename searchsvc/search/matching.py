@@ -13,7 +13,6 @@ with every word never hide the many that have most of them.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -377,9 +376,10 @@ class QueryMatcher:
         With the query's terms at full weight, ``feedback_weight`` of the interpolated
         query becomes ``w / (1 - w)`` times the query's term count, spread over the words
         (see ``feedback``). Cached per commit for the query's matches (another page of the
-        same query asks again).
+        same query asks again), named by their digest (``every`` is sorted, as a set's
+        docnums are).
         """
-        digest = hashlib.blake2b(every.tobytes(), digest_size=16).digest()
+        digest = DocSet.from_ids(every, self.columns.size).digest()
         key = ("feedback-scores", tuple(top), query_terms, len(every), digest)
         return self.reading.derived(key, lambda: self._feedback_scores(every, top, query_terms))
 
