@@ -9,6 +9,12 @@ process tree, workers included, sampled every 20 ms) is its own::
     python benchmarks/bench_build.py --profile       # where a single process spends time
     python benchmarks/bench_build.py --baseline DIR --repeat 3   # vs another checkout and FTS5
 
+``--write-side --baseline DIR`` times only what follows the analysis: the documents are
+analysed once, then each checkout's segment writer adds them and writes the segment, in a
+fresh process per run (CPU seconds of ``add_document`` and of the segment's flush)::
+
+    python benchmarks/bench_build.py --write-side --baseline DIR --repeat 3
+
 ``--baseline DIR`` compares this code's build with the build of another checkout of the
 project (``git archive main | tar -x -C DIR``) and with SQLite FTS5 fed by the same readers,
 alternating the three in each round, so all see the same load; the median run of each is
@@ -249,6 +255,84 @@ def print_comparison(runs: dict[str, list[dict[str, Any]]]) -> None:
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
+def analyse_to_file(files: list[Path], out: Path) -> None:
+    """The documents a build worker hands its segment writer, pickled (child process)."""
+    import pickle
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchsvc.articles.model import IngestReport
+    from searchsvc.articles.sources import read_file
+    from searchsvc.index.schema import article_document, make_schema
+    from searchsvc.places import load_places
+
+    load_places()
+    folder = out.parent / "analysed-index"
+    folder.mkdir()
+    plain = FileStorage(str(folder)).create_index(make_schema()).schema["title_words"].analyzer
+    report = IngestReport()
+    documents = [
+        article_document(article, plain)
+        for path in files
+        for article in read_file(path, report, max_file_bytes=1 << 30)
+    ]
+    out.write_bytes(pickle.dumps(documents, pickle.HIGHEST_PROTOCOL))
+
+
+def write_segment(documents_file: Path, out_dir: Path) -> dict[str, float]:
+    """CPU seconds of adding the analysed documents to one segment and writing it (child
+    process; the segment writer is the one of the checkout first on ``PYTHONPATH``)."""
+    import gc
+    import pickle
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchsvc.index.schema import make_schema
+    from searchsvc.index.segments import BulkSegmentWriter
+
+    documents = pickle.loads(documents_file.read_bytes())
+    out_dir.mkdir(parents=True)
+    ix = FileStorage(str(out_dir)).create_index(make_schema())
+    gc.disable()  # as in a build worker
+    started = time.process_time()
+    writer = BulkSegmentWriter(ix, compression=1)
+    for document in documents:
+        writer.add_document(**document)
+    added = time.process_time()
+    writer._finalize_segment()
+    flushed = time.process_time()
+    return {"add_document": added - started, "flush": flushed - added}
+
+
+def compare_write_side(baseline: Path, files: list[Path], workdir: Path, repeat: int) -> None:
+    """Median CPU of the write side, this code against ``baseline``, alternating runs."""
+    documents = workdir / "documents.pickle"
+    child = [sys.executable, __file__]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(
+        [*child, "--analysed-child", str(documents), *map(str, files)], env=env, check=True
+    )
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this code": []}
+    for number in range(repeat):
+        for name, tree in (("baseline", baseline), ("this code", REPO)):
+            out_dir = workdir / f"segment-{number}-{name.replace(' ', '-')}"
+            command = [*child, "--write-child", str(documents), str(out_dir)]
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            runs[name].append(json.loads(out.stdout))
+    print(f"{'checkout':10} {'add_document s':>14} {'flush s':>8} {'total s':>8}  (median CPU)")
+    medians = {}
+    for name, rows in runs.items():
+        medians[name] = {key: sorted(row[key] for row in rows)[len(rows) // 2] for key in rows[0]}
+        row = medians[name]
+        total = row["add_document"] + row["flush"]
+        print(f"{name:10} {row['add_document']:14.2f} {row['flush']:8.2f} {total:8.2f}")
+    ours, base = medians["this code"], medians["baseline"]
+    for key in ("add_document", "flush"):
+        print(f"this code / baseline, {key} CPU: {ours[key] / base[key]:.2f}x")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
 def _line_value(text: str, prefix: str) -> str:
     for line in text.splitlines():
         if line.startswith(prefix):
@@ -287,13 +371,27 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with, and FTS5")
     parser.add_argument("--sources", type=Path, nargs="+", help="build these instead of Reuters")
+    parser.add_argument("--write-side", action="store_true", help="time only segment writing")
     parser.add_argument("--plain-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--analysed-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--write-child", type=Path, nargs=2, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.plain_child:
         print(json.dumps(plain_whoosh_build(args.plain_child, [Path(p) for p in rest])))
         return
+    if args.analysed_child:
+        analyse_to_file([Path(p) for p in rest], args.analysed_child)
+        return
+    if args.write_child:
+        print(json.dumps(write_segment(*args.write_child)))
+        return
     files = args.sources or reuters_files(args.reuters)
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        if args.write_side:
+            if not args.baseline:
+                sys.exit("--write-side compares with a --baseline checkout")
+            compare_write_side(args.baseline, files, Path(tmp), args.repeat)
+            return
         if args.baseline:
             print(f"{len(files)} source paths ({files[0]} ...), {os.cpu_count()} CPUs")
             print_comparison(compare_builds(args.baseline, files, Path(tmp), args.repeat))
