@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from searchsvc.analysis import (
     UNDETERMINED_LANGUAGE,
     analysis_language,
     make_analyzer,
+    stem_filter_for,
     stemmer_for,
     stopwords_for,
 )
@@ -29,7 +31,7 @@ from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
-from searchsvc.search.highlight import Highlighter, WordForms
+from searchsvc.search.highlight import ENGLISH, Highlighter, WordForms
 from searchsvc.search.languages import (
     default_query_languages,
     index_languages,
@@ -47,6 +49,8 @@ from searchsvc.search.model import (
     SORT_ORDERS,
     ArticleNotFound,
     ArticleView,
+    DateHistogram,
+    Facet,
     GenerationInfo,
     Hit,
     QueryError,
@@ -228,7 +232,9 @@ class SearchEngine:
             max_terms=self.settings.max_query_terms,
         )
 
-    def highlighter_for(self, terms: HighlightTerms) -> Highlighter:
+    def highlighter_for(
+        self, terms: HighlightTerms, known_stems: Mapping[str, str] | None = None
+    ) -> Highlighter:
         return Highlighter(
             terms,
             token_pattern=self._token_pattern,
@@ -236,6 +242,7 @@ class SearchEngine:
             snippet_chars=self.settings.snippet_chars,
             snippet_fragments=self.settings.snippet_fragments,
             forms_of=self.analyses.word_forms,
+            known_stems=known_stems,
         )
 
     def _docnum(self, reading: Reading, article_id: str) -> int:
@@ -327,11 +334,11 @@ class _Search:
         total, all_words_total = self.count(final), self.count(with_all)
         if all_words_total < total:
             message = partial_match_message(all_words_total, total, stories=self.collapse)
-        settings = self.engine.settings
-        facets = count_facets(base, self.sets, self.selection, reading, settings.facet_top_n)
-        histogram = date_histogram(final, reading, self.selection)
+        facets, histogram = self.summary(base, final)
         ranked = self.page_of(final, with_all, positive, copies=len(final) - total)
-        highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
+        highlighter = self.engine.highlighter_for(
+            self.matcher.highlight_terms(positive), english_stems(reading)
+        )
         groups = self.groups
         return {
             "query": self.request.query,
@@ -351,6 +358,21 @@ class _Search:
             "copies_total": len(final),
             "total_counts": "stories" if self.request.collapse else "copies",
         }
+
+    def summary(self, base: DocSet, final: DocSet) -> tuple[dict[str, Facet], DateHistogram]:
+        """The facets of ``base`` and the timeline of ``final``: what the query and the
+        selection match, the same on every page, so counted once per commit (the next
+        page asks again)."""
+        top_n = self.engine.settings.facet_top_n
+        parsed, reading, selection = self.parsed, self.reading, self.selection
+        key = ("summary", parsed.clauses, parsed.is_blank, selection, top_n)
+        return reading.derived(
+            key,
+            lambda: (
+                count_facets(base, self.sets, selection, reading, top_n),
+                date_histogram(final, reading, selection),
+            ),
+        )
 
     def count(self, docs: DocSet) -> int:
         """Stories in ``docs`` when collapsing, else articles."""
@@ -409,6 +431,16 @@ class _Search:
             reparse=functools.partial(self.engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
+
+
+def english_stems(reading: Reading) -> Mapping[str, str] | None:
+    """The stems the index's English stemmer worked out so far (feedback reads the first
+    articles with it), when it stems as the highlighter's English forms do; else None."""
+    stemmer = getattr(reading.searcher.schema["body"].analyzer, "stemmer", None)
+    english = stem_filter_for(ENGLISH)
+    if stemmer is None or english is None or stemmer.language != english.language:
+        return None
+    return stemmer.cache
 
 
 def proximity_terms(positive: list[Node]) -> list[tuple[Term, ...]]:
