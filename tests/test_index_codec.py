@@ -119,15 +119,29 @@ def test_multiples_up_to_fifteen_take_half_a_byte_each(top: int, weight_bytes: i
     assert list(raw.weights(128)) == weights
 
 
+@st.composite
+def byte_weight_blocks(draw) -> tuple[list[int], list[float], list[bytes]]:
+    """A block whose weights are all equal, or multiples of the boost up to 15 (half a
+    byte each) or up to 255 (a byte each): how a text field's frequencies are stored."""
+    ids, _, values = draw(postings_lists())
+    boost = draw(st.sampled_from([1.0, 2.0, 0.3]))
+    top = draw(st.sampled_from([1, 15, 255]))
+    return ids, [float32(draw(st.integers(1, top)) * boost) for _ in ids], values
+
+
 @given(
-    st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=6),
+    st.one_of(
+        st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=6),
+        st.lists(st.tuples(byte_weight_blocks(), st.booleans()), min_size=1, max_size=8),
+    ),
     st.sampled_from([None, 0]),
     st.sampled_from([0, 1, 6]),
 )
 def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, level) -> None:
     """All blocks at once (mixed integer widths and weight modes, some compressed, in
-    either layout, as a merge of old and new segments leaves them) give what decoding
-    each block alone gives; each block's stored data gives back what was encoded."""
+    either layout, as a merge of old and new segments leaves them; or only the byte-wide
+    weights of text, read by one gather) give what decoding each block alone gives; each
+    block's stored data gives back what was encoded."""
     extent = BytesIO()
     extent.write(BLOCK_MAGIC)
     expected_ids, expected_weights, expected_values = [], [], []
@@ -146,6 +160,7 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
         expected_values += raw.values(len(ids), fixed_size)
     decoded = decode_run(read_run(extent.getvalue()), fixed_size)
     assert decoded.ids.tolist() == expected_ids
+    assert decoded.weights.dtype == np.float64
     assert decoded.weights.tolist() == expected_weights
     assert list(decoded.values) == expected_values
     wanted = np.array([*range(len(expected_ids) - 1, -1, -2), 0], dtype=np.int64)

@@ -866,9 +866,11 @@ class _RunLayout:
 
     def weights(self) -> np.ndarray:
         counts = self.run.counts
-        weights = np.repeat(self.run.max_weights, counts)
         if (self.mode == _EQUAL).all():
-            return weights
+            return np.repeat(self.run.max_weights, counts)
+        if (self.weight_width <= 1).all():
+            return self._byte_weights()
+        weights = np.repeat(self.run.max_weights, counts)
         items = self._items()
         multiples = np.repeat((self.mode == _MULTIPLES) | (self.mode == _NIBBLES), counts)
         if multiples.any():
@@ -881,6 +883,31 @@ class _RunLayout:
         if floats.any():
             weights[floats] = items[floats].astype(np.uint32).view(np.float32)
         return weights
+
+    def _byte_weights(self) -> np.ndarray:
+        """:meth:`weights` where each block's weights are byte or half-byte multiples, or
+        all its maximum (the usual case: a frequency times the boost): every posting's
+        multiple read by one gather in bytes and scaled by its block's unit, with no mask
+        of the postings of each mode.
+
+        A block of equal weights reads its first byte (every posting stays on it: counts
+        are below 2**16) and takes the multiple 1 of the unit ``maximum weight / 1``."""
+        equal = self.mode == _EQUAL
+        nibbles = self.mode == _NIBBLES
+        blocks, within = self.blocks, self.within
+        base = np.where(equal, self.starts, self.weight_start)
+        halving = np.where(equal, 16, nibbles.astype(np.int64))
+        raw = self.buffer[base[blocks] + (within >> halving[blocks])]
+        # Half-bytes: the first posting of each byte takes its low half, the second its high.
+        high_half = np.where(nibbles, 4, 0).astype(np.uint8)
+        shifts = ((within & 1) << 2).astype(np.uint8) & high_half[blocks]
+        masks = np.select([nibbles, equal], [0xF, 0], 0xFF).astype(np.uint8)
+        items = (raw >> shifts) & masks[blocks]
+        if equal.any():
+            items |= equal.astype(np.uint8)[blocks]
+        largest = np.maximum.reduceat(items, self.first_slots)
+        unit = np.repeat(self.run.max_weights / np.maximum(largest, 1), self.run.counts)
+        return (items * unit).astype(np.float32).astype(np.float64)
 
 
 def _starts_of(sizes: np.ndarray) -> np.ndarray:
