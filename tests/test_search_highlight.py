@@ -13,7 +13,6 @@ from test_search_corpus import corpus_settings
 
 from searchsvc.analysis import make_analyzer
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.engine import english_stems
 from searchsvc.search.highlight import Highlighter, WordForms, candidate_pattern
 from searchsvc.search.matching import HighlightTerms
 
@@ -23,14 +22,7 @@ ONLY_MARKS = re.compile(r"<(?!/?mark>)")
 
 
 def highlighter(
-    *,
-    stems=(),
-    words=(),
-    prefixes=(),
-    phrases=(),
-    chars: int = 60,
-    fragments: int = 2,
-    known_stems=None,
+    *, stems=(), words=(), prefixes=(), phrases=(), chars: int = 60, fragments: int = 2
 ) -> Highlighter:
     terms = HighlightTerms()
     for target in ("title", "body"):
@@ -44,7 +36,6 @@ def highlighter(
         forms=WordForms(_STEM),
         snippet_chars=chars,
         snippet_fragments=fragments,
-        known_stems=known_stems,
     )
 
 
@@ -201,30 +192,3 @@ def test_candidate_pattern_finds_what_the_listed_letters_find(letters: set[str],
     pattern = candidate_pattern(frozenset(ord(char) for char in letters if char.isascii()))
     expected = [m.start() for m in listed_letters_pattern(letters).finditer(text)]
     assert [m.start() for m in pattern.finditer(text)] == expected
-
-
-#: Words whose stems differ from the words, and forms of one stem.
-ENGLISH_WORDS = st.sampled_from(
-    ["running", "runs", "generously", "nationalization", "crises", "prices", "priced", "of"]
-) | st.text(alphabet="abcdeilnorstuy", min_size=1, max_size=14)
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(ENGLISH_WORDS, min_size=1, max_size=60), st.data())
-def test_the_index_s_english_stems_mark_what_the_highlighter_s_own_stems_mark(
-    engine: SearchEngine, words: list[str], data
-) -> None:
-    """Stems the index's English stemmer worked out for a request (feedback reads the
-    first articles with it) stand in for the highlighter's own: the same marks."""
-    text = " ".join(words)
-    stems = set(data.draw(st.lists(st.sampled_from(words), max_size=4)))
-    stems = {_STEM(word) for word in stems}
-    with engine._serving.reading() as reading:
-        known = english_stems(reading)
-        reading.searcher.schema["body"].term_counts(text, "en")
-        assert known is not None and all(
-            _STEM(word) == known[word] for word in words if word in known
-        )
-        marked = highlighter(stems=stems, known_stems=known)
-    assert marked.snippet(text) == highlighter(stems=stems).snippet(text)
-    assert marked.title(text) == highlighter(stems=stems).title(text)

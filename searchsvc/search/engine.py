@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,6 @@ from searchsvc.analysis import (
     UNDETERMINED_LANGUAGE,
     analysis_language,
     make_analyzer,
-    stem_filter_for,
     stemmer_for,
     stopwords_for,
 )
@@ -31,7 +29,7 @@ from searchsvc.search.collapse import VersionGroups, version_groups
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.facets import count_facets, date_histogram
 from searchsvc.search.filters import FacetSets, Selection, facet_sets, normalize_keys, restrict
-from searchsvc.search.highlight import ENGLISH, Highlighter, WordForms
+from searchsvc.search.highlight import Highlighter, WordForms
 from searchsvc.search.languages import (
     default_query_languages,
     index_languages,
@@ -232,9 +230,7 @@ class SearchEngine:
             max_terms=self.settings.max_query_terms,
         )
 
-    def highlighter_for(
-        self, terms: HighlightTerms, known_stems: Mapping[str, str] | None = None
-    ) -> Highlighter:
+    def highlighter_for(self, terms: HighlightTerms) -> Highlighter:
         return Highlighter(
             terms,
             token_pattern=self._token_pattern,
@@ -242,7 +238,6 @@ class SearchEngine:
             snippet_chars=self.settings.snippet_chars,
             snippet_fragments=self.settings.snippet_fragments,
             forms_of=self.analyses.word_forms,
-            known_stems=known_stems,
         )
 
     def _docnum(self, reading: Reading, article_id: str) -> int:
@@ -336,9 +331,7 @@ class _Search:
             message = partial_match_message(all_words_total, total, stories=self.collapse)
         facets, histogram = self.summary(base, final)
         ranked = self.page_of(final, with_all, positive, copies=len(final) - total)
-        highlighter = self.engine.highlighter_for(
-            self.matcher.highlight_terms(positive), english_stems(reading)
-        )
+        highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
         groups = self.groups
         return {
             "query": self.request.query,
@@ -431,16 +424,6 @@ class _Search:
             reparse=functools.partial(self.engine.parse, languages=self.languages),
             finds_results=finds_results,
         )
-
-
-def english_stems(reading: Reading) -> Mapping[str, str] | None:
-    """The stems the index's English stemmer worked out so far (feedback reads the first
-    articles with it), when it stems as the highlighter's English forms do; else None."""
-    stemmer = getattr(reading.searcher.schema["body"].analyzer, "stemmer", None)
-    english = stem_filter_for(ENGLISH)
-    if stemmer is None or english is None or stemmer.language != english.language:
-        return None
-    return stemmer.cache
 
 
 def proximity_terms(positive: list[Node]) -> list[tuple[Term, ...]]:

@@ -19,13 +19,11 @@ import html
 import itertools
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from searchsvc.analysis import STOPWORDS, analysis_language, normalize_word
 from searchsvc.search.matching import HighlightTerms
 
-#: The analysis key whose stems a request may already hold (see ``Highlighter``).
-ENGLISH = "en"
 #: Longer bodies are only searched for snippet windows in their first part.
 MAX_SCAN_CHARS = 50_000
 ELLIPSIS = "…"
@@ -55,14 +53,12 @@ class WordForms:
         self.strips_prefixes = strips_prefixes
         self._forms: dict[str, tuple[str, str]] = {}
 
-    def __call__(self, raw: str, known: Mapping[str, str] | None = None) -> tuple[str, str]:
-        """``known``: stems of words that an equal stemmer already worked out, looked up
-        before stemming a word again."""
+    def __call__(self, raw: str) -> tuple[str, str]:
         forms = self._forms.get(raw)
         if forms is None:
             word = normalize_word(raw)
             stopped = not word or word in self.stopwords
-            forms = ("", "") if stopped else (word, _stem(word, self.stem, known))
+            forms = ("", "") if stopped else (word, self.stem(word))
             if len(self._forms) >= self.limit:
                 self._forms = {}
             self._forms[raw] = forms
@@ -81,17 +77,10 @@ class Highlighter:
         snippet_chars: int,
         snippet_fragments: int,
         forms_of: Callable[[str], WordForms] | None = None,
-        known_stems: Mapping[str, str] | None = None,
     ) -> None:
         """``forms_of``: the word forms of a language (an analysis key), for
-        :meth:`in_language`; without it every text is read as ``forms`` reads it.
-
-        ``known_stems``: English words and their stems as the index's own English stemmer
-        gave them for this request (feedback reads the first articles with it, and the
-        page shows most of them): English forms look there before stemming a word again.
-        """
+        :meth:`in_language`; without it every text is read as ``forms`` reads it."""
         self.terms = terms
-        self.known_stems = known_stems
         self.pattern = token_pattern
         self.forms = forms
         self.forms_of = forms_of
@@ -119,7 +108,6 @@ class Highlighter:
                     forms=forms,
                     snippet_chars=self.chars,
                     snippet_fragments=self.fragments,
-                    known_stems=self.known_stems if key == ENGLISH else None,
                 )
                 if not forms.strips_prefixes:
                     found._candidate_patterns = self._candidate_patterns
@@ -158,7 +146,7 @@ class Highlighter:
         found = self._hits[target].get(raw)
         if found is None:
             terms = self.terms
-            word, stem = self.forms(raw, self.known_stems)
+            word, stem = self.forms(raw)
             found = bool(word) and (
                 word in terms.words[target]
                 or stem in terms.stems[target]
@@ -195,7 +183,7 @@ class Highlighter:
                 if found:
                     spans.append((start, covered))
             if phrases:
-                for phrase in phrases.get(forms(raw, self.known_stems)[0], ()):
+                for phrase in phrases.get(forms(raw)[0], ()):
                     end = self._phrase_end(text, covered, phrase)
                     if end is not None:
                         spans.append((start, end))
@@ -214,7 +202,7 @@ class Highlighter:
                 if match is None:
                     return None
                 position = match.end()
-                word = self.forms(match.group(), self.known_stems)[0]
+                word = self.forms(match.group())[0]
             if word != wanted:
                 return None
         return position
@@ -293,11 +281,6 @@ def candidate_pattern(ascii_letters: frozenset[int]) -> re.Pattern[str]:
         codes = [code for _, code in group]
         runs.append(f"\\x{codes[0]:02x}-\\x{codes[-1]:02x}")
     return re.compile(rf"[^{''.join(runs)}](?<!\w.)(?<!\w[.,'\u2019].)")
-
-
-def _stem(word: str, stem: Callable[[str], str], known: Mapping[str, str] | None) -> str:
-    found = known.get(word) if known else None
-    return stem(word) if found is None else found
 
 
 def _cases(letter: str) -> set[str]:
