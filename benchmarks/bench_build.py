@@ -9,6 +9,18 @@ process tree, workers included, sampled every 20 ms) is its own::
     python benchmarks/bench_build.py --profile       # where a single process spends time
     python benchmarks/bench_build.py --baseline DIR --repeat 3   # vs another checkout and FTS5
 
+``--write-side --baseline DIR`` times only what follows the analysis: the documents are
+analysed once, then each checkout's segment writer adds them and writes the segment, in a
+fresh process per run (CPU seconds of ``add_document`` and of the segment's flush)::
+
+    python benchmarks/bench_build.py --write-side --baseline DIR --repeat 3
+
+``--stages`` (with ``--baseline DIR``) splits the CPU of a 2-worker build by stage:
+reading, datelines, places, language, tokenizing, stemming, signatures, the rest of adding
+a document, the segment write, and whatever is left (start, merge, checks), each stage's
+own time without the stages it calls, summed over the workers. A stage's time carries the
+cost of two ``process_time`` calls per timed call (under 0.2 s over the whole build).
+
 ``--baseline DIR`` compares this code's build with the build of another checkout of the
 project (``git archive main | tar -x -C DIR``) and with SQLite FTS5 fed by the same readers,
 alternating the three in each round, so all see the same load; the median run of each is
@@ -190,6 +202,156 @@ def profile_single_process(files: list[Path], workdir: Path, top: int) -> None:
     stats.sort_stats("tottime").print_stats(top)
 
 
+#: Stages of the build's CPU: each name's functions, as ``module:attribute`` (a method as
+#: ``module:Class.method``). Readers bind some of them by name: every module of
+#: ``searchsvc.articles`` holding the same function object is patched too.
+STAGES: dict[str, tuple[str, ...]] = {
+    "reading": ("searchsvc.articles.sources:read_file",),
+    "datelines": (
+        "searchsvc.articles.datelines:parse_tag_dateline",
+        "searchsvc.articles.datelines:parse_dateline",
+    ),
+    "places": ("searchsvc.articles.placing:locate",),
+    "language": ("searchsvc.articles.languages:article_language",),
+    "tokenizing": ("searchsvc.analysis:NewsAnalysis.surface_positions",),
+    "stemming": ("searchsvc.index.schema:NewsText.surface_terms",),
+    "signatures": ("searchsvc.index.schema:signature",),
+    "add_document, rest": ("searchsvc.index.segments:BulkSegmentWriter.add_document",),
+    "segment write": ("searchsvc.index.workers:_finish_segment",),
+}
+
+
+class StageClock:
+    """Each stage's own CPU seconds: the time inside its calls less that of the timed
+    stages they call."""
+
+    def __init__(self) -> None:
+        self.own: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self._inner: list[float] = []
+
+    def timed(self, stage: str, function: Any) -> Any:
+        import functools
+        import inspect
+
+        clock, inner, own = time.process_time, self._inner, self.own
+
+        def charge(started: float) -> None:
+            spent = clock() - started
+            own[stage] += spent - inner.pop()
+            if inner:
+                inner[-1] += spent
+
+        if inspect.isgeneratorfunction(function):
+
+            @functools.wraps(function)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                items = function(*args, **kwargs)
+                while True:
+                    started = clock()
+                    inner.append(0.0)
+                    try:
+                        item = next(items)
+                    except StopIteration:
+                        charge(started)
+                        return
+                    charge(started)
+                    yield item
+
+            return generator
+
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = clock()
+            inner.append(0.0)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                charge(started)
+
+        return call
+
+    def install(self) -> None:
+        import importlib
+        import pkgutil
+
+        import searchsvc.articles
+
+        readers = [
+            importlib.import_module(f"searchsvc.articles.{module.name}")
+            for module in pkgutil.iter_modules(searchsvc.articles.__path__)
+        ]
+        for stage, targets in STAGES.items():
+            for target in targets:
+                module_name, _, attribute = target.partition(":")
+                owner: Any = importlib.import_module(module_name)
+                *path, name = attribute.split(".")
+                for part in path:
+                    owner = getattr(owner, part)
+                original = getattr(owner, name, None)
+                if original is None:
+                    continue  # not in this checkout
+                wrapped = self.timed(stage, original)
+                setattr(owner, name, wrapped)
+                for reader in readers:
+                    if getattr(reader, name, None) is original:
+                        setattr(reader, name, wrapped)
+
+
+def stages_child(out_dir: Path, files: list[Path]) -> None:
+    """A 2-worker build with every stage timed; prints each stage's CPU summed over the
+    processes, as JSON. Forked workers inherit the timers and write their totals down."""
+    from searchsvc.config import Settings
+    from searchsvc.index import build_index, parallel
+
+    clock = StageClock()
+    clock.install()
+    totals_dir = out_dir / "stage-totals"
+    totals_dir.mkdir(parents=True)
+    run_worker = parallel.run_worker
+
+    def run_and_record(*args: Any, **kwargs: Any) -> Any:
+        outcome = run_worker(*args, **kwargs)
+        own = {**clock.own, "process": time.process_time()}
+        (totals_dir / f"{os.getpid()}.json").write_text(json.dumps(own))
+        return outcome
+
+    parallel.run_worker = run_and_record
+    settings = Settings.from_env({}, index_dir=out_dir / "index", build_procs=2)
+    started = time.process_time()
+    count = build_index(files, settings, show_progress=False)
+    parent = time.process_time() - started
+    workers = [json.loads(path.read_text()) for path in totals_dir.iterdir()]
+    stages = {stage: sum(w[stage] for w in workers) for stage in STAGES}
+    stages["rest (parent, workers' start and end)"] = (
+        parent + sum(w["process"] for w in workers) - sum(stages.values())
+    )
+    print(json.dumps({"stages": stages, "result": str(count)}))
+
+
+def compare_stages(baseline: Path, files: list[Path], workdir: Path, repeat: int) -> None:
+    """Stage CPU of the baseline checkout and of this code, alternated; medians."""
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this code": []}
+    for number in range(repeat):
+        for name, tree in (("baseline", baseline), ("this code", REPO)):
+            out_dir = workdir / f"stages-{number}-{name.replace(' ', '-')}"
+            command = [sys.executable, __file__, "--stages-child", str(out_dir), *map(str, files)]
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            _, cpu, _, out = run_measured(command, env)
+            stages = json.loads(out.strip().splitlines()[-1])["stages"]
+            runs[name].append({**stages, "whole build (CPU of the process tree)": cpu})
+            print(f"round {number + 1}: {name:9} {cpu:6.1f} CPU s")
+    print(f"\n{'stage (CPU s, median of runs)':40} {'baseline':>9} {'this code':>9} {'ratio':>6}")
+    for stage in runs["baseline"][0]:
+        base, ours = (_median([run[stage] for run in runs[name]]) for name in runs)
+        ratio = f"{ours / base:5.2f}x" if base > 0.05 else ""
+        print(f"{stage:40} {base:9.2f} {ours:9.2f} {ratio:>6}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 COMPARED = ("baseline", "this code", "fts5")
 
 
@@ -249,6 +411,84 @@ def print_comparison(runs: dict[str, list[dict[str, Any]]]) -> None:
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
+def analyse_to_file(files: list[Path], out: Path) -> None:
+    """The documents a build worker hands its segment writer, pickled (child process)."""
+    import pickle
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchsvc.articles.model import IngestReport
+    from searchsvc.articles.sources import read_file
+    from searchsvc.index.schema import article_document, make_schema
+    from searchsvc.places import load_places
+
+    load_places()
+    folder = out.parent / "analysed-index"
+    folder.mkdir()
+    plain = FileStorage(str(folder)).create_index(make_schema()).schema["title_words"].analyzer
+    report = IngestReport()
+    documents = [
+        article_document(article, plain)
+        for path in files
+        for article in read_file(path, report, max_file_bytes=1 << 30)
+    ]
+    out.write_bytes(pickle.dumps(documents, pickle.HIGHEST_PROTOCOL))
+
+
+def write_segment(documents_file: Path, out_dir: Path) -> dict[str, float]:
+    """CPU seconds of adding the analysed documents to one segment and writing it (child
+    process; the segment writer is the one of the checkout first on ``PYTHONPATH``)."""
+    import gc
+    import pickle
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from searchsvc.index.schema import make_schema
+    from searchsvc.index.segments import BulkSegmentWriter
+
+    documents = pickle.loads(documents_file.read_bytes())
+    out_dir.mkdir(parents=True)
+    ix = FileStorage(str(out_dir)).create_index(make_schema())
+    gc.disable()  # as in a build worker
+    started = time.process_time()
+    writer = BulkSegmentWriter(ix, compression=1)
+    for document in documents:
+        writer.add_document(**document)
+    added = time.process_time()
+    writer._finalize_segment()
+    flushed = time.process_time()
+    return {"add_document": added - started, "flush": flushed - added}
+
+
+def compare_write_side(baseline: Path, files: list[Path], workdir: Path, repeat: int) -> None:
+    """Median CPU of the write side, this code against ``baseline``, alternating runs."""
+    documents = workdir / "documents.pickle"
+    child = [sys.executable, __file__]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(
+        [*child, "--analysed-child", str(documents), *map(str, files)], env=env, check=True
+    )
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this code": []}
+    for number in range(repeat):
+        for name, tree in (("baseline", baseline), ("this code", REPO)):
+            out_dir = workdir / f"segment-{number}-{name.replace(' ', '-')}"
+            command = [*child, "--write-child", str(documents), str(out_dir)]
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            runs[name].append(json.loads(out.stdout))
+    print(f"{'checkout':10} {'add_document s':>14} {'flush s':>8} {'total s':>8}  (median CPU)")
+    medians = {}
+    for name, rows in runs.items():
+        medians[name] = {key: sorted(row[key] for row in rows)[len(rows) // 2] for key in rows[0]}
+        row = medians[name]
+        total = row["add_document"] + row["flush"]
+        print(f"{name:10} {row['add_document']:14.2f} {row['flush']:8.2f} {total:8.2f}")
+    ours, base = medians["this code"], medians["baseline"]
+    for key in ("add_document", "flush"):
+        print(f"this code / baseline, {key} CPU: {ours[key] / base[key]:.2f}x")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
 def _line_value(text: str, prefix: str) -> str:
     for line in text.splitlines():
         if line.startswith(prefix):
@@ -287,13 +527,35 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with, and FTS5")
     parser.add_argument("--sources", type=Path, nargs="+", help="build these instead of Reuters")
+    parser.add_argument("--write-side", action="store_true", help="time only segment writing")
+    parser.add_argument("--stages", action="store_true", help="CPU by stage, vs --baseline")
     parser.add_argument("--plain-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--analysed-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--write-child", type=Path, nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--stages-child", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.plain_child:
         print(json.dumps(plain_whoosh_build(args.plain_child, [Path(p) for p in rest])))
         return
+    if args.analysed_child:
+        analyse_to_file([Path(p) for p in rest], args.analysed_child)
+        return
+    if args.write_child:
+        print(json.dumps(write_segment(*args.write_child)))
+        return
+    if args.stages_child:
+        stages_child(args.stages_child, [Path(p) for p in rest])
+        return
     files = args.sources or reuters_files(args.reuters)
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        if args.write_side:
+            if not args.baseline:
+                sys.exit("--write-side compares with a --baseline checkout")
+            compare_write_side(args.baseline, files, Path(tmp), args.repeat)
+            return
+        if args.stages and args.baseline:
+            compare_stages(args.baseline, files, Path(tmp), args.repeat)
+            return
         if args.baseline:
             print(f"{len(files)} source paths ({files[0]} ...), {os.cpu_count()} CPUs")
             print_comparison(compare_builds(args.baseline, files, Path(tmp), args.repeat))

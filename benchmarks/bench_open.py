@@ -19,6 +19,12 @@ finishes: the segment files hard-linked (Whoosh never changes them, and this bra
 not change how they are written), each segment's column cache written, then the manifest
 and its chunk checksums taken again by this tree's code.
 
+The table's "serving open" is the figure the scale run reports as opening the index
+(``bench_worker.py query``): a server's engine opened up to its first query, imports
+apart, with the reads that opening starts on a background thread (the lexicon, language
+names) running meanwhile. They hold the interpreter's lock while the columns load, so
+this figure can move while "total" does not.
+
 ``--first-answer`` adds what a server started with ``open_engine(...,
 prepare_lexicon=True)`` does up to its first answer, phase by phase (warm page cache).
 """
@@ -48,6 +54,8 @@ from synthetic import parse_count
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 #: The phases of ``bench_worker.py open``, in seconds.
 OPEN_PHASES = ("open_index", "columns", "total")
+#: Those and :func:`serving_open`, in seconds.
+TABLE_PHASES = (*OPEN_PHASES, "serving_open")
 #: The phases of :func:`first_answer`, in seconds.
 FIRST_ANSWER_PHASES = ("engine", "open_and_columns", "first_answer", "lexicon_ready")
 
@@ -75,14 +83,34 @@ def extract_tree(ref: str, into: Path) -> Path:
 
 
 def time_open(index_dir: Path, tree: Path, *, cold: bool) -> dict[str, Any]:
-    """One open of ``index_dir`` by the code in ``tree``; a warm run opens once before."""
+    """One open of ``index_dir`` by the code in ``tree``, then one :func:`serving_open`;
+    a warm run opens once before."""
     env = {"PYTHONPATH": str(tree)}
     if cold:
         drop_page_cache()
     else:
         run_child(["open", "--index", str(index_dir)], timeout=3600, env=env)
     child = run_child(["open", "--index", str(index_dir)], timeout=3600, env=env)
-    return {**child.result, "peak_rss": child.peak_rss}
+    if cold:
+        drop_page_cache()
+    command = [sys.executable, __file__, "--serving-open-of", str(index_dir)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    serving = json.loads(done.stdout.splitlines()[-1])
+    return {**child.result, **serving, "peak_rss": child.peak_rss}
+
+
+def serving_open(index_dir: Path) -> dict[str, float]:
+    """Seconds from making a server's engine to its generation being ready for the first
+    query, as ``bench_worker.py query`` times it; the imports are done before."""
+    from searchsvc.config import Settings
+    from searchsvc.engines import open_engine
+
+    started = time.perf_counter()
+    engine = open_engine(Settings(index_dir=index_dir), prepare_lexicon=True)
+    engine.generation  # noqa: B018 - opens the generation and loads its columns
+    seconds = time.perf_counter() - started
+    engine.close()
+    return {"serving_open": seconds}
 
 
 def measure(
@@ -95,7 +123,7 @@ def measure(
         for name, tree in trees.items():
             runs[name].append(time_open(indexes[name], tree, cold=cold))
     return {
-        name: {key: statistics.median(run[key] for run in results) for key in OPEN_PHASES}
+        name: {key: statistics.median(run[key] for run in results) for key in TABLE_PHASES}
         | {"peak_rss": statistics.median(run["peak_rss"] for run in results)}
         | {"articles": results[0]["articles"]}
         for name, results in runs.items()
@@ -202,6 +230,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline", default="main", help="commit or branch to compare with")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
+        "--warm-only",
+        action="store_true",
+        help="never drop the page cache (a machine others are measuring on)",
+    )
+    parser.add_argument(
         "--first-answer", action="store_true", help="also time a server's start phases"
     )
     parser.add_argument("--query", default="oil prices", help="the first answer's query")
@@ -211,9 +244,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="this tree opens copies of the baseline's indexes made here (see above)",
     )
     parser.add_argument("--first-answer-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--serving-open-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--finish-copy-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.work is None and args.first_answer_of is None and args.finish_copy_of is None:
+    children = (args.first_answer_of, args.finish_copy_of, args.serving_open_of)
+    if args.work is None and all(child is None for child in children):
         parser.error("--work is required")
     return args
 
@@ -229,7 +264,7 @@ def open_rows(
             f"{label} ({phases['articles']:,})",
             "cold" if cold else "warm",
             tree,
-            *(phases[phase] for phase in OPEN_PHASES),
+            *(phases[phase] for phase in TABLE_PHASES),
             f"{phases['peak_rss'] / 2**20:,.0f}",
             f"{phases['total'] / base:.2f}x",
         ]
@@ -256,8 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.finish_copy_of is not None:  # the child of finish_copy
         finish_as_built(args.finish_copy_of)
         return 0
-    cold_allowed = drop_page_cache()
-    if not cold_allowed:
+    if args.serving_open_of is not None:  # the child of time_open
+        print(json.dumps(serving_open(args.serving_open_of)))
+        return 0
+    cold_allowed = not args.warm_only and drop_page_cache()
+    if not cold_allowed and not args.warm_only:
         print(f"cannot write {DROP_CACHES}: warm page cache only", file=sys.stderr)
     rows, first_rows = [], []
     with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
@@ -275,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.first_answer:
                 first_rows += first_answer_rows(label, indexes, trees, args.query)
     header = ["size", "page cache", "code", "open + checks s", "columns s", "total s"]
+    header += ["serving open s"]
     print(table([*header, "peak RSS MiB", "ratio"], rows))
     if first_rows:
         phases = ["engine s", "open + columns s", "first answer s", "lexicon ready s"]

@@ -81,6 +81,11 @@ _WORD = rf"\w[\w{_combining_marks()}]*"
 #: Acronyms with dots (``U.S.``, ``U.K.``), numbers with separators (``1,275``,
 #: ``3.5``), words with inner apostrophes (``company's``, ``O'Neill``).
 TOKEN_PATTERN = rf"(?:[^\W\d_]\.){{2,}}|\d+(?:[.,]\d+)*|{_WORD}(?:['\u2019]{_WORD})*"
+#: :data:`TOKEN_PATTERN` for ASCII text (compiled with ``re.ASCII``): the same tokens with
+#: no combining marks or typographic apostrophe to look for, a third faster. Numbers are
+#: tried first (an acronym cannot start with a digit), and ``(?:L\.){2,}`` is written
+#: ``L(?:\.L)+\.``, which gives up at once when the second character is not a dot.
+ASCII_TOKEN_PATTERN = r"\d+(?:[.,]\d+)*|[A-Za-z](?:\.[A-Za-z])+\.|\w+(?:'\w+)*"
 
 #: Only function words that never carry meaning on their own in news text.
 #: Kept searchable on purpose: "us" (U.S. folds to it), "new" (New York, New Delhi),
@@ -186,6 +191,14 @@ class NewsTokenizer(_PickledAsConfig, Tokenizer):
         self._nltk = RegexpTokenizer(pattern)
         # The same expression and flags RegexpTokenizer uses, for the indexing fast path.
         self.regexp = re.compile(pattern, re.UNICODE | re.MULTILINE | re.DOTALL)
+        self._ascii_regexp = (
+            re.compile(ASCII_TOKEN_PATTERN, re.ASCII) if pattern == TOKEN_PATTERN else self.regexp
+        )
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text`` as written, in order: what :attr:`regexp` finds, found
+        with :data:`ASCII_TOKEN_PATTERN` when the text is ASCII (most news in English)."""
+        return (self._ascii_regexp if text.isascii() else self.regexp).findall(text)
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         return self._nltk.span_tokenize(text)
@@ -329,7 +342,7 @@ class NewsAnalysis(CompositeAnalyzer):
         cache, stopwords = self._surface_cache(stopwords)
         words = []
         append = words.append
-        for token in self.tokenizer.regexp.findall(text):
+        for token in self.tokenizer.tokens(text):
             word = cache.get(token)
             if word is None:
                 word = _remember_surface(cache, stopwords, token)
@@ -344,7 +357,7 @@ class NewsAnalysis(CompositeAnalyzer):
         cache, stopwords = self._surface_cache(stopwords)
         positions: dict[str, list[int]] = {}
         pos = 0
-        for token in self.tokenizer.regexp.findall(text):
+        for token in self.tokenizer.tokens(text):
             word = cache.get(token)
             if word is None:
                 word = _remember_surface(cache, stopwords, token)
@@ -363,7 +376,7 @@ class NewsAnalysis(CompositeAnalyzer):
         per distinct token, not per token."""
         cache, stopwords = self._surface_cache(stopwords)
         counts: dict[str, int] = {}
-        for token, count in Counter(self.tokenizer.regexp.findall(text)).items():
+        for token, count in Counter(self.tokenizer.tokens(text)).items():
             word = cache.get(token)
             if word is None:
                 word = _remember_surface(cache, stopwords, token)
@@ -497,7 +510,24 @@ def _word_stemmer(name: str) -> Callable[[str], str]:
     if name == _INDONESIAN:
         return _indonesian_stemmer()
     stem = SnowballStemmer(name).stem
-    return _arabic_stemmer(stem) if name == "arabic" else stem
+    return _arabic_stemmer(stem) if name == "arabic" else _numbers_kept(stem)
+
+
+def _numbers_kept(stem: Callable[[str], str]) -> Callable[[str], str]:
+    """``stem``, with words of ASCII digits given back as they are without calling it.
+
+    Every rule of a Snowball stemmer removes or changes letters, so a number comes out
+    unchanged (a test holds each language's stemmer to that); news is full of them (a
+    fifth of the distinct words of Reuters), and Snowball takes about 7 µs a word to
+    find that nothing applies.
+    """
+
+    def stem_word(word: str) -> str:
+        if word.isdigit() and word.isascii():
+            return word
+        return stem(word)
+
+    return stem_word
 
 
 def _indonesian_stemmer() -> Callable[[str], str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchsvc.analysis import STOPWORDS, analysis_config, make_analyzer
+from searchsvc.analysis import STOPWORDS, NewsTokenizer, analysis_config, make_analyzer
 
 STEMMED = make_analyzer()
 PLAIN = make_analyzer(stem=False)
@@ -138,6 +138,26 @@ def test_indexing_fast_path_matches_the_whoosh_chain(text: str) -> None:
     assert sorted((pos, word) for word, found in positions.items() for pos in found) == [
         (pos, word) for word, pos in fast
     ]
+
+
+#: ASCII text dense in what the ASCII token pattern must read alike: acronyms with and
+#: without a final dot, numbers with separators, inner apostrophes, underscores.
+ascii_news_text = st.lists(
+    st.sampled_from([*"aZk_09 .,'\n-", "U.S.", "A.b", "1,275", "3.5.", "O'", "'s", " of "]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ascii_news_text | st.text(st.characters(max_codepoint=127), max_size=40))
+def test_ascii_text_is_split_as_the_token_pattern_splits_it(text: str) -> None:
+    tokenizer = PLAIN.tokenizer
+    assert tokenizer.tokens(text) == tokenizer.regexp.findall(text)
+
+
+def test_a_tokenizer_with_another_pattern_keeps_it_for_ascii_text() -> None:
+    tokenizer = NewsTokenizer(r"[a-z]+")
+    assert tokenizer.tokens("U.S. rate cut 1,275") == ["rate", "cut"]
 
 
 @settings(max_examples=300, deadline=None)

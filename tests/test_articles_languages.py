@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_index_support import index_settings, story, write_jsonl
 
 from searchsvc.articles import IngestReport
 from searchsvc.articles.feeds import entry_article, parse_feed
 from searchsvc.articles.languages import (
+    ENGLISH_MARKER_SHARE,
+    ENGLISH_MARKERS,
     detect_language,
     detection_sample,
     language_label,
@@ -142,6 +147,25 @@ def test_detected_from_headline_and_opening(title: str, body: str, language: str
 def test_plain_english_is_told_without_the_model(title: str, body: str, english: bool) -> None:
     """The shortcut answers only for English prose; the others go to the model."""
     assert plainly_english(detection_sample(title, body)) is english
+
+
+def plainly_english_by_pattern(sample: str) -> bool:
+    """The shortcut's rule with the ``[a-z]+`` words of the lowercased sample: the reference."""
+    words = re.findall("[a-z]+", sample.lower())
+    markers = sum(word in ENGLISH_MARKERS for word in words)
+    return markers >= 3 and markers >= ENGLISH_MARKER_SHARE * len(words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["The", "OF", "Said", "and", "x", "haven", "ü", "İ", "_", "9", "'"]),
+        max_size=20,
+    ).map(" ".join)
+    | st.lists(st.sampled_from([*"aZ_9 .-'\n\x7f", "The", "OF", "ü"]), max_size=40).map("".join)
+)
+def test_the_english_shortcut_reads_words_as_the_pattern_does(sample: str) -> None:
+    assert plainly_english(sample) is plainly_english_by_pattern(sample)
 
 
 @pytest.mark.parametrize(

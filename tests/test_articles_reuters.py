@@ -4,12 +4,15 @@ of the real collection."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchsvc.articles import Article, IngestReport
-from searchsvc.articles.reuters import read_place_labels
+from searchsvc.articles.reuters import _drop_sign_off, _story_body, _unescape, read_place_labels
 from searchsvc.articles.sources import read_articles, read_file
 
 MAX_BYTES = 10_000_000
@@ -181,6 +184,19 @@ def test_place_labels_stay_out_of_articles(tmp_path):
         ("reuters-40", ("el-salvador", "usa")),
         ("reuters-41", ()),
     ]
+
+
+def story_body_by_substitution(raw: str) -> str:
+    """The body as one substitution per paragraph joins its lines: the reference."""
+    chunks = (chunk.strip() for chunk in re.split(r"\n(?=\s|\Z)", _drop_sign_off(_unescape(raw))))
+    return "\n\n".join(filter(None, (re.sub(r"\s*\n", " ", chunk) for chunk in chunks)))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"ab. \n\t\r\x0b\x0c\x1c\x85\u2003", "  \n", "\n "]), max_size=40))
+def test_body_lines_join_as_one_substitution_joins_them(parts):
+    raw = "".join(parts) + "\n Reuter\n&#3;"
+    assert _story_body(raw) == story_body_by_substitution(raw)
 
 
 @pytest.mark.corpus

@@ -28,6 +28,7 @@ from searchsvc.index.codec import (
     WHOLE_COMPRESSED,
     CompactCodec,
     CompactTermInfo,
+    JoinedValues,
     PostingChunks,
     block_data,
     decode_postings,
@@ -118,15 +119,29 @@ def test_multiples_up_to_fifteen_take_half_a_byte_each(top: int, weight_bytes: i
     assert list(raw.weights(128)) == weights
 
 
+@st.composite
+def byte_weight_blocks(draw) -> tuple[list[int], list[float], list[bytes]]:
+    """A block whose weights are all equal, or multiples of the boost up to 15 (half a
+    byte each) or up to 255 (a byte each): how a text field's frequencies are stored."""
+    ids, _, values = draw(postings_lists())
+    boost = draw(st.sampled_from([1.0, 2.0, 0.3]))
+    top = draw(st.sampled_from([1, 15, 255]))
+    return ids, [float32(draw(st.integers(1, top)) * boost) for _ in ids], values
+
+
 @given(
-    st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=6),
+    st.one_of(
+        st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=6),
+        st.lists(st.tuples(byte_weight_blocks(), st.booleans()), min_size=1, max_size=8),
+    ),
     st.sampled_from([None, 0]),
     st.sampled_from([0, 1, 6]),
 )
 def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, level) -> None:
     """All blocks at once (mixed integer widths and weight modes, some compressed, in
-    either layout, as a merge of old and new segments leaves them) give what decoding
-    each block alone gives; each block's stored data gives back what was encoded."""
+    either layout, as a merge of old and new segments leaves them; or only the byte-wide
+    weights of text, read by one gather) give what decoding each block alone gives; each
+    block's stored data gives back what was encoded."""
     extent = BytesIO()
     extent.write(BLOCK_MAGIC)
     expected_ids, expected_weights, expected_values = [], [], []
@@ -145,6 +160,7 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
         expected_values += raw.values(len(ids), fixed_size)
     decoded = decode_run(read_run(extent.getvalue()), fixed_size)
     assert decoded.ids.tolist() == expected_ids
+    assert decoded.weights.dtype == np.float64
     assert decoded.weights.tolist() == expected_weights
     assert list(decoded.values) == expected_values
     wanted = np.array([*range(len(expected_ids) - 1, -1, -2), 0], dtype=np.int64)
@@ -222,10 +238,12 @@ def test_compressed_blocks_read_their_heads_then_their_values(weights, spread, o
 @given(
     st.lists(st.tuples(postings_lists(), st.booleans()), min_size=1, max_size=8),
     st.sampled_from([None, 0, 4, -1]),
+    st.booleans(),
 )
-def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size) -> None:
+def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size, joined) -> None:
     """The bulk encoder writes each chunk's bytes exactly as :func:`encode_postings` does,
-    whatever the mix of integer widths, weight modes and value layouts."""
+    whatever the mix of integer widths, weight modes and value layouts, and whether the
+    values come as a list or as spans of one buffer (here put in order by ``take``)."""
     ids, weights, values, starts, with_lengths = [], [], [], [], []
     for (chunk_ids, chunk_weights, chunk_values), lengths in chunks:
         starts.append(len(ids))
@@ -233,6 +251,9 @@ def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size) ->
         weights += chunk_weights
         values += chunk_values
         with_lengths.append(lengths)
+    if joined:
+        backwards = np.arange(len(values))[::-1]
+        values = JoinedValues.of(values[::-1]).take(backwards)
     together = PostingChunks(
         np.array(ids, dtype=np.uint32),
         np.array(weights, dtype=np.float32),
@@ -393,3 +414,18 @@ def test_dictionary_tables_of_segments_laid_end_to_end() -> None:
         (250, b"beta" * 10),
         (290, b"gamma" * 10),
     ]
+
+
+@given(st.lists(st.binary(max_size=5)), st.data())
+def test_joined_values_read_as_the_list_they_hold(values: list[bytes], data) -> None:
+    order = data.draw(st.permutations(range(len(values))))
+    start = data.draw(st.integers(0, len(values)))
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))))
+    reordered = [values[index] for index in order]
+    joined = JoinedValues.of(values).take(np.array(order, dtype=np.int64))
+    assert list(joined) == reordered
+    assert len(joined) == len(reordered)
+    assert list(joined[start:]) == reordered[start:]
+    assert [joined[index] for index in range(len(joined))] == reordered
+    kept = [value for value, keep in zip(reordered, mask.tolist(), strict=True) if keep]
+    assert joined.joined(mask.astype(bool)).tobytes() == b"".join(kept)

@@ -19,7 +19,7 @@ from searchsvc.articles.model import Article, Place
 from searchsvc.index.codec import VALUES_COMPRESSED, CompactCodec, read_run
 from searchsvc.index.merging import merge_index
 from searchsvc.index.schema import article_document, make_schema
-from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, BulkSegmentWriter
+from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, BulkSegmentWriter, _term_ranks
 
 WORDS = [
     "oil",
@@ -324,3 +324,10 @@ def test_drawn_articles_have_the_postings_whoosh_writes(drawn, per_segment: int)
                 assert [mine.doc_field_length(n, name) for n in range(len(articles))] == [
                     theirs.doc_field_length(n, name) for n in range(len(articles))
                 ]
+
+
+@given(st.one_of(st.lists(st.text(max_size=3)), st.lists(st.binary(max_size=2))))
+def test_term_ranks_number_each_posting_by_its_term_in_order(terms: list) -> None:
+    in_order, ranks = _term_ranks(iter(terms), len(terms))
+    assert in_order == sorted(set(terms))
+    assert [in_order[rank] for rank in ranks.tolist()] == terms

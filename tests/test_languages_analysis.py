@@ -12,10 +12,13 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nltk.stem.snowball import SnowballStemmer
 
 from searchsvc.analysis import (
     ANALYSIS_VERSION,
+    STEMMERS,
     STOPWORDS,
+    CachedStemFilter,
     analysis_config,
     analysis_language,
     fold_word,
@@ -160,6 +163,16 @@ def test_the_tokenizer_keeps_combining_marks_inside_words() -> None:
 def test_forms_of_one_word_share_a_stem(language: str, words: tuple[str, ...]) -> None:
     stem = stemmer_for(language)
     assert len({stem(fold_word(word)) for word in words}) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(number=st.text(st.sampled_from("0123456789"), min_size=1, max_size=12))
+@pytest.mark.parametrize("language", sorted(set(STEMMERS.values()) - {"indonesian"}))
+def test_numbers_are_stemmed_as_snowball_stems_them(language: str, number: str) -> None:
+    """Numbers skip the Snowball stemmers, which leave them as they are anyway."""
+    stem = CachedStemFilter(language).stem
+    assert stem(number) == SnowballStemmer(language).stem(number) == number
+    assert stem(number + "s") == SnowballStemmer(language).stem(number + "s")
 
 
 def test_unknown_and_unsupported_languages() -> None:

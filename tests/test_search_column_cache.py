@@ -280,7 +280,9 @@ def test_an_unusable_cache_is_derived_again_and_rewritten(
     with caplog.at_level(logging.WARNING, logger="searchsvc.search.column_cache"):
         again = load(index_dir)
     assert_same_columns(again, good)
-    assert any(target.name in record.getMessage() for record in caplog.records)
+    [message] = caplog.messages
+    assert message.startswith(f"the column cache {target} ")
+    assert message.endswith("; deriving the columns again")
     assert target.read_bytes() == written  # the same bytes: a manifest stays true
 
 

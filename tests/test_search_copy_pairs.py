@@ -5,6 +5,7 @@ used."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -20,13 +21,16 @@ from searchsvc.index.errors import IndexCorrupt
 from searchsvc.index.generations import read_meta, write_meta
 from searchsvc.index.opening import open_index
 from searchsvc.index.updates import MAX_SEGMENTS_BEFORE_MERGE, delete_articles, update_articles
+from searchsvc.index.versions import copy_pairs_name
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.collapse import (
+    PAIRS_FILE,
     computed_labels,
     copy_pairs_path,
     stored_labels,
     version_groups,
 )
+from searchsvc.search.column_cache import SegmentArrays, write_cache
 from searchsvc.search.copy_pairs import PAIRS_FILES
 
 THRESHOLDS = (0.1, 0.5, 0.9)
@@ -122,17 +126,49 @@ def test_a_pairs_file_damaged_before_opening_is_refused_with_its_generation(
         open_index(settings.index_dir)
 
 
-def test_a_pairs_file_damaged_while_serving_is_never_used(settings: Settings, caplog) -> None:
+def test_a_pairs_file_damaged_while_serving_is_never_used(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     update_articles(settings, [as_article(copy) for copy in COPIES])
     [path] = pairs_files(settings)
     with SearchEngine(settings) as engine, engine._serving.reading() as reading:
         flip_last_byte(path)
         live = reading.columns.live.mask
-        assert stored_labels(reading.searcher, live, 0.5) is None
+        with caplog.at_level(logging.WARNING, logger="searchsvc.search.column_cache"):
+            assert stored_labels(reading.searcher, live, 0.5) is None
         groups = version_groups(reading, 0.5)
         assert np.array_equal(groups.labels, computed_labels(reading.searcher, live, 0.5))
         assert groups.has_copies
-    assert "checksum differs" in caplog.text
+    assert set(caplog.messages) == {
+        f"the stored copy pairs {path} does not hold the bytes that were written "
+        "(checksum differs); grouping copies from scratch"
+    }
+
+
+def test_a_pairs_file_cut_short_is_logged_as_the_stored_copy_pairs(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    [path] = pairs_files(settings)
+    with SearchEngine(settings) as engine, engine._serving.reading() as reading:
+        path.write_bytes(path.read_bytes()[:10])  # after opening, which compares sizes
+        with caplog.at_level(logging.WARNING, logger="searchsvc.search.column_cache"):
+            assert stored_labels(reading.searcher, reading.columns.live.mask, 0.5) is None
+    assert caplog.messages == [
+        f"the stored copy pairs {path} is cut short (10 bytes); grouping copies from scratch"
+    ]
+
+
+def test_pairs_that_cannot_be_written_are_logged_as_the_stored_copy_pairs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "MAIN_segment:1"
+    pairs = SegmentArrays({"first": np.zeros(1, dtype=np.uint32)}, {})
+    missing = tmp_path / "no such folder" / copy_pairs_name(key)
+    with caplog.at_level(logging.INFO, logger="searchsvc.search.column_cache"):
+        assert not write_cache(missing, key, 1, pairs, PAIRS_FILE)
+    [message] = caplog.messages
+    assert message.startswith(f"cannot write the stored copy pairs {missing} (")
+    assert message.endswith("); each serving process groups copies from scratch")
 
 
 def test_a_pairs_file_of_other_segments_is_refused(settings: Settings, tmp_path: Path) -> None:

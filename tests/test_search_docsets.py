@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from test_index_support import index_settings, write_corpus
 from test_search_corpus import corpus_settings
@@ -73,20 +73,27 @@ def check_set_arithmetic(a: frozenset, b: frozenset, c: frozenset) -> None:
     assert DocSet.union(SIZE, [x, DocSet(y.mask), z]) == a | b | c
 
 
-@pytest.mark.parametrize("masked_share", [0.0, columns.MASKED_COUNT_SHARE, 2.0])
-@given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12), st.data())
-def test_multi_key_counts_match_a_counter(
-    masked_share: float, keys_per_doc: list[list[int]], data
+@pytest.mark.parametrize("mask_share", [0.0, docsets.DIGEST_MASK_SHARE, 2.0])
+@given(members, members)
+def test_digests_name_the_members_however_they_are_held(
+    mask_share: float, a: frozenset, b: frozenset
 ) -> None:
-    """The same counts whether entries are listed per document or found by a mask."""
-    kept, columns.MASKED_COUNT_SHARE = columns.MASKED_COUNT_SHARE, masked_share
+    """Equal sets have one digest (from docnums of either width or from a mask), and
+    different sets different ones."""
+    kept, docsets.DIGEST_MASK_SHARE = docsets.DIGEST_MASK_SHARE, mask_share
     try:
-        check_multi_key_counts(keys_per_doc, data)
+        narrow = DocSet.from_ids(np.array(sorted(a), dtype=np.int32), SIZE)
+        forms = [docset(a), narrow, DocSet(docset(a).mask)]
+        assert len({members.digest() for members in forms}) == 1
+        assert (docset(b).digest() == docset(a).digest()) == (a == b)
     finally:
-        columns.MASKED_COUNT_SHARE = kept
+        docsets.DIGEST_MASK_SHARE = kept
 
 
-def check_multi_key_counts(keys_per_doc: list[list[int]], data) -> None:
+@given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12), st.data())
+def test_multi_key_counts_match_a_counter(keys_per_doc: list[list[int]], data) -> None:
+    """The same counts for any documents, some without keys, and for sets of most
+    documents (counted through their complement)."""
     offsets = np.concatenate(([0], np.cumsum([len(k) for k in keys_per_doc])))
     codes = np.array([code for keys in keys_per_doc for code in keys], dtype=np.int32)
     column = MultiKeyColumn(offsets, codes, [f"k{n}" for n in range(6)])
@@ -95,7 +102,26 @@ def check_multi_key_counts(keys_per_doc: list[list[int]], data) -> None:
     expected = Counter(code for doc in docs for code in keys_per_doc[doc])
     assert {code: int(n) for code, n in enumerate(counts) if n} == dict(expected)
     as_set = DocSet.from_ids(np.array(docs, dtype=np.int64), len(keys_per_doc))
-    assert column.count_set(as_set).tolist() == counts.tolist()
+    for members in (as_set, DocSet(as_set.mask)):
+        assert column.count_set(members).tolist() == counts.tolist()
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2**40), st.integers(0, 5)), max_size=30),
+    st.sampled_from([np.int32, np.int64]),
+)
+@example([(2**31 - 3, 3), (5, 2)], np.int64).via("the last position that int32 holds")
+@example([(2**31 - 3, 4), (5, 2)], np.int64).via("one past it")
+def test_joined_ranges_list_every_position_of_every_range(
+    ranges: list[tuple[int, int]], dtype: type
+) -> None:
+    """Ranges in any order, empty ones included, near and beyond 2**31."""
+    if dtype is np.int32:
+        ranges = [(start % (2**31 - 5), length) for start, length in ranges]
+    starts = np.array([start for start, _ in ranges], dtype=dtype)
+    ends = np.array([start + length for start, length in ranges], dtype=np.int64).astype(dtype)
+    expected = [n for start, length in ranges for n in range(start, start + length)]
+    assert columns.joined_ranges(starts, ends).tolist() == expected
 
 
 @given(st.lists(st.integers(0, 4), min_size=1, max_size=40), st.data())

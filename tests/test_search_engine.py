@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -316,3 +317,28 @@ def test_any_text_gives_results_or_a_query_error(engine: SearchEngine, text: str
         return
     assert 0 <= len(result.hits) <= result.total <= len(ALL_IDS)
     json.dumps(result.to_dict())
+
+
+def test_later_pages_show_the_counts_of_their_own_query_and_selection(
+    tmp_path_factory: pytest.TempPathFactory, engine: SearchEngine
+) -> None:
+    """Facets and timeline are counted once per query and selection and then shown again
+    on its other pages: what they show equals a fresh engine's count of that page."""
+    settings = corpus_settings(tmp_path_factory)
+    first = engine.search(SearchRequest(query="oil OR bank OR massacre", per_page=1))
+    place = first.facets["places"].values[0].key
+    requests = [
+        SearchRequest(query="oil OR bank OR massacre", per_page=1, page=2),
+        SearchRequest(query="oil OR bank OR massacre", per_page=1, page=2, places=(place,)),
+        SearchRequest(query="oil OR bank", per_page=1, page=2, places=(place,)),
+        SearchRequest(query="", per_page=1, page=2, date_from=dt.date(1987, 1, 1)),
+    ]
+    summaries = []
+    for request in requests:
+        engine.search(replace(request, page=1))
+        seen = engine.search(request).to_dict()
+        with SearchEngine(settings) as fresh:
+            counted = fresh.search(request).to_dict()
+        assert (seen["facets"], seen["dates"]) == (counted["facets"], counted["dates"])
+        summaries.append(json.dumps([seen["facets"], seen["dates"]]))
+    assert len(set(summaries)) == len(requests)

@@ -21,10 +21,10 @@ from searchsvc.search import RankingConfig
 from searchsvc.search.feedback import (
     MIN_WORD_LENGTH,
     article_terms,
-    counted,
     expansion_doc_frequency,
     expansion_frequencies,
     expansion_terms,
+    term_list,
 )
 from searchsvc.search.languages import index_languages, language_docs
 from searchsvc.search.matching import QueryMatcher
@@ -134,7 +134,8 @@ def test_article_terms_are_what_the_index_holds_for_the_article(reading, words) 
             for doc, tf in zip(postings.ids.tolist(), postings.tfs.tolist(), strict=True):
                 indexed.setdefault(doc, Counter())[word] += int(tf)
     for doc in reading.columns.live.ids.tolist():
-        terms = dict(counted(article_terms(reading, doc)))
+        found = article_terms(reading, doc)
+        terms = dict(zip(term_list(found), found[1].tolist(), strict=True))
         kept = {
             w: n
             for w, n in indexed.get(doc, {}).items()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,9 +14,10 @@ from test_search_corpus import corpus_settings, merged_corpus_settings
 from whoosh import query as wq
 
 from searchsvc.index import open_index
-from searchsvc.search import QueryError, SearchEngine, SearchRequest
-from searchsvc.search.matching import is_optional
+from searchsvc.search import QueryError, SearchEngine, SearchRequest, matching
+from searchsvc.search.matching import is_optional, top_contenders
 from searchsvc.search.query import And, DateSpan, Not, Or, Phrase, Prefix, Term
+from searchsvc.search.ranking import top_scored
 
 
 def whoosh_query(node) -> wq.Query:
@@ -122,3 +124,35 @@ def test_same_articles_as_whoosh(engine: SearchEngine, whoosh_ids, pieces: list[
     assert set(found[: result.all_words_total]) == with_all, text
     assert set(found) == listed, text
     assert (result.total, result.all_words_total) == (len(listed), len(with_all))
+
+
+#: Scores with many ties, and any others.
+SCORES = st.lists(
+    st.sampled_from([0.0, 0.5, 1.25, 3.0]) | st.floats(0, 1e6, allow_nan=False), max_size=400
+)
+
+
+@pytest.mark.parametrize("block", [1, 3, 64])
+@given(SCORES, st.integers(1, 30), st.randoms(use_true_random=False))
+def test_the_top_of_the_contenders_is_the_top_of_all(
+    block: int, scores: list[float], count: int, random
+) -> None:
+    """The same (docnum, score) list, ties broken by id rank alike, from the contenders as
+    from every score; blocks of one score keep exactly the scores tied with the last one."""
+    kept = matching.CONTENDER_BLOCK, matching.CONTENDER_MIN_BLOCKS
+    matching.CONTENDER_BLOCK, matching.CONTENDER_MIN_BLOCKS = block, 1
+    try:
+        values = np.array(scores)
+        docs = np.arange(len(values)) * 2
+        id_rank = np.array(random.sample(range(2 * len(values)), 2 * len(values)), dtype=np.int32)
+        contenders = top_contenders(values, count)
+    finally:
+        matching.CONTENDER_BLOCK, matching.CONTENDER_MIN_BLOCKS = kept
+    if contenders is None:
+        assert len(values) < block * count
+        return
+    assert np.all(np.diff(contenders) > 0)
+    every = top_scored(docs, values, count, id_rank)
+    assert top_scored(docs[contenders], values[contenders], count, id_rank) == every
+    if block == 1:
+        assert len(contenders) == np.count_nonzero(values >= every[-1][1])

@@ -28,11 +28,13 @@ from searchsvc.index.versions import (
     RUN_ROWS,
     SIGNATURE_BYTES,
     candidate_pairs,
+    encoded_runs,
     estimated_similarity,
     group_signatures,
     linked_groups,
     shingles,
     signature,
+    word_runs,
 )
 from searchsvc.opensearch.copies import stories_of
 from searchsvc.search import SearchEngine, SearchRequest
@@ -91,6 +93,15 @@ def datasketch_signature(title: str, body: str) -> bytes:
 )
 def test_signatures_are_datasketchs_minhash_byte_for_byte(title, body):
     assert signature(title, body) == datasketch_signature(title, body)
+
+
+@given(
+    st.text(st.characters(max_codepoint=127), max_size=60)
+    | st.lists(st.sampled_from([*"aZ_09 .-\n\t\x0b\x1c'", "ABC", "x_y"]), max_size=30).map("".join)
+)
+def test_ascii_text_is_cut_into_the_runs_of_its_words(text):
+    """The byte table and ``split`` read the same words as the ``\\w+`` pattern of str."""
+    assert list(encoded_runs(text)) == [run.encode() for run in word_runs(text)]
 
 
 def test_an_article_without_words_has_no_signature_and_stays_alone():

@@ -55,6 +55,13 @@ ENGLISH_MARKERS = frozenset(
 #: The share of a sample's words that must be :data:`ENGLISH_MARKERS` (at least three).
 ENGLISH_MARKER_SHARE = 0.1
 _ASCII_WORD = re.compile(r"[a-z]+")
+#: ASCII byte -> its lowercase letter, or a space for any other byte: an ASCII sample's
+#: ``[a-z]+`` words, lowercased, are then what ``bytes.split`` returns.
+_LETTERS_ONLY = bytes(
+    ord(char.lower()) if char.isascii() and char.isalpha() else ord(" ")
+    for char in map(chr, range(256))
+)
+_ENGLISH_MARKER_BYTES = frozenset(word.encode("ascii") for word in ENGLISH_MARKERS)
 #: The two languages fastText confuses, settled by a second detector.
 _MALAY_PAIR = frozenset({"id", "ms"})
 
@@ -164,9 +171,17 @@ def _has_letters(sample: str, count: int) -> bool:
 
 
 def plainly_english(sample: str) -> bool:
-    """Whether ``sample`` reads as English prose by its function words alone."""
-    words = _ASCII_WORD.findall(sample.lower())
-    markers = sum(map(ENGLISH_MARKERS.__contains__, words))
+    """Whether ``sample`` reads as English prose by its function words alone.
+
+    An ASCII sample (nearly every English one) is split by one ``translate`` and
+    ``split``, in C, at half the cost of the regular expression.
+    """
+    if sample.isascii():
+        words = sample.encode("ascii").translate(_LETTERS_ONLY).split()
+        markers = sum(map(_ENGLISH_MARKER_BYTES.__contains__, words))
+    else:
+        words = _ASCII_WORD.findall(sample.lower())
+        markers = sum(map(ENGLISH_MARKERS.__contains__, words))
     return markers >= 3 and markers >= ENGLISH_MARKER_SHARE * len(words)
 
 

@@ -299,7 +299,9 @@ def _build(
         _cache_columns(storage)
         copy_pairs = _store_copy_pairs(storage)
         cached = time.monotonic()
-        written_files = build_manifest(gen_dir)  # checksums of the files as written
+        written_chunks: dict[str, list[int]] = {}
+        # Checksums of the files as written, and of the sampled files' chunks, in one read.
+        written_files = build_manifest(gen_dir, chunks=written_chunks)
         duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
         article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
         verified = time.monotonic()
@@ -339,7 +341,7 @@ def _build(
     }
     meta["copy_pairs"] = copy_pairs
     meta["files"] = index_files
-    meta["chunks"] = build_chunks(gen_dir, index_files)
+    meta["chunks"] = build_chunks(gen_dir, index_files, written_chunks)
     write_meta(gen_dir, meta)
     fsync_dir(gen_dir.parent)
     status.update(phase="switching")

@@ -185,6 +185,53 @@ def encode_postings(
     return b"".join(parts)
 
 
+class JoinedValues(Sequence):
+    """Postings' values as spans of one buffer: what a segment writer hands the encoder.
+
+    A field's values arrive one small ``bytes`` per posting, in document order, and are
+    written grouped by term. Reordering and slicing the spans' starts and lengths as
+    arrays, and gathering the bytes of a run of chunks at once, costs no Python step
+    per posting, where a list of the values in term order cost one.
+    """
+
+    __slots__ = ("data", "lengths", "starts")
+
+    def __init__(self, data: bytes, starts: np.ndarray, lengths: np.ndarray) -> None:
+        self.data = data
+        self.starts = starts
+        self.lengths = lengths
+
+    @classmethod
+    def of(cls, values: Sequence[bytes]) -> JoinedValues:
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        return cls(b"".join(values), np.cumsum(lengths) - lengths, lengths)
+
+    def take(self, order: np.ndarray) -> JoinedValues:
+        """The values in the order of the indexes ``order``."""
+        return JoinedValues(self.data, self.starts[order], self.lengths[order])
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return JoinedValues(self.data, self.starts[index], self.lengths[index])
+        start = int(self.starts[index])
+        return self.data[start : start + int(self.lengths[index])]
+
+    def __iter__(self) -> Iterator[bytes]:
+        data = self.data
+        for start, length in zip(self.starts.tolist(), self.lengths.tolist(), strict=True):
+            yield data[start : start + length]
+
+    def joined(self, selected: np.ndarray) -> np.ndarray:
+        """The bytes of the ``selected`` values (a mask), end to end."""
+        starts, lengths = self.starts[selected], self.lengths[selected]
+        ends = np.cumsum(lengths)
+        spread = np.repeat(starts - (ends - lengths), lengths)
+        return np.frombuffer(self.data, dtype=np.uint8)[spread + np.arange(len(spread))]
+
+
 class PostingChunks(NamedTuple):
     """Consecutive chunks of postings: each a block, or a rare term's inlined list."""
 
@@ -258,7 +305,10 @@ class _ChunkLayout:
         self.gaps[starts] = 0
         self.gap_width = _item_widths(np.maximum.reduceat(self.gaps, starts))
         self._weights(weights.astype(np.float32), starts)
-        self.value_lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        if isinstance(values, JoinedValues):
+            self.value_lengths = values.lengths
+        else:
+            self.value_lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
         self.values = values
         self.with_lengths = np.asarray(with_lengths, dtype=bool) | (
             fixed_size is None or fixed_size < 0
@@ -337,16 +387,22 @@ class _ChunkLayout:
         if not posted.any():
             return
         lengths = self.value_lengths[posted]
-        kept = self.values
-        if not posted.all():
-            kept = [value for value, keep in zip(kept, posted.tolist(), strict=True) if keep]
-        joined = np.frombuffer(b"".join(kept), dtype=np.uint8)
+        joined = _joined_values(self.values, posted)
         # A value's place: its chunk's values start, plus the values before it in the chunk.
         value_starts = np.cumsum(self.value_lengths) - self.value_lengths
         chunk = self.chunk[posted]
         at = self.values_at[chunk] + value_starts[posted] - value_starts[self.starts[chunk]]
         before = np.cumsum(lengths) - lengths
         buffer[np.repeat(at - before, lengths) + np.arange(len(joined))] = joined
+
+
+def _joined_values(values: Sequence[bytes], posted: np.ndarray) -> np.ndarray:
+    """The bytes of the values ``posted`` (a mask), end to end."""
+    if isinstance(values, JoinedValues):
+        return values.joined(posted)
+    if not posted.all():
+        values = [value for value, keep in zip(values, posted.tolist(), strict=True) if keep]
+    return np.frombuffer(b"".join(values), dtype=np.uint8)
 
 
 def _encode_weights(weights: Sequence[float], max_weight: float) -> bytes:
@@ -810,9 +866,11 @@ class _RunLayout:
 
     def weights(self) -> np.ndarray:
         counts = self.run.counts
-        weights = np.repeat(self.run.max_weights, counts)
         if (self.mode == _EQUAL).all():
-            return weights
+            return np.repeat(self.run.max_weights, counts)
+        if (self.weight_width <= 1).all():
+            return self._byte_weights()
+        weights = np.repeat(self.run.max_weights, counts)
         items = self._items()
         multiples = np.repeat((self.mode == _MULTIPLES) | (self.mode == _NIBBLES), counts)
         if multiples.any():
@@ -825,6 +883,31 @@ class _RunLayout:
         if floats.any():
             weights[floats] = items[floats].astype(np.uint32).view(np.float32)
         return weights
+
+    def _byte_weights(self) -> np.ndarray:
+        """:meth:`weights` where each block's weights are byte or half-byte multiples, or
+        all its maximum (the usual case: a frequency times the boost): every posting's
+        multiple read by one gather in bytes and scaled by its block's unit, with no mask
+        of the postings of each mode.
+
+        A block of equal weights reads its first byte (every posting stays on it: counts
+        are below 2**16) and takes the multiple 1 of the unit ``maximum weight / 1``."""
+        equal = self.mode == _EQUAL
+        nibbles = self.mode == _NIBBLES
+        blocks, within = self.blocks, self.within
+        base = np.where(equal, self.starts, self.weight_start)
+        halving = np.where(equal, 16, nibbles.astype(np.int64))
+        raw = self.buffer[base[blocks] + (within >> halving[blocks])]
+        # Half-bytes: the first posting of each byte takes its low half, the second its high.
+        high_half = np.where(nibbles, 4, 0).astype(np.uint8)
+        shifts = ((within & 1) << 2).astype(np.uint8) & high_half[blocks]
+        masks = np.select([nibbles, equal], [0xF, 0], 0xFF).astype(np.uint8)
+        items = (raw >> shifts) & masks[blocks]
+        if equal.any():
+            items |= equal.astype(np.uint8)[blocks]
+        largest = np.maximum.reduceat(items, self.first_slots)
+        unit = np.repeat(self.run.max_weights / np.maximum(largest, 1), self.run.counts)
+        return (items * unit).astype(np.float32).astype(np.float64)
 
 
 def _starts_of(sizes: np.ndarray) -> np.ndarray:

@@ -55,14 +55,17 @@ WHOLE_FILE_BYTES = 4 * CHUNK_BYTES
 _SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache", ".pairs")
 
 
-def file_entry(path: Path) -> list[int]:
-    """``[size, crc32]`` of one file."""
+def file_entry(path: Path, chunks: list[int] | None = None) -> list[int]:
+    """``[size, crc32]`` of one file; with ``chunks``, the CRC-32 of each of its
+    ``CHUNK_BYTES`` chunks is appended to that list in the same read."""
     crc = 0
     size = 0
     with open(path, "rb") as handle:
-        while chunk := handle.read(_READ_BYTES):
+        while chunk := handle.read(_READ_BYTES if chunks is None else CHUNK_BYTES):
             crc = zlib.crc32(chunk, crc)
             size += len(chunk)
+            if chunks is not None:
+                chunks.append(zlib.crc32(chunk))
     return [size, crc]
 
 
@@ -90,15 +93,29 @@ def chunk_differs(fd: int, index: int, expected: int) -> bool:
     return zlib.crc32(os.pread(fd, CHUNK_BYTES, index * CHUNK_BYTES)) != expected
 
 
-def build_manifest(gen_dir: Path, previous: dict[str, list[int]] | None = None) -> dict[str, Any]:
+def build_manifest(
+    gen_dir: Path,
+    previous: dict[str, list[int]] | None = None,
+    chunks: dict[str, list[int]] | None = None,
+) -> dict[str, Any]:
     """The manifest of the files now in ``gen_dir``; entries in ``previous`` are reused
-    (files never change), so after an update only the new files are read."""
+    (files never change), so after an update only the new files are read.
+
+    ``chunks``, when given, receives the chunk checksums of each sampled file read, taken
+    in the same pass (:func:`build_chunks` then reads only files written since)."""
     previous = previous or {}
     files = {}
     for path in sorted(Path(gen_dir).iterdir()):
         if not path.is_file() or path.name == META_FILE or path.name.startswith("."):
             continue
-        files[path.name] = previous.get(path.name) or file_entry(path)
+        entry = previous.get(path.name)
+        if entry is None:
+            sampled = chunks is not None and is_sampled(path.name, path.stat().st_size)
+            checksums: list[int] | None = [] if sampled else None
+            entry = file_entry(path, checksums)
+            if checksums is not None and chunks is not None:
+                chunks[path.name] = checksums
+        files[path.name] = entry
     return files
 
 

@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from searchsvc.articles.files import WorkUnit
 from searchsvc.index.errors import BuildFailed
@@ -69,6 +70,7 @@ def run_workers(
     for worker in workers:
         worker.start()
     outcomes: dict[int, tuple] = {}
+    drained = False
     try:
         while len(outcomes) < procs:
             try:
@@ -87,14 +89,31 @@ def run_workers(
                 raise _worker_failure(payload, config)
         for worker in workers:
             worker.join()
+        drained = True
     finally:
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
                 worker.join()
-        jobs.close()
+        _close_jobs(jobs, drained)
         results.close()
     return [outcomes[n] for n in range(procs)]
+
+
+def _close_jobs(jobs: Any, drained: bool) -> None:
+    """Close the jobs queue and end its feeder thread.
+
+    The thread outlives ``close()`` for a moment; while it runs, this process counts as
+    threaded, and the merge that follows a build would start its workers with ``spawn``
+    (each importing everything again) instead of forking. Once the workers took every
+    job it has nothing left to send and is waited for; after a failure it may be stuck
+    on a pipe nobody reads, so it is let go.
+    """
+    jobs.close()
+    if drained:
+        jobs.join_thread()
+    else:
+        jobs.cancel_join_thread()
 
 
 def run_in_process(units: list[WorkUnit], config: WorkerConfig, tracker: ProgressTracker) -> tuple:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain
+from itertools import chain, count
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +46,7 @@ from searchsvc.index.codec import (
     COMPACT_INLINE,
     PLAIN,
     CompactCodec,
+    JoinedValues,
     PostingChunks,
     compress_values,
     encode_postings_chunks,
@@ -110,11 +111,7 @@ class FieldPostings:
         """The postings reordered so that each term's are adjacent, in docnum order, and
         the terms in byte order (str keys sort in code point order, which is UTF-8 order)."""
         total = len(self)
-        in_order = sorted(dict.fromkeys(chain.from_iterable(self.terms)))
-        rank_of = dict(zip(in_order, range(len(in_order)), strict=True))
-        ranks = np.fromiter(
-            map(rank_of.__getitem__, chain.from_iterable(self.terms)), np.uint32, total
-        )
+        in_order, ranks = _term_ranks(chain.from_iterable(self.terms), total)
         order = np.argsort(ranks, kind="stable")
         counts = np.bincount(ranks, minlength=len(in_order))
         ends = np.cumsum(counts)
@@ -127,9 +124,24 @@ class FieldPostings:
         docnums = np.frombuffer(self.docnums, dtype=np.uint32)
         docs = np.repeat(docnums, np.frombuffer(self.counts, dtype=np.uint32))[order]
         weights = np.fromiter(chain.from_iterable(self.weights), np.float32, total)[order]
-        values = list(chain.from_iterable(self.values))
-        values = list(map(values.__getitem__, order.tolist()))
+        values = JoinedValues.of(list(chain.from_iterable(self.values))).take(order)
         return GroupedPostings(terms, docs, weights, values)
+
+
+def _term_ranks(terms: Iterable, total: int) -> tuple[list, np.ndarray]:
+    """The distinct ``terms`` in order, and each of the ``total`` terms' rank among them.
+
+    One C-level pass over the postings: each term is numbered by where it first occurs
+    (``setdefault`` with a running count), and only the distinct terms are then sorted
+    and their ranks spread to the postings through those numbers.
+    """
+    first_at: dict = {}
+    firsts = np.fromiter(map(first_at.setdefault, terms, count()), np.uint32, total)
+    in_order = sorted(first_at)
+    rank_at = np.zeros(total, dtype=np.uint32)
+    numbers = np.fromiter(map(first_at.__getitem__, in_order), np.int64, len(in_order))
+    rank_at[numbers] = np.arange(len(in_order), dtype=np.uint32)
+    return in_order, rank_at[firsts]
 
 
 class GroupedPostings(NamedTuple):
@@ -140,7 +152,7 @@ class GroupedPostings(NamedTuple):
     terms: list[tuple[bytes, int, int]]
     docs: np.ndarray
     weights: np.ndarray
-    values: list[bytes]
+    values: JoinedValues
 
 
 class TermPool:

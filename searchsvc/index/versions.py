@@ -47,7 +47,12 @@ BAND_BYTES = 3
 RUN_ROWS = 128
 _SEED = 20261129
 _WORD = re.compile(r"\w+")
-_ASCII_WORD = re.compile(rb"\w+")
+#: ASCII byte -> itself lowercased where ``\w`` matches it (letters, digits, ``_``), else a
+#: space: an ASCII text's words are then what ``bytes.split`` returns.
+_ASCII_WORD_BYTES = bytes(
+    ord(char.lower()) if char.isalnum() or char == "_" else ord(" ")
+    for char in map(chr, range(128))
+).ljust(256, b" ")
 #: Chance that the low bytes of two unrelated MinHash values agree.
 _CHANCE = 1 / 256
 
@@ -70,13 +75,15 @@ def _runs(words: list[AnyStr], space: AnyStr) -> Iterable[AnyStr]:
 def encoded_runs(text: str) -> Iterable[bytes]:
     """The :func:`word_runs` of ``text``, UTF-8 encoded.
 
-    An ASCII text (most news in English) is lowercased and encoded once and split as
-    bytes, where ``\\w`` means the same characters, rather than each run being encoded
-    on its own: a fifth of a signature's cost.
+    An ASCII text (most news in English) is encoded once and split as bytes rather than
+    each run being encoded on its own (a fifth of a signature's cost), and its words are
+    found by one ``translate`` (lowercase letters, a space for every byte that is not in
+    ``\\w``) and ``split``, in C: half the time of the regular expression, with the same
+    words.
     """
     if not text.isascii():
         return map(str.encode, word_runs(text))
-    return _runs(_ASCII_WORD.findall(text.lower().encode("ascii")), b" ")
+    return _runs(text.encode("ascii").translate(_ASCII_WORD_BYTES).split(), b" ")
 
 
 def shingles(text: str) -> set[bytes]:

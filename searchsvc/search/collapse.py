@@ -32,7 +32,7 @@ from searchsvc.index.versions import (
     linked_groups,
     signature_rows,
 )
-from searchsvc.search.column_cache import SegmentArrays, read_cache, segment_folder
+from searchsvc.search.column_cache import FileKind, SegmentArrays, read_cache, segment_folder
 from searchsvc.search.columns import VarBytes, read_var_bytes
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.snapshot import Reading
@@ -42,6 +42,12 @@ SIGNATURE_COLUMN = "versions"
 #: The arrays of a pairs file: each candidate pair's rows (first < second) and how many
 #: signature bytes they agree on.
 PAIRS = ("agreeing", "first", "second")
+#: How the log speaks of a pairs file it cannot use or write.
+PAIRS_FILE = FileKind(
+    "the stored copy pairs",
+    "grouping copies from scratch",
+    "each serving process groups copies from scratch",
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,8 @@ def stored_pairs(searcher: Searcher) -> SegmentArrays | None:
     path = copy_pairs_path(searcher)
     if path is None:
         return None
-    return read_cache(path, commit_key(commit_segments(searcher)), searcher.doc_count_all(), PAIRS)
+    key, size = commit_key(commit_segments(searcher)), searcher.doc_count_all()
+    return read_cache(path, key, size, PAIRS, PAIRS_FILE)
 
 
 def copy_pairs_path(searcher: Searcher) -> Path | None:

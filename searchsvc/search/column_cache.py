@@ -19,6 +19,9 @@ columns at each open.
 The name holds the segment's id (Whoosh deletes the file with its segment after a merge)
 and a digest of the format version and the arrays held, so code that derives other
 columns writes a file of another name rather than replacing one a manifest lists.
+
+The stored pairs of copies (``copy_pairs.py``) are files of this format too; the log
+names each file by what it holds and says what is done without it (:class:`FileKind`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,22 @@ class CacheUnusable(Exception):
     """A cache file that must not be used: why, in words for the log."""
 
 
+@dataclass(frozen=True)
+class FileKind:
+    """How the log speaks of one kind of file in this format: what it holds, and what
+    is done when it cannot be read or written."""
+
+    holds: str
+    unread: str
+    unwritten: str
+
+
+#: The column caches' own wording; other files of this format pass theirs.
+COLUMN_CACHE = FileKind(
+    "the column cache", "deriving the columns again", "it is derived at each open"
+)
+
+
 def cache_name(segment_id: str, names: Sequence[str]) -> str:
     """The file name of a segment's cache holding the arrays ``names``."""
     layout = json.dumps([FORMAT_VERSION, sorted(names)]).encode("utf-8")
@@ -96,7 +115,11 @@ def load_or_derive(
 
 
 def read_cache(
-    path: Path, segment_id: str, count: int, names: Sequence[str]
+    path: Path,
+    segment_id: str,
+    count: int,
+    names: Sequence[str],
+    kind: FileKind = COLUMN_CACHE,
 ) -> SegmentArrays | None:
     """The arrays in ``path`` if it is an intact cache of this segment, else ``None``."""
     try:
@@ -107,16 +130,22 @@ def read_cache(
     except FileNotFoundError:
         return None
     except OSError as error:
-        log.warning("cannot read the column cache %s (%s); deriving the columns", path, error)
+        log.warning("cannot read %s %s (%s); %s", kind.holds, path, error, kind.unread)
         return None
     try:
         return decode(data, segment_id, count, names)
     except CacheUnusable as problem:
-        log.warning("the column cache %s %s; deriving the columns again", path, problem)
+        log.warning("%s %s %s; %s", kind.holds, path, problem, kind.unread)
         return None
 
 
-def write_cache(path: Path, segment_id: str, count: int, segment: SegmentArrays) -> bool:
+def write_cache(
+    path: Path,
+    segment_id: str,
+    count: int,
+    segment: SegmentArrays,
+    kind: FileKind = COLUMN_CACHE,
+) -> bool:
     """Write ``segment`` to ``path`` atomically; False (and logged) when it cannot be."""
     temp = None
     try:
@@ -131,7 +160,7 @@ def write_cache(path: Path, segment_id: str, count: int, segment: SegmentArrays)
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        log.info("cannot write the column cache %s (%s); it is derived at each open", path, error)
+        log.info("cannot write %s %s (%s); %s", kind.holds, path, error, kind.unwritten)
         return False
 
 

@@ -42,6 +42,7 @@ from searchsvc.index.versions import (
 )
 from searchsvc.search.collapse import (
     PAIRS,
+    PAIRS_FILE,
     SIGNATURE_COLUMN,
     commit_segments,
     copy_pairs_path,
@@ -63,10 +64,10 @@ def write_copy_pairs(searcher: Searcher, previous: str | None = None) -> str | N
         return None
     segments = commit_segments(searcher)
     key, size = commit_key(segments), searcher.doc_count_all()
-    if read_cache(path, key, size, PAIRS) is not None:
+    if read_cache(path, key, size, PAIRS, PAIRS_FILE) is not None:
         return key  # a commit that only deleted documents: its segments' file holds
     pairs = commit_pairs(searcher, segments, _stored(path.parent, previous))
-    if pairs is None or not write_cache(path, key, size, pairs):
+    if pairs is None or not write_cache(path, key, size, pairs, PAIRS_FILE):
         return None
     return key
 
@@ -172,7 +173,7 @@ def _stored(folder: Path, key: str | None) -> _Previous | None:
         return None
     segments = [_segment(part) for part in key.split(",")]
     size = sum(count for _, count in segments)
-    pairs = read_cache(folder / copy_pairs_name(key), key, size, PAIRS)
+    pairs = read_cache(folder / copy_pairs_name(key), key, size, PAIRS, PAIRS_FILE)
     return _Previous(segments, pairs) if pairs is not None else None
 
 

@@ -47,6 +47,8 @@ from searchsvc.search.model import (
     SORT_ORDERS,
     ArticleNotFound,
     ArticleView,
+    DateHistogram,
+    Facet,
     GenerationInfo,
     Hit,
     QueryError,
@@ -327,9 +329,7 @@ class _Search:
         total, all_words_total = self.count(final), self.count(with_all)
         if all_words_total < total:
             message = partial_match_message(all_words_total, total, stories=self.collapse)
-        settings = self.engine.settings
-        facets = count_facets(base, self.sets, self.selection, reading, settings.facet_top_n)
-        histogram = date_histogram(final, reading, self.selection)
+        facets, histogram = self.summary(base, final)
         ranked = self.page_of(final, with_all, positive, copies=len(final) - total)
         highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
         groups = self.groups
@@ -351,6 +351,21 @@ class _Search:
             "copies_total": len(final),
             "total_counts": "stories" if self.request.collapse else "copies",
         }
+
+    def summary(self, base: DocSet, final: DocSet) -> tuple[dict[str, Facet], DateHistogram]:
+        """The facets of ``base`` and the timeline of ``final``: what the query and the
+        selection match, the same on every page, so counted once per commit (the next
+        page asks again)."""
+        top_n = self.engine.settings.facet_top_n
+        parsed, reading, selection = self.parsed, self.reading, self.selection
+        key = ("summary", parsed.clauses, parsed.is_blank, selection, top_n)
+        return reading.derived(
+            key,
+            lambda: (
+                count_facets(base, self.sets, selection, reading, top_n),
+                date_histogram(final, reading, selection),
+            ),
+        )
 
     def count(self, docs: DocSet) -> int:
         """Stories in ``docs`` when collapsing, else articles."""

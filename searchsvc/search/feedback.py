@@ -10,26 +10,25 @@ expansion words score the articles that matched the query, they do not add artic
 
 Words are read from the stored title and body of those few articles with the index's
 own analysis in each article's language (stemmed, stopwords out), so no per-document
-term vectors are stored; as in ``related``, numbers and words in more than a tenth of
-the collection (or in one article only) are left out: they describe the collection, not
-the topic.
+term vectors are stored; as in ``related``, numbers and words in more than
+``feedback_max_share`` of the collection (a tenth; or in one article only) are left out:
+they describe the collection, not the topic.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from searchsvc.analysis import NewsAnalysis, analysis_language, stemmer_for, stopwords_for
 from searchsvc.search.docsets import DocSet, merged
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
-#: Words in more than this share of the collection do not expand a query.
-MAX_DOC_SHARE = 0.1
 MIN_WORD_LENGTH = 3
 #: Between the terms of :func:`article_terms`: a separator the tokenizer never keeps.
 _WORD_BREAK = "\n"
@@ -91,20 +90,55 @@ def _expansion_terms(
     total = sum(score for _, score in top)
     if count <= 0 or total <= 0:
         return []
-    model: Counter[str] = Counter()
-    for doc, score in top:
-        terms = article_terms(reading, doc)
-        length = max(1, int(terms[1].sum()))
-        for word, frequency in counted(terms):
-            model[word] += (score / total) * frequency / length
+    words, weights = relevance_model(
+        [article_terms(reading, doc) for doc, _ in top], [score / total for _, score in top]
+    )
     chosen = []
-    for word, weight in sorted(model.items(), key=lambda item: (-item[1], item[0])):
+    for word, weight in heaviest_first(words, weights):
         if is_distinctive(reading, word):
             chosen.append((word, weight))
             if len(chosen) == count:
                 break
     mass = sum(weight for _, weight in chosen)
     return [(word, weight / mass) for word, weight in chosen]
+
+
+def relevance_model(
+    articles: Sequence[tuple[str, np.ndarray]], shares: Sequence[float]
+) -> tuple[list[str], np.ndarray]:
+    """Each word of ``articles`` (:func:`article_terms` values) and its weight: the sum over
+    the articles of their ``shares`` times the word's share of the article's words.
+
+    Added article after article, in their order, as a sum word by word would add them (the
+    same float, bit for bit); the words are numbered by C-level dictionary passes and the
+    products summed by one ``bincount``, where a Python step per word and article cost more
+    than reading the articles."""
+    word_lists = list(map(term_list, articles))
+    numbers = dict(zip(dict.fromkeys(itertools.chain.from_iterable(word_lists)), itertools.count()))
+    parts = [
+        share * counts / max(1, int(counts.sum()))
+        for (_, counts), share in zip(articles, shares, strict=True)
+    ]
+    every = itertools.chain.from_iterable(word_lists)
+    which = np.fromiter(map(numbers.__getitem__, every), np.int64, sum(map(len, word_lists)))
+    values = np.concatenate(parts)
+    return list(numbers), np.bincount(which, weights=values, minlength=len(numbers))
+
+
+def heaviest_first(words: list[str], weights: np.ndarray) -> Iterator[tuple[str, float]]:
+    """(word, weight) pairs by weight descending, equal weights by word: the order expansion
+    words are chosen in. Sorted as far as it is read, one weight at a time: most of an
+    article's words are never reached."""
+    if not len(weights):
+        return
+    order = np.argsort(-weights, kind="stable")
+    ordered = weights[order]
+    start = 0
+    for end in [*(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]:
+        weight = float(ordered[start])
+        for word in sorted(words[i] for i in order[start:end].tolist()):
+            yield word, weight
+        start = end
 
 
 def article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
@@ -120,32 +154,65 @@ def article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
 
 
 def _article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
-    """Counted without positions: only the counts weigh a word (see
-    :meth:`~searchsvc.index.schema.NewsText.term_counts`)."""
     stored = reading.stored(doc)
-    language = (stored.get("article") or {}).get("language")
-    body_field = reading.searcher.schema["body"]  # one per searcher: its stem cache lasts
-    words: dict[str, int] = {}
-    for name in TEXT_FIELDS:
-        for term, count in body_field.term_counts(stored.get(name) or "", language).items():
-            if len(term) >= MIN_WORD_LENGTH and not term.isdigit():
-                words[term] = words.get(term, 0) + count
+    words = text_terms(
+        reading.searcher.schema["body"].analyzer,
+        [stored.get(name) or "" for name in TEXT_FIELDS],
+        (stored.get("article") or {}).get("language"),
+    )
     return _WORD_BREAK.join(words), np.fromiter(words.values(), np.int32, len(words))
 
 
-def counted(terms: tuple[str, np.ndarray]) -> Iterator[tuple[str, int]]:
-    """The (term, count) pairs of an :func:`article_terms` value."""
+def text_terms(
+    analyzer: NewsAnalysis, texts: Sequence[str], language: str | None
+) -> dict[str, int]:
+    """The terms of ``texts`` that may expand a query, with their counts: as
+    :meth:`~searchsvc.index.schema.NewsText.term_counts` counts each text in ``language``,
+    added up (without positions: only the counts weigh a word), and in the order the
+    texts first have them.
+
+    The texts are read as one (joined by :data:`_WORD_BREAK`, which no token spans) and
+    stemmed by the process-wide stemmer of their language (see :func:`article_stemmer`),
+    so the stems found here are known to the highlighting of the same articles, which
+    comes next."""
+    key = analysis_language(language or None)
+    stem = article_stemmer(analyzer, key)
+    words: dict[str, int] = {}
+    text = _WORD_BREAK.join(texts)
+    for word, count in analyzer.surface_counts(text, stopwords_for(key)).items():
+        term = stem(word)
+        if len(term) >= MIN_WORD_LENGTH and not term.isdigit():
+            words[term] = words.get(term, 0) + count
+    return words
+
+
+def article_stemmer(analyzer: NewsAnalysis, language: str) -> Callable[[str], str]:
+    """The stem function of ``language`` (an analysis key) where ``analyzer`` stems: the
+    process-wide one that queries and highlights use. The field's own English stemmer
+    gives the same stems but keeps a memo of its own (for indexing), and a word new to the
+    process then went through the stemmer twice in one search."""
+    if analyzer.stemmer is None:
+        return _unstemmed
+    return stemmer_for(language)
+
+
+def _unstemmed(word: str) -> str:
+    return word
+
+
+def term_list(terms: tuple[str, np.ndarray]) -> list[str]:
+    """The terms of an :func:`article_terms` value, in the order of its counts."""
     words, counts = terms
-    return zip(words.split(_WORD_BREAK) if len(counts) else [], counts.tolist(), strict=True)
+    return words.split(_WORD_BREAK) if len(counts) else []
 
 
 def is_distinctive(reading: Reading, word: str) -> bool:
-    """In more than one article and in at most :data:`MAX_DOC_SHARE` of them.
+    """In more than one article and in at most ``feedback_max_share`` of them.
 
     The index's statistics answer without decoding postings (an article with the word
     in title and body counts twice in the sum, which only matters for the floor of 2).
     """
-    ceiling = max(2, int(len(reading.columns.live) * MAX_DOC_SHARE))
+    ceiling = max(2, int(len(reading.columns.live) * reading.ranking.feedback_max_share))
     frequencies = reading.derived(("doc-frequencies", word), lambda: doc_frequencies(reading, word))
     return sum(frequencies) >= 2 and max(frequencies) <= ceiling
 

@@ -13,7 +13,6 @@ with every word never hide the many that have most of them.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -51,6 +50,10 @@ from searchsvc.search.snapshot import PhraseMatches, Reading
 MAX_EXPANSIONS = 64
 #: Proximity is checked for this many leading query words at most.
 MAX_PROXIMITY_WORDS = 8
+#: The top of a long list of scores (at least this many blocks per place wanted) is
+#: looked for among the best of blocks of this many scores.
+CONTENDER_BLOCK = 64
+CONTENDER_MIN_BLOCKS = 8
 
 
 @dataclass
@@ -350,8 +353,11 @@ class QueryMatcher:
             if len(tier) == len(every):
                 ordered, tier_scores = every, scores
             else:
-                inside = tier.mask[every]
+                inside = np.flatnonzero(tier.mask[every])  # a gather: see ``columns.count_set``
                 ordered, tier_scores = every[inside], scores[inside]
+            contenders = top_contenders(tier_scores, wanted)
+            if contenders is not None:
+                ordered, tier_scores = ordered[contenders], tier_scores[contenders]
             head = top_scored(ordered, tier_scores, wanted, self.columns.id_rank)
             bonus_depth = max(0, depth - len(top))
             if bonus_depth and near_terms:
@@ -370,9 +376,10 @@ class QueryMatcher:
         With the query's terms at full weight, ``feedback_weight`` of the interpolated
         query becomes ``w / (1 - w)`` times the query's term count, spread over the words
         (see ``feedback``). Cached per commit for the query's matches (another page of the
-        same query asks again).
+        same query asks again), named by their digest (``every`` is sorted, as a set's
+        docnums are).
         """
-        digest = hashlib.blake2b(every.tobytes(), digest_size=16).digest()
+        digest = DocSet.from_ids(every, self.columns.size).digest()
         key = ("feedback-scores", tuple(top), query_terms, len(every), digest)
         return self.reading.derived(key, lambda: self._feedback_scores(every, top, query_terms))
 
@@ -473,6 +480,23 @@ class QueryMatcher:
                     else:
                         terms.words[target].update(self.expansions(leaf))
         return terms
+
+
+def top_contenders(scores: np.ndarray, count: int) -> np.ndarray | None:
+    """Positions in ``scores`` of every score that can be among its ``count`` largest (ties
+    included), in order; None for lists too short for the blocks' maxima to bound much.
+
+    The ``count``-th largest of the maxima of blocks of :data:`CONTENDER_BLOCK` scores is
+    a bound: ``count`` blocks hold a score at least that, so the ``count``-th largest
+    score is too. Selecting the top of a broad query's scores (a million at a million
+    articles) then partitions the block maxima and a few contenders, not every score.
+    """
+    blocks = len(scores) // CONTENDER_BLOCK
+    if blocks < CONTENDER_MIN_BLOCKS * count:
+        return None
+    maxima = scores[: blocks * CONTENDER_BLOCK].reshape(blocks, CONTENDER_BLOCK).max(axis=1)
+    bound = np.partition(maxima, blocks - count)[blocks - count]
+    return np.flatnonzero(scores >= bound)
 
 
 def split_tiers(docs: DocSet, first: DocSet | None) -> list[DocSet]:
