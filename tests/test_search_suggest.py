@@ -25,7 +25,7 @@ from searchsvc.search.lexicon import (
     PackedWords,
     WordTable,
     character_mask,
-    field_counts,
+    field_records,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -223,7 +223,9 @@ def test_word_table_finds_exactly_the_words_within_the_distance(
     words: list[str], word: str, maxdist: int
 ) -> None:
     words = sorted(set(words))
-    numbers, distances = WordTable.of(words, range(len(words))).within(word, maxdist)
+    packed = PackedWords.of(word.encode("utf-8") for word in words)
+    table = WordTable(packed, range(len(words)), *packed.lengths_and_masks())
+    numbers, distances = table.within(word, maxdist)
     found = dict(zip(numbers.tolist(), distances.tolist(), strict=True))
     expected = {
         number: textbook_osa(word, other)
@@ -329,8 +331,8 @@ def test_term_tables_read_directly_agree_with_whoosh(tmp_path: Path) -> None:
             assert len(list(reader.leaf_readers())) == 2
             for name in ("title_words", "body_words"):
                 direct: dict[str, list[float]] = {}
-                for word, weight, docs in field_counts(reader, name):
-                    counts = direct.setdefault(word, [0.0, 0])
+                for word, weight, docs in field_records(reader, name):
+                    counts = direct.setdefault(word.decode("utf-8"), [0.0, 0])
                     counts[0] += weight
                     counts[1] += docs
                 expected = {
@@ -359,7 +361,11 @@ def test_the_lexicon_counts_each_word_as_whoosh_does_across_fields_and_segments(
             reader = searcher.reader()
             lexicon = Lexicon(fields)
             words = list(lexicon.vocabulary(reader))
-            seen = [word for name in fields for word, _, _ in field_counts(reader, name)]
+            seen = [
+                word.decode("utf-8")
+                for name in fields
+                for word, _, _ in field_records(reader, name)
+            ]
             assert words == list(dict.fromkeys(seen))
             for word, occurrences in lexicon.vocabulary(reader).items():
                 assert occurrences == pytest.approx(lexicon.occurrences(reader, word))

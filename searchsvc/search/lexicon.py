@@ -122,12 +122,6 @@ class WordTable:
         sorted_lengths = lengths[self.numbers]
         self._starts = np.searchsorted(sorted_lengths, np.arange(sorted_lengths.max(initial=0) + 2))
 
-    @classmethod
-    def of(cls, words: Sequence[str], numbers: Iterable[int]) -> WordTable:
-        """A table of some of ``words`` (a list of strings)."""
-        packed = PackedWords.of(word.encode("utf-8") for word in words)
-        return cls(packed, numbers, *packed.lengths_and_masks())
-
     def within(self, word: str, maxdist: int) -> tuple[np.ndarray, np.ndarray]:
         """(word numbers, distances) of the words within ``maxdist`` edits of ``word``."""
         last = len(self._starts) - 1
@@ -262,7 +256,7 @@ class _Words:
         ends = []
         for name in fields:
             boost = reader.schema[name].format.field_boost or 1.0
-            for word, weight, count in _field_records(reader, name):
+            for word, weight, count in field_records(reader, name):
                 rows.append(numbers.setdefault(word, len(numbers)))
                 weights.append(weight / boost)
                 docs.append(count)
@@ -290,13 +284,7 @@ def _narrowed(values: np.ndarray) -> np.ndarray:
     return narrow if np.array_equal(narrow, values) else values
 
 
-def field_counts(reader: IndexReader, field: str) -> Iterator[tuple[str, float, int]]:
-    """(word, weight, articles) of every term of ``field``, segment by segment."""
-    for word, weight, docs in _field_records(reader, field):
-        yield word.decode("utf-8"), weight, docs
-
-
-def _field_records(reader: IndexReader, field: str) -> Iterator[tuple[bytes, float, int]]:
+def field_records(reader: IndexReader, field: str) -> Iterator[tuple[bytes, float, int]]:
     """(word's UTF-8 bytes, weight, articles) of every term of ``field``.
 
     Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: one read of
