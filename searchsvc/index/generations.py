@@ -84,19 +84,23 @@ def switch_current(index_dir: Path, name: str) -> None:
     atomic_write_text(index_dir / CURRENT_FILE, name + "\n")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary sibling, fsync, rename over ``path``, fsync the directory."""
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write to a temporary sibling and rename it over ``path``: readers see the old file
+    or the new one, never part of one. ``durable``: the file and the directory are fsynced
+    too (a record replaced again within a second, such as build progress, can do without)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(path: Path) -> None:

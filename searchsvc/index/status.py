@@ -12,7 +12,6 @@ took two fsyncs on the disk the build is writing its index to.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -69,22 +68,7 @@ def read_build_status(index_dir: Path) -> dict[str, Any]:
 def write_build_status(index_dir: Path, status: dict[str, Any], durable: bool = True) -> None:
     """Replace the status file at once; ``durable``: flushed to disk before and after."""
     text = json.dumps(status, indent=2, sort_keys=True)
-    if durable:
-        atomic_write_text(status_path(index_dir), text)
-    else:
-        _replace_text(status_path(index_dir), text)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    """Write a temporary sibling and rename it over ``path``: readers see the old file
-    or the new one, never part of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    atomic_write_text(status_path(index_dir), text, durable=durable)
 
 
 class StatusWriter:
