@@ -240,10 +240,10 @@ def test_compressed_blocks_read_their_heads_then_their_values(weights, spread, o
     st.sampled_from([None, 0, 4, -1]),
     st.booleans(),
 )
-def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size, joined) -> None:
+def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size, reordered) -> None:
     """The bulk encoder writes each chunk's bytes exactly as :func:`encode_postings` does,
     whatever the mix of integer widths, weight modes and value layouts, and whether the
-    values come as a list or as spans of one buffer (here put in order by ``take``)."""
+    values' spans lie in order in their buffer or are put in order by ``take``."""
     ids, weights, values, starts, with_lengths = [], [], [], [], []
     for (chunk_ids, chunk_weights, chunk_values), lengths in chunks:
         starts.append(len(ids))
@@ -251,9 +251,11 @@ def test_chunks_encoded_together_equal_each_encoded_alone(chunks, fixed_size, jo
         weights += chunk_weights
         values += chunk_values
         with_lengths.append(lengths)
-    if joined:
+    if reordered:
         backwards = np.arange(len(values))[::-1]
         values = JoinedValues.of(values[::-1]).take(backwards)
+    else:
+        values = JoinedValues.of(values)
     together = PostingChunks(
         np.array(ids, dtype=np.uint32),
         np.array(weights, dtype=np.float32),

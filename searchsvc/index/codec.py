@@ -237,7 +237,7 @@ class PostingChunks(NamedTuple):
 
     ids: np.ndarray
     weights: np.ndarray
-    values: Sequence[bytes]
+    values: JoinedValues
     #: Where each chunk begins (the chunks tile ``ids``).
     starts: np.ndarray
     #: Per chunk, whether its values carry their lengths (inlined lists always do).
@@ -305,10 +305,7 @@ class _ChunkLayout:
         self.gaps[starts] = 0
         self.gap_width = _item_widths(np.maximum.reduceat(self.gaps, starts))
         self._weights(weights.astype(np.float32), starts)
-        if isinstance(values, JoinedValues):
-            self.value_lengths = values.lengths
-        else:
-            self.value_lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        self.value_lengths = values.lengths
         self.values = values
         self.with_lengths = np.asarray(with_lengths, dtype=bool) | (
             fixed_size is None or fixed_size < 0
@@ -387,22 +384,13 @@ class _ChunkLayout:
         if not posted.any():
             return
         lengths = self.value_lengths[posted]
-        joined = _joined_values(self.values, posted)
+        joined = self.values.joined(posted)
         # A value's place: its chunk's values start, plus the values before it in the chunk.
         value_starts = np.cumsum(self.value_lengths) - self.value_lengths
         chunk = self.chunk[posted]
         at = self.values_at[chunk] + value_starts[posted] - value_starts[self.starts[chunk]]
         before = np.cumsum(lengths) - lengths
         buffer[np.repeat(at - before, lengths) + np.arange(len(joined))] = joined
-
-
-def _joined_values(values: Sequence[bytes], posted: np.ndarray) -> np.ndarray:
-    """The bytes of the values ``posted`` (a mask), end to end."""
-    if isinstance(values, JoinedValues):
-        return values.joined(posted)
-    if not posted.all():
-        values = [value for value, keep in zip(values, posted.tolist(), strict=True) if keep]
-    return np.frombuffer(b"".join(values), dtype=np.uint8)
 
 
 def _encode_weights(weights: Sequence[float], max_weight: float) -> bytes:
