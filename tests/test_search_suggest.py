@@ -331,10 +331,13 @@ def test_term_tables_read_directly_agree_with_whoosh(tmp_path: Path) -> None:
             assert len(list(reader.leaf_readers())) == 2
             for name in ("title_words", "body_words"):
                 direct: dict[str, list[float]] = {}
-                for word, weight, docs in field_records(reader, name):
-                    counts = direct.setdefault(word.decode("utf-8"), [0.0, 0])
-                    counts[0] += weight
-                    counts[1] += docs
+                for records in field_records(reader, name):
+                    assert records.words == sorted(records.words)  # the table's order
+                    counts_of = zip(records.weights.tolist(), records.docs.tolist(), strict=True)
+                    for word, (weight, docs) in zip(records.words, counts_of, strict=True):
+                        counts = direct.setdefault(word.decode("utf-8"), [0.0, 0])
+                        counts[0] += weight
+                        counts[1] += docs
                 expected = {
                     word.decode("utf-8") if isinstance(word, bytes) else word: [
                         reader.frequency(name, word),
@@ -364,7 +367,8 @@ def test_the_lexicon_counts_each_word_as_whoosh_does_across_fields_and_segments(
             seen = [
                 word.decode("utf-8")
                 for name in fields
-                for word, _, _ in field_records(reader, name)
+                for records in field_records(reader, name)
+                for word in records.words
             ]
             assert words == list(dict.fromkeys(seen))
             for word, occurrences in lexicon.vocabulary(reader).items():

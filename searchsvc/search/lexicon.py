@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import struct
 import threading
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress, repeat
+from typing import Any, NamedTuple
 
 import numpy as np
 from rapidfuzz import process
@@ -35,8 +36,12 @@ from whoosh.reading import IndexReader
 #: a news vocabulary) halves the table of targets.
 MIN_TARGET_OCCURRENCES = 2
 _RECORD_LENGTHS = struct.Struct("!ii")  # key and value lengths before each term record
+_RECORD_LENGTHS_DTYPE = np.dtype([("key", ">i4"), ("value", ">i4")])
 _FIELD_KEY = struct.Struct("!H")  # the field's number, before the term in each key
-_WEIGHT_AND_DOCS = struct.Struct("!fI")  # after one flag byte in Whoosh 3's term info
+#: After one flag byte in Whoosh 3's term info.
+_WEIGHT_AND_DOCS_DTYPE = np.dtype([("weight", ">f4"), ("docs", ">u4")])
+#: A term table's index of record positions, by its array type code (big-endian on disk).
+_INDEX_TYPES = {"B": "u1", "H": ">u2", "i": ">i4", "I": ">u4", "q": ">i8"}
 
 
 class PackedWords(Sequence[str]):
@@ -232,13 +237,11 @@ class _Words:
         self.docs = docs
         lengths, masks = words.lengths_and_masks()
         self.every_word = WordTable(words, range(len(words)), lengths, masks)
+        frequent = np.flatnonzero(self.occurrences >= MIN_TARGET_OCCURRENCES)
+        alphabetic = np.fromiter(map(str.isalpha, words.take(frequent)), bool, len(frequent))
         self.targets = WordTable(
             words,
-            (
-                number
-                for number in np.flatnonzero(self.occurrences >= MIN_TARGET_OCCURRENCES).tolist()
-                if words[number].isalpha()
-            ),
+            frequent[alphabetic],
             lengths,
             masks,
             as_strings=True,  # 26,000 of 939,000 words at a million articles: 2 MiB
@@ -248,34 +251,47 @@ class _Words:
     def read(cls, reader: IndexReader, fields: tuple[str, ...]) -> _Words:
         """The words numbered in order of first sight, their counts summed in C.
 
-        Nothing is kept per word but its bytes and its number while reading (a list of
-        counts per word, 400,000 of them at a million articles, left that much memory
-        behind in every server process after it was freed, among the words kept)."""
+        Each segment's stretch of a field is parsed at once (:func:`field_records`), and a
+        word's number is found by one dictionary look-up run from C over the stretch (a
+        Python loop per term took 1.7 s of CPU at a million articles, beside the first
+        queries)."""
         numbers: dict[bytes, int] = {}
-        rows, weights, docs = array("q"), array("d"), array("d")
-        ends = []
+        rows, weights, docs, ends = [], [], [], []
         for name in fields:
             boost = reader.schema[name].format.field_boost or 1.0
-            for word, weight, count in field_records(reader, name):
-                rows.append(numbers.setdefault(word, len(numbers)))
-                weights.append(weight / boost)
-                docs.append(count)
+            for records in field_records(reader, name):
+                rows.append(_numbered(numbers, records.words))
+                weights.append(records.weights / boost)
+                docs.append(records.docs)
             ends.append(len(rows))
         words = PackedWords.of(numbers)
         del numbers
-        every = np.frombuffer(rows, dtype=np.int64)
+        every = np.concatenate([np.zeros(0, dtype=np.int64), *rows])
+        weight = np.concatenate([np.zeros(0), *weights])
         starts = [0, *ends[:-1]]
         return cls(
             words,
-            np.bincount(every, np.frombuffer(weights), minlength=len(words)),
+            np.bincount(every, weight, minlength=len(words)),
             {
                 # Articles per word fit 32 bits: half the bytes of the counts' own type.
                 name: np.bincount(
-                    every[start:end], np.frombuffer(docs)[start:end], minlength=len(words)
+                    np.concatenate([np.zeros(0, dtype=np.int64), *rows[start:end]]),
+                    np.concatenate([np.zeros(0), *docs[start:end]]),
+                    minlength=len(words),
                 ).astype(np.int32)
                 for name, start, end in zip(fields, starts, ends, strict=True)
             },
         )
+
+
+def _numbered(numbers: dict[bytes, int], words: list[bytes]) -> np.ndarray:
+    """The number of each of ``words`` (distinct), those not in ``numbers`` added to it
+    in their order, numbered on from its end."""
+    found = np.fromiter(map(numbers.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+    new = found < 0
+    found[new] = np.arange(len(numbers), len(numbers) + int(new.sum()))
+    numbers.update(zip(compress(words, new.tolist()), found[new].tolist(), strict=True))
+    return found
 
 
 def _narrowed(values: np.ndarray) -> np.ndarray:
@@ -284,13 +300,23 @@ def _narrowed(values: np.ndarray) -> np.ndarray:
     return narrow if np.array_equal(narrow, values) else values
 
 
-def field_records(reader: IndexReader, field: str) -> Iterator[tuple[bytes, float, int]]:
-    """(word's UTF-8 bytes, weight, articles) of every term of ``field``.
+class FieldRecords(NamedTuple):
+    """One segment's terms of one field, in the term table's (sorted) order."""
+
+    words: list[bytes]
+    weights: np.ndarray
+    docs: np.ndarray
+
+
+def field_records(reader: IndexReader, field: str) -> Iterator[FieldRecords]:
+    """The words (UTF-8 bytes), weights and article counts of ``field``, a segment at a time.
 
     Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: one read of
     the field's stretch of records, each a key length and a value length, the key (the
     field's number and the term) and the value, where the weight and the article count
-    sit at a fixed place, so nothing else of a record is decoded."""
+    sit at a fixed place, so nothing else of a record is decoded. Where each record starts
+    is read from the table's own sorted index of record positions, so the stretch is
+    parsed by NumPy at once; the records must then follow each other exactly."""
     for segment, _ in reader.leaf_readers():
         terms = segment._terms
         number = terms._fieldmap.get(field)
@@ -302,14 +328,62 @@ def field_records(reader: IndexReader, field: str) -> Iterator[tuple[bytes, floa
             continue
         end = table.closest_key_pos(_FIELD_KEY.pack(number + 1))
         end = table.endofdata if end is None else end
-        records = table.dbfile.get(start, end - start)
-        position = 0
-        while position < len(records):
-            key_length, value_length = _RECORD_LENGTHS.unpack_from(records, position)
-            key = position + _RECORD_LENGTHS.size
-            weight, docs = _WEIGHT_AND_DOCS.unpack_from(records, key + key_length + 1)
-            yield records[key + _FIELD_KEY.size : key + key_length], weight, docs
-            position = key + key_length + value_length
+        yield _parsed(table.dbfile.get(start, end - start), _record_offsets(table, start, end))
+
+
+def _record_offsets(table: Any, start: int, end: int) -> np.ndarray:
+    """Where each record between ``start`` and ``end`` starts, counted from ``start``:
+    the slice of the table's index of positions (ascending, as keys are) between them."""
+    first, last = (_position_number(table, position) for position in (start, end))
+    dtype = np.dtype(_INDEX_TYPES[table.extras["indextype"]])
+    size = dtype.itemsize
+    data = table.dbfile.get(table.indexbase + first * size, (last - first) * size)
+    return np.frombuffer(data, dtype=dtype).astype(np.int64) - start
+
+
+def _position_number(table: Any, position: int) -> int:
+    """How many records of ``table`` start before ``position`` (a binary search of its
+    index, as Whoosh's own ``closest_key_pos`` does by key)."""
+    lo, hi = 0, table.indexlen
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if table._get_pos(table.indexbase + mid * table.indexsize) < position:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _parsed(records: bytes, offsets: np.ndarray) -> FieldRecords:
+    data = np.frombuffer(records, dtype=np.uint8)
+    lengths = _gathered(data, offsets, _RECORD_LENGTHS_DTYPE)
+    key_lengths = lengths["key"].astype(np.int64)
+    record_ends = offsets + _RECORD_LENGTHS.size + key_lengths + lengths["value"]
+    if len(offsets) and (
+        offsets[0] != 0
+        or not np.array_equal(offsets[1:], record_ends[:-1])
+        or record_ends[-1] != len(records)
+    ):
+        raise ValueError("a term table's index of positions does not match its records")
+    keys = offsets + _RECORD_LENGTHS.size
+    counts = _gathered(data, keys + key_lengths + 1, _WEIGHT_AND_DOCS_DTYPE)
+    word_starts = (keys + _FIELD_KEY.size).tolist()
+    word_ends = (keys + key_lengths).tolist()
+    return FieldRecords(
+        [records[s:e] for s, e in zip(word_starts, word_ends, strict=True)],
+        counts["weight"].astype(np.float64),
+        counts["docs"].astype(np.float64),
+    )
+
+
+def _gathered(data: np.ndarray, offsets: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The ``dtype`` record at each of ``offsets`` in ``data`` (unaligned, so copied a
+    byte column at a time: one index array of two-dimensional spans took ten times as
+    long)."""
+    gathered = np.empty((len(offsets), dtype.itemsize), dtype=np.uint8)
+    for column in range(dtype.itemsize):
+        gathered[:, column] = data[offsets + column]
+    return gathered.view(dtype).reshape(len(offsets))
 
 
 def character_mask(word: str) -> int:
