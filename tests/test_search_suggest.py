@@ -7,12 +7,14 @@ import datetime as dt
 import json
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh.reading import IndexReader
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
@@ -20,7 +22,9 @@ from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.cache import size_in_bytes
+from searchsvc.search.in_flight import RequestsInFlight
 from searchsvc.search.lexicon import (
+    FieldRecords,
     Lexicon,
     PackedWords,
     WordTable,
@@ -379,6 +383,96 @@ def test_the_lexicon_counts_each_word_as_whoosh_does_across_fields_and_segments(
                 ]
     finally:
         opened.close()
+
+
+def test_term_records_read_in_slices_are_the_records_read_at_once(tmp_path: Path) -> None:
+    """A background reading parses a few records at a time; slices of any size, ending
+    anywhere in a segment's stretch, must give the same words and counts in order."""
+    own = indexed(tmp_path, ARTICLES)
+    update_articles(own, [Article(id="z1", title="Zebra wheat", body="Wheat for zebras.")])
+    opened = open_index(own.index_dir)
+    try:
+        with opened.searcher() as searcher:
+            reader = searcher.reader()
+            for name in ("title_words", "body_words"):
+                whole = [list(records) for records in field_records(reader, name)]
+                assert len(whole) == 2  # a slice per segment
+                for size in (1, 3, 7):
+                    sliced = list(field_records(reader, name, slice_records=size))
+                    assert all(len(records.words) <= size for records in sliced)
+                    assert len(sliced) > len(whole)
+                    for part in range(len(FieldRecords._fields)):
+                        joined = [value for records in sliced for value in records[part]]
+                        assert joined == [value for records in whole for value in records[part]]
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def reader(tmp_path: Path) -> Iterator[IndexReader]:
+    opened = open_index(indexed(tmp_path, ARTICLES).index_dir)
+    try:
+        with opened.searcher() as searcher:
+            yield searcher.reader()
+    finally:
+        opened.close()
+
+
+def test_a_background_lexicon_reading_waits_while_requests_run(reader: IndexReader) -> None:
+    in_flight = RequestsInFlight(longest_pause=None)
+    lexicon = Lexicon()
+    background = threading.Thread(
+        target=lexicon.prepare, args=(reader, in_flight.pause), daemon=True
+    )
+    with in_flight.running():
+        background.start()
+        background.join(timeout=0.5)
+        assert background.is_alive() and not lexicon.loaded
+    background.join(timeout=60)
+    assert not background.is_alive() and lexicon.loaded
+
+
+def test_a_request_needing_the_lexicon_finishes_a_paused_reading_at_once(
+    reader: IndexReader,
+) -> None:
+    """The reading waits for the requests to end; a request that needs the words waits
+    for the reading: the reading must then stop waiting, or neither ever ends."""
+    in_flight = RequestsInFlight(longest_pause=None)
+    lexicon = Lexicon()
+    paused = threading.Event()
+
+    def pause(wanted: Callable[[], bool]) -> None:
+        paused.set()
+        in_flight.pause(wanted)
+
+    found: list[list[tuple[str, int]]] = []
+
+    def request() -> None:
+        with in_flight.running():
+            found.append(lexicon.near(reader, ("title_words",), "wheet", 1))
+
+    # Daemons: when the reading and the request wait for each other, the test fails
+    # rather than hangs.
+    background = threading.Thread(target=lexicon.prepare, args=(reader, pause), daemon=True)
+    requesting = threading.Thread(target=request, daemon=True)
+    with in_flight.running():  # another request, running all along
+        background.start()
+        assert paused.wait(timeout=60)
+        requesting.start()
+        requesting.join(timeout=60)
+        assert not requesting.is_alive()
+    background.join(timeout=60)
+    assert found == [Lexicon().near(reader, ("title_words",), "wheet", 1)] != [[]]
+
+
+def test_background_work_pauses_no_longer_than_its_longest_pause() -> None:
+    """Under steady traffic the lexicon is still read, a slice per longest pause."""
+    in_flight = RequestsInFlight(longest_pause=0.01)
+    with in_flight.running():
+        waiting = threading.Thread(target=in_flight.pause, args=(lambda: False,), daemon=True)
+        waiting.start()
+        waiting.join(timeout=60)
+        assert not waiting.is_alive()
 
 
 def test_a_server_reads_each_commits_lexicon_in_the_background(tmp_path: Path) -> None:

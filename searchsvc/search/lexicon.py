@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import compress, repeat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import compress, pairwise, repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -40,8 +40,15 @@ _RECORD_LENGTHS_DTYPE = np.dtype([("key", ">i4"), ("value", ">i4")])
 _FIELD_KEY = struct.Struct("!H")  # the field's number, before the term in each key
 #: After one flag byte in Whoosh 3's term info.
 _WEIGHT_AND_DOCS_DTYPE = np.dtype([("weight", ">f4"), ("docs", ">u4")])
+#: Term records parsed at a time: about 10 ms of work, after which a background reading
+#: gives way to requests (``in_flight.py``).
+SLICE_RECORDS = 1 << 14
 #: A term table's index of record positions, by its array type code (big-endian on disk).
 _INDEX_TYPES = {"B": "u1", "H": ">u2", "i": ">i4", "I": ">u4", "q": ">i8"}
+
+
+#: ``pause(wanted)``: waits while requests run, unless ``wanted()`` (``in_flight.py``).
+Pause = Callable[[Callable[[], bool]], None]
 
 
 class PackedWords(Sequence[str]):
@@ -161,6 +168,8 @@ class Lexicon:
         self.fields = fields
         self._lock = threading.Lock()
         self._words: _Words | None = None
+        #: A request waits for the words: a background reading must not pause any more.
+        self._wanted = False
 
     def near(
         self, reader: IndexReader, fields: tuple[str, ...], word: str, maxdist: int
@@ -216,16 +225,30 @@ class Lexicon:
     def loaded(self) -> bool:
         return self._words is not None
 
-    def prepare(self, reader: IndexReader) -> None:
-        """Read the words now (a server does it in the background after each commit)."""
-        self._load(reader)
+    def prepare(self, reader: IndexReader, pause: Pause | None = None) -> None:
+        """Read the words now (a server does it in the background after each commit).
+
+        ``pause(wanted)`` is called between slices of the reading, to wait while requests
+        run; it must return at once when ``wanted()``, which a request that needs the
+        words makes true (it then waits for this reading to finish)."""
+        self._read(reader, (lambda: pause(self._is_wanted)) if pause else _go_on)
 
     def _load(self, reader: IndexReader) -> _Words:
+        """The words, for a request: read now, or a background reading finished at once."""
+        if self._words is None:
+            self._wanted = True
+            self._read(reader, _go_on)
+        assert self._words is not None
+        return self._words
+
+    def _read(self, reader: IndexReader, between_slices: Callable[[], None]) -> None:
         if self._words is None:
             with self._lock:  # one thread reads the term tables, the others wait for it
                 if self._words is None:
-                    self._words = _Words.read(reader, self.fields)
-        return self._words
+                    self._words = _Words.read(reader, self.fields, between_slices)
+
+    def _is_wanted(self) -> bool:
+        return self._wanted
 
 
 class _Words:
@@ -248,22 +271,30 @@ class _Words:
         )
 
     @classmethod
-    def read(cls, reader: IndexReader, fields: tuple[str, ...]) -> _Words:
+    def read(
+        cls,
+        reader: IndexReader,
+        fields: tuple[str, ...],
+        between_slices: Callable[[], None],
+    ) -> _Words:
         """The words numbered in order of first sight, their counts summed in C.
 
         Each segment's stretch of a field is parsed at once (:func:`field_records`), and a
         word's number is found by one dictionary look-up run from C over the stretch (a
         Python loop per term took 1.7 s of CPU at a million articles, beside the first
-        queries)."""
+        queries). ``between_slices`` is called before each slice of records and before
+        the tables are built."""
         numbers: dict[bytes, int] = {}
         rows, weights, docs, ends = [], [], [], []
         for name in fields:
             boost = reader.schema[name].format.field_boost or 1.0
             for records in field_records(reader, name):
+                between_slices()
                 rows.append(_numbered(numbers, records.words))
                 weights.append(records.weights / boost)
                 docs.append(records.docs)
             ends.append(len(rows))
+        between_slices()
         words = PackedWords.of(numbers)
         del numbers
         every = np.concatenate([np.zeros(0, dtype=np.int64), *rows])
@@ -284,6 +315,10 @@ class _Words:
         )
 
 
+def _go_on() -> None:
+    """No pause between slices: a request is waiting for the words."""
+
+
 def _numbered(numbers: dict[bytes, int], words: list[bytes]) -> np.ndarray:
     """The number of each of ``words`` (distinct), those not in ``numbers`` added to it
     in their order, numbered on from its end."""
@@ -301,22 +336,25 @@ def _narrowed(values: np.ndarray) -> np.ndarray:
 
 
 class FieldRecords(NamedTuple):
-    """One segment's terms of one field, in the term table's (sorted) order."""
+    """Consecutive terms of one field in one segment, in the term table's (sorted) order."""
 
     words: list[bytes]
     weights: np.ndarray
     docs: np.ndarray
 
 
-def field_records(reader: IndexReader, field: str) -> Iterator[FieldRecords]:
-    """The words (UTF-8 bytes), weights and article counts of ``field``, a segment at a time.
+def field_records(
+    reader: IndexReader, field: str, slice_records: int = SLICE_RECORDS
+) -> Iterator[FieldRecords]:
+    """The words (UTF-8 bytes), weights and article counts of ``field``, in slices of at
+    most ``slice_records`` records.
 
-    Whoosh 3's term table (the codec of the pinned Whoosh) is read directly: one read of
-    the field's stretch of records, each a key length and a value length, the key (the
+    Whoosh 3's term table (the codec of the pinned Whoosh) is read directly, a stretch of
+    the field's records at a time, each a key length and a value length, the key (the
     field's number and the term) and the value, where the weight and the article count
     sit at a fixed place, so nothing else of a record is decoded. Where each record starts
-    is read from the table's own sorted index of record positions, so the stretch is
-    parsed by NumPy at once; the records must then follow each other exactly."""
+    is read from the table's own sorted index of record positions, so a slice is parsed
+    by NumPy at once; the records must then follow each other exactly."""
     for segment, _ in reader.leaf_readers():
         terms = segment._terms
         number = terms._fieldmap.get(field)
@@ -328,17 +366,21 @@ def field_records(reader: IndexReader, field: str) -> Iterator[FieldRecords]:
             continue
         end = table.closest_key_pos(_FIELD_KEY.pack(number + 1))
         end = table.endofdata if end is None else end
-        yield _parsed(table.dbfile.get(start, end - start), _record_offsets(table, start, end))
+        positions = _record_positions(table, start, end)
+        bounds = [*positions[::slice_records].tolist(), end]
+        for piece, (begin, stop) in enumerate(pairwise(bounds)):
+            offsets = positions[piece * slice_records : (piece + 1) * slice_records] - begin
+            yield _parsed(table.dbfile.get(begin, stop - begin), offsets)
 
 
-def _record_offsets(table: Any, start: int, end: int) -> np.ndarray:
-    """Where each record between ``start`` and ``end`` starts, counted from ``start``:
-    the slice of the table's index of positions (ascending, as keys are) between them."""
+def _record_positions(table: Any, start: int, end: int) -> np.ndarray:
+    """Where each record between ``start`` and ``end`` starts: the slice of the table's
+    index of positions (ascending, as keys are) between them."""
     first, last = (_position_number(table, position) for position in (start, end))
     dtype = np.dtype(_INDEX_TYPES[table.extras["indextype"]])
     size = dtype.itemsize
     data = table.dbfile.get(table.indexbase + first * size, (last - first) * size)
-    return np.frombuffer(data, dtype=dtype).astype(np.int64) - start
+    return np.frombuffer(data, dtype=dtype).astype(np.int64)
 
 
 def _position_number(table: Any, position: int) -> int:

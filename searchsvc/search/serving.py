@@ -29,6 +29,7 @@ from searchsvc.index import (
 )
 from searchsvc.index.generations import CURRENT_FILE, damage_mark
 from searchsvc.search.allocator import tune_allocator
+from searchsvc.search.in_flight import RequestsInFlight
 from searchsvc.search.model import ArticleNotFound, QueryError
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
@@ -62,6 +63,8 @@ class ServingIndex:
         #: id(OpenedIndex) -> (it, ids of its snapshots not yet closed)
         self._alive: dict[int, tuple[OpenedIndex, set[int]]] = {}
         self._fingerprint: tuple | None = None
+        #: What the lexicon thread gives way to.
+        self._in_flight = RequestsInFlight()
         tune_allocator()  # before the lexicon and request threads allocate
 
     @contextmanager
@@ -76,7 +79,8 @@ class ServingIndex:
         else:
             raise RuntimeError("the index kept changing while opening a searcher")
         try:
-            yield Reading(snapshot, searcher)
+            with self._in_flight.running():
+                yield Reading(snapshot, searcher)
         except _REQUEST_ERRORS:
             raise
         except Exception as error:
@@ -192,7 +196,9 @@ class ServingIndex:
             old.retire()
         if self.prepare_lexicon:
             name = f"lexicon-{snapshot.commit}"
-            threading.Thread(target=snapshot.prepare, name=name, daemon=True).start()
+            threading.Thread(
+                target=snapshot.prepare, args=(self._in_flight.pause,), name=name, daemon=True
+            ).start()
 
     def _closed(self, snapshot: Snapshot) -> None:
         """Called when a retired snapshot's last searcher closes."""

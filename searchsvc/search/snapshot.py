@@ -25,7 +25,7 @@ from searchsvc.search.allocator import release_free_memory
 from searchsvc.search.cache import SizedCache
 from searchsvc.search.columns import LENGTH_FIELDS, DocumentColumns
 from searchsvc.search.docsets import DocSet
-from searchsvc.search.lexicon import Lexicon
+from searchsvc.search.lexicon import Lexicon, Pause
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.ranking import Bm25f, RankingConfig, TermScores
 
@@ -144,9 +144,10 @@ class Snapshot:
 
     # --- what a commit computes once ---------------------------------------------------
 
-    def prepare(self) -> None:
+    def prepare(self, pause: Pause | None = None) -> None:
         """What a commit's first queries would otherwise wait for, worked out on a
-        background thread, then the memory it freed handed back to the system.
+        background thread, then the memory it freed handed back to the system. The
+        lexicon is read in slices, each after ``pause`` (which waits while requests run).
 
         The columns come first: the thread that opened the commit loads them too, and
         waits for this one's load instead of sharing the interpreter with it (at a million
@@ -161,7 +162,7 @@ class Snapshot:
         try:
             self._load(searcher)
             language_label(UNDETERMINED_LANGUAGE)
-            self.lexicon.prepare(searcher.reader())
+            self.lexicon.prepare(searcher.reader(), pause)
         except Exception:
             log.debug("preparing commit %s in the background failed", self.commit)
         finally:
