@@ -6,8 +6,9 @@ waits for a read or a lock gets the interpreter back only between the other thre
 slices of work: a first query after opening took twice to three times as long beside
 that thread. So the background work runs in short slices and, while a request runs,
 waits before each one until the requests are done, or for :data:`LONGEST_PAUSE` at most,
-so that under steady traffic it still finishes (in a few seconds, taking a fifth of
-the interpreter at most) rather than being left to the first request that needs it.
+so that under steady traffic it still finishes (in about 15 seconds at a million
+articles, taking a twentieth of the interpreter at most) rather than being left to the
+first request that needs it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 #: How long background work waits for running requests before its next slice, at most.
-LONGEST_PAUSE = 0.05
+LONGEST_PAUSE = 0.2
 #: How often a paused slice asks whether a request needs it done at once.
 _WANTED_CHECK = 0.01
 
