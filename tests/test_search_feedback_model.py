@@ -140,8 +140,19 @@ docnums = st.sets(st.integers(0, 299), max_size=300).map(
 )
 
 
+#: A word's postings: about every other docnum below 300.
+postings_ids = st.lists(st.booleans(), min_size=300, max_size=300).map(
+    lambda present: np.flatnonzero(present).astype(np.int32)
+)
+#: Scored articles: a handful (searched for among the postings) or any number.
+scored_ids = st.one_of(
+    st.sets(st.integers(0, 299), max_size=12).map(lambda ids: np.array(sorted(ids), np.int64)),
+    docnums,
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(ids=docnums, members=docnums, as_mask=st.booleans())
+@given(ids=postings_ids, members=scored_ids, as_mask=st.booleans())
 def test_postings_within_pick_the_postings_the_mask_picks(ids, members, as_mask) -> None:
     """Few articles scored (looked up among the postings) or many (a mask), held as docnums
     or as a mask: the same postings, in the same order."""
