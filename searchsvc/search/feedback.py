@@ -86,13 +86,14 @@ def expansion_scores(
 
 
 def postings_within(ids: np.ndarray, scored: DocSet) -> np.ndarray:
-    """Which of ``ids`` (a word's sorted docnums) are members of ``scored``: a mask over
-    them, or where ``scored`` has far fewer members than they are, the indexes of those
-    found, each member looked up among them (a search per member is cheaper than a lookup
-    per posting there: a query of a few thousand matches meets words in a hundred thousand
-    articles). Either picks the same postings, in the same order."""
+    """The indexes of those of ``ids`` (a word's sorted docnums) that are members of
+    ``scored``, in order. Where ``scored`` has far fewer members than the word has
+    postings, each member is looked up among them (a search per member is cheaper than a
+    lookup per posting there: a query of a few thousand matches meets words in a hundred
+    thousand articles); else each posting in its mask. Indexes, not a mask: picking the
+    postings' docnums and frequencies by a mask cost several times as much."""
     if len(scored) * _SEARCH_SHARE >= len(ids):
-        return scored.mask[ids]
+        return np.flatnonzero(scored.mask[ids])
     members = scored.ids.astype(ids.dtype, copy=False)  # else NumPy widens all of ids
     at = np.minimum(ids.searchsorted(members), len(ids) - 1)
     return at[ids[at] == members]
