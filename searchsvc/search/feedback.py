@@ -79,7 +79,7 @@ def expansion_scores(
         for name in TEXT_FIELDS:
             postings = expansion_frequencies(reading, name, word)
             inside = postings_within(postings.ids, scored)
-            occurrences.append((name, postings.ids[inside], postings.tfs_at(inside)))
+            occurrences.append((name, postings.ids.take(inside), postings.tfs_at(inside)))
         doc_frequency = expansion_doc_frequency(reading, word, languages)
         reading.bm25.add_term_scores(totals, occurrences, share * weight, doc_frequency, doc_count)
     return totals[every]
@@ -93,7 +93,7 @@ def postings_within(ids: np.ndarray, scored: DocSet) -> np.ndarray:
     thousand articles); else each posting in its mask. Indexes, not a mask: picking the
     postings' docnums and frequencies by a mask cost several times as much."""
     if len(scored) * _SEARCH_SHARE >= len(ids):
-        return np.flatnonzero(scored.mask[ids])
+        return np.flatnonzero(scored.mask.take(ids))  # take: a third faster than [ids]
     members = scored.ids.astype(ids.dtype, copy=False)  # else NumPy widens all of ids
     at = np.minimum(ids.searchsorted(members), len(ids) - 1)
     return at[ids[at] == members]
@@ -316,7 +316,9 @@ def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, 
     if not languages:
         return len(title) + len(body) - len(both)
     within = language_docs(reading, languages).mask  # one per commit and languages
-    in_title, in_body, in_both = (int(np.count_nonzero(within[ids])) for ids in (title, body, both))
+    in_title, in_body, in_both = (
+        int(np.count_nonzero(within.take(ids))) for ids in (title, body, both)
+    )
     return in_title + in_body - in_both
 
 

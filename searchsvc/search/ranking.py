@@ -171,7 +171,7 @@ class Bm25f:
         """
         ids, combined = _combine_fields(
             [
-                (ids, tfs * self.inverse_norm[FIELD_ROLE[field]][ids])
+                (ids, tfs * self.inverse_norm[FIELD_ROLE[field]].take(ids))
                 for field, ids, tfs in occurrences
                 if field in FIELD_ROLE and len(ids)
             ]
