@@ -37,7 +37,7 @@ from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
 MIN_WORD_LENGTH = 3
-#: Entries of one :func:`term_memo` before it is emptied (about 15 MB at most).
+#: Entries of one :func:`term_memo` before it is emptied (about 12 MB at most).
 TERM_MEMO_LIMIT = 100_000
 #: :func:`postings_within` searches a word's docnums for the scored articles when these
 #: are fewer than one in this many of its postings.
@@ -221,7 +221,7 @@ def term_memo(analyzer: NewsAnalysis, language: str) -> dict[str, str]:
     """Token as written -> the term it may expand a query as ("" for none), in
     ``language`` (an analysis key) for ``analyzer``'s stemming: one per process, emptied
     when it reaches :data:`TERM_MEMO_LIMIT` (news vocabulary repeats, and an entry costs
-    about 150 bytes)."""
+    about 120 bytes)."""
     key = (analyzer.stemmer is not None, language)
     memo = _TERM_MEMOS.get(key)
     if memo is None or len(memo) >= TERM_MEMO_LIMIT:
