@@ -28,6 +28,17 @@ def test_gathering_keeps_what_a_boolean_index_keeps(pairs: list[tuple[int, bool]
     assert gathered(values, keep).dtype == values.dtype
 
 
+@given(st.frozensets(st.integers(0, 39)), st.booleans())
+def test_the_outside_of_a_set_is_every_other_docnum(members: frozenset[int], as_mask: bool) -> None:
+    """However the set is held, and asked twice (the second answer is the kept one)."""
+    docs = DocSet.from_ids(np.array(sorted(members), dtype=np.int64), 40)
+    if as_mask:
+        docs = DocSet(docs.mask)
+    expected = sorted(set(range(40)) - members)
+    assert docs.outside.tolist() == expected
+    assert docs.outside.tolist() == expected
+
+
 @pytest.fixture(scope="module")
 def search_engine(tmp_path_factory):
     with SearchEngine(corpus_settings(tmp_path_factory)) as opened:

@@ -32,7 +32,7 @@ class DocSet:
     """An immutable set of docnums; behaves like a ``frozenset`` for ``&``, ``|``, ``-``,
     ``len``, ``in``, truth and iteration."""
 
-    __slots__ = ("_count", "_ids", "_mask", "size")
+    __slots__ = ("_count", "_ids", "_mask", "_outside", "size")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class DocSet:
         self._mask = mask
         self._ids = ids
         self._count = count
+        self._outside: np.ndarray | None = None
         self.size: int = len(mask) if mask is not None else size
 
     @classmethod
@@ -105,7 +106,7 @@ class DocSet:
     @property
     def nbytes(self) -> int:
         """Memory held, for cache budgets."""
-        held = [self._mask, self._ids]
+        held = [self._mask, self._ids, self._outside]
         return sum(array.nbytes for array in held if array is not None)
 
     @property
@@ -114,6 +115,14 @@ class DocSet:
         if self._ids is None:
             self._ids = np.flatnonzero(self._mask)
         return self._ids
+
+    @property
+    def outside(self) -> np.ndarray:
+        """The commit's docnums not in the set, sorted (deleted ones included), listed
+        once: each facet counts a set of most documents through them."""
+        if self._outside is None:
+            self._outside = np.flatnonzero(~self.mask)
+        return self._outside
 
     def _is_sparse(self) -> bool:
         return self._ids is not None and len(self._ids) < self.size * SPARSE_SHARE
