@@ -4,7 +4,9 @@ and the same order of expansion words, ties included."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 from hypothesis import given, settings
@@ -12,10 +14,14 @@ from hypothesis import strategies as st
 
 from searchsvc.analysis import stem_filter_for
 from searchsvc.index.schema import make_schema
+from searchsvc.search import feedback
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import (
     MIN_WORD_LENGTH,
     heaviest_first,
+    postings_within,
     relevance_model,
+    shared_ids,
     text_terms,
 )
 
@@ -50,6 +56,29 @@ def test_text_terms_are_each_fields_term_counts_added_up(title, body, language) 
     found = text_terms(analyzer, [title, body], language)
     expected = counted_field_by_field([title, body], language)
     assert list(found.items()) == list(expected.items())  # the same order too
+
+
+@contextlib.contextmanager
+def memo_limit(entries: int) -> Iterator[None]:
+    """:data:`~searchsvc.search.feedback.TERM_MEMO_LIMIT` set to ``entries`` for a block."""
+    before = feedback.TERM_MEMO_LIMIT
+    feedback.TERM_MEMO_LIMIT = entries
+    try:
+        yield
+    finally:
+        feedback.TERM_MEMO_LIMIT = before
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(texts, min_size=1, max_size=6), language=languages)
+def test_text_terms_are_the_same_when_the_memo_empties_between_texts(texts, language) -> None:
+    """The memo of terms, emptied at its limit while articles are read, gives each article
+    the terms it gives without the limit."""
+    analyzer = make_schema()["body"].analyzer
+    expected = [counted_field_by_field([text], language) for text in texts]
+    with memo_limit(3):
+        found = [text_terms(analyzer, [text], language) for text in texts]
+    assert [list(words.items()) for words in found] == [list(words.items()) for words in expected]
 
 
 def test_text_terms_leave_their_stems_where_queries_and_highlights_find_them() -> None:
@@ -103,3 +132,40 @@ def test_relevance_model_is_the_word_by_word_sum_bit_for_bit(articles, data) -> 
     expected = summed_word_by_word(articles, shares)
     assert [word for word, _ in found] == [word for word, _ in expected]
     assert np.array([w for _, w in found]).tobytes() == np.array([w for _, w in expected]).tobytes()
+
+
+#: Sorted, distinct docnums below 300: a word's postings, or the articles scored.
+docnums = st.sets(st.integers(0, 299), max_size=300).map(
+    lambda ids: np.array(sorted(ids), np.int32)
+)
+
+
+#: A word's postings: about every other docnum below 300.
+postings_ids = st.lists(st.booleans(), min_size=300, max_size=300).map(
+    lambda present: np.flatnonzero(present).astype(np.int32)
+)
+#: Scored articles: a handful (searched for among the postings) or any number.
+scored_ids = st.one_of(
+    st.sets(st.integers(0, 299), max_size=12).map(lambda ids: np.array(sorted(ids), np.int64)),
+    docnums,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ids=postings_ids, members=scored_ids, as_mask=st.booleans())
+def test_postings_within_pick_the_postings_the_mask_picks(ids, members, as_mask) -> None:
+    """Few articles scored (looked up among the postings) or many (a mask), held as docnums
+    or as a mask: the same postings, in the same order."""
+    scored = DocSet.from_ids(members.astype(np.int64), 300)
+    if as_mask:
+        scored = DocSet(scored.mask)
+    picked = postings_within(ids, scored)
+    assert ids[picked].tolist() == sorted(set(ids.tolist()) & set(members.tolist()))
+    weights = np.arange(len(ids), dtype=np.uint8)
+    assert weights[picked].tolist() == weights[scored.mask[ids]].tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=docnums, second=docnums)
+def test_shared_ids_are_the_intersection(first, second) -> None:
+    assert shared_ids(first, second).tolist() == np.intersect1d(first, second).tolist()

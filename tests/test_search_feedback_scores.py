@@ -154,6 +154,15 @@ def test_expansion_doc_frequency_is_the_matched_count(reading, words, word_index
     assert expansion_doc_frequency(reading, word, languages) == expected
 
 
+@pytest.mark.parametrize("languages", [(), ("de",)])
+def test_every_words_expansion_doc_frequency_is_its_matched_count(reading, words, languages):
+    """Words in titles and bodies both, in one of them only, in several languages."""
+    matcher = QueryMatcher(reading)
+    for word in words:
+        expected = len(matcher.docs(Term(TEXT_FIELDS, word, word, languages=languages)))
+        assert expansion_doc_frequency(reading, word, languages) == expected
+
+
 def occurrences_in(reading, word: str, languages: tuple[str, ...]) -> list:
     """(field, docnums, term frequencies) of ``word`` in the articles of ``languages``
     (all when empty)."""

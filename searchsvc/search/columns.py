@@ -73,7 +73,7 @@ class _Keyed:
         a mispredicted branch per document, several times a gather by docnum.
         """
         if len(docs) > docs.size * COMPLEMENT_COUNT_SHARE:
-            return self._every_count - self.count(np.flatnonzero(~docs.mask))
+            return self._every_count - self.count(docs.outside)
         return self.count(docs.ids)
 
     @cached_property

@@ -18,18 +18,31 @@ they describe the collection, not the topic.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from searchsvc.analysis import NewsAnalysis, analysis_language, stemmer_for, stopwords_for
-from searchsvc.search.docsets import DocSet, merged
+from searchsvc.analysis import (
+    NewsAnalysis,
+    analysis_language,
+    normalize_word,
+    stemmer_for,
+    stopwords_for,
+)
+from searchsvc.search.docsets import DocSet
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermPostings, read_postings
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
 MIN_WORD_LENGTH = 3
+#: Entries of one :func:`term_memo` before it is emptied (about 12 MB at most).
+TERM_MEMO_LIMIT = 100_000
+#: :func:`postings_within` searches a word's docnums for the scored articles when these
+#: are fewer than one in this many of its postings.
+_SEARCH_SHARE = 16
+_TERM_MEMOS: dict[tuple[bool, str], dict[str, str]] = {}
 #: Between the terms of :func:`article_terms`: a separator the tokenizer never keeps.
 _WORD_BREAK = "\n"
 
@@ -65,11 +78,25 @@ def expansion_scores(
         occurrences = []
         for name in TEXT_FIELDS:
             postings = expansion_frequencies(reading, name, word)
-            inside = scored.mask[postings.ids]
-            occurrences.append((name, postings.ids[inside], postings.tfs_at(inside)))
+            inside = postings_within(postings.ids, scored)
+            occurrences.append((name, postings.ids.take(inside), postings.tfs_at(inside)))
         doc_frequency = expansion_doc_frequency(reading, word, languages)
         reading.bm25.add_term_scores(totals, occurrences, share * weight, doc_frequency, doc_count)
     return totals[every]
+
+
+def postings_within(ids: np.ndarray, scored: DocSet) -> np.ndarray:
+    """The indexes of those of ``ids`` (a word's sorted docnums) that are members of
+    ``scored``, in order. Where ``scored`` has far fewer members than the word has
+    postings, each member is looked up among them (a search per member is cheaper than a
+    lookup per posting there: a query of a few thousand matches meets words in a hundred
+    thousand articles); else each posting in its mask. Indexes, not a mask: picking the
+    postings' docnums and frequencies by a mask cost several times as much."""
+    if len(scored) * _SEARCH_SHARE >= len(ids):
+        return np.flatnonzero(scored.mask.take(ids))  # take: a third faster than [ids]
+    members = scored.ids.astype(ids.dtype, copy=False)  # else NumPy widens all of ids
+    at = np.minimum(ids.searchsorted(members), len(ids) - 1)
+    return at[ids[at] == members]
 
 
 def expansion_terms(
@@ -171,19 +198,51 @@ def text_terms(
     added up (without positions: only the counts weigh a word), and in the order the
     texts first have them.
 
-    The texts are read as one (joined by :data:`_WORD_BREAK`, which no token spans) and
-    stemmed by the process-wide stemmer of their language (see :func:`article_stemmer`),
-    so the stems found here are known to the highlighting of the same articles, which
-    comes next."""
+    The texts are read as one (joined by :data:`_WORD_BREAK`, which no token spans), their
+    tokens counted in C and each distinct token looked up once in :func:`term_memo`, so
+    the Python work is one step per distinct token: a separate pass normalizing tokens and
+    then one stemming words cost twice that, and most of an article's tokens are known
+    from the articles before it."""
     key = analysis_language(language or None)
-    stem = article_stemmer(analyzer, key)
+    memo = term_memo(analyzer, key)
+    known = memo.get
     words: dict[str, int] = {}
-    text = _WORD_BREAK.join(texts)
-    for word, count in analyzer.surface_counts(text, stopwords_for(key)).items():
-        term = stem(word)
-        if len(term) >= MIN_WORD_LENGTH and not term.isdigit():
+    counted = Counter(analyzer.tokenizer.tokens(_WORD_BREAK.join(texts)))
+    for token, count in counted.items():
+        term = known(token)
+        if term is None:
+            term = _remember_term(memo, analyzer, key, token)
+        if term:
             words[term] = words.get(term, 0) + count
     return words
+
+
+def term_memo(analyzer: NewsAnalysis, language: str) -> dict[str, str]:
+    """Token as written -> the term it may expand a query as ("" for none), in
+    ``language`` (an analysis key) for ``analyzer``'s stemming: one per process, emptied
+    when it reaches :data:`TERM_MEMO_LIMIT` (news vocabulary repeats, and an entry costs
+    about 120 bytes)."""
+    key = (analyzer.stemmer is not None, language)
+    memo = _TERM_MEMOS.get(key)
+    if memo is None or len(memo) >= TERM_MEMO_LIMIT:
+        memo = _TERM_MEMOS[key] = {}
+    return memo
+
+
+def _remember_term(memo: dict[str, str], analyzer: NewsAnalysis, language: str, token: str) -> str:
+    """The term of a token new to ``memo`` (normalized, not a stopword of ``language``, then
+    stemmed by :func:`article_stemmer`; "" when a stopword, a number or shorter than
+    :data:`MIN_WORD_LENGTH`), remembered. The stem comes from the process-wide stemmer of
+    the language, so the stems found here are known to the highlighting of the same
+    articles, which comes next."""
+    word = normalize_word(token)
+    term = ""
+    if word and word not in stopwords_for(language):
+        term = article_stemmer(analyzer, language)(word)
+        if len(term) < MIN_WORD_LENGTH or term.isdigit():
+            term = ""
+    memo[token] = term
+    return term
 
 
 def article_stemmer(analyzer: NewsAnalysis, language: str) -> Callable[[str], str]:
@@ -249,10 +308,25 @@ def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, .
 
 
 def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
-    """The distinct docnums of both fields' postings counted, without a set as long as the
-    collection for the word (its postings are sorted runs, merged in one pass)."""
-    parts = [expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS]
-    if languages:
-        within = language_docs(reading, languages).mask  # one per commit and languages
-        parts = [ids[within[ids]] for ids in parts]
-    return len(merged(parts))
+    """Articles with the word in the title plus those with it in the body, less those with
+    it in both: the articles in both are found by looking the shorter list up in the
+    longer one (titles are short), with no merge of the two lists."""
+    title, body = (expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS)
+    both = shared_ids(title, body)
+    if not languages:
+        return len(title) + len(body) - len(both)
+    within = language_docs(reading, languages).mask  # one per commit and languages
+    in_title, in_body, in_both = (
+        int(np.count_nonzero(within.take(ids))) for ids in (title, body, both)
+    )
+    return in_title + in_body - in_both
+
+
+def shared_ids(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The docnums in both ``first`` and ``second`` (each sorted and distinct), sorted."""
+    if len(first) > len(second):
+        first, second = second, first
+    if not len(first):
+        return first
+    at = np.minimum(second.searchsorted(first), len(second) - 1)
+    return first[second[at] == first]

@@ -300,7 +300,7 @@ class QueryMatcher:
         within = language_docs(self.reading, languages)
         kept = []
         for name, ids, counts in occurrences:
-            inside = within.mask[ids]
+            inside = np.flatnonzero(within.mask[ids])  # a gather: see ``docsets.gathered``
             kept.append((name, ids[inside], counts[inside]))
         return bm25.term_scores(kept, doc_frequency, len(within))
 

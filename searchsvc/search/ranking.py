@@ -171,14 +171,15 @@ class Bm25f:
         """
         ids, combined = _combine_fields(
             [
-                (ids, tfs * self.inverse_norm[FIELD_ROLE[field]][ids])
+                (ids, tfs * self.inverse_norm[FIELD_ROLE[field]].take(ids))
                 for field, ids, tfs in occurrences
                 if field in FIELD_ROLE and len(ids)
             ]
         )
         k1 = self.config.k1
         factor = self.idf(doc_frequency, doc_count) * (k1 + 1.0)
-        totals[ids] += weight * (factor * combined / (k1 + combined))
+        # Each docnum once: the same additions as ``totals[ids] +=``, without its copies.
+        np.add.at(totals, ids, weight * (factor * combined / (k1 + combined)))
 
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
         return float(
@@ -188,19 +189,20 @@ class Bm25f:
 
 def _combine_fields(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Distinct docnums of ``parts`` (each sorted docnums and their weighted frequencies,
-    the first one's added to in place) and per docnum the sum of its frequencies, added in
-    the parts' order: each part's docnums are looked up among the next part's."""
+    which are added to in place) and per docnum the sum of its frequencies, added in the
+    parts' order: the docnums found so far are looked up among the next part's, and those
+    found added to its frequencies (a sum of two is the same either way round), so the
+    next part's arrays are kept whole and only the docnums not in it appended."""
     if not parts:
         return np.zeros(0, dtype=np.int32), np.zeros(0)
     ids, sums = parts[0]
     for more_ids, more in parts[1:]:
         at = np.minimum(more_ids.searchsorted(ids), len(more_ids) - 1)
         found = more_ids[at] == ids
-        sums[found] += more[at[found]]
-        fresh = np.ones(len(more_ids), dtype=bool)
-        fresh[at[found]] = False
-        ids = np.concatenate((ids, more_ids[fresh]))
-        sums = np.concatenate((sums, more[fresh]))
+        more[at[found]] += sums[found]
+        alone = ~found
+        ids = np.concatenate((more_ids, ids[alone]))
+        sums = np.concatenate((more, sums[alone]))
     return ids, sums
 
 
