@@ -14,6 +14,7 @@ variables name (``--out`` and ``--index`` are then unused).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import json
 import logging
@@ -218,6 +219,7 @@ def query(
     # processes (libraries, mapped index files) in full; PSS divides them among the
     # processes mapping them, and USS is what this process alone holds.
     memory = psutil.Process().memory_full_info()
+    heap = heap_summary()
     handle.close()
     warm_rounds = per_round[1:] or per_round
     warm = median_of([latency_summary(latencies) for latencies in warm_rounds])
@@ -248,9 +250,43 @@ def query(
         "rss": memory.rss,
         "pss": getattr(memory, "pss", None),  # Linux only
         "uss": memory.uss,
+        "heap": heap,
         "queries": len(queries),
         "rounds": rounds,
     }
+
+
+class _Mallinfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (malloc.h, glibc 2.33 and later)."""
+
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def heap_summary() -> dict[str, int] | None:
+    """What the C allocator holds, in bytes (glibc only, else None): the heap's size
+    (``arena``, every arena's), how much of it is free but kept (``free``, the biggest
+    share of a worker's memory that no object accounts for), and large blocks mapped apart
+    (``mapped``)."""
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        return None
+    libc.mallinfo2.restype = _Mallinfo2
+    info = libc.mallinfo2()
+    return {"arena": info.arena, "free": info.fordblks, "mapped": info.hblkhd}
 
 
 def open_phases(index_dir: Path) -> dict[str, Any]:

@@ -391,3 +391,51 @@ def test_the_encoding_is_deterministic() -> None:
     header = json.loads(first[16 : 16 + struct.unpack_from("<I", first, 8)[0]])
     assert header["segment"] == "MAIN_x"
     assert header["keys"]["places"] == ["p", "q"]
+
+
+def _arrays_held(value: object, seen: set[int] | None = None) -> list[np.ndarray]:
+    """Every array the columns hold, through their attributes, dicts and tuples."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, dict):
+        parts = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    elif type(value).__module__.startswith("searchsvc."):
+        parts = [getattr(value, name, None) for name in dir(value) if not name.startswith("__")]
+        parts = [part for part in parts if not callable(part)]
+    else:
+        return []
+    return [array for part in parts for array in _arrays_held(part, seen)]
+
+
+def test_loaded_columns_keep_no_view_of_the_cache_bytes_and_narrow_their_integers() -> None:
+    # 40,000 distinct places: their codes need 32 bits, the other key columns' fit 16.
+    docs = [
+        (f"id{n:05}", f"p{n}", "wire", [f"p{n}", "p1"], 7, 738000 + n % 3, "en")
+        for n in range(40_000)
+    ]
+    segment = arrays_of(docs)
+    names = segment_array_names(LENGTH_FIELDS)
+    data = bytearray(b"".join(encode("MAIN_big", len(docs), segment)))
+    columns = DocumentColumns.join(
+        [decode(data, "MAIN_big", len(docs), names)],
+        np.ones(len(docs), dtype=bool),
+        dict.fromkeys(LENGTH_FIELDS, 1.0),
+    )
+    columns.date_order(newest_first=True)  # derived arrays are held too
+    held = _arrays_held(columns)
+    assert len(held) > 10
+    assert not any(np.shares_memory(array, data) for array in held)
+    assert columns.ids.order.dtype == columns.places.offsets.dtype == np.int32
+    assert columns.place.codes.dtype == columns.places.codes.dtype == np.int32
+    assert columns.source.codes.dtype == columns.day_codes.dtype == np.int16
+    assert columns.ids.order.tolist() == segment.arrays["ids.order"].tolist()
+    assert columns.places.offsets.tolist() == segment.arrays["places.offsets"].tolist()
+    assert columns.places.keys_of(39_999) == ("p39999", "p1")
+    assert columns.place.keys[columns.place.codes[39_999]] == "p39999"
+    assert columns.docnum_of("id12345") == 12345

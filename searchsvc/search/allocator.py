@@ -18,6 +18,19 @@ time: 160 MiB less, 1.2 times the CPU per query) and ``malloc_trim`` after the h
 Kept instead: ``malloc_trim`` once after each commit's lexicon is read
 (:func:`release_free_memory`).
 
+Where the free heap comes from (1M, query set without filters, ``bench_worker.py`` reports
+``heap``): the query cache. With its budget at 1 MiB a pass leaves 32 MiB free in a 165 MiB
+heap; at the default 128 MiB, 160 to 185 MiB free in a 415 to 440 MiB heap, although no query
+holds more than 73 MiB at its peak (tracemalloc). The cache's entries are made among each
+request's temporaries and dropped in least-recently-used order, so they leave holes all
+over the heap. Also measured, and not taken: copying each cached array of 128 KiB or more
+into a mapping of its own (566 MiB instead of 635, but 1.19 times the CPU of a warm pass:
+the cache takes in 2.8 GB per pass of the query set, each copied and faulted in); a fixed
+``M_MMAP_THRESHOLD`` of 3 or 4 MiB (43 MiB less, 1.13 to 1.16 times the mean CPU per
+query) or of 7.5 MiB (4 MiB less); a fixed ``M_TRIM_THRESHOLD`` of 1 MiB (6 MiB less).
+Lowering the threshold only while a cached value is made does nothing: glibc maps a block
+apart only when no free chunk of the heap fits it.
+
 Only glibc has this knob (and ``mallopt``'s numbering is glibc's); on other C libraries
 nothing is changed.
 """
