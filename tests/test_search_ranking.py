@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.search import RankingConfig, SearchEngine, SearchRequest
-from searchsvc.search.ranking import _add_by_doc, phrase_count, phrase_counts
+from searchsvc.search.columns import LENGTH_OF_BYTE
+from searchsvc.search.ranking import ByLengthByte, _add_by_doc, phrase_count, phrase_counts
+from searchsvc.search.serving import ServingIndex
 
 FILLER = "Traders in the city said the outlook for the coming spring was uncertain."
 ARTICLES = [
@@ -124,3 +126,39 @@ def test_phrase_counts_of_many_documents_are_each_document_counted(
         lengths = np.array([len(positions) for positions in lists], dtype=np.int64)
         arrays.append((lengths, np.array([p for ps in lists for p in ps], dtype=np.int64)))
     assert phrase_counts(arrays).tolist() == [phrase_count(document) for document in documents]
+
+
+@given(
+    length_bytes=st.lists(st.integers(0, 255), min_size=1, max_size=200),
+    weight=st.floats(0.1, 10.0),
+    b=st.floats(0.0, 1.0),
+    average=st.floats(0.5, 5000.0),
+)
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_norms_by_length_byte_equal_each_documents_own_bit_for_bit(
+    length_bytes: list[int], weight: float, b: float, average: float
+) -> None:
+    codes = np.array(length_bytes, dtype=np.uint8)
+    with np.errstate(divide="ignore"):  # b of 1 and an empty field: infinite either way
+        own = weight / (1.0 - b + b * LENGTH_OF_BYTE[codes] / average)
+        by_byte = ByLengthByte(weight / (1.0 - b + b * LENGTH_OF_BYTE / average), codes)
+    docnums = np.arange(len(codes))[::-1]
+    assert by_byte.take(docnums).tobytes() == own[docnums].tobytes()
+    assert [by_byte.of(d) for d in range(len(codes))] == own.tolist()
+
+
+def test_bm25_norms_are_each_documents_own_on_a_real_index(settings: Settings) -> None:
+    """The norms BM25 reads are those of each document's own field length, bit for bit."""
+    ranking = RankingConfig(title_weight=2.5, title_b=0.3, body_b=0.7)
+    serving = ServingIndex(settings.index_dir, ranking)
+    try:
+        with serving.reading() as reading:
+            docnums = np.arange(reading.columns.size)
+            assert len(set(reading.columns.lengths["body"].tolist())) > 1
+            for role, weight, b in (("title", 2.5, 0.3), ("body", 1.0, 0.7)):
+                lengths = reading.columns.lengths[role]
+                average = reading.columns.average_length[role]
+                own = weight / (1.0 - b + b * lengths / average)
+                assert reading.bm25.inverse_norm[role].take(docnums).tobytes() == own.tobytes()
+    finally:
+        serving.close()

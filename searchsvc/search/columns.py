@@ -44,7 +44,7 @@ _UNDATED_KEY = dt.date.max.toordinal() + 1
 #: counts less those of the documents outside the set.
 COMPLEMENT_COUNT_SHARE = 1 / 2
 #: Whoosh stores field lengths as one byte each; this turns bytes back into lengths.
-_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
 class _Keyed:
@@ -154,7 +154,12 @@ class FieldLengths(Mapping[str, np.ndarray]):
         self._codes = codes
 
     def __getitem__(self, name: str) -> np.ndarray:
-        return _LENGTH_OF_BYTE[self._codes[name]]
+        return LENGTH_OF_BYTE[self._codes[name]]
+
+    def length_bytes(self, name: str) -> np.ndarray:
+        """Each document's length byte in ``name`` (uint8): what a value computed from
+        lengths alone can be looked up by, in a table of 256."""
+        return self._codes[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._codes)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from searchsvc.search.columns import DocumentColumns
+from searchsvc.search.columns import LENGTH_OF_BYTE, DocumentColumns
 
 #: Which length normalization and weight a field's occurrences get.
 FIELD_ROLE = {"title": "title", "title_words": "title", "body": "body", "body_words": "body"}
@@ -100,6 +100,24 @@ class TermScores:
 _SPARSE_SHARE = 1 / 16
 
 
+class ByLengthByte:
+    """A per-document value that depends on the document's length alone, held as one
+    value per length byte (Whoosh keeps a field's length in one byte) and the documents'
+    bytes: 1 byte a document instead of a float's 8 (16 MB less per serving worker at a
+    million articles for BM25's two norms). Each value is computed by the same arithmetic
+    as for the document's own length, so the floats read are the same, bit for bit."""
+
+    def __init__(self, table: np.ndarray, length_bytes: np.ndarray) -> None:
+        self.table = table
+        self.length_bytes = length_bytes
+
+    def take(self, docnums: np.ndarray) -> np.ndarray:
+        return self.table.take(self.length_bytes.take(docnums))
+
+    def of(self, docnum: int) -> float:
+        return float(self.table[self.length_bytes[docnum]])
+
+
 class Bm25f:
     """Scores for one commit: precomputed per-document length normalizations."""
 
@@ -107,14 +125,17 @@ class Bm25f:
         self.config = config
         self.size = columns.size
         self.doc_count = max(1, len(columns.live))
-        self.inverse_norm: dict[str, np.ndarray] = {}
+        self.inverse_norm: dict[str, ByLengthByte] = {}
         for role, weight, b in (
             ("title", config.title_weight, config.title_b),
             ("body", 1.0, config.body_b),
         ):
-            lengths = columns.lengths[role]
             average = columns.average_length[role]
-            self.inverse_norm[role] = weight / (1.0 - b + b * lengths / average)
+            # With b of 1, an empty field's norm is infinite (as it was per document),
+            # whether or not any document has that length.
+            with np.errstate(divide="ignore"):
+                by_byte = weight / (1.0 - b + b * LENGTH_OF_BYTE / average)
+            self.inverse_norm[role] = ByLengthByte(by_byte, columns.lengths.length_bytes(role))
 
     def idf(self, doc_frequency: int, doc_count: int | None = None) -> float:
         """``doc_count``: the articles the term could occur in (its languages'), if not all."""
@@ -141,7 +162,7 @@ class Bm25f:
             role = FIELD_ROLE.get(field)
             if role is not None and len(ids):
                 id_parts.append(ids)
-                weighted_parts.append(tfs * self.inverse_norm[role][ids])
+                weighted_parts.append(tfs * self.inverse_norm[role].take(ids))
         idf = self.idf(doc_frequency, doc_count)
         if not id_parts:
             return TermScores(np.zeros(0, dtype=np.int32), np.zeros(0), idf)
@@ -183,7 +204,8 @@ class Bm25f:
 
     def weighted_frequency(self, doc: int, title_tf: int, body_tf: int) -> float:
         return float(
-            title_tf * self.inverse_norm["title"][doc] + body_tf * self.inverse_norm["body"][doc]
+            title_tf * self.inverse_norm["title"].of(doc)
+            + body_tf * self.inverse_norm["body"].of(doc)
         )
 
 
