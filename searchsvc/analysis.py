@@ -38,10 +38,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import RegexpTokenizer
 from whoosh.analysis import CompositeAnalyzer, Filter, Token, Tokenizer
 
+from searchsvc.nltk_parts import RegexpTokenizer, SnowballStemmer
 from searchsvc.stopwords import STOPWORDS_BY_LANGUAGE
 
 #: Bumped whenever the analysis changes in a way that changes the terms produced;
