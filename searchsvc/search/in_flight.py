@@ -6,9 +6,15 @@ waits for a read or a lock gets the interpreter back only between the other thre
 slices of work: a first query after opening took twice to three times as long beside
 that thread. So the background work runs in short slices and, while a request runs,
 waits before each one until the requests are done, or for :data:`LONGEST_PAUSE` at most,
-so that under steady traffic it still finishes (in about 15 seconds at a million
-articles, taking a twentieth of the interpreter at most) rather than being left to the
-first request that needs it.
+so that under steady traffic it still finishes (in about 7 seconds at a million articles,
+taking a sixth of the interpreter at most) rather than being left to the first request
+that needs it.
+
+The longest pause was measured on the first pass of the benchmark's query set at a million
+articles, queries back to back (``bench_worker.py query --rounds 1``, two rounds each):
+at 0.2 s the lexicon was not ready for the first misspelled query in one round of two,
+which waited 343 ms for it; at 0.05 s it was ready in both, the pass's p50 and p99 no
+worse; at 0.02 s one-word queries took 1.3 to 1.5 times as long (p50).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 #: How long background work waits for running requests before its next slice, at most.
-LONGEST_PAUSE = 0.2
+LONGEST_PAUSE = 0.05
 #: How often a paused slice asks whether a request needs it done at once.
 _WANTED_CHECK = 0.01
 
