@@ -133,11 +133,7 @@ class DocSet:
             return self.mask[docnums]
         if not len(self._ids):
             return np.zeros(len(docnums), dtype=bool)
-        # Needles of the members' own type: NumPy would otherwise widen the whole array.
-        at = self._ids.searchsorted(docnums.astype(self._ids.dtype, copy=False))
-        # Past the end is compared with the last member: never equal, and no selection.
-        np.minimum(at, len(self._ids) - 1, out=at)
-        return self._ids[at] == docnums
+        return located(self._ids, docnums)[1]
 
     def __len__(self) -> int:
         if self._count is None:
@@ -190,6 +186,16 @@ class DocSet:
         shown = self.ids[:8].tolist()
         more = ", …" if len(self) > len(shown) else ""
         return f"DocSet({len(self)} of {self.size}: {shown}{more})"
+
+
+def located(sorted_ids: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``needles`` is or would be in ``sorted_ids`` (sorted, distinct, not
+    empty), and whether it is there. The needles are searched in the ids' own type (NumPy
+    would otherwise widen the whole array), and one past the end is compared with the last
+    id: never equal, with no selection of the needles inside."""
+    at = sorted_ids.searchsorted(needles.astype(sorted_ids.dtype, copy=False))
+    np.minimum(at, len(sorted_ids) - 1, out=at)
+    return at, sorted_ids[at] == needles
 
 
 def gathered(values: np.ndarray, keep: np.ndarray) -> np.ndarray:

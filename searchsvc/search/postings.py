@@ -50,6 +50,7 @@ from searchsvc.index.codec import (
     DecodedPostings,
     RunValues,
 )
+from searchsvc.search.docsets import located
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_WEIGHTS = np.zeros(0, dtype=np.uint8)
@@ -199,9 +200,7 @@ class TermPostings:
         """
         if self.decode is None or self._block_starts is None or not len(self.ids):
             return np.zeros(len(docnums), dtype=np.int64), np.zeros(0, dtype=np.int64)
-        wanted = docnums.astype(self.ids.dtype, copy=False)
-        at = np.minimum(self.ids.searchsorted(wanted), len(self.ids) - 1)
-        present = self.ids[at] == wanted
+        at, present = located(self.ids, docnums)
         slots = at if self._slots is None else self._slots[at]
         numbers = self._block_starts.searchsorted(slots, side="right") - 1
         within = slots - self._block_starts[numbers]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from searchsvc.search.columns import LENGTH_OF_BYTE, DocumentColumns
+from searchsvc.search.docsets import located
 
 #: Which length normalization and weight a field's occurrences get.
 FIELD_ROLE = {"title": "title", "title_words": "title", "body": "body", "body_words": "body"}
@@ -219,8 +220,7 @@ def _combine_fields(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
         return np.zeros(0, dtype=np.int32), np.zeros(0)
     ids, sums = parts[0]
     for more_ids, more in parts[1:]:
-        at = np.minimum(more_ids.searchsorted(ids), len(more_ids) - 1)
-        found = more_ids[at] == ids
+        at, found = located(more_ids, ids)
         more[at[found]] += sums[found]
         alone = ~found
         ids = np.concatenate((more_ids, ids[alone]))
