@@ -303,27 +303,30 @@ class _Words:
                 rows.append(_numbered(numbers, records.words))
                 weights.append(records.weights / boost)
                 docs.append(records.docs)
-            ends.append(len(rows))
+            ends.append(sum(map(len, rows)))  # records read so far
         between_slices()
         words = PackedWords.of(numbers)
         del numbers
-        every = np.concatenate([np.zeros(0, dtype=np.int64), *rows])
-        weight = np.concatenate([np.zeros(0), *weights])
+        every = _joined(rows, np.int64)
+        articles = _joined(docs, np.float64)
         starts = [0, *ends[:-1]]
         return cls(
             words,
-            np.bincount(every, weight, minlength=len(words)),
+            np.bincount(every, _joined(weights, np.float64), minlength=len(words)),
             {
                 # Articles per word fit 32 bits: half the bytes of the counts' own type.
                 name: np.bincount(
-                    np.concatenate([np.zeros(0, dtype=np.int64), *rows[start:end]]),
-                    np.concatenate([np.zeros(0), *docs[start:end]]),
-                    minlength=len(words),
+                    every[start:end], articles[start:end], minlength=len(words)
                 ).astype(np.int32)
                 for name, start, end in zip(fields, starts, ends, strict=True)
             },
             between_slices,
         )
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """``parts`` as one array (an empty one of ``dtype`` when there are none)."""
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def _go_on() -> None:
