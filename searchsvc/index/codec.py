@@ -46,6 +46,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from itertools import accumulate, pairwise
 from typing import Any, NamedTuple
 
@@ -663,8 +664,24 @@ def _inflate_to(inflater: Any, head: bytes, length: int) -> bytes:
 
 def decode_run(run: BlockRun, fixed_size: int | None) -> DecodedPostings:
     """The arrays of all blocks of ``run`` at once, equal to :func:`decode_postings`' per block."""
-    layout = _RunLayout(run)
+    layout = RunLayout(run)
     return DecodedPostings(layout.ids(), layout.weights(), RunValues(run, fixed_size))
+
+
+def sub_run(run: BlockRun, blocks: np.ndarray) -> BlockRun:
+    """The blocks ``blocks`` (ascending indexes) of ``run``, over the same bytes: decoded by
+    the same code as a whole run, into the postings of those blocks alone (each block's
+    first id is in its header, so a block decodes whatever blocks come before it)."""
+    return BlockRun(*(part[blocks] if isinstance(part, np.ndarray) else part for part in run))
+
+
+def blocks_holding(run: BlockRun, docnums: np.ndarray) -> np.ndarray:
+    """The blocks of ``run`` (ascending indexes) whose id range, from the first id to the
+    last in their headers, holds one of ``docnums`` (sorted, numbered as the run's ids):
+    the only blocks a reader of those documents' postings needs decoded."""
+    from_first = docnums.searchsorted(run.first_ids)
+    past_last = docnums.searchsorted(run.last_ids, side="right")
+    return np.flatnonzero(past_last > from_first)
 
 
 class RunValues(Sequence):
@@ -763,7 +780,7 @@ class RunValues(Sequence):
         return len(self.extent) + sum(part.itemsize * len(part) for part in numbers) + held
 
 
-class _RunLayout:
+class RunLayout:
     """Where each block's ids and weights start in the run's heads, found for all blocks
     at once.
 
@@ -779,9 +796,6 @@ class _RunLayout:
         counts = run.counts
         #: The index of each block's first posting among all postings of the run.
         self.first_slots = np.cumsum(counts) - counts
-        #: Each posting's block, and its place in the block.
-        self.blocks = np.repeat(np.arange(len(counts)), counts)
-        self.within = np.arange(len(self.blocks)) - self.first_slots[self.blocks]
         _check_within(self.starts, ends)
         self.gap_width = self._width(self.starts)
         mode_at = self.starts + 1 + (counts - 1) * self.gap_width
@@ -800,19 +814,28 @@ class _RunLayout:
         if (self.weight_start + weight_size > ends).any():
             raise ValueError("postings block shorter than its arrays")
 
+    @cached_property
+    def blocks(self) -> np.ndarray:
+        """Each posting's block (listed when first needed: ids of one width read without)."""
+        return np.repeat(np.arange(len(self.run.counts)), self.run.counts)
+
+    @cached_property
+    def within(self) -> np.ndarray:
+        """Each posting's place in its block."""
+        return np.arange(len(self.blocks)) - self.first_slots[self.blocks]
+
     def _width(self, type_at: np.ndarray) -> np.ndarray:
         widths = _WIDTHS[self.buffer[type_at]]
         if not widths.all():
             raise ValueError("postings block with an unknown integer type")
         return widths
 
-    def _uints(self, starts: np.ndarray, widths: np.ndarray, first_item: int) -> np.ndarray:
+    def _uints(self, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
         """Per posting, the little-endian integer of its block's ``widths`` bytes at
-        ``starts``: the block's first posting takes item ``first_item`` (the gaps start
-        at the second posting: its first one reads bytes before them, to be overwritten)."""
+        ``starts``, one item per posting."""
         blocks = self.blocks
         width = int(widths[0]) if (widths == widths[0]).all() else widths[blocks]
-        at = starts[blocks] + (self.within - first_item) * width
+        at = starts[blocks] + self.within * width
         # A block without weights reads one byte at its weights' start, which may be the
         # end of the buffer; its items are not used.
         values = self.buffer[np.minimum(at, len(self.buffer) - 1)].astype(np.int64)
@@ -828,19 +851,39 @@ class _RunLayout:
         """Gaps summed by one ``cumsum``, each block's first step going from the previous
         block's last id (in its header) to its first one; the last ids are checked."""
         first_ids, last_ids = self.run.first_ids, self.run.last_ids
-        steps = self._uints(self.starts + 1, self.gap_width, 1)
+        steps = self._gaps()
         steps[self.first_slots] = first_ids - np.concatenate(([0], last_ids[:-1]))
         ids = np.cumsum(steps)
         if not np.array_equal(ids[self.first_slots + self.run.counts - 1], last_ids):
             raise ValueError("postings block whose ids do not end where its header says")
         return ids
 
+    def _gaps(self) -> np.ndarray:
+        """Per posting, its gap (a little-endian integer of its block's gap width), with no
+        block number or place within a block listed per posting: a posting's gap lies at
+        its place in the run times its block's width, from a start per block (a word's
+        blocks mostly share one width). Each block's first posting reads bytes before its
+        gaps (to be overwritten)."""
+        counts, widths = self.run.counts, self.gap_width
+        if not len(counts):
+            return np.zeros(0, dtype=np.int64)
+        at = np.repeat(self.starts + 1 - widths * (self.first_slots + 1), counts)
+        if (widths == widths[0]).all():
+            at += np.arange(0, int(widths[0]) * len(at), int(widths[0]))
+        else:
+            at += np.arange(len(at)) * np.repeat(widths, counts)
+        values = self.buffer[at].astype(np.int64)
+        for byte in range(1, int(widths.max())):
+            wide = np.flatnonzero(np.repeat(widths > byte, counts))
+            values[wide] += self.buffer[at[wide] + byte].astype(np.int64) << (8 * byte)
+        return values
+
     def _items(self) -> np.ndarray:
         """Per posting, its block's stored weight item (a multiple, or a float's bits)."""
         nibbles = self.mode == _NIBBLES
         if nibbles.all():  # the usual case: no byte-wide items to read, no mask to apply
             return self._nibbles(self.blocks, self.within).astype(np.int64)
-        items = self._uints(self.weight_start, self.weight_width, 0)
+        items = self._uints(self.weight_start, self.weight_width)
         posted = np.repeat(nibbles, self.run.counts)
         if posted.any():
             items[posted] = self._nibbles(self.blocks[posted], self.within[posted])
@@ -876,13 +919,39 @@ class _RunLayout:
         """:meth:`weights` where each block's weights are byte or half-byte multiples, or
         all its maximum (the usual case: a frequency times the boost): every posting's
         multiple read by one gather in bytes and scaled by its block's unit, with no mask
-        of the postings of each mode.
+        of the postings of each mode."""
+        items = self._byte_items(self.blocks, self.within)
+        largest = np.maximum.reduceat(items, self.first_slots)
+        unit = np.repeat(self._units(largest), self.run.counts)
+        return (items * unit).astype(np.float32).astype(np.float64)
 
-        A block of equal weights reads its first byte (every posting stays on it: counts
-        are below 2**16) and takes the multiple 1 of the unit ``maximum weight / 1``."""
+    def weights_at(self, slots: np.ndarray) -> np.ndarray:
+        """``weights()[slots]`` (``slots``: indexes of postings of the run, ascending),
+        reading only the weights of those postings where the run's weights are byte or
+        half-byte multiples: an expansion word scores the query's matches alone, often a
+        small part of its postings. A block's unit needs its largest multiple, which is
+        read from the block's weight bytes (half-bytes two at a time) without unpacking
+        each posting's."""
+        if not (self.weight_width <= 1).all():  # wider multiples or floats: rare in text
+            return self.weights()[slots]
+        blocks = self.blocks[slots]
+        within = slots - self.first_slots[blocks]
+        if (self.mode == _NIBBLES).all():  # the usual case for a common word's body
+            items = self._nibbles(blocks, within)
+        else:
+            items = self._byte_items(blocks, within)
+        holding = np.zeros(len(self.mode), dtype=bool)
+        holding[blocks] = True
+        unit = self._units(self._largest_items(np.flatnonzero(holding)))
+        return (items * unit[blocks]).astype(np.float32).astype(np.float64)
+
+    def _byte_items(self, blocks: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """The stored multiple of each posting at ``within`` of ``blocks`` (byte or
+        half-byte modes). A block of equal weights reads its first byte (every posting
+        stays on it: counts are below 2**16) and takes the multiple 1 of the unit
+        ``maximum weight / 1``."""
         equal = self.mode == _EQUAL
         nibbles = self.mode == _NIBBLES
-        blocks, within = self.blocks, self.within
         base = np.where(equal, self.starts, self.weight_start)
         halving = np.where(equal, 16, nibbles.astype(np.int64))
         raw = self.buffer[base[blocks] + (within >> halving[blocks])]
@@ -893,9 +962,40 @@ class _RunLayout:
         items = (raw >> shifts) & masks[blocks]
         if equal.any():
             items |= equal.astype(np.uint8)[blocks]
-        largest = np.maximum.reduceat(items, self.first_slots)
-        unit = np.repeat(self.run.max_weights / np.maximum(largest, 1), self.run.counts)
-        return (items * unit).astype(np.float32).astype(np.float64)
+        return items
+
+    def _largest_items(self, wanted: np.ndarray) -> np.ndarray:
+        """Per block, its largest stored multiple (byte or half-byte modes), worked out
+        for the blocks ``wanted`` (ascending) only, 1 for the others: the largest byte of
+        each block's weights, and for half-bytes its largest low half too, each taken by
+        one ``reduceat`` over the bytes from the first block's weights to the last one's
+        (a pass over the bytes between costs less than gathering the weights' own)."""
+        largest = np.ones(len(self.mode), dtype=np.uint8)
+        stored = wanted[self.mode[wanted] != _EQUAL]
+        if not len(stored):
+            return largest
+        nibbles = self.mode[stored] == _NIBBLES
+        counts = self.run.counts[stored]
+        starts = self.weight_start[stored]
+        ends = starts + np.where(nibbles, (counts + 1) // 2, counts)
+        if (starts[1:] < ends[:-1]).any():  # heads inflated from blocks compressed whole
+            return np.maximum.reduceat(self._byte_items(self.blocks, self.within), self.first_slots)
+        first = int(starts[0])
+        span = self.buffer[first : int(ends[-1])]
+        # Each block's weights, then the bytes up to the next block's: every other result.
+        # The last block's weights run to the end of the span.
+        bounds = np.column_stack((starts, ends)).ravel()[:-1] - first
+        top = np.maximum.reduceat(span, bounds)[::2]
+        if nibbles.any():
+            low = np.maximum.reduceat(span & 0xF, bounds)[::2]
+            top = np.where(nibbles, np.maximum(top >> 4, low), top)
+        largest[stored] = top
+        return largest
+
+    def _units(self, largest: np.ndarray) -> np.ndarray:
+        """Each block's weight of multiple 1: ``RawPostings.unit()``, its maximum weight
+        over its largest multiple."""
+        return self.run.max_weights / np.maximum(largest, 1)
 
 
 def _starts_of(sizes: np.ndarray) -> np.ndarray:
@@ -1038,9 +1138,15 @@ def decode_extent(
 ) -> DecodedPostings:
     """A term's postings blocks (``length`` bytes at ``offset``) as arrays: one read of
     their bytes (checked like any other read) and the blocks parsed together."""
+    return decode_run(read_extent(postfile, offset, length), fixed_size)
+
+
+def read_extent(postfile: Any, offset: int, length: int | tuple[int]) -> BlockRun:
+    """:func:`read_run` of a term's postings blocks (``length`` bytes at ``offset``): one
+    read of their bytes, checked like any other read."""
     if isinstance(length, tuple):  # how Whoosh 3's term record reads it back
         (length,) = length
-    return decode_run(read_run(postfile.get(offset, length)), fixed_size)
+    return read_run(postfile.get(offset, length))
 
 
 class CompactTermInfo(W3TermInfo):
@@ -1115,8 +1221,13 @@ class CompactTermsReader(W3TermsReader):
         """The postings of a term of this table (``info``, not inlined) as arrays, read
         without a matcher: a whole-list reader needs neither its first block nor its magic
         read again apart."""
-        offset, length = info.extent()
-        return decode_extent(self._postfile, offset, length, format_.fixed_value_size())
+        return decode_run(self.read_run(info), format_.fixed_value_size())
+
+    def read_run(self, info: CompactTermInfo) -> BlockRun:
+        """The blocks of a term of this table (``info``, not inlined), not yet decoded: a
+        reader decodes those it needs (:func:`sub_run`), and of them only what it needs
+        (:class:`RunLayout`)."""
+        return read_extent(self._postfile, *info.extent())
 
 
 class CompactCodec(W3Codec):
