@@ -18,17 +18,18 @@ from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import RankingConfig
+from searchsvc.search.docsets import located
 from searchsvc.search.feedback import (
     MIN_WORD_LENGTH,
     article_terms,
     expansion_doc_frequency,
-    expansion_frequencies,
+    expansion_postings,
     expansion_terms,
     term_list,
 )
 from searchsvc.search.languages import index_languages, language_docs
 from searchsvc.search.matching import QueryMatcher
-from searchsvc.search.postings import read_postings
+from searchsvc.search.postings import read_frequencies, read_postings
 from searchsvc.search.query import TEXT_FIELDS, Term
 from searchsvc.search.serving import ServingIndex
 
@@ -108,20 +109,46 @@ def words(reading) -> list[str]:
 language_choices = st.sampled_from([(), ("en",), ("de",), ("de", "en"), ("fr",), LANGUAGES])
 
 
-def test_port_words_span_several_blocks_and_their_frequencies_are_lighter(reading) -> None:
-    postings = reading.postings("body", "rotterdam")
-    assert len(postings) > 2 * 128
-    assert expansion_frequencies(reading, "body", "rotterdam").nbytes < postings.nbytes
+def test_port_words_span_several_blocks(reading) -> None:
+    assert len(reading.postings("body", "rotterdam")) > 2 * 128
 
 
 @pytest.mark.parametrize("field", TEXT_FIELDS)
-def test_frequencies_are_the_postings_without_positions(reading, words, field: str) -> None:
-    for word in words:
+def test_frequencies_are_those_of_the_postings(reading, words, field: str) -> None:
+    """Every word's documents, and the frequencies of any of them, read from the blocks
+    as the postings with positions give them (deleted articles left out)."""
+    for number, word in enumerate(words):
         postings = read_postings(reading.searcher, field, word)
-        frequencies = expansion_frequencies(reading, field, word)
+        frequencies = read_frequencies(reading.searcher, field, word)
         assert frequencies.ids.tolist() == postings.ids.tolist()
-        assert frequencies.tfs.tolist() == postings.tfs.tolist()
-        assert frequencies.nbytes <= postings.nbytes
+        picked = np.arange(number % 3, len(postings), 1 + number % 4)
+        assert frequencies.tfs_at(picked).tolist() == postings.tfs[picked].tolist()
+        assert frequencies.tfs_at(picked[:0]).tolist() == []
+
+
+def test_frequencies_near_some_articles_are_those_of_their_blocks(reading, words) -> None:
+    """Read near a few articles, a word's documents are those of the blocks that may hold
+    them: all of theirs among them, fewer than all of the word's where it spans several
+    blocks, and their frequencies the postings' own."""
+    near = reading.columns.live.ids[::97]
+    for word in words:
+        postings = read_postings(reading.searcher, "body", word)
+        frequencies = read_frequencies(reading.searcher, "body", word, near)
+        if not len(postings):
+            assert not len(frequencies)
+            continue
+        at, found = located(postings.ids, frequencies.ids)
+        assert found.all()
+        assert set(near.tolist()) & set(postings.ids.tolist()) <= set(frequencies.ids.tolist())
+        every = np.arange(len(frequencies))
+        assert frequencies.tfs_at(every).tolist() == postings.tfs[at].tolist()
+    rotterdam = read_postings(reading.searcher, "body", "rotterdam")
+    assert len(read_frequencies(reading.searcher, "body", "rotterdam", near[:2])) < len(rotterdam)
+
+
+def test_expansion_postings_are_the_query_words_own_when_read(reading) -> None:
+    assert expansion_postings(reading, "body", "hamburg") is not reading.postings("body", "hamburg")
+    assert expansion_postings(reading, "body", "hamburg") is reading.postings("body", "hamburg")
 
 
 def test_article_terms_are_what_the_index_holds_for_the_article(reading, words) -> None:
@@ -244,3 +271,30 @@ def test_feedback_equals_whole_index_scores_bit_for_bit(reading, data) -> None:
     query_terms = data.draw(st.integers(1, 5))
     added = matcher._feedback(every, top, query_terms)
     assert added.tobytes() == whole_index_feedback(matcher, every, top, query_terms).tobytes()
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_words_counted_before_are_read_near_the_matches_and_score_the_same(serving, data):
+    """A new commit's first feedback reads its words whole (to count their articles);
+    the next query's, over other matches, reads only the blocks near those: the same
+    scores bit for bit, as the whole-index scores read afterwards give them."""
+    fresh = ServingIndex(serving.index_dir, RankingConfig())
+    try:
+        with fresh.reading() as reading:
+            matcher = QueryMatcher(reading)
+            live = reading.columns.live.ids
+            rare = read_postings(reading.searcher, "body", "valletta").ids.tolist()
+            top = [(doc, 1.0 + doc % 4) for doc in data.draw(st.permutations(rare))[:5]]
+            step = data.draw(st.sampled_from([2, 37, 150]))
+            later = np.union1d(live[data.draw(st.integers(0, step - 1)) :: step], [top[0][0]])
+            first = matcher._feedback(live, top, 2)
+            words = [
+                word for word, _ in expansion_terms(reading, top, RankingConfig().feedback_terms)
+            ]
+            assert not any(reading.cached_postings(f, w) for f in TEXT_FIELDS for w in words)
+            added = matcher._feedback(later, top, 2)
+            assert added.tobytes() == whole_index_feedback(matcher, later, top, 2).tobytes()
+            assert first.tobytes() == whole_index_feedback(matcher, live, top, 2).tobytes()
+    finally:
+        fresh.close()

@@ -13,7 +13,7 @@ from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
 from searchsvc.index.updates import delete_articles, update_articles
-from searchsvc.search.postings import narrowest, read_postings
+from searchsvc.search.postings import narrowest, read_frequencies, read_postings
 
 
 @pytest.fixture(scope="module")
@@ -150,15 +150,14 @@ def test_weights_are_kept_in_the_narrowest_type_that_gives_them_back(weights, ke
     assert np.array_equal(narrow.astype(np.float64), wide, equal_nan=True)
 
 
-def test_frequencies_of_a_selection_and_without_positions_are_the_same_numbers(
+def test_frequencies_of_a_selection_and_read_from_the_blocks_are_the_same_numbers(
     many_blocks,
 ) -> None:
     postings = read_postings(many_blocks, "title", _EVERY)  # boost 2: divided on use
     every_third = np.arange(len(postings)) % 3 == 0
     assert postings.tfs_at(every_third).tolist() == postings.tfs[every_third].tolist()
     assert postings.tfs_at(np.array([0, 5])).tolist() == postings.tfs[[0, 5]].tolist()
-    frequencies = postings.without_positions()
-    assert frequencies.ids is postings.ids
-    assert frequencies.tfs.tolist() == postings.tfs.tolist()
-    first = int(postings.ids[0])
-    assert postings.positions(first) and not frequencies.positions(first)
+    frequencies = read_frequencies(many_blocks, "title", _EVERY)
+    assert frequencies.ids.tolist() == postings.ids.tolist()
+    picked = np.flatnonzero(every_third)
+    assert frequencies.tfs_at(picked).tolist() == postings.tfs[picked].tolist()

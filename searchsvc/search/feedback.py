@@ -32,7 +32,7 @@ from searchsvc.analysis import (
 )
 from searchsvc.search.docsets import DocSet, located
 from searchsvc.search.languages import language_docs
-from searchsvc.search.postings import TermPostings, read_postings
+from searchsvc.search.postings import TermFrequencies, TermPostings, read_frequencies
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
@@ -45,6 +45,8 @@ _SEARCH_SHARE = 16
 _TERM_MEMOS: dict[tuple[bool, str], dict[str, str]] = {}
 #: Between the terms of :func:`article_terms`: a separator the tokenizer never keeps.
 _WORD_BREAK = "\n"
+#: A word's postings in one field as feedback reads them: both give ``ids`` and ``tfs_at``.
+Frequencies = TermPostings | TermFrequencies
 
 
 def expansion_scores(
@@ -62,6 +64,8 @@ def expansion_scores(
     their weights. Each word scores as a query's word does, with its IDF and, where the
     index holds several languages, in the articles of ``languages`` only (those of
     ``top``); its postings are read without positions and scored for ``every`` alone.
+    Its article count needs all its documents, once per commit; after that, only the
+    blocks that may hold one of ``every`` are read.
     """
     config = reading.ranking
     words = expansion_terms(reading, top, config.feedback_terms)
@@ -75,12 +79,14 @@ def expansion_scores(
         scored, doc_count = scored & within, len(within)
     totals = np.zeros(reading.columns.size)
     for word, weight in words:
+        found: list[Frequencies] = []
+        doc_frequency = expansion_doc_frequency(reading, word, languages, found)
+        if not found:  # counted before: only the blocks near the matches are read
+            found = [expansion_postings(reading, name, word, scored.ids) for name in TEXT_FIELDS]
         occurrences = []
-        for name in TEXT_FIELDS:
-            postings = expansion_frequencies(reading, name, word)
+        for name, postings in zip(TEXT_FIELDS, found, strict=True):
             inside = postings_within(postings.ids, scored)
             occurrences.append((name, postings.ids.take(inside), postings.tfs_at(inside)))
-        doc_frequency = expansion_doc_frequency(reading, word, languages)
         reading.bm25.add_term_scores(totals, occurrences, share * weight, doc_frequency, doc_count)
     return totals[every]
 
@@ -281,44 +287,60 @@ def doc_frequencies(reading: Reading, word: str) -> tuple[int, ...]:
     return tuple(reading.reader.doc_frequency(name, word) for name in TEXT_FIELDS)
 
 
-def expansion_frequencies(reading: Reading, field: str, word: str) -> TermPostings:
-    """The live articles with ``word`` in ``field`` and its frequency in each, cached per
-    commit without positions: expansion words are many and common, and scoring them
-    needs no more (5 bytes a posting for most words, where its postings with positions and
-    its scores over the whole index held about 30 of the cache)."""
-    key = ("frequencies", field, word)
-    return reading.derived(key, lambda: _frequencies(reading, field, word))
-
-
-def _frequencies(reading: Reading, field: str, word: str) -> TermPostings:
-    """From the word's postings with positions where a query read them already (the
-    query's own words are often among its expansion words), else from the index."""
+def expansion_postings(
+    reading: Reading, field: str, word: str, near: np.ndarray | None = None
+) -> Frequencies:
+    """The live articles with ``word`` in ``field``, their frequencies read for those
+    asked for: the word's postings with positions where a query of this commit read them
+    already (the query's own words are often among its expansion words), else its
+    documents read from the index, its frequencies left in the blocks
+    (:class:`~searchsvc.search.postings.TermFrequencies`; only the blocks that may hold
+    one of ``near``, sorted docnums, when given). Not cached: expansion words are many
+    and common, a query's matches few of their postings, and keeping each word's postings
+    (about 5 bytes each) crowded out what queries repeat."""
     postings = reading.cached_postings(field, word)
-    if postings is None:
-        postings = read_postings(reading.searcher, field, word)
-    return postings.without_positions()
+    if postings is not None:
+        return postings
+    return read_frequencies(reading.searcher, field, word, near)
 
 
-def expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
+def expansion_doc_frequency(
+    reading: Reading, word: str, languages: tuple[str, ...], found: list[Frequencies] | None = None
+) -> int:
     """The live articles of ``languages`` (all when empty) with ``word`` in title or body:
-    the count its IDF is taken from, as for a query's word. Cached per commit."""
+    the count its IDF is taken from, as for a query's word. Cached per commit. Counting
+    reads the word's title and body :func:`expansion_postings`, added to ``found`` for
+    the caller to score with (left empty when the count was cached)."""
     key = ("expansion-doc-frequency", word, languages)
-    return reading.derived(key, lambda: _expansion_doc_frequency(reading, word, languages))
+    read = [] if found is None else found
+    return reading.derived(key, lambda: _expansion_doc_frequency(reading, word, languages, read))
 
 
-def _expansion_doc_frequency(reading: Reading, word: str, languages: tuple[str, ...]) -> int:
+def _expansion_doc_frequency(
+    reading: Reading, word: str, languages: tuple[str, ...], found: list[Frequencies]
+) -> int:
     """Articles with the word in the title plus those with it in the body, less those with
     it in both: the articles in both are found by looking the shorter list up in the
     longer one (titles are short), with no merge of the two lists."""
-    title, body = (expansion_frequencies(reading, name, word).ids for name in TEXT_FIELDS)
+    found.extend(expansion_postings(reading, name, word) for name in TEXT_FIELDS)
+    title, body = (postings.ids for postings in found)
     both = shared_ids(title, body)
     if not languages:
         return len(title) + len(body) - len(both)
-    within = language_docs(reading, languages).mask  # one per commit and languages
-    in_title, in_body, in_both = (
-        int(np.count_nonzero(within.take(ids))) for ids in (title, body, both)
-    )
-    return in_title + in_body - in_both
+    within = language_docs(reading, languages)  # one per commit and languages
+    return members(title, within) + members(body, within) - members(both, within)
+
+
+def members(ids: np.ndarray, docs: DocSet) -> int:
+    """How many of ``ids`` (sorted docnums of live articles) are in ``docs`` (live
+    articles). Where the commit holds far fewer documents outside ``docs`` than there are
+    ``ids`` (an archive's few articles in other languages), those are looked up among the
+    ids, else each id in the set's mask."""
+    if not len(ids):
+        return 0
+    if (docs.size - len(docs)) * _SEARCH_SHARE < len(ids):
+        return len(ids) - int(np.count_nonzero(located(ids, docs.outside)[1]))
+    return int(np.count_nonzero(docs.mask.take(ids)))
 
 
 def shared_ids(first: np.ndarray, second: np.ndarray) -> np.ndarray:

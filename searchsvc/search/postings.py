@@ -20,10 +20,15 @@ Blocks of searchsvc's own codec (``searchsvc.index.codec``) hold ids, weights an
 values as arrays: a term's record is looked up once, its blocks in a segment are read
 with one call and their ids and weights, stored plain, decoded together by NumPy
 (``CompactTermsReader.decode_postings``); a block's values are inflated and sliced out
-only when one of them is asked for. Indexes written before it are read through the Whoosh 2.7
-``W3LeafMatcher`` block layout (pinned by ``whoosh-reloaded==2.7.5``); a block of
-another shape is unpickled whole, and any other matcher goes through the public matcher
-API: the same result, only slower.
+only when one of them is asked for. A word that only rescores a query's matches (an
+expansion word of feedback) is read by :func:`read_frequencies`: its docnums, and its
+frequencies read from the blocks as they lie for the postings asked for
+(``RunLayout.weights_at``), or only its blocks near some documents (``sub_run``).
+
+Indexes written before it are read through the Whoosh 2.7 ``W3LeafMatcher`` block
+layout (pinned by ``whoosh-reloaded==2.7.5``); a block of another shape is unpickled
+whole, and any other matcher goes through the public matcher API: the same result, only
+slower.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
@@ -48,7 +53,10 @@ from searchsvc.index.codec import (
     CompactLeafMatcher,
     CompactTermsReader,
     DecodedPostings,
+    RunLayout,
     RunValues,
+    blocks_holding,
+    sub_run,
 )
 from searchsvc.search.docsets import located
 
@@ -156,10 +164,6 @@ class TermPostings:
         wide = self.weights[selection].astype(np.float64, copy=False)
         return wide if self.boost == 1.0 else wide / self.boost
 
-    def without_positions(self) -> TermPostings:
-        """The same documents and frequencies, holding no positions."""
-        return TermPostings(self.ids, self.weights, self.boost)
-
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -252,6 +256,126 @@ class TermPostings:
 EMPTY_POSTINGS = TermPostings(_NO_IDS, _NO_WEIGHTS)
 
 
+class _SegmentWeights(NamedTuple):
+    """Where one segment's part of a :class:`TermFrequencies` finds its weights."""
+
+    #: The segment's postings, decoded when asked for, or their weights.
+    source: RunLayout | np.ndarray
+    #: Each live posting's place among the segment's postings (None: none deleted).
+    slots: np.ndarray | None
+
+    def weights_at(self, indexes: np.ndarray) -> np.ndarray:
+        slots = indexes if self.slots is None else self.slots[indexes]
+        if isinstance(self.source, RunLayout):
+            return self.source.weights_at(slots)
+        return self.source[slots]
+
+
+class TermFrequencies:
+    """The live documents containing one term in one field, in docnum order, with the
+    term's frequency in each decoded only for the documents asked for (:meth:`tfs_at`).
+
+    An expansion word scores the query's matches alone (often a small part of its
+    postings), and its IDF needs only its documents: its weights are read from the
+    blocks as they lie, for those postings only, where decoding them all cost more than
+    the ids. Not for keeping: it holds the term's bytes as read.
+    """
+
+    __slots__ = ("_parts", "_starts", "boost", "ids")
+
+    def __init__(
+        self, ids: np.ndarray, parts: list[_SegmentWeights], counts: list[int], boost: float
+    ):
+        self.ids = ids
+        self.boost = boost
+        self._parts = parts
+        #: Where each segment's postings start in ``ids``, and where the last one ends.
+        self._starts = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+
+    def tfs_at(self, indexes: np.ndarray) -> np.ndarray:
+        """The term frequencies (float64) of the postings at ``indexes`` (ascending), as
+        :meth:`TermPostings.tfs_at` gives them."""
+        bounds = indexes.searchsorted(self._starts).tolist()
+        pieces = [
+            part.weights_at(indexes[first:end] - start)
+            for part, start, first, end in zip(
+                self._parts, self._starts.tolist(), bounds, bounds[1:], strict=False
+            )
+            if end > first
+        ]
+        wide = np.concatenate(pieces) if pieces else np.zeros(0)
+        return wide if self.boost == 1.0 else wide / self.boost
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def read_frequencies(
+    searcher: Searcher, field: str, text: str, near: np.ndarray | None = None
+) -> TermFrequencies:
+    """The live postings of ``text`` in ``field`` across the searcher's segments, their
+    frequencies left in the blocks until asked for (:class:`TermFrequencies`).
+
+    ``near`` (sorted docnums): only the blocks whose ids may hold one of them are read,
+    so the documents are those of the term's postings near them, all of ``near``'s
+    among them; without it, all of the term's.
+    """
+    id_parts: list[np.ndarray] = []
+    parts: list[_SegmentWeights] = []
+    for reader, offset in _segment_readers(searcher):
+        local = None if near is None else _segment_docnums(near, offset, reader.doc_count_all())
+        try:
+            ids, source = _leaf_frequencies(reader, field, text, local)
+        except TermNotFound:
+            continue
+        slots = None
+        if reader.has_deletions():
+            slots = np.flatnonzero(~np.isin(ids, deleted_docnums(reader)))
+            ids = ids[slots]
+        id_parts.append(ids + offset if offset else ids)
+        parts.append(_SegmentWeights(source, slots))
+    ids = (
+        _NO_IDS if not id_parts else id_parts[0] if len(id_parts) == 1 else np.concatenate(id_parts)
+    )
+    ids = ids.astype(np.int32)
+    boost = searcher.schema[field].format.field_boost or 1.0
+    return TermFrequencies(ids, parts, list(map(len, id_parts)), boost)
+
+
+def _segment_readers(searcher: Searcher) -> Iterator[tuple[Any, int]]:
+    """(reader, first docnum) of each of the searcher's segments."""
+    for leaf, offset in searcher.leaf_searchers():
+        yield leaf.reader(), offset
+
+
+def _segment_docnums(docnums: np.ndarray, offset: int, count: int) -> np.ndarray:
+    """Those of ``docnums`` (sorted) in the segment of ``count`` documents from
+    ``offset``, numbered within it."""
+    first, end = docnums.searchsorted([offset, offset + count]).tolist()
+    return docnums[first:end].astype(np.int64) - offset
+
+
+def _leaf_frequencies(
+    reader: Any, field: str, text: str, near: np.ndarray | None
+) -> tuple[np.ndarray, RunLayout | np.ndarray]:
+    """One segment's docnums of ``text`` (TermNotFound if it has none) and where their
+    weights are: the blocks of searchsvc's codec as read (those that may hold ``near``'s
+    documents, when given), else the weights of :func:`_leaf_postings`."""
+    terms = getattr(reader, "_terms", None)
+    if isinstance(terms, CompactTermsReader) and not reader.is_closed and field in reader.schema:
+        info = terms.term_info(field, reader._text_to_bytes(field, text))
+        if not info.is_inlined():
+            run = terms.read_run(info)
+            if near is not None:
+                run = sub_run(run, blocks_holding(run, near))
+            if not len(run.counts):
+                return np.zeros(0, dtype=np.int64), np.zeros(0)
+            layout = RunLayout(run)
+            return layout.ids(), layout
+    found = _leaf_postings(reader, field, text, False)
+    return found.ids, found.weights
+
+
 @dataclass
 class _SegmentPostings:
     """One segment's postings, deletions not yet removed."""
@@ -273,8 +397,7 @@ def read_postings(searcher: Searcher, field: str, text: str) -> TermPostings:
     blocks: list[BlockValues] = []
     block_sizes: list[int] = []
     deleted_any = False
-    for leaf, offset in searcher.leaf_searchers():
-        reader = leaf.reader()
+    for reader, offset in _segment_readers(searcher):
         try:
             found = _leaf_postings(reader, field, text, with_positions)
         except TermNotFound:
