@@ -60,13 +60,33 @@ class _CheckedFile(StructFile):
         return self._checked_bytes(start, self.file.read(size))
 
     def get(self, position: int, length: int) -> bytes:
-        """What Whoosh's term lookups call, several times per term and segment.
+        """What Whoosh's term lookups and stored-record reads call, several times per term
+        and segment.
 
         One ``pread``: a seek would throw away the file's read buffer and the read after
         it fill a new one, 8 KiB for the few bytes of a hash slot. ``pread`` also leaves
         the file position alone, so lookups from several threads cannot interleave.
+
+        When the bytes asked for begin or end in a chunk not checked yet, that one read
+        reaches out to the chunk's bounds: the chunk is checked in the bytes read and the
+        bytes asked for are cut from them, rather than read a second time with the chunk
+        (a stored article is a few KiB inside a 64 KiB chunk nobody has read before).
         """
-        return self._checked_bytes(position, os.pread(self.file.fileno(), length, position))
+        fileno = self.file.fileno()
+        checked = self._checked
+        first = position // CHUNK_BYTES
+        last = min((position + length - 1) // CHUNK_BYTES, len(checked) - 1)
+        if length <= 0 or first > last:  # nothing the build wrote: read as asked
+            return self._checked_bytes(position, os.pread(fileno, length, position))
+        if checked[first] and checked[last] and (first == last or last == first + 1):
+            return os.pread(fileno, length, position)  # usually checked already
+        start = position if checked[first] else first * CHUNK_BYTES
+        end = position + length if checked[last] else (last + 1) * CHUNK_BYTES
+        data = os.pread(fileno, end - start, start)
+        self._check(first, last, start, data, to_end=len(data) < end - start)
+        if start == position and len(data) <= length:
+            return data
+        return data[position - start : position - start + length]
 
     def _checked_bytes(self, start: int, data: bytes) -> bytes:
         if data:
@@ -76,19 +96,22 @@ class _CheckedFile(StructFile):
                 self._check(first, last, start, data)
         return data
 
-    def _check(self, first: int, last: int, start: int, data: bytes) -> None:
+    def _check(
+        self, first: int, last: int, start: int, data: bytes, *, to_end: bool = False
+    ) -> None:
         """Chunks ``first`` to ``last`` against the build, each one not yet checked.
 
         A chunk that ``data`` (read from ``start``) holds whole is checked in those very
         bytes: a term's postings span many chunks, and reading each again would double
-        the first read of a long list.
+        the first read of a long list. ``to_end``: ``data`` runs to the end of the file,
+        so the file's last, shorter chunk is whole in it when it starts inside.
         """
         view = memoryview(data)
         for index in range(first, last + 1):
             if self._checked[index]:
                 continue
             offset = index * CHUNK_BYTES - start
-            if offset >= 0 and offset + CHUNK_BYTES <= len(data):
+            if offset >= 0 and (offset + CHUNK_BYTES <= len(data) or to_end):
                 differs = zlib.crc32(view[offset : offset + CHUNK_BYTES]) != self._expected[index]
             else:
                 differs = chunk_differs(self.file.fileno(), index, self._expected[index])
