@@ -283,3 +283,31 @@ def test_strings_find_every_docnum_holding_a_value(values: list[str], value: str
     strings = Strings(np.array([v.encode("utf-8") for v in values], dtype=f"S{width}"))
     expected = [docnum for docnum, held in enumerate(values) if held == value]
     assert strings.docnums_of(value).tolist() == expected
+
+
+def test_the_date_histogram_of_most_documents_leaves_deleted_ones_out(tmp_path) -> None:
+    """A set of most documents is counted by day through the fewer outside it, deleted
+    ones among them: the counts are those of the live articles, as a narrow set's are."""
+    settings = index_settings(tmp_path)
+    years = [2019, 2021, 2021, 2021, 2022, None, 2023, 2023]
+    records = [
+        {
+            "id": f"a{n}",
+            "title": f"Harbour story {n}",
+            "body": "Dockers at the harbour." if n % 2 else "Ferries at the harbour.",
+            **({} if year is None else {"date": f"{year}-03-0{1 + n}"}),
+        }
+        for n, year in enumerate(years)
+    ]
+    build_index([write_corpus(tmp_path / "corpus", records)], settings)
+    delete_articles(settings, ["a2"])
+    live = [n for n in range(len(years)) if n != 2]
+    with SearchEngine(settings) as engine:
+        for query, kept in (("harbour", live), ("dockers", [n for n in live if n % 2])):
+            dates = engine.search(SearchRequest(query=query, per_page=50)).dates
+            by_year: Counter[str] = Counter()
+            for bucket in dates.buckets:
+                by_year[bucket.date_from[:4]] += bucket.count
+            expected = Counter(str(years[n]) for n in kept if years[n] is not None)
+            assert +by_year == expected
+            assert dates.undated == sum(years[n] is None for n in kept)

@@ -140,7 +140,7 @@ def label_in_record(facet: str, key: str, record: dict) -> str | None:
 def date_histogram(docs: DocSet, reading: Reading, selection: Selection) -> DateHistogram:
     """Counts by year, month or day, whichever suits the span of the dates found."""
     columns = reading.columns
-    by_day = np.bincount(columns.day_codes[docs.ids], minlength=len(columns.days))
+    by_day = columns.day.count_set(docs)
     undated = int(by_day[0])
     present = np.flatnonzero(by_day[1:]) + 1
     if not len(present):
