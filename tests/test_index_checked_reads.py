@@ -86,6 +86,7 @@ def test_a_read_from_the_file_position_returns_the_files_bytes(
     ("damaged", "position", "length"),
     [
         (100, 60_000, 10),  # a few bytes of the chunk, far from the damage
+        (2 * CHUNK_BYTES + 100, 2 * CHUNK_BYTES, CHUNK_BYTES),  # exactly the damaged chunk
         (CHUNK_BYTES + 5, CHUNK_BYTES - 10, 8),  # a read ending just before the next chunk
         (2 * CHUNK_BYTES + 70, 2 * CHUNK_BYTES - 4, 8),  # ending just inside the damaged one
         (3 * CHUNK_BYTES + 9, CHUNK_BYTES, 4 * CHUNK_BYTES),  # damaged chunk held whole

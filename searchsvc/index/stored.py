@@ -157,6 +157,18 @@ class DictionaryPerDocReader(W3PerDocReader):
             return {}
         return pickle.loads(decompress(compressed, self._dictionary_of(docnum)))
 
+    def will_need(self, docnum: int) -> None:
+        """Start reading a document's stored record from disk, to be read soon (see
+        ``_CheckedFile.will_need``); only where the file takes such hints. Where the
+        record lies comes from the offsets and lengths Whoosh's column reader keeps."""
+        if not self._has_dictionary:
+            return
+        records = self._cached_reader(STORED_FIELD, STORED_RECORDS_COLUMN)
+        will_need = getattr(records._dbfile, "will_need", None)
+        length = records._lengths[docnum]
+        if will_need is not None and length:
+            will_need(records._basepos + records._offsets[docnum], length)
+
     def _dictionary_of(self, docnum: int) -> bytes:
         """Read on first use, so opening an index reads no more than before."""
         if not self._firsts:

@@ -333,6 +333,7 @@ class _Search:
         ranked = self.page_of(final, with_all, positive, copies=len(final) - total)
         highlighter = self.engine.highlighter_for(self.matcher.highlight_terms(positive))
         groups = self.groups
+        reading.will_read_stored(doc for doc, _ in ranked)
         return {
             "query": self.request.query,
             "sort": self.request.sort,
