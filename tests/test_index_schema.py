@@ -49,6 +49,19 @@ def test_spans_of_many_values_decode_as_each_value_does(lists: list[list[int]], 
     assert positions.tolist() == [position for each in decoded for position in each]
 
 
+@given(st.lists(st.one_of(st.just([]), position_lists), max_size=12))
+def test_many_lists_encode_at_once_as_each_encodes(lists: list[list[int]]) -> None:
+    """Lists of every width (and empty ones) encoded together: each span is the list's
+    own encoding."""
+    fmt = CompactPositions()
+    counts = np.array([len(positions) for positions in lists], dtype=np.uint32)
+    flat = np.array([p for positions in lists for p in positions], dtype=np.uint32)
+    data, starts, lengths = fmt.encode_spans(counts, flat)
+    spans = [data[start : start + length] for start, length in zip(starts, lengths, strict=True)]
+    assert spans == [fmt.encode(positions) for positions in lists]
+    assert len(data) == sum(lengths)
+
+
 @pytest.mark.parametrize("value", [b"Q\x01\x02", b"H\x01\x02\x03"])
 def test_spans_of_an_unknown_type_or_a_partial_item_are_refused(value: bytes) -> None:
     buffer = np.frombuffer(value, dtype=np.uint8)

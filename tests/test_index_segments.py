@@ -18,8 +18,15 @@ from whoosh.qparser import QueryParser
 from searchsvc.articles.model import Article, Place
 from searchsvc.index.codec import VALUES_COMPRESSED, CompactCodec, read_run
 from searchsvc.index.merging import merge_index
-from searchsvc.index.schema import article_document, make_schema
-from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT, BulkSegmentWriter, _term_ranks
+from searchsvc.index.schema import CompactPositions, article_document, make_schema
+from searchsvc.index.segments import (
+    COMPRESS_FROM,
+    INLINE_LIMIT,
+    BulkSegmentWriter,
+    TermPool,
+    TextPostings,
+    _term_ranks,
+)
 
 WORDS = [
     "oil",
@@ -331,3 +338,30 @@ def test_term_ranks_number_each_posting_by_its_term_in_order(terms: list) -> Non
     in_order, ranks = _term_ranks(iter(terms), len(terms))
     assert in_order == sorted(set(terms))
     assert [in_order[rank] for rank in ranks.tolist()] == terms
+
+
+def test_text_postings_group_as_their_values_would() -> None:
+    """A text field's postings, given with their positions, come out grouped by term with
+    the weights (frequency times boost) and values Whoosh's pool would have been given."""
+    fmt = CompactPositions(field_boost=2.0)
+    documents = {0: {"rate": [0, 300], "oil": [1]}, 1: {"oil": [70_000]}, 2: {"bank": [5]}}
+    positioned, plain = TermPool(), TermPool()
+    for docnum, words in documents.items():
+        text = TextPostings.of(list(words), words.values(), sum(map(len, words.values())))
+        positioned.add_text("body", docnum, text, fmt)
+        for word, positions in words.items():
+            value = fmt.encode(positions)
+            plain.add(("body", word, docnum, 2.0 * len(positions), value))
+    assert positioned.count == plain.count == 4
+    mine, theirs = positioned.fields["body"].grouped(), plain.fields["body"].grouped()
+    assert mine.terms == theirs.terms == [(b"bank", 0, 1), (b"oil", 1, 3), (b"rate", 3, 4)]
+    assert mine.docs.tolist() == theirs.docs.tolist() == [2, 0, 1, 0]
+    assert mine.weights.tolist() == theirs.weights.tolist() == [2.0, 2.0, 2.0, 4.0]
+    assert list(mine.values) == list(theirs.values)
+
+
+def test_a_field_takes_texts_or_single_postings_not_both() -> None:
+    pool = TermPool()
+    pool.add_text("body", 0, TextPostings.of(["oil"], [[0]], 1), CompactPositions())
+    with pytest.raises(TypeError, match="body"):
+        pool.add(("body", b"oil", 1, 1.0, b"B\x00"))

@@ -12,9 +12,10 @@ that is most of the time. This writer produces the same segment format but:
 * remembers field lengths and column values in memory, for the block and term
   statistics and for the column files, each written in one go at the close
   (``searchsvc.index.doccolumns``): no per-document writer call but the stored record's;
-* encodes positions once per distinct short position list (most terms occur once
-  per article, at one of a few thousand positions), and a text's once for its stemmed
-  field and its unstemmed companion, and
+* keeps a text field's positions as numbers, each posting's frequency and positions
+  appended to two flat arrays (laid out once for a stemmed field and its unstemmed
+  companion), and weighs and encodes them all at the flush in one NumPy pass each
+  (``CompactPositions.encode_spans``), and
 * encodes a run of terms at a time: the inlined postings of rare terms and the
   blocks of frequent ones laid out together by the codec
   (``searchsvc.index.codec.encode_postings_chunks``), block headers and term
@@ -36,7 +37,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-from whoosh.formats import Positions
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
@@ -52,7 +52,7 @@ from searchsvc.index.codec import (
     encode_postings_chunks,
 )
 from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
-from searchsvc.index.schema import AnalyzedText, NewsText, merged_positions
+from searchsvc.index.schema import AnalyzedText, CompactPositions, NewsText, merged_positions
 from searchsvc.index.stored import STORED_FIELD, STORED_RECORDS_COLUMN
 from searchsvc.index.termtable import TermTable
 
@@ -66,9 +66,6 @@ OTHER_CACHE_LIMIT = 50_000
 REPEATED_TEXT_CHARS = 100
 #: Postings lists shorter than this are written uncompressed.
 COMPRESS_FROM = 24
-#: Position lists up to this long keep their encoding for reuse, at most this many.
-KEPT_POSITIONS = 2
-ENCODED_CACHE_LIMIT = 200_000
 #: Postings of a field turned into Python lists at a time while writing it.
 RUN_POSTINGS = 100_000
 
@@ -111,21 +108,86 @@ class FieldPostings:
         """The postings reordered so that each term's are adjacent, in docnum order, and
         the terms in byte order (str keys sort in code point order, which is UTF-8 order)."""
         total = len(self)
-        in_order, ranks = _term_ranks(chain.from_iterable(self.terms), total)
-        order = np.argsort(ranks, kind="stable")
-        counts = np.bincount(ranks, minlength=len(in_order))
-        ends = np.cumsum(counts)
-        terms = [
-            (term.encode("utf-8") if isinstance(term, str) else term, start, end)
-            for term, start, end in zip(
-                in_order, (ends - counts).tolist(), ends.tolist(), strict=True
-            )
-        ]
-        docnums = np.frombuffer(self.docnums, dtype=np.uint32)
-        docs = np.repeat(docnums, np.frombuffer(self.counts, dtype=np.uint32))[order]
-        weights = np.fromiter(chain.from_iterable(self.weights), np.float32, total)[order]
-        values = JoinedValues.of(list(chain.from_iterable(self.values))).take(order)
-        return GroupedPostings(terms, docs, weights, values)
+        weights = np.fromiter(chain.from_iterable(self.weights), np.float32, total)
+        values = JoinedValues.of(list(chain.from_iterable(self.values)))
+        return _grouped(self.terms, self.docnums, self.counts, weights, values)
+
+
+class PositionedPostings:
+    """One text field's postings (format :class:`CompactPositions`) with their positions
+    kept as numbers: each document's terms, and each posting's frequency and positions
+    appended to two flat arrays.
+
+    The flush weighs every posting (its frequency times the field boost) and encodes every
+    value in one NumPy pass each (:meth:`CompactPositions.encode_spans`): a value and a
+    weight made per posting while adding documents cost a Python step each.
+    """
+
+    __slots__ = ("counts", "docnums", "fmt", "freqs", "positions", "terms")
+
+    def __init__(self, fmt: CompactPositions) -> None:
+        self.fmt = fmt
+        self.docnums = array("I")
+        self.counts = array("I")
+        self.terms: list[Sequence[str]] = []
+        self.freqs = array("I")
+        self.positions = array("I")
+
+    def __len__(self) -> int:
+        return len(self.freqs)
+
+    def add_document(self, docnum: int, postings: TextPostings) -> int:
+        """One document's postings in this field; returns how many were added."""
+        count = len(postings.terms)
+        self.docnums.append(docnum)
+        self.counts.append(count)
+        self.terms.append(postings.terms)
+        self.freqs.extend(postings.freqs)
+        self.positions.extend(postings.positions)
+        return count
+
+    def weights(self) -> np.ndarray:
+        """Each posting's weight in arrival order, as ``float32(frequency * boost)``."""
+        return (np.frombuffer(self.freqs, dtype=np.uint32) * self.fmt.field_boost).astype(
+            np.float32
+        )
+
+    def values(self) -> JoinedValues:
+        """Each posting's encoded positions, in arrival order."""
+        freqs = np.frombuffer(self.freqs, dtype=np.uint32)
+        return JoinedValues(
+            *self.fmt.encode_spans(freqs, np.frombuffer(self.positions, dtype=np.uint32))
+        )
+
+    def grouped(self) -> GroupedPostings:
+        """As :meth:`FieldPostings.grouped`."""
+        return _grouped(self.terms, self.docnums, self.counts, self.weights(), self.values())
+
+
+def _grouped(
+    terms: list[Sequence],
+    docnums: array,
+    counts: array,
+    weights: np.ndarray,
+    values: JoinedValues,
+) -> GroupedPostings:
+    """Postings given document by document (``counts[i]`` of them for ``docnums[i]``, whose
+    terms are ``terms[i]``; weights and values of all end to end) grouped by term."""
+    total = len(weights)
+    in_order, ranks = _term_ranks(chain.from_iterable(terms), total)
+    order = np.argsort(ranks, kind="stable")
+    term_counts = np.bincount(ranks, minlength=len(in_order))
+    ends = np.cumsum(term_counts)
+    grouped_terms = [
+        (term.encode("utf-8") if isinstance(term, str) else term, start, end)
+        for term, start, end in zip(
+            in_order, (ends - term_counts).tolist(), ends.tolist(), strict=True
+        )
+    ]
+    docs = np.repeat(
+        np.frombuffer(docnums, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32)
+    )[order]
+    return GroupedPostings(grouped_terms, docs, weights[order], values.take(order))
 
 
 def _term_ranks(terms: Iterable, total: int) -> tuple[list, np.ndarray]:
@@ -159,7 +221,7 @@ class TermPool:
     """Postings of the segment being written, by field."""
 
     def __init__(self) -> None:
-        self.fields: dict[str, FieldPostings] = {}
+        self.fields: dict[str, FieldPostings | PositionedPostings] = {}
         self.count = 0
 
     @property
@@ -167,10 +229,7 @@ class TermPool:
         return set(self.fields)
 
     def field(self, fieldname: str) -> FieldPostings:
-        postings = self.fields.get(fieldname)
-        if postings is None:
-            postings = self.fields[fieldname] = FieldPostings()
-        return postings
+        return self._postings(fieldname, FieldPostings)
 
     def add_document(
         self,
@@ -183,6 +242,23 @@ class TermPool:
         """All of one document's postings in one field, in one call."""
         self.count += self.field(fieldname).add_document(docnum, terms, weights, values)
 
+    def add_text(
+        self, fieldname: str, docnum: int, postings: TextPostings, fmt: CompactPositions
+    ) -> None:
+        """All of one document's postings in a text field, with their positions."""
+        field = self._postings(fieldname, PositionedPostings, fmt)
+        self.count += field.add_document(docnum, postings)
+
+    def _postings(self, fieldname: str, kind: type, *args: Any) -> Any:
+        """The field's postings, of ``kind``: a field's terms are all ``str`` (analysed
+        texts) or all ``bytes`` (Whoosh's postings), which sort together only so."""
+        postings = self.fields.get(fieldname)
+        if postings is None:
+            postings = self.fields[fieldname] = kind(*args)
+        elif type(postings) is not kind:
+            raise TypeError(f"field {fieldname!r} takes analysed texts or postings, not both")
+        return postings
+
     def add(self, item: tuple) -> None:
         """Whoosh's pool interface: one ``(field, btext, docnum, weight, vbytes)`` tuple."""
         fieldname, btext, docnum, weight, vbytes = item
@@ -193,45 +269,13 @@ class TermPool:
         self.count = 0
 
 
-class EncodedPositions(dict):
-    """A ``Positions`` format's value bytes by position tuple, for a whole document at once.
-
-    Any subclass of Whoosh's ``Positions`` qualifies (weight = count times field boost);
-    fields in other formats are indexed through ``field.index`` as Whoosh's writer does.
-    A format's value bytes depend on the positions only, not on the field's boost, so
-    fields of one format class share one table (and a stemmed field and its unstemmed
-    companion share the encodings of one text).
-
-    Most postings of news text are one or two positions among a few thousand, so
-    their encodings repeat; longer lists rarely do and are encoded without being kept.
-    """
-
-    def __init__(self, fmt: Any) -> None:
-        super().__init__()
-        self.encode = fmt.encode
-
-    def __missing__(self, positions: tuple[int, ...]) -> bytes:
-        value = self.encode(positions)
-        if len(positions) <= KEPT_POSITIONS:
-            if len(self) >= ENCODED_CACHE_LIMIT:
-                self.clear()
-            self[positions] = value
-        return value
-
-    def postings(self, lists: Iterable[list[int]]) -> tuple[list[int], list[bytes]]:
-        """The frequencies and values of one document's position lists, in their order."""
-        lists = list(lists)
-        return list(map(len, lists)), list(map(self.__getitem__, map(tuple, lists)))
-
-
 class FieldItems(NamedTuple):
     """A value's postings as Whoosh's ``field.index`` yields them, as columns, and the
-    field length they make (0: no postings). Terms are UTF-8 bytes, or ``str`` for the
-    fields of :class:`NewsText` (each field's terms are of one type)."""
+    field length they make (0: no postings)."""
 
-    btexts: tuple[bytes, ...] | list[str]
-    weights: tuple[float, ...] | list[float]
-    values: tuple[bytes, ...] | list[bytes]
+    btexts: tuple[bytes, ...]
+    weights: tuple[float, ...]
+    values: tuple[bytes, ...]
     length: int
 
     @classmethod
@@ -242,16 +286,30 @@ class FieldItems(NamedTuple):
         btexts, freqs, weights, values = zip(*items, strict=True)
         return cls(btexts, weights, values, sum(freqs))
 
+    def add_to(self, pool: TermPool, fieldname: str, field: Any, docnum: int) -> None:
+        pool.add_document(fieldname, docnum, self.btexts, self.weights, self.values)
 
-class _SurfacePostings(NamedTuple):
-    """One analyzed text's postings in an unstemmed field: its words, their frequencies
-    and encoded positions, in the order of the text's positions."""
 
-    text: AnalyzedText
-    encoder: EncodedPositions
-    words: list[str]
-    freqs: list[int]
-    values: list[bytes]
+class TextPostings(NamedTuple):
+    """An analyzed text's postings in a field of :class:`NewsText`: its terms, in the order
+    of their first positions, each term's frequency and all their positions term after
+    term, and the field length they make (0: no postings)."""
+
+    terms: list[str]
+    freqs: array
+    positions: array
+    length: int
+
+    @classmethod
+    def of(cls, terms: list[str], lists: Iterable[list[int]], length: int) -> TextPostings:
+        """``terms`` with their position lists ``lists``."""
+        lists = list(lists)
+        return cls(
+            terms, array("I", map(len, lists)), array("I", chain.from_iterable(lists)), length
+        )
+
+    def add_to(self, pool: TermPool, fieldname: str, field: Any, docnum: int) -> None:
+        pool.add_text(fieldname, docnum, self, field.format)
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -265,9 +323,8 @@ class BulkSegmentWriter(SegmentWriter):
         self._columns: dict[str, BulkColumnWriter] = {}
         buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
         TermTable.adopt(self.fieldwriter._tindex)
-        self._encoders: dict[type, EncodedPositions] = {}
-        self._other_items: dict[tuple[str, Any], FieldItems] = {}
-        self._last_surface: _SurfacePostings | None = None
+        self._other_items: dict[tuple[str, Any], FieldItems | TextPostings] = {}
+        self._last_surface: tuple[AnalyzedText, TextPostings] | None = None
 
     @property
     def posting_count(self) -> int:
@@ -308,64 +365,53 @@ class BulkSegmentWriter(SegmentWriter):
         self.docnum += 1
 
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
-        if not isinstance(field.format, Positions):
-            return self._add_items(fieldname, docnum, FieldItems.of(field, value))
+        if type(field.format) is not CompactPositions:
+            return self._add_items(fieldname, field, docnum, FieldItems.of(field, value))
         if isinstance(value, AnalyzedText):
-            items = self._text_items(field, value)
+            items = self._text_postings(field, value)
         else:
 
-            def analyse() -> FieldItems:
-                return self._text_items(field, AnalyzedText.of(value, field.analyzer))
+            def analyse() -> TextPostings:
+                return self._text_postings(field, AnalyzedText.of(value, field.analyzer))
 
             short = len(value) <= REPEATED_TEXT_CHARS
             items = self._remembered(fieldname, value, analyse) if short else analyse()
-        return self._add_items(fieldname, docnum, items)
+        return self._add_items(fieldname, field, docnum, items)
 
-    def _text_items(self, field: NewsText, text: AnalyzedText) -> FieldItems:
+    def _text_postings(self, field: NewsText, text: AnalyzedText) -> TextPostings:
         """``text``'s postings in ``field``: the surface words' postings, under their
         stems where the field stems (merged only where two words share a stem)."""
-        surface = self._surface_postings(field, text)
-        words, freqs, values = surface.words, surface.freqs, surface.values
+        surface = self._surface_postings(text)
         terms = field.surface_terms(text)
-        if terms is not None:
-            if len(set(terms)) == len(terms):
-                words = terms
-            else:
-                term_positions = merged_positions(terms, text.positions.values())
-                words = list(term_positions)
-                freqs, values = self._encoder(field).postings(term_positions.values())
-        boost = field.format.field_boost
-        weights = freqs if boost == 1.0 else list(map(boost.__mul__, freqs))
-        return FieldItems(words, weights, values, text.length)
+        if terms is None:
+            return surface
+        if len(set(terms)) == len(terms):
+            return surface._replace(terms=terms)
+        term_positions = merged_positions(terms, text.positions.values())
+        return TextPostings.of(list(term_positions), term_positions.values(), text.length)
 
-    def _surface_postings(self, field: NewsText, text: AnalyzedText) -> _SurfacePostings:
-        """The postings of ``text``'s surface words, encoded once for the stemmed field and
+    def _surface_postings(self, text: AnalyzedText) -> TextPostings:
+        """The postings of ``text``'s surface words, laid out once for the stemmed field and
         its unstemmed companion (added one after the other, so the last text is kept)."""
-        encoder = self._encoder(field)
         last = self._last_surface
-        if last is None or last.text is not text or last.encoder is not encoder:
-            freqs, values = encoder.postings(text.positions.values())
-            last = _SurfacePostings(text, encoder, list(text.positions), freqs, values)
-            self._last_surface = last
-        return last
-
-    def _encoder(self, field: NewsText) -> EncodedPositions:
-        fmt = field.format
-        encoder = self._encoders.get(type(fmt))
-        if encoder is None:
-            encoder = self._encoders[type(fmt)] = EncodedPositions(fmt)
-        return encoder
+        if last is None or last[0] is not text:
+            positions = text.positions
+            last = self._last_surface = (
+                text,
+                TextPostings.of(list(positions), positions.values(), text.length),
+            )
+        return last[1]
 
     def _add_other(self, fieldname: str, field: Any, docnum: int, value: Any) -> int:
         """Facet and date fields: their few values repeat, so each value is analyzed once."""
         if field.unique:
-            return self._add_items(fieldname, docnum, FieldItems.of(field, value))
+            return self._add_items(fieldname, field, docnum, FieldItems.of(field, value))
         items = self._remembered(fieldname, value, lambda: FieldItems.of(field, value))
-        return self._add_items(fieldname, docnum, items)
+        return self._add_items(fieldname, field, docnum, items)
 
     def _remembered(
-        self, fieldname: str, value: Any, analyse: Callable[[], FieldItems]
-    ) -> FieldItems:
+        self, fieldname: str, value: Any, analyse: Callable[[], FieldItems | TextPostings]
+    ) -> FieldItems | TextPostings:
         """The postings of a value that repeats, analysed once while the segment is written."""
         key = (fieldname, value)
         items = self._other_items.get(key)
@@ -375,9 +421,11 @@ class BulkSegmentWriter(SegmentWriter):
             items = self._other_items[key] = analyse()
         return items
 
-    def _add_items(self, fieldname: str, docnum: int, items: FieldItems) -> int:
+    def _add_items(
+        self, fieldname: str, field: Any, docnum: int, items: FieldItems | TextPostings
+    ) -> int:
         if items.length:
-            self.pool.add_document(fieldname, docnum, items.btexts, items.weights, items.values)
+            items.add_to(self.pool, fieldname, field, docnum)
         return items.length
 
     def _lengths(self, fieldname: str) -> FieldLengths:
