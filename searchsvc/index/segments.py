@@ -52,7 +52,7 @@ from searchsvc.index.codec import (
     encode_postings_chunks,
 )
 from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
-from searchsvc.index.schema import AnalyzedText, CompactPositions, NewsText, merged_positions
+from searchsvc.index.schema import AnalyzedText, CompactPositions, NewsText
 from searchsvc.index.stored import STORED_FIELD, STORED_RECORDS_COLUMN
 from searchsvc.index.termtable import TermTable
 
@@ -115,12 +115,15 @@ class FieldPostings:
 
 class PositionedPostings:
     """One text field's postings (format :class:`CompactPositions`) with their positions
-    kept as numbers: each document's terms, and each posting's frequency and positions
+    kept as numbers: each document's terms, and each term's frequency and positions
     appended to two flat arrays.
 
-    The flush weighs every posting (its frequency times the field boost) and encodes every
-    value in one NumPy pass each (:meth:`CompactPositions.encode_spans`): a value and a
-    weight made per posting while adding documents cost a Python step each.
+    A document may give one term more than once (two words with one stem, each with its
+    own positions): the stemmed field takes the surface words' arrays as they are, and the
+    flush merges such postings. The flush weighs every posting (its frequency times the
+    field boost) and encodes every value in one NumPy pass each
+    (:meth:`CompactPositions.encode_spans`): a value, a weight and a stem merge made per
+    posting while adding documents cost a Python step each.
     """
 
     __slots__ = ("counts", "docnums", "fmt", "freqs", "positions", "terms")
@@ -133,35 +136,52 @@ class PositionedPostings:
         self.freqs = array("I")
         self.positions = array("I")
 
-    def __len__(self) -> int:
-        return len(self.freqs)
-
     def add_document(self, docnum: int, postings: TextPostings) -> int:
-        """One document's postings in this field; returns how many were added."""
-        count = len(postings.terms)
+        """One document's postings in this field; returns how many distinct terms it has."""
         self.docnums.append(docnum)
-        self.counts.append(count)
+        self.counts.append(len(postings.terms))
         self.terms.append(postings.terms)
         self.freqs.extend(postings.freqs)
         self.positions.extend(postings.positions)
-        return count
-
-    def weights(self) -> np.ndarray:
-        """Each posting's weight in arrival order, as ``float32(frequency * boost)``."""
-        return (np.frombuffer(self.freqs, dtype=np.uint32) * self.fmt.field_boost).astype(
-            np.float32
-        )
-
-    def values(self) -> JoinedValues:
-        """Each posting's encoded positions, in arrival order."""
-        freqs = np.frombuffer(self.freqs, dtype=np.uint32)
-        return JoinedValues(
-            *self.fmt.encode_spans(freqs, np.frombuffer(self.positions, dtype=np.uint32))
-        )
+        return postings.distinct
 
     def grouped(self) -> GroupedPostings:
-        """As :meth:`FieldPostings.grouped`."""
-        return _grouped(self.terms, self.docnums, self.counts, self.weights(), self.values())
+        """As :meth:`FieldPostings.grouped`, with the postings of a term given more than once
+        by a document merged into one (their positions in order)."""
+        in_order, ranks = _term_ranks(chain.from_iterable(self.terms), len(self.freqs))
+        order = np.argsort(ranks, kind="stable")
+        ranks = ranks[order]
+        docs = _arrival_docs(self.docnums, self.counts)[order]
+        freqs = np.frombuffer(self.freqs, dtype=np.uint32).astype(np.int64)
+        positions = np.frombuffer(self.positions, dtype=np.uint32)
+        firsts = np.ones(len(ranks), dtype=bool)
+        firsts[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
+        if firsts.all():
+            values = JoinedValues(*self.fmt.encode_spans(freqs, positions)).take(order)
+            freqs = freqs[order]
+        else:
+            freqs, positions = _merged_runs(freqs, positions, order, firsts)
+            ranks, docs = ranks[firsts], docs[firsts]
+            values = JoinedValues(*self.fmt.encode_spans(freqs, positions))
+        weights = (freqs * self.fmt.field_boost).astype(np.float32)
+        return GroupedPostings(_term_bounds(in_order, ranks), docs, weights, values)
+
+
+def _merged_runs(
+    freqs: np.ndarray, positions: np.ndarray, order: np.ndarray, firsts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frequencies and positions of postings taken in ``order`` (frequencies and
+    positions given in arrival order), each run of them from a ``firsts`` entry on made
+    one posting: frequencies added up, positions sorted (they never repeat in a run)."""
+    taken = freqs[order]
+    run = np.cumsum(firsts) - 1
+    owner = np.repeat(np.arange(len(order)), taken)
+    arrival_firsts = np.cumsum(freqs) - freqs
+    taken_firsts = np.cumsum(taken) - taken
+    gathered = positions[arrival_firsts[order][owner] + np.arange(len(owner)) - taken_firsts[owner]]
+    # Runs in order, positions in order within each: timsort finds the sorted stretches.
+    by_run = np.argsort((run[owner] << 32) | gathered, kind="stable")
+    return np.add.reduceat(taken, np.flatnonzero(firsts)), gathered[by_run]
 
 
 def _grouped(
@@ -173,21 +193,31 @@ def _grouped(
 ) -> GroupedPostings:
     """Postings given document by document (``counts[i]`` of them for ``docnums[i]``, whose
     terms are ``terms[i]``; weights and values of all end to end) grouped by term."""
-    total = len(weights)
-    in_order, ranks = _term_ranks(chain.from_iterable(terms), total)
+    in_order, ranks = _term_ranks(chain.from_iterable(terms), len(weights))
     order = np.argsort(ranks, kind="stable")
+    docs = _arrival_docs(docnums, counts)[order]
+    terms_bounds = _term_bounds(in_order, ranks[order])
+    return GroupedPostings(terms_bounds, docs, weights[order], values.take(order))
+
+
+def _arrival_docs(docnums: array, counts: array) -> np.ndarray:
+    """Each posting's docnum, in arrival order."""
+    return np.repeat(
+        np.frombuffer(docnums, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32)
+    )
+
+
+def _term_bounds(in_order: list, ranks: np.ndarray) -> list[tuple[bytes, int, int]]:
+    """Each term of ``in_order`` as UTF-8 bytes, with the range of its postings among
+    postings grouped by term (``ranks``: each one's term, increasing)."""
     term_counts = np.bincount(ranks, minlength=len(in_order))
     ends = np.cumsum(term_counts)
-    grouped_terms = [
+    return [
         (term.encode("utf-8") if isinstance(term, str) else term, start, end)
         for term, start, end in zip(
             in_order, (ends - term_counts).tolist(), ends.tolist(), strict=True
         )
     ]
-    docs = np.repeat(
-        np.frombuffer(docnums, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32)
-    )[order]
-    return GroupedPostings(grouped_terms, docs, weights[order], values.take(order))
 
 
 def _term_ranks(terms: Iterable, total: int) -> tuple[list, np.ndarray]:
@@ -291,25 +321,36 @@ class FieldItems(NamedTuple):
 
 
 class TextPostings(NamedTuple):
-    """An analyzed text's postings in a field of :class:`NewsText`: its terms, in the order
-    of their first positions, each term's frequency and all their positions term after
-    term, and the field length they make (0: no postings)."""
+    """An analyzed text's postings in a field of :class:`NewsText`: its terms, each term's
+    frequency, all their positions term after term, the field length they make (0: no
+    postings), and how many of the terms are distinct (a stemmed field's terms repeat
+    where two words share a stem; the segment merges them)."""
 
     terms: list[str]
     freqs: array
     positions: array
     length: int
+    distinct: int
 
     @classmethod
     def of(cls, terms: list[str], lists: Iterable[list[int]], length: int) -> TextPostings:
-        """``terms`` with their position lists ``lists``."""
+        """``terms`` (distinct) with their position lists ``lists``."""
         lists = list(lists)
-        return cls(
-            terms, array("I", map(len, lists)), array("I", chain.from_iterable(lists)), length
-        )
+        freqs = array("I", map(len, lists))
+        return cls(terms, freqs, array("I", chain.from_iterable(lists)), length, len(terms))
 
     def add_to(self, pool: TermPool, fieldname: str, field: Any, docnum: int) -> None:
         pool.add_text(fieldname, docnum, self, field.format)
+
+
+class _FieldPlan(NamedTuple):
+    """What adding a document does with one field's value, worked out once a segment."""
+
+    field: Any
+    #: Adds the value's postings and gives the field length (None: the field is not indexed).
+    add: Callable[[str, Any, int, Any], int] | None
+    stored: bool
+    column: BulkColumnWriter | None
 
 
 class BulkSegmentWriter(SegmentWriter):
@@ -320,7 +361,7 @@ class BulkSegmentWriter(SegmentWriter):
         self.compression = compression
         self.pool = TermPool()
         self.field_lengths: dict[str, FieldLengths] = {}
-        self._columns: dict[str, BulkColumnWriter] = {}
+        self._plans: dict[str, _FieldPlan] = {}
         buffered_column(self.perdocwriter, STORED_FIELD, STORED_RECORDS_COLUMN)
         TermTable.adopt(self.fieldwriter._tindex)
         self._other_items: dict[tuple[str, Any], FieldItems | TextPostings] = {}
@@ -334,35 +375,41 @@ class BulkSegmentWriter(SegmentWriter):
         """One document: its postings to the pool, its lengths, column values and stored
         record kept in memory until the segment is written (no per-document writer call
         but the stored record's, which is compressed as it comes)."""
-        schema = self.schema
         docnum = self.docnum
         record = {}
+        plans = self._plans
         for fieldname in sorted(name for name in fields if not name.startswith("_")):
             value = fields[fieldname]
             if value is None:
                 continue
-            field = schema[fieldname]
-            if field.indexed:
-                if isinstance(field, NewsText):
-                    length = self._add_text(fieldname, field, docnum, value)
-                else:
-                    length = self._add_other(fieldname, field, docnum, value)
+            plan = plans.get(fieldname) or self._plan(fieldname)
+            if plan.add is not None:
+                length = plan.add(fieldname, plan.field, docnum, value)
                 if length:
                     self._lengths(fieldname).add(docnum, length)
-            stored = fields.get(f"_stored_{fieldname}", value)
-            if field.stored and stored is not None:
-                record[fieldname] = stored
-            if field.column_type is not None:
-                column = self._columns.get(fieldname)
-                if column is None:
-                    column = self._columns[fieldname] = buffered_column(
-                        self.perdocwriter, fieldname, field.column_type
-                    )
-                column.add(docnum, field.to_column_value(stored))
+            if plan.stored or plan.column is not None:
+                stored = fields.get(f"_stored_{fieldname}", value)
+                if plan.stored and stored is not None:
+                    record[fieldname] = stored
+                if plan.column is not None:
+                    plan.column.add(docnum, plan.field.to_column_value(stored))
         if record:
             self.perdocwriter.store_record(docnum, record)
         self._added = True
         self.docnum += 1
+
+    def _plan(self, fieldname: str) -> _FieldPlan:
+        """What adding a value of ``fieldname`` does, worked out when a document first gives
+        the field a value (its column is created then, as Whoosh's writer creates it)."""
+        field = self.schema[fieldname]
+        add = None
+        if field.indexed:
+            add = self._add_text if isinstance(field, NewsText) else self._add_other
+        column = None
+        if field.column_type is not None:
+            column = buffered_column(self.perdocwriter, fieldname, field.column_type)
+        plan = self._plans[fieldname] = _FieldPlan(field, add, field.stored, column)
+        return plan
 
     def _add_text(self, fieldname: str, field: NewsText, docnum: int, value: Any) -> int:
         if type(field.format) is not CompactPositions:
@@ -380,15 +427,12 @@ class BulkSegmentWriter(SegmentWriter):
 
     def _text_postings(self, field: NewsText, text: AnalyzedText) -> TextPostings:
         """``text``'s postings in ``field``: the surface words' postings, under their
-        stems where the field stems (merged only where two words share a stem)."""
+        stems where the field stems (a stem shared by two words is given twice)."""
         surface = self._surface_postings(text)
         terms = field.surface_terms(text)
         if terms is None:
             return surface
-        if len(set(terms)) == len(terms):
-            return surface._replace(terms=terms)
-        term_positions = merged_positions(terms, text.positions.values())
-        return TextPostings.of(list(term_positions), term_positions.values(), text.length)
+        return surface._replace(terms=terms, distinct=len(set(terms)))
 
     def _surface_postings(self, text: AnalyzedText) -> TextPostings:
         """The postings of ``text``'s surface words, laid out once for the stemmed field and

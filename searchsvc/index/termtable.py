@@ -15,7 +15,9 @@ import hashlib
 import struct
 from array import array
 from collections.abc import Sequence
-from itertools import pairwise
+from functools import partial
+from itertools import chain, pairwise
+from operator import lt, methodcaller
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,8 @@ _KEY_LENGTHS = struct.Struct("!ii")
 _SLOT = np.dtype([("hash", ">u4"), ("position", ">i8")])
 _BUCKETS = 256
 _MD5 = 0
+_MD5_OF = partial(hashlib.md5, usedforsecurity=False)
+_DIGEST = methodcaller("digest")
 
 
 class TermTable(OrderedHashWriter):
@@ -54,27 +58,35 @@ class TermTable(OrderedHashWriter):
 
     def add_many(self, keys: Sequence[bytes], records: Sequence[bytes]) -> None:
         """``add`` of each key and record, in one write. Keys must increase, after the
-        table's last key."""
+        table's last key.
+
+        Every step is a C-level pass over the run (lengths, offsets and the length pairs by
+        NumPy, the digests by ``map``): a segment has tens of thousands of terms."""
         if not keys:
             return
-        for earlier, later in pairwise([self.lastkey, *keys]):
-            if later <= earlier:
-                raise ValueError(f"Keys must increase: {earlier!r}..{later!r}")
-        position = self.dbfile.tell()
-        starts = []
-        parts: list[bytes] = []
-        pack_lengths = _KEY_LENGTHS.pack
-        for key, record in zip(keys, records, strict=True):
-            starts.append(position)
-            parts += (pack_lengths(len(key), len(record)), key, record)
-            position += _KEY_LENGTHS.size + len(key) + len(record)
-        self.dbfile.write(b"".join(parts))
-        self.hashes.extend(map(_md5_low32 if self.hashtype == _MD5 else self.hashfn, keys))
-        self.positions.extend(starts)
+        if not all(map(lt, [self.lastkey, *keys[:-1]], keys)):
+            earlier, later = next(
+                pair for pair in pairwise([self.lastkey, *keys]) if pair[1] <= pair[0]
+            )
+            raise ValueError(f"Keys must increase: {earlier!r}..{later!r}")
+        key_lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        record_lengths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+        sizes = _KEY_LENGTHS.size + key_lengths + record_lengths
+        starts = self.dbfile.tell() + np.cumsum(sizes) - sizes
+        pairs = np.empty((len(keys), 2), dtype=">i4")
+        pairs[:, 0], pairs[:, 1] = key_lengths, record_lengths
+        packed, size = pairs.tobytes(), _KEY_LENGTHS.size
+        heads = [packed[at : at + size] for at in range(0, len(packed), size)]
+        self.dbfile.write(b"".join(chain.from_iterable(zip(heads, keys, records, strict=True))))
+        if self.hashtype == _MD5:
+            self.hashes.frombytes(_md5_low32s(keys))
+        else:
+            self.hashes.extend(map(self.hashfn, keys))
+        self.positions.frombytes(starts.tobytes())
         index = self.index
-        if starts[-1] > _largest(index.array.typecode):
-            index._retype(starts[-1])  # Whoosh widens the key index as it grows
-        index.array.extend(starts)
+        if int(starts[-1]) > _largest(index.array.typecode):
+            index._retype(int(starts[-1]))  # Whoosh widens the key index as it grows
+        index.array.extend(starts.tolist())
         self.lastkey = keys[-1]
 
     def _write_hashes(self) -> None:
@@ -115,10 +127,13 @@ def _linear_probing(homes: list[int], firsts: list[int], sizes: list[int], total
     return placed
 
 
-def _md5_low32(key: bytes) -> int:
-    """Whoosh's ``md5_hash``, the digest's last 32 bits, read from the digest's bytes:
-    Whoosh's goes through the hexadecimal string and a 128-bit integer for every key."""
-    return int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[12:], "big")
+def _md5_low32s(keys: Sequence[bytes]) -> bytes:
+    """Whoosh's ``md5_hash`` of each key (the digest's last 32 bits) as native ``uint32``
+    bytes, read from the digests' bytes by NumPy: Whoosh's goes through the hexadecimal
+    string and a 128-bit integer for every key."""
+    digests = b"".join(map(_DIGEST, map(_MD5_OF, keys)))
+    low = np.frombuffer(digests, dtype=">u4").reshape(len(keys), 4)[:, 3]
+    return low.astype(np.uint32).tobytes()
 
 
 def _largest(typecode: str) -> int:
