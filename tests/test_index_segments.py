@@ -6,8 +6,10 @@ import datetime as dt
 import gc
 import random
 import tempfile
+from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -341,23 +343,32 @@ def test_term_ranks_number_each_posting_by_its_term_in_order(terms: list) -> Non
 
 
 def test_text_postings_group_as_their_values_would() -> None:
-    """A text field's postings, given with their positions, come out grouped by term with
-    the weights (frequency times boost) and values Whoosh's pool would have been given."""
+    """A text field's postings, given with their positions (a term twice where two words
+    of a document share a stem), come out grouped by term and merged, with the weights
+    (frequency times boost) and values Whoosh's pool would have been given."""
     fmt = CompactPositions(field_boost=2.0)
-    documents = {0: {"rate": [0, 300], "oil": [1]}, 1: {"oil": [70_000]}, 2: {"bank": [5]}}
+    documents = {
+        0: [("rate", [0, 300]), ("oil", [1]), ("rate", [2, 301])],
+        1: [("oil", [70_000])],
+        2: [("bank", [5]), ("bank", [3]), ("bank", [4, 9])],
+    }
     positioned, plain = TermPool(), TermPool()
     for docnum, words in documents.items():
-        text = TextPostings.of(list(words), words.values(), sum(map(len, words.values())))
-        positioned.add_text("body", docnum, text, fmt)
-        for word, positions in words.items():
-            value = fmt.encode(positions)
-            plain.add(("body", word, docnum, 2.0 * len(positions), value))
+        terms = [term for term, _ in words]
+        text = TextPostings.of(terms, [positions for _, positions in words], 0)
+        positioned.add_text("body", docnum, text._replace(distinct=len(set(terms))), fmt)
+        merged: dict[str, list[int]] = {}
+        for term, positions in words:
+            merged[term] = sorted(merged.get(term, []) + positions)
+        for term, positions in merged.items():
+            plain.add(("body", term, docnum, 2.0 * len(positions), fmt.encode(positions)))
     assert positioned.count == plain.count == 4
     mine, theirs = positioned.fields["body"].grouped(), plain.fields["body"].grouped()
     assert mine.terms == theirs.terms == [(b"bank", 0, 1), (b"oil", 1, 3), (b"rate", 3, 4)]
     assert mine.docs.tolist() == theirs.docs.tolist() == [2, 0, 1, 0]
-    assert mine.weights.tolist() == theirs.weights.tolist() == [2.0, 2.0, 2.0, 4.0]
+    assert mine.weights.tolist() == theirs.weights.tolist() == [8.0, 2.0, 2.0, 8.0]
     assert list(mine.values) == list(theirs.values)
+    assert mine.values[0] == fmt.encode([3, 4, 5, 9])
 
 
 def test_a_field_takes_texts_or_single_postings_not_both() -> None:
@@ -365,3 +376,56 @@ def test_a_field_takes_texts_or_single_postings_not_both() -> None:
     pool.add_text("body", 0, TextPostings.of(["oil"], [[0]], 1), CompactPositions())
     with pytest.raises(TypeError, match="body"):
         pool.add(("body", b"oil", 1, 1.0, b"B\x00"))
+
+
+@st.composite
+def stemmed_texts(draw: st.DrawFn) -> list[list[tuple[str, list[int]]]]:
+    """Documents of words, each word a term (stems repeat) and its own sorted positions."""
+    documents = []
+    for _ in range(draw(st.integers(1, 6))):
+        terms = draw(st.lists(st.sampled_from(["bank", "oil", "rate", "tanker"]), max_size=6))
+        sizes = [draw(st.integers(1, 3)) for _ in terms]
+        spread = st.integers(0, 70_000)
+        pool = draw(st.lists(spread, min_size=sum(sizes), max_size=sum(sizes), unique=True))
+        ends = list(accumulate(sizes))
+        lists = [sorted(pool[end - size : end]) for size, end in zip(sizes, ends, strict=True)]
+        documents.append(list(zip(terms, lists, strict=True)))
+    return documents
+
+
+@given(stemmed_texts(), st.sampled_from([1.0, 2.0, 1.5]))
+def test_positioned_postings_are_the_merged_postings_of_each_document(
+    documents: list[list[tuple[str, list[int]]]], boost: float
+) -> None:
+    fmt = CompactPositions(field_boost=boost)
+    pool = TermPool()
+    expected = []
+    for docnum, words in enumerate(documents):
+        terms = [term for term, _ in words]
+        text = TextPostings.of(terms, [positions for _, positions in words], 0)
+        if terms:
+            pool.add_text("body", docnum, text._replace(distinct=len(set(terms))), fmt)
+        merged: dict[str, list[int]] = {}
+        for term, positions in words:
+            merged[term] = sorted(merged.get(term, []) + positions)
+        expected += [(term, docnum, positions) for term, positions in merged.items()]
+    expected.sort()
+    assert pool.count == len(expected)
+    if not expected:
+        return
+    grouped = pool.fields["body"].grouped()
+    got = [
+        (term.decode(), docnum, weight, value)
+        for term, start, end in grouped.terms
+        for docnum, weight, value in zip(
+            grouped.docs[start:end].tolist(),
+            grouped.weights[start:end].tolist(),
+            list(grouped.values[start:end]),
+            strict=True,
+        )
+    ]
+    weight = [float(np.float32(len(positions) * boost)) for _, _, positions in expected]
+    assert got == [
+        (term, docnum, w, fmt.encode(positions))
+        for (term, docnum, positions), w in zip(expected, weight, strict=True)
+    ]
