@@ -212,12 +212,9 @@ def _term_bounds(in_order: list, ranks: np.ndarray) -> list[tuple[bytes, int, in
     postings grouped by term (``ranks``: each one's term, increasing)."""
     term_counts = np.bincount(ranks, minlength=len(in_order))
     ends = np.cumsum(term_counts)
-    return [
-        (term.encode("utf-8") if isinstance(term, str) else term, start, end)
-        for term, start, end in zip(
-            in_order, (ends - term_counts).tolist(), ends.tolist(), strict=True
-        )
-    ]
+    if in_order and isinstance(in_order[0], str):  # a field's terms are all of one type
+        in_order = list(map(str.encode, in_order))
+    return list(zip(in_order, (ends - term_counts).tolist(), ends.tolist(), strict=True))
 
 
 def _term_ranks(terms: Iterable, total: int) -> tuple[list, np.ndarray]:
