@@ -350,3 +350,51 @@ def test_dateline_like_inputs_resolve_to_well_formed_places(parts: list[str]) ->
     if place is not None:
         assert KEY_SHAPE.fullmatch(place.key)
         assert place.display.startswith(place.name.split(",")[0])
+
+
+def _mentions_one_run_at_a_time(text: str) -> list[tuple[tuple[str, ...], bool]]:
+    """What ``scan_mentions`` finds, the plain way: each run read afresh, the word after it
+    found by its own match at the run's end."""
+    from searchsvc.places import mentions
+
+    gazetteer = get_gazetteer()
+    next_word = re.compile(r"[\s,]*([a-z]+)")
+    found_all = []
+    for run in re.finditer(mentions._CAPITALIZED_RUN, text):
+        following = next_word.match(text, run.end())
+        for found, covered, last, _ in mentions._read_run(run.group(), gazetteer):
+            if last and following:
+                found = mentions._drop_currency_and_speaker(found, covered, following.group(1))
+            found_all += [(tuple(c.place.key for c in candidates), covered) for candidates in found]
+    return found_all
+
+
+_MENTION_WORDS = [
+    *("U.S.", "West", "Germany", "New", "York", "Bank", "of", "Japan", "Lawson", "Paris"),
+    *("Georgia", "The", "Corp", "Rio", "de", "Janeiro", "Sao", "Paulo's", "St.", "Louis"),
+    *("said", "dlrs", "francs", "told", "the", "in", "and", "officials", "Moscow", "UK"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_MENTION_WORDS), st.sampled_from([" ", ", ", ". ", "-", "  ", "\n"])
+        ),
+        max_size=14,
+    )
+)
+def test_remembered_runs_and_tokens_find_what_reading_each_run_afresh_finds(
+    words: list[tuple[str, str]],
+) -> None:
+    """The memos of runs and tokens, and the word after a run taken by the run pattern's
+    lookahead, change nothing: the same mentions as the plain way, the first time a text
+    is read and again."""
+    from searchsvc.places import mentions
+
+    text = "".join(word + gap for word, gap in words)
+    expected = _mentions_one_run_at_a_time(text)
+    for _ in range(2):
+        found = mentions.scan_mentions(text, get_gazetteer())
+        assert [(tuple(c.place.key for c in m.candidates), m.alone) for m in found] == expected

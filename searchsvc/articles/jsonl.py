@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from searchsvc.articles.batches import Pending, finish_articles, finished_in_batches
 from searchsvc.articles.files import (
     REPAIR_UNDECODABLE,
     SKIP_BINARY,
@@ -26,7 +27,7 @@ from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     FilePart,
 )
-from searchsvc.articles.languages import article_language, declared_tag
+from searchsvc.articles.languages import declared_tag
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.story import choose_date, clean_story_body
 from searchsvc.articles.text import (
@@ -69,9 +70,8 @@ def read_jsonl(
                 if reports_file:
                     report.skip(SKIP_BINARY, str(path))
                 return
-            lines = yield from _read_records(
-                stream, path, report, part, max_file_bytes, with_places
-            )
+            records = _read_records(stream, path, report, part, max_file_bytes, with_places)
+            lines = yield from finished_in_batches(records, with_places)
     except OSError:
         if reports_file:
             report.skip(SKIP_UNREADABLE, str(path))
@@ -87,8 +87,9 @@ def _read_records(
     part: FilePart | None,
     max_line_bytes: int,
     with_places: bool,
-) -> Iterator[Article]:
-    """The articles between the part's bounds; returns how many lines were not blank."""
+) -> Generator[Pending, None, int]:
+    """The articles between the part's bounds, before their places and languages are
+    found; returns how many lines were not blank."""
     start, end, number = (0, None, 1) if part is None else (part.start, part.end, part.first_line)
     stream.seek(start)
     position, lines = start, 0
@@ -110,11 +111,9 @@ def _read_records(
         record = _parse_line(raw, report, origin)
         if record is None:
             continue
-        article = parse_jsonl_record(
-            record, path=path, origin=origin, report=report, with_places=with_places
-        )
-        if article is not None:
-            yield article
+        pending = _pending_article(record, path, origin, report, with_places)
+        if pending is not None:
+            yield pending
     return lines
 
 
@@ -154,6 +153,14 @@ def parse_jsonl_record(
     with_places: bool = True,
 ) -> Article | None:
     """One article from one decoded JSON object; None, reported, if it has no body."""
+    pending = _pending_article(record, path, origin, report, with_places)
+    return next(finish_articles([pending], with_places)) if pending is not None else None
+
+
+def _pending_article(
+    record: dict[str, Any], path: Path, origin: str, report: IngestReport, with_places: bool
+) -> Pending | None:
+    """What one JSON object says itself, before its places and language are found."""
     fields = {name: _text_field(record, name, report, origin) for name in _TEXT_FIELDS}
     body_text = record.get("body")
     if not isinstance(body_text, str) or not body_text.strip():
@@ -169,27 +176,20 @@ def parse_jsonl_record(
     date, date_source = choose_date(
         record.get("date"), "source", dateline, report, origin, text_first=False
     )
+    article = {
+        "id": fields["id"] or _derived_id(path, title, story.body),
+        "title": title,
+        "body": story.body,
+        "dateline": dateline.text if dateline else fields["place"],
+        "date": date,
+        "date_source": date_source,
+        "source": source,
+        "url": fields["url"],
+        "origin": origin,
+        "format": "jsonl",
+    }
     place_text = fields["place"] or (dateline.place if dateline else None)
-    dateline_place, places = None, ()
-    if with_places:
-        from searchsvc.articles.placing import locate
-
-        dateline_place, places = locate(title, story.body, place_text)
-    return Article(
-        id=fields["id"] or _derived_id(path, title, story.body),
-        title=title,
-        body=story.body,
-        dateline=dateline.text if dateline else fields["place"],
-        dateline_place=dateline_place,
-        places=places,
-        date=date,
-        date_source=date_source,
-        source=source,
-        url=fields["url"],
-        origin=origin,
-        format="jsonl",
-        language=article_language(declared_tag(record), title, story.body),
-    )
+    return Pending(article, place_text=place_text, declared_language=declared_tag(record))
 
 
 def _text_field(record: dict[str, Any], name: str, report: IngestReport, origin: str) -> Any:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
+from searchsvc.articles.batches import Pending, finish_articles, finished_in_batches
 from searchsvc.articles.datelines import parse_tag_dateline
 from searchsvc.articles.dates import month_number
 from searchsvc.articles.files import read_text_file
-from searchsvc.articles.languages import article_language
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.text import normalize_unicode
 
@@ -46,19 +46,28 @@ _PARAGRAPH_BREAK = re.compile(r"\n(?=\s|\Z)")
 def read_reuters(
     path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
 ) -> Iterator[Article]:
-    """The articles of one Reuters SGML file; BRIEF records (headline only) are skipped."""
+    """The articles of one Reuters SGML file; BRIEF records (headline only) are skipped.
+
+    Their places and languages are found a batch of records at a time
+    (:mod:`searchsvc.articles.batches`).
+    """
     text = read_text_file(path, report, max_file_bytes=max_file_bytes)
     if text is None:
         return
+    records = yield from finished_in_batches(_parsed_records(text, path, report), with_places)
+    if not records:
+        report.skip(SKIP_NO_RECORDS, str(path))
+
+
+def _parsed_records(text: str, path: Path, report: IngestReport) -> Generator[Pending, None, int]:
+    """The file's articles as parsed, before places and language; returns its record count."""
     records = 0
     for number, record in enumerate(split_records(text), start=1):
         records = number
-        origin = f"{path}#{number}"
-        article = parse_reuters_record(record, origin, report, with_places=with_places)
-        if article is not None:
-            yield article
-    if not records:
-        report.skip(SKIP_NO_RECORDS, str(path))
+        parsed = _parse_record(record, f"{path}#{number}", report)
+        if parsed is not None:
+            yield parsed
+    return records
 
 
 def split_records(text: str) -> Iterator[str]:
@@ -74,6 +83,12 @@ def parse_reuters_record(
     record: str, origin: str, report: IngestReport, *, with_places: bool = True
 ) -> Article | None:
     """One article from one record; None (reported) for a broken or bodiless record."""
+    parsed = _parse_record(record, origin, report)
+    return next(finish_articles([parsed], with_places)) if parsed is not None else None
+
+
+def _parse_record(record: str, origin: str, report: IngestReport) -> Pending | None:
+    """What one record says itself, before its places and language are found."""
     head_end = record.find(">")
     newid = _NEWID.search(record, 0, head_end)
     text = _text_element(record)
@@ -97,27 +112,20 @@ def parse_reuters_record(
         return None
     raw_date = _element(record, "DATE")
     date = _parse_date(raw_date, report, origin) if raw_date is not None else None
-    dateline_place, places = None, ()
-    if with_places:
-        from searchsvc.articles.placing import locate
-
-        dateline_place, places = locate(title, body, dateline.place if dateline else None)
-    return Article(
-        id=f"reuters-{newid.group(1)}",
-        title=title,
-        body=body,
-        dateline=dateline.text if dateline else None,
-        dateline_place=dateline_place,
-        places=places,
-        date=date,
-        date_source="source" if date else "none",
-        source=SOURCE_NAME,
-        origin=origin,
-        format="reuters",
-        # The collection is English, but its files say nothing of it: detected like any
-        # other undeclared source.
-        language=article_language(None, title, body),
-    )
+    fields = {
+        "id": f"reuters-{newid.group(1)}",
+        "title": title,
+        "body": body,
+        "dateline": dateline.text if dateline else None,
+        "date": date,
+        "date_source": "source" if date else "none",
+        "source": SOURCE_NAME,
+        "origin": origin,
+        "format": "reuters",
+    }
+    # The collection is English, but its files say nothing of it: its language is
+    # detected like any other undeclared source's.
+    return Pending(fields, place_text=dateline.place if dateline else None)
 
 
 def _element(text: str, tag: str) -> str | None:

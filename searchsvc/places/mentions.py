@@ -42,11 +42,14 @@ def _word_set(words: str) -> frozenset[str]:
 
 
 _WORD = r"[A-Z][\w'\u2019.]*"
-_CAPITALIZED_RUN = re.compile(rf"{_WORD}(?:(?:\s+|-)(?:(?:{_CONNECTOR_WORDS})(?:\s+|-))?{_WORD})*")
+_CAPITALIZED_RUN = rf"{_WORD}(?:(?:\s+|-)(?:(?:{_CONNECTOR_WORDS})(?:\s+|-))?{_WORD})*"
+#: A capitalized run and the lowercase word after it ("U.S. dlrs", "Lawson said"), if one
+#: follows past spaces and commas: the lookahead takes nothing from the text, so the runs
+#: are the ones the run pattern alone finds, and ``findall`` gives both as strings.
+_RUN_AND_NEXT_WORD = re.compile(rf"({_CAPITALIZED_RUN})(?:(?=[\s,]*([a-z]+)))?")
 _TOKEN_SPLIT = re.compile(r"\s+|-")
 _SEPARATOR = re.compile(r"\s|-")
 _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+|[A-Z][a-z]\.")
-_NEXT_WORD = re.compile(r"[\s,]*([a-z]+)")
 #: Short capitalized forms that are places ("U.S.", "UK"); other short ones are codes.
 _SHORT_ALLOWED = frozenset({"us", "uk", "usa", "uae", "gdr", "frg"})
 #: After a place name these make it a currency ("U.S. dlrs") or a person ("Lawson said").
@@ -118,14 +121,32 @@ def _shape_allowed(raw: str, key: str) -> bool:
 def _sentences_of(run: str) -> Iterable[tuple[list[str], list[str]]]:
     """Tokens (as written, and as keys) of a run, cut where a sentence ends."""
     raw: list[str] = []
+    keys: list[str] = []
+    readings = _token_readings
     for token in _TOKEN_SPLIT.split(run):
-        cleaned, ends_sentence = _clean_token(token)
+        cleaned, key, ends_sentence = readings.get(token) or _read_token(token)
         raw.append(cleaned)
+        keys.append(key)
         if ends_sentence:
-            yield raw, [_token_key(t) for t in raw]
-            raw = []
+            yield raw, keys
+            raw, keys = [], []
     if raw:
-        yield raw, [_token_key(t) for t in raw]
+        yield raw, keys
+
+
+#: Each token's (cleaned form, alias key, whether a sentence ends with it), as
+#: :func:`_clean_token` and :func:`_token_key` give them: capitalized words repeat
+#: endlessly ("The", "U.S.", "Reuters"), and a dict hit costs less than the two calls.
+_token_readings: dict[str, tuple[str, str, bool]] = {}
+_TOKEN_READINGS_LIMIT = 200_000
+
+
+def _read_token(token: str) -> tuple[str, str, bool]:
+    if len(_token_readings) >= _TOKEN_READINGS_LIMIT:
+        _token_readings.clear()
+    cleaned, ends_sentence = _clean_token(token)
+    reading = _token_readings[token] = (cleaned, _token_key(cleaned), ends_sentence)
+    return reading
 
 
 def _match_tokens(
@@ -174,23 +195,26 @@ def scan_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
     """Place-like phrases in ``text``, in order of appearance."""
     readings = _readings_for(gazetteer)
     mentions: list[Mention] = []
-    for run in _CAPITALIZED_RUN.finditer(text):
-        words = run.group()
+    for words, following in _RUN_AND_NEXT_WORD.findall(text):
         reading = readings.get(words)
         if reading is None:
             if len(readings) >= _READINGS_LIMIT:
                 readings.clear()
             reading = readings[words] = _read_run(words, gazetteer)
-        for found, covered, last in reading:
-            if last:
-                found = _drop_currency_and_speaker(found, covered, text, run.end())
-            mentions.extend(Mention(candidates, covered) for candidates in found)
+        for found, covered, last, ready in reading:
+            if last and following:
+                kept = _drop_currency_and_speaker(found, covered, following)
+                if kept is not found:
+                    mentions.extend(Mention(candidates, covered) for candidates in kept)
+                    continue
+            mentions.extend(ready)
     return mentions
 
 
 #: What a capitalized run says on its own: (phrases found, whether they cover the
-#: stretch, whether it is the run's last stretch) for each stretch that has any.
-RunReading = tuple[tuple[list[list[Candidate]], bool, bool], ...]
+#: stretch, whether it is the run's last stretch, the phrases' mentions) for each stretch
+#: that has any. Mentions are immutable, so every article naming the run shares them.
+RunReading = tuple[tuple[list[list[Candidate]], bool, bool, tuple[Mention, ...]], ...]
 #: Runs remembered per process: news repeats its names ("Reuters", "U.S.", "The
 #: company") endlessly, and reading a run depends on nothing but the run.
 _READINGS_LIMIT = 200_000
@@ -214,28 +238,25 @@ def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
         key = _token_key(token)
         candidates = gazetteer.mention_aliases.get(key)
         if candidates and key not in _CONNECTORS and _shape_allowed(token, key):
-            return (([candidates], True, True),)
+            return (([candidates], True, True, (Mention(candidates, True),)),)
         return ()
     sentences = list(_sentences_of(words))
     reading = []
     for index, (raw, keys) in enumerate(sentences):
         found, covered = _match_tokens(raw, keys, gazetteer)
         if found:
-            reading.append((found, covered, index == len(sentences) - 1))
+            mentions = tuple(Mention(candidates, covered) for candidates in found)
+            reading.append((found, covered, index == len(sentences) - 1, mentions))
     return tuple(reading)
 
 
 def _drop_currency_and_speaker(
-    found: list[list[Candidate]], covered: bool, text: str, end: int
+    found: list[list[Candidate]], covered: bool, following: str
 ) -> list[list[Candidate]]:
     """ "U.S. dlrs" is money, "Lawson said" a person: the word after a run tells."""
-    following = _NEXT_WORD.match(text, end)
-    if following is None:
-        return found
-    word = following.group(1)
-    if word in _CURRENCY_WORDS:
+    if following in _CURRENCY_WORDS:
         return found[:-1]
-    if word in _SPEECH_WORDS and covered and len(found) == 1:
+    if following in _SPEECH_WORDS and covered and len(found) == 1:
         speakers = [c for c in found[0] if c.kind != CITY or c.population >= _SPEAKING_CITY]
         return [speakers] if speakers else []
     return found
@@ -249,9 +270,12 @@ def countries_named(mentions: Iterable[Mention]) -> Counter[str]:
     """
     named: Counter[str] = Counter()
     for mention in mentions:
-        countries = {c.country for c in mention.candidates if c.kind != CITY}
-        if len(countries) == 1 and mention.candidates[0].kind != CITY:
-            named.update(countries)
+        candidates = mention.candidates
+        if not candidates or candidates[0].kind == CITY:
+            continue
+        countries = {c.country for c in candidates if c.kind != CITY}
+        if len(countries) == 1:
+            named[countries.pop()] += 1
     return named
 
 
