@@ -173,6 +173,10 @@ def test_dateline_ambiguity_is_settled_by_the_country_the_story_names() -> None:
     assert plain is not None and costa_rica is not None
     assert plain.country == "US"
     assert costa_rica.country == "CR"
+    # What the dateline says alone is remembered; each story still settles its own.
+    assert resolve_dateline_place("SAN JOSE") == plain
+    assert resolve_dateline_place("SAN JOSE", "Nothing about where.") == plain
+    assert resolve_dateline_place("SAN JOSE", story) == costa_rica
 
 
 def test_a_passing_mention_does_not_move_a_well_known_dateline() -> None:

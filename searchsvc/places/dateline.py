@@ -80,9 +80,25 @@ def load_country_names() -> Callable[[str], str | None]:
 
 
 def resolve_in(dateline: str, story_text: str, gazetteer: Gazetteer) -> Place | None:
+    place, rivals = _read_dateline(dateline, gazetteer)
+    if rivals and story_text:
+        return _settle_by_story(rivals, story_text, gazetteer).place
+    return place
+
+
+@functools.lru_cache(maxsize=16_384)
+def _read_dateline(
+    dateline: str, gazetteer: Gazetteer
+) -> tuple[Place | None, list[Candidate] | None]:
+    """The place a dateline names without its story, and the namesakes the story must
+    choose between when there are rivals (else None).
+
+    Remembered: most stories are filed from a few places, and everything here depends on
+    the dateline alone.
+    """
     town, qualifiers = split_dateline(dateline)
     if not town:
-        return None
+        return None, None
     country, state = None, None
     for qualifier in qualifiers:
         country, state = qualifier_country(qualifier, gazetteer)
@@ -91,11 +107,11 @@ def resolve_in(dateline: str, story_text: str, gazetteer: Gazetteer) -> Place | 
     candidates = _town_candidates(gazetteer.lookup(alias_key(town)))
     if country:
         candidates = _in_country(candidates, country, state)
-    elif story_text and candidates and has_rivals(candidates, _RIVAL_SHARE):
-        return _settle_by_story(candidates, story_text, gazetteer).place
+    elif candidates and has_rivals(candidates, _RIVAL_SHARE):
+        return candidates[0].place, candidates
     if candidates:
-        return candidates[0].place
-    return _raw_place(town, qualifiers, country, gazetteer)
+        return candidates[0].place, None
+    return _raw_place(town, qualifiers, country, gazetteer), None
 
 
 def _settle_by_story(candidates: list[Candidate], story: str, gazetteer: Gazetteer) -> Candidate:
