@@ -125,3 +125,17 @@ def test_readers_give_the_same_articles_and_report_whatever_the_batch(
     assert read_all() == whole
     articles, report = whole
     assert len(articles) == 18 and report["skipped"] and report["repaired"]
+
+
+def test_articles_parsed_before_a_reader_fails_still_come_out() -> None:
+    pending = [pending_article(n, n % len(TEXTS), None, "en") for n in range(3)]
+
+    def failing() -> Iterator[Pending]:
+        yield from pending
+        raise OSError("device gone")
+
+    articles = []
+    with pytest.raises(OSError, match="device gone"):
+        for article in finished_in_batches(failing(), with_places=False, batch_size=10):
+            articles.append(article)
+    assert [a.id for a in articles] == ["a0", "a1", "a2"]

@@ -59,7 +59,8 @@ def finished_in_batches(
 ) -> Generator[Article, None, Any]:
     """The articles of a reader's ``pending`` ones, finished ``batch_size`` at a time
     (default :data:`BATCH_ARTICLES`); returns what ``pending`` returns (a reader's count of
-    lines, say)."""
+    lines, say). A reader that fails (a file that cannot be read further) first has the
+    articles it parsed before failing finished, as if they had come one by one."""
     batch_size = batch_size or BATCH_ARTICLES
     batch: list[Pending] = []
     while True:
@@ -68,6 +69,9 @@ def finished_in_batches(
         except StopIteration as end:
             yield from finish_articles(batch, with_places)
             return end.value
+        except Exception:
+            yield from finish_articles(batch, with_places)
+            raise
         if len(batch) >= batch_size:
             yield from finish_articles(batch, with_places)
             batch = []
