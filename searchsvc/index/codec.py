@@ -678,9 +678,14 @@ def sub_run(run: BlockRun, blocks: np.ndarray) -> BlockRun:
 def blocks_holding(run: BlockRun, docnums: np.ndarray) -> np.ndarray:
     """The blocks of ``run`` (ascending indexes) whose id range, from the first id to the
     last in their headers, holds one of ``docnums`` (sorted, numbered as the run's ids):
-    the only blocks a reader of those documents' postings needs decoded."""
-    from_first = docnums.searchsorted(run.first_ids)
-    past_last = docnums.searchsorted(run.last_ids, side="right")
+    the only blocks a reader of those documents' postings needs decoded. The header ids
+    are searched in the docnums' own type (NumPy would otherwise widen the docnums, often
+    a query's hundreds of thousands of matches, for each word read near them)."""
+    first_ids, last_ids = run.first_ids, run.last_ids
+    if len(last_ids) and last_ids[-1] <= np.iinfo(docnums.dtype).max:  # ids ascend
+        first_ids, last_ids = first_ids.astype(docnums.dtype), last_ids.astype(docnums.dtype)
+    from_first = docnums.searchsorted(first_ids)
+    past_last = docnums.searchsorted(last_ids, side="right")
     return np.flatnonzero(past_last > from_first)
 
 
@@ -935,15 +940,31 @@ class RunLayout:
         if not (self.weight_width <= 1).all():  # wider multiples or floats: rare in text
             return self.weights()[slots]
         blocks = self.blocks[slots]
-        within = slots - self.first_slots[blocks]
-        if (self.mode == _NIBBLES).all():  # the usual case for a common word's body
-            items = self._nibbles(blocks, within)
-        else:
-            items = self._byte_items(blocks, within)
         holding = np.zeros(len(self.mode), dtype=bool)
         holding[blocks] = True
         unit = self._units(self._largest_items(np.flatnonzero(holding)))
+        if not (self.mode == _MULTIPLES).any():  # the usual case: half-bytes, equal blocks
+            return self._half_byte_weights(slots, blocks, unit)
+        items = self._byte_items(blocks, slots - self.first_slots[blocks])
         return (items * unit[blocks]).astype(np.float32).astype(np.float64)
+
+    def _half_byte_weights(
+        self, slots: np.ndarray, blocks: np.ndarray, unit: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`weights_at` where each block's weights are half-byte multiples or all
+        its maximum (a text field's blocks mostly), in a few passes over the postings:
+        each posting's half-byte is counted from a start per block (an equal block's lies
+        in its gaps, read and not used), and its weight looked up in its block's row of
+        the weights of multiples 0 to 15 (an equal block's row all its maximum, the
+        multiple 1 of its unit), each worked out as :meth:`weights` does."""
+        nibbles = self.mode == _NIBBLES
+        half_starts = 2 * np.where(nibbles, self.weight_start, self.starts) - self.first_slots
+        halves = slots + half_starts[blocks]
+        raw = self.buffer[halves >> 1]
+        multiples = (raw >> ((halves & 1) << 2).astype(np.uint8)) & 0xF
+        rows = unit[:, np.newaxis] * np.where(nibbles[:, np.newaxis], np.arange(16), 1)
+        table = rows.astype(np.float32).astype(np.float64).ravel()
+        return table.take((blocks << 4) + multiples)
 
     def _byte_items(self, blocks: np.ndarray, within: np.ndarray) -> np.ndarray:
         """The stored multiple of each posting at ``within`` of ``blocks`` (byte or

@@ -350,9 +350,10 @@ def _segment_readers(searcher: Searcher) -> Iterator[tuple[Any, int]]:
 
 def _segment_docnums(docnums: np.ndarray, offset: int, count: int) -> np.ndarray:
     """Those of ``docnums`` (sorted) in the segment of ``count`` documents from
-    ``offset``, numbered within it."""
+    ``offset``, numbered within it (in their own type: the first segment's are a view)."""
     first, end = docnums.searchsorted([offset, offset + count]).tolist()
-    return docnums[first:end].astype(np.int64) - offset
+    inside = docnums[first:end]
+    return inside - inside.dtype.type(offset) if offset else inside
 
 
 def _leaf_frequencies(
