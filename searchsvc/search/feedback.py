@@ -122,6 +122,8 @@ def _expansion_terms(
     total = sum(score for _, score in top)
     if count <= 0 or total <= 0:
         return []
+    # On a cold page cache, the disk fetches the articles side by side, not one by one.
+    reading.will_read_stored(doc for doc, _ in top)
     words, weights = relevance_model(
         [article_terms(reading, doc) for doc, _ in top], [score / total for _, score in top]
     )
