@@ -3,6 +3,7 @@ Whoosh's matchers and the NumPy postings reader; indexes of both codecs open."""
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from test_index_segments import invented, postings
 from whoosh.codec.whoosh3 import W3Codec
@@ -28,6 +29,7 @@ from searchsvc.index.codec import (
     WHOLE_COMPRESSED,
     CompactCodec,
     CompactTermInfo,
+    EncodedPostings,
     JoinedValues,
     PostingChunks,
     block_data,
@@ -38,6 +40,7 @@ from searchsvc.index.codec import (
     encode_postings_chunks,
     float32,
     head_size,
+    join_postings,
     read_run,
     write_block,
 )
@@ -168,6 +171,28 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
     data, starts, ends = fresh.value_spans(wanted)
     spans = [data[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
     assert spans == [expected_values[index] or b"" for index in wanted.tolist()]
+
+
+@given(
+    st.one_of(postings_lists(), byte_weight_blocks()),
+    st.lists(st.floats(0.0, 1.0, exclude_max=True), max_size=4),
+    st.sampled_from([None, -1, 0, 3]),
+)
+# Pieces whose weights are all equal, though not all to the same maximum.
+@example(([3, 5, 8, 9], [2.0, 2.0, 4.0, 4.0], [b"a", b"", b"bc", b"d"]), [0.5], None)
+def test_postings_joined_as_encoded_equal_the_whole_list_encoded(found, cuts, fixed_size) -> None:
+    """A list encoded in pieces (each with its own maximum weight, as the inlined postings
+    of one term in several segments are) and joined is the list encoded in one piece."""
+    ids, weights, values = found
+    bounds = [0, *sorted({int(cut * len(ids)) for cut in cuts} - {0}), len(ids)]
+    pieces = []
+    for start, end in itertools.pairwise(bounds):
+        top = float32(max(weights[start:end]))
+        data = encode_postings(ids[start:end], weights[start:end], values[start:end], None, top)
+        pieces.append(EncodedPostings(data, end - start, ids[start], top))
+    max_weight = float32(max(weights))
+    joined = join_postings(pieces, fixed_size, max_weight)
+    assert joined == encode_postings(ids, weights, values, fixed_size, max_weight)
 
 
 def test_value_spans_refuse_an_index_outside_the_run() -> None:

@@ -33,15 +33,18 @@ WORDS = [
 
 
 def invented_records(count: int, seed: int = 11) -> list[dict]:
-    """Articles of a few common words, each with a rare word of its own, some undated."""
+    """Articles of a few common words, each with a rare word of its own and a scarcer one
+    (repeated up to three times), some undated."""
     rnd = random.Random(seed)
     records = []
     for number in range(count):
         body = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(5, 60)))
+        # In a few articles of every segment: postings inlined in each segment's term record.
+        scarce = " ".join([f"scarce{number % 97}word"] * rnd.randint(1, 3))
         record = {
             "id": f"m{number}",
             "title": " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 6))),
-            "body": f"{rnd.choice(PLACES).upper()} - {body} rare{number % 23}word.",
+            "body": f"{rnd.choice(PLACES).upper()} - {body} rare{number % 23}word {scarce}.",
             "source": SOURCES[number % len(SOURCES)],
         }
         if number % 7:
@@ -90,6 +93,7 @@ QUERIES = [
     SearchRequest(query="oil prices", per_page=50),
     SearchRequest(query='"crude oil"', per_page=100),
     SearchRequest(query="rare7word tanker"),
+    SearchRequest(query="scarce5word OR scarce40word OR scarce96word", per_page=50),
     SearchRequest(query="minister*", sort="newest"),
     SearchRequest(query="harbour -strike", source=("ap",)),
     SearchRequest(query="title:bank OR yen", date_from=dt.date(2023, 6, 1)),
@@ -116,7 +120,16 @@ def test_same_results_totals_facets_and_scores(builds, request_: SearchRequest) 
 
 
 @pytest.mark.parametrize(
-    "query", ["oil", "crude tanker", '"oil prices"', "rare3word", "grain OR yen", "ministers"]
+    "query",
+    [
+        "oil",
+        "crude tanker",
+        '"oil prices"',
+        "rare3word",
+        "grain OR yen",
+        "ministers",
+        "scarce9word",
+    ],
 )
 def test_whoosh_own_searcher_agrees(builds, query: str) -> None:
     results = []

@@ -456,6 +456,58 @@ def decode_postings(
     return RawPostings(first_id, max_weight, gaps, mode, items, lengths, data[position:])
 
 
+class EncodedPostings(NamedTuple):
+    """Postings as :func:`encode_postings` wrote them (with values of any length), with
+    what its caller keeps beside them: how many, the first id and the maximum weight."""
+
+    data: bytes
+    count: int
+    first_id: int
+    max_weight: float
+
+
+def join_postings(
+    pieces: Sequence[EncodedPostings], fixed_size: int | None, max_weight: float
+) -> bytes:
+    """:func:`encode_postings` of the postings of ``pieces`` laid end to end (their ids
+    ascending from piece to piece), without rebuilding each posting's id and value.
+
+    A merge joins the inlined postings of one term from several segments: each piece's
+    gaps and value bytes are kept, one gap joins a piece to the next, and only the weights
+    are recomputed, unless all of them are the maximum.
+    """
+    raws = [
+        decode_postings(piece.data, piece.count, piece.first_id, piece.max_weight, None)
+        for piece in pieces
+    ]
+    parts = [pack_uints(_joined_gaps(raws)), _joined_weights(raws, max_weight)]
+    if fixed_size is None or fixed_size < 0:
+        parts.append(pack_uints([length for raw in raws for length in raw.value_lengths]))
+    if fixed_size != 0:
+        parts.extend(raw.value_bytes for raw in raws)
+    return b"".join(parts)
+
+
+def _joined_gaps(raws: Sequence[RawPostings]) -> list[int]:
+    gaps: list[int] = []
+    last = None
+    for raw in raws:
+        if last is not None:
+            gaps.append(raw.first_id - last)
+        gaps.extend(raw.gaps)
+        last = raw.first_id + sum(raw.gaps)
+    return gaps
+
+
+def _joined_weights(raws: Sequence[RawPostings], max_weight: float) -> bytes:
+    if all(raw.weight_mode == _EQUAL and raw.max_weight == max_weight for raw in raws):
+        return bytes((_EQUAL,))
+    weights = array("f")
+    for raw in raws:
+        weights.extend(raw.weights(len(raw.gaps) + 1))
+    return _encode_weights(weights, max_weight)
+
+
 def head_size(data: bytes, count: int) -> int:
     """The length of the head (gaps, weight mode and weights) at the start of the data
     :func:`encode_postings` wrote for ``count`` postings: the part stored plain."""

@@ -59,11 +59,13 @@ from searchsvc.index.codec import (
     COMPACT_INLINE,
     CompactCodec,
     CompactTermInfo,
+    EncodedPostings,
     block_spans,
     decode_postings,
     encode_block,
     encode_postings,
     float32,
+    join_postings,
     shifted_blocks,
     write_block,
 )
@@ -414,20 +416,23 @@ class _TermMerger:
         if len(parts) == 1 and parts[0][2][0] in (0, COMPACT_INLINE):
             return self._moved(*parts[0])
         heads = [_TERM_INFO.unpack_from(record) for _, _, record in parts]
-        df = sum(head[2] for head in heads)
+        flags, weights, counts, shortest, longest, top_weights, _, _ = zip(*heads, strict=True)
+        df = sum(counts)
         stats = (
-            sum(head[1] for head in heads),
+            sum(weights),
             df,
-            min(head[3] for head in heads),
-            max(head[4] for head in heads),
-            max(head[5] for head in heads),
+            min(shortest),
+            max(longest),
+            max(top_weights),
             parts[0][1] + heads[0][6],
             parts[-1][1] + heads[-1][7],
         )
-        if not any(head[0] for head in heads):
+        if not any(flags):
             runs = [(_extent(postfile, record), offset) for postfile, offset, record in parts]
             return _TERM_INFO.pack(False, *stats) + self._write_runs(runs)
-        if df < self.inline_limit and all(head[0] for head in heads):
+        if df < self.inline_limit and flags.count(COMPACT_INLINE) == len(flags):
+            return _TERM_INFO.pack(COMPACT_INLINE, *stats) + _joined_inlined(parts, heads, stats[4])
+        if df < self.inline_limit and all(flags):
             pending = _PendingBlock()
             for (_, offset, record), head in zip(parts, heads, strict=True):
                 pending.add(record, head, offset)
@@ -480,6 +485,19 @@ class _TermMerger:
         for number, (postings, offset) in enumerate(runs):
             self.postings.write(_moved_blocks(postings, offset, last=number == len(runs) - 1))
         return _EXTENT.pack(start, self.postings.tell() - start)
+
+
+def _joined_inlined(
+    parts: list[tuple[Any, int, bytes]], heads: list[tuple], max_weight: float
+) -> bytes:
+    """One term's postings inlined in each segment's record (this codec's encoding), joined
+    into the merged record's: gaps and values kept as they are, docnums moved by each
+    segment's offset."""
+    pieces = [
+        EncodedPostings(record[_TERM_INFO.size :], head[2], offset + head[6], head[5])
+        for (_, offset, record), head in zip(parts, heads, strict=True)
+    ]
+    return join_postings(pieces, None, float32(max_weight))
 
 
 def _extent(postfile: Any, record: bytes) -> bytes:
