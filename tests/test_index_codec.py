@@ -33,6 +33,8 @@ from searchsvc.index.codec import (
     JoinedValues,
     PostingChunks,
     block_data,
+    block_spans,
+    block_starts,
     decode_postings,
     decode_run,
     encode_block,
@@ -162,6 +164,8 @@ def test_a_term_of_many_blocks_decodes_as_each_block_does(blocks, fixed_size, le
         expected_weights += raw.weights(len(ids))
         expected_values += raw.values(len(ids), fixed_size)
     decoded = decode_run(read_run(extent.getvalue()), fixed_size)
+    starts, ends = block_spans(extent.getvalue())
+    assert block_starts(extent.getvalue()) == (starts.tolist(), ends[-1])
     assert decoded.ids.tolist() == expected_ids
     assert decoded.weights.dtype == np.float64
     assert decoded.weights.tolist() == expected_weights

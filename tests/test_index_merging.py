@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import struct
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from whoosh.writing import NO_MERGE
 from searchsvc.config import Settings
 from searchsvc.index import build_index, open_index
 from searchsvc.index.codec import BLOCK_MAGIC, VALUES_COMPRESSED, WHOLE_COMPRESSED, read_run
-from searchsvc.index.merging import merge_index
+from searchsvc.index.merging import _moved_blocks, merge_index
 from searchsvc.index.schema import article_document, make_schema
 from searchsvc.index.segments import BulkSegmentWriter
 from searchsvc.search import SearchEngine, SearchRequest
@@ -264,3 +265,13 @@ def array_postings(storage: FileStorage, terms: list[tuple[str, str]]) -> list[t
             positions = [read.positions(docnum) for docnum in read.ids.tolist()]
             found.append((read.ids.tolist(), read.tfs.tolist(), positions))
     return found
+
+
+@pytest.mark.parametrize("offset", [0, 40])
+def test_a_block_shorter_than_its_header_stops_the_merge(offset: int) -> None:
+    """Damaged postings (a block of 5 bytes, short of its 17-byte header) are refused,
+    not copied with a docnum written into the next block."""
+    short = struct.pack("!i", 5) + bytes(5)
+    whole = struct.pack("!i", -17) + struct.pack("<HIIfBBB", 1, 7, 7, 1.0, 0, 1, 1)
+    with pytest.raises(ValueError, match="shorter than its header"):
+        _moved_blocks(BLOCK_MAGIC + short + whole, offset, last=False)

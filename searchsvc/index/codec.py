@@ -608,6 +608,18 @@ def block_spans(extent: bytes) -> tuple[np.ndarray, np.ndarray]:
     Each block's length says where the next one starts, so this is the one step taken
     block by block.
     """
+    starts, end = block_starts(extent)
+    header_starts = np.array(starts, dtype=np.int64)
+    ends = np.append(header_starts[1:] - _LENGTH.size, end)
+    if (ends - header_starts < _BLOCK_HEADER.size).any():
+        raise ValueError("postings block shorter than its header")
+    return header_starts, ends
+
+
+def block_starts(extent: bytes) -> tuple[list[int], int]:
+    """Where each block's header starts in one term's postings, and where the last block
+    ends: :func:`block_spans` without NumPy, for a merge that visits a term's few blocks
+    one by one (the lengths are not checked against the header's size)."""
     if extent[:4] != BLOCK_MAGIC:
         raise ValueError(f"postings start with {extent[:4]!r}, not {BLOCK_MAGIC!r}")
     starts: list[int] = []
@@ -622,11 +634,7 @@ def block_spans(extent: bytes) -> tuple[np.ndarray, np.ndarray]:
         if length < 0:
             if position - length > size:
                 raise ValueError("postings block runs past the term's postings")
-            header_starts = np.array(starts, dtype=np.int64)
-            ends = np.append(header_starts[1:] - step, position - length)
-            if (ends - header_starts < _BLOCK_HEADER.size).any():
-                raise ValueError("postings block shorter than its header")
-            return header_starts, ends
+            return starts, position - length
         position += length
     raise ValueError("postings end without their last block")
 
