@@ -500,6 +500,9 @@ def _joined_gaps(raws: Sequence[RawPostings]) -> list[int]:
 
 
 def _joined_weights(raws: Sequence[RawPostings], max_weight: float) -> bytes:
+    """The weights of ``raws`` encoded together: their unit (and so their multiples) can
+    differ from each piece's own, so only weights all equal to the maximum are kept as
+    they are."""
     if all(raw.weight_mode == _EQUAL and raw.max_weight == max_weight for raw in raws):
         return bytes((_EQUAL,))
     weights = array("f")
