@@ -899,20 +899,28 @@ class RunLayout:
         return widths
 
     def _uints(self, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
-        """Per posting, the little-endian integer of its block's ``widths`` bytes at
-        ``starts``, one item per posting."""
-        blocks = self.blocks
-        width = int(widths[0]) if (widths == widths[0]).all() else widths[blocks]
-        at = starts[blocks] + self.within * width
+        """Per posting, the little-endian integer of its block's ``widths`` bytes, a block's
+        items one after another from its ``starts``, with no block number or place within
+        a block listed per posting: a posting's item lies at its place in the run times its
+        block's width, from a start per block (a word's blocks mostly share one width)."""
+        counts = self.run.counts
+        if not len(counts):
+            return np.zeros(0, dtype=np.int64)
+        at = np.repeat(starts - widths * self.first_slots, counts)
+        uniform = bool((widths == widths[0]).all())
+        if uniform:
+            at += np.arange(len(at)) * int(widths[0])
+        else:
+            at += np.arange(len(at)) * np.repeat(widths, counts)
         # A block without weights reads one byte at its weights' start, which may be the
         # end of the buffer; its items are not used.
         values = self.buffer[np.minimum(at, len(self.buffer) - 1)].astype(np.int64)
-        for byte in range(1, int(widths.max(initial=1))):
-            if not isinstance(width, int):  # mixed widths: usually a few wide blocks
-                wide = np.flatnonzero(width > byte)
-                values[wide] += self.buffer[at[wide] + byte].astype(np.int64) << (8 * byte)
-            else:
+        for byte in range(1, int(widths.max())):
+            if uniform:
                 values += self.buffer[at + byte].astype(np.int64) << (8 * byte)
+            else:  # mixed widths: usually a few wide blocks
+                wide = np.flatnonzero(np.repeat(widths > byte, counts))
+                values[wide] += self.buffer[at[wide] + byte].astype(np.int64) << (8 * byte)
         return values
 
     def ids(self) -> np.ndarray:
@@ -927,24 +935,9 @@ class RunLayout:
         return ids
 
     def _gaps(self) -> np.ndarray:
-        """Per posting, its gap (a little-endian integer of its block's gap width), with no
-        block number or place within a block listed per posting: a posting's gap lies at
-        its place in the run times its block's width, from a start per block (a word's
-        blocks mostly share one width). Each block's first posting reads bytes before its
-        gaps (to be overwritten)."""
-        counts, widths = self.run.counts, self.gap_width
-        if not len(counts):
-            return np.zeros(0, dtype=np.int64)
-        at = np.repeat(self.starts + 1 - widths * (self.first_slots + 1), counts)
-        if (widths == widths[0]).all():
-            at += np.arange(0, int(widths[0]) * len(at), int(widths[0]))
-        else:
-            at += np.arange(len(at)) * np.repeat(widths, counts)
-        values = self.buffer[at].astype(np.int64)
-        for byte in range(1, int(widths.max())):
-            wide = np.flatnonzero(np.repeat(widths > byte, counts))
-            values[wide] += self.buffer[at[wide] + byte].astype(np.int64) << (8 * byte)
-        return values
+        """Per posting, its gap; each block's first posting reads the bytes before its
+        block's gaps (to be overwritten), so that every posting has an item."""
+        return self._uints(self.starts + 1 - self.gap_width, self.gap_width)
 
     def _items(self) -> np.ndarray:
         """Per posting, its block's stored weight item (a multiple, or a float's bits)."""
