@@ -51,6 +51,7 @@ from whoosh.searching import Searcher
 
 from searchsvc.index.codec import (
     CompactLeafMatcher,
+    CompactTermInfo,
     CompactTermsReader,
     DecodedPostings,
     RunLayout,
@@ -362,19 +363,17 @@ def _leaf_frequencies(
     """One segment's docnums of ``text`` (TermNotFound if it has none) and where their
     weights are: the blocks of searchsvc's codec as read (those that may hold ``near``'s
     documents, when given), else the weights of :func:`_leaf_postings`."""
-    terms = getattr(reader, "_terms", None)
-    if isinstance(terms, CompactTermsReader) and not reader.is_closed and field in reader.schema:
-        info = terms.term_info(field, reader._text_to_bytes(field, text))
-        if not info.is_inlined():
-            run = terms.read_run(info)
-            if near is not None:
-                run = sub_run(run, blocks_holding(run, near))
-            if not len(run.counts):
-                return np.zeros(0, dtype=np.int64), np.zeros(0)
-            layout = RunLayout(run)
-            return layout.ids(), layout
-    found = _leaf_postings(reader, field, text, False)
-    return found.ids, found.weights
+    record = _term_record(reader, field, text)
+    if record is None or record.info.is_inlined():
+        found = _leaf_postings(reader, field, text, False, record)
+        return found.ids, found.weights
+    run = record.terms.read_run(record.info)
+    if near is not None:
+        run = sub_run(run, blocks_holding(run, near))
+    if not len(run.counts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    layout = RunLayout(run)
+    return layout.ids(), layout
 
 
 @dataclass
@@ -450,17 +449,38 @@ def deleted_docnums(segment_reader: Any) -> np.ndarray:
     return np.fromiter(deleted, dtype=np.int64, count=len(deleted))
 
 
-def _leaf_postings(reader: Any, field: str, text: str, with_positions: bool) -> _SegmentPostings:
-    """One segment's postings of ``text`` (TermNotFound if it has none). A segment of
-    searchsvc's codec is read from the term's record, without a matcher; others through
-    their matcher."""
+class _TermRecord(NamedTuple):
+    """A term's record in a segment of searchsvc's codec, and the table it is in."""
+
+    terms: CompactTermsReader
+    info: CompactTermInfo
+
+
+def _term_record(reader: Any, field: str, text: str) -> _TermRecord | None:
+    """The record of ``text`` in ``field`` (TermNotFound if the segment has none) where
+    the segment is of searchsvc's codec and open; else None (read through a matcher)."""
     terms = getattr(reader, "_terms", None)
     if not isinstance(terms, CompactTermsReader) or reader.is_closed or field not in reader.schema:
+        return None
+    return _TermRecord(terms, terms.term_info(field, reader._text_to_bytes(field, text)))
+
+
+def _leaf_postings(
+    reader: Any,
+    field: str,
+    text: str,
+    with_positions: bool,
+    record: _TermRecord | None = None,
+) -> _SegmentPostings:
+    """One segment's postings of ``text`` (TermNotFound if it has none). A segment of
+    searchsvc's codec is read from the term's record (``record``, where the caller has
+    looked it up), without a matcher; others through their matcher."""
+    record = record or _term_record(reader, field, text)
+    if record is None:
         return _segment_postings(reader.postings(field, text), with_positions)
-    info = terms.term_info(field, reader._text_to_bytes(field, text))
-    if info.is_inlined():
-        return _listed_postings(*info.inlined_postings(), with_positions)
-    decoded = terms.decode_postings(info, reader.schema[field].format)
+    if record.info.is_inlined():
+        return _listed_postings(*record.info.inlined_postings(), with_positions)
+    decoded = record.terms.decode_postings(record.info, reader.schema[field].format)
     return _decoded_postings(decoded, with_positions)
 
 
