@@ -613,27 +613,26 @@ def block_spans(extent: bytes) -> tuple[np.ndarray, np.ndarray]:
     """
     starts, end = block_starts(extent)
     header_starts = np.array(starts, dtype=np.int64)
-    ends = np.append(header_starts[1:] - _LENGTH.size, end)
-    if (ends - header_starts < _BLOCK_HEADER.size).any():
-        raise ValueError("postings block shorter than its header")
-    return header_starts, ends
+    return header_starts, np.append(header_starts[1:] - _LENGTH.size, end)
 
 
 def block_starts(extent: bytes) -> tuple[list[int], int]:
     """Where each block's header starts in one term's postings, and where the last block
     ends: :func:`block_spans` without NumPy, for a merge that visits a term's few blocks
-    one by one (the lengths are not checked against the header's size)."""
+    one by one. Each block's length is checked against its header's size on the way."""
     if extent[:4] != BLOCK_MAGIC:
         raise ValueError(f"postings start with {extent[:4]!r}, not {BLOCK_MAGIC!r}")
     starts: list[int] = []
     add_start = starts.append
     unpack_length = _LENGTH.unpack_from
-    step = _LENGTH.size
+    step, shortest = _LENGTH.size, _BLOCK_HEADER.size
     position, size = len(BLOCK_MAGIC), len(extent)
     while position < size:
         (length,) = unpack_length(extent, position)
         position += step
         add_start(position)
+        if -shortest < length < shortest:
+            raise ValueError("postings block shorter than its header")
         if length < 0:
             if position - length > size:
                 raise ValueError("postings block runs past the term's postings")

@@ -36,7 +36,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from heapq import merge as merge_sorted
 from itertools import groupby
-from operator import itemgetter, sub
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,6 @@ _RECORD_IDS_AT = _TERM_INFO.size - _RECORD_IDS.size
 _BLOCK_LENGTH = struct.Struct("!i")
 _BLOCK_IDS = struct.Struct("<II")
 _BLOCK_IDS_AT = struct.calcsize("<H")
-_BLOCK_HEADER_SIZE = struct.calcsize("<HIIfBBB")
 #: A record's key and value lengths in Whoosh's hash files.
 _KEY_LENGTHS = struct.Struct("!ii")
 #: Whole-number type codes of ``struct``, whose numeric columns are read in one piece.
@@ -517,10 +516,7 @@ def _moved_blocks(postings: bytes, offset: int, *, last: bool) -> bytes | bytear
         if postings[: len(BLOCK_MAGIC)] != BLOCK_MAGIC:
             raise ValueError(f"postings start with {postings[:4]!r}, not {BLOCK_MAGIC!r}")
         return postings[len(BLOCK_MAGIC) :]
-    starts, end = block_starts(postings)
-    ends = [start - _BLOCK_LENGTH.size for start in starts[1:]]
-    if min(map(sub, [*ends, end], starts)) < _BLOCK_HEADER_SIZE:
-        raise ValueError("postings block shorter than its header")
+    starts, _ = block_starts(postings)
     blocks = bytearray(postings)
     if offset:
         for start in starts:
