@@ -104,6 +104,8 @@ WORDS = [
     "date:[2023-07-01 TO 2024-02-29]",
     "date:[TO 2023-01-01]",
 ]
+#: The words of :data:`WORDS` without phrases, prefixes or fields.
+PLAIN_WORDS = [word for word in WORDS if word.isalpha() and word != "the"]
 PIECES = st.one_of(st.sampled_from(WORDS), st.sampled_from(["OR", "-", "NOT", "(", ")", "AND"]))
 
 
@@ -124,6 +126,26 @@ def test_same_articles_as_whoosh(engine: SearchEngine, whoosh_ids, pieces: list[
     assert set(found[: result.all_words_total]) == with_all, text
     assert set(found) == listed, text
     assert (result.total, result.all_words_total) == (len(listed), len(with_all))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(PLAIN_WORDS), min_size=2, max_size=3, unique=True),
+    st.integers(1, 6),
+    st.integers(1, 3),
+)
+def test_a_page_is_its_place_in_the_whole_list(
+    engine: SearchEngine, words: list[str], per_page: int, page: int
+) -> None:
+    """Each page holds the hits, scores included, of the whole list at its place. A short
+    page scores only the articles with all the words when they fill it; feedback's first
+    articles, and so every score, must not depend on how far the page reaches."""
+    text = " ".join(words)
+    whole = engine.search(SearchRequest(query=text, per_page=100)).hits
+    shown = engine.search(SearchRequest(query=text, per_page=per_page, page=page)).hits
+    start = (page - 1) * per_page
+    expected = [(hit.id, hit.score) for hit in whole[start : start + per_page]]
+    assert [(hit.id, hit.score) for hit in shown] == expected
 
 
 #: Scores with many ties, and any others.

@@ -318,18 +318,25 @@ class QueryMatcher:
         the rest, each part in its own order of relevance. With feedback on, the first
         ``feedback_docs`` of that order lend the query their words (see ``feedback``)
         before the final order is taken.
+
+        Only the parts the order reaches are scored: where the articles with all the
+        words fill the page and feedback's first articles, the rest are never read (a
+        pair of common words at a million articles matches about a hundred times as many
+        articles as have both). The rerank's ``depth`` does not reach further: its bonus
+        only reorders a part's head, so a part the page does not show needs none.
         """
         parts = [scores for leaf in leaves if (scores := self.leaf_scores(leaf)) is not None]
         config = self.reading.ranking
-        every = docs.ids
-        scores = sum_scores(every, parts, self.columns.size)
-        tiers = split_tiers(docs, first)
-        if config.feedback_docs and parts:
-            top = self._tiered_top(every, scores, tiers, config.feedback_docs)
-            scores = scores + self._feedback(every, top, len(parts))
         near_terms = near_terms[:MAX_PROXIMITY_WORDS]
         boosting = len(near_terms) > 1 and (config.phrase_boost or config.proximity_boost)
         depth = config.rerank_depth if boosting else 0
+        feedback_docs = config.feedback_docs if parts else 0
+        tiers = reached_tiers(split_tiers(docs, first), max(count, feedback_docs))
+        every = tiers[0].ids if len(tiers) == 1 else docs.ids
+        scores = sum_scores(every, parts, self.columns.size)
+        if feedback_docs:
+            top = self._tiered_top(every, scores, tiers, feedback_docs)
+            scores = scores + self._feedback(every, top, len(parts))
         return self._tiered_top(every, scores, tiers, count, depth, near_terms)
 
     def _tiered_top(
@@ -497,6 +504,17 @@ def top_contenders(scores: np.ndarray, count: int) -> np.ndarray | None:
     maxima = scores[: blocks * CONTENDER_BLOCK].reshape(blocks, CONTENDER_BLOCK).max(axis=1)
     bound = np.partition(maxima, blocks - count)[blocks - count]
     return np.flatnonzero(scores >= bound)
+
+
+def reached_tiers(tiers: list[DocSet], count: int) -> list[DocSet]:
+    """The first of ``tiers`` that together hold ``count`` articles (all if they do not):
+    the parts an order of ``count`` articles, tier after tier, takes its articles from."""
+    held = 0
+    for reached, tier in enumerate(tiers, 1):
+        held += len(tier)
+        if held >= count:
+            return tiers[:reached]
+    return tiers
 
 
 def split_tiers(docs: DocSet, first: DocSet | None) -> list[DocSet]:
