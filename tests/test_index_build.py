@@ -11,6 +11,7 @@ from test_index_support import STORIES, index_settings, story, write_corpus, wri
 from whoosh.qparser import QueryParser
 from whoosh.query import DateRange, Term
 
+from searchsvc.articles.batches import BATCH_ARTICLES
 from searchsvc.index import (
     BuildFailed,
     BuildInProgress,
@@ -21,6 +22,7 @@ from searchsvc.index import (
 )
 from searchsvc.index.build import build_generation, hold_build_lock
 from searchsvc.index.generations import complete_generations, generations_dir
+from searchsvc.index.versions import signature
 
 
 @pytest.fixture
@@ -88,6 +90,21 @@ def test_facet_fields_and_columns(built) -> None:
     assert article["date"] == "2024-02-26"
     assert article["dateline_place"]["key"] == place
     assert article["format"] == "jsonl"
+
+
+def test_each_article_keeps_its_own_copy_signature(tmp_path: Path) -> None:
+    """Workers make signatures a batch at a time: over several batches (articles without
+    words among them), each document's column holds its own article's signature."""
+    records = [
+        story(f"s{number}", f"Harvest report {number}", " ".join(["wheat"] * (number % 7)))
+        for number in range(2 * BATCH_ARTICLES + 5)
+    ]
+    settings = index_settings(tmp_path)
+    build_index([write_corpus(tmp_path / "corpus", records)], settings)
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        column = searcher.reader().column_reader("versions")
+        for docnum, stored in searcher.reader().iter_docs():
+            assert column[docnum] == signature(stored["title"], stored["body"])
 
 
 def test_highlighting_uses_the_stored_text(built) -> None:

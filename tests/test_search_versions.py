@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -26,6 +27,7 @@ from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.index.versions import (
     BAND_BYTES,
     RUN_ROWS,
+    SIGNATURE_ARTICLES,
     SIGNATURE_BYTES,
     candidate_pairs,
     encoded_runs,
@@ -34,6 +36,7 @@ from searchsvc.index.versions import (
     linked_groups,
     shingles,
     signature,
+    signatures,
     word_runs,
 )
 from searchsvc.opensearch.copies import stories_of
@@ -93,6 +96,25 @@ def datasketch_signature(title: str, body: str) -> bytes:
 )
 def test_signatures_are_datasketchs_minhash_byte_for_byte(title, body):
     assert signature(title, body) == datasketch_signature(title, body)
+
+
+#: Texts with words (some ASCII, some not) and without, for signatures made together.
+article_texts = st.tuples(
+    st.sampled_from(["", "Copper strike", "Zürich talks", "..."]),
+    st.lists(
+        st.sampled_from(["copper", "mine", "São", "Paulo", "strike", "-", "ends"]), max_size=9
+    ).map(" ".join),
+)
+
+
+@hypothesis_settings(max_examples=25, deadline=None)  # each example is two runs of articles
+@given(
+    st.lists(article_texts, min_size=SIGNATURE_ARTICLES - 1, max_size=2 * SIGNATURE_ARTICLES + 1)
+)
+def test_signatures_made_together_are_each_articles_own(texts):
+    """Runs of articles share one NumPy array; each still gets datasketch's signature of
+    its own text, articles without words included, across the runs' ends."""
+    assert signatures(texts) == [datasketch_signature(title, body) for title, body in texts]
 
 
 @given(

@@ -45,6 +45,9 @@ BAND_BYTES = 3
 #: grow with its length rather than its square, and its copies, each similar to its
 #: neighbours, still join one group.
 RUN_ROWS = 128
+#: Articles whose shingles are permuted in one array: about 10,000 shingles of news, whose
+#: permutations (2.6 MB) stay in the processor's cache, where a whole batch's would not.
+SIGNATURE_ARTICLES = 64
 _SEED = 20261129
 _WORD = re.compile(r"\w+")
 #: ASCII byte -> itself lowercased where ``\w`` matches it (letters, digits, ``_``), else a
@@ -128,19 +131,43 @@ def _premix(hashes: np.ndarray) -> np.ndarray:
 
 
 def signature(title: str, body: str) -> bytes:
-    """The article's b-bit MinHash signature, or ``b""`` when it has no words.
+    """The article's b-bit MinHash signature, or ``b""`` when it has no words."""
+    return signatures([(title, body)])[0]
+
+
+def signatures(texts: Sequence[tuple[str, str]]) -> list[bytes]:
+    """The :func:`signature` of each ``(title, body)`` of ``texts``, in order.
 
     CRC-32 hashes the shingles: datasketch's default SHA-1 costs twice the time per
     article, and the permutations mix the values anyway. All permutations of all shingles
-    are one ``(SIGNATURE_BYTES, shingles)`` array whose rows' minima are the MinHash values;
+    of :data:`SIGNATURE_ARTICLES` articles are one ``(SIGNATURE_BYTES, shingles)`` array,
+    each article's columns a run whose row minima are its MinHash values: a few NumPy calls
+    per run of articles rather than per article (over Reuters: 0.7x the CPU).
     uint32 arithmetic wraps, which is the ``mod 2**32`` of the affine32 scheme.
     """
-    hashes = shingle_hashes(f"{title}\n{body}")
-    if not hashes.size:
-        return b""
-    permuted = _A * _premix(hashes)
+    found: list[bytes] = []
+    for start in range(0, len(texts), SIGNATURE_ARTICLES):
+        found += _run_signatures(texts[start : start + SIGNATURE_ARTICLES])
+    return found
+
+
+def _run_signatures(texts: Sequence[tuple[str, str]]) -> list[bytes]:
+    """:func:`signatures` of one run of articles; those without words are left out of
+    the array (an empty run has no minimum)."""
+    hashes = [shingle_hashes(f"{title}\n{body}") for title, body in texts]
+    sizes = np.fromiter(map(len, hashes), dtype=np.int64, count=len(hashes))
+    found = [b""] * len(texts)
+    worded = np.flatnonzero(sizes).tolist()
+    if not worded:
+        return found
+    permuted = _A * _premix(np.concatenate(hashes))
     permuted += _B
-    return (permuted.min(axis=1) & 0xFF).astype(np.uint8).tobytes()
+    starts = np.cumsum(sizes[worded]) - sizes[worded]
+    minima = (np.minimum.reduceat(permuted, starts, axis=1) & 0xFF).astype(np.uint8)
+    rows = minima.T.tobytes()
+    for row, article in enumerate(worded):
+        found[article] = rows[row * SIGNATURE_BYTES : (row + 1) * SIGNATURE_BYTES]
+    return found
 
 
 def estimated_similarity(agreeing: np.ndarray) -> np.ndarray:

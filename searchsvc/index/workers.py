@@ -17,14 +17,16 @@ import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
 
+from searchsvc.articles.batches import BATCH_ARTICLES
 from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
-from searchsvc.index.schema import article_document
+from searchsvc.index.schema import article_documents
 from searchsvc.index.segments import BulkSegmentWriter
 
 #: Messages a worker sends on the results queue: (kind, worker number, payload).
@@ -124,10 +126,12 @@ def _write_segments(
     count = unreported = 0
     try:
         while (unit := jobs.get()) is not None:
-            for article in _read_unit(read_file, unit, report, config.max_file_bytes):
+            for document in _documents(
+                _read_unit(read_file, unit, report, config.max_file_bytes), plain
+            ):
                 if writer is None:
                     writer = BulkSegmentWriter(ix, compression=config.compression)
-                writer.add_document(**article_document(article, plain))
+                writer.add_document(**document)
                 count += 1
                 unreported += 1
                 if unreported >= PROGRESS_EVERY:
@@ -157,6 +161,13 @@ def _read_unit(
 ) -> Iterator[Article]:
     in_part = {} if unit.part is None else {"part": unit.part}  # readers of whole files
     return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **in_part)
+
+
+def _documents(articles: Iterator[Article], plain: Any) -> Iterator[dict[str, Any]]:
+    """The documents of ``articles``, made :data:`BATCH_ARTICLES` at a time so that
+    their copy signatures are computed together."""
+    while batch := list(islice(articles, BATCH_ARTICLES)):
+        yield from article_documents(batch, plain)
 
 
 def _close_files(writer: BulkSegmentWriter) -> None:
