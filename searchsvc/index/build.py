@@ -267,7 +267,9 @@ def _build(
         if procs == 1:
             outcomes = [run_in_process(units, config, tracker)]
         else:
-            outcomes = run_workers(units, config, procs, tracker, lock_fds=lock_fds)
+            outcomes = run_workers(
+                units, config, procs, tracker, lock_fds=lock_fds, meanwhile=_import_checks
+            )
     finally:
         tracker.close()
 
@@ -356,6 +358,14 @@ def _build(
         duplicates_removed=duplicates,
         meta=meta,
     )
+
+
+def _import_checks() -> None:
+    """Import what the build's end runs (the search side's columns and copy pairs: 70
+    modules, 0.1 s of CPU) while the workers index, rather than after them, when it is
+    all the build does."""
+    import searchsvc.search.columns
+    import searchsvc.search.copy_pairs  # noqa: F401
 
 
 def _cache_columns(storage: FileStorage) -> None:

@@ -15,6 +15,7 @@ import multiprocessing
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,12 @@ def run_workers(
     tracker: ProgressTracker,
     *,
     lock_fds: tuple[int, ...] = (),
+    meanwhile: Callable[[], object] | None = None,
 ) -> list[tuple]:
     """Start ``procs`` workers over ``units``; their outcomes in worker order.
+
+    ``meanwhile`` runs here once the workers have started: what the build needs after
+    them (imports, say) costs no time of its own while this process would only wait.
 
     ``fork`` when this process runs no other thread (workers start without importing
     anything again, sharing what ``config.preload`` loaded here once; they close the
@@ -72,6 +77,8 @@ def run_workers(
     outcomes: dict[int, tuple] = {}
     drained = False
     try:
+        if meanwhile is not None:
+            meanwhile()
         while len(outcomes) < procs:
             try:
                 kind, number, payload = results.get(timeout=0.5)
