@@ -216,7 +216,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "language": ("searchsvc.articles.languages:article_language",),
     "tokenizing": ("searchsvc.analysis:NewsAnalysis.surface_positions",),
     "stemming": ("searchsvc.index.schema:NewsText.surface_terms",),
-    "signatures": ("searchsvc.index.schema:signature",),
+    "signatures": ("searchsvc.index.schema:signature", "searchsvc.index.schema:signatures"),
     "add_document, rest": ("searchsvc.index.segments:BulkSegmentWriter.add_document",),
     "segment write": ("searchsvc.index.workers:_finish_segment",),
 }
