@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from test_search_corpus import corpus_settings
 
-from searchsvc.search import SearchEngine, SearchRequest, SearchResult
+from searchsvc.search import RankingConfig, SearchEngine, SearchRequest, SearchResult
+from searchsvc.search.docsets import DocSet
+from searchsvc.search.serving import ServingIndex
 
 BAKU, LONDON, TOKYO, NEW_YORK = "geo:587084", "geo:2643743", "geo:1850147", "geo:5128581"
 
@@ -189,3 +196,30 @@ def test_histogram_of_a_query_and_of_nothing(engine: SearchEngine) -> None:
     assert undated_only.buckets == [] and undated_only.undated == 1
     empty = search(engine, "zzzzzz").dates
     assert empty.buckets == [] and empty.undated == 0
+
+
+@pytest.fixture(scope="module")
+def columns(tmp_path_factory: pytest.TempPathFactory):
+    serving = ServingIndex(corpus_settings(tmp_path_factory).index_dir, RankingConfig())
+    try:
+        with serving.reading() as reading:
+            yield reading.columns
+    finally:
+        serving.close()
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_each_facet_counts_the_keys_of_any_set_of_documents(columns, data: st.DataObject) -> None:
+    """A facet's counts over any documents (few, so counted directly, or most, so counted
+    as every document less the others) are those of its documents' keys one by one."""
+    docnums = data.draw(st.sets(st.integers(0, columns.size - 1)))
+    docs = DocSet.from_ids(np.array(sorted(docnums), dtype=np.int64), columns.size)
+    for name in ("place", "source", "language", "places"):
+        column = getattr(columns, name)
+        keys_of = (
+            column.keys_of if name == "places" else lambda doc, c=column: (c.keys[c.codes[doc]],)
+        )
+        expected = Counter(key for doc in docnums for key in keys_of(doc))
+        counted = column.count_set(docs)
+        assert {column.keys[code]: int(n) for code, n in enumerate(counted) if n} == expected

@@ -14,7 +14,14 @@ from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.search import RankingConfig, SearchEngine, SearchRequest
 from searchsvc.search.columns import LENGTH_OF_BYTE
-from searchsvc.search.ranking import ByLengthByte, _add_by_doc, phrase_count, phrase_counts
+from searchsvc.search.ranking import (
+    ByLengthByte,
+    TermScores,
+    _add_by_doc,
+    phrase_count,
+    phrase_counts,
+    sum_scores,
+)
 from searchsvc.search.serving import ServingIndex
 
 FILLER = "Traders in the city said the outlook for the coming spring was uncertain."
@@ -90,7 +97,7 @@ def test_scores_are_positive_and_descending(settings: Settings) -> None:
     assert all(score > 0 for score in scores) and scores == sorted(scores, reverse=True)
 
 
-@pytest.mark.parametrize("size", [1000, 40], ids=["sorted merge", "collection-long arrays"])
+@pytest.mark.parametrize("size", [1000, 40], ids=["few documents", "most documents"])
 def test_fields_add_up_per_document_keeping_32_bit_docnums(size: int) -> None:
     title = np.array([3, 7, 20], dtype=np.int32)
     body = np.array([1, 3, 20, 30], dtype=np.int32)
@@ -98,6 +105,95 @@ def test_fields_add_up_per_document_keeping_32_bit_docnums(size: int) -> None:
     assert ids.dtype == np.int32
     assert ids.tolist() == [1, 3, 7, 20, 30]
     assert sums.tolist() == [0.125, 1.125, 2.0, 4.125, 0.125]
+    extra = np.array([0, 30], dtype=np.int32)
+    ids, sums = _add_by_doc([title, body, extra], [np.ones(3), np.ones(4), np.ones(2)], size)
+    assert ids.tolist() == [0, 1, 3, 7, 20, 30]
+    assert sums.tolist() == [1.0, 1.0, 2.0, 1.0, 2.0, 2.0]
+
+
+_SIZE = 60
+#: Parts draw their docnums from the first few, so that documents are in several parts.
+_SHARED = 12
+#: Values whose sums show the order of additions (0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1)
+#: and a missing start from zero (0.0 + -0.0 is 0.0).
+_VALUES = st.one_of(
+    st.floats(min_value=-1e9, max_value=1e9),
+    st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.3, 1e16, -1e16]),
+)
+
+
+@st.composite
+def _parts(draw: st.DrawFn, max_parts: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sorted, distinct docnums below ``_SHARED`` with a value each, 32- or 64-bit."""
+    parts = []
+    for _ in range(draw(st.integers(1, max_parts))):
+        ids = sorted(draw(st.sets(st.integers(0, _SHARED - 1))))
+        kind = draw(st.sampled_from([np.int32, np.int64]))
+        values = draw(st.lists(_VALUES, min_size=len(ids), max_size=len(ids)))
+        parts.append((np.array(ids, dtype=kind), np.array(values, dtype=np.float64)))
+    return parts
+
+
+def _sums_in_order(parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[int, float]:
+    """Each docnum's values added one by one from 0.0, part after part."""
+    sums: dict[int, float] = {}
+    for ids, values in parts:
+        for doc, value in zip(ids.tolist(), values.tolist(), strict=True):
+            sums[doc] = sums.get(doc, 0.0) + value
+    return sums
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(_parts(), st.sampled_from([_SIZE, 40 * _SIZE]))
+def test_fields_add_up_bit_for_bit_in_the_parts_order(
+    parts: list[tuple[np.ndarray, np.ndarray]], size: int
+) -> None:
+    """Whichever way the parts are combined (a merge of two, a sort of few docnums,
+    collection-long arrays), each sum is the one of adding in order from zero."""
+    expected = _sums_in_order(parts)
+    ids, sums = _add_by_doc([ids for ids, _ in parts], [values for _, values in parts], size)
+    assert ids.dtype == np.result_type(*(ids for ids, _ in parts))
+    assert ids.tolist() == sorted(expected)
+    assert sums.tobytes() == np.array([expected[doc] for doc in sorted(expected)]).tobytes()
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(_parts(), st.sets(st.integers(0, _SHARED + 2)), st.booleans())
+def test_a_documents_scores_add_up_bit_for_bit_in_the_parts_order(
+    parts: list[tuple[np.ndarray, np.ndarray]], others: set[int], exactly_the_matches: bool
+) -> None:
+    """The scores of any documents (those the parts score, or others too or instead)."""
+    expected = _sums_in_order(parts)
+    chosen = set(expected) if exactly_the_matches else others
+    docs = np.array(sorted(chosen), dtype=np.int64)
+    scores = sum_scores(docs, [TermScores(ids, values, 1.0) for ids, values in parts], _SIZE)
+    wanted = np.array([expected.get(doc, 0.0) for doc in sorted(chosen)])
+    assert scores.tobytes() == wanted.tobytes()
+
+
+def test_term_scores_of_a_real_index_combine_each_documents_fields(settings: Settings) -> None:
+    """BM25F of a word in titles and bodies: per document, its title and body frequencies
+    weighted by that document's norms, added, then saturated."""
+    ranking = RankingConfig()
+    serving = ServingIndex(settings.index_dir, ranking)
+    try:
+        with serving.reading() as reading:
+            bm25 = reading.bm25
+            for word in ("copper", "mine", "market", "interest", "lighthous", "trader"):
+                title, body = reading.postings("title", word), reading.postings("body", word)
+                occurrences = [("title", title.ids, title.tfs), ("body", body.ids, body.tfs)]
+                scored = bm25.term_scores(occurrences, 3)
+                tfs = {"title": dict(zip(title.ids.tolist(), title.tfs.tolist(), strict=True))}
+                tfs["body"] = dict(zip(body.ids.tolist(), body.tfs.tolist(), strict=True))
+                docs = sorted(set(tfs["title"]) | set(tfs["body"]))
+                assert docs and scored.ids.tolist() == docs
+                for doc, score in zip(docs, scored.scores.tolist(), strict=True):
+                    weighted = bm25.weighted_frequency(
+                        doc, tfs["title"].get(doc, 0), tfs["body"].get(doc, 0)
+                    )
+                    assert score == pytest.approx(bm25.saturate(weighted) * scored.idf, rel=1e-12)
+    finally:
+        serving.close()
 
 
 _POSITIONS = st.lists(st.integers(min_value=0, max_value=12), max_size=6)

