@@ -111,7 +111,7 @@ class MultiKeyColumn(_Keyed):
 
     def count(self, docs: np.ndarray) -> np.ndarray:
         """How many of ``docs`` (docnums) have each code: the codes of their entries,
-        gathered in order from each document's start to its end (``take``: a sixth faster
+        gathered in order from each document's start to its end (``take``: a sixth less time
         than an index for the millions of entries of a broad query's documents)."""
         entries = joined_ranges(self.offsets.take(docs), self.offsets.take(docs + 1))
         return np.bincount(self.codes.take(entries), minlength=len(self.keys))
