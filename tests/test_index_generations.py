@@ -75,12 +75,15 @@ def test_index_built_with_other_analysis_must_be_rebuilt(tmp_path: Path) -> None
         open_index(index_dir)
 
 
-@pytest.mark.parametrize(("version", "opens"), [(2, True), (3, True), (1, False), (4, False)])
+@pytest.mark.parametrize(
+    ("version", "opens"), [(2, True), (3, True), (4, True), (1, False), (5, False)]
+)
 def test_indexes_of_the_schema_versions_this_version_reads_open(
     tmp_path: Path, version: int, opens: bool
 ) -> None:
-    """Version 2 (postings blocks compressed whole) is still read; an index of a version
-    this program does not know, older or newer, is refused with a clear error."""
+    """Versions 2 (postings blocks compressed whole) and 3 (no stored feedback terms) are
+    still read; an index of a version this program does not know, older or newer, is
+    refused with a clear error."""
     settings = index_settings(tmp_path)
     only = build_index([write_corpus(tmp_path / "corpus")], settings).generation
     meta_path = generation_path(settings.index_dir, only) / "meta.json"

@@ -64,7 +64,7 @@ def test_updating_an_index_of_an_older_schema_version_records_this_one(settings)
         assert opened.meta["schema_version"] == 2
     update_articles(settings, [article("comet", "Comet seen", "A comet crossed the sky.")])
     with open_index(settings.index_dir) as opened:
-        assert opened.meta["schema_version"] == SCHEMA_VERSION == 3
+        assert opened.meta["schema_version"] == SCHEMA_VERSION == 4
     assert ids_for(settings.index_dir, "body", "comet") == {"comet"}
 
 

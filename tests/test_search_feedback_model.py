@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from searchsvc.analysis import stem_filter_for
 from searchsvc.index.schema import make_schema
+from searchsvc.index.termlists import MIN_WORD_LENGTH
 from searchsvc.search import feedback
 from searchsvc.search.docsets import DocSet
 from searchsvc.search.feedback import (
-    MIN_WORD_LENGTH,
     heaviest_first,
     postings_within,
     relevance_model,

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import build_index
+from searchsvc.index.termlists import MIN_WORD_LENGTH
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import RankingConfig
 from searchsvc.search.docsets import located
 from searchsvc.search.feedback import (
-    MIN_WORD_LENGTH,
     article_terms,
     expansion_doc_frequency,
     expansion_postings,

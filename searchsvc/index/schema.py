@@ -19,6 +19,8 @@ Field names are shared with ``searchsvc.search`` and ``searchsvc.web``:
                   (searching, sorting and the histogram read it)
 ``versions``      column only: the MinHash signature that groups copies of a story
 ``article``       stored dict with what a result needs beyond title and body
+``feedback_terms`` stored: the title and body terms feedback weighs, with their counts
+                  (``searchsvc.index.termlists``); absent from indexes of version 3
 """
 
 from __future__ import annotations
@@ -43,16 +45,18 @@ from searchsvc.analysis import (
     stopwords_for,
 )
 from searchsvc.articles.model import Article
+from searchsvc.index.termlists import FEEDBACK_TERMS_FIELD, feedback_terms
 from searchsvc.index.versions import signature, signatures
 
 #: Bumped when fields or files change in a way an existing program cannot read: an older
 #: program refuses an index of a newer version. 3: postings blocks whose ids and weights are
 #: stored plain (``searchsvc.index.codec.VALUES_COMPRESSED``), small weight multiples two a
-#: byte.
-SCHEMA_VERSION = 3
+#: byte. 4: each article's record stores its feedback terms (``feedback_terms``).
+SCHEMA_VERSION = 4
 #: Versions this program reads: version 2 differs only in how postings blocks are
-#: compressed, which every block's header records, and in weight encodings it never wrote.
-READABLE_SCHEMA_VERSIONS = (2, SCHEMA_VERSION)
+#: compressed, which every block's header records, and in weight encodings it never wrote;
+#: feedback reads the articles of versions 2 and 3, which store no terms, from their text.
+READABLE_SCHEMA_VERSIONS = (2, 3, SCHEMA_VERSION)
 TITLE_BOOST = 2.0
 
 
@@ -290,6 +294,7 @@ def make_schema() -> Schema:
         date_ordinal=COLUMN(columns.NumericColumn("i", default=0)),
         versions=COLUMN(columns.VarBytesColumn()),
         article=STORED(),
+        feedback_terms=STORED(),
     )
 
 
@@ -324,6 +329,7 @@ def article_document(
         "body_words": body,
         "article": display_record(article),
         "versions": signature(article.title, article.body) if versions is None else versions,
+        FEEDBACK_TERMS_FIELD: feedback_terms((title.positions, body.positions), title.language),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key

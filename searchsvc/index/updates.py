@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.writing import MERGE_SMALL, NO_MERGE
@@ -30,6 +31,7 @@ from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.opening import open_index
 from searchsvc.index.schema import SCHEMA_VERSION, article_document
 from searchsvc.index.status import now_iso, read_build_status
+from searchsvc.index.termlists import FEEDBACK_TERMS_FIELD
 from searchsvc.search.copy_pairs import remove_stale_pairs, write_copy_pairs
 
 #: Up to this many segments, commits add a segment and delete nothing on disk, so
@@ -68,9 +70,18 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
                 replaced += 1
             else:
                 added += 1
-            writer.add_document(**article_document(article, plain))
+            writer.add_document(**_fitted(article_document(article, plain), opened.schema))
             pending.add(article.id)
         return _commit(opened, writer, added=added, replaced=replaced)
+
+
+def _fitted(document: dict, schema: Schema) -> dict:
+    """``document`` for an index of ``schema``: one built before articles stored their
+    feedback terms (schema version 3) has no field for them, and feedback reads its
+    articles' terms from their text, added ones too."""
+    if FEEDBACK_TERMS_FIELD not in schema:
+        del document[FEEDBACK_TERMS_FIELD]
+    return document
 
 
 def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:

@@ -8,11 +8,12 @@ share of the article's words times that weight. The ``feedback_terms`` heaviest 
 ``1 - feedback_weight`` of the total. Only the order of the result set changes: the
 expansion words score the articles that matched the query, they do not add articles.
 
-Words are read from the stored title and body of those few articles with the index's
-own analysis in each article's language (stemmed, stopwords out), so no per-document
-term vectors are stored; as in ``related``, numbers and words in more than
-``feedback_max_share`` of the collection (a tenth; or in one article only) are left out:
-they describe the collection, not the topic.
+Words are the index's own terms of those few articles' titles and bodies, in each
+article's language (stemmed, stopwords out), stored in each article's record by the build
+(``searchsvc.index.termlists``); an index built before they were stored (schema version 3)
+has them read from the stored text with the same analysis. As in ``related``, numbers
+and words in more than ``feedback_max_share`` of the collection (a tenth; or in one
+article only) are left out: they describe the collection, not the topic.
 """
 
 from __future__ import annotations
@@ -30,21 +31,19 @@ from searchsvc.analysis import (
     stemmer_for,
     stopwords_for,
 )
+from searchsvc.index.termlists import FEEDBACK_TERMS_FIELD, WORD_BREAK, may_expand
 from searchsvc.search.docsets import DocSet, located
 from searchsvc.search.languages import language_docs
 from searchsvc.search.postings import TermFrequencies, TermPostings, read_frequencies
 from searchsvc.search.query import TEXT_FIELDS
 from searchsvc.search.snapshot import Reading
 
-MIN_WORD_LENGTH = 3
 #: Entries of one :func:`term_memo` before it is emptied (about 12 MB at most).
 TERM_MEMO_LIMIT = 100_000
 #: :func:`postings_within` searches a word's docnums for the scored articles when these
 #: are fewer than one in this many of its postings.
 _SEARCH_SHARE = 16
 _TERM_MEMOS: dict[tuple[bool, str], dict[str, str]] = {}
-#: Between the terms of :func:`article_terms`: a separator the tokenizer never keeps.
-_WORD_BREAK = "\n"
 #: A word's postings in one field as feedback reads them: both give ``ids`` and ``tfs_at``.
 Frequencies = TermPostings | TermFrequencies
 
@@ -180,7 +179,7 @@ def article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
     (numbers and short words left out), with their counts.
 
     Held compactly, cached per commit: the terms as one string (joined by
-    :data:`_WORD_BREAK`, which no term holds) and their counts as one array, in the
+    :data:`WORD_BREAK`, which no term holds) and their counts as one array, in the
     order the title and then the body first has them.
     """
     key = ("feedback-terms", doc)
@@ -189,12 +188,22 @@ def article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
 
 def _article_terms(reading: Reading, doc: int) -> tuple[str, np.ndarray]:
     stored = reading.stored(doc)
+    kept = stored.get(FEEDBACK_TERMS_FIELD)
+    if kept is not None:
+        return stored_terms(kept)
     words = text_terms(
         reading.searcher.schema["body"].analyzer,
         [stored.get(name) or "" for name in TEXT_FIELDS],
         (stored.get("article") or {}).get("language"),
     )
-    return _WORD_BREAK.join(words), np.fromiter(words.values(), np.int32, len(words))
+    return WORD_BREAK.join(words), np.fromiter(words.values(), np.int32, len(words))
+
+
+def stored_terms(kept: tuple[str, list[int]]) -> tuple[str, np.ndarray]:
+    """An article's terms as its record stores them (``searchsvc.index.termlists``) in the
+    shape of :func:`article_terms`."""
+    words, counts = kept
+    return words, np.array(counts, dtype=np.int32)
 
 
 def text_terms(
@@ -205,7 +214,7 @@ def text_terms(
     added up (without positions: only the counts weigh a word), and in the order the
     texts first have them.
 
-    The texts are read as one (joined by :data:`_WORD_BREAK`, which no token spans), their
+    The texts are read as one (joined by :data:`WORD_BREAK`, which no token spans), their
     tokens counted in C and each distinct token looked up once in :func:`term_memo`, so
     the Python work is one step per distinct token: a separate pass normalizing tokens and
     then one stemming words cost twice that, and most of an article's tokens are known
@@ -214,7 +223,7 @@ def text_terms(
     memo = term_memo(analyzer, key)
     known = memo.get
     words: dict[str, int] = {}
-    counted = Counter(analyzer.tokenizer.tokens(_WORD_BREAK.join(texts)))
+    counted = Counter(analyzer.tokenizer.tokens(WORD_BREAK.join(texts)))
     for token, count in counted.items():
         term = known(token)
         if term is None:
@@ -238,15 +247,15 @@ def term_memo(analyzer: NewsAnalysis, language: str) -> dict[str, str]:
 
 def _remember_term(memo: dict[str, str], analyzer: NewsAnalysis, language: str, token: str) -> str:
     """The term of a token new to ``memo`` (normalized, not a stopword of ``language``, then
-    stemmed by :func:`article_stemmer`; "" when a stopword, a number or shorter than
-    :data:`MIN_WORD_LENGTH`), remembered. The stem comes from the process-wide stemmer of
-    the language, so the stems found here are known to the highlighting of the same
-    articles, which comes next."""
+    stemmed by :func:`article_stemmer`; "" when a stopword, or a term that may not expand
+    a query: :func:`~searchsvc.index.termlists.may_expand`), remembered. The stem comes
+    from the process-wide stemmer of the language, so the stems found here are known to
+    the highlighting of the same articles, which comes next."""
     word = normalize_word(token)
     term = ""
     if word and word not in stopwords_for(language):
         term = article_stemmer(analyzer, language)(word)
-        if len(term) < MIN_WORD_LENGTH or term.isdigit():
+        if not may_expand(term):
             term = ""
     memo[token] = term
     return term
@@ -269,7 +278,7 @@ def _unstemmed(word: str) -> str:
 def term_list(terms: tuple[str, np.ndarray]) -> list[str]:
     """The terms of an :func:`article_terms` value, in the order of its counts."""
     words, counts = terms
-    return words.split(_WORD_BREAK) if len(counts) else []
+    return words.split(WORD_BREAK) if len(counts) else []
 
 
 def is_distinctive(reading: Reading, word: str) -> bool:
