@@ -5,16 +5,15 @@ and an index built before they were stored (schema version 3) gives the same sea
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh.fields import Schema
 
 from searchsvc.analysis import STEMMERS, STOPWORDS, UNSTEMMED, analysis_language
 from searchsvc.articles.model import Article
@@ -99,24 +98,14 @@ def test_stored_terms_are_those_feedback_reads_from_the_text(texts) -> None:
     assert derived(*texts) == read_from_text(*texts)
 
 
-@contextlib.contextmanager
-def word_memo_limit(entries: int) -> Iterator[None]:
-    """:data:`~searchsvc.index.termlists.WORD_MEMO_LIMIT` set to ``entries`` for a block."""
-    before = termlists.WORD_MEMO_LIMIT
-    termlists.WORD_MEMO_LIMIT = entries
-    try:
-        yield
-    finally:
-        termlists.WORD_MEMO_LIMIT = before
-
-
 @settings(max_examples=60, deadline=None)
 @given(articles=st.lists(article_texts(), min_size=1, max_size=6))
 def test_stored_terms_are_the_same_when_the_word_memo_empties(articles) -> None:
     """The memo of words, emptied at its limit while articles are indexed, gives each
     article the terms it gives without the limit."""
     expected = [read_from_text(*texts) for texts in articles]
-    with word_memo_limit(3):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(termlists, "WORD_MEMO_LIMIT", 3)
         assert [derived(*texts) for texts in articles] == expected
 
 
@@ -148,17 +137,14 @@ def story(number: int, rng: random.Random) -> dict:
 
 
 def later_articles(rng: random.Random) -> list[Article]:
-    """Replacements of built stories, and new ones of no known language or one not
-    analysed here."""
+    """Replacements of built stories, and new ones of no known language, of one not
+    analysed here, or of an analysed one."""
     replaced = [Article(**{**story(n, rng), "date": None}) for n in range(0, 60, 7)]
-    added = [
-        Article(id=f"n{n}", title=title, body=body, language=language)
-        for n, (title, body, language) in enumerate(
-            ("".join(rng.choices(COMMON + tuple(pieces_of(lang)), k=30)), f"Zürich {n}", lang)
-            for lang in (None, "xx", "ja", "de", None, "fi")
-            for n in range(3)
-        )
-    ]
+    added = []
+    for number, language in enumerate((None, "xx", "ja", "de", None, "fi") * 3):
+        pieces = [*COMMON, *pieces_of(language)]
+        title, body = ("".join(rng.choices(pieces, k=size)) for size in (5, 40))
+        added.append(Article(id=f"n{number:02d}", title=title, body=body, language=language))
     return replaced + added
 
 
@@ -222,7 +208,7 @@ def segment_count(index_dir: Path) -> int:
 
 
 @pytest.mark.parametrize("merged", [True, False])
-def test_every_articles_stored_terms_are_exact_built_and_updated(tmp_path: Path, merged: bool):
+def test_stored_terms_of_every_article_are_exact_built_and_updated(tmp_path: Path, merged: bool):
     built = build_stories(tmp_path, 240, merged=merged)
     assert (segment_count(built.index_dir) == 1) is merged
     assert assert_stored_terms_exact(built.index_dir) == 240
@@ -249,7 +235,7 @@ def test_stored_terms_survive_the_merges_of_many_updates(tmp_path: Path) -> None
 # --- an index of schema version 3 ----------------------------------------------------
 
 
-def schema_without_terms():
+def schema_without_terms() -> Schema:
     schema = make_schema()
     schema.remove(FEEDBACK_TERMS_FIELD)
     return schema
@@ -260,14 +246,15 @@ def build_version_3(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     with monkeypatch.context() as patch:
         patch.setattr(build, "make_schema", schema_without_terms)
         patch.setattr(build, "SCHEMA_VERSION", 3)
-        article_document = workers.article_document
+        article_documents = workers.article_documents
 
-        def document_without_terms(article, plain):
-            document = article_document(article, plain)
-            del document[FEEDBACK_TERMS_FIELD]
-            return document
+        def documents_without_terms(articles, plain):
+            documents = article_documents(articles, plain)
+            for document in documents:
+                del document[FEEDBACK_TERMS_FIELD]
+            return documents
 
-        patch.setattr(workers, "article_document", document_without_terms)
+        patch.setattr(workers, "article_documents", documents_without_terms)
         return build_stories(root, 120, merged=True)
 
 

@@ -63,7 +63,9 @@ def feedback_terms(texts: Sequence[dict[str, list[int]]], language: str) -> tupl
     return WORD_BREAK.join(counts), list(counts.values())
 
 
-def _text_tally(memo: dict[str, str], language: str, positions: dict[str, list[int]]) -> dict:
+def _text_tally(
+    memo: dict[str, str], language: str, positions: dict[str, list[int]]
+) -> dict[str, int]:
     """One text's terms that may expand a query, each with its words' count, in order.
 
     Counted by one C-level pass; where two words share a term (or several have none, ""),
