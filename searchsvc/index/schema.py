@@ -234,12 +234,12 @@ class NewsText(TEXT):
         return stemmed
 
     def _stemmer(self, language: str) -> CachedStemFilter | None:
-        """The stemmer of ``language`` (an analysis key): the analyzer's own for English,
-        whose memo lasts as long as the field."""
-        stemmer = self.analyzer.stemmer
-        if stemmer is not None and language != "en":
-            stemmer = stem_filter_for(language)
-        return stemmer
+        """The process-wide stemmer of ``language`` (an analysis key) where the field
+        stems: the one whose memo an article's feedback terms fill first
+        (``searchsvc.index.termlists``), so a word new to the process is stemmed once."""
+        if self.analyzer.stemmer is None:
+            return None
+        return stem_filter_for(language)
 
     def index(self, value: str | AnalyzedText | list | tuple, **kwargs: Any) -> Iterator[tuple]:
         if isinstance(value, (list, tuple)) or not isinstance(self.analyzer, NewsAnalysis):
