@@ -36,7 +36,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from whoosh.analysis import CompositeAnalyzer, Filter, Token, Tokenizer
 
@@ -256,10 +256,21 @@ class NewsStopFilter(Filter):
 
     Positions are renumbered over the kept words, as Whoosh's own StopFilter does,
     so the phrase "bank of america" matches text with and without the "of".
+
+    Pickled (into every table of contents, with the schema) as a sorted tuple: a set
+    pickles in the order of its string hashes, which ``PYTHONHASHSEED`` changes from
+    process to process, so the same build would not write the same bytes twice.
     """
 
     def __init__(self, stopwords: frozenset[str] = STOPWORDS) -> None:
         self.stopwords = frozenset(stopwords)
+
+    def __getstate__(self) -> dict[str, tuple[str, ...]]:
+        return {"stopwords": tuple(sorted(self.stopwords))}
+
+    def __setstate__(self, state: dict[str, Iterable[str]]) -> None:
+        """Takes the sorted tuple, and the frozenset that indexes written before hold."""
+        self.stopwords = frozenset(state["stopwords"])
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         stopwords = self.stopwords
