@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import searchsvc.places.dateline as datelines
 from searchsvc.articles.model import Place
 from searchsvc.places import find_places, get_gazetteer, resolve_dateline_place
 
@@ -177,6 +179,31 @@ def test_dateline_ambiguity_is_settled_by_the_country_the_story_names() -> None:
     assert resolve_dateline_place("SAN JOSE") == plain
     assert resolve_dateline_place("SAN JOSE", "Nothing about where.") == plain
     assert resolve_dateline_place("SAN JOSE", story) == costa_rica
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda rivals: rivals.clear(),
+        lambda rivals: rivals.reverse(),
+        lambda rivals: rivals.__setitem__(0, rivals[-1]),
+        lambda rivals: rivals.__delitem__(slice(1, None)),
+    ],
+    ids=["clear", "reverse", "replace-first", "drop-rest"],
+)
+def test_a_caller_cannot_change_what_a_dateline_is_remembered_as(mutate) -> None:
+    datelines._read_dateline.cache_clear()
+    story = "Costa Rica's coffee exports rose, Costa Rica's central bank said."
+    costa_rica = resolve_dateline_place("SAN JOSE", story)
+    place, rivals = datelines._read_dateline("SAN JOSE", get_gazetteer())
+    assert rivals is not None and len(rivals) > 1
+    answer = (place, list(rivals))
+    with contextlib.suppress(AttributeError, TypeError):  # an immutable answer refuses
+        mutate(rivals)
+    place_again, rivals_again = datelines._read_dateline("SAN JOSE", get_gazetteer())
+    assert (place_again, list(rivals_again or ())) == answer
+    assert resolve_dateline_place("SAN JOSE", story) == costa_rica
+    assert costa_rica is not None and costa_rica.country == "CR"
 
 
 def test_a_passing_mention_does_not_move_a_well_known_dateline() -> None:

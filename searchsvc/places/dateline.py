@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from searchsvc.articles.model import Place
 from searchsvc.config import cache_dir_from_env
@@ -89,12 +89,14 @@ def resolve_in(dateline: str, story_text: str, gazetteer: Gazetteer) -> Place | 
 @functools.lru_cache(maxsize=16_384)
 def _read_dateline(
     dateline: str, gazetteer: Gazetteer
-) -> tuple[Place | None, list[Candidate] | None]:
+) -> tuple[Place | None, tuple[Candidate, ...] | None]:
     """The place a dateline names without its story, and the namesakes the story must
     choose between when there are rivals (else None).
 
     Remembered: most stories are filed from a few places, and everything here depends on
-    the dateline alone.
+    the dateline alone. Every caller is handed the same answer, so it is immutable all
+    through (a tuple of frozen candidates): a caller that changed it would change the
+    answer for every later story from that dateline.
     """
     town, qualifiers = split_dateline(dateline)
     if not town:
@@ -108,13 +110,15 @@ def _read_dateline(
     if country:
         candidates = _in_country(candidates, country, state)
     elif candidates and has_rivals(candidates, _RIVAL_SHARE):
-        return candidates[0].place, candidates
+        return candidates[0].place, tuple(candidates)
     if candidates:
         return candidates[0].place, None
     return _raw_place(town, qualifiers, country, gazetteer), None
 
 
-def _settle_by_story(candidates: list[Candidate], story: str, gazetteer: Gazetteer) -> Candidate:
+def _settle_by_story(
+    candidates: Sequence[Candidate], story: str, gazetteer: Gazetteer
+) -> Candidate:
     """The namesake whose country the story names most, if clearly more than the first's.
 
     SAN JOSE in a story that names Costa Rica three times and the U.S. once is
