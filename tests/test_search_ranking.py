@@ -168,6 +168,7 @@ def test_a_documents_scores_add_up_bit_for_bit_in_the_parts_order(
     docs = np.array(sorted(chosen), dtype=np.int64)
     scores = sum_scores(docs, [TermScores(ids, values, 1.0) for ids, values in parts], _SIZE)
     wanted = np.array([expected.get(doc, 0.0) for doc in sorted(chosen)])
+    assert scores.dtype == np.float64  # bytes alone cannot tell 0.0 from an integer 0
     assert scores.tobytes() == wanted.tobytes()
 
 

@@ -281,9 +281,10 @@ def sum_scores(docs: np.ndarray, parts: Iterable[TermScores], size: int) -> np.n
 
     ``bincount`` adds each docnum's scores in the order given, from zero, as a scatter of
     each part in turn into zeros would, with fewer passes; a query of one word scores
-    exactly its own matches, which need no array as long as the collection.
+    exactly its own matches, which need no array as long as the collection. Parts that
+    score no document add nothing (``bincount`` of no weights would count in integers).
     """
-    parts = list(parts)
+    parts = [part for part in parts if len(part.ids)]
     if not parts:
         return np.zeros(len(docs))
     if len(parts) == 1 and np.array_equal(parts[0].ids, docs):
