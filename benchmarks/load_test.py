@@ -442,6 +442,10 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         rebuilder.join(timeout=5)
         end_resources = resources_at_rest(server.pid, server.port)
         watcher.join(timeout=2)
+    except BaseException:
+        # What the server said explains most failures (a worker's traceback or timeout).
+        print(f"the server's output (last part):\n{server.output()}", file=sys.stderr)
+        raise
     finally:
         server.stop()
     return summarize(
