@@ -8,6 +8,7 @@ that costs the server far less CPU). Each level runs for a bounded time and requ
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -116,9 +117,23 @@ class Server:
             time.sleep(0.01)
         raise RuntimeError(f"server did not answer within {timeout:.0f} s:\n{self.output()}")
 
-    def output(self) -> str:
+    def abort_workers(self, wait: float = 3.0) -> None:
+        """Abort the server's worker processes, as gunicorn does to one that hangs: each
+        writes where its threads were to the log (for a failed run to show) before it is
+        replaced."""
+        try:
+            workers = psutil.Process(self.process.pid).children()
+        except psutil.Error:
+            return  # the server is gone
+        for worker in workers:
+            with contextlib.suppress(psutil.Error):
+                worker.send_signal(signal.SIGABRT)
+        psutil.wait_procs(workers, timeout=wait)
+
+    def output(self, limit: int = 3000) -> str:
+        """The last ``limit`` characters the server wrote."""
         self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
+        return self.log.read().decode(errors="replace")[-limit:]
 
     def stop(self) -> None:
         if self.process.poll() is None:

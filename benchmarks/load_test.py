@@ -443,8 +443,10 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         end_resources = resources_at_rest(server.pid, server.port)
         watcher.join(timeout=2)
     except BaseException:
-        # What the server said explains most failures (a worker's traceback or timeout).
-        print(f"the server's output (last part):\n{server.output()}", file=sys.stderr)
+        # What the server said explains most failures (a worker's traceback or timeout);
+        # for a hang, its workers are asked where their threads are.
+        server.abort_workers()
+        print(f"the server's output (last part):\n{server.output(30_000)}", file=sys.stderr)
         raise
     finally:
         server.stop()

@@ -78,6 +78,25 @@ def test_workers_share_the_port_and_a_dead_one_is_replaced(index_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_an_aborted_worker_logs_its_threads_and_is_replaced(index_dir, tmp_path):
+    """gunicorn aborts a worker that stopped answering it (SIGABRT); the log then says
+    where each of the worker's threads was, and a new worker takes its place."""
+    server = WorkerServer(index_dir, tmp_path / "serve.log", workers=2)
+    try:
+        victim = min(server.wait_for_workers(2))
+        os.kill(victim, signal.SIGABRT)
+        server.wait_for_workers(2, other_than={victim})
+        log = server.output()
+        assert f"worker {victim} aborted; its threads were at:" in log
+        stacks = log.split(f"worker {victim} aborted", 1)[1]
+        assert "Current thread" in stacks and "gunicorn/workers/" in stacks, log
+        assert server.search("harbour")["total"] > 0
+    finally:
+        exit_code = server.stop()
+    assert exit_code == 0, server.output()
+
+
+@pytest.mark.slow
 def test_each_worker_reports_the_allocator_setting_it_serves_with(index_dir, tmp_path):
     """The setting is made where the worker serves from, and each worker says so."""
     server = WorkerServer(index_dir, tmp_path / "serve.log", workers=1)

@@ -9,13 +9,17 @@ the same throughput, CPU per request, memory and cold start, and a stop that ans
 request under way where the old one dropped 14 of 16.
 
 What gunicorn does not do for us: binding is done here, so that ``--port 0`` and a taken
-port are reported before anything forks, and a crash loop (workers that keep dying) stops
-the server instead of restarting workers forever. Each worker creates its own app and
-engine after the fork: open index files, searcher caches and locks are never shared.
+port are reported before anything forks, a crash loop (workers that keep dying) stops
+the server instead of restarting workers forever, and a worker that gunicorn aborts (it
+stopped answering its supervisor for gunicorn's timeout) first writes where each of its
+threads was to the log, so that a hang can be traced afterwards. Each worker creates its
+own app and engine after the fork: open index files, searcher caches and locks are never
+shared.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import socket
 import sys
@@ -109,6 +113,7 @@ class SearchService(BaseApplication):
             "control_socket_disable": True,
             "child_exit": self._child_exit,
             "worker_exit": _close_worker_app,
+            "worker_abort": _show_stacks,
         }
         for name, value in options.items():
             self.cfg.set(name, value)
@@ -131,6 +136,14 @@ class SearchService(BaseApplication):
                 f"{DEATH_WINDOW_SECONDS:.0f} s; giving up (see the errors above)"
             )
             raise HaltServer(self.gave_up, GAVE_UP)
+
+
+def _show_stacks(worker: Worker) -> None:
+    """Every thread's stack, to the log, from a worker being aborted (SIGABRT: gunicorn's
+    supervisor sends it to a worker silent past its timeout)."""
+    print(f"searchsvc: worker {worker.pid} aborted; its threads were at:", file=sys.stderr)
+    sys.stderr.flush()
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
 
 
 def _close_worker_app(arbiter: Arbiter, worker: Worker) -> None:
