@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -18,20 +21,27 @@ from searchsvc.index.status import StatusWriter
 from searchsvc.index.workers import WorkerConfig
 
 
+def prepare_build(root: Path) -> tuple[list[WorkUnit], WorkerConfig]:
+    """An empty index in ``root/generation`` and one work unit per fixture story."""
+    gen_dir = root / "generation"
+    gen_dir.mkdir()
+    FileStorage(str(gen_dir)).create_index(make_schema(), indexname="MAIN")
+    units = []
+    for number, record in enumerate(STORIES):
+        path = write_jsonl(root / "corpus" / f"{number}.jsonl", [record])
+        units.append(WorkUnit(str(path), path.stat().st_size))
+    return units, WorkerConfig(gen_dir=str(gen_dir), max_file_bytes=1 << 20, preload=None)
+
+
 def test_workers_leave_no_thread_behind(tmp_path: Path) -> None:
     """The merge that follows forks its workers only from an unthreaded process: the
     jobs queue's feeder thread must be gone when the workers' outcomes are returned
     (it outlived the queue's close about one time in three, so a few rounds)."""
     for round_number in range(5):
-        gen_dir = tmp_path / f"generation-{round_number}"
-        gen_dir.mkdir()
-        FileStorage(str(gen_dir)).create_index(make_schema(), indexname="MAIN")
-        units = []
-        for number, record in enumerate(STORIES):
-            path = write_jsonl(tmp_path / f"round-{round_number}" / f"{number}.jsonl", [record])
-            units.append(WorkUnit(str(path), path.stat().st_size))
-        config = WorkerConfig(gen_dir=str(gen_dir), max_file_bytes=1 << 20, preload=None)
-        tracker = ProgressTracker(units, StatusWriter(tmp_path), False, None)
+        root = tmp_path / f"round-{round_number}"
+        root.mkdir()
+        units, config = prepare_build(root)
+        tracker = ProgressTracker(units, StatusWriter(root), False, None)
         try:
             before = set(threading.enumerate())
             outcomes = run_workers(units, config, 2, tracker)
@@ -45,14 +55,7 @@ def test_workers_leave_no_thread_behind(tmp_path: Path) -> None:
 def test_the_build_process_works_meanwhile_while_the_workers_run(tmp_path: Path) -> None:
     """What the build needs after its workers runs in the build process once, while the
     workers are at work, and the workers' outcomes still come back whole."""
-    gen_dir = tmp_path / "generation"
-    gen_dir.mkdir()
-    FileStorage(str(gen_dir)).create_index(make_schema(), indexname="MAIN")
-    units = []
-    for number, record in enumerate(STORIES):
-        path = write_jsonl(tmp_path / "corpus" / f"{number}.jsonl", [record])
-        units.append(WorkUnit(str(path), path.stat().st_size))
-    config = WorkerConfig(gen_dir=str(gen_dir), max_file_bytes=1 << 20, preload=None)
+    units, config = prepare_build(tmp_path)
     seen: list[tuple[int, int]] = []
 
     def meanwhile() -> None:
@@ -67,3 +70,42 @@ def test_the_build_process_works_meanwhile_while_the_workers_run(tmp_path: Path)
     assert pid == os.getpid()
     assert workers_running > 0
     assert sum(written for _segments, _report, written in outcomes) == len(STORIES)
+
+
+# Runs run_workers in a fresh process (no thread left by other tests) and prints, for each
+# fork, how many threads the build process ran at that moment.
+_COUNT_THREADS_AT_FORKS = """
+import json, os, sys, threading
+from pathlib import Path
+from test_index_parallel import prepare_build
+from searchsvc.index.parallel import run_workers
+from searchsvc.index.progress import ProgressTracker
+from searchsvc.index.status import StatusWriter
+
+root = Path(sys.argv[1])
+units, config = prepare_build(root)
+threads_at_forks = []
+os.register_at_fork(before=lambda: threads_at_forks.append(threading.active_count()))
+tracker = ProgressTracker(units, StatusWriter(root), False, None)
+try:
+    run_workers(units, config, 2, tracker)
+finally:
+    tracker.close()
+print(json.dumps(threads_at_forks))
+"""
+
+
+def test_workers_are_forked_from_an_unthreaded_process(tmp_path: Path) -> None:
+    """Forking copies only the thread that forks: a lock another thread held then stays
+    held in the worker for good. The jobs queue's feeder thread, started by the first job
+    put on it, must therefore not run yet when the workers are forked."""
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_THREADS_AT_FORKS, str(tmp_path)],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=120,  # hang guard
+    )
+    assert done.returncode == 0, done.stderr
+    threads_at_forks = json.loads(done.stdout.splitlines()[-1])
+    assert threads_at_forks == [1, 1]

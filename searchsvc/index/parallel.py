@@ -64,10 +64,6 @@ def run_workers(
         context = multiprocessing.get_context("spawn")
     jobs = context.Queue()
     results = context.Queue()
-    for unit in units:
-        jobs.put(unit)
-    for _ in range(procs):
-        jobs.put(None)
     workers = [
         context.Process(target=run_worker, args=(n, config, jobs, results), daemon=True)
         for n in range(procs)
@@ -77,6 +73,12 @@ def run_workers(
     outcomes: dict[int, tuple] = {}
     drained = False
     try:
+        # Only now: the first job put starts the queue's feeder thread, which must not
+        # run while the workers are forked.
+        for unit in units:
+            jobs.put(unit)
+        for _ in range(procs):
+            jobs.put(None)
         if meanwhile is not None:
             meanwhile()
         while len(outcomes) < procs:
