@@ -17,8 +17,9 @@ fresh process per run (CPU seconds of ``add_document`` and of the segment's flus
 
 ``--stages`` (with ``--baseline DIR``) splits the CPU of a 2-worker build by stage: the
 start-up (the interpreter and the imports, before the build starts and forks), reading,
-datelines, places, language, tokenizing, stemming, signatures, the rest of adding a
-document, the segment write, and whatever is left (start, merge, checks), each stage's
+datelines, places, language, tokenizing, stemming, the feedback terms, signatures, the
+rest of adding a document, the segment write, the merge's processes, and whatever is left
+(the parent's start, merge and checks, the workers' start and end), each stage's
 own time without the stages it calls, summed over the workers. A stage's time carries the
 cost of two ``process_time`` calls per timed call (under 0.2 s over the whole build).
 
@@ -216,6 +217,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "language": ("searchsvc.articles.languages:article_language",),
     "tokenizing": ("searchsvc.analysis:NewsAnalysis.surface_positions",),
     "stemming": ("searchsvc.index.schema:NewsText.surface_terms",),
+    "feedback terms": ("searchsvc.index.schema:feedback_terms",),
     "signatures": ("searchsvc.index.schema:signature", "searchsvc.index.schema:signatures"),
     "add_document, rest": ("searchsvc.index.segments:BulkSegmentWriter.add_document",),
     "segment write": ("searchsvc.index.workers:_finish_segment",),
@@ -321,12 +323,16 @@ def stages_child(out_dir: Path, files: list[Path]) -> None:
     started = time.process_time()  # since the process started: the interpreter, imports
     count = build_index(files, settings, show_progress=False)
     parent = time.process_time() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers = [json.loads(path.read_text()) for path in totals_dir.iterdir()]
+    in_workers = sum(w["process"] for w in workers)
     stages = {"start-up (interpreter, imports)": started}
     stages.update({stage: sum(w[stage] for w in workers) for stage in STAGES})
-    stages["rest (parent, workers' start and end)"] = (
-        started + parent + sum(w["process"] for w in workers) - sum(stages.values())
-    )
+    rest = started + parent + in_workers - sum(stages.values())
+    # The merge's pool processes, which no timer reaches (every child process ended and
+    # waited for, less the workers' own CPU).
+    stages["merge's processes"] = children.ru_utime + children.ru_stime - in_workers
+    stages["rest (parent, workers' start and end)"] = rest
     print(json.dumps({"stages": stages, "result": str(count)}))
 
 
