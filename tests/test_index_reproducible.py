@@ -41,7 +41,8 @@ FRENCH_STORY = story(
 )
 
 
-def build_in_process(index_dir: Path, corpus: Path, hash_seed: str) -> subprocess.Popen:
+def start_seeded_build(index_dir: Path, corpus: Path, hash_seed: str) -> subprocess.Popen:
+    """A one-process ``build-index`` of ``corpus`` under ``hash_seed``, started."""
     env = {
         **os.environ,
         "PYTHONHASHSEED": hash_seed,
@@ -67,7 +68,7 @@ def generation_files(index_dir: Path) -> dict[str, bytes]:
 def test_builds_write_the_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus", [*STORIES, FRENCH_STORY])
     builds = {seed: tmp_path / f"index-{seed}" for seed in ("1", "2")}
-    processes = [build_in_process(index_dir, corpus, seed) for seed, index_dir in builds.items()]
+    processes = [start_seeded_build(index_dir, corpus, seed) for seed, index_dir in builds.items()]
     for process in processes:
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, out + err
