@@ -73,6 +73,7 @@ from searchsvc.index.doccolumns import BulkColumnWriter, buffered_column
 from searchsvc.index.segments import COMPRESS_FROM, INLINE_LIMIT
 from searchsvc.index.stored import DICTIONARY_EXT, join_dictionary_tables
 from searchsvc.index.termtable import TermTable
+from searchsvc.index.workers import exit_when_orphaned
 
 #: The column of stored fields, whatever the schema.
 STORED = "_stored"
@@ -208,13 +209,19 @@ def _indexed_fields(storage: FileStorage, segments: list) -> list[str]:
 @contextlib.contextmanager
 def _job_runner(procs: int) -> Iterator[Callable[..., Future]]:
     """A ``submit(function, *args)`` running jobs in a pool of ``procs`` processes
-    (forking only an unthreaded process), or here, one by one, for one process."""
+    (forking only an unthreaded process; each ends once this process has), or here, one
+    by one, for one process."""
     if procs <= 1:
         yield _run_here
         return
     method = "fork" if threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=procs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=procs,
+        mp_context=context,
+        initializer=exit_when_orphaned,
+        initargs=(os.getpid(),),
+    ) as pool:
         try:
             yield pool.submit
         except BaseException:

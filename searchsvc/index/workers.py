@@ -14,6 +14,9 @@ import contextlib
 import gc
 import importlib
 import os
+import queue
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +35,9 @@ from searchsvc.index.segments import BulkSegmentWriter
 #: Messages a worker sends on the results queue: (kind, worker number, payload).
 PROGRESS, FILE_DONE, FINISHED, FAILED = "progress", "file", "finished", "failed"
 PROGRESS_EVERY = 50
+#: Seconds a worker waits for its next job before it checks that the build still runs
+#: (and a pool worker of the merge sleeps between those checks).
+JOB_WAIT_SECONDS = 0.5
 
 ReadFile = Callable[..., Iterator[Article]]
 
@@ -125,7 +131,7 @@ def _write_segments(
     writer: BulkSegmentWriter | None = None
     count = unreported = 0
     try:
-        while (unit := jobs.get()) is not None:
+        while (unit := _next_job(jobs, config)) is not None:
             for document in _documents(
                 _read_unit(read_file, unit, report, config.max_file_bytes), plain
             ):
@@ -154,6 +160,18 @@ def _write_segments(
             _close_files(writer)
         raise
     return segments, report, count
+
+
+def _next_job(jobs: Any, config: WorkerConfig) -> WorkUnit | None:
+    """The next unit of work, ``None`` at the end. Waited for only while the build runs:
+    every forked worker holds the jobs pipe's write end too, so the pipe never reports
+    the end of a build killed before it queued every job, and a plain wait for it then
+    lasted for good (orphans of a stopped ``serve`` that was building stayed up)."""
+    while True:
+        try:
+            return jobs.get(timeout=JOB_WAIT_SECONDS)
+        except queue.Empty:
+            _check_parent(config)
 
 
 def _read_unit(
@@ -190,3 +208,19 @@ def _finish_segment(writer: BulkSegmentWriter) -> Any:
 def _check_parent(config: WorkerConfig) -> None:
     if config.parent_pid and os.getppid() != config.parent_pid:
         raise _ParentGone
+
+
+def exit_when_orphaned(parent_pid: int) -> None:
+    """A process pool's initializer (the merge's): end this worker once ``parent_pid`` is
+    no longer its parent. A pool's workers wait for their next job on a pipe whose write
+    end they hold too, so the workers of a killed build waited for good, each holding a
+    process and its memory. Checked by a thread of its own: a job may run for minutes."""
+    watch = threading.Thread(target=_exit_after, args=(parent_pid,), name="orphan-watch")
+    watch.daemon = True
+    watch.start()
+
+
+def _exit_after(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(JOB_WAIT_SECONDS)
+    os._exit(1)
