@@ -48,16 +48,39 @@ def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "searchsvc", "serve", "--host", HOST, "--port", str(port)]
 
 
+class Terminated(SystemExit):
+    """This process was asked to stop (SIGTERM): it unwinds, and exits with 128 + 15."""
+
+
+def exit_on_terminate() -> None:
+    """Turn SIGTERM into :class:`Terminated`, where no one has handled it yet. Its default
+    ends the process at once, and the servers it started in sessions of their own (which
+    a stop of the process group does not reach) stayed up on their ports. Only the main
+    thread sets handlers; a server started from another thread leaves them as they are."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(128 + signum)
+
+
 class Server:
     """``searchsvc serve`` in a child process over an index, on a free loopback port.
 
     It runs in its own session and is stopped with SIGTERM (the whole session is killed
-    if that hangs). ``settings`` are ``SEARCHSVC_*`` variables for it; with
-    ``inherit_settings`` it also sees this environment's (a benchmark can then be pointed
-    at, say, other worker counts), without them only ``settings``. ``command`` gives the
-    command line for a port when the server to load is not this tree's ``searchsvc serve``
-    (another WSGI server; or, with ``cwd``, another checkout: ``python -m`` imports from the
-    working directory first), ``environment`` any other variables it needs.
+    if that hangs). A session of its own does not hear a stop meant for this process, so
+    starting one makes this process exit on SIGTERM as on Ctrl-C
+    (:func:`exit_on_terminate`): its ``finally`` blocks and ``with`` exits stop the server.
+
+    ``settings`` are ``SEARCHSVC_*`` variables for it; with ``inherit_settings`` it also
+    sees this environment's (a benchmark can then be pointed at, say, other worker
+    counts), without them only ``settings``. ``command`` gives the command line for a port
+    when the server to load is not this tree's ``searchsvc serve`` (another WSGI server;
+    or, with ``cwd``, another checkout: ``python -m`` imports from the working directory
+    first), ``environment`` any other variables it needs.
     """
 
     def __init__(
@@ -72,6 +95,7 @@ class Server:
         cwd: Path = REPO,
     ) -> None:
         self.port = free_port()
+        exit_on_terminate()
         env = {
             key: value
             for key, value in os.environ.items()

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psutil
-from http_load import HOST, Server
+from http_load import HOST, Server, Terminated
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REUTERS = REPO_ROOT.parent / "shared" / "corpora" / "reuters21578"
@@ -401,6 +401,7 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         inherit_settings=False,
     )
     run = Run()
+    stop = threading.Event()
     try:
         # The first start builds the index, then serves.
         first_build_s = server.wait_for_first_answer(SERVER_START_TIMEOUT)
@@ -413,7 +414,6 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for kind, _weight in MIX:
                 fetch(server.port, make_request(kind, vocab, warm))
         start_resources = resources_at_rest(server.pid, server.port)
-        stop = threading.Event()
         started = time.monotonic()
         budget = [args.max_requests]
         threads = [
@@ -442,6 +442,8 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         rebuilder.join(timeout=5)
         end_resources = resources_at_rest(server.pid, server.port)
         watcher.join(timeout=2)
+    except Terminated:
+        raise  # stopped on purpose: nothing to explain
     except BaseException:
         # What the server said explains most failures (a worker's traceback or timeout);
         # for a hang, its workers are asked where their threads are.
@@ -449,6 +451,7 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         print(f"the server's output (last part):\n{server.output(30_000)}", file=sys.stderr)
         raise
     finally:
+        stop.set()  # the clients' threads end with the run, however it ends
         server.stop()
     return summarize(
         args, corpus, run, elapsed, first_build_s, generation_before, start_resources, end_resources

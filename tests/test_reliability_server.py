@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import ServeProcess
+from test_index_parallel import still_running
 from test_reliability_faults import write_corpus as write_fault_corpus
 
 from searchsvc.config import Settings
@@ -192,3 +193,43 @@ def test_quick_load_run_holds(tmp_path: Path) -> None:
     assert summary["server"]["processes"] >= 2
     assert summary["server"]["index_files_end"] > 0
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_load_run_stopped_with_sigterm_stops_its_server() -> None:
+    """The load test's server runs in a session of its own, out of reach of a stop meant
+    for the load test: SIGTERM to the load test mid-run must still end the server, or it
+    stays up on its port (it did, until the load test turned SIGTERM into an exit)."""
+    load_run = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "load_test.py"), "--quick"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    server = None
+    try:
+        server = working_child(psutil.Process(load_run.pid), timeout=120)
+        its_processes = [server, *server.children(recursive=True)]
+        load_run.send_signal(signal.SIGTERM)
+        assert load_run.wait(timeout=60) == 128 + signal.SIGTERM
+        assert still_running(its_processes, timeout=30) == []
+        assert b"Traceback" not in load_run.stderr.read()  # a stop, not a failure
+    finally:
+        load_run.kill()
+        load_run.wait()
+        load_run.stderr.close()
+        if server is not None and server.is_running():
+            os.killpg(server.pid, signal.SIGKILL)  # its session: the server and its workers
+
+
+def working_child(parent: psutil.Process, timeout: float) -> psutil.Process:
+    """``parent``'s ``searchsvc serve`` child once it has children of its own: the workers
+    building its index, or later those serving it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in parent.children():
+            try:
+                if "serve" in child.cmdline() and child.children():
+                    return child
+            except psutil.Error:
+                pass  # a child that has just ended
+        time.sleep(0.1)
+    raise AssertionError(f"no serving child of {parent.pid} within {timeout:.0f} s")
