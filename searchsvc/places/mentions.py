@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from searchsvc.articles.model import Place
@@ -85,7 +85,7 @@ _MAX_PHRASE = 4
 class Mention:
     """Candidates for one place-like phrase; ``alone`` if not part of a longer name."""
 
-    candidates: list[Candidate]
+    candidates: Sequence[Candidate]
     alone: bool
 
 
@@ -151,11 +151,11 @@ def _read_token(token: str) -> tuple[str, str, bool]:
 
 def _match_tokens(
     raw: list[str], keys: list[str], gazetteer: Gazetteer
-) -> tuple[list[list[Candidate]], bool]:
+) -> tuple[list[Sequence[Candidate]], bool]:
     """Place phrases in one stretch of capitalized tokens, and whether they cover it all."""
     aliases = gazetteer.mention_aliases
     first_words = gazetteer.first_words
-    found: list[list[Candidate]] = []
+    found: list[Sequence[Candidate]] = []
     covered = True
     i, n_tokens = 0, len(keys)
     if keys[0] in _SENTENCE_OPENERS:
@@ -182,7 +182,7 @@ def _match_tokens(
     return found, covered
 
 
-def _longest_phrase(keys: list[str], start: int, aliases: dict[str, list[Candidate]]) -> int:
+def _longest_phrase(keys: list[str], start: int, aliases: dict[str, tuple[Candidate, ...]]) -> int:
     for width in range(min(_MAX_PHRASE, len(keys) - start), 1, -1):
         if keys[start + width - 1] in _CONNECTORS:
             continue
@@ -214,7 +214,7 @@ def scan_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
 #: What a capitalized run says on its own: (phrases found, whether they cover the
 #: stretch, whether it is the run's last stretch, the phrases' mentions) for each stretch
 #: that has any. Mentions are immutable, so every article naming the run shares them.
-RunReading = tuple[tuple[list[list[Candidate]], bool, bool, tuple[Mention, ...]], ...]
+RunReading = tuple[tuple[list[Sequence[Candidate]], bool, bool, tuple[Mention, ...]], ...]
 #: Runs remembered per process: news repeats its names ("Reuters", "U.S.", "The
 #: company") endlessly, and reading a run depends on nothing but the run.
 _READINGS_LIMIT = 200_000
@@ -251,8 +251,8 @@ def _read_run(words: str, gazetteer: Gazetteer) -> RunReading:
 
 
 def _drop_currency_and_speaker(
-    found: list[list[Candidate]], covered: bool, following: str
-) -> list[list[Candidate]]:
+    found: list[Sequence[Candidate]], covered: bool, following: str
+) -> list[Sequence[Candidate]]:
     """ "U.S. dlrs" is money, "Lawson said" a person: the word after a run tells."""
     if following in _CURRENCY_WORDS:
         return found[:-1]
@@ -280,7 +280,7 @@ def countries_named(mentions: Iterable[Mention]) -> Counter[str]:
 
 
 def choose(
-    candidates: list[Candidate], home_countries: set[str], share: float = _HOME_COUNTRY_SHARE
+    candidates: Sequence[Candidate], home_countries: set[str], share: float = _HOME_COUNTRY_SHARE
 ) -> Candidate:
     """The best namesake, unless the story's own countries have a sizeable one.
 
@@ -303,7 +303,7 @@ def choose(
     return best
 
 
-def has_rivals(candidates: list[Candidate], share: float = _HOME_COUNTRY_SHARE) -> bool:
+def has_rivals(candidates: Sequence[Candidate], share: float = _HOME_COUNTRY_SHARE) -> bool:
     """Whether the story's countries could make :func:`choose` pass over the first candidate.
 
     Lets a caller skip reading the story when the answer cannot change
@@ -319,7 +319,7 @@ def has_rivals(candidates: list[Candidate], share: float = _HOME_COUNTRY_SHARE) 
     )
 
 
-def _credible(mention: Mention) -> list[Candidate]:
+def _credible(mention: Mention) -> Sequence[Candidate]:
     if mention.alone:
         return mention.candidates
     return [
