@@ -315,7 +315,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-builds",
         action="store_true",
-        help="keep the scale indexes in --work and query them again instead of rebuilding",
+        help="keep the scale indexes in --work and query them again instead of rebuilding"
+        " (rebuilt when the code that builds them changed)",
     )
     parser.add_argument("--build-repeat", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5, help="passes over the query set")

@@ -8,6 +8,7 @@ dates, which synthetic stories do not have).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_tables import table
-from measuring import ChildRun, run_child
+from measuring import REPO, ChildRun, run_child
 from synthetic import StoryModel, learn_from_reuters, learn_model, write_corpus
 
 from searchsvc.articles.model import Article
@@ -180,6 +181,28 @@ def first_pass_section(rows: Sequence[dict[str, Any]]) -> str:
     return table(headers, lines)
 
 
+#: Parts of the package a built index does not depend on: a change there (ranking, the
+#: web pages) is what ``--keep-builds`` reruns are for.
+SEARCH_SIDE = ("search", "web", "opensearch", "cli.py")
+
+
+def build_code(root: Path = REPO) -> str:
+    """A digest of the code a kept build depends on: every Python file of the package but
+    :data:`SEARCH_SIDE`'s, and the FTS5 baseline's. A kept index is measured again only
+    when it matches, so a changed index format, analysis or reader is never measured on
+    an index the old code built."""
+    package = root / "searchsvc"
+    files = [
+        path
+        for path in package.rglob("*.py")
+        if path.relative_to(package).parts[0] not in SEARCH_SIDE
+    ]
+    digest = hashlib.sha256()
+    for path in sorted([*files, root / "benchmarks" / "fts5.py"]):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _build_record(index_dir: Path) -> Path:
     return index_dir.with_name(index_dir.name + ".build.json")
 
@@ -188,6 +211,7 @@ def keep_build(index_dir: Path, corpus: Path, built: ChildRun) -> None:
     """Record a build's measurements beside its index, so a later run can query it again."""
     record = {
         "corpus": json.loads(_completion_marker(corpus).read_text()),
+        "code": build_code(),
         "result": {**built.result, "built_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
         "wall_seconds": built.wall_seconds,
         "peak_rss": built.peak_rss,
@@ -197,18 +221,18 @@ def keep_build(index_dir: Path, corpus: Path, built: ChildRun) -> None:
 
 
 def kept_build(index_dir: Path, corpus: Path) -> ChildRun | None:
-    """The measurements of a kept build of this very corpus, or None to build again.
+    """The measurements of a kept build of this very corpus by this very build code
+    (:func:`build_code`), or None to build again.
 
     Building a million articles takes the better part of an hour; a change to the search
-    side does not need it done again (a change to the index format does: delete the
-    kept index then).
+    side does not need it done again, a change to what is built does.
     """
     record_path = _build_record(index_dir)
     marker = _completion_marker(corpus)
     if not (record_path.is_file() and marker.is_file() and index_dir.is_dir()):
         return None
     record = json.loads(record_path.read_text())
-    if record["corpus"] != json.loads(marker.read_text()):
+    if record["corpus"] != json.loads(marker.read_text()) or record.get("code") != build_code():
         return None
     return ChildRun(
         record["result"], record["wall_seconds"], record["peak_rss"], record["cpu_seconds"]

@@ -478,6 +478,56 @@ def test_first_pass_table_has_each_kind_at_each_size() -> None:
     assert scale.first_pass_section([{"size": "10k", "cold": spread(1, 2)}]) == ""
 
 
+def test_kept_builds_are_measured_again_only_by_the_code_that_built_them(tmp_path: Path) -> None:
+    """``--keep-builds`` reuses an index for search-side reruns; an index the build code
+    of another commit made is built again, not measured as if this code had made it."""
+    import scale
+    from measuring import ChildRun
+
+    corpus, index_dir = tmp_path / "synthetic-10", tmp_path / "index-synthetic-10"
+    corpus.mkdir()
+    index_dir.mkdir()
+    scale._completion_marker(corpus).write_text(json.dumps({"count": 10, "seed": 1}))
+    built = ChildRun({"article_count": 10, "index_bytes": 4096}, 1.5, 1 << 20, 2.5)
+    scale.keep_build(index_dir, corpus, built)
+    kept = scale.kept_build(index_dir, corpus)
+    assert kept is not None and kept.result["article_count"] == 10
+    assert kept.wall_seconds == built.wall_seconds
+
+    record_path = scale._build_record(index_dir)
+    record = json.loads(record_path.read_text())
+    record_path.write_text(json.dumps({**record, "code": "another commit's build code"}))
+    assert scale.kept_build(index_dir, corpus) is None
+    del record["code"]  # kept before the code was recorded
+    record_path.write_text(json.dumps(record))
+    assert scale.kept_build(index_dir, corpus) is None
+
+
+def test_build_code_changes_with_what_builds_the_index_not_with_the_search_side(
+    tmp_path: Path,
+) -> None:
+    import scale
+
+    files = {
+        "searchsvc/index/writer.py": "WRITE = 1\n",
+        "searchsvc/analysis.py": "STEM = 1\n",
+        "searchsvc/search/ranking.py": "K1 = 1.2\n",
+        "searchsvc/web/app.py": "PAGE = 10\n",
+        "benchmarks/fts5.py": "TOKENIZE = 'porter'\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    first = scale.build_code(tmp_path)
+    (tmp_path / "searchsvc/search/ranking.py").write_text("K1 = 0.9\n")
+    (tmp_path / "searchsvc/web/app.py").write_text("PAGE = 20\n")
+    assert scale.build_code(tmp_path) == first
+    for name in ["searchsvc/index/writer.py", "searchsvc/analysis.py", "benchmarks/fts5.py"]:
+        before = scale.build_code(tmp_path)
+        (tmp_path / name).write_text(files[name] + "# changed\n")
+        assert scale.build_code(tmp_path) != before, name
+
+
 def test_memory_probe_reports_every_phase_and_component(tmp_path_factory) -> None:
     """bench_memory's probe over a small index, in this interpreter, and its tables."""
     import bench_memory
