@@ -69,12 +69,22 @@ def browser():
         launched.close()
 
 
+def child_environment(**settings: str) -> dict[str, str]:
+    """The environment of a ``searchsvc`` child process: this one's without its
+    ``SEARCHSVC_*`` variables (a developer's own must not change what a test sees), this
+    checkout first on ``PYTHONPATH`` (whatever the child's working directory), and
+    ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return {**env, **settings}
+
+
 class ServeProcess:
     """``searchsvc serve --port 0`` as a child process, its output in ``log``.
 
-    The child sees none of this environment's ``SEARCHSVC_*`` variables, only ``env``;
-    it runs in its own session, so signals meant for the test run do not reach it. The
-    port comes from the banner it prints once listening.
+    The child sees none of this environment's ``SEARCHSVC_*`` variables, only ``env``
+    (:func:`child_environment`); it runs in its own session, so signals meant for the
+    test run do not reach it. The port comes from the banner it prints once listening.
     """
 
     #: A hang guard, not a measurement: a first start builds the index before serving.
@@ -85,11 +95,10 @@ class ServeProcess:
         self, log: Path, env: Mapping[str, str], args: Sequence[str] = (), cwd: Path | None = None
     ) -> None:
         self.log = log
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "searchsvc", "serve", "--port", "0", *args],
-                env={**clean, **env},
+                env=child_environment(**env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,

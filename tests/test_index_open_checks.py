@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import child_environment
 from test_reliability_corruption import (
     WORDS,
     build_two_generations,
@@ -40,7 +41,6 @@ from searchsvc.web import close_app, create_app
 
 pytestmark = pytest.mark.slow  # builds with real worker processes
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Big enough that B's term dictionary, postings and stored articles are only sampled.
 COUNT_A, COUNT_B = 30, 3000
 
@@ -191,7 +191,7 @@ def test_a_flipped_byte_where_opening_looks_is_refused(
 def verify_command(index_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "searchsvc", "index-info", "--verify"],
-        env={"SEARCHSVC_INDEX_DIR": str(index_dir), "PYTHONPATH": str(REPO_ROOT)},
+        env=child_environment(SEARCHSVC_INDEX_DIR=str(index_dir)),
         capture_output=True,
         text=True,
         timeout=120,

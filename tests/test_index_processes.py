@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import child_environment
 from test_index_support import generated_corpus, index_settings, write_corpus
 
 from searchsvc.index import build_index, open_index, read_build_status, read_current
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def start_build(index_dir: Path, corpus: Path) -> subprocess.Popen:
-    env = {**os.environ, "SEARCHSVC_INDEX_DIR": str(index_dir), "SEARCHSVC_BUILD_PROCS": "2"}
+    env = child_environment(SEARCHSVC_INDEX_DIR=str(index_dir), SEARCHSVC_BUILD_PROCS="2")
     return subprocess.Popen(
         [sys.executable, "-m", "searchsvc", "build-index", str(corpus)],
         cwd=REPO,

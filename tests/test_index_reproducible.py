@@ -11,13 +11,13 @@ from __future__ import annotations
 import copyreg
 import io
 import json
-import os
 import pickle
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from conftest import child_environment
 from test_index_support import STORIES, index_settings, story, write_corpus
 from whoosh.filedb.structfile import StructFile
 from whoosh.qparser import QueryParser
@@ -43,13 +43,9 @@ FRENCH_STORY = story(
 
 def start_seeded_build(index_dir: Path, corpus: Path, hash_seed: str) -> subprocess.Popen:
     """A one-process ``build-index`` of ``corpus`` under ``hash_seed``, started."""
-    env = {
-        **os.environ,
-        "PYTHONHASHSEED": hash_seed,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        "SEARCHSVC_INDEX_DIR": str(index_dir),
-        "SEARCHSVC_BUILD_PROCS": "1",
-    }
+    env = child_environment(
+        PYTHONHASHSEED=hash_seed, SEARCHSVC_INDEX_DIR=str(index_dir), SEARCHSVC_BUILD_PROCS="1"
+    )
     return subprocess.Popen(
         [sys.executable, "-c", SEEDED_BUILD, "build-index", str(corpus)],
         cwd=REPO,

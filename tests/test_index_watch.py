@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import child_environment
 from test_feeds_support import Entry, feed_server, rss, story_entry
 from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
 from test_web_support import running_app
@@ -323,11 +324,7 @@ def test_watch_beside_searches_and_an_api_rebuild(tmp_path: Path, server, client
 @pytest.mark.slow
 def test_the_watch_command_keeps_a_server_current(tmp_path: Path, server, settings, client):
     url = publish(server, "/g/harbour.rss", range(1))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")},
-        "SEARCHSVC_INDEX_DIR": str(settings.index_dir),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
+    env = child_environment(SEARCHSVC_INDEX_DIR=str(settings.index_dir))
     command = [sys.executable, "-m", "searchsvc", "watch", url, "--interval", "0.3"]
     log = tmp_path / "watch.log"
     with log.open("wb") as output:

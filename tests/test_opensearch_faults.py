@@ -8,7 +8,6 @@ is bounded by a deadline and every client by a number of requests; all on loopba
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import urllib.error
@@ -20,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import ServeProcess
 from opensearch_cluster import (
-    REPO_ROOT,
     ClusterFailed,
     LocalCluster,
     cluster_state_dir,
@@ -75,8 +73,6 @@ def service(cluster: FaultCluster, tmp_path_factory: pytest.TempPathFactory) -> 
         "SEARCHSVC_ADMIN_TOKEN": TOKEN,
         "SEARCHSVC_THREADS": str(CLIENTS),
         "SEARCHSVC_WORKERS": "1",
-        # The child imports this checkout's package, whatever the working directory.
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
     server = ServeProcess(root / "serve.log", env, cwd=root)
     try:

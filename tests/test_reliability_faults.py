@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import child_environment
 
 from searchsvc.articles.sources import list_source_files
 from searchsvc.config import Settings
@@ -35,7 +36,6 @@ _WORD_LIST = (
     "currency dollar"
 )
 WORDS = tuple(_WORD_LIST.split())
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BIG_PER_FILE = 1500
 
 
@@ -59,14 +59,11 @@ def write_corpus(root: Path, *, files: int, per_file: int, seed: int, words: int
 
 
 def build_env(index_dir: Path, corpus: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-    env.update(
+    return child_environment(
         SEARCHSVC_INDEX_DIR=str(index_dir),
         SEARCHSVC_CORPUS=str(corpus),
         SEARCHSVC_BUILD_PROCS="2",
-        PYTHONPATH=str(REPO_ROOT),
     )
-    return env
 
 
 def start_build(index_dir: Path, corpus: Path, **popen: object) -> subprocess.Popen[str]:

@@ -45,7 +45,6 @@ class RunningServer(ServeProcess):
             "SEARCHSVC_CORPUS": str(corpus),
             "SEARCHSVC_ADMIN_TOKEN": TOKEN,
             "SEARCHSVC_BUILD_PROCS": "2",
-            "PYTHONPATH": str(REPO_ROOT),
         }
         super().__init__(index_dir.parent / log_name, env)
 

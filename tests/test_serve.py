@@ -4,7 +4,6 @@ API while another thread keeps searching, and a clean shutdown."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ServeProcess
+from conftest import ServeProcess, child_environment
 from test_web_support import shared_fixture_index, write_corpus
 
 from searchsvc.cli import main
@@ -161,11 +160,9 @@ def test_serve_on_a_taken_port_says_so(tmp_path_factory):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        env["SEARCHSVC_INDEX_DIR"] = str(settings.index_dir)
         finished = subprocess.run(
             [sys.executable, "-m", "searchsvc", "serve", "--port", str(port)],
-            env=env,
+            env=child_environment(SEARCHSVC_INDEX_DIR=str(settings.index_dir)),
             capture_output=True,
             text=True,
             timeout=120,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ServeProcess
+from conftest import ServeProcess, child_environment
 from test_web_support import shared_fixture_index
 
 from searchsvc.search.allocator import SETTINGS
@@ -166,11 +166,9 @@ def test_workers_on_a_taken_port_say_so(index_dir):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        env["SEARCHSVC_INDEX_DIR"] = str(index_dir)
         finished = subprocess.run(
             [sys.executable, "-m", "searchsvc", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
+            env=child_environment(SEARCHSVC_INDEX_DIR=str(index_dir)),
             capture_output=True,
             text=True,
             timeout=60,
