@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,64 @@ def test_a_repeated_id_keeps_the_last_article(engine) -> None:
     result = engine.build([*FIRST, story("a1", "Lighthouse keepers return")])
     assert (result.article_count, result.duplicates_removed) == (2, 1)
     assert engine.article("a1").title == "Lighthouse keepers return"
+
+
+def test_a_repeated_id_keeps_the_last_article_across_bulk_requests(engine) -> None:
+    """The articles of later bulk requests are read while earlier ones are indexed: the
+    requests must still reach the cluster in order, or an earlier version could win."""
+    count = 3 * generations.BULK_CHUNK
+    articles = [story(f"n{number}", f"Harbour notice {number}") for number in range(count)]
+    articles[-1] = story("n5", "Lighthouse keepers return")  # n5 again, two requests later
+    result = engine.build(articles)
+    assert (result.article_count, result.duplicates_removed) == (count - 1, 1)
+    assert engine.article("n5").title == "Lighthouse keepers return"
+
+
+def test_made_ahead_keeps_the_order_and_every_item() -> None:
+    assert list(generations.made_ahead(iter(range(10_000)), 7)) == list(range(10_000))
+    assert list(generations.made_ahead([], 7)) == []
+
+
+def test_made_ahead_makes_items_while_the_caller_waits_and_no_further_than_its_limit() -> None:
+    made: list[int] = []
+
+    def counted() -> Iterator[int]:
+        for number in range(1000):
+            made.append(number)
+            yield number
+
+    ahead = generations.made_ahead(counted(), 10)
+    assert next(ahead) == 0
+    deadline = time.monotonic() + 10
+    while len(made) < 11 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the caller waits, as for the cluster's answer
+    time.sleep(0.2)
+    assert 11 <= len(made) <= 12  # the one taken, 10 handed over, at most 1 in hand
+    assert list(ahead) == list(range(1, 1000))
+
+
+def test_made_ahead_raises_the_error_that_ended_the_items_after_the_items_before() -> None:
+    def breaks_after_three() -> Iterator[int]:
+        yield from range(3)
+        raise OSError("source disk vanished")
+
+    got: list[int] = []
+    with pytest.raises(OSError, match="vanished"):
+        got.extend(generations.made_ahead(breaks_after_three(), 2))
+    assert got == [0, 1, 2]
+
+
+def test_closing_made_ahead_early_stops_its_thread() -> None:
+    def endless() -> Iterator[int]:
+        number = 0
+        while True:
+            yield number
+            number += 1
+
+    ahead = generations.made_ahead(endless(), 5)
+    assert [next(ahead) for _ in range(3)] == [0, 1, 2]
+    ahead.close()
+    assert [t for t in threading.enumerate() if t.name == "articles-ahead"] == []
 
 
 def test_a_failed_build_leaves_the_alias_on_the_last_good_generation(engine) -> None:

@@ -17,11 +17,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import queue
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
@@ -42,6 +45,10 @@ LOCK_ID = "rebuild"
 #: after every alias move and update: what cached word statistics are keyed on.
 SERVING_ID = "serving"
 BULK_CHUNK = 500
+#: Bulk requests' worth of documents a build makes ahead of the one being sent.
+READ_AHEAD_CHUNKS = 2
+#: Seconds between a stopped reader's checks while its hand-off is full.
+_HANDOFF_WAIT = 0.1
 _POLL_SECONDS = 0.2
 
 
@@ -336,8 +343,57 @@ def _load(
             signatures.add(article.id, source)
             yield {"_index": name, "_id": article.id, "_source": source}
 
-    _stream(client, actions(), lock)
+    with contextlib.closing(made_ahead(actions(), READ_AHEAD_CHUNKS * BULK_CHUNK)) as ahead:
+        _stream(client, ahead, lock)
     return sent
+
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class _End:
+    """The last hand-off of :func:`made_ahead`: the error that ended the items, if one did."""
+
+    error: BaseException | None = None
+
+
+def made_ahead(items: Iterable[Item], limit: int) -> Iterator[Item]:
+    """``items`` in their order, made by a thread of their own up to ``limit`` ahead of
+    the caller: a build reads and analyses the next bulk request's articles while the
+    cluster indexes the last one, where each used to wait for the other. The order is
+    kept, so a repeated id's last version still wins. An error in making them is raised
+    here; closing this iterator early stops the thread (once its item in hand is made)."""
+    handoff: queue.Queue[Item | _End] = queue.Queue(maxsize=max(1, limit))
+    stopped = threading.Event()
+
+    def hand(value: Item | _End) -> bool:
+        while not stopped.is_set():
+            with contextlib.suppress(queue.Full):
+                handoff.put(value, timeout=_HANDOFF_WAIT)
+                return True
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not hand(item):
+                    return
+        except BaseException as error:  # raised in the caller's thread instead
+            hand(_End(error))
+        else:
+            hand(_End())
+
+    maker = threading.Thread(target=make, name="articles-ahead", daemon=True)
+    maker.start()
+    try:
+        while not isinstance(value := handoff.get(), _End):
+            yield value
+        if value.error is not None:
+            raise value.error
+    finally:
+        stopped.set()
+        maker.join()
 
 
 def _stream(client: OpenSearch, actions: Iterable[dict], lock: ClusterLock) -> None:
