@@ -41,6 +41,19 @@ def reuters_dir(corpora_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def reuters_index(reuters_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The settings of an embedded index of all of Reuters-21578, built once for the
+    session (a build takes most of half a minute); tests only read it."""
+    from searchsvc.config import Settings
+    from searchsvc.index import build_index
+
+    root = tmp_path_factory.mktemp("reuters-index")
+    settings = Settings(index_dir=root / "index", corpus=(reuters_dir,))
+    build_index(None, settings, show_progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS_DIR
 

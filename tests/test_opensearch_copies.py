@@ -18,7 +18,6 @@ from versions_support import COPIES, DIFFERENT_STORIES, STRIKE_STORY
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
-from searchsvc.index import build_index
 from searchsvc.opensearch import OpenSearchEngine
 from searchsvc.opensearch.copies import HAS_COPIES, STORY, every_hit
 from searchsvc.search import SearchEngine, SearchRequest
@@ -164,19 +163,18 @@ def cluster_groups(engine: OpenSearchEngine) -> set[frozenset[str]]:
 @pytest.mark.slow
 @pytest.mark.corpus
 def test_reuters_added_to_groups_as_rebuilt_and_equal_to_the_embedded_groups(
-    reuters_dir: Path, cluster_engine: OpenSearchEngine, tmp_path: Path
+    reuters_dir: Path, reuters_index: Settings, cluster_engine: OpenSearchEngine
 ) -> None:
     """All of Reuters-21578: a build of all but the last 2,000 articles, then those added,
     leaves every article the label a rebuild of all of them gives; and the cluster's
     groups are the embedded engine's, one for one (both call ``versions.candidate_pairs``
     and ``group_signatures``; Reuters repeats no id, and no band's run in it is longer
     than ``versions.RUN_ROWS``, so its pairs do not depend on the order of the rows)."""
-    settings = Settings(index_dir=tmp_path / "index", corpus=(reuters_dir,), build_procs=1)
-    build_index(None, settings, show_progress=False)
-    embedded = embedded_groups(settings)
+    embedded = embedded_groups(reuters_index)
     assert len(embedded) > 100  # Reuters has corrections and follow-ups sharing passages
     paths = sorted(reuters_dir.glob("reut2-*.sgm"))
-    articles = list(read_articles(paths, IngestReport(), max_file_bytes=settings.max_file_bytes))
+    max_file_bytes = reuters_index.max_file_bytes
+    articles = list(read_articles(paths, IngestReport(), max_file_bytes=max_file_bytes))
     cluster_engine.build(articles[:-2000])
     cluster_engine.add(articles[-2000:])
     added = labels(cluster_engine)

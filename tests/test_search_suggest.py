@@ -297,11 +297,8 @@ def test_evaluation_prints_both_correctors_per_kind(
 
 
 @pytest.fixture(scope="module")
-def reuters_engine(reuters_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("suggest-reuters")
-    index_settings = Settings(index_dir=root / "index", corpus=(reuters_dir,))
-    build_index(None, index_settings, show_progress=False)
-    with SearchEngine(index_settings) as engine:
+def reuters_engine(reuters_index: Settings):
+    with SearchEngine(reuters_index) as engine:
         yield engine
 
 
