@@ -45,7 +45,6 @@ from searchsvc.index.versions import (
     BAND_BYTES,
     SIGNATURE_BYTES,
     group_signatures,
-    signature,
     signature_rows,
 )
 
@@ -73,11 +72,11 @@ HAS_COPIES_FILTER = {"term": {HAS_COPIES: True}}
 WITHOUT_COPIES_FILTER = {"bool": {"must_not": [HAS_COPIES_FILTER]}}
 
 
-def copy_fields(article_id: str, title: str, body: str) -> dict[str, Any]:
-    """The document's copy fields as a lone article (an article without words has no
-    signature and stays alone, as in the embedded index)."""
+def copy_fields(article_id: str, found: bytes) -> dict[str, Any]:
+    """The document's copy fields as a lone article with the signature ``found``
+    (``versions.signature``; an article without words has none and stays alone, as in
+    the embedded index)."""
     fields: dict[str, Any] = {STORY: article_id, HAS_COPIES: False}
-    found = signature(title, body)
     if found:
         fields[SIGNATURE] = base64.b64encode(found).decode("ascii")
         fields[BANDS] = band_keys(found)

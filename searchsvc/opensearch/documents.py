@@ -21,12 +21,14 @@ group's label).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from searchsvc.analysis import NewsAnalysis, analysis_language, stem_filter_for, stopwords_for
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index.schema import display_record
+from searchsvc.index.versions import signatures
 from searchsvc.opensearch.copies import COPY_FIELDS, copy_fields
 
 #: Pre-analysed text: split on the spaces we joined the terms with, nothing else.
@@ -70,9 +72,20 @@ def index_body(settings: Settings) -> dict[str, Any]:
     }
 
 
-def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
-    """The document sent for ``article``; ``plain`` is the unstemmed analyzer (its words
-    are stemmed here with the same cached stemmer the embedded index uses)."""
+def article_sources(articles: Sequence[Article], plain: NewsAnalysis) -> list[dict[str, Any]]:
+    """The documents sent for ``articles``, their copy signatures worked out for the run
+    at once (``versions.signatures``: about 0.7x the CPU of one at a time, over Reuters)."""
+    found = signatures([(article.title, article.body) for article in articles])
+    return [
+        article_source(article, plain, signature)
+        for article, signature in zip(articles, found, strict=True)
+    ]
+
+
+def article_source(article: Article, plain: NewsAnalysis, signature: bytes) -> dict[str, Any]:
+    """The document sent for ``article`` with its copy ``signature``; ``plain`` is the
+    unstemmed analyzer (its words are stemmed here with the same cached stemmer the
+    embedded index uses)."""
     title_words, title_stems = article_words(article.title, article.language, plain)
     body_words, body_stems = article_words(article.body, article.language, plain)
     doc: dict[str, Any] = {
@@ -83,7 +96,7 @@ def article_source(article: Article, plain: NewsAnalysis) -> dict[str, Any]:
         "title_words": " ".join(title_words),
         "body_words": " ".join(body_words),
         "shown": {"title": article.title, "body": article.body, "record": display_record(article)},
-        **copy_fields(article.id, article.title, article.body),
+        **copy_fields(article.id, signature),
     }
     if article.dateline_place is not None:
         doc["place"] = article.dateline_place.key

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TypeVar
 
 from opensearchpy import OpenSearch, helpers
@@ -34,8 +35,9 @@ from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.updates import UpdateResult
+from searchsvc.index.versions import SIGNATURE_ARTICLES
 from searchsvc.opensearch.copies import BuildSignatures, regroup
-from searchsvc.opensearch.documents import article_source, index_body
+from searchsvc.opensearch.documents import article_sources, index_body
 from searchsvc.opensearch.status import finished, record_outcome
 
 #: A lock not renewed for this long belongs to a process that died.
@@ -337,11 +339,12 @@ def _load(
 
     def actions() -> Iterator[dict]:
         nonlocal sent
-        for article in articles:
-            sent += 1
-            source = article_source(article, plain)
-            signatures.add(article.id, source)
-            yield {"_index": name, "_id": article.id, "_source": source}
+        remaining = iter(articles)
+        while run := list(islice(remaining, SIGNATURE_ARTICLES)):
+            for article, source in zip(run, article_sources(run, plain), strict=True):
+                sent += 1
+                signatures.add(article.id, source)
+                yield {"_index": name, "_id": article.id, "_source": source}
 
     with contextlib.closing(made_ahead(actions(), READ_AHEAD_CHUNKS * BULK_CHUNK)) as ahead:
         _stream(client, ahead, lock)
@@ -461,7 +464,7 @@ def update_articles(
         name = _require_serving(client, alias)
         batch = {article.id: article for article in articles}  # the later article wins
         existing = _existing_ids(client, name, list(batch))
-        sources = [article_source(article, plain) for article in batch.values()]
+        sources = article_sources(list(batch.values()), plain)
         relabelled = regroup(client, name, sources, existing, settings.versions_threshold)
         actions = [{"_index": name, "_id": source["id"], "_source": source} for source in sources]
         _bulk(client, [*actions, *relabelled])
