@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 from opensearch_cluster import opensearch_settings, opensearch_urls  # noqa: F401 (fixtures)
 
+from searchsvc.config import Settings
+from searchsvc.index import build_index
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPORA_DIR = REPO_ROOT.parent / "shared" / "corpora"
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -44,9 +47,6 @@ def reuters_dir(corpora_dir: Path) -> Path:
 def reuters_index(reuters_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """The settings of an embedded index of all of Reuters-21578, built once for the
     session (a build takes most of half a minute); tests only read it."""
-    from searchsvc.config import Settings
-    from searchsvc.index import build_index
-
     root = tmp_path_factory.mktemp("reuters-index")
     settings = Settings(index_dir=root / "index", corpus=(reuters_dir,))
     build_index(None, settings, show_progress=False)
