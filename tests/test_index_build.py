@@ -24,6 +24,7 @@ from searchsvc.index import (
 )
 from searchsvc.index.build import build_generation, hold_build_lock
 from searchsvc.index.generations import complete_generations, generations_dir
+from searchsvc.index.verify import ReadingOrder
 from searchsvc.index.versions import signature
 
 
@@ -262,6 +263,74 @@ def test_big_export_is_read_in_parts_by_every_worker(tmp_path: Path) -> None:
     articles = stored_articles(tmp_path / "p1" / "index")
     assert articles == stored_articles(tmp_path / "p2" / "index")
     assert ("cms-399", f"{export}:400") in articles
+
+
+def stored_titles(index_dir: Path) -> dict[str, str]:
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        return {fields["id"]: fields["title"] for fields in searcher.all_stored_fields()}
+
+
+def harbour_notices(count: int) -> list[dict[str, str]]:
+    return [
+        story(f"notice-{n}", f"Harbour notice {n}", "Ships wait outside the harbour. " * 20)
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_repeated_id_keeps_the_article_read_last(tmp_path: Path, procs: int) -> None:
+    """Files are read in name order and lines in file order, and the last version read
+    is kept, as an export's later revision replaces the earlier one. Units of work are
+    handed out biggest first: here the later file, so its articles are written first."""
+    corpus = tmp_path / "corpus"
+    write_jsonl(corpus / "a.jsonl", [story("same", "First version", "An old text.")])
+    write_jsonl(
+        corpus / "b.jsonl",
+        [
+            story("same", "Second version", "A new text."),
+            story("again", "Draft", "Early text."),
+            *harbour_notices(30),
+            story("again", "Final", "Corrected text."),
+        ],
+    )
+    result = build_index([corpus], index_settings(tmp_path, build_procs=procs))
+    assert result.meta["procs"] == procs
+    assert (result.article_count, result.duplicates_removed) == (32, 2)
+    assert result.report.skipped["duplicate id"] == 2
+    titles = stored_titles(tmp_path / "index")
+    assert (titles["same"], titles["again"]) == ("Second version", "Final")
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_revision_at_the_end_of_a_big_export_replaces_the_first_version(
+    tmp_path: Path, procs: int
+) -> None:
+    """A big export is read in parts, biggest first: here the last part, which holds a
+    long revision of the export's first article."""
+    corpus = tmp_path / "corpus"
+    write_jsonl(
+        corpus / "export.jsonl",
+        [
+            story("lead", "Port closed", "The port is closed."),
+            *harbour_notices(40),
+            story("lead", "Port reopens", "The port reopens after the storm. " * 400),
+        ],
+    )
+    result = build_generation(
+        [corpus],
+        index_settings(tmp_path, build_procs=procs),
+        list_files=lambda: sorted(corpus.iterdir()),
+        piece_bytes=4096,
+    )
+    assert result.meta["work_units"] > 3
+    assert (result.article_count, result.duplicates_removed) == (41, 1)
+    assert stored_titles(tmp_path / "index")["lead"] == "Port reopens"
+
+
+def test_reading_order_places_each_document_in_its_unit() -> None:
+    order = ReadingOrder([(3, 2), (5, 0), (1, 3)])  # (unit order, documents), as written
+    assert [order.read_at(docnum)[0] for docnum in range(5)] == [3, 3, 1, 1, 1]
+    assert sorted(range(5), key=order.read_at) == [2, 3, 4, 0, 1]
 
 
 def search_ids_in(index_dir: Path, field: str, text: str) -> set[str]:

@@ -51,7 +51,7 @@ def test_workers_leave_no_thread_behind(tmp_path: Path) -> None:
             left = [thread.name for thread in set(threading.enumerate()) - before]
         finally:
             tracker.close()
-        assert sum(written for _segments, _report, written in outcomes) == len(STORIES)
+        assert sum(outcome.written for outcome in outcomes) == len(STORIES)
         assert left == []
 
 
@@ -72,7 +72,7 @@ def test_the_build_process_works_meanwhile_while_the_workers_run(tmp_path: Path)
     [(pid, workers_running)] = seen
     assert pid == os.getpid()
     assert workers_running > 0
-    assert sum(written for _segments, _report, written in outcomes) == len(STORIES)
+    assert sum(outcome.written for outcome in outcomes) == len(STORIES)
 
 
 # Runs run_workers in a fresh process (no thread left by other tests) and prints, for each

@@ -92,11 +92,17 @@ class FilePart:
 
 @dataclass(frozen=True)
 class WorkUnit:
-    """What one build worker reads at a time: a whole file, or one part of a big one."""
+    """What one build worker reads at a time: a whole file, or one part of a big one.
+
+    ``order`` is its place in the order the sources are read in (files as listed, a
+    file's parts from its start): units are handed out biggest first, and where an id
+    repeats, the article read last in that order is the one kept.
+    """
 
     path: str
     size: int
     part: FilePart | None = None
+    order: int = 0
 
     @property
     def key(self) -> str:

@@ -130,7 +130,8 @@ def _first_visit(path: Path, seen: set[tuple[int, int]]) -> bool:
 
 
 def work_units(files: Iterable[Path], piece_bytes: int | None) -> list[WorkUnit]:
-    """``files`` as units of work, biggest first (so that workers finish together).
+    """``files`` as units of work, biggest first (so that workers finish together), each
+    numbered with its place in the reading order (:attr:`WorkUnit.order`).
 
     Files of a streaming format bigger than ``piece_bytes`` are cut into parts of about
     that size; ``None`` keeps every file whole (for readers that take no parts).
@@ -141,9 +142,12 @@ def work_units(files: Iterable[Path], piece_bytes: int | None) -> list[WorkUnit]
         if piece_bytes is not None and source_format(path) in STREAMING_FORMATS:
             parts = split_at_lines(path, piece_bytes)
         if parts is None:
-            units.append(WorkUnit(str(path), _file_size(path)))
+            units.append(WorkUnit(str(path), _file_size(path), order=len(units)))
         else:
-            units.extend(WorkUnit(str(path), p.end - p.start, p) for p in parts)
+            units.extend(
+                WorkUnit(str(path), p.end - p.start, p, order=len(units) + n)
+                for n, p in enumerate(parts)
+            )
     return sorted(units, key=lambda unit: unit.size, reverse=True)
 
 

@@ -43,6 +43,7 @@ from searchsvc.index.progress import ProgressCallback, ProgressTracker
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema
 from searchsvc.index.status import StatusWriter, now_iso, read_build_status
 from searchsvc.index.verify import (
+    ReadingOrder,
     remove_duplicate_ids,
     verify_files_unchanged,
     verify_generation,
@@ -274,11 +275,11 @@ def _build(
         tracker.close()
 
     indexed = time.monotonic()
-    segments = [segment for outcome in outcomes for segment in outcome[0]]
+    segments = [segment for outcome in outcomes for segment in outcome.segments]
     report = IngestReport()
     for outcome in outcomes:
-        report.merge(IngestReport.from_dict(outcome[1]))
-    written = sum(outcome[2] for outcome in outcomes)
+        report.merge(IngestReport.from_dict(outcome.report))
+    written = sum(outcome.written for outcome in outcomes)
     if not written:
         raise BuildFailed(
             "no articles found in "
@@ -304,7 +305,8 @@ def _build(
         written_chunks: dict[str, list[int]] = {}
         # Checksums of the files as written, and of the sampled files' chunks, in one read.
         written_files = build_manifest(gen_dir, chunks=written_chunks)
-        duplicates = remove_duplicate_ids(storage, INDEX_NAME, report)
+        order = ReadingOrder(unit for outcome in outcomes for unit in outcome.units)
+        duplicates = remove_duplicate_ids(storage, INDEX_NAME, report, order)
         article_count = verify_generation(storage, INDEX_NAME, written - duplicates)
         verified = time.monotonic()
         flushed.result()

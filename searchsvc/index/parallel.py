@@ -28,6 +28,7 @@ from searchsvc.index.workers import (
     FINISHED,
     PROGRESS,
     WorkerConfig,
+    WorkerOutcome,
     load_function,
     run_worker,
 )
@@ -43,7 +44,7 @@ def run_workers(
     *,
     lock_fds: tuple[int, ...] = (),
     meanwhile: Callable[[], object] | None = None,
-) -> list[tuple]:
+) -> list[WorkerOutcome]:
     """Start ``procs`` workers over ``units``; their outcomes in worker order.
 
     ``meanwhile`` runs here once the workers have started: what the build needs after
@@ -70,7 +71,7 @@ def run_workers(
     ]
     for worker in workers:
         worker.start()
-    outcomes: dict[int, tuple] = {}
+    outcomes: dict[int, WorkerOutcome] = {}
     drained = False
     try:
         # Only now: the first job put starts the queue's feeder thread, which must not
@@ -125,7 +126,9 @@ def _close_jobs(jobs: Any, drained: bool) -> None:
         jobs.cancel_join_thread()
 
 
-def run_in_process(units: list[WorkUnit], config: WorkerConfig, tracker: ProgressTracker) -> tuple:
+def run_in_process(
+    units: list[WorkUnit], config: WorkerConfig, tracker: ProgressTracker
+) -> WorkerOutcome:
     """One worker's job done here: for one unit or one core, a process costs more."""
     jobs: queue.SimpleQueue = queue.SimpleQueue()
     for unit in units:
@@ -179,7 +182,7 @@ class _TrackerQueue:
             self.tracker.advance(payload[0], finished_unit=payload[1])
 
 
-def _check_workers_alive(workers: list, outcomes: dict[int, tuple]) -> None:
+def _check_workers_alive(workers: list, outcomes: dict[int, WorkerOutcome]) -> None:
     for number, worker in enumerate(workers):
         if number in outcomes or worker.is_alive():
             continue

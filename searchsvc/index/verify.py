@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,35 @@ from searchsvc.index.errors import BuildFailed
 from searchsvc.index.manifest import find_damage
 
 
-def remove_duplicate_ids(storage: FileStorage, indexname: str, report: IngestReport) -> int:
-    """Keep one document per ``id`` (the last written), report the others as skipped.
+class ReadingOrder:
+    """Where in the reading order each document of a build was read.
+
+    Workers take units of work biggest first and write them in the order they take
+    them, so a document's number says nothing of whether its article came before or
+    after another in the sources. Made from the units' ``(order, documents written)``
+    in document-number order (each unit's documents are numbered in the order read).
+    """
+
+    def __init__(self, units: Iterable[tuple[int, int]]) -> None:
+        self._ends: list[int] = []
+        self._orders: list[int] = []
+        end = 0
+        for order, written in units:
+            end += written
+            self._ends.append(end)
+            self._orders.append(order)
+
+    def read_at(self, docnum: int) -> tuple[int, int]:
+        """Sorts documents in the order their articles were read."""
+        return self._orders[bisect_right(self._ends, docnum)], docnum
+
+
+def remove_duplicate_ids(
+    storage: FileStorage, indexname: str, report: IngestReport, order: ReadingOrder
+) -> int:
+    """Keep one document per ``id``, the last read in ``order`` (as reading the sources
+    one after another keeps it: an export's later revision of an article replaces the
+    earlier one), and report the others as skipped.
 
     Workers write in parallel and cannot see each other's ids, so duplicates are
     found afterwards from the ``id`` terms, without holding every id in memory.
@@ -29,8 +58,9 @@ def remove_duplicate_ids(storage: FileStorage, indexname: str, report: IngestRep
         for term in reader.lexicon("id"):
             if reader.doc_frequency("id", term) < 2:
                 continue
-            docnums = sorted(reader.postings("id", term).all_ids())
-            for docnum in docnums[:-1]:
+            docnums = list(reader.postings("id", term).all_ids())
+            kept = max(docnums, key=order.read_at)
+            for docnum in sorted(set(docnums) - {kept}):
                 origin = (reader.stored_fields(docnum).get("article") or {}).get("origin", "")
                 report.skip("duplicate id", origin or term.decode("utf-8", "replace"))
                 doomed.append(docnum)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh.filedb.filestore import FileStorage
 
@@ -75,8 +75,8 @@ def run_worker(
 ) -> tuple:
     """Process entry point: take :class:`WorkUnit` jobs from ``jobs`` until ``None``.
 
-    The outcome is put on ``results`` (and returned): ``(FINISHED, number, (segments,
-    report dict, articles written))`` or ``(FAILED, number, (one-line summary, traceback,
+    The outcome is put on ``results`` (and returned): ``(FINISHED, number,``
+    :class:`WorkerOutcome` ``)`` or ``(FAILED, number, (one-line summary, traceback,
     errno or None))``.
     """
     # The writer keeps millions of small objects alive and creates no cycles, so the
@@ -88,8 +88,7 @@ def run_worker(
     if not collect_garbage:
         gc.disable()
     try:
-        segments, report, count = _write_segments(number, config, jobs, results)
-        outcome: tuple = (FINISHED, number, (segments, report.to_dict(), count))
+        outcome: tuple = (FINISHED, number, _write_segments(number, config, jobs, results))
     except _ParentGone:
         # Nobody reads the queue any more: do not wait at exit to flush it.
         cancel = getattr(results, "cancel_join_thread", None)
@@ -120,18 +119,31 @@ def _errno(error: BaseException) -> int | None:
     return error.errno if isinstance(error, OSError) else None
 
 
-def _write_segments(
-    number: int, config: WorkerConfig, jobs: Any, results: Any
-) -> tuple[list, IngestReport, int]:
+class WorkerOutcome(NamedTuple):
+    """What a worker did: the segments it wrote, what it read and how many documents."""
+
+    segments: list
+    #: :meth:`IngestReport.to_dict` of what the worker read, skipped and repaired.
+    report: dict[str, Any]
+    written: int
+    #: ``(unit order, documents written)`` of each unit in the order the worker wrote
+    #: them, so the build knows where each of its documents was read (see
+    #: :attr:`~searchsvc.articles.files.WorkUnit.order`).
+    units: list[tuple[int, int]]
+
+
+def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) -> WorkerOutcome:
     read_file: ReadFile = load_function(config.read_file)
     ix = FileStorage(config.gen_dir).open_index()
     plain = ix.schema["title_words"].analyzer
     report = IngestReport()
     segments: list = []
+    units: list[tuple[int, int]] = []
     writer: BulkSegmentWriter | None = None
     count = unreported = 0
     try:
         while (unit := _next_job(jobs, config)) is not None:
+            before = count
             for document in _documents(
                 _read_unit(read_file, unit, report, config.max_file_bytes), plain
             ):
@@ -151,6 +163,7 @@ def _write_segments(
                     # collector off a finished writer and the postings it held would
                     # stay in memory for the rest of the build.
                     gc.collect()
+            units.append((unit.order, count - before))
             results.put((FILE_DONE, number, (unreported, unit.key)))
             unreported = 0
         if writer is not None:
@@ -159,7 +172,7 @@ def _write_segments(
         if writer is not None and not writer.is_closed:
             _close_files(writer)
         raise
-    return segments, report, count
+    return WorkerOutcome(segments, report.to_dict(), count, units)
 
 
 def _next_job(jobs: Any, config: WorkerConfig) -> WorkUnit | None:
