@@ -184,6 +184,40 @@ def test_folders_add_replace_and_delete(tmp_path: Path, settings, client) -> Non
     assert Watcher(settings, [str(inbox)]).poll()["sources"][0]["changed"] == 0
 
 
+def test_an_article_in_two_files_is_the_one_a_rebuild_would_keep(
+    tmp_path: Path, settings, client
+) -> None:
+    """An export's revision in a later export: the later file (in name order) gives the
+    article, removing the older file keeps it, removing the later one brings the older
+    version back, and a file named earlier changes nothing, as a full build reads them."""
+    inbox = tmp_path / "inbox"
+    first = write_jsonl(
+        inbox / "2024-01.jsonl",
+        [
+            story("quay", "Quay closed", "Albatross nests close the quay."),
+            story("tern", "T", "Terns."),
+        ],
+    )
+    second = write_jsonl(inbox / "2024-02.jsonl", [story("quay", "Quay open", "Barnacle scrape.")])
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 2
+    assert (found(client, "albatross"), found(client, "barnacle")) == ([], ["quay"])
+
+    write_jsonl(inbox / "2023-12.jsonl", [story("quay", "Quay shut", "Cormorant colony.")])
+    assert (watcher.poll()["added"], found(client, "cormorant")) == (0, [])
+    assert build_index(None, settings).duplicates_removed == 2
+    assert (found(client, "barnacle"), found(client, "cormorant")) == (["quay"], [])
+    first.unlink()
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 0, 1)  # the tern
+    assert (found(client, "barnacle"), found(client, "terns")) == (["quay"], [])
+
+    second.unlink()
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 1, 0)
+    assert (found(client, "barnacle"), found(client, "cormorant")) == ([], ["quay"])
+
+
 def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, client) -> None:
     url = publish(server, "/e/harbour.rss", range(2))
     inbox = tmp_path / "inbox"

@@ -3,7 +3,8 @@
 Each poll fetches every feed (conditionally, with the ETag and Last-Modified of the
 last answer), lists every watched folder, and compares both with the saved state
 (:mod:`searchsvc.index.watchstate`): new and changed entries and files are added or
-replaced through the incremental path, the articles of removed files are deleted. The
+replaced through the incremental path, the articles of removed files are deleted, and an
+article several watched files hold is the one a full build would keep. The
 state is saved only after the index commit, so a watch stopped at any point redoes at
 most one poll, and since articles are replaced by id that adds nothing twice. A
 running server sees each commit at its next query.
@@ -68,6 +69,11 @@ class Changes:
 
     upserts: dict[str, Article] = field(default_factory=dict)
     deletes: set[str] = field(default_factory=set)
+    #: Each watched file read in this poll: its articles by id (the last of a repeated id).
+    files_read: dict[str, dict[str, Article]] = field(default_factory=dict)
+    #: Ids of watched files that this poll read, or that left a file; see
+    #: :meth:`Watcher._settle_file_ids`.
+    file_ids: set[str] = field(default_factory=set)
     spools: dict[Path, dict[str, dict[str, Any]]] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
     report: IngestReport = field(default_factory=IngestReport)
@@ -98,6 +104,7 @@ class Watcher:
             self._read_feed(url, fetched, state, changes)
         for path in self.paths:
             self._poll_path(path, state, changes)
+        self._settle_file_ids(saved["files"], state["files"], changes)
         poll = {
             "started_at": started,
             "sources": changes.sources,
@@ -206,17 +213,46 @@ class Watcher:
         now = {str(path): _signature(path) for path in list_source_files([Path(root)])}
         changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
         for name in changed:
-            articles = list(self._read(Path(name), changes.report))
-            ids = [article.id for article in articles]
-            changes.add(articles)
-            changes.deletes.update(set(before.get(name, {}).get("ids", ())) - set(ids))
-            files[name] = {"signature": now[name], "ids": ids}
+            articles = {article.id: article for article in self._read(Path(name), changes.report)}
+            changes.files_read[name] = articles
+            changes.file_ids.update(articles, before.get(name, {}).get("ids", ()))
+            files[name] = {"signature": now[name], "ids": list(articles)}
         for name in before.keys() - now.keys():
-            changes.deletes.update(files.pop(name)["ids"])
+            changes.file_ids.update(files.pop(name)["ids"])
         removed = len(before.keys() - now.keys())
         changes.sources.append(
             {"source": root, "state": "read", "changed": len(changed), "removed": removed}
         )
+
+    def _settle_file_ids(
+        self, before: dict[str, dict[str, Any]], files: dict[str, dict[str, Any]], changes: Changes
+    ) -> None:
+        """Each id the poll found in or gone from a watched file ends as a full build would
+        leave it: the article of the last watched file in reading order that holds it
+        (:func:`reading_position`), deleted when none does. ``before`` and ``files`` are
+        the watched files before and after the poll.
+
+        The same article in two files (an export's revision in a later export) is common:
+        deleting the older file must not delete the article, nor a newer file's version
+        lose to an older one's. A file that still holds the article served and did not
+        change is left alone; one that did not change but holds the version now due is
+        read again for it (a poll seldom needs that)."""
+        if not changes.file_ids:
+            return
+        holders = _last_holders(files, changes.file_ids)
+        served = _last_holders(before, changes.file_ids)
+        changes.deletes.update(changes.file_ids - holders.keys())
+        due: dict[str, set[str]] = {}
+        for article_id, name in holders.items():
+            if name in changes.files_read or served.get(article_id) != name:
+                due.setdefault(name, set()).add(article_id)
+        for name in sorted(due, key=reading_position):
+            wanted = due[name]
+            articles = changes.files_read.get(name)
+            if articles is None:
+                read = self._read(Path(name), IngestReport())  # reported when it changed
+                articles = {article.id: article for article in read if article.id in wanted}
+            changes.add([articles[i] for i in files[name]["ids"] if i in wanted and i in articles])
 
     def _read(self, path: Path, report: IngestReport) -> Iterator[Article]:
         return read_file(path, report, max_file_bytes=self.settings.max_file_bytes)
@@ -232,6 +268,21 @@ class Watcher:
             result = update_articles(self.settings, changes.upserts.values())
             added, replaced = result.added, result.replaced
         return {"added": added, "replaced": replaced, "deleted": deleted}
+
+
+def _last_holders(files: dict[str, dict[str, Any]], ids: set[str]) -> dict[str, str]:
+    """Of each of ``ids`` held by ``files`` (watched files and their ids), the file read
+    last in a full build."""
+    holders: dict[str, str] = {}
+    for name in sorted(files, key=reading_position):
+        holders.update(dict.fromkeys(ids.intersection(files[name]["ids"]), name))
+    return holders
+
+
+def reading_position(name: str) -> tuple[str, ...]:
+    """Where a full build reads the file ``name`` among the others of a watched folder:
+    each folder's entries are read in name order (:func:`list_source_files`)."""
+    return Path(name).parts
 
 
 def _within(name: str, root: str) -> bool:
