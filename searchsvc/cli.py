@@ -239,12 +239,17 @@ def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
     from searchsvc.articles.sources import read_articles
     from searchsvc.engines import update_articles
     from searchsvc.index import SearchIndexError
+    from searchsvc.index.watchstate import kept_sources
 
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
         raise CommandError(f"source not found: {', '.join(missing)}")
     report = IngestReport()
-    articles = read_articles(args.paths, report, max_file_bytes=settings.max_file_bytes)
+    # Named as a rebuild names them: within the corpus or watched folder that holds them.
+    folders = [*settings.corpus, *kept_sources(settings.index_dir)]
+    articles = read_articles(
+        args.paths, report, max_file_bytes=settings.max_file_bytes, roots=folders
+    )
     try:
         result = update_articles(settings, articles)
     except SearchIndexError as error:

@@ -81,16 +81,45 @@ def test_read_articles_over_a_mixed_corpus(tmp_path):
     report = IngestReport()
     articles = list(read_articles([tmp_path], report, max_file_bytes=MAX_BYTES))
     assert [a.id for a in articles][:3] == ["j1", articles[1].id, "n1"]
-    assert {a.id for a in articles} >= {"a", "b", "C", "reuters-77"}
+    # Wire stories are known by their path in the corpus folder, without the extension.
+    assert {a.id for a in articles} >= {"wire/a", "wire/b", "wire/deep/C", "reuters-77"}
     assert dict(report.read_by_format) == {"jsonl": 3, "reuters": 1, "wire": 3}
     assert report.skipped == {"unsupported file type": 2}
     assert report.files == 8
     by_id = {a.id: a for a in articles}
-    assert by_id["a"].date.isoformat() == "2024-01-02"
+    assert by_id["wire/a"].date.isoformat() == "2024-01-02"
     assert by_id["reuters-77"].dateline_place.name == "Cleveland"
     text = report.format_text()
     assert "articles read: 7" in text
     assert "unsupported file type: 2" in text
+
+
+def write_dated_archive(root: Path) -> Path:
+    """Two days' folders that each number their stories from one."""
+    for day, title in (("2024-03-01", "Harbour reopens"), ("2024-03-02", "Grain exports rise")):
+        (root / day).mkdir(parents=True)
+        (root / day / "001.txt").write_text(f"{title}\n\nBAKU (Reuters) - {title}, they said.\n")
+    return root
+
+
+def test_wire_stories_of_dated_folders_keep_their_folders_in_their_ids(tmp_path):
+    archive = write_dated_archive(tmp_path / "archive")
+    report = IngestReport()
+    articles = list(read_articles([archive], report, max_file_bytes=MAX_BYTES))
+    assert [(a.id, a.title) for a in articles] == [
+        ("2024-03-01/001", "Harbour reopens"),
+        ("2024-03-02/001", "Grain exports rise"),
+    ]
+    # A file given itself, or a day's folder read on its own, is named within what was given...
+    (story,) = read_articles([archive / "2024-03-02" / "001.txt"], report, max_file_bytes=MAX_BYTES)
+    assert story.id == "001"
+    # ...unless it lies in a folder of the collection, as when a day is added to an archive.
+    day = archive / "2024-03-02"
+    for roots in ([archive], [Path(os.path.relpath(archive))], [tmp_path / "link"]):
+        if roots == [tmp_path / "link"]:
+            (tmp_path / "link").symlink_to(archive, target_is_directory=True)
+        (story,) = read_articles([day], report, max_file_bytes=MAX_BYTES, roots=roots)
+        assert story.id == "2024-03-02/001", roots
 
 
 def test_symlink_loops_are_walked_once(tmp_path):

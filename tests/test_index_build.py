@@ -327,6 +327,19 @@ def test_a_revision_at_the_end_of_a_big_export_replaces_the_first_version(
     assert stored_titles(tmp_path / "index")["lead"] == "Port reopens"
 
 
+@pytest.mark.parametrize("procs", [1, 2])
+def test_stories_of_the_same_name_in_two_folders_are_two_articles(
+    tmp_path: Path, procs: int
+) -> None:
+    archive = tmp_path / "archive"
+    for day in ("2024-03-01", "2024-03-02"):
+        (archive / day).mkdir(parents=True)
+        (archive / day / "001.txt").write_text(f"Port notice\n\nNotice of {day} for ships.\n")
+    result = build_index([archive], index_settings(tmp_path, build_procs=procs))
+    assert (result.article_count, result.duplicates_removed) == (2, 0)
+    assert set(stored_titles(tmp_path / "index")) == {"2024-03-01/001", "2024-03-02/001"}
+
+
 def test_reading_order_places_each_document_in_its_unit() -> None:
     order = ReadingOrder([(3, 2), (5, 0), (1, 3)])  # (unit order, documents), as written
     assert [order.read_at(docnum)[0] for docnum in range(5)] == [3, 3, 1, 1, 1]

@@ -9,6 +9,7 @@ import pytest
 from test_index_support import STORIES, story, write_corpus, write_jsonl
 
 from searchsvc.cli import main
+from searchsvc.index import open_index
 
 
 @pytest.fixture
@@ -71,6 +72,28 @@ def test_add_and_delete_from_the_command_line(
     assert capsys.readouterr().out.splitlines()[-1].endswith(": 1 added, 1 replaced; 5 articles")
     assert main(["index-delete", "eclipse", "volcano"]) == 0
     assert capsys.readouterr().out.strip().endswith(": 2 deleted; 3 articles")
+
+
+def test_a_folder_added_to_the_corpus_is_named_as_a_rebuild_names_it(
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "archive"
+    (archive / "2024-03-01").mkdir(parents=True)
+    (archive / "2024-03-01" / "001.txt").write_text("Port open\n\nThe port is open.\n")
+    monkeypatch.setenv("SEARCHSVC_CORPUS", str(archive))
+    assert main(["build-index"]) == 0
+    day = archive / "2024-03-02"
+    day.mkdir()
+    (day / "001.txt").write_text("Port shut\n\nThe port is shut.\n")
+    assert main(["index-add", str(day)]) == 0
+    added = article_ids(index_dir)
+    assert main(["build-index"]) == 0
+    assert added == article_ids(index_dir) == ["2024-03-01/001", "2024-03-02/001"]
+
+
+def article_ids(index_dir: Path) -> list[str]:
+    with open_index(index_dir) as opened, opened.searcher() as searcher:
+        return sorted(fields["id"] for fields in searcher.all_stored_fields())
 
 
 def test_errors_are_one_line_with_a_hint(

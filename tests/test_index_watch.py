@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,7 +18,10 @@ from test_feeds_support import Entry, feed_server, rss, story_entry
 from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
 from test_web_support import running_app
 
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.sources import read_articles
 from searchsvc.cli import main
+from searchsvc.engines import delete_articles, update_articles
 from searchsvc.index import build_index, read_build_status
 from searchsvc.index.build import hold_build_lock
 from searchsvc.index.watch import Watcher, WatchRunning, hold_watch_lock
@@ -216,6 +220,59 @@ def test_an_article_in_two_files_is_the_one_a_rebuild_would_keep(
     poll = watcher.poll()
     assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 1, 0)
     assert (found(client, "barnacle"), found(client, "cormorant")) == ([], ["quay"])
+
+
+def test_stories_of_a_watched_day_folder_are_named_as_a_rebuild_names_them(
+    tmp_path: Path, client
+) -> None:
+    """A day's folder of an archive watched on its own: its stories are known by their
+    path in the archive, so a rebuild from the archive finds each once."""
+    archive = tmp_path / "archive"
+    first_day, next_day = archive / "2024-03-01", archive / "2024-03-02"
+    first_day.mkdir(parents=True)
+    (first_day / "001.txt").write_text("Gulls return\n\nGulls nested early.\n")
+    settings = index_settings(tmp_path, corpus=str(archive))
+    build_index(None, settings)
+    next_day.mkdir()
+    (next_day / "001.txt").write_text("Terns return\n\nTerns nested late.\n")
+    for app in running_app(settings):
+        watched = app.test_client()
+        assert Watcher(settings, [str(next_day)]).poll()["added"] == 1
+        assert found(watched, "terns") == ["2024-03-02/001"]
+        assert build_index(None, settings).duplicates_removed == 0
+        assert (found(watched, "gulls"), found(watched, "terns")) == (
+            ["2024-03-01/001"],
+            ["2024-03-02/001"],
+        )
+
+
+def test_a_state_of_file_names_as_ids_is_read_again_once(tmp_path: Path, settings, client):
+    """A watch that knew a wire story by its file name alone replaces it under its path
+    in the folder at the next poll, and then reads nothing again."""
+    inbox = tmp_path / "inbox"
+    (inbox / "pier").mkdir(parents=True)
+    (inbox / "pier" / "notice.txt").write_text("Pier reopens\n\nThe pier reopened.\n")
+    watcher = Watcher(settings, [str(inbox)])
+    watcher.poll()
+    state_file = Path(settings.index_dir) / "watch-state.json"
+    state = json.loads(state_file.read_text())
+    del state["file_ids"]  # as an earlier version wrote it
+    [known] = state["files"].values()
+    known["ids"] = ["notice"]
+    state_file.write_text(json.dumps(state))
+    delete_articles(settings, ["pier/notice"])
+    update_articles(settings, [read_story(inbox / "pier" / "notice.txt", "notice")])
+    assert found(client, "pier") == ["notice"]
+
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 0, 1)
+    assert found(client, "pier") == ["pier/notice"]
+    assert watcher.poll()["sources"][0]["changed"] == 0
+
+
+def read_story(path: Path, article_id: str) -> Article:
+    (article,) = read_articles([path], IngestReport(), max_file_bytes=1 << 20)
+    return dataclasses.replace(article, id=article_id)
 
 
 def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, client) -> None:

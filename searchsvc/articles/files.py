@@ -8,6 +8,8 @@ Formats read whole are capped in size; line-based formats stream and can be cut 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -103,10 +105,41 @@ class WorkUnit:
     size: int
     part: FilePart | None = None
     order: int = 0
+    #: The source folder the file was found in (see :func:`name_within`).
+    root: str | None = None
 
     @property
     def key(self) -> str:
         return self.path if self.part is None else f"{self.path}@{self.part.start}"
+
+
+def source_root(path: Path, roots: Iterable[Path]) -> Path | None:
+    """The first of ``roots`` (source folders, in reading order) that ``path`` lies in:
+    where a build that reads ``roots`` finds it. None when none holds it (or it is one of
+    them: a file given itself)."""
+    return next((root for root in roots if _relative(path, root) is not None), None)
+
+
+def name_within(path: Path, root: Path | None) -> str:
+    """The file's name in its collection: its path below the source folder ``root``,
+    without its extension and with ``/`` between folders (``2024-03-01/001`` for
+    ``archive/2024-03-01/001.txt`` read from ``archive``); a file at the top of the
+    folder, or given itself, is its name without extension (``001``).
+
+    Archives are often kept in dated folders that each number their files from one, so
+    the file's name alone would make many stories one. Paths are compared as written
+    (relative ones from the working directory) and, failing that, with links resolved:
+    a build and a watch may reach one folder by different names."""
+    relative = _relative(path, root) if root is not None else None
+    return path.stem if relative is None else relative.with_suffix("").as_posix()
+
+
+def _relative(path: Path, root: Path) -> Path | None:
+    for absolute in (os.path.abspath, os.path.realpath):  # realpath: never raises, even on a loop
+        mine, theirs = Path(absolute(path)), Path(absolute(root))
+        if mine != theirs and mine.is_relative_to(theirs):
+            return mine.relative_to(theirs)
+    return None
 
 
 def split_at_lines(path: Path, piece_bytes: int) -> list[FilePart] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from searchsvc.articles.feeds import is_feed_file, read_feed
 from searchsvc.articles.files import (
@@ -17,6 +18,8 @@ from searchsvc.articles.files import (
     SKIP_UNSUPPORTED,
     FilePart,
     WorkUnit,
+    name_within,
+    source_root,
     split_at_lines,
 )
 from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
@@ -129,23 +132,28 @@ def _first_visit(path: Path, seen: set[tuple[int, int]]) -> bool:
     return True
 
 
-def work_units(files: Iterable[Path], piece_bytes: int | None) -> list[WorkUnit]:
+def work_units(
+    files: Iterable[Path], piece_bytes: int | None, roots: Sequence[Path] = ()
+) -> list[WorkUnit]:
     """``files`` as units of work, biggest first (so that workers finish together), each
-    numbered with its place in the reading order (:attr:`WorkUnit.order`).
+    numbered with its place in the reading order (:attr:`WorkUnit.order`) and with the
+    first of ``roots`` (the build's sources) that holds it (:func:`source_root`).
 
     Files of a streaming format bigger than ``piece_bytes`` are cut into parts of about
     that size; ``None`` keeps every file whole (for readers that take no parts).
     """
     units: list[WorkUnit] = []
     for path in files:
+        root = source_root(path, roots)
+        found_in = None if root is None else str(root)
         parts = None
         if piece_bytes is not None and source_format(path) in STREAMING_FORMATS:
             parts = split_at_lines(path, piece_bytes)
         if parts is None:
-            units.append(WorkUnit(str(path), _file_size(path), order=len(units)))
+            units.append(WorkUnit(str(path), _file_size(path), order=len(units), root=found_in))
         else:
             units.extend(
-                WorkUnit(str(path), p.end - p.start, p, order=len(units) + n)
+                WorkUnit(str(path), p.end - p.start, p, order=len(units) + n, root=found_in)
                 for n, p in enumerate(parts)
             )
     return sorted(units, key=lambda unit: unit.size, reverse=True)
@@ -165,12 +173,14 @@ def read_file(
     max_file_bytes: int,
     with_places: bool = True,
     part: FilePart | None = None,
+    root: Path | None = None,
 ) -> Iterator[Article]:
     """The articles of one file (or one ``part`` of a streaming one), counted in ``report``.
 
     Nothing for a metadata sidecar. A file read in parts counts as one file, in the
     report of its first part. ``with_places=False`` skips the gazetteer (for measuring
-    the parsing alone).
+    the parsing alone). ``root`` is the source folder the file was found in: a wire
+    story that names no id of its own is known by its path there (:func:`name_within`).
     """
     if is_sidecar(path):
         return
@@ -184,9 +194,11 @@ def read_file(
         report.skip(SKIP_UNSUPPORTED, str(path))
         return
     reader = READERS[reader_format]
-    in_part = {} if part is None else {"part": part}  # only streaming formats are cut
+    options: dict[str, Any] = {} if part is None else {"part": part}  # streaming formats
+    if reader_format == "wire":
+        options["name"] = name_within(path, root)
     articles = reader(
-        path, report, max_file_bytes=max_file_bytes, with_places=with_places, **in_part
+        path, report, max_file_bytes=max_file_bytes, with_places=with_places, **options
     )
     for article in articles:
         report.count_article(article)
@@ -199,7 +211,16 @@ def read_articles(
     *,
     max_file_bytes: int,
     with_places: bool = True,
+    roots: Sequence[Path] = (),
 ) -> Iterator[Article]:
-    """Every article under ``paths``, one at a time; what could not be read is in ``report``."""
+    """Every article under ``paths``, one at a time; what could not be read is in ``report``.
+
+    A file's source folder (:func:`source_root`) is the first of ``roots`` that holds it,
+    else the first of ``paths``: the collection's folders, where ``paths`` are a part of
+    it being added."""
+    folders = [*roots, *paths]
     for path in list_source_files(paths):
-        yield from read_file(path, report, max_file_bytes=max_file_bytes, with_places=with_places)
+        root = source_root(path, folders)
+        yield from read_file(
+            path, report, max_file_bytes=max_file_bytes, with_places=with_places, root=root
+        )

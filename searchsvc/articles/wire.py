@@ -35,9 +35,17 @@ _FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
 
 
 def read_wire(
-    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+    path: Path,
+    report: IngestReport,
+    *,
+    max_file_bytes: int,
+    with_places: bool = True,
+    name: str | None = None,
 ) -> Iterator[Article]:
-    """The story in one wire file (none if the file is unusable; the report says why)."""
+    """The story in one wire file (none if the file is unusable; the report says why).
+
+    Its id is the one its metadata gives, else ``name`` (the file's name in its
+    collection, :func:`~searchsvc.articles.files.name_within`), else the file's name."""
     text = read_text_file(path, report, max_file_bytes=max_file_bytes)
     if text is None:
         return
@@ -46,7 +54,7 @@ def read_wire(
     metadata.update(front_matter)
     article = parse_wire_story(
         text,
-        story_id=path.stem,
+        story_id=name or path.stem,
         origin=str(path),
         metadata=metadata,
         report=report,

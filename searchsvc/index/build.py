@@ -254,7 +254,10 @@ def _build(
     from searchsvc.articles.sources import work_units
 
     files = list(list_files())
-    units = work_units(files, piece_bytes if read_file is None else None)
+    if read_file is None:
+        units = work_units(files, piece_bytes, roots=sources)
+    else:  # a reader of one's own reads whole files, by their paths alone
+        units = work_units(files, None)
     config = WorkerConfig(
         gen_dir=str(gen_dir),
         max_file_bytes=settings.max_file_bytes,

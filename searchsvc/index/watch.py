@@ -40,6 +40,7 @@ from searchsvc.articles.feeds import (
     record_digest,
     with_linked_pages,
 )
+from searchsvc.articles.files import source_root
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import list_source_files, read_file
 from searchsvc.config import Settings
@@ -92,6 +93,9 @@ class Watcher:
         self.feeds = [source for source in sources if is_url(source)]
         self.paths = [str(Path(source).resolve()) for source in sources if not is_url(source)]
         self.fetch_pages = fetch_pages
+        #: The folders a full build reads, in its order: where a file's name is taken
+        #: from (see :func:`~searchsvc.articles.files.name_within`).
+        self.folders: list[Path] = list(settings.corpus)
 
     def poll(self) -> dict[str, Any]:
         """One round over every source; returns the record shown as ``last_poll``."""
@@ -99,6 +103,7 @@ class Watcher:
         saved = read_watch_state(self.index_dir)
         state = copy.deepcopy(saved)
         state["paths"] = sorted(set(state["paths"]) | set(self.paths))
+        self.folders = [*self.settings.corpus, *map(Path, state["paths"])]
         changes = Changes()
         for url, fetched in self._fetch_feeds(state).items():
             self._read_feed(url, fetched, state, changes)
@@ -255,7 +260,8 @@ class Watcher:
             changes.add([articles[i] for i in files[name]["ids"] if i in wanted and i in articles])
 
     def _read(self, path: Path, report: IngestReport) -> Iterator[Article]:
-        return read_file(path, report, max_file_bytes=self.settings.max_file_bytes)
+        root = source_root(path, self.folders)
+        return read_file(path, report, max_file_bytes=self.settings.max_file_bytes, root=root)
 
     def _apply(self, changes: Changes) -> dict[str, int]:
         """Spool first (a build starting now must see the entries), then the index."""

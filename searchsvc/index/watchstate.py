@@ -19,23 +19,43 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.articles.feeds import SPOOL_SUFFIX
+from searchsvc.articles.sources import source_format
 from searchsvc.index.generations import atomic_write_text
 
 STATE_FILE = "watch-state.json"
 SPOOL_DIR = "watch-spool"
+#: How the ids of the watched files' articles are made: 2 since a wire story without an id
+#: of its own is known by its path in its folder (``2024-03-01/001``), not its file name.
+FILE_IDS = 2
 
 
 def empty_state() -> dict[str, Any]:
-    return {"feeds": {}, "files": {}, "paths": [], "last_poll": None, "totals": {}}
+    return {
+        "feeds": {},
+        "files": {},
+        "paths": [],
+        "last_poll": None,
+        "totals": {},
+        "file_ids": FILE_IDS,
+    }
 
 
 def read_watch_state(index_dir: Path) -> dict[str, Any]:
-    """The last saved state; an empty one before the first poll (or if it is unreadable)."""
+    """The last saved state; an empty one before the first poll (or if it is unreadable).
+
+    The wire files of a state whose ids were made another way count as changed, so the
+    next poll reads them again and replaces the articles under their old ids."""
     try:
         state = json.loads((Path(index_dir) / STATE_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError, UnicodeDecodeError):
         return empty_state()
-    return {**empty_state(), **state} if isinstance(state, dict) else empty_state()
+    if not isinstance(state, dict):
+        return empty_state()
+    if state.get("file_ids") != FILE_IDS:
+        for name, known in (state.get("files") or {}).items():
+            if source_format(Path(name)) == "wire":
+                known["signature"] = None
+    return {**empty_state(), **state, "file_ids": FILE_IDS}
 
 
 def write_watch_state(index_dir: Path, state: dict[str, Any]) -> None:

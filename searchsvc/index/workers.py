@@ -190,8 +190,10 @@ def _next_job(jobs: Any, config: WorkerConfig) -> WorkUnit | None:
 def _read_unit(
     read_file: ReadFile, unit: WorkUnit, report: IngestReport, max_file_bytes: int
 ) -> Iterator[Article]:
-    in_part = {} if unit.part is None else {"part": unit.part}  # readers of whole files
-    return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **in_part)
+    options: dict[str, Any] = {} if unit.part is None else {"part": unit.part}
+    if unit.root is not None:  # a reader of one's own takes neither
+        options["root"] = Path(unit.root)
+    return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **options)
 
 
 def _documents(articles: Iterator[Article], plain: Any) -> Iterator[dict[str, Any]]:
