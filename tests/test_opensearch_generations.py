@@ -14,6 +14,7 @@ from opensearch_cluster import drop_alias_indices, unique_alias
 from searchsvc import engines
 from searchsvc.articles.model import Article
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
+from searchsvc.index.watch import Watcher, hold_watch_lock
 from searchsvc.opensearch import OpenSearchEngine, generations
 from searchsvc.search import SearchEngine, SearchRequest
 
@@ -226,3 +227,20 @@ def test_the_factory_builds_updates_and_opens_the_engine_the_settings_name(
     embedded = settings.replace(engine="whoosh", index_dir=tmp_path / "index")
     with engines.open_engine(embedded) as opened:
         assert isinstance(opened, SearchEngine)
+
+
+def test_a_rebuild_keeps_what_the_watch_added(engine, tmp_path) -> None:
+    """As on the embedded engine: a full build reads the watched folders too."""
+    source = write_harbour_stories(tmp_path / "stories.jsonl")
+    settings = engine.settings.replace(corpus=(source,), index_dir=tmp_path / "index")
+    engines.build_index(None, settings)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "desk.jsonl").write_text(
+        '{"id": "w1", "title": "Harbour gulls return", "body": "Gulls."}\n', encoding="utf-8"
+    )
+    with hold_watch_lock(settings.index_dir):  # as `searchsvc watch` polls
+        assert Watcher(settings, [str(inbox)]).poll()["added"] == 1
+    assert engines.build_index(None, settings).article_count == 3
+    with engines.open_engine(settings) as opened:
+        assert ids(opened, "harbour") == {"f1", "f2", "w1"}
