@@ -275,6 +275,30 @@ def read_story(path: Path, article_id: str) -> Article:
     return dataclasses.replace(article, id=article_id)
 
 
+def test_a_file_that_cannot_be_read_keeps_its_articles_until_it_can(
+    tmp_path: Path, settings, client
+) -> None:
+    """A watched link into a share that is away: the poll reports the file unreadable,
+    deletes nothing, and reads it again at each poll until it can."""
+    store = tmp_path / "share"
+    shared = write_jsonl(store / "desk.jsonl", [story("gull-1", "Gulls return", "Gulls nest.")])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "desk.jsonl").symlink_to(shared)
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 1
+
+    away = shared.rename(store / "away.jsonl")
+    for _ in range(2):
+        poll = watcher.poll()
+        assert (poll["deleted"], poll["skipped"]) == (0, {"unreadable file": 1})
+        assert found(client, "gulls") == ["gull-1"]
+    away.rename(shared)  # back, with the size and time it had
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"], poll["skipped"]) == (0, 1, 0, {})
+    assert watcher.poll()["sources"][0]["changed"] == 0
+
+
 def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, client) -> None:
     url = publish(server, "/e/harbour.rss", range(2))
     inbox = tmp_path / "inbox"

@@ -40,7 +40,7 @@ from searchsvc.articles.feeds import (
     record_digest,
     with_linked_pages,
 )
-from searchsvc.articles.files import source_root
+from searchsvc.articles.files import SKIP_UNREADABLE, source_root
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import list_source_files, read_file
 from searchsvc.config import Settings
@@ -48,6 +48,7 @@ from searchsvc.engines import delete_articles, update_articles
 from searchsvc.index.errors import SearchIndexError
 from searchsvc.index.status import now_iso
 from searchsvc.index.watchstate import (
+    READ_AGAIN,
     read_spool,
     read_watch_state,
     spool_path,
@@ -218,7 +219,15 @@ class Watcher:
         now = {str(path): _signature(path) for path in list_source_files([Path(root)])}
         changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
         for name in changed:
-            articles = {article.id: article for article in self._read(Path(name), changes.report)}
+            report = IngestReport()
+            articles = {article.id: article for article in self._read(Path(name), report)}
+            changes.report.merge(report)
+            if report.skipped[SKIP_UNREADABLE]:
+                # A read that failed (permissions, a network share away, an I/O error)
+                # says nothing of the file's articles: keep them, and read it again next
+                # poll (its size and time may not change when it is readable again).
+                files[name] = {**before.get(name, {"ids": []}), "signature": READ_AGAIN}
+                continue
             changes.files_read[name] = articles
             changes.file_ids.update(articles, before.get(name, {}).get("ids", ()))
             files[name] = {"signature": now[name], "ids": list(articles)}

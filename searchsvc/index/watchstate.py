@@ -27,6 +27,8 @@ SPOOL_DIR = "watch-spool"
 #: How the ids of the watched files' articles are made: 2 since a wire story without an id
 #: of its own is known by its path in its folder (``2024-03-01/001``), not its file name.
 FILE_IDS = 2
+#: A watched file's signature that matches no file's: it is read at the next poll.
+READ_AGAIN = "read again"
 
 
 def empty_state() -> dict[str, Any]:
@@ -54,7 +56,7 @@ def read_watch_state(index_dir: Path) -> dict[str, Any]:
     if state.get("file_ids") != FILE_IDS:
         for name, known in (state.get("files") or {}).items():
             if source_format(Path(name)) == "wire":
-                known["signature"] = None
+                known["signature"] = READ_AGAIN
     return {**empty_state(), **state, "file_ids": FILE_IDS}
 
 
