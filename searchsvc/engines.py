@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import Article, fitted_id
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, BuildInProgress, IndexNotFound
 from searchsvc.index.updates import UpdateResult
@@ -53,7 +53,9 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
 
 
 def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
-    """Delete articles by id from the serving generation."""
+    """Delete articles by id from the serving generation (an id too long to keep whole
+    names the article indexed under its :func:`~searchsvc.articles.model.fitted_id`)."""
+    ids = [fitted_id(article_id) for article_id in ids]
     if settings.engine == "opensearch":
         with open_engine(settings) as engine:
             return engine.delete(ids)

@@ -11,6 +11,7 @@ import pytest
 
 from searchsvc.articles import Article, IngestReport
 from searchsvc.articles.files import split_at_lines
+from searchsvc.articles.model import MAX_ID_BYTES, fitted_id
 from searchsvc.articles.sources import read_file
 
 MAX_BYTES = 1_000_000
@@ -72,6 +73,23 @@ def test_derived_id_is_stable(tmp_path):
     (first,), _ = read(path)
     (second,), _ = read(path)
     assert first.id == second.id
+
+
+def test_ids_too_long_to_keep_whole_stay_apart_and_the_same(tmp_path):
+    """Ids of more than 512 bytes (OpenSearch's most): two that differ only after their
+    first thousand characters, and one whose cut falls inside a two-byte character."""
+    start = "urn:harbour:" + "x" * 1500
+    path = write_lines(
+        tmp_path / "long.jsonl",
+        [{"id": start + "1", "body": "One."}, {"id": start + "2", "body": "Two."}],
+    )
+    first, second = read(path)[0]
+    assert len(first.id) == len(second.id) == MAX_ID_BYTES
+    assert first.id != second.id
+    assert first.id == fitted_id(start + "1") == fitted_id(fitted_id(start + "1"))
+    accented = fitted_id("é" * 300)
+    assert len(accented.encode("utf-8")) <= MAX_ID_BYTES and accented.startswith("é" * 247)
+    assert fitted_id("é" * 256) == "é" * 256  # 512 bytes: kept whole
 
 
 def test_dateline_in_body_is_parsed(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from opensearch_cluster import drop_alias_indices, unique_alias
 
 from searchsvc import engines
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import Article, fitted_id
 from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.watch import Watcher, hold_watch_lock
 from searchsvc.opensearch import OpenSearchEngine, generations
@@ -244,3 +244,15 @@ def test_a_rebuild_keeps_what_the_watch_added(engine, tmp_path) -> None:
     assert engines.build_index(None, settings).article_count == 3
     with engines.open_engine(settings) as opened:
         assert ids(opened, "harbour") == {"f1", "f2", "w1"}
+
+
+def test_an_id_longer_than_the_cluster_takes_is_indexed_fetched_and_deleted(engine) -> None:
+    """OpenSearch refuses document ids over 512 bytes; such an article is indexed under
+    the id the embedded engine gives it too, and the id as given still reaches it."""
+    given = "urn:harbour:" + "a" * 600
+    result = engine.build([story(given, "Lighthouse keepers return"), *FIRST])
+    assert result.article_count == 3
+    kept = fitted_id(given)
+    assert ids(engine, "lighthouse") == {kept, "a1"}
+    assert engine.article(given).title == "Lighthouse keepers return"
+    assert engines.delete_articles(engine.settings, [given]).deleted == 1

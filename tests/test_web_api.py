@@ -5,6 +5,9 @@ Every successful and failing answer is also checked against /api/openapi.json.
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import quote
+
 import pytest
 from test_web_support import (
     HARBOUR_IDS,
@@ -12,6 +15,8 @@ from test_web_support import (
     build_fixture_index,
     running_app,
 )
+
+from searchsvc.engines import delete_articles
 
 
 def search(client, query_string="", **params):
@@ -327,6 +332,29 @@ def test_an_id_ending_in_related_is_reachable(slash_client):
     # The related articles of an id ending in /related: one more /related.
     response = slash_client.get("/api/articles/brief/related/related")
     assert response.get_json()["id"] == "brief/related"
+
+
+def test_an_id_too_long_to_keep_whole_is_found_and_deleted_by_the_id_as_given(
+    tmp_path: Path,
+) -> None:
+    """A feed GUID of tracking parameters, 3,000 characters: its article is listed under a
+    shortened id, and the id as given fetches and deletes it, on the page and the API."""
+    given = "https://harbour.example/story?" + "&".join(f"utm_{n}=x" for n in range(340))
+    assert len(given) > 3000
+    records = [{"id": given, "title": "Harbour tracking", "body": "Ferries were tracked."}]
+    settings = build_fixture_index(tmp_path, records)
+    for app in running_app(settings):
+        client = app.test_client()
+        [hit] = client.get("/api/search?q=ferries").get_json()["hits"]
+        assert len(hit["id"]) == 512 and hit["id"][:400] == given[:400]
+        for url in (
+            f"/api/articles/{quote(given, safe='')}",
+            f"/articles/{quote(hit['id'], safe='')}",
+        ):
+            assert client.get(url).status_code == 200, url
+        response = client.get("/api/articles", query_string={"id": given})
+        assert response.get_json()["id"] == hit["id"]
+        assert delete_articles(settings, [given]).deleted == 1
 
 
 def test_article_by_parameter_needs_an_id(slash_client):

@@ -8,12 +8,32 @@ JSON API need must be carried here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DateSource = Literal["metadata", "source", "dateline", "none"]
 SourceFormat = Literal["wire", "jsonl", "reuters", "html", "feed"]
+#: The longest article id kept as given, in UTF-8 bytes: OpenSearch refuses a longer
+#: document id, and both engines must know an article by the same id (see :func:`fitted_id`).
+MAX_ID_BYTES = 512
+_ID_DIGEST_BYTES = 8
+
+
+def fitted_id(article_id: str) -> str:
+    """``article_id``, or, when longer than :data:`MAX_ID_BYTES`, its start and a digest of
+    the whole: the same id for the same text, whoever asks (a build, a watch, a lookup, a
+    delete) and whichever engine answers. A feed's GUID may be a URL full of tracking
+    parameters; its article must still be indexed, fetched, linked and deleted."""
+    if len(article_id) * 4 <= MAX_ID_BYTES:  # short enough in any encoding: the usual case
+        return article_id
+    whole = article_id.encode("utf-8", "surrogatepass")
+    if len(whole) <= MAX_ID_BYTES:
+        return article_id
+    digest = hashlib.blake2b(whole, digest_size=_ID_DIGEST_BYTES).hexdigest()
+    kept = whole[: MAX_ID_BYTES - len(digest) - 1].decode("utf-8", "ignore")  # whole characters
+    return f"{kept}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,9 @@ class Article:
     url: str | None = None
     origin: str = ""
     format: SourceFormat = "wire"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", fitted_id(self.id))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by ``searchsvc ingest --json``."""

@@ -26,7 +26,7 @@ from searchsvc.analysis import (
     stemmer_for,
     stopwords_for,
 )
-from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.model import MAX_ID_BYTES, Article, IngestReport, fitted_id
 from searchsvc.articles.sources import read_articles
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, IndexNotFound
@@ -38,7 +38,6 @@ from searchsvc.opensearch.searching import HIT_SOURCE, ClusterSearch, cluster_hi
 from searchsvc.opensearch.translate import score_query
 from searchsvc.search.analyses import LanguageAnalyses
 from searchsvc.search.engine import (
-    MAX_ID_LENGTH,
     PARSE_CACHE_SIZE,
     SearchEngine,
     check_related_limit,
@@ -293,8 +292,9 @@ class OpenSearchEngine:
         ]
 
     def _source(self, article_id: str) -> dict:
-        if not isinstance(article_id, str) or len(article_id) > MAX_ID_LENGTH:
-            raise ArticleNotFound(str(article_id)[:MAX_ID_LENGTH])
+        if not isinstance(article_id, str):
+            raise ArticleNotFound(str(article_id)[:MAX_ID_BYTES])
+        article_id = fitted_id(article_id)  # as its article was indexed
         try:
             return self.client.get(index=self.alias, id=article_id, _source=HIT_SOURCE)["_source"]
         except NotFoundError:

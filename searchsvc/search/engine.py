@@ -22,6 +22,7 @@ from searchsvc.analysis import (
     stemmer_for,
     stopwords_for,
 )
+from searchsvc.articles.model import MAX_ID_BYTES, fitted_id
 from searchsvc.config import Settings
 from searchsvc.index.status import read_build_status
 from searchsvc.search.analyses import LanguageAnalyses
@@ -75,7 +76,6 @@ NOTHING_TO_SEARCH = (
     "indexed. Add a distinctive word."
 )
 PARSE_CACHE_SIZE = 2048
-MAX_ID_LENGTH = 1000
 #: Date-sorted pages scan the precomputed date order when the results are at least
 #: this share of the collection; smaller result sets are sorted directly.
 _SCAN_SHARE = 1 / 16
@@ -241,8 +241,9 @@ class SearchEngine:
         )
 
     def _docnum(self, reading: Reading, article_id: str) -> int:
-        if not isinstance(article_id, str) or len(article_id) > MAX_ID_LENGTH:
-            raise ArticleNotFound(str(article_id)[:MAX_ID_LENGTH])
+        if not isinstance(article_id, str):
+            raise ArticleNotFound(str(article_id)[:MAX_ID_BYTES])
+        article_id = fitted_id(article_id)  # as its article was indexed
         docnum = reading.columns.docnum_of(article_id)
         if docnum is None:
             raise ArticleNotFound(article_id)
