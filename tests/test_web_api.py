@@ -16,7 +16,8 @@ from test_web_support import (
     running_app,
 )
 
-from searchsvc.engines import delete_articles
+from searchsvc.articles.model import Article
+from searchsvc.engines import delete_articles, update_articles
 
 
 def search(client, query_string="", **params):
@@ -355,6 +356,19 @@ def test_an_id_too_long_to_keep_whole_is_found_and_deleted_by_the_id_as_given(
         response = client.get("/api/articles", query_string={"id": given})
         assert response.get_json()["id"] == hit["id"]
         assert delete_articles(settings, [given]).deleted == 1
+
+
+def test_a_long_id_of_an_index_built_before_ids_were_fitted_is_still_found(
+    tmp_path: Path,
+) -> None:
+    settings = build_fixture_index(tmp_path)
+    given = "urn:harbour:" + "b" * 700
+    article = Article(id="placeholder", title="Old long id", body="Dredgers at work.")
+    object.__setattr__(article, "id", given)  # as an earlier version indexed it: whole
+    update_articles(settings, [article])
+    for app in running_app(settings):
+        response = app.test_client().get("/api/articles", query_string={"id": given})
+        assert response.get_json()["title"] == "Old long id"
 
 
 def test_article_by_parameter_needs_an_id(slash_client):

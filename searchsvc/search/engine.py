@@ -243,10 +243,12 @@ class SearchEngine:
     def _docnum(self, reading: Reading, article_id: str) -> int:
         if not isinstance(article_id, str):
             raise ArticleNotFound(str(article_id)[:MAX_ID_BYTES])
-        article_id = fitted_id(article_id)  # as its article was indexed
-        docnum = reading.columns.docnum_of(article_id)
+        fitted = fitted_id(article_id)  # as an article is indexed
+        docnum = reading.columns.docnum_of(fitted)
+        if docnum is None and fitted != article_id:  # an index built before ids were fitted
+            docnum = reading.columns.docnum_of(article_id)
         if docnum is None:
-            raise ArticleNotFound(article_id)
+            raise ArticleNotFound(fitted)
         return docnum
 
     def _validated(self, request: SearchRequest) -> tuple[SearchRequest, Selection]:
