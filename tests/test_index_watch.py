@@ -299,6 +299,32 @@ def test_a_file_that_cannot_be_read_keeps_its_articles_until_it_can(
     assert watcher.poll()["sources"][0]["changed"] == 0
 
 
+def test_a_watched_folder_that_is_away_keeps_its_articles(tmp_path: Path, settings, client):
+    """A network share unmounted under a running watch: its folder is gone for a while.
+    Nothing is deleted, the poll says why, and the folder is read as before once back."""
+    share = tmp_path / "share"
+    inbox = share / "inbox"
+    write_jsonl(inbox / "desk.jsonl", [story("gull-1", "Gulls return", "Gulls nest.")])
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 1
+
+    away = share.rename(tmp_path / "away")
+    poll = watcher.poll()
+    assert poll["deleted"] == 0
+    assert poll["sources"] == [
+        {
+            "source": str(inbox),
+            "state": "error",
+            "error": "cannot be read; its articles are kept until it can",
+        }
+    ]
+    assert found(client, "gulls") == ["gull-1"]
+    away.rename(share)
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 0, 0)
+    assert poll["sources"][0]["state"] == "read"
+
+
 def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, client) -> None:
     url = publish(server, "/e/harbour.rss", range(2))
     inbox = tmp_path / "inbox"

@@ -216,7 +216,14 @@ class Watcher:
     def _poll_path(self, root: str, state: dict[str, Any], changes: Changes) -> None:
         files = state["files"]
         before = {name: files[name] for name in files if _within(name, root)}
-        now = {str(path): _signature(path) for path in list_source_files([Path(root)])}
+        listed = list(list_source_files([Path(root)]))
+        if not os.path.exists(root) or (os.path.isdir(root) and listed == [Path(root)]):
+            # Gone or unlistable as a whole: far more often a share that is away than a
+            # deliberate deletion, so nothing is deleted (a rebuild leaves them out).
+            error = "cannot be read; its articles are kept until it can"
+            changes.sources.append({"source": root, "state": "error", "error": error})
+            return
+        now = {str(path): _signature(path) for path in listed}
         changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
         for name in changed:
             report = IngestReport()
