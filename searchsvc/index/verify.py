@@ -36,7 +36,8 @@ class ReadingOrder:
             self._orders.append(order)
 
     def read_at(self, docnum: int) -> tuple[int, int]:
-        """Sorts documents in the order their articles were read."""
+        """The document's place in the reading order (its unit's, then its number): a
+        key that sorts documents as their articles were read."""
         return self._orders[bisect_right(self._ends, docnum)], docnum
 
 
