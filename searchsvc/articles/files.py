@@ -105,40 +105,43 @@ class WorkUnit:
     size: int
     part: FilePart | None = None
     order: int = 0
-    #: The source folder the file was found in (see :func:`name_within`).
-    root: str | None = None
+    #: The file's name in its collection (see :func:`name_in_sources`); None: its own.
+    name: str | None = None
 
     @property
     def key(self) -> str:
         return self.path if self.part is None else f"{self.path}@{self.part.start}"
 
 
-def source_root(path: Path, roots: Iterable[Path]) -> Path | None:
-    """The first of ``roots`` (source folders, in reading order) that ``path`` lies in:
-    where a build that reads ``roots`` finds it. None when none holds it (or it is one of
-    them: a file given itself)."""
-    return next((root for root in roots if _relative(path, root) is not None), None)
-
-
-def name_within(path: Path, root: Path | None) -> str:
-    """The file's name in its collection: its path below the source folder ``root``,
-    without its extension and with ``/`` between folders (``2024-03-01/001`` for
-    ``archive/2024-03-01/001.txt`` read from ``archive``); a file at the top of the
-    folder, or given itself, is its name without extension (``001``).
+def name_in_sources(path: Path, roots: Iterable[Path]) -> str:
+    """The file's name in its collection: its path below the first of ``roots`` (source
+    folders, in reading order) that holds it, without its extension and with ``/``
+    between folders (``2024-03-01/001`` for ``archive/2024-03-01/001.txt`` read from
+    ``archive``); a file at the top of that folder, held by none, or given itself, is its
+    name without extension (``001``).
 
     Archives are often kept in dated folders that each number their files from one, so
-    the file's name alone would make many stories one. Paths are compared as written
-    (relative ones from the working directory) and, failing that, with links resolved:
-    a build and a watch may reach one folder by different names."""
-    relative = _relative(path, root) if root is not None else None
-    return path.stem if relative is None else relative.with_suffix("").as_posix()
+    the file's name alone would make many stories one. Paths are compared as written,
+    then made absolute (relative ones from the working directory), then with links
+    resolved: a build and a watch may reach one folder by different names."""
+    for root in roots:
+        folders = _folders_below(path, root)
+        if folders is not None:
+            return f"{folders}/{path.stem}" if folders else path.stem
+    return path.stem
 
 
-def _relative(path: Path, root: Path) -> Path | None:
-    for absolute in (os.path.abspath, os.path.realpath):  # realpath: never raises, even on a loop
-        mine, theirs = Path(absolute(path)), Path(absolute(root))
-        if mine != theirs and mine.is_relative_to(theirs):
-            return mine.relative_to(theirs)
+def _folders_below(path: Path, root: Path) -> str | None:
+    """The folders between ``root`` and the file ``path`` ("" when it lies right in
+    ``root``), None when ``root`` does not hold it. Compared as strings: a build asks
+    this for every file it lists."""
+    for absolute in (str, os.path.abspath, os.path.realpath):  # realpath never raises
+        folder, top = absolute(path.parent), absolute(root)
+        if folder == top:
+            return ""
+        top = top.rstrip(os.sep) + os.sep
+        if folder.startswith(top):
+            return folder[len(top) :].replace(os.sep, "/")
     return None
 
 

@@ -18,8 +18,7 @@ from searchsvc.articles.files import (
     SKIP_UNSUPPORTED,
     FilePart,
     WorkUnit,
-    name_within,
-    source_root,
+    name_in_sources,
     split_at_lines,
 )
 from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
@@ -136,24 +135,23 @@ def work_units(
     files: Iterable[Path], piece_bytes: int | None, roots: Sequence[Path] = ()
 ) -> list[WorkUnit]:
     """``files`` as units of work, biggest first (so that workers finish together), each
-    numbered with its place in the reading order (:attr:`WorkUnit.order`) and with the
-    first of ``roots`` (the build's sources) that holds it (:func:`source_root`).
+    numbered with its place in the reading order (:attr:`WorkUnit.order`) and named in
+    the collection whose folders are ``roots`` (the build's sources; :func:`name_in_sources`).
 
     Files of a streaming format bigger than ``piece_bytes`` are cut into parts of about
     that size; ``None`` keeps every file whole (for readers that take no parts).
     """
     units: list[WorkUnit] = []
     for path in files:
-        root = source_root(path, roots)
-        found_in = None if root is None else str(root)
+        name = name_in_sources(path, roots) if roots else None  # None: a reader of one's own
         parts = None
         if piece_bytes is not None and source_format(path) in STREAMING_FORMATS:
             parts = split_at_lines(path, piece_bytes)
         if parts is None:
-            units.append(WorkUnit(str(path), _file_size(path), order=len(units), root=found_in))
+            units.append(WorkUnit(str(path), _file_size(path), order=len(units), name=name))
         else:
             units.extend(
-                WorkUnit(str(path), p.end - p.start, p, order=len(units) + n, root=found_in)
+                WorkUnit(str(path), p.end - p.start, p, order=len(units) + n, name=name)
                 for n, p in enumerate(parts)
             )
     return sorted(units, key=lambda unit: unit.size, reverse=True)
@@ -173,14 +171,14 @@ def read_file(
     max_file_bytes: int,
     with_places: bool = True,
     part: FilePart | None = None,
-    root: Path | None = None,
+    name: str | None = None,
 ) -> Iterator[Article]:
     """The articles of one file (or one ``part`` of a streaming one), counted in ``report``.
 
     Nothing for a metadata sidecar. A file read in parts counts as one file, in the
     report of its first part. ``with_places=False`` skips the gazetteer (for measuring
-    the parsing alone). ``root`` is the source folder the file was found in: a wire
-    story that names no id of its own is known by its path there (:func:`name_within`).
+    the parsing alone). ``name`` is the file's name in its collection
+    (:func:`name_in_sources`): a wire story that names no id of its own is known by it.
     """
     if is_sidecar(path):
         return
@@ -195,8 +193,8 @@ def read_file(
         return
     reader = READERS[reader_format]
     options: dict[str, Any] = {} if part is None else {"part": part}  # streaming formats
-    if reader_format == "wire":
-        options["name"] = name_within(path, root)
+    if reader_format == "wire" and name is not None:
+        options["name"] = name
     articles = reader(
         path, report, max_file_bytes=max_file_bytes, with_places=with_places, **options
     )
@@ -215,12 +213,12 @@ def read_articles(
 ) -> Iterator[Article]:
     """Every article under ``paths``, one at a time; what could not be read is in ``report``.
 
-    A file's source folder (:func:`source_root`) is the first of ``roots`` that holds it,
-    else the first of ``paths``: the collection's folders, where ``paths`` are a part of
-    it being added."""
+    A file is named (:func:`name_in_sources`) within the first of ``roots``, then of
+    ``paths``, that holds it: ``roots`` are the collection's folders where ``paths`` are a
+    part of it being added."""
     folders = [*roots, *paths]
     for path in list_source_files(paths):
-        root = source_root(path, folders)
+        name = name_in_sources(path, folders)
         yield from read_file(
-            path, report, max_file_bytes=max_file_bytes, with_places=with_places, root=root
+            path, report, max_file_bytes=max_file_bytes, with_places=with_places, name=name
         )

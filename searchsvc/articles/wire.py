@@ -45,7 +45,7 @@ def read_wire(
     """The story in one wire file (none if the file is unusable; the report says why).
 
     Its id is the one its metadata gives, else ``name`` (the file's name in its
-    collection, :func:`~searchsvc.articles.files.name_within`), else the file's name."""
+    collection, :func:`~searchsvc.articles.files.name_in_sources`), else the file's name."""
     text = read_text_file(path, report, max_file_bytes=max_file_bytes)
     if text is None:
         return

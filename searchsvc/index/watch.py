@@ -40,7 +40,7 @@ from searchsvc.articles.feeds import (
     record_digest,
     with_linked_pages,
 )
-from searchsvc.articles.files import SKIP_UNREADABLE, source_root
+from searchsvc.articles.files import SKIP_UNREADABLE, name_in_sources
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import list_source_files, read_file
 from searchsvc.config import Settings
@@ -95,7 +95,7 @@ class Watcher:
         self.paths = [str(Path(source).resolve()) for source in sources if not is_url(source)]
         self.fetch_pages = fetch_pages
         #: The folders a full build reads, in its order: where a file's name is taken
-        #: from (see :func:`~searchsvc.articles.files.name_within`).
+        #: from (see :func:`~searchsvc.articles.files.name_in_sources`).
         self.folders: list[Path] = list(settings.corpus)
 
     def poll(self) -> dict[str, Any]:
@@ -276,8 +276,8 @@ class Watcher:
             changes.add([articles[i] for i in files[name]["ids"] if i in wanted and i in articles])
 
     def _read(self, path: Path, report: IngestReport) -> Iterator[Article]:
-        root = source_root(path, self.folders)
-        return read_file(path, report, max_file_bytes=self.settings.max_file_bytes, root=root)
+        name = name_in_sources(path, self.folders)
+        return read_file(path, report, max_file_bytes=self.settings.max_file_bytes, name=name)
 
     def _apply(self, changes: Changes) -> dict[str, int]:
         """Spool first (a build starting now must see the entries), then the index."""

@@ -191,8 +191,8 @@ def _read_unit(
     read_file: ReadFile, unit: WorkUnit, report: IngestReport, max_file_bytes: int
 ) -> Iterator[Article]:
     options: dict[str, Any] = {} if unit.part is None else {"part": unit.part}
-    if unit.root is not None:  # a reader of one's own takes neither
-        options["root"] = Path(unit.root)
+    if unit.name is not None:  # a reader of one's own gets neither
+        options["name"] = unit.name
     return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **options)
 
 
