@@ -239,14 +239,14 @@ def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
     from searchsvc.articles.sources import read_articles
     from searchsvc.engines import update_articles
     from searchsvc.index import SearchIndexError
-    from searchsvc.index.watchstate import kept_sources
+    from searchsvc.index.watchstate import with_kept_sources
 
     missing = [str(path) for path in args.paths if not path.exists()]
     if missing:
         raise CommandError(f"source not found: {', '.join(missing)}")
     report = IngestReport()
     # Named as a rebuild names them: within the corpus or watched folder that holds them.
-    folders = [*settings.corpus, *kept_sources(settings.index_dir)]
+    folders = with_kept_sources(settings.corpus, settings.index_dir)
     articles = read_articles(
         args.paths, report, max_file_bytes=settings.max_file_bytes, roots=folders
     )

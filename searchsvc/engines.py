@@ -35,8 +35,12 @@ def build_index(sources: Sequence[Path] | None, settings: Settings, **options: A
     """A new generation from ``sources`` (default ``settings.corpus``), served once
     complete; ``options`` go to the embedded build (progress display and callback)."""
     if settings.engine == "opensearch":
+        from searchsvc.index.watchstate import with_kept_sources
+
         with open_engine(settings) as engine:
-            return engine.build_from(_with_kept_sources(settings, sources or settings.corpus))
+            return engine.build_from(
+                with_kept_sources(sources or settings.corpus, settings.index_dir)
+            )
     from searchsvc.index import build_index as build_embedded
 
     return build_embedded(sources, settings, **options)
@@ -84,6 +88,7 @@ def ensure_cluster_generation(settings: Settings, say: Callable[[str], None]) ->
     """Before ``searchsvc serve`` on a cluster: build a generation from ``settings.corpus``
     when the alias has none, or wait for the build another process (another replica of
     the service) is running on the cluster, so the server never starts empty."""
+    from searchsvc.index.watchstate import with_kept_sources
     from searchsvc.opensearch import generations
 
     with open_engine(settings) as engine:
@@ -94,7 +99,7 @@ def ensure_cluster_generation(settings: Settings, say: Callable[[str], None]) ->
             f"the alias {settings.opensearch_index!r} has no generation; building one from {corpus}"
         )
         try:
-            result = engine.build_from(_with_kept_sources(settings, settings.corpus))
+            result = engine.build_from(with_kept_sources(settings.corpus, settings.index_dir))
         except BuildInProgress:
             say("another process is building on the cluster; waiting for it")
             while generations.running_build(engine.client, settings.opensearch_index):
@@ -103,14 +108,6 @@ def ensure_cluster_generation(settings: Settings, say: Callable[[str], None]) ->
                 raise BuildFailed("the other build on the cluster made no generation") from None
             return
     say(f"indexed {result.article_count} articles in {result.seconds:.1f} s")
-
-
-def _with_kept_sources(settings: Settings, sources: Sequence[Path]) -> list[Path]:
-    """``sources`` and, after them, what a watch keeps (its feed spool and watched folders),
-    as the embedded build reads them: a rebuild must not drop what the watch added."""
-    from searchsvc.index.watchstate import kept_sources
-
-    return [*sources, *kept_sources(settings.index_dir)]
 
 
 def _has_generation(engine: Any) -> bool:

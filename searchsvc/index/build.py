@@ -105,13 +105,13 @@ def build_index(
     Raises :class:`BuildInProgress` or :class:`BuildFailed`.
     """
     from searchsvc.articles.sources import list_source_files
-    from searchsvc.index.watchstate import kept_sources
+    from searchsvc.index.watchstate import with_kept_sources
 
     paths = [Path(p) for p in (sources or settings.corpus)]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise BuildFailed(f"source not found: {', '.join(missing)}")
-    paths += kept_sources(settings.index_dir)  # what `searchsvc watch` added
+    paths = with_kept_sources(paths, settings.index_dir)  # and what `searchsvc watch` added
     return build_generation(
         paths,
         settings,

@@ -7,7 +7,7 @@ stops anywhere redoes at most its last poll, and replacing by id makes that harm
 
 Feed entries exist nowhere on disk but here: each feed's records are kept in
 ``watch-spool/<feed>.feed.jsonl``, and a full build reads that folder and the watched
-folders besides its own sources (:func:`kept_sources`), so a rebuild keeps everything
+folders besides its own sources (:func:`with_kept_sources`), so a rebuild keeps everything
 the watch added.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +87,16 @@ def write_spool(path: Path, records: dict[str, dict[str, Any]]) -> None:
     atomic_write_text(path, text)
 
 
-def kept_sources(index_dir: Path) -> list[Path]:
-    """What a full build reads besides its sources: the feed spool and the watched paths.
+def with_kept_sources(sources: Iterable[Path], index_dir: Path) -> list[Path]:
+    """What a full build of ``sources`` reads, in order, on either engine: ``sources``, then
+    what the watch keeps beside the index in ``index_dir`` (its feed spool and watched paths).
 
     Without them a rebuild from the corpus would drop every article a watch added.
-    Paths that no longer exist are left out (their articles went with them).
+    Kept paths that no longer exist are left out (their articles went with them).
     """
     state = read_watch_state(index_dir)
-    paths = [Path(index_dir) / SPOOL_DIR, *(Path(p) for p in state["paths"])]
-    return [path for path in paths if path.exists()]
+    kept = [Path(index_dir) / SPOOL_DIR, *(Path(p) for p in state["paths"])]
+    return [*sources, *(path for path in kept if path.exists())]
 
 
 def watch_status(index_dir: Path) -> dict[str, Any] | None:
