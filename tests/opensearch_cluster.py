@@ -53,10 +53,12 @@ def cluster_state_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Pa
 
 
 @pytest.fixture(scope="session")
-def opensearch_settings(opensearch_urls: tuple[str, ...]):
+def opensearch_settings(opensearch_urls: tuple[str, ...], tmp_path_factory):
     """Settings for the cluster (each test module picks its own alias, see
     :func:`unique_alias`). Shards and replicas come from ``SEARCHSVC_OPENSEARCH_SHARDS``
-    and ``_REPLICAS`` when set; else one shard, and a replica when there are several nodes."""
+    and ``_REPLICAS`` when set; else one shard, and a replica when there are several nodes.
+    The local index folder (build status, a watch's state, which a cluster build reads
+    too) is a fresh one, not the checkout's ``index/``."""
     from searchsvc.config import Settings
 
     shape = {
@@ -65,7 +67,12 @@ def opensearch_settings(opensearch_urls: tuple[str, ...]):
         if key in ("SEARCHSVC_OPENSEARCH_SHARDS", "SEARCHSVC_OPENSEARCH_REPLICAS")
     }
     shape.setdefault("SEARCHSVC_OPENSEARCH_REPLICAS", "1" if len(opensearch_urls) > 1 else "0")
-    return Settings.from_env(shape, engine="opensearch", opensearch_url=opensearch_urls)
+    return Settings.from_env(
+        shape,
+        engine="opensearch",
+        opensearch_url=opensearch_urls,
+        index_dir=tmp_path_factory.mktemp("cluster-index"),
+    )
 
 
 def unique_alias(prefix: str) -> str:
