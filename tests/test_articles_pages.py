@@ -124,6 +124,25 @@ def test_crawl_folder_pages_are_named_after_their_folders(tmp_path):
     assert source_format(Path("a.HTM")) == "html"
 
 
+def test_pages_without_a_url_are_known_by_their_path_in_the_collection(tmp_path):
+    """As wire stories are: saved pages kept in dated folders, and crawls of two sites,
+    often share their file and folder names."""
+    for folder in ("2024-03-01", "2024-03-02", "site-a/News", "site-b/News"):
+        (tmp_path / folder).mkdir(parents=True)
+        name = "index.html" if folder.startswith("site") else "library.html"
+        shutil.copy(PAGES / "no_date.html", tmp_path / folder / name)
+    articles, _ = read_page_file(tmp_path)
+    assert [a.id for a in articles] == [
+        "2024-03-01/library",
+        "2024-03-02/library",
+        "site-a/news",
+        "site-b/news",
+    ]
+    # Given alone, a page is named by its file, or its folder, as before.
+    assert read_page_file(tmp_path / "2024-03-01" / "library.html")[0][0].id == "library"
+    assert read_page_file(tmp_path / "site-a" / "News" / "index.html")[0][0].id == "news"
+
+
 def test_bad_pages_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "menu.html").write_text(
         "<html><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"

@@ -328,16 +328,25 @@ def test_a_revision_at_the_end_of_a_big_export_replaces_the_first_version(
 
 
 @pytest.mark.parametrize("procs", [1, 2])
-def test_stories_of_the_same_name_in_two_folders_are_two_articles(
+def test_stories_and_pages_of_the_same_name_in_two_folders_are_two_articles(
     tmp_path: Path, procs: int
 ) -> None:
+    """Wire stories, and saved pages that name no URL, are known by their path in the
+    archive: dated folders that each number their files from one lose nothing."""
     archive = tmp_path / "archive"
+    page = (Path(__file__).parent / "fixtures" / "pages" / "no_date.html").read_text()
     for day in ("2024-03-01", "2024-03-02"):
-        (archive / day).mkdir(parents=True)
+        (archive / day / "crawl").mkdir(parents=True)
         (archive / day / "001.txt").write_text(f"Port notice\n\nNotice of {day} for ships.\n")
+        (archive / day / "library.html").write_text(page)
+        (archive / day / "crawl" / "index.html").write_text(page)
     result = build_index([archive], index_settings(tmp_path, build_procs=procs))
-    assert (result.article_count, result.duplicates_removed) == (2, 0)
-    assert set(stored_titles(tmp_path / "index")) == {"2024-03-01/001", "2024-03-02/001"}
+    assert (result.article_count, result.duplicates_removed) == (6, 0)
+    assert set(stored_titles(tmp_path / "index")) == {
+        f"{day}/{name}"
+        for day in ("2024-03-01", "2024-03-02")
+        for name in ("001", "library", "crawl")
+    }
 
 
 def test_reading_order_places_each_document_in_its_unit() -> None:

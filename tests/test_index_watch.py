@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from searchsvc.index.watchstate import SPOOL_DIR, read_watch_state
 WORDS = ["albatross", "barnacle", "cormorant", "dolphin", "eelgrass", "flounder"]
 # Hang guards, not measurements: how long a test waits for something that must happen.
 DEADLINE = 60.0
+PAGES = Path(__file__).parent / "fixtures" / "pages"
 
 
 @pytest.fixture(scope="module")
@@ -246,27 +248,42 @@ def test_stories_of_a_watched_day_folder_are_named_as_a_rebuild_names_them(
         )
 
 
-def test_a_state_of_file_names_as_ids_is_read_again_once(tmp_path: Path, settings, client):
-    """A watch that knew a wire story by its file name alone replaces it under its path
-    in the folder at the next poll, and then reads nothing again."""
+@pytest.mark.parametrize("written_with", [None, 2])
+def test_a_state_of_file_names_as_ids_is_read_again_once(
+    tmp_path: Path, settings, client, written_with: int | None
+) -> None:
+    """A watch that knew a wire story, or a saved page without a URL, by its file name
+    alone replaces it under its path in the folder at the next poll, and then reads
+    nothing again. A state of version 2 already named wire stories so: only its page is
+    read again."""
     inbox = tmp_path / "inbox"
     (inbox / "pier").mkdir(parents=True)
     (inbox / "pier" / "notice.txt").write_text("Pier reopens\n\nThe pier reopened.\n")
+    shutil.copy(PAGES / "no_date.html", inbox / "pier" / "library.html")
     watcher = Watcher(settings, [str(inbox)])
     watcher.poll()
     state_file = Path(settings.index_dir) / "watch-state.json"
     state = json.loads(state_file.read_text())
-    del state["file_ids"]  # as an earlier version wrote it
-    [known] = state["files"].values()
-    known["ids"] = ["notice"]
+    if written_with is None:
+        del state["file_ids"]  # as an earlier version wrote it
+    else:
+        state["file_ids"] = written_with
+    old_ids = {"notice.txt": "notice", "library.html": "library"}
+    if written_with == 2:
+        del old_ids["notice.txt"]
+    for name, known in state["files"].items():
+        if Path(name).name in old_ids:
+            known["ids"] = [old_ids[Path(name).name]]
+            delete_articles(settings, [f"pier/{Path(name).stem}"])
+            update_articles(settings, [read_story(Path(name), known["ids"][0])])
     state_file.write_text(json.dumps(state))
-    delete_articles(settings, ["pier/notice"])
-    update_articles(settings, [read_story(inbox / "pier" / "notice.txt", "notice")])
-    assert found(client, "pier") == ["notice"]
+    assert found(client, "pier") == ["notice" if written_with is None else "pier/notice"]
+    assert found(client, "library") == ["library"]
 
     poll = watcher.poll()
-    assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 0, 1)
-    assert found(client, "pier") == ["pier/notice"]
+    renamed = len(old_ids)
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (renamed, 0, renamed)
+    assert (found(client, "pier"), found(client, "library")) == (["pier/notice"], ["pier/library"])
     assert watcher.poll()["sources"][0]["changed"] == 0
 
 

@@ -72,13 +72,22 @@ class PageFields:
 
 
 def read_page(
-    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+    path: Path,
+    report: IngestReport,
+    *,
+    max_file_bytes: int,
+    with_places: bool = True,
+    name: str | None = None,
 ) -> Iterator[Article]:
-    """The article of one saved page (none if the page is unusable; the report says why)."""
+    """The article of one saved page (none if the page is unusable; the report says why).
+
+    ``name`` is the file's name in its collection (see :func:`page_id`)."""
     data = read_text_bytes(path, report, max_file_bytes=min(max_file_bytes, MAX_PAGE_BYTES))
     if data is None:
         return
-    article = article_from_page(data, origin=str(path), report=report, with_places=with_places)
+    article = article_from_page(
+        data, origin=str(path), name=name, report=report, with_places=with_places
+    )
     if article is None:
         report.skip(SKIP_NO_ARTICLE, str(path))
         return
@@ -90,20 +99,22 @@ def article_from_page(
     *,
     url: str | None = None,
     origin: str,
+    name: str | None = None,
     report: IngestReport | None = None,
     with_places: bool = True,
 ) -> Article | None:
     """One fetched or saved page as an article; None when it holds no article text.
 
     ``url`` is where the page was fetched from, used when the page names no canonical
-    URL of its own. Bytes are decoded by the charset the page declares. Repairs (a date
+    URL of its own; ``name`` is a saved page's name in its collection (see
+    :func:`page_id`). Bytes are decoded by the charset the page declares. Repairs (a date
     that names no day) go to ``report`` when one is given.
     """
     fields = extract_page(html, url=url)
     if fields is None:
         return None
     return article_from_fields(
-        fields, origin=origin, report=report or IngestReport(), with_places=with_places
+        fields, origin=origin, name=name, report=report or IngestReport(), with_places=with_places
     )
 
 
@@ -149,7 +160,12 @@ def without_title(lines: list[str], title: str) -> list[str]:
 
 
 def article_from_fields(
-    fields: PageFields, *, origin: str, report: IngestReport, with_places: bool = True
+    fields: PageFields,
+    *,
+    origin: str,
+    report: IngestReport,
+    with_places: bool = True,
+    name: str | None = None,
 ) -> Article | None:
     """Apply the story rules to what the extractor found; None if too little story is left."""
     text = normalize_unicode("\n\n".join(fields.paragraphs))
@@ -165,7 +181,7 @@ def article_from_fields(
     place_text = dateline.place if dateline else None
     dateline_place, places = locate(title, story.body, place_text) if with_places else (None, ())
     return Article(
-        id=page_id(fields.url, origin),
+        id=page_id(fields.url, origin, name),
         title=title,
         body=story.body,
         dateline=dateline.text if dateline else None,
@@ -182,22 +198,31 @@ def article_from_fields(
     )
 
 
-def page_id(url: str | None, origin: str) -> str:
+def page_id(url: str | None, origin: str, name: str | None = None) -> str:
     """A readable id that stays the same across builds: the URL's slug, or the file's name.
 
     With a URL, a short digest of it is added, since two sites may well use the same slug.
-    A crawler's ``index.html`` is named after its folder.
+    Without one, the page is known by ``name``, its path in its collection
+    (:func:`~searchsvc.articles.files.name_in_sources`: ``2024-03-01/story`` for
+    ``archive/2024-03-01/story.html``), else by the file's name, as a wire story is: saved
+    pages kept in dated folders often share their file names. A crawler's ``index.html``
+    is named after its folder, as a slug, and the folders above it
+    (``site-a/news`` for ``site-a/News/index.html``).
     """
     if url:
         parts = urlsplit(url)
         segments = [s for s in parts.path.split("/") if s]
-        name = Path(segments[-1]).stem if segments else parts.hostname or ""
+        last = Path(segments[-1]).stem if segments else parts.hostname or ""
         digest = hashlib.blake2b(url.encode(), digest_size=4).hexdigest()
-        return f"{_slug(name) or 'page'}-{digest}"
+        return f"{_slug(last) or 'page'}-{digest}"
     path = Path(origin)
-    if path.stem.lower() in _FOLDER_PAGE_STEMS and path.parent.name:
-        return _slug(path.parent.name) or path.stem
-    return path.stem
+    named = name or path.stem
+    above, _, stem = named.rpartition("/")
+    if stem.lower() not in _FOLDER_PAGE_STEMS:
+        return named
+    if above:
+        return "/".join(_slug(folder) or folder for folder in above.split("/"))
+    return (_slug(path.parent.name) or path.stem) if path.parent.name else path.stem
 
 
 def _slug(name: str) -> str:

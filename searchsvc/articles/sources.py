@@ -39,6 +39,9 @@ READERS: dict[SourceFormat, Reader] = {
 
 #: Formats read a line at a time, whose big files are cut into parts for several workers.
 STREAMING_FORMATS: frozenset[SourceFormat] = frozenset({"jsonl"})
+#: Formats whose article, when it names no id of its own, is known by its file's name in
+#: its collection (:func:`~searchsvc.articles.files.name_in_sources`).
+NAMED_BY_FILE: frozenset[SourceFormat] = frozenset({"wire", "html"})
 
 
 def source_format(path: Path) -> SourceFormat | None:
@@ -178,7 +181,8 @@ def read_file(
     Nothing for a metadata sidecar. A file read in parts counts as one file, in the
     report of its first part. ``with_places=False`` skips the gazetteer (for measuring
     the parsing alone). ``name`` is the file's name in its collection
-    (:func:`name_in_sources`): a wire story that names no id of its own is known by it.
+    (:func:`name_in_sources`): a wire story or a saved page that names no id (nor URL) of
+    its own is known by it.
     """
     if is_sidecar(path):
         return
@@ -193,7 +197,7 @@ def read_file(
         return
     reader = READERS[reader_format]
     options: dict[str, Any] = {} if part is None else {"part": part}  # streaming formats
-    if reader_format == "wire" and name is not None:
+    if reader_format in NAMED_BY_FILE and name is not None:
         options["name"] = name
     articles = reader(
         path, report, max_file_bytes=max_file_bytes, with_places=with_places, **options

@@ -26,8 +26,11 @@ from searchsvc.index.generations import atomic_write_text
 STATE_FILE = "watch-state.json"
 SPOOL_DIR = "watch-spool"
 #: How the ids of the watched files' articles are made: 2 since a wire story without an id
-#: of its own is known by its path in its folder (``2024-03-01/001``), not its file name.
-FILE_IDS = 2
+#: of its own is known by its path in its folder (``2024-03-01/001``), not its file name;
+#: 3 since a saved page without a URL is too.
+FILE_IDS = 3
+#: The formats whose ids each version of :data:`FILE_IDS` changed.
+_RENAMED_IN = {2: frozenset({"wire"}), 3: frozenset({"html"})}
 #: A watched file's signature that matches no file's: it is read at the next poll.
 READ_AGAIN = "read again"
 
@@ -46,19 +49,25 @@ def empty_state() -> dict[str, Any]:
 def read_watch_state(index_dir: Path) -> dict[str, Any]:
     """The last saved state; an empty one before the first poll (or if it is unreadable).
 
-    The wire files of a state whose ids were made another way count as changed, so the
-    next poll reads them again and replaces the articles under their old ids."""
+    The files of a state whose ids were made another way count as changed, so the next
+    poll reads them again and replaces the articles under their old ids."""
     try:
         state = json.loads((Path(index_dir) / STATE_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError, UnicodeDecodeError):
         return empty_state()
     if not isinstance(state, dict):
         return empty_state()
-    if state.get("file_ids") != FILE_IDS:
-        for name, known in (state.get("files") or {}).items():
-            if source_format(Path(name)) == "wire":
-                known["signature"] = READ_AGAIN
+    renamed = _renamed_since(state.get("file_ids"))
+    for name, known in (state.get("files") or {}).items():
+        if source_format(Path(name)) in renamed:
+            known["signature"] = READ_AGAIN
     return {**empty_state(), **state, "file_ids": FILE_IDS}
+
+
+def _renamed_since(file_ids: Any) -> frozenset[str]:
+    """The formats whose ids changed after ``file_ids`` (a saved state's; None before 2)."""
+    made = file_ids if isinstance(file_ids, int) else 1
+    return frozenset().union(*(formats for v, formats in _RENAMED_IN.items() if v > made))
 
 
 def write_watch_state(index_dir: Path, state: dict[str, Any]) -> None:
