@@ -17,6 +17,7 @@ from searchsvc.articles.batches import BATCH_ARTICLES
 from searchsvc.index import (
     BuildFailed,
     BuildInProgress,
+    BuildResult,
     build_index,
     open_index,
     read_build_status,
@@ -301,6 +302,18 @@ def test_a_repeated_id_keeps_the_article_read_last(tmp_path: Path, procs: int) -
     assert (titles["same"], titles["again"]) == ("Second version", "Final")
 
 
+def build_in_parts(corpus: Path, tmp_path: Path, procs: int) -> BuildResult:
+    """A build of ``corpus`` that cuts its exports in parts of 4 KiB."""
+    result = build_generation(
+        [corpus],
+        index_settings(tmp_path, build_procs=procs),
+        list_files=lambda: sorted(corpus.iterdir()),
+        piece_bytes=4096,
+    )
+    assert result.meta["work_units"] > 3
+    return result
+
+
 @pytest.mark.parametrize("procs", [1, 2])
 def test_a_revision_at_the_end_of_a_big_export_replaces_the_first_version(
     tmp_path: Path, procs: int
@@ -316,15 +329,24 @@ def test_a_revision_at_the_end_of_a_big_export_replaces_the_first_version(
             story("lead", "Port reopens", "The port reopens after the storm. " * 400),
         ],
     )
-    result = build_generation(
-        [corpus],
-        index_settings(tmp_path, build_procs=procs),
-        list_files=lambda: sorted(corpus.iterdir()),
-        piece_bytes=4096,
-    )
-    assert result.meta["work_units"] > 3
+    result = build_in_parts(corpus, tmp_path, procs)
     assert (result.article_count, result.duplicates_removed) == (41, 1)
     assert stored_titles(tmp_path / "index")["lead"] == "Port reopens"
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_file_read_after_a_big_export_revises_its_last_part(tmp_path: Path, procs: int) -> None:
+    """The parts of a big export keep their places in the reading order, and the next
+    file comes after all of them."""
+    corpus = tmp_path / "corpus"
+    write_jsonl(
+        corpus / "a-export.jsonl",
+        [*harbour_notices(40), story("tail", "Draft", "Early text.")],
+    )
+    write_jsonl(corpus / "b-fixes.jsonl", [story("tail", "Final", "Corrected text.")])
+    result = build_in_parts(corpus, tmp_path, procs)
+    assert (result.article_count, result.duplicates_removed) == (41, 1)
+    assert stored_titles(tmp_path / "index")["tail"] == "Final"
 
 
 @pytest.mark.parametrize("procs", [1, 2])

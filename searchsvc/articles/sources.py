@@ -153,8 +153,9 @@ def work_units(
         if parts is None:
             units.append(WorkUnit(str(path), _file_size(path), order=len(units), name=name))
         else:
+            first = len(units)  # read before extending: the list grows as it extends
             units.extend(
-                WorkUnit(str(path), p.end - p.start, p, order=len(units) + n, name=name)
+                WorkUnit(str(path), p.end - p.start, p, order=first + n, name=name)
                 for n, p in enumerate(parts)
             )
     return sorted(units, key=lambda unit: unit.size, reverse=True)
