@@ -1,5 +1,6 @@
-"""One big JSON Lines export built with 1, then 2 worker processes: a single file read
-by every worker (in parts cut at line starts), and the same index and report each time::
+"""One big JSON Lines export (or RSS / Atom file) built with 1, then 2 worker processes:
+a single file read by every worker (in parts cut at line or entry starts), and the same
+index and report each time::
 
     python benchmarks/synthetic.py /tmp/big --count 100k --shard-size 100000  # one file
     python benchmarks/bench_bigfile.py /tmp/big/stories-00000.jsonl --procs 1,2
@@ -61,7 +62,7 @@ def print_table(export: Path, rows: list[dict[str, Any]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("export", type=Path, help="one JSON Lines file")
+    parser.add_argument("export", type=Path, help="one JSON Lines or feed file")
     parser.add_argument("--procs", default="1,2", help="worker processes, comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-bigfile-") as tmp:

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_feeds_support import rss, story_entry
 
 from searchsvc.articles.model import IngestReport
 from searchsvc.articles.sources import list_source_files, read_articles
@@ -238,3 +239,47 @@ def test_build_over_hostile_corpus_serves_the_good_articles(tmp_path: Path) -> N
         ids = {fields["id"] for fields in searcher.all_stored_fields()}
     assert "good" in ids
     assert "ok-1" in ids
+
+
+@pytest.mark.slow
+def test_large_feed_is_read_a_run_of_entries_at_a_time(tmp_path: Path) -> None:
+    """A 16 MB feed, sixteen times the size limit, is read whole, in runs of entries:
+    memory does not grow with the file (parsed at once, it grows by about 65 MB)."""
+    entry = (
+        "<item><title>Harbour log {0}</title><guid>http://harbour.example/log/{0}</guid>"
+        "<description>" + "Tugs moved barges along the quay. " * 240 + "</description></item>\n"
+    )
+    path = tmp_path / "archive.rss"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('<?xml version="1.0"?><rss version="2.0"><channel><title>Log</title>\n')
+        count = 0
+        while handle.tell() < 16 * 1024 * 1024:
+            handle.write(entry.format(count))
+            count += 1
+        handle.write("</channel></rss>\n")
+    small = tmp_path / "small.rss"
+    small.write_text(rss("Log", [story_entry(1, "barges")]), encoding="utf-8")
+    script = textwrap.dedent(
+        f"""
+        import json, resource
+        from pathlib import Path
+        from searchsvc.articles.model import IngestReport
+        from searchsvc.articles.feeds import read_feed
+        def read(path):
+            return read_feed(Path(path), report, max_file_bytes=1 << 20, with_places=False)
+        report = IngestReport()
+        list(read({str(small)!r}))  # the parser's imports are loaded before measuring
+        report = IngestReport()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        count = sum(1 for _ in read({str(path)!r}))
+        growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        print(json.dumps({{"count": count, "growth_kib": growth, "skipped": report.skipped}}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert (outcome["count"], outcome["skipped"]) == (count, {})
+    assert outcome["growth_kib"] < 24 * 1024  # the file is 16 MB

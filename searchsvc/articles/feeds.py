@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from searchsvc.articles.files import SKIP_UNREADABLE, check_size
+from searchsvc.articles.feedfiles import RUN_BYTES, FeedLayout, entry_runs, read_layout, split_feed
+from searchsvc.articles.files import SKIP_TOO_LARGE, SKIP_UNREADABLE, FilePart, check_size
 from searchsvc.articles.jsonl import parse_jsonl_record
 from searchsvc.articles.model import Article, IngestReport
 
@@ -54,7 +56,7 @@ def is_url(source: str) -> bool:
 
 def is_feed_file(path: Path) -> bool:
     """Whether a file's name (and, for ``.xml``, its root element) says it is a feed."""
-    if path.name.lower().endswith(SPOOL_SUFFIX):
+    if is_spool(path):
         return True
     suffix = path.suffix.lower()
     if suffix != ".xml":
@@ -67,12 +69,55 @@ def is_feed_file(path: Path) -> bool:
 
 
 def read_feed(
-    path: Path, report: IngestReport, *, max_file_bytes: int, with_places: bool = True
+    path: Path,
+    report: IngestReport,
+    *,
+    max_file_bytes: int,
+    with_places: bool = True,
+    part: FilePart | None = None,
 ) -> Iterator[Article]:
-    """The articles of a feed file, or of a watch's spool of entry records."""
-    if path.name.lower().endswith(SPOOL_SUFFIX):
+    """The articles of a feed file (or of one ``part`` of a big one, see
+    :func:`split_feed_file`), or of a watch's spool of entry records.
+
+    A feed bigger than :data:`~searchsvc.articles.feedfiles.RUN_BYTES`, or than
+    ``max_file_bytes``, is read a run of entries at a time, with no cap on its size: only
+    an entry bigger than ``max_file_bytes`` is skipped as too large."""
+    if is_spool(path):
         yield from _read_spool(path, report, with_places)
         return
+    if part is None and _file_size(path) <= min(RUN_BYTES, max_file_bytes):
+        yield from _read_whole_feed(path, report, max_file_bytes, with_places)
+        return
+    try:
+        with path.open("rb") as scanned, path.open("rb") as stream:
+            layout = read_layout(scanned, max_file_bytes)
+            if layout is None:  # no entry found: a feed of another encoding, say
+                yield from _read_whole_feed(path, report, max_file_bytes, with_places)
+                return
+            start, end = (0, sys.maxsize) if part is None else (part.start, part.end)
+            seen: set[str] = set()
+            run_bytes = min(RUN_BYTES, max_file_bytes)
+            for run in entry_runs(scanned, max(start, len(layout.head)), end, run_bytes):
+                document = _run_document(stream, run, layout, report, max_file_bytes)
+                for record in parse_feed(document, str(path), report, seen):
+                    yield from _entry_articles(path, record, report, with_places)
+    except OSError:
+        report.skip(SKIP_UNREADABLE, str(path))
+
+
+def split_feed_file(path: Path, piece_bytes: int) -> list[FilePart] | None:
+    """A big feed file cut into parts for several workers, each starting at an entry
+    (:func:`~searchsvc.articles.feedfiles.split_feed`); None for a file read whole."""
+    return None if is_spool(path) else split_feed(path, piece_bytes)
+
+
+def is_spool(path: Path) -> bool:
+    return path.name.lower().endswith(SPOOL_SUFFIX)
+
+
+def _read_whole_feed(
+    path: Path, report: IngestReport, max_file_bytes: int, with_places: bool
+) -> Iterator[Article]:
     if not check_size(path, report, max_file_bytes=max_file_bytes):
         return
     try:
@@ -81,9 +126,40 @@ def read_feed(
         report.skip(SKIP_UNREADABLE, str(path))
         return
     for record in parse_feed(data, str(path), report):
-        article = entry_article(record, origin=f"{path}#{record['id']}", report=report)
-        if article is not None:
-            yield article
+        yield from _entry_articles(path, record, report, with_places)
+
+
+def _run_document(
+    stream: BinaryIO,
+    run: tuple[int, int],
+    layout: FeedLayout,
+    report: IngestReport,
+    max_file_bytes: int,
+) -> bytes:
+    """A run of entries as a feed document; an empty one (reported) when it is a single
+    entry bigger than ``max_file_bytes``."""
+    start, end = run
+    if end - start > max_file_bytes:
+        report.skip(SKIP_TOO_LARGE, f"{stream.name}@{start}")
+        return b""
+    stream.seek(start)
+    return layout.document(stream.read(end - start))
+
+
+def _entry_articles(
+    path: Path, record: dict[str, Any], report: IngestReport, with_places: bool
+) -> Iterator[Article]:
+    origin = f"{path}#{record['id']}"
+    article = entry_article(record, origin=origin, report=report, with_places=with_places)
+    if article is not None:
+        yield article
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the whole-file reader reports it
 
 
 def _read_spool(path: Path, report: IngestReport, with_places: bool) -> Iterator[Article]:
@@ -126,14 +202,20 @@ def read_feed_url(
             yield article
 
 
-def parse_feed(data: bytes, origin: str, report: IngestReport) -> list[dict[str, Any]]:
+def parse_feed(
+    data: bytes, origin: str, report: IngestReport, seen: set[str] | None = None
+) -> list[dict[str, Any]]:
     """The entry records of a feed document, each id once (the first one listed wins).
 
     A feed that parses with errors but yields entries is used and reported as repaired;
-    one that yields nothing is reported as skipped.
+    one that yields nothing is reported as skipped. ``seen``: the ids of the entries
+    listed before (in earlier runs of the same file), which count as repeated; this
+    document's are added to it.
     """
     import feedparser
 
+    if not data:
+        return []
     parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
     if not parsed.entries:
         if parsed.bozo:
@@ -145,14 +227,16 @@ def parse_feed(data: bytes, origin: str, report: IngestReport) -> list[dict[str,
         report.repair(REPAIR_MALFORMED_FEED, origin)
     source = html_to_text(parsed.feed.get("title") or "") or None
     feed_language = parsed.feed.get("language")
-    records: dict[str, dict[str, Any]] = {}
+    seen = set() if seen is None else seen
+    records = []
     for entry in parsed.entries:
         record = entry_record(entry, source, parsed.feed.get("link"), feed_language)
-        if record["id"] in records:
+        if record["id"] in seen:
             report.skip(SKIP_REPEATED_ENTRY, f"{origin}#{record['id']}")
             continue
-        records[record["id"]] = record
-    return list(records.values())
+        seen.add(record["id"])
+        records.append(record)
+    return records
 
 
 def entry_record(

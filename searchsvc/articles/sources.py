@@ -2,7 +2,7 @@
 
 The one entry point every later stage uses (``read_articles``), and the pieces a
 parallel build needs to split the work (``list_source_files``, ``work_units``,
-``read_file``): whole files, and big files of a streaming format cut at line starts.
+``read_file``): whole files, and big files of a streaming format cut at record starts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from searchsvc.articles.feeds import is_feed_file, read_feed
+from searchsvc.articles.feeds import is_feed_file, read_feed, split_feed_file
 from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     SKIP_UNSUPPORTED,
@@ -37,8 +37,17 @@ READERS: dict[SourceFormat, Reader] = {
 }
 
 
-#: Formats read a line at a time, whose big files are cut into parts for several workers.
-STREAMING_FORMATS: frozenset[SourceFormat] = frozenset({"jsonl"})
+#: Formats read a record at a time, whose big files are cut into parts for several
+#: workers, and how each is cut.
+_SPLITTERS: dict[SourceFormat, Callable[[Path, int], list[FilePart] | None]] = {
+    "jsonl": split_at_lines,
+    "feed": split_feed_file,
+}
+STREAMING_FORMATS: frozenset[SourceFormat] = frozenset(_SPLITTERS)
+#: Streaming formats of which the first record of an id is kept (a feed lists its newest
+#: entry first): their parts are placed in the reading order last to first, since a
+#: build keeps the article read last.
+_FIRST_RECORD_KEPT: frozenset[SourceFormat] = frozenset({"feed"})
 #: Formats whose article, when it names no id of its own, is known by its file's name in
 #: its collection (:func:`~searchsvc.articles.files.name_in_sources`).
 NAMED_BY_FILE: frozenset[SourceFormat] = frozenset({"wire", "html"})
@@ -147,17 +156,19 @@ def work_units(
     units: list[WorkUnit] = []
     for path in files:
         name = name_in_sources(path, roots) if roots else None  # None: a reader of one's own
-        parts = None
-        if piece_bytes is not None and source_format(path) in STREAMING_FORMATS:
-            parts = split_at_lines(path, piece_bytes)
+        reader_format = source_format(path)
+        split = _SPLITTERS.get(reader_format) if piece_bytes is not None else None
+        parts = split(path, piece_bytes) if split is not None else None
         if parts is None:
             units.append(WorkUnit(str(path), _file_size(path), order=len(units), name=name))
-        else:
-            first = len(units)  # read before extending: the list grows as it extends
-            units.extend(
-                WorkUnit(str(path), p.end - p.start, p, order=first + n, name=name)
-                for n, p in enumerate(parts)
-            )
+            continue
+        places = range(len(units), len(units) + len(parts))
+        if reader_format in _FIRST_RECORD_KEPT:
+            places = places[::-1]
+        units.extend(
+            WorkUnit(str(path), p.end - p.start, p, order=place, name=name)
+            for place, p in zip(places, parts, strict=True)
+        )
     return sorted(units, key=lambda unit: unit.size, reverse=True)
 
 
