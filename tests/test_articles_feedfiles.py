@@ -3,6 +3,7 @@ for several build workers, giving the articles a whole-file read gives."""
 
 from __future__ import annotations
 
+import json
 from itertools import pairwise
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -17,7 +18,7 @@ from test_index_support import index_settings
 from searchsvc.articles import feeds
 from searchsvc.articles.feedfiles import closing_tags, entry_spans, split_feed
 from searchsvc.articles.model import IngestReport
-from searchsvc.articles.sources import read_articles
+from searchsvc.articles.sources import read_articles, read_file, work_units
 from searchsvc.index.build import build_generation
 from searchsvc.index.watch import Watcher
 
@@ -217,3 +218,21 @@ def test_any_feed_reads_the_same_in_runs_as_whole(tmp_path: Path, document: str)
         in_runs, report = read_feed_file(path)
     assert in_runs == whole
     assert (report.skipped, report.repaired) == (whole_report.skipped, whole_report.repaired)
+
+
+def test_a_watchs_big_spool_is_read_in_parts_as_it_is_whole(tmp_path: Path) -> None:
+    """A spool keeps every entry a watch saw of one feed, a line each: after years of
+    polling it is big, and a build spreads it over its workers like a JSON Lines export."""
+    feed = write_feed(tmp_path / "desk.rss", rss("Harbour Wire", harbour_feed(30)))
+    records = feeds.parse_feed(feed.read_bytes(), str(feed), IngestReport())
+    spool = tmp_path / "watch-spool" / "desk.feed.jsonl"
+    spool.parent.mkdir()
+    spool.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    whole, _ = read_feed_file(spool)
+    units = work_units([spool], 2000)
+    assert len(units) > 3
+    in_parts = []
+    for unit in sorted(units, key=lambda unit: unit.order):
+        in_parts += read_file(spool, IngestReport(), max_file_bytes=1 << 20, part=unit.part)
+    assert in_parts == whole
+    assert [article.origin for article in whole[:2]] == [f"{spool}:1", f"{spool}:2"]

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from searchsvc.articles.feedfiles import RUN_BYTES, FeedLayout, entry_runs, read_layout, split_feed
-from searchsvc.articles.files import SKIP_TOO_LARGE, SKIP_UNREADABLE, FilePart, check_size
+from searchsvc.articles.files import (
+    SKIP_TOO_LARGE,
+    SKIP_UNREADABLE,
+    FilePart,
+    check_size,
+    split_at_lines,
+)
 from searchsvc.articles.jsonl import parse_jsonl_record
 from searchsvc.articles.model import Article, IngestReport
 
@@ -83,7 +89,7 @@ def read_feed(
     ``max_file_bytes``, is read a run of entries at a time, with no cap on its size: only
     an entry bigger than ``max_file_bytes`` is skipped as too large."""
     if is_spool(path):
-        yield from _read_spool(path, report, with_places)
+        yield from _read_spool(path, report, with_places, part)
         return
     if part is None and _file_size(path) <= min(RUN_BYTES, max_file_bytes):
         yield from _read_whole_feed(path, report, max_file_bytes, with_places)
@@ -92,7 +98,8 @@ def read_feed(
         with path.open("rb") as scanned, path.open("rb") as stream:
             layout = read_layout(scanned, max_file_bytes)
             if layout is None:  # no entry found: a feed of another encoding, say
-                yield from _read_whole_feed(path, report, max_file_bytes, with_places)
+                if part is None or part.start == 0:  # read once, not by every part
+                    yield from _read_whole_feed(path, report, max_file_bytes, with_places)
                 return
             start, end = (0, sys.maxsize) if part is None else (part.start, part.end)
             seen: set[str] = set()
@@ -107,8 +114,17 @@ def read_feed(
 
 def split_feed_file(path: Path, piece_bytes: int) -> list[FilePart] | None:
     """A big feed file cut into parts for several workers, each starting at an entry
-    (:func:`~searchsvc.articles.feedfiles.split_feed`); None for a file read whole."""
-    return None if is_spool(path) else split_feed(path, piece_bytes)
+    (:func:`~searchsvc.articles.feedfiles.split_feed`), a spool at a line; None for a
+    file read whole."""
+    if is_spool(path):
+        return split_at_lines(path, piece_bytes)
+    return split_feed(path, piece_bytes)
+
+
+def keeps_first_entry(path: Path) -> bool:
+    """Whether the first record of an id in the file is the one kept: a feed lists its
+    newest entry first (a spool holds each entry once)."""
+    return not is_spool(path)
 
 
 def is_spool(path: Path) -> bool:
@@ -162,11 +178,21 @@ def _file_size(path: Path) -> int:
         return 0  # the whole-file reader reports it
 
 
-def _read_spool(path: Path, report: IngestReport, with_places: bool) -> Iterator[Article]:
-    """The entries a watch kept, a line at a time (a spool grows with every poll)."""
+def _read_spool(
+    path: Path, report: IngestReport, with_places: bool, part: FilePart | None
+) -> Iterator[Article]:
+    """The entries a watch kept (or those of one ``part`` of the spool), a line at a time
+    (a spool grows with every poll)."""
+    start, end, first = (
+        (0, sys.maxsize, 1) if part is None else (part.start, part.end, part.first_line)
+    )
     try:
         with path.open("rb") as stream:
-            for number, line in enumerate(stream, start=1):
+            stream.seek(start)
+            for number, line in enumerate(stream, start=first):
+                if start >= end:
+                    break
+                start += len(line)
                 if not line.strip():
                     continue
                 origin = f"{path}:{number}"

@@ -12,7 +12,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from searchsvc.articles.feeds import is_feed_file, read_feed, split_feed_file
+from searchsvc.articles.feeds import (
+    is_feed_file,
+    keeps_first_entry,
+    read_feed,
+    split_feed_file,
+)
 from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     SKIP_UNSUPPORTED,
@@ -44,10 +49,10 @@ _SPLITTERS: dict[SourceFormat, Callable[[Path, int], list[FilePart] | None]] = {
     "feed": split_feed_file,
 }
 STREAMING_FORMATS: frozenset[SourceFormat] = frozenset(_SPLITTERS)
-#: Streaming formats of which the first record of an id is kept (a feed lists its newest
-#: entry first): their parts are placed in the reading order last to first, since a
-#: build keeps the article read last.
-_FIRST_RECORD_KEPT: frozenset[SourceFormat] = frozenset({"feed"})
+#: Whether a file of a streaming format keeps the first record of an id (a feed lists its
+#: newest entry first): its parts are placed in the reading order last to first, since
+#: a build keeps the article read last.
+_KEEPS_FIRST_RECORD: dict[SourceFormat, Callable[[Path], bool]] = {"feed": keeps_first_entry}
 #: Formats whose article, when it names no id of its own, is known by its file's name in
 #: its collection (:func:`~searchsvc.articles.files.name_in_sources`).
 NAMED_BY_FILE: frozenset[SourceFormat] = frozenset({"wire", "html"})
@@ -163,7 +168,8 @@ def work_units(
             units.append(WorkUnit(str(path), _file_size(path), order=len(units), name=name))
             continue
         places = range(len(units), len(units) + len(parts))
-        if reader_format in _FIRST_RECORD_KEPT:
+        keeps_first = _KEEPS_FIRST_RECORD.get(reader_format)
+        if keeps_first is not None and keeps_first(path):
             places = places[::-1]
         units.extend(
             WorkUnit(str(path), p.end - p.start, p, order=place, name=name)
