@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import QueryParser
 
 from searchsvc.articles.model import Article
-from searchsvc.index import WriterBusy, build_index, open_index
+from searchsvc.index import IndexCorrupt, WriterBusy, build_index, open_index
 from searchsvc.index.build import hold_build_lock
 from searchsvc.index.codec import CompactCodec
 from searchsvc.index.generations import write_meta
@@ -117,3 +118,37 @@ def test_updates_wait_for_a_running_build(settings) -> None:
     with hold_build_lock(settings.index_dir), pytest.raises(WriterBusy, match="try again"):
         update_articles(settings, [article("late", "Late", "Late text.")])
     assert ids_for(settings.index_dir, "id", "late") == set()
+
+
+@pytest.mark.slow
+def test_opening_and_verifying_beside_commits_never_finds_damage(settings) -> None:
+    """An update that commits while the index is being opened (a server starting, or
+    switching to a rebuild, beside a watch) removes the older commit's table of contents:
+    that is not damage. Neither opening nor a full check may refuse the generation."""
+    stop = threading.Event()
+    commits = []
+
+    def commit_updates() -> None:
+        while not stop.is_set() and len(commits) < 2000:
+            commits.append(
+                update_articles(settings, [article(f"tide-{len(commits)}", "Tide", "High tide.")])
+            )
+
+    writer = threading.Thread(target=commit_updates)
+    writer.start()
+    refused = []
+    try:
+        for attempt in range(300):
+            try:
+                with open_index(settings.index_dir) as opened:
+                    if opened.fallback_from is not None:
+                        refused.append(("fallback", attempt))
+                    if attempt % 10 == 0 and opened.verify_files() is not None:
+                        refused.append(("verify", attempt))
+            except IndexCorrupt as error:
+                refused.append((str(error), attempt))
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+    assert len(commits) > 20  # the opens did run beside commits
+    assert refused == []

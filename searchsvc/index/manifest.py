@@ -148,7 +148,7 @@ def find_damage(
         return None
     toc_name = f"_{ix.indexname}_{ix.latest_generation()}.toc"
     newest_listed = max(
-        (_toc_generation(name) for name in manifest if name.endswith(".toc")), default=-1
+        (toc_commit(name) for name in manifest if name.endswith(".toc")), default=-1
     )
     if ix.latest_generation() < newest_listed:
         return f"the table of contents of commit {newest_listed} is missing"
@@ -165,7 +165,11 @@ def find_damage(
         if problem:
             return f"{name} {problem}"
     for name, (size, crc) in checked.items():
-        if _content_differs(Path(gen_dir) / name, size, crc, None if full else chunks):
+        try:
+            differs = _content_differs(Path(gen_dir) / name, size, crc, None if full else chunks)
+        except FileNotFoundError:  # since its size was checked (a commit removed it, say)
+            return f"{name} is missing"
+        if differs:
             return f"{name} does not hold the bytes that were written (checksum differs)"
     return None
 
@@ -192,7 +196,18 @@ def _content_differs(path: Path, size: int, crc: int, chunks: dict[str, list[int
         os.close(fd)
 
 
-def _toc_generation(name: str) -> int:
+def latest_commit(gen_dir: Path) -> int:
+    """The number of the newest commit in ``gen_dir`` (its table of contents), -1 if none:
+    what a reader opening the index now would read."""
+    try:
+        names = os.listdir(gen_dir)
+    except OSError:
+        return -1
+    return max((toc_commit(name) for name in names if name.endswith(".toc")), default=-1)
+
+
+def toc_commit(name: str) -> int:
+    """The commit number in a table of contents' file name (``_MAIN_12.toc``: 12)."""
     try:
         return int(name.rsplit("_", 1)[1].split(".")[0])
     except (IndexError, ValueError):

@@ -34,7 +34,7 @@ from searchsvc.index.generations import (
     read_meta,
     remove_stale_generations,
 )
-from searchsvc.index.manifest import find_damage
+from searchsvc.index.manifest import find_damage, latest_commit
 from searchsvc.index.schema import READABLE_SCHEMA_VERSIONS
 
 log = logging.getLogger(__name__)
@@ -76,14 +76,19 @@ class OpenedIndex:
         by them.
         """
         with self._verifying:
-            commit = self.index.latest_generation()
-            if self._verified_commit == commit:
-                return None
-            meta = read_meta(self.path) or self.meta  # updates since the open add files
-            problem = find_damage(self.path, self.index, meta.get("files"), full=True)
-            if problem is None:
-                self._verified_commit = commit
-                return None
+            for _ in range(_OPEN_ATTEMPTS):
+                commit = latest_commit(self.path)
+                if self._verified_commit == commit:
+                    return None
+                meta = read_meta(self.path) or self.meta  # updates since the open add files
+                problem = find_damage(self.path, self.index, meta.get("files"), full=True)
+                if problem is None:
+                    self._verified_commit = commit
+                    return None
+                if latest_commit(self.path) == commit:
+                    break  # the files of a settled commit: damage
+            else:
+                return None  # updates kept replacing the files checked: nothing to blame
         with contextlib.suppress(OSError):
             mark_damaged(self.path, problem)
         return problem
@@ -106,8 +111,11 @@ class OpenedIndex:
         self.close()
 
 
-class _GenerationGone(Exception):
-    """The generation was replaced and removed between reading CURRENT and locking it."""
+class _OpenAgain(Exception):
+    """The generation changed while it was being opened: it was replaced and removed
+    between reading CURRENT and locking it, or an update committed to it and removed the
+    files of the commit being checked (which is not damage). Opening it again sees a
+    settled state."""
 
 
 def open_index(index_dir: Path) -> OpenedIndex:
@@ -126,7 +134,7 @@ def open_index(index_dir: Path) -> OpenedIndex:
             raise IndexNotFound(index_dir)
         try:
             return open_generation(index_dir, current)
-        except _GenerationGone:
+        except _OpenAgain:
             continue
         except IndexCorrupt as problem:
             fallback = _open_fallback(index_dir, current)
@@ -147,10 +155,11 @@ def open_generation(index_dir: Path, name: str) -> OpenedIndex:
     lock = GenerationLock(index_dir, name)
     lock.acquire_shared()
     try:
+        commit = latest_commit(gen_dir)  # before the manifest that describes it
         meta = read_meta(gen_dir)
         if meta is None:
             if read_current(index_dir) != name:
-                raise _GenerationGone(name)
+                raise _OpenAgain(name)
             raise IndexCorrupt(
                 f"index generation {name} in {index_dir} is missing or incomplete; "
                 "run `searchsvc build-index`"
@@ -162,15 +171,18 @@ def open_generation(index_dir: Path, name: str) -> OpenedIndex:
                 f"index generation {name} in {index_dir} was found damaged ({refused}); "
                 "run `searchsvc build-index`"
             )
-        ix = _open_whoosh_index(gen_dir, name, index_dir, meta)
+        ix = _open_whoosh_index(gen_dir, name, index_dir, meta, commit)
         return OpenedIndex(generation=name, path=gen_dir, index=ix, meta=meta, _lock=lock)
     except BaseException:
         lock.release()
         raise
 
 
-def _open_whoosh_index(gen_dir: Path, name: str, index_dir: Path, meta: dict) -> FileIndex:
-    """Open and probe the Whoosh index; any failure to read it means corruption."""
+def _open_whoosh_index(
+    gen_dir: Path, name: str, index_dir: Path, meta: dict, commit: int
+) -> FileIndex:
+    """Open and probe the Whoosh index; any failure to read it means corruption, unless
+    an update committed since ``commit`` (the newest when the open began)."""
     with warnings.catch_warnings():
         # Whoosh leaves a file open when a truncated file fails to parse; it is
         # closed (and its warning dropped) here rather than at some later collection.
@@ -188,6 +200,8 @@ def _open_whoosh_index(gen_dir: Path, name: str, index_dir: Path, meta: dict) ->
         except Exception as error:
             problem = f"{type(error).__name__}: {error}"
         gc.collect()
+    if latest_commit(gen_dir) != commit:
+        raise _OpenAgain(name)
     raise IndexCorrupt(
         f"index generation {name} in {index_dir} cannot be read ({problem}); "
         "run `searchsvc build-index`"
@@ -218,7 +232,7 @@ def _open_fallback(index_dir: Path, broken: str) -> OpenedIndex | None:
             continue
         try:
             opened = open_generation(index_dir, name)
-        except (IndexCorrupt, IndexOutdated, _GenerationGone):
+        except (IndexCorrupt, IndexOutdated, _OpenAgain):
             continue
         opened.fallback_from = broken
         return opened
