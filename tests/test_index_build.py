@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import subprocess
 import sys
@@ -425,3 +426,11 @@ def test_the_build_imports_what_its_end_runs_while_its_workers_index(tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_a_build_in_this_process_turns_the_garbage_collector_back_on(tmp_path: Path) -> None:
+    """A one-worker build runs here with the cyclic collector off, as a worker process
+    does; the process it runs in gets it back."""
+    assert gc.isenabled()
+    build_index([write_corpus(tmp_path / "corpus")], index_settings(tmp_path, build_procs=1))
+    assert gc.isenabled()

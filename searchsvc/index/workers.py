@@ -70,9 +70,7 @@ def load_function(spec: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
-def run_worker(
-    number: int, config: WorkerConfig, jobs: Any, results: Any, collect_garbage: bool = False
-) -> tuple:
+def run_worker(number: int, config: WorkerConfig, jobs: Any, results: Any) -> tuple:
     """Process entry point: take :class:`WorkUnit` jobs from ``jobs`` until ``None``.
 
     The outcome is put on ``results`` (and returned): ``(FINISHED, number,``
@@ -80,13 +78,13 @@ def run_worker(
     errno or None))``.
     """
     # The writer keeps millions of small objects alive and creates no cycles, so the
-    # cyclic collector would only rescan them over and over.
+    # cyclic collector would only rescan them over and over: it is off until the
+    # outcome is known, also when the build runs this in its own process.
     for fd in config.close_fds:
         with contextlib.suppress(OSError):
             os.close(fd)
     was_enabled = gc.isenabled()
-    if not collect_garbage:
-        gc.disable()
+    gc.disable()
     try:
         outcome: tuple = (FINISHED, number, _write_segments(number, config, jobs, results))
     except _ParentGone:
