@@ -32,6 +32,7 @@ from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     FilePart,
     check_size,
+    file_size,
     split_at_lines,
 )
 from searchsvc.articles.jsonl import parse_jsonl_record
@@ -91,7 +92,7 @@ def read_feed(
     if is_spool(path):
         yield from _read_spool(path, report, with_places, part)
         return
-    if part is None and _file_size(path) <= min(RUN_BYTES, max_file_bytes):
+    if part is None and file_size(path) <= min(RUN_BYTES, max_file_bytes):
         yield from _read_whole_feed(path, report, max_file_bytes, with_places)
         return
     try:
@@ -169,13 +170,6 @@ def _entry_articles(
     article = entry_article(record, origin=origin, report=report, with_places=with_places)
     if article is not None:
         yield article
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # the whole-file reader reports it
 
 
 def _read_spool(

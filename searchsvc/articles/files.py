@@ -41,6 +41,14 @@ def check_size(path: Path, report: IngestReport, *, max_file_bytes: int) -> bool
     return True
 
 
+def file_size(path: Path) -> int:
+    """The file's size in bytes; 0 when it cannot be read (its reader reports why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def read_text_bytes(path: Path, report: IngestReport, *, max_file_bytes: int) -> bytes | None:
     """The whole file's bytes when they look like text, or None after reporting why not.
 

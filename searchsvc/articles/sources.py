@@ -23,6 +23,7 @@ from searchsvc.articles.files import (
     SKIP_UNSUPPORTED,
     FilePart,
     WorkUnit,
+    file_size,
     name_in_sources,
     split_at_lines,
 )
@@ -165,7 +166,7 @@ def work_units(
         split = _SPLITTERS.get(reader_format) if piece_bytes is not None else None
         parts = split(path, piece_bytes) if split is not None else None
         if parts is None:
-            units.append(WorkUnit(str(path), _file_size(path), order=len(units), name=name))
+            units.append(WorkUnit(str(path), file_size(path), order=len(units), name=name))
             continue
         places = range(len(units), len(units) + len(parts))
         keeps_first = _KEEPS_FIRST_RECORD.get(reader_format)
@@ -176,13 +177,6 @@ def work_units(
             for place, p in zip(places, parts, strict=True)
         )
     return sorted(units, key=lambda unit: unit.size, reverse=True)
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def read_file(
