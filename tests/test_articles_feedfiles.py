@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_feeds_support import Entry, atom, rss, story_entry
+from test_feeds_support import Entry, Post, atom, rss, story_entry, wordpress_export
 from test_index_build import stored_titles
 from test_index_support import index_settings
 
@@ -44,6 +44,13 @@ log, and <item> too.</p>]]></content:encoded></item>
 CUT_SHORT = rss("Harbour Wire", [story_entry(n, "bollard") for n in range(6)]).rsplit(
     "</description>", 1
 )[0]
+# A WordPress export whose drafts are skipped in every run, as in a whole read.
+WORDPRESS_SITE = wordpress_export(
+    [
+        Post(n, f"Report {n}", f"Pilots saw a bollard at berth {n}.", status=status)
+        for n, status in enumerate(["publish", "draft"] * 4)
+    ]
+)
 
 
 def write_feed(path: Path, text: str) -> Path:
@@ -68,8 +75,9 @@ def harbour_feed(count: int) -> list[Entry]:
         atom("Harbour Wire", harbour_feed(12)),
         TRICKY_RSS,
         CUT_SHORT,
+        WORDPRESS_SITE,
     ],
-    ids=["rss", "atom", "tricky", "cut-short"],
+    ids=["rss", "atom", "tricky", "cut-short", "wordpress"],
 )
 @pytest.mark.parametrize("run_bytes", [1, 700])
 def test_a_feed_read_in_runs_gives_what_a_whole_read_gives(

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_feeds_support import Entry, atom, feed_server, rss
+from test_feeds_support import Entry, Post, atom, feed_server, rss, wordpress_export
 
 from searchsvc.articles.feeds import (
     FetchFailed,
@@ -136,6 +136,51 @@ def test_repeated_entries_give_one_article_each(tmp_path: Path) -> None:
         "http://harbour.example/#4711",
     ]
     assert report.skipped == {"repeated feed entry": 1}
+
+
+SITE = [
+    Post(11, "Ferry strike ends", "The ferry strike ended after talks."),
+    Post(12, "About the Gazette", "The Gazette has covered the harbour since 1921.", kind="page"),
+    Post(13, "Tide tables explained", "How the tide tables are read.", kind="explainer"),
+    Post(14, "Minister to resign", "Embargoed until Monday.", status="future"),
+    Post(15, "Draft: pier", "Unchecked pier rumours.", status="draft"),
+    Post(16, "Dredging costs", "Awaiting the editor.", status="pending"),
+    Post(17, "Staff notes", "Internal staff notes.", status="private"),
+    Post(18, "Old quay story", "Withdrawn quay story.", status="trash"),
+    Post(19, "Subscribers: budget", "The budget in full.", password="tide"),
+    Post(20, "harbour-at-dawn", "The harbour at dawn.", status="inherit", kind="attachment"),
+    Post(21, "Home", "Home menu entry.", kind="nav_menu_item"),
+    Post(22, "Ferry strike ends", "An earlier wording.", status="inherit", kind="revision"),
+    Post(23, "Newsletter signup", "Sign up for the newsletter.", kind="wp_block"),
+]
+
+
+@pytest.mark.parametrize("prefix", ["wp", "wordpress"])
+def test_a_wordpress_export_gives_what_the_site_publishes(tmp_path: Path, prefix: str) -> None:
+    """A WordPress export (WXR) holds the whole site: only published posts, pages and the
+    site's own article types are articles; drafts, embargoed, private, trashed and
+    password-protected posts, media, menus, revisions and blocks are skipped, whatever
+    prefix the export gives WordPress's namespace."""
+    path = tmp_path / "gazette.wordpress.xml"
+    path.write_text(wordpress_export(SITE, prefix=prefix), encoding="utf-8")
+    articles, report = read_all(path)
+    assert [article.title for article in articles] == [
+        "Ferry strike ends",
+        "About the Gazette",
+        "Tide tables explained",
+    ]
+    assert articles[0].id == "https://gazette.example/?p=11"
+    assert articles[0].body == "The ferry strike ended after talks."
+    assert report.skipped == {"not a published post": 10}
+
+
+def test_wordpress_fields_count_only_in_a_wordpress_export(tmp_path: Path) -> None:
+    """A feed of another namespace with the same local names is read as any feed."""
+    other = wordpress_export(SITE[:5]).replace("wordpress.org/export/1.2/", "cms.example/ns/")
+    (tmp_path / "other.xml").write_text(other, encoding="utf-8")
+    articles, report = read_all(tmp_path / "other.xml")
+    assert len(articles) == 5
+    assert report.skipped == {}
 
 
 def test_malformed_feeds_are_reported(tmp_path: Path) -> None:

@@ -162,3 +162,45 @@ def story_entry(number: int, word: str) -> Entry:
         "Monday.</p><p>The port authority said traffic would resume by evening.</p>",
         link=f"http://harbour.example/story/{number}",
     )
+
+
+@dataclass(frozen=True)
+class Post:
+    """An item of a WordPress export: what the site calls it, and whether it is public."""
+
+    number: int
+    title: str
+    text: str
+    status: str = "publish"
+    kind: str = "post"
+    password: str = ""
+
+
+def wordpress_export(posts: Sequence[Post], prefix: str = "wp") -> str:
+    """A WordPress export (WXR 1.2: RSS 2.0 with the site's fields in the ``prefix``
+    namespace), its texts in CDATA as WordPress writes them."""
+    items = []
+    for post in posts:
+        items.append(
+            f"<item><title>{escape(post.title)}</title>"
+            f"<link>https://gazette.example/?p={post.number}</link>"
+            "<pubDate>Fri, 01 Mar 2024 10:00:00 +0000</pubDate>"
+            "<dc:creator><![CDATA[desk]]></dc:creator>"
+            f'<guid isPermaLink="false">https://gazette.example/?p={post.number}</guid>'
+            f"<content:encoded><![CDATA[<!-- wp:paragraph --><p>{post.text}</p>"
+            "<!-- /wp:paragraph -->]]></content:encoded>"
+            f"<{prefix}:post_id>{post.number}</{prefix}:post_id>"
+            f"<{prefix}:status><![CDATA[{post.status}]]></{prefix}:status>"
+            f"<{prefix}:post_type><![CDATA[{post.kind}]]></{prefix}:post_type>"
+            f"<{prefix}:post_password><![CDATA[{post.password}]]></{prefix}:post_password>"
+            "</item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"'
+        ' xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"'
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        f' xmlns:{prefix}="http://wordpress.org/export/1.2/">'
+        "<channel><title>Harbour Gazette</title><link>https://gazette.example</link>"
+        f"<{prefix}:wxr_version>1.2</{prefix}:wxr_version>" + "".join(items) + "</channel></rss>\n"
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import child_environment
-from test_feeds_support import Entry, feed_server, rss, story_entry
+from test_feeds_support import Entry, Post, feed_server, rss, story_entry, wordpress_export
 from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
 from test_web_support import running_app
 
@@ -188,6 +188,33 @@ def test_folders_add_replace_and_delete(tmp_path: Path, settings, client) -> Non
     assert found(client, "pier") == []
     assert found(client, "terns") == ["gull-2"]
     assert Watcher(settings, [str(inbox)]).poll()["sources"][0]["changed"] == 0
+
+
+def test_a_watched_wordpress_export_follows_what_the_site_publishes(
+    tmp_path: Path, settings, client
+) -> None:
+    """The site's export written again: a post taken back to draft leaves the index, a
+    draft published joins it."""
+    export = tmp_path / "inbox" / "gazette.xml"
+    export.parent.mkdir()
+    ferry = Post(1, "Ferry strike ends", "Albatross sightings delayed the ferry.")
+    quay = Post(2, "Quay plans", "Barnacle removal starts.", status="draft")
+    export.write_text(wordpress_export([ferry, quay]), encoding="utf-8")
+    watcher = Watcher(settings, [str(export.parent)])
+    assert watcher.poll()["added"] == 1
+    assert (found(client, "albatross"), found(client, "barnacle")) == (
+        ["https://gazette.example/?p=1"],
+        [],
+    )
+
+    withdrawn = dataclasses.replace(ferry, status="draft")
+    export.write_text(wordpress_export([withdrawn, dataclasses.replace(quay, status="publish")]))
+    poll = watcher.poll()
+    assert (poll["added"], poll["deleted"]) == (1, 1)
+    assert (found(client, "albatross"), found(client, "barnacle")) == (
+        [],
+        ["https://gazette.example/?p=2"],
+    )
 
 
 def test_an_article_in_two_files_is_the_one_a_rebuild_would_keep(

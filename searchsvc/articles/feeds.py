@@ -44,12 +44,22 @@ SPOOL_SUFFIX = ".feed.jsonl"
 # Where an ``.xml`` file must say it is a feed: the root element within its first bytes.
 _SNIFF_BYTES = 2048
 _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF)[\s>]")
+# A WordPress export (WXR) is RSS 2.0 whose items carry the site's fields in this
+# namespace (any version; not its ``…/excerpt/`` neighbour).
+_WORDPRESS_NAMESPACE = re.compile(r"https?://wordpress\.org/export/[\d.]+/?")
+# WordPress item types that are parts of the site, not articles (core's own types are
+# named ``wp_…`` since 5.0, so those are recognized by their prefix).
+_WORDPRESS_PARTS = frozenset(
+    {"attachment", "revision", "nav_menu_item", "custom_css", "customize_changeset"}
+    | {"oembed_cache", "user_request"}
+)
 
 SKIP_NOT_A_FEED = "not a feed"
 SKIP_MALFORMED_FEED = "malformed feed"
 SKIP_REPEATED_ENTRY = "repeated feed entry"
 SKIP_NOT_FETCHED = "feed not fetched"
 SKIP_MALFORMED_SPOOL = "malformed spool line"
+SKIP_NOT_PUBLISHED = "not a published post"
 REPAIR_MALFORMED_FEED = "malformed feed, entries recovered"
 REPAIR_PAGE_NOT_READ = "linked page not read"
 
@@ -247,10 +257,14 @@ def parse_feed(
         report.repair(REPAIR_MALFORMED_FEED, origin)
     source = html_to_text(parsed.feed.get("title") or "") or None
     feed_language = parsed.feed.get("language")
+    wordpress = wordpress_prefix(parsed.namespaces)
     seen = set() if seen is None else seen
     records = []
     for entry in parsed.entries:
         record = entry_record(entry, source, parsed.feed.get("link"), feed_language)
+        if wordpress and not published_on_wordpress(entry, wordpress):
+            report.skip(SKIP_NOT_PUBLISHED, f"{origin}#{record['id']}")
+            continue
         if record["id"] in seen:
             report.skip(SKIP_REPEATED_ENTRY, f"{origin}#{record['id']}")
             continue
@@ -280,6 +294,36 @@ def entry_record(
         "author": html_to_text(entry.get("author") or "") or None,
         "language": body.get("language") or feed_language,
     }
+
+
+def wordpress_prefix(namespaces: dict[str, str]) -> str | None:
+    """The prefix a WordPress export gives its fields (``wp``), None for other feeds.
+
+    feedparser keys an element of a namespace it does not know by the document's own
+    prefix (``wp_status``), so the prefix is looked up rather than assumed."""
+    for prefix, uri in namespaces.items():
+        if _WORDPRESS_NAMESPACE.fullmatch(uri):
+            return prefix
+    return None
+
+
+def published_on_wordpress(entry: Any, prefix: str) -> bool:
+    """Whether the site shows a WordPress export's item to everyone as an article.
+
+    An export holds the whole site: drafts, posts pending review or scheduled (often
+    embargoed), private and trashed posts, posts behind a password, and items that are
+    no article at all (media, menus, revisions, blocks). Only published posts, pages
+    and a site's own article types are news a search may show.
+    """
+    status = (entry.get(f"{prefix}_status") or "publish").strip()
+    kind = (entry.get(f"{prefix}_post_type") or "post").strip()
+    password = (entry.get(f"{prefix}_post_password") or "").strip()
+    return (
+        status == "publish"
+        and not password
+        and kind not in _WORDPRESS_PARTS
+        and not kind.startswith("wp_")
+    )
 
 
 def entry_id(entry: Any, feed_link: str | None, title: str) -> str:
