@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import itertools
 import json
+import logging
+import os
+import resource
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,7 +21,7 @@ import pytest
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import IndexNotFound, build_index, read_current
-from searchsvc.index.generations import GenerationLock
+from searchsvc.index.generations import GenerationLock, generation_path
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 
@@ -148,6 +157,91 @@ def test_a_broken_current_generation_does_not_stop_searches(settings: Settings) 
         (settings.index_dir / "CURRENT").write_text("20990101T000000-000000\n")
         assert total(engine, "bridge") == 1
         assert engine.generation.id == good
+
+
+@contextmanager
+def descriptors_left(count: int) -> Iterator[None]:
+    """This process may open ``count`` more files for as long as the context lasts: the
+    real limit a server meets when it runs out of file descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    gc.collect()  # files of earlier tests' objects would be closed during the context
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_limit_leaving(count), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def _limit_leaving(count: int) -> int:
+    """The descriptor limit under which ``count`` numbers are free: a new descriptor
+    takes the lowest free number, and must be below the limit."""
+    in_use = set()
+    for name in os.listdir("/proc/self/fd"):  # with the listing's own, closed since
+        with contextlib.suppress(OSError):
+            os.fstat(int(name))
+            in_use.add(int(name))
+    free = (number for number in itertools.count() if number not in in_use)
+    return next(itertools.islice(free, count - 1, None)) + 1
+
+
+def eventually(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` holds within ten seconds (a hang guard, not a timing)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def rebuild_with_lighthouse(settings: Settings) -> str:
+    write_corpus(
+        settings.corpus[0],
+        [story("b1", "Lighthouse restored", "Volunteers restored the lighthouse lamp.")],
+    )
+    build_index(None, settings, show_progress=False)
+    return read_current(settings.index_dir)
+
+
+def test_a_generation_that_could_not_open_for_a_moment_is_served_once_it_can(
+    settings: Settings,
+) -> None:
+    """A rebuild meets a server out of file descriptors: the generation open keeps
+    answering, and the new one is opened by a later query once descriptors are back,
+    not only after the next rebuild."""
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings) as engine:
+        engine._serving.retry_seconds = 0.2
+        first = engine.generation.id
+        rebuilt = rebuild_with_lighthouse(settings)
+        with descriptors_left(2):
+            assert total(engine, "harbour") == 1  # could not switch: still the first
+        assert engine.generation.id == first
+        assert eventually(lambda: total(engine, "lighthouse") == 1)
+        assert engine.generation.id == rebuilt and total(engine, "harbour") == 0
+
+
+def test_a_damaged_generation_is_refused_again_on_each_retry(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retrying a damaged generation refuses it again and leaves the generation that
+    answers, and its caches, as they were."""
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings) as engine:
+        engine._serving.retry_seconds = 0.05
+        assert total(engine, "harbour") == 1
+        serving = engine._serving._opened
+        rebuilt = rebuild_with_lighthouse(settings)
+        postings = next(generation_path(settings.index_dir, rebuilt).glob("*.pst"))
+        with postings.open("r+b") as handle:
+            handle.truncate(postings.stat().st_size - 1)
+        with caplog.at_level(logging.WARNING, logger="searchsvc.search.serving"):
+            assert total(engine, "harbour") == 1
+            assert eventually(lambda: total(engine, "harbour") == 1 and len(caplog.records) >= 3)
+        assert all(
+            f"cannot switch to index generation {rebuilt}" in r.message for r in caplog.records
+        )
+        assert engine._serving._opened is serving
 
 
 def test_the_lexicon_thread_leaves_one_idle_searcher_not_two(settings: Settings) -> None:

@@ -118,14 +118,15 @@ class _OpenAgain(Exception):
     settled state."""
 
 
-def open_index(index_dir: Path) -> OpenedIndex:
+def open_index(index_dir: Path, *, fallback: bool = True) -> OpenedIndex:
     """Open the serving generation of the index in ``index_dir``.
 
     Raises :class:`IndexNotFound` before the first build, :class:`IndexOutdated`
     (:class:`AnalyzerMismatch`) when the code's schema or analysis changed since the
     build, and :class:`IndexCorrupt` when the current generation is unreadable and
     no earlier complete one can stand in (when one can, it is returned with
-    ``fallback_from`` set and a warning logged).
+    ``fallback_from`` set and a warning logged). Without ``fallback`` none is looked
+    for: a server that already answers from the earlier one tries the current again.
     """
     index_dir = Path(index_dir)
     for _ in range(_OPEN_ATTEMPTS):
@@ -137,11 +138,11 @@ def open_index(index_dir: Path) -> OpenedIndex:
         except _OpenAgain:
             continue
         except IndexCorrupt as problem:
-            fallback = _open_fallback(index_dir, current)
-            if fallback is None:
+            stand_in = _open_fallback(index_dir, current) if fallback else None
+            if stand_in is None:
                 raise
-            log.warning("%s; serving generation %s instead", problem, fallback.generation)
-            return fallback
+            log.warning("%s; serving generation %s instead", problem, stand_in.generation)
+            return stand_in
     raise IndexCorrupt(f"{index_dir}: the current generation kept changing while opening it")
 
 

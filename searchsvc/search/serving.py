@@ -8,7 +8,9 @@ finish on the snapshot they started with; the old snapshot's searchers close whe
 last query ends, and the old generation's shared lock is released when its last
 snapshot closes, so its files are only deleted once nobody reads them. A new generation
 that cannot be opened (corrupt, built by another version) is logged and the one already
-open keeps answering.
+open keeps answering; the new one is tried again every :data:`RETRY_SECONDS`, since what
+kept it from opening may pass (no file descriptors or memory left for a moment, a network
+file system's hiccup), and until it opens, the index's later updates are not served.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +38,10 @@ from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
 
 _CHECKOUT_ATTEMPTS = 20
+#: Seconds between attempts to open the generation ``CURRENT`` names while another one
+#: answers. A damaged generation is refused again each time, at the cost of one open's
+#: checks (0.2 s at a million articles): a query's wait, twice a minute at most.
+RETRY_SECONDS = 30.0
 #: Errors a request causes itself; any other error in a search may come from a damaged file.
 _REQUEST_ERRORS = (QueryError, ArticleNotFound, SearchIndexError)
 
@@ -49,6 +56,7 @@ class ServingIndex:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         *,
         prepare_lexicon: bool = False,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.ranking = ranking
@@ -56,9 +64,12 @@ class ServingIndex:
         #: Read each new commit's spelling lexicon on a background thread (servers: the
         #: first misspelled query then does not wait half a second for it on Reuters).
         self.prepare_lexicon = prepare_lexicon
+        self.retry_seconds = retry_seconds
         self._lock = threading.RLock()
         self._opened: OpenedIndex | None = None
         self._opened_as: str | None = None  # what CURRENT said when we opened it
+        #: When to try again to open CURRENT's generation (None: it is the one open).
+        self._retry_at: float | None = None
         self._snapshot: Snapshot | None = None
         #: id(OpenedIndex) -> (it, ids of its snapshots not yet closed)
         self._alive: dict[int, tuple[OpenedIndex, set[int]]] = {}
@@ -118,7 +129,7 @@ class ServingIndex:
     def _current(self) -> Snapshot:
         with self._lock:
             fingerprint = self._read_fingerprint()
-            if self._snapshot is None or fingerprint != self._fingerprint:
+            if self._snapshot is None or fingerprint != self._fingerprint or self._retry_due():
                 self._refresh()
                 self._fingerprint = fingerprint
             assert self._snapshot is not None
@@ -148,27 +159,39 @@ class ServingIndex:
         current = read_current(self.index_dir)
         if self._opened is not None and damage_mark(self._opened.path) is not None:
             self.close()  # found damaged since: fall back, or answer that it cannot be read
-        if self._opened is None or (current is not None and current != self._opened_as):
-            try:
-                self._open_generation(current)
-            except SearchIndexError as problem:
-                if self._opened is None:
-                    raise
-                # Keep answering from the generation we have; try again when CURRENT moves.
-                log.warning(
-                    "cannot switch to index generation %s (%s); still serving %s",
-                    current,
-                    problem,
-                    self._opened.generation,
-                )
-                self._opened_as = current
+        moved = current is not None and current != self._opened_as
+        if self._opened is None or moved or self._retry_due():
+            self._switch_to(current)
         assert self._opened is not None
         latest = self._opened.index.latest_generation()
         if self._snapshot is None or self._snapshot.commit != latest:
             self._new_snapshot()
 
-    def _open_generation(self, current: str | None) -> None:
-        opened = open_index(self.index_dir)  # IndexNotFound etc. reach the caller
+    def _retry_due(self) -> bool:
+        return self._retry_at is not None and time.monotonic() >= self._retry_at
+
+    def _switch_to(self, current: str | None) -> None:
+        """Open ``current``'s generation, or keep answering from the one open (retrying
+        later) when it cannot be opened. Only with none open may an earlier generation
+        stand in: the one open is the newest that did, and its caches are warm."""
+        try:
+            self._open_generation(current, fallback=self._opened is None)
+        except SearchIndexError as problem:
+            if self._opened is None:
+                raise
+            log.warning(
+                "cannot switch to index generation %s (%s); still serving %s",
+                current,
+                problem,
+                self._opened.generation,
+            )
+            self._opened_as = current
+        assert self._opened is not None
+        serves_current = current is None or self._opened.generation == current
+        self._retry_at = None if serves_current else time.monotonic() + self.retry_seconds
+
+    def _open_generation(self, current: str | None, *, fallback: bool) -> None:
+        opened = open_index(self.index_dir, fallback=fallback)  # IndexNotFound etc. go up
         old_opened, old_snapshot = self._opened, self._snapshot
         self._opened, self._opened_as = opened, current
         self._alive[id(opened)] = (opened, set())
