@@ -65,13 +65,16 @@ def reuters_files(reuters_dir: Path) -> list[Path]:
     return files
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
-    """Run ``command``; wall seconds, CPU seconds and peak RSS of its whole process tree
-    (worker processes included), stdout. CPU time tells a build's cost even when other
-    programs compete for the cores."""
+def run_measured(
+    command: list[str], env: dict[str, str], cwd: Path = REPO
+) -> tuple[float, float, int, str]:
+    """Run ``command`` in ``cwd``; wall seconds, CPU seconds and peak RSS of its whole
+    process tree (worker processes included), stdout. CPU time tells a build's cost even
+    when other programs compete for the cores. (``python -m`` imports from ``cwd`` first,
+    whatever ``PYTHONPATH`` says.)"""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=cwd)
     peak = 0
     stop = threading.Event()
 

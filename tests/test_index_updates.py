@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_index_support import index_settings, write_corpus
+from test_index_support import generated_corpus, index_settings, write_corpus
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import QueryParser
 
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import Article, IngestReport
+from searchsvc.articles.sources import read_articles
 from searchsvc.index import IndexCorrupt, WriterBusy, build_index, open_index
 from searchsvc.index.build import hold_build_lock
 from searchsvc.index.codec import CompactCodec
 from searchsvc.index.generations import write_meta
 from searchsvc.index.schema import SCHEMA_VERSION
-from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.index.updates import SCRATCH_PREFIX, delete_articles, update_articles
+from searchsvc.search import SearchEngine, SearchRequest
 
 
 @pytest.fixture
@@ -53,6 +56,57 @@ def test_updates_write_the_builds_codec(settings) -> None:
     with open_index(settings.index_dir) as opened, opened.index.reader() as reader:
         codecs = {type(leaf.codec()) for leaf, _offset in reader.leaf_readers()}
     assert codecs == {CompactCodec}
+
+
+def answers(settings, queries: list[str]) -> list[tuple]:
+    """Each query's total and ranked ids with their scores."""
+    with SearchEngine(settings) as engine:
+        results = [engine.search(SearchRequest(query=query, per_page=100)) for query in queries]
+    return [(r.total, [(hit.id, round(hit.score, 9)) for hit in r.hits]) for r in results]
+
+
+def test_added_articles_answer_as_a_build_of_them_does(tmp_path: Path) -> None:
+    """An update writes its articles as a build does, in segments of at most
+    ``segment_postings`` postings (the bound on its memory) merged into one, and the
+    index then answers as one built from all the articles at once."""
+    corpus = generated_corpus(tmp_path / "corpus", files=4, per_file=12)
+    files = sorted(corpus.iterdir())
+    built = index_settings(tmp_path / "built", corpus=str(corpus))
+    build_index(None, built)
+    updated = index_settings(tmp_path / "updated", segment_postings=600)
+    build_index([files[0]], updated)
+    added = read_articles(files[1:], IngestReport(), max_file_bytes=1 << 20)
+    assert update_articles(updated, added).added == 36
+
+    with open_index(updated.index_dir) as opened, opened.index.reader() as reader:
+        sizes = [leaf.doc_count_all() for leaf, _offset in reader.leaf_readers()]
+        assert sizes == [12, 36]  # written as several, merged into one
+        assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+    queries = ["oil prices", "minister", "report 17", "harvest OR currency", "strike -court"]
+    assert answers(updated, queries) == answers(built, queries)
+
+
+def test_an_update_that_fails_midway_changes_nothing_and_leaves_nothing(tmp_path: Path) -> None:
+    """Articles that stop coming with an error, after segments were written: the index
+    answers as before, the scratch index is gone, and the next update goes through."""
+    corpus = generated_corpus(tmp_path / "corpus", files=2, per_file=12)
+    settings = index_settings(tmp_path, segment_postings=600)
+    build_index([corpus / "part-000.jsonl"], settings)
+    before = answers(settings, ["oil prices"])
+
+    def broken() -> Iterator[Article]:
+        yield from read_articles(
+            [corpus / "part-001.jsonl"], IngestReport(), max_file_bytes=1 << 20
+        )
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError, match="went away"):
+        update_articles(settings, broken())
+    assert answers(settings, ["oil prices"]) == before
+    with open_index(settings.index_dir) as opened:
+        assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+    added = read_articles([corpus / "part-001.jsonl"], IngestReport(), max_file_bytes=1 << 20)
+    assert update_articles(settings, added).article_count == 24
 
 
 def test_updating_an_index_of_an_older_schema_version_records_this_one(settings) -> None:

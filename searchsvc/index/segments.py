@@ -24,7 +24,8 @@ that is most of the time. This writer produces the same segment format but:
   The bytes are those Whoosh's postings writer, column writers and term table would
   write, one call per term, block and value.
 
-It is only for building; incremental updates use Whoosh's ordinary writer.
+Builds and incremental updates both write their new segments with it; an update's
+deletions, merges and commit are Whoosh's ordinary writer's (``searchsvc.index.updates``).
 """
 
 from __future__ import annotations
@@ -350,8 +351,14 @@ class _FieldPlan(NamedTuple):
     column: BulkColumnWriter | None
 
 
+#: zlib level of the postings blocks of builds and updates: 1 is nearly as small as
+#: Whoosh's 3 (the writer's default, as Whoosh's), and much faster.
+BLOCK_COMPRESSION = 1
+
+
 class BulkSegmentWriter(SegmentWriter):
-    """Writes one new segment of a generation being built (no index lock taken)."""
+    """Writes one new segment of an index (no index lock taken: a build's workers write
+    theirs side by side, an update writes its own in a scratch index)."""
 
     def __init__(self, ix: Any, *, compression: int = 3) -> None:
         super().__init__(ix, _lk=False, compound=False, codec=CompactCodec(compression=compression))

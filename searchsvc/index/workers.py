@@ -30,7 +30,7 @@ from searchsvc.articles.batches import BATCH_ARTICLES
 from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.index.schema import article_documents
-from searchsvc.index.segments import BulkSegmentWriter
+from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 
 #: Messages a worker sends on the results queue: (kind, worker number, payload).
 PROGRESS, FILE_DONE, FINISHED, FAILED = "progress", "file", "finished", "failed"
@@ -56,8 +56,8 @@ class WorkerConfig:
     #: A segment is closed and a new one started after this many postings, which bounds
     #: a worker's memory (roughly 40 bytes a posting: ~160 MB) whatever the corpus size.
     segment_postings: int = 4_000_000
-    #: zlib level for postings blocks: 1 is nearly as small as Whoosh's 3, much faster.
-    compression: int = 1
+    #: zlib level for postings blocks.
+    compression: int = BLOCK_COMPRESSION
     parent_pid: int = 0
     #: Descriptors a forked worker closes first: the build's locks, which must go
     #: with the build process.
