@@ -217,6 +217,33 @@ def test_a_watched_wordpress_export_follows_what_the_site_publishes(
     )
 
 
+def test_a_growing_export_indexes_only_what_changed(tmp_path: Path, settings, client) -> None:
+    """A CMS's export that grows by a line and has a line corrected: a poll indexes those
+    two articles, not the whole file again. A state kept before articles had digests
+    replaces the file's articles once."""
+    export = tmp_path / "inbox" / "desk.jsonl"
+    stories = [story(f"desk-{n}", f"Report {n}", f"{WORDS[n]} sighted.") for n in range(5)]
+    write_jsonl(export, stories)
+    watcher = Watcher(settings, [str(export.parent)])
+    assert watcher.poll()["added"] == 5
+
+    stories[1] = story("desk-1", "Report 1", "Grebe sighted instead.")
+    write_jsonl(export, [*stories, story("desk-5", "Report 5", "Heron sighted.")])
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 1, 0)
+    assert (found(client, "grebe"), found(client, "barnacle")) == (["desk-1"], [])
+
+    state = json.loads((settings.index_dir / "watch-state.json").read_text())
+    for entry in state["files"].values():
+        del entry["digests"]
+    (settings.index_dir / "watch-state.json").write_text(json.dumps(state))
+    write_jsonl(export, [*stories, story("desk-5", "Report 5", "Heron sighted.")])
+    export.touch()
+    assert watcher.poll()["replaced"] == 6
+    export.touch()
+    assert watcher.poll()["replaced"] == 0
+
+
 def test_an_article_in_two_files_is_the_one_a_rebuild_would_keep(
     tmp_path: Path, settings, client
 ) -> None:
@@ -338,8 +365,9 @@ def test_a_file_that_cannot_be_read_keeps_its_articles_until_it_can(
         assert (poll["deleted"], poll["skipped"]) == (0, {"unreadable file": 1})
         assert found(client, "gulls") == ["gull-1"]
     away.rename(shared)  # back, with the size and time it had
-    poll = watcher.poll()
-    assert (poll["added"], poll["replaced"], poll["deleted"], poll["skipped"]) == (0, 1, 0, {})
+    poll = watcher.poll()  # read again, and found as it was: nothing to index
+    assert (poll["added"], poll["replaced"], poll["deleted"], poll["skipped"]) == (0, 0, 0, {})
+    assert poll["sources"][0]["changed"] == 1 and found(client, "gulls") == ["gull-1"]
     assert watcher.poll()["sources"][0]["changed"] == 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -117,6 +118,14 @@ class Article:
             "origin": self.origin,
             "format": self.format,
         }
+
+    def content_digest(self) -> str:
+        """What tells an article changed from the one indexed: all it holds but where it
+        was read (its ``origin``, which a line added above it moves, is not indexed)."""
+        fields = self.to_dict()
+        del fields["origin"]
+        text = json.dumps(fields, sort_keys=True, ensure_ascii=False)
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:

@@ -237,7 +237,11 @@ class Watcher:
                 continue
             changes.files_read[name] = articles
             changes.file_ids.update(articles, before.get(name, {}).get("ids", ()))
-            files[name] = {"signature": now[name], "ids": list(articles)}
+            files[name] = {
+                "signature": now[name],
+                "ids": list(articles),
+                "digests": [article.content_digest() for article in articles.values()],
+            }
         for name in before.keys() - now.keys():
             changes.file_ids.update(files.pop(name)["ids"])
         removed = len(before.keys() - now.keys())
@@ -257,15 +261,22 @@ class Watcher:
         deleting the older file must not delete the article, nor a newer file's version
         lose to an older one's. A file that still holds the article served and did not
         change is left alone; one that did not change but holds the version now due is
-        read again for it (a poll seldom needs that)."""
+        read again for it (a poll seldom needs that).
+
+        In a file that changed, only the articles that changed are indexed again: a CMS's
+        export that grows by a line a day must not have its every article replaced at each
+        poll (one of 5,000 articles took 36 CPU s a poll, and left as many deletions)."""
         if not changes.file_ids:
             return
         holders = _last_holders(files, changes.file_ids)
         served = _last_holders(before, changes.file_ids)
         changes.deletes.update(changes.file_ids - holders.keys())
         due: dict[str, set[str]] = {}
+        unchanged = _unchanged_articles(before, files, changes.files_read)
         for article_id, name in holders.items():
-            if name in changes.files_read or served.get(article_id) != name:
+            if served.get(article_id) != name or (
+                name in changes.files_read and article_id not in unchanged.get(name, ())
+            ):
                 due.setdefault(name, set()).add(article_id)
         for name in sorted(due, key=reading_position):
             wanted = due[name]
@@ -290,6 +301,29 @@ class Watcher:
             result = update_articles(self.settings, changes.upserts.values())
             added, replaced = result.added, result.replaced
         return {"added": added, "replaced": replaced, "deleted": deleted}
+
+
+def _unchanged_articles(
+    before: dict[str, dict[str, Any]],
+    files: dict[str, dict[str, Any]],
+    files_read: dict[str, dict[str, Article]],
+) -> dict[str, set[str]]:
+    """Of each file read in this poll, the ids whose article is the one it held before
+    (by :meth:`Article.content_digest`; a state written before digests were kept has
+    none, and its files' articles count as changed)."""
+    unchanged = {}
+    for name in files_read:
+        old = _digests(before.get(name, {}))
+        now = _digests(files[name]).items()
+        unchanged[name] = {
+            article_id for article_id, digest in now if old.get(article_id) == digest
+        }
+    return unchanged
+
+
+def _digests(entry: dict[str, Any]) -> dict[str, str]:
+    """A watched file's ids with their articles' digests (none where it kept none)."""
+    return dict(zip(entry.get("ids", ()), entry.get("digests", ()), strict=False))
 
 
 def _last_holders(files: dict[str, dict[str, Any]], ids: set[str]) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """What a watch has put in the index, kept beside it so that restarts and rebuilds keep it.
 
 ``watch-state.json`` records, for each feed, its ETag / Last-Modified and a digest of
-every entry seen, and for each watched file its size and time and the ids it gave. It
+every entry seen, and for each watched file its size and time, the ids it gave and a
+digest of each of their articles (``Article.content_digest``; older states have none). It
 is rewritten atomically, and only after the index commit it describes, so a watch that
 stops anywhere redoes at most its last poll, and replacing by id makes that harmless.
 
