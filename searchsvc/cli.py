@@ -267,14 +267,28 @@ def cmd_index_delete(args: argparse.Namespace, settings: Settings) -> int:
     from searchsvc.engines import delete_articles
     from searchsvc.index import SearchIndexError
 
+    ids = [*args.ids, *_ids_from(args.ids_from)] if args.ids_from else args.ids
+    if not ids:
+        raise CommandError("no ids to delete: give them, or a file of them with --ids-from")
     try:
-        result = delete_articles(settings, args.ids)
+        result = delete_articles(settings, ids)
     except SearchIndexError as error:
         raise CommandError(str(error)) from None
     print(
         f"generation {result.generation}: {result.deleted} deleted; {result.article_count} articles"
     )
     return 0
+
+
+def _ids_from(source: str) -> list[str]:
+    """The ids in the file ``source`` (``-``: standard input), one a line; blank lines and
+    the spaces around an id are left out. A takedown list of thousands of ids does not fit
+    on a command line."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read ids from {source}: {error}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -406,7 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete articles from the serving index by id",
         description="Delete the articles with these ids from the serving generation.",
     )
-    delete.add_argument("ids", nargs="+", metavar="ID", help="article ids")
+    delete.add_argument("ids", nargs="*", metavar="ID", help="article ids")
+    delete.add_argument(
+        "--ids-from",
+        metavar="FILE",
+        help="also delete the ids in FILE, one a line (- for standard input)",
+    )
     delete.set_defaults(handler=cmd_index_delete)
 
     watch = commands.add_parser(

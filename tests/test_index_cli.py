@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -72,6 +73,31 @@ def test_add_and_delete_from_the_command_line(
     assert capsys.readouterr().out.splitlines()[-1].endswith(": 1 added, 1 replaced; 5 articles")
     assert main(["index-delete", "eclipse", "volcano"]) == 0
     assert capsys.readouterr().out.strip().endswith(": 2 deleted; 3 articles")
+
+
+def test_delete_takes_a_takedown_list_from_a_file_or_standard_input(
+    index_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ids one a line (blank lines and spaces around them left out), from a file, from
+    standard input, or beside ids given as arguments; none at all is an error."""
+    records = [story(f"wire-{n}", f"Report {n}", "A harbour report.") for n in range(6)]
+    main(["build-index", str(write_jsonl(tmp_path / "corpus" / "wire.jsonl", records))])
+    takedowns = tmp_path / "takedowns.txt"
+    takedowns.write_text("wire-0\n\n  wire-1  \nwire-9\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["index-delete", "wire-2", "--ids-from", str(takedowns)]) == 0
+    assert capsys.readouterr().out.strip().endswith(": 3 deleted; 3 articles")
+    monkeypatch.setattr("sys.stdin", io.StringIO("wire-3\r\nwire-4\r\n"))
+    assert main(["index-delete", "--ids-from", "-"]) == 0
+    assert capsys.readouterr().out.strip().endswith(": 2 deleted; 1 articles")
+
+    assert main(["index-delete"]) == 2
+    assert "no ids to delete" in capsys.readouterr().err
+    assert main(["index-delete", "--ids-from", str(tmp_path / "missing.txt")]) == 2
+    assert "cannot read ids from" in capsys.readouterr().err
 
 
 def test_a_folder_added_to_the_corpus_is_named_as_a_rebuild_names_it(
