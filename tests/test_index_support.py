@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,11 @@ def breaking_reader(path: Path, report: Any, *, max_file_bytes: int) -> Iterator
 
     yield from read_file(path, report, max_file_bytes=max_file_bytes)
     raise OSError(f"reader broke after {path.name}")
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds; ``timeout`` is a hang guard, not a measurement."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)

@@ -10,13 +10,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import child_environment
 from test_feeds_support import Entry, Post, feed_server, rss, story_entry, wordpress_export
-from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
+from test_index_support import (
+    generated_corpus,
+    index_settings,
+    story,
+    wait_for,
+    write_corpus,
+    write_jsonl,
+)
 from test_web_support import running_app
 
 from searchsvc.articles.model import Article, IngestReport
@@ -68,13 +74,6 @@ def entry_id(number: int) -> str:
 def publish(server, path: str, numbers: range | list[int]) -> str:
     entries = [story_entry(n, WORDS[n]) for n in numbers]
     return server.publish(path, rss("Harbour Wire", entries))
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_new_entries_become_searchable_and_unchanged_feeds_are_not_fetched_again(

@@ -11,12 +11,12 @@ import logging
 import os
 import resource
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_index_support import wait_for
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
@@ -184,16 +184,6 @@ def _limit_leaving(count: int) -> int:
     return next(itertools.islice(free, count - 1, None)) + 1
 
 
-def eventually(condition: Callable[[], bool]) -> bool:
-    """Whether ``condition`` holds within ten seconds (a hang guard, not a timing)."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def rebuild_with_lighthouse(settings: Settings) -> str:
     write_corpus(
         settings.corpus[0],
@@ -217,7 +207,7 @@ def test_a_generation_that_could_not_open_for_a_moment_is_served_once_it_can(
         with descriptors_left(2):
             assert total(engine, "harbour") == 1  # could not switch: still the first
         assert engine.generation.id == first
-        assert eventually(lambda: total(engine, "lighthouse") == 1)
+        wait_for(lambda: total(engine, "lighthouse") == 1, "the rebuilt generation", 10)
         assert engine.generation.id == rebuilt and total(engine, "harbour") == 0
 
 
@@ -237,7 +227,9 @@ def test_a_damaged_generation_is_refused_again_on_each_retry(
             handle.truncate(postings.stat().st_size - 1)
         with caplog.at_level(logging.WARNING, logger="searchsvc.search.serving"):
             assert total(engine, "harbour") == 1
-            assert eventually(lambda: total(engine, "harbour") == 1 and len(caplog.records) >= 3)
+            wait_for(
+                lambda: total(engine, "harbour") == 1 and len(caplog.records) >= 3, "retries", 10
+            )
         assert all(
             f"cannot switch to index generation {rebuilt}" in r.message for r in caplog.records
         )
