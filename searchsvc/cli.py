@@ -236,8 +236,7 @@ def _format_search_result(result) -> str:
 def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add or replace the articles of the given sources in the serving index."""
     from searchsvc.articles import IngestReport
-    from searchsvc.articles.sources import read_articles
-    from searchsvc.engines import update_articles
+    from searchsvc.engines import add_sources
     from searchsvc.index import SearchIndexError
     from searchsvc.index.watchstate import with_kept_sources
 
@@ -247,11 +246,8 @@ def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
     report = IngestReport()
     # Named as a rebuild names them: within the corpus or watched folder that holds them.
     folders = with_kept_sources(settings.corpus, settings.index_dir)
-    articles = read_articles(
-        args.paths, report, max_file_bytes=settings.max_file_bytes, roots=folders
-    )
     try:
-        result = update_articles(settings, articles)
+        result = add_sources(settings, args.paths, report, roots=folders)
     except SearchIndexError as error:
         raise CommandError(str(error)) from None
     print(report.format_text())

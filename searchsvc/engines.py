@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from searchsvc.articles.model import Article, fitted_id
+from searchsvc.articles.model import Article, IngestReport, fitted_id
 from searchsvc.config import Settings
 from searchsvc.index.errors import BuildFailed, BuildInProgress, IndexNotFound
 from searchsvc.index.updates import UpdateResult
@@ -54,6 +54,22 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
     from searchsvc.index.updates import update_articles as update_embedded
 
     return update_embedded(settings, articles)
+
+
+def add_sources(
+    settings: Settings, paths: Sequence[Path], report: IngestReport, *, roots: Sequence[Path] = ()
+) -> UpdateResult:
+    """Add the articles of the files under ``paths`` to the serving generation, replacing
+    any with the same id; files are named within the first of ``roots``, then of
+    ``paths``, that holds them. What could not be read is in ``report``."""
+    if settings.engine == "opensearch":
+        from searchsvc.articles.sources import read_articles
+
+        articles = read_articles(paths, report, max_file_bytes=settings.max_file_bytes, roots=roots)
+        return update_articles(settings, articles)
+    from searchsvc.index.updates import add_sources as add_embedded
+
+    return add_embedded(settings, paths, report, roots=roots)
 
 
 def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:

@@ -18,7 +18,7 @@ from whoosh.fields import Schema
 from searchsvc.analysis import STEMMERS, STOPWORDS, UNSTEMMED, analysis_language
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
-from searchsvc.index import build, build_index, open_index, termlists, workers
+from searchsvc.index import build, build_index, open_index, termlists
 from searchsvc.index.schema import AnalyzedText, make_schema
 from searchsvc.index.termlists import FEEDBACK_TERMS_FIELD, WORD_BREAK, feedback_terms, may_expand
 from searchsvc.index.updates import delete_articles, update_articles
@@ -242,19 +242,11 @@ def schema_without_terms() -> Schema:
 
 
 def build_version_3(root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The stories indexed as version 3 did: no field for feedback terms, none stored."""
+    """The stories indexed as version 3 did: no field for feedback terms, none stored
+    (documents are fitted to the schema they are written to)."""
     with monkeypatch.context() as patch:
         patch.setattr(build, "make_schema", schema_without_terms)
         patch.setattr(build, "SCHEMA_VERSION", 3)
-        article_documents = workers.article_documents
-
-        def documents_without_terms(articles, plain):
-            documents = article_documents(articles, plain)
-            for document in documents:
-                del document[FEEDBACK_TERMS_FIELD]
-            return documents
-
-        patch.setattr(workers, "article_documents", documents_without_terms)
         return build_stories(root, 120, merged=True)
 
 

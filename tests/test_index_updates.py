@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import resource
+import signal
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_index_support import generated_corpus, index_settings, write_corpus
+from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import QueryParser
 
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import read_articles
-from searchsvc.index import IndexCorrupt, WriterBusy, build_index, open_index
-from searchsvc.index.build import hold_build_lock
+from searchsvc.index import BuildFailed, IndexCorrupt, WriterBusy, build_index, open_index
+from searchsvc.index.build import build_generation, hold_build_lock
 from searchsvc.index.codec import CompactCodec
 from searchsvc.index.generations import write_meta
 from searchsvc.index.schema import SCHEMA_VERSION
-from searchsvc.index.updates import SCRATCH_PREFIX, delete_articles, update_articles
+from searchsvc.index.updates import (
+    SCRATCH_PREFIX,
+    UpdateResult,
+    add_sources,
+    delete_articles,
+    update_articles,
+)
 from searchsvc.search import SearchEngine, SearchRequest
 
 
@@ -107,6 +117,87 @@ def test_an_update_that_fails_midway_changes_nothing_and_leaves_nothing(tmp_path
         assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
     added = read_articles([corpus / "part-001.jsonl"], IngestReport(), max_file_bytes=1 << 20)
     assert update_articles(settings, added).article_count == 24
+
+
+def added_from_files(settings, paths: list[Path], **options) -> tuple[UpdateResult, IngestReport]:
+    report = IngestReport()
+    return add_sources(settings, paths, report, **options), report
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_files_added_are_read_as_a_build_reads_them(tmp_path: Path, procs: int) -> None:
+    """Files added are read by the build's workers, a big export in parts: the index then
+    answers as one built from all the articles does, with one segment added. An id read
+    twice keeps its version read last (here a long revision at the export's end, whose
+    part is the biggest and so is written first), as the build keeps it."""
+    corpus = generated_corpus(tmp_path / "corpus", files=4, per_file=12)
+    files = sorted(corpus.iterdir())
+    revision = story("gen-12", "Report 12 revised", "The harvest was revised. " * 400)
+    export = write_jsonl(
+        tmp_path / "export.jsonl",
+        [*(json.loads(line) for f in files[1:] for line in f.read_text().splitlines()), revision],
+    )
+    built = index_settings(tmp_path / "built")
+    build_generation(
+        [files[0], export], built, list_files=lambda: [files[0], export], piece_bytes=4096
+    )
+    updated = index_settings(tmp_path / "updated", build_procs=procs, segment_postings=600)
+    build_index([files[0]], updated)
+
+    result, report = added_from_files(updated, [export], piece_bytes=4096)
+    assert (result.added, result.replaced, result.article_count) == (36, 0, 48)
+    assert report.articles == 37
+    assert report.skipped == {"duplicate id": 1}
+    with open_index(updated.index_dir) as opened, opened.index.reader() as reader:
+        sizes = [leaf.doc_count() for leaf, _offset in reader.leaf_readers()]
+        assert sizes == [12, 36]
+        assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+    assert ids_for(updated.index_dir, "title", "revised") == {"gen-12"}
+    queries = ["oil prices", "minister", "report 17", "harvest OR currency", "strike -court"]
+    assert answers(updated, queries) == answers(built, queries)
+
+    again, _ = added_from_files(updated, [files[1]])
+    assert (again.added, again.replaced, again.article_count) == (0, 12, 48)
+    assert ids_for(updated.index_dir, "title", "revised") == set()
+
+    (tmp_path / "empty.jsonl").write_text("\n")
+    nothing, report = added_from_files(updated, [tmp_path / "empty.jsonl"])
+    assert (nothing.added, nothing.article_count, report.skipped) == (0, 48, {"empty file": 1})
+    with open_index(updated.index_dir) as opened:
+        assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+
+
+def test_files_added_on_a_full_disk_change_nothing_and_leave_nothing(tmp_path: Path) -> None:
+    """The disk fills while the workers write (a real limit on file sizes, which fails a
+    write as a full disk does): one line says so, the index answers as before, the
+    scratch index is gone, and the same files go in once there is room."""
+    corpus = generated_corpus(tmp_path / "corpus", files=3, per_file=40)
+    settings = index_settings(tmp_path)
+    build_index([corpus / "part-000.jsonl"], settings)
+    before = answers(settings, ["oil prices"])
+    added = [corpus / "part-001.jsonl", corpus / "part-002.jsonl"]
+    with file_size_limit(20_000), pytest.raises(BuildFailed) as failed:
+        added_from_files(settings, added)
+    assert str(failed.value).startswith(f"not enough disk space in {settings.index_dir}: ")
+    assert "\n" not in str(failed.value)
+    assert answers(settings, ["oil prices"]) == before
+    with open_index(settings.index_dir) as opened:
+        assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+    assert added_from_files(settings, added)[0].article_count == 120
+
+
+@contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Writes past ``limit`` bytes of a file fail with EFBIG (the signal that would end the
+    process is ignored meanwhile)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
 
 
 def test_updating_an_index_of_an_older_schema_version_records_this_one(settings) -> None:

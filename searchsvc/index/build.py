@@ -38,7 +38,7 @@ from searchsvc.index.generations import (
 )
 from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.merging import merge_index
-from searchsvc.index.parallel import as_build_failure, run_in_process, run_workers
+from searchsvc.index.parallel import as_build_failure, run_workers, workers_for
 from searchsvc.index.progress import ProgressCallback, ProgressTracker
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema
 from searchsvc.index.status import StatusWriter, now_iso, read_build_status
@@ -258,22 +258,15 @@ def _build(
         units = work_units(files, piece_bytes, roots=sources)
     else:  # a reader of one's own reads whole files, by their paths alone
         units = work_units(files, None)
-    config = WorkerConfig(
-        gen_dir=str(gen_dir),
-        max_file_bytes=settings.max_file_bytes,
-        segment_postings=settings.segment_postings,
-        parent_pid=os.getpid(),
-        **({"read_file": read_file, "preload": None} if read_file else {}),
+    config = WorkerConfig.writing_to(
+        gen_dir, settings, **({"read_file": read_file, "preload": None} if read_file else {})
     )
-    procs = max(1, min(settings.build_procs, len(units)))
+    procs = workers_for(units, settings.build_procs)
     tracker = ProgressTracker(units, status, show_progress, on_progress)
     try:
-        if procs == 1:
-            outcomes = [run_in_process(units, config, tracker)]
-        else:
-            outcomes = run_workers(
-                units, config, procs, tracker, lock_fds=lock_fds, meanwhile=_import_checks
-            )
+        outcomes = run_workers(
+            units, config, procs, tracker, lock_fds=lock_fds, meanwhile=_import_checks
+        )
     finally:
         tracker.close()
 

@@ -23,6 +23,7 @@ from searchsvc.articles.files import WorkUnit
 from searchsvc.index.errors import BuildFailed
 from searchsvc.index.progress import ProgressTracker
 from searchsvc.index.workers import (
+    BUILDING,
     FAILED,
     FILE_DONE,
     FINISHED,
@@ -36,6 +37,11 @@ from searchsvc.index.workers import (
 log = logging.getLogger(__name__)
 
 
+def workers_for(units: list[WorkUnit], procs: int) -> int:
+    """How many of ``procs`` workers to start for ``units``: no more than there are."""
+    return max(1, min(procs, len(units)))
+
+
 def run_workers(
     units: list[WorkUnit],
     config: WorkerConfig,
@@ -45,7 +51,8 @@ def run_workers(
     lock_fds: tuple[int, ...] = (),
     meanwhile: Callable[[], object] | None = None,
 ) -> list[WorkerOutcome]:
-    """Start ``procs`` workers over ``units``; their outcomes in worker order.
+    """Start ``procs`` workers over ``units`` (see :func:`workers_for`); their outcomes in
+    worker order. One worker runs in this process (:func:`run_in_process`).
 
     ``meanwhile`` runs here once the workers have started: what the build needs after
     them (imports, say) costs no time of its own while this process would only wait.
@@ -56,6 +63,8 @@ def run_workers(
     otherwise: forking a threaded process (a web server building in the background)
     can copy a lock some other thread holds. Spawned workers load on first use.
     """
+    if procs == 1:
+        return [run_in_process(units, config, tracker)]
     if threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
         config = dataclasses.replace(config, close_fds=lock_fds)
@@ -152,25 +161,27 @@ def _worker_failure(payload: tuple, config: WorkerConfig) -> BuildFailed:
     # An OSError says all in its summary; anything else is a bug worth its traceback.
     log.log(logging.DEBUG if errno_code else logging.ERROR, "build worker failed:\n%s", details)
     if errno_code in DISK_FULL_ERRORS:
-        index_dir = Path(config.gen_dir).parent.parent
-        return BuildFailed(f"not enough disk space in {index_dir}: {summary}")
-    return BuildFailed(f"index build failed: {summary}")
+        return BuildFailed(
+            f"not enough disk space in {config.index_dir or config.gen_dir}: {summary}"
+        )
+    return BuildFailed(f"{config.task} failed: {summary}")
 
 
 DISK_FULL_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
-def as_build_failure(error: BaseException, index_dir: Path) -> BaseException:
-    """The one-line :class:`BuildFailed` an error stands for (the error itself if it is one)."""
+def as_build_failure(error: BaseException, index_dir: Path, task: str = BUILDING) -> BaseException:
+    """The one-line :class:`BuildFailed` an error stands for (the error itself if it is
+    one); ``task`` names what failed."""
     if isinstance(error, BuildFailed | KeyboardInterrupt):
         return error
     if isinstance(error, OSError):
         where = f" ({error.filename})" if error.filename else ""
         if error.errno in DISK_FULL_ERRORS:
             return BuildFailed(f"not enough disk space in {index_dir}: {error.strerror}{where}")
-        return BuildFailed(f"index build failed: {error.strerror or error}{where}")
-    log.error("index build failed", exc_info=error)
-    return BuildFailed(f"index build failed: {type(error).__name__}: {error}")
+        return BuildFailed(f"{task} failed: {error.strerror or error}{where}")
+    log.error("%s failed", task, exc_info=error)
+    return BuildFailed(f"{task} failed: {type(error).__name__}: {error}")
 
 
 class _TrackerQueue:

@@ -32,12 +32,16 @@ class _Bar(tqdm):
 
 
 class ProgressTracker:
-    """Counts articles, estimates the total from bytes read, feeds bar/status/callback."""
+    """Counts articles, estimates the total from bytes read, feeds bar/status/callback.
+
+    ``status`` is ``None`` for work that is not a full build (``index-add``), which the
+    build status file does not describe.
+    """
 
     def __init__(
         self,
         units: list[WorkUnit],
-        status: StatusWriter,
+        status: StatusWriter | None,
         show_progress: bool | None,
         on_progress: ProgressCallback | None,
     ) -> None:
@@ -57,7 +61,8 @@ class ProgressTracker:
         self.bar = _Bar(
             unit=" articles", disable=not show_progress, file=sys.stderr, dynamic_ncols=True
         )
-        status.update(force=True, phase="indexing", files_total=self.files_total, files_done=0)
+        if status is not None:
+            status.update(force=True, phase="indexing", files_total=self.files_total, files_done=0)
 
     def advance(self, articles: int, finished_unit: str | None = None) -> None:
         self.done += articles
@@ -80,6 +85,8 @@ class ProgressTracker:
         if total is not None and self.bar.total != total:
             self.bar.total = total
             self.bar.refresh()
+        if self.status is None:
+            return
         self.status.update(
             done=self.done,
             total=total,

@@ -125,9 +125,8 @@ class DictionaryPerDocWriter(W3PerDocWriter):
     def _start_dictionary(self) -> None:
         """Write the dictionary (the end of the held-back records) and then those records."""
         dictionary = b"".join(record for _, record in self._pending)[-DICTIONARY_BYTES:]
-        dictionary_file = self._create_file(DICTIONARY_EXT)
-        dictionary_file.write(dictionary_table([(0, dictionary)]))
-        dictionary_file.close()
+        with self._create_file(DICTIONARY_EXT) as dictionary_file:  # closed on a full disk too
+            dictionary_file.write(dictionary_table([(0, dictionary)]))
         self._segment.stored_dictionary = True
         self._compress = RecordCompressor(dictionary)
         self._write_pending()

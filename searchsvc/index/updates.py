@@ -9,7 +9,8 @@ Whoosh's writer deletes the replaced articles, merges small segments and commits
 added articles become one new segment written as a build writes its own
 (:class:`_NewSegments`), which does not handle each posting in Python: through Whoosh's
 writer, adding an export of 40,000 articles to an index took 2.7 times the CPU it takes
-with this one (``benchmarks/bench_update.py``).
+with this one (``benchmarks/bench_update.py``). Files added (:func:`add_sources`) are
+read by the build's workers too, side by side.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +31,23 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, LockError
 from whoosh.writing import MERGE_SMALL, NO_MERGE
 
-from searchsvc.articles.model import Article
+from searchsvc.articles.files import WorkUnit
+from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
-from searchsvc.index.build import BUILD_LOCK, INDEX_NAME
+from searchsvc.index.build import BUILD_LOCK, INDEX_NAME, PIECE_BYTES
 from searchsvc.index.codec import CompactCodec
 from searchsvc.index.errors import WriterBusy
 from searchsvc.index.generations import write_meta
 from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.merging import merge_index
 from searchsvc.index.opening import open_index
-from searchsvc.index.schema import SCHEMA_VERSION, article_document
+from searchsvc.index.parallel import as_build_failure, run_workers, workers_for
+from searchsvc.index.progress import ProgressTracker
+from searchsvc.index.schema import SCHEMA_VERSION, article_document, fitted_document
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 from searchsvc.index.status import now_iso, read_build_status
-from searchsvc.index.termlists import FEEDBACK_TERMS_FIELD
+from searchsvc.index.verify import ReadingOrder, remove_duplicate_ids
+from searchsvc.index.workers import ADDING, WorkerConfig
 from searchsvc.search.copy_pairs import remove_stale_pairs, write_copy_pairs
 
 #: Up to this many segments, commits add a segment and delete nothing on disk, so
@@ -60,6 +65,49 @@ class UpdateResult:
     replaced: int = 0
     deleted: int = 0
     article_count: int = 0
+
+
+def add_sources(
+    settings: Settings,
+    paths: Sequence[Path],
+    report: IngestReport,
+    *,
+    roots: Sequence[Path] = (),
+    show_progress: bool | None = None,
+    piece_bytes: int = PIECE_BYTES,
+) -> UpdateResult:
+    """Add the articles of the files under ``paths`` to the serving generation, replacing
+    any with the same id; what could not be read is in ``report``.
+
+    Read as a full build reads them: by ``settings.build_procs`` workers sharing the
+    files and the parts of big streaming ones, each writing segments of its own (read by
+    one process, an export of 40,000 articles took 2.2 times a two-worker build's time).
+    An id read twice keeps the version read last, as a build keeps it, and the others
+    are reported as duplicates. Files are named within the first of ``roots``, then of
+    ``paths``, that holds them (the collection's folders, as a rebuild names them).
+    ``piece_bytes``: the size of the parts big streaming files are cut into.
+    """
+    from searchsvc.articles.sources import list_source_files, work_units
+
+    units = work_units(list_source_files(paths), piece_bytes, roots=[*roots, *paths])
+    try:
+        with _writer(settings) as (opened, writer):
+            tracker = ProgressTracker(units, None, show_progress, None)
+            try:
+                writer.new_segments.write_units(units, settings, report, tracker, writer.lock_fds)
+            finally:
+                tracker.close()
+            added = replaced = 0
+            searcher = writer.searcher()
+            for article_id in writer.new_segments.ids(report):
+                if searcher.document_number(id=article_id) is not None:
+                    writer.delete_by_term("id", article_id, searcher=searcher)
+                    replaced += 1
+                else:
+                    added += 1
+            return _commit(opened, writer, added=added, replaced=replaced)
+    except OSError as error:  # a full disk, say: one line, as a build's
+        raise as_build_failure(error, Path(settings.index_dir), ADDING) from error
 
 
 def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateResult:
@@ -86,19 +134,10 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
                 replaced += 1
             else:
                 added += 1
-            document = _fitted(article_document(article, plain), schema)
+            document = fitted_document(article_document(article, plain), schema)
             writer.new_segments.add(document, settings.segment_postings)
             pending.add(article.id)
         return _commit(opened, writer, added=added, replaced=replaced)
-
-
-def _fitted(document: dict, schema: Schema) -> dict:
-    """``document`` for an index of ``schema``: one built before articles stored their
-    feedback terms (schema version 3) has no field for them, and feedback reads its
-    articles' terms from their text, added ones too."""
-    if FEEDBACK_TERMS_FIELD not in schema:
-        del document[FEEDBACK_TERMS_FIELD]
-    return document
 
 
 def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
@@ -115,7 +154,7 @@ def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
 def _writer(settings: Settings) -> Iterator[tuple]:
     index_dir = Path(settings.index_dir)
     deadline = time.monotonic() + settings.writer_lock_timeout
-    with _build_lock_until(index_dir, deadline):
+    with _build_lock_until(index_dir, deadline) as build_fd:
         opened = open_index(index_dir)
         try:
             ix = FileStorage(str(opened.path)).open_index(INDEX_NAME)
@@ -127,7 +166,7 @@ def _writer(settings: Settings) -> Iterator[tuple]:
                     f"the index writer stayed locked for {settings.writer_lock_timeout:g} s "
                     "(another update is running); try again later"
                 ) from None
-            holder = _WriterHolder(writer, opened.path)
+            holder = _WriterHolder(writer, opened.path, (build_fd, writer.writelock.fd))
             try:
                 yield opened, holder
             except BaseException:
@@ -140,10 +179,12 @@ def _writer(settings: Settings) -> Iterator[tuple]:
 
 class _WriterHolder:
     """The current Whoosh writer of an update, which an intermediate commit replaces, and
-    the new segment it will commit."""
+    the new segment it will commit. ``lock_fds``: the update's locks, which workers it
+    forks close."""
 
-    def __init__(self, writer, gen_dir: Path) -> None:
+    def __init__(self, writer, gen_dir: Path, lock_fds: tuple[int, ...]) -> None:
         self.writer = writer
+        self.lock_fds = lock_fds
         self.new_segments = _NewSegments(gen_dir, writer.schema)
 
     def __getattr__(self, name: str):
@@ -164,7 +205,8 @@ class _NewSegments:
 
     They are written as a build's workers write theirs, a segment every ``limit``
     postings (the bound on the update's memory), in a scratch index of their own in the
-    generation's folder; those segments are then merged into one, as a build's are
+    generation's folder: here one at a time (:meth:`add`), or by the build's workers
+    (:meth:`write_units`). Those segments are then merged into one, as a build's are
     (:func:`merge_index`), joined into one compound file and moved beside the
     generation's others. A big export added adds one segment, so queries look each term
     up in one more place only.
@@ -176,31 +218,54 @@ class _NewSegments:
         self._scratch: FileStorage | None = None
         self._writer: BulkSegmentWriter | None = None
         self._written: list = []
+        self._order: ReadingOrder | None = None
+        self._segment: Any = None
         for left in gen_dir.glob(f"{SCRATCH_PREFIX}*"):  # by an update that was killed
             shutil.rmtree(left, ignore_errors=True)
 
     def add(self, document: dict, limit: int) -> None:
         if self._writer is None:
-            if self._scratch is None:
-                folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self._gen_dir)
-                self._scratch = FileStorage(folder)
-                self._scratch.create_index(self._schema, indexname=INDEX_NAME)
-            ix = self._scratch.open_index(INDEX_NAME)
+            ix = self._scratch_storage().open_index(INDEX_NAME)
             self._writer = BulkSegmentWriter(ix, compression=BLOCK_COMPRESSION)
         self._writer.add_document(**document)
         if self._writer.posting_count >= limit:
             self._finish_one()
 
+    def write_units(
+        self,
+        units: list[WorkUnit],
+        settings: Settings,
+        report: IngestReport,
+        tracker: ProgressTracker,
+        lock_fds: tuple[int, ...],
+    ) -> None:
+        """Read ``units`` with the build's workers, into segments of the scratch index."""
+        folder = Path(self._scratch_storage().folder)
+        config = WorkerConfig.writing_to(folder, settings, task=ADDING)
+        procs = workers_for(units, settings.build_procs)
+        outcomes = run_workers(units, config, procs, tracker, lock_fds=lock_fds)
+        for outcome in outcomes:
+            self._written += outcome.segments
+            report.merge(IngestReport.from_dict(outcome.report))
+        self._order = ReadingOrder(unit for outcome in outcomes for unit in outcome.units)
+
+    def ids(self, report: IngestReport) -> list[str]:
+        """The ids of the articles added, each once: of those read more than once, all but
+        the last read are deleted from the new segment and reported as duplicates."""
+        segment = self._settled(report)
+        if segment is None:
+            return []
+        with self._scratch_storage().open_index(INDEX_NAME).reader() as reader:
+            return [term.decode("utf-8") for term in reader.lexicon("id")]
+
     def finish(self) -> list:
         """The new segment, its files in the generation's folder (none when nothing was
         added); the scratch index is removed."""
-        if self._writer is not None:
-            self._finish_one()
-        if not self._written:
+        segment = self._settled(IngestReport())
+        if segment is None:
+            self.cancel()  # the scratch index workers found nothing to write in
             return []
-        storage = self._scratch
-        assert storage is not None
-        segment = self._merged(storage) if len(self._written) > 1 else self._written[0]
+        storage = self._scratch_storage()
         # One file, as Whoosh's writer leaves an update's segment: the generation's
         # updates then add a file each, not one per column.
         segment.create_compound_file(storage)
@@ -209,11 +274,27 @@ class _NewSegments:
         self.cancel()
         return [segment]
 
-    def _merged(self, storage: FileStorage) -> Any:
-        TOC(self._schema, self._written, 1).write(storage, INDEX_NAME)
-        merge_index(storage, INDEX_NAME, compression=BLOCK_COMPRESSION)
-        [segment] = storage.open_index(INDEX_NAME)._segments()
-        return segment
+    def _settled(self, report: IngestReport) -> Any:
+        """What was written as one segment of the scratch index, without repeated ids
+        (``None`` when nothing was written)."""
+        if self._writer is not None:
+            self._finish_one()
+        if self._segment is None and self._written:
+            storage = self._scratch_storage()
+            TOC(self._schema, self._written, 1).write(storage, INDEX_NAME)
+            if len(self._written) > 1:
+                merge_index(storage, INDEX_NAME, compression=BLOCK_COMPRESSION)
+            if self._order is not None:  # written by workers, who cannot see each other's ids
+                remove_duplicate_ids(storage, INDEX_NAME, report, self._order)
+            [self._segment] = storage.open_index(INDEX_NAME)._segments()
+        return self._segment
+
+    def _scratch_storage(self) -> FileStorage:
+        if self._scratch is None:
+            folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self._gen_dir)
+            self._scratch = FileStorage(folder)
+            self._scratch.create_index(self._schema, indexname=INDEX_NAME)
+        return self._scratch
 
     def _finish_one(self) -> None:
         assert self._writer is not None
@@ -228,6 +309,7 @@ class _NewSegments:
         if self._scratch is not None:
             shutil.rmtree(self._scratch.folder, ignore_errors=True)
         self._writer, self._written, self._scratch = None, [], None
+        self._order = self._segment = None
 
 
 def _recommit(opened, holder: _WriterHolder) -> _WriterHolder:
@@ -239,7 +321,7 @@ def _recommit(opened, holder: _WriterHolder) -> _WriterHolder:
 
 
 @contextmanager
-def _build_lock_until(index_dir: Path, deadline: float) -> Iterator[None]:
+def _build_lock_until(index_dir: Path, deadline: float) -> Iterator[int]:
     fd = os.open(index_dir / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         while True:
@@ -250,7 +332,7 @@ def _build_lock_until(index_dir: Path, deadline: float) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise WriterBusy(_busy_message(index_dir)) from None
                 time.sleep(_POLL_SECONDS)
-        yield
+        yield fd
     finally:
         os.close(fd)
 

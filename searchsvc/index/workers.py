@@ -20,21 +20,22 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from whoosh.filedb.filestore import FileStorage
 
-from searchsvc.articles.batches import BATCH_ARTICLES
 from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
-from searchsvc.index.schema import article_documents
+from searchsvc.config import Settings
+from searchsvc.index.schema import documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 
 #: Messages a worker sends on the results queue: (kind, worker number, payload).
 PROGRESS, FILE_DONE, FINISHED, FAILED = "progress", "file", "finished", "failed"
 PROGRESS_EVERY = 50
+#: The tasks workers do, as their failures name them.
+BUILDING, ADDING = "index build", "adding to the index"
 #: Seconds a worker waits for its next job before it checks that the build still runs
 #: (and a pool worker of the merge sleeps between those checks).
 JOB_WAIT_SECONDS = 0.5
@@ -62,6 +63,22 @@ class WorkerConfig:
     #: Descriptors a forked worker closes first: the build's locks, which must go
     #: with the build process.
     close_fds: tuple[int, ...] = ()
+    #: What the workers do, as a failure names it ("index build failed: ...").
+    task: str = BUILDING
+    #: The index folder a full disk is reported in.
+    index_dir: str | None = None
+
+    @classmethod
+    def writing_to(cls, gen_dir: Path, settings: Settings, **options: Any) -> WorkerConfig:
+        """Workers of this process writing into the index in ``gen_dir`` as ``settings`` say."""
+        return cls(
+            gen_dir=str(gen_dir),
+            max_file_bytes=settings.max_file_bytes,
+            segment_postings=settings.segment_postings,
+            parent_pid=os.getpid(),
+            index_dir=str(settings.index_dir),
+            **options,
+        )
 
 
 def load_function(spec: str) -> Callable[..., Any]:
@@ -142,8 +159,8 @@ def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) 
     try:
         while (unit := _next_job(jobs, config)) is not None:
             before = count
-            for document in _documents(
-                _read_unit(read_file, unit, report, config.max_file_bytes), plain
+            for document in documents_for(
+                _read_unit(read_file, unit, report, config.max_file_bytes), plain, ix.schema
             ):
                 if writer is None:
                     writer = BulkSegmentWriter(ix, compression=config.compression)
@@ -192,13 +209,6 @@ def _read_unit(
     if unit.name is not None:  # a reader of one's own gets neither
         options["name"] = unit.name
     return read_file(Path(unit.path), report, max_file_bytes=max_file_bytes, **options)
-
-
-def _documents(articles: Iterator[Article], plain: Any) -> Iterator[dict[str, Any]]:
-    """The documents of ``articles``, made :data:`BATCH_ARTICLES` at a time so that
-    their copy signatures are computed together."""
-    while batch := list(islice(articles, BATCH_ARTICLES)):
-        yield from article_documents(batch, plain)
 
 
 def _close_files(writer: BulkSegmentWriter) -> None:
