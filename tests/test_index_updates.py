@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import resource
 import signal
@@ -59,6 +60,26 @@ def test_add_is_visible_to_a_new_searcher(settings) -> None:
     with open_index(settings.index_dir) as opened:
         assert opened.meta["updates"]["added"] == 1
         assert opened.meta["article_count"] == 5
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_update_leaves_the_cyclic_collector_as_it_found_it(settings, enabled: bool) -> None:
+    """It is off while the update writes (see ``cyclic_collector_off``), also when the
+    update fails."""
+    (gc.enable if enabled else gc.disable)()
+    try:
+        update_articles(settings, [article("gull", "Gulls", "Gulls return.")])
+        assert gc.isenabled() is enabled
+        with pytest.raises(OSError, match="went away"):
+            update_articles(settings, failing_after([article("tern", "Terns", "Terns.")]))
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+def failing_after(articles: list[Article]) -> Iterator[Article]:
+    yield from articles
+    raise OSError("the disk went away")
 
 
 def test_updates_write_the_builds_codec(settings) -> None:

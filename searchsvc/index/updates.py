@@ -16,6 +16,7 @@ read by the build's workers too, side by side.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import shutil
 import tempfile
@@ -43,11 +44,11 @@ from searchsvc.index.merging import merge_index
 from searchsvc.index.opening import open_index
 from searchsvc.index.parallel import as_build_failure, run_workers, workers_for
 from searchsvc.index.progress import ProgressTracker
-from searchsvc.index.schema import SCHEMA_VERSION, article_document, fitted_document
+from searchsvc.index.schema import SCHEMA_VERSION, documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 from searchsvc.index.status import now_iso, read_build_status
 from searchsvc.index.verify import ReadingOrder, remove_duplicate_ids
-from searchsvc.index.workers import ADDING, WorkerConfig
+from searchsvc.index.workers import ADDING, WorkerConfig, cyclic_collector_off
 from searchsvc.search.copy_pairs import remove_stale_pairs, write_copy_pairs
 
 #: Up to this many segments, commits add a segment and delete nothing on disk, so
@@ -118,25 +119,25 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
     update's memory, as on a build worker's). An id repeated within the batch commits
     what came before it, so the later article wins.
     """
-    with _writer(settings) as (opened, writer):
+    with _writer(settings) as (opened, writer), cyclic_collector_off():
         schema = opened.schema  # read from the table of contents at each call
         plain = schema["title_words"].analyzer
         added = replaced = 0
         pending: set[str] = set()
         searcher = writer.searcher()
-        for article in articles:
-            if article.id in pending:
+        for document in documents_for(articles, plain, schema):
+            article_id = document["id"]
+            if article_id in pending:
                 writer = _recommit(opened, writer)
                 searcher = writer.searcher()
                 pending.clear()
-            if searcher.document_number(id=article.id) is not None:
-                writer.delete_by_term("id", article.id, searcher=searcher)
+            if searcher.document_number(id=article_id) is not None:
+                writer.delete_by_term("id", article_id, searcher=searcher)
                 replaced += 1
             else:
                 added += 1
-            document = fitted_document(article_document(article, plain), schema)
             writer.new_segments.add(document, settings.segment_postings)
-            pending.add(article.id)
+            pending.add(article_id)
         return _commit(opened, writer, added=added, replaced=replaced)
 
 
@@ -230,6 +231,7 @@ class _NewSegments:
         self._writer.add_document(**document)
         if self._writer.posting_count >= limit:
             self._finish_one()
+            gc.collect()  # the finished writer (see cyclic_collector_off)
 
     def write_units(
         self,

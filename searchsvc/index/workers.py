@@ -94,29 +94,41 @@ def run_worker(number: int, config: WorkerConfig, jobs: Any, results: Any) -> tu
     :class:`WorkerOutcome` ``)`` or ``(FAILED, number, (one-line summary, traceback,
     errno or None))``.
     """
-    # The writer keeps millions of small objects alive and creates no cycles, so the
-    # cyclic collector would only rescan them over and over: it is off until the
-    # outcome is known, also when the build runs this in its own process.
     for fd in config.close_fds:
         with contextlib.suppress(OSError):
             os.close(fd)
+    # Also when the build runs this in its own process.
+    with cyclic_collector_off():
+        try:
+            outcome: tuple = (FINISHED, number, _write_segments(number, config, jobs, results))
+        except _ParentGone:
+            # Nobody reads the queue any more: do not wait at exit to flush it.
+            cancel = getattr(results, "cancel_join_thread", None)
+            if cancel is not None:
+                cancel()
+            return (FAILED, number, ("the build process is gone", "", None))
+        except BaseException as error:
+            outcome = (FAILED, number, (_summary(error), traceback.format_exc(), _errno(error)))
+    results.put(outcome)
+    return outcome
+
+
+@contextlib.contextmanager
+def cyclic_collector_off() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile, and back as it was after.
+
+    A segment writer keeps millions of small objects alive and creates no cycles, so the
+    collector would only rescan them over and over, more often the more of them there
+    are. Whoosh's writer objects do refer to each other: whoever finishes a writer and
+    goes on writing collects it (``gc.collect()``), or its postings stay in memory.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        outcome: tuple = (FINISHED, number, _write_segments(number, config, jobs, results))
-    except _ParentGone:
-        # Nobody reads the queue any more: do not wait at exit to flush it.
-        cancel = getattr(results, "cancel_join_thread", None)
-        if cancel is not None:
-            cancel()
-        return (FAILED, number, ("the build process is gone", "", None))
-    except BaseException as error:
-        outcome = (FAILED, number, (_summary(error), traceback.format_exc(), _errno(error)))
+        yield
     finally:
         if was_enabled:
             gc.enable()
-    results.put(outcome)
-    return outcome
 
 
 class _ParentGone(Exception):
@@ -174,10 +186,7 @@ def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) 
                 if writer.posting_count >= config.segment_postings:
                     segments.append(_finish_segment(writer))
                     writer = None
-                    # Whoosh's writer objects refer to each other, so with the cyclic
-                    # collector off a finished writer and the postings it held would
-                    # stay in memory for the rest of the build.
-                    gc.collect()
+                    gc.collect()  # see cyclic_collector_off
             units.append((unit.order, count - before))
             results.put((FILE_DONE, number, (unreported, unit.key)))
             unreported = 0
