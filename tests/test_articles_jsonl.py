@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchsvc.articles import Article, IngestReport
-from searchsvc.articles.files import split_at_lines
+from searchsvc.articles.files import FilePart, ReadMark, growth_since, split_at_lines
 from searchsvc.articles.model import MAX_ID_BYTES, fitted_id
 from searchsvc.articles.sources import read_file
 
@@ -212,6 +214,67 @@ def test_parts_start_at_line_starts_and_cover_the_file(tmp_path):
     for before, after in itertools.pairwise(parts):
         assert before.end == after.start and data[after.start - 1 : after.start] == b"\n"
         assert after.first_line == data[: after.start].count(b"\n") + 1
+
+
+@st.composite
+def export_lines(draw: st.DrawFn) -> bytes:
+    """An export's bytes: records, blank and broken lines, CRLF ends, perhaps no final
+    newline (a content system caught in the middle of appending a line)."""
+    lines = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, 40).map(lambda k: json.dumps({"id": f"e{k}", "body": f"Tern {k}."})),
+                st.sampled_from(["", "  ", '{"body": "cut', "[1]"]),
+            ),
+            max_size=12,
+        )
+    )
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    return (end.join(lines) + draw(st.sampled_from(["", end]))).encode()
+
+
+@given(data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_file_that_only_grew_is_read_from_its_mark(tmp_path_factory, data):
+    """Whatever an export held when it was read (even half a line), and whatever was
+    appended since: the articles of the part after the mark are those of the whole file
+    past the lines the mark covers, with the same origins; the new mark covers every
+    whole line."""
+    path = tmp_path_factory.mktemp("grow") / "export.jsonl"
+    earlier = data.draw(export_lines())
+    later = earlier + data.draw(export_lines())
+    path.write_bytes(earlier)
+    first, mark = growth_since(path, None)
+    assert (first.start, first.end, first.first_line) == (0, len(earlier), 1)
+    path.write_bytes(later)
+    part, now = growth_since(path, mark)
+    assert (part.start, part.end, part.first_line) == (mark.end, len(later), mark.lines + 1)
+    whole, _ = read(path)
+    grown = list(read_file(path, IngestReport(), max_file_bytes=MAX_BYTES, part=part))
+    past_mark = [a for a in whole if int(a.origin.rsplit(":", 1)[1]) > mark.lines]
+    assert [(a.id, a.origin) for a in grown] == [(a.id, a.origin) for a in past_mark]
+    assert now.end == later.rfind(b"\n") + 1
+    assert now.lines == later.count(b"\n")
+
+
+def test_a_file_changed_before_its_mark_is_read_whole(tmp_path):
+    path = write_lines(tmp_path / "export.jsonl", [{"id": "a", "body": "Alpha."}])
+    _, mark = growth_since(path, None)
+    write_lines(path, [{"id": "a", "body": "Alpha, corrected."}, {"id": "b", "body": "Beta."}])
+    part, now = growth_since(path, mark)
+    assert (part.start, part.first_line) == (0, 1)
+    assert now.end == path.stat().st_size and now.lines == 2
+    assert ReadMark.from_json(list(now)) == now
+    assert ReadMark.from_json([1, "2", "x"]) is None and ReadMark.from_json(None) is None
+
+
+def test_a_part_that_cannot_be_read_is_reported(tmp_path):
+    """The file was readable when it was cut: a part that then cannot be read is named,
+    so that its articles do not go missing unsaid."""
+    gone = tmp_path / "gone.jsonl"
+    report = IngestReport()
+    assert not list(read_file(gone, report, max_file_bytes=MAX_BYTES, part=FilePart(40, 90, 3)))
+    assert report.examples["unreadable file"] == [f"{gone}@40"]
 
 
 def test_reading_is_lazy(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from conftest import child_environment
 from test_feeds_support import Entry, Post, feed_server, rss, story_entry, wordpress_export
 from test_index_support import (
+    STORIES,
     generated_corpus,
     index_settings,
     story,
@@ -29,7 +30,7 @@ from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import read_articles
 from searchsvc.cli import main
 from searchsvc.engines import delete_articles, update_articles
-from searchsvc.index import build_index, read_build_status
+from searchsvc.index import build_index, open_index, read_build_status
 from searchsvc.index.build import hold_build_lock
 from searchsvc.index.watch import Watcher, WatchRunning, hold_watch_lock
 from searchsvc.index.watchstate import SPOOL_DIR, read_watch_state
@@ -243,6 +244,59 @@ def test_a_growing_export_indexes_only_what_changed(tmp_path: Path, settings, cl
     assert watcher.poll()["replaced"] == 0
 
 
+def test_a_growing_export_is_read_from_where_the_last_poll_ended(
+    tmp_path: Path, settings, client
+) -> None:
+    """Lines appended to a watched export are read alone: a bad line earlier in the file
+    is reported by the poll that read it, not at every poll after; an appended revision
+    replaces its article; the appended articles keep their line numbers. A file written
+    again with an earlier line changed is read whole."""
+    export = tmp_path / "inbox" / "desk.jsonl"
+    export.parent.mkdir()
+    lines = [
+        json.dumps(story(f"desk-{n}", f"Report {n}", f"{WORDS[n]} sighted.")) for n in range(3)
+    ]
+    lines.insert(2, '{"body": "broken')
+    export.write_text("\n".join(lines), encoding="utf-8")  # no newline after the last line
+    watcher = Watcher(settings, [str(export.parent)])
+    first = watcher.poll()
+    assert (first["added"], first["skipped"]) == (3, {"malformed JSON line": 1})
+
+    def append(record: dict) -> dict:
+        with export.open("a", encoding="utf-8") as stream:
+            stream.write(
+                ("\n" if export.read_bytes()[-1:] != b"\n" else "") + json.dumps(record) + "\n"
+            )
+        poll = watcher.poll()
+        return {key: poll[key] for key in ("added", "replaced", "deleted", "skipped")}
+
+    heron = story("desk-3", "Report 3", "Heron sighted.")
+    assert append(heron) == {"added": 1, "replaced": 0, "deleted": 0, "skipped": {}}
+    assert found(client, "heron") == ["desk-3"]
+    assert origins(settings)["desk-3"] == f"{export}:5"
+    revised = story("desk-1", "Report 1", "Grebe sighted instead.")
+    assert append(revised) == {"added": 0, "replaced": 1, "deleted": 0, "skipped": {}}
+    assert (found(client, "grebe"), found(client, WORDS[1])) == (["desk-1"], [])
+    assert origins(settings)["desk-1"] == f"{export}:6"
+
+    text = export.read_text(encoding="utf-8").replace(f"{WORDS[0]} sighted", "Skua sighted")
+    export.write_text(text, encoding="utf-8")
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["skipped"]) == (0, 1, {"malformed JSON line": 1})
+    assert found(client, "skua") == ["desk-0"]
+    assert build_index(None, settings).article_count == 4 + len(STORIES)
+    assert (found(client, "skua"), found(client, "grebe"), found(client, "heron")) == (
+        ["desk-0"],
+        ["desk-1"],
+        ["desk-3"],
+    )
+
+
+def origins(settings) -> dict[str, str]:
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        return {f["id"]: f["article"]["origin"] for f in searcher.all_stored_fields()}
+
+
 def test_an_article_in_two_files_is_the_one_a_rebuild_would_keep(
     tmp_path: Path, settings, client
 ) -> None:
@@ -275,6 +329,26 @@ def test_an_article_in_two_files_is_the_one_a_rebuild_would_keep(
     poll = watcher.poll()
     assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 1, 0)
     assert (found(client, "barnacle"), found(client, "cormorant")) == ([], ["quay"])
+
+
+def test_an_export_that_grew_gives_back_an_article_a_removed_export_revised(
+    tmp_path: Path, settings, client
+) -> None:
+    """The later export is removed while the earlier one grows: the article comes back
+    in the earlier export's version, from before its appended lines."""
+    inbox = tmp_path / "inbox"
+    first = write_jsonl(inbox / "2024-01.jsonl", [story("quay", "Quay closed", "Albatross.")])
+    second = write_jsonl(inbox / "2024-02.jsonl", [story("quay", "Quay open", "Barnacle.")])
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 1
+    assert (found(client, "albatross"), found(client, "barnacle")) == ([], ["quay"])
+
+    second.unlink()
+    with first.open("a", encoding="utf-8") as stream:
+        stream.write(json.dumps(story("tern", "Terns", "Terns return.")) + "\n")
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 1, 0)
+    assert (found(client, "albatross"), found(client, "barnacle")) == (["quay"], [])
 
 
 def test_stories_of_a_watched_day_folder_are_named_as_a_rebuild_names_them(

@@ -8,11 +8,12 @@ Formats read whole are capped in size; line-based formats stream and can be cut 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from searchsvc.articles.model import IngestReport
 from searchsvc.articles.text import decode_text, looks_binary
@@ -206,3 +207,67 @@ def _count_lines(stream: BinaryIO, start: int, end: int) -> tuple[int, bool]:
         has_text = has_text or not block.isspace()
         left -= len(block)
     return newlines, has_text
+
+
+class ReadMark(NamedTuple):
+    """How far a line-based file was read: its first ``end`` bytes, which end a line,
+    hold ``lines`` lines and have the BLAKE2b ``digest``. While they stay the same, the
+    file has only grown, and what follows them can be read alone."""
+
+    end: int
+    lines: int
+    digest: str
+
+    @classmethod
+    def from_json(cls, value: object) -> ReadMark | None:
+        """The mark a state file kept (a list), None for anything else."""
+        if not isinstance(value, list) or len(value) != 3:
+            return None
+        end, lines, digest = value
+        if not (isinstance(end, int) and isinstance(lines, int) and isinstance(digest, str)):
+            return None
+        return cls(end, lines, digest)
+
+
+def _hasher() -> Any:
+    return hashlib.blake2b(digest_size=16)
+
+
+def growth_since(path: Path, mark: ReadMark | None) -> tuple[FilePart, ReadMark]:
+    """What of the file ``path`` is still to be read, and its mark now (to read after next
+    time): the bytes after ``mark`` when the file's first ``mark.end`` bytes are still
+    those marked (it only grew: an export a content system appends to), else all of it.
+
+    One pass over the file, hashing, no parsing. The part ends where the file ends now,
+    so a last line without its newline is read; the mark stops before that line, which
+    the next read takes again whole. Raises ``OSError`` when the file cannot be read.
+    """
+    with path.open("rb") as stream:
+        hasher = _hasher()
+        if mark is None or not _same_start(stream, hasher, mark):
+            stream.seek(0)
+            hasher, mark = _hasher(), ReadMark(0, 0, "")
+        marked, end, lines, position = hasher.copy(), mark.end, mark.lines, mark.end
+        while block := stream.read(_SCAN_BLOCK):
+            last_newline = block.rfind(b"\n")
+            if last_newline < 0:
+                hasher.update(block)
+            else:
+                view = memoryview(block)
+                hasher.update(view[: last_newline + 1])
+                marked = hasher.copy()
+                hasher.update(view[last_newline + 1 :])
+                lines += block.count(b"\n")
+                end = position + last_newline + 1
+            position += len(block)
+    return FilePart(mark.end, position, mark.lines + 1), ReadMark(end, lines, marked.hexdigest())
+
+
+def _same_start(stream: BinaryIO, hasher: Any, mark: ReadMark) -> bool:
+    """Whether the stream's first ``mark.end`` bytes have the mark's digest (read into
+    ``hasher``, the stream left after them; a shorter file has another digest)."""
+    left = mark.end
+    while left > 0 and (block := stream.read(min(_SCAN_BLOCK, left))):
+        hasher.update(block)
+        left -= len(block)
+    return hasher.hexdigest() == mark.digest

@@ -60,8 +60,10 @@ def read_jsonl(
     """Articles from a JSON Lines file (or one ``part`` of it), one by one.
 
     Bad lines are reported and skipped, a line longer than ``max_file_bytes`` too.
-    What concerns the whole file (unreadable, binary, empty) is reported by the reader
-    of its first part only, so a file read in parts is counted once.
+    What concerns the whole file (binary, empty) is reported by the reader of its first
+    part only, so a file read in parts is counted once. A part that cannot be read is
+    reported as ``FILE@START``: the file was readable when it was cut, so its other parts
+    may not fail, and their articles must not go missing unsaid.
     """
     reports_file = part is None or part.start == 0
     try:
@@ -73,8 +75,7 @@ def read_jsonl(
             records = _read_records(stream, path, report, part, max_file_bytes, with_places)
             lines = yield from finished_in_batches(records, with_places)
     except OSError:
-        if reports_file:
-            report.skip(SKIP_UNREADABLE, str(path))
+        report.skip(SKIP_UNREADABLE, str(path) if reports_file else f"{path}@{part.start}")
         return
     if lines == 0 and part is None:  # a file is cut in parts only if it has text
         report.skip(SKIP_EMPTY, str(path))

@@ -40,9 +40,15 @@ from searchsvc.articles.feeds import (
     record_digest,
     with_linked_pages,
 )
-from searchsvc.articles.files import SKIP_UNREADABLE, name_in_sources
+from searchsvc.articles.files import (
+    SKIP_UNREADABLE,
+    FilePart,
+    ReadMark,
+    growth_since,
+    name_in_sources,
+)
 from searchsvc.articles.model import Article, IngestReport
-from searchsvc.articles.sources import list_source_files, read_file
+from searchsvc.articles.sources import list_source_files, read_file, source_format
 from searchsvc.config import Settings
 from searchsvc.engines import delete_articles, update_articles
 from searchsvc.index.errors import SearchIndexError
@@ -57,6 +63,8 @@ from searchsvc.index.watchstate import (
 )
 
 WATCH_LOCK = "watch.lock"
+#: Formats whose files a watch reads from where its last read ended when they only grew.
+GROWING_FORMATS = frozenset({"jsonl"})
 #: Feeds fetched at the same time; waiting on the network costs no CPU.
 MAX_FETCHES = 8
 
@@ -227,7 +235,8 @@ class Watcher:
         changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
         for name in changed:
             report = IngestReport()
-            articles = {article.id: article for article in self._read(Path(name), report)}
+            held = before.get(name, {})
+            articles, mark, grown = self._read_changed(Path(name), held, report)
             changes.report.merge(report)
             if report.skipped[SKIP_UNREADABLE]:
                 # A read that failed (permissions, a network share away, an I/O error)
@@ -236,12 +245,16 @@ class Watcher:
                 files[name] = {**before.get(name, {"ids": []}), "signature": READ_AGAIN}
                 continue
             changes.files_read[name] = articles
-            changes.file_ids.update(articles, before.get(name, {}).get("ids", ()))
-            files[name] = {
-                "signature": now[name],
-                "ids": list(articles),
-                "digests": [article.content_digest() for article in articles.values()],
-            }
+            digests = {i: article.content_digest() for i, article in articles.items()}
+            if grown:  # the articles read are those after the file's old end
+                digests = {**_digests(held), **digests}
+            else:
+                changes.file_ids.update(held.get("ids", ()))
+            changes.file_ids.update(articles)
+            files[name] = {"signature": now[name], "ids": list(digests)}
+            files[name]["digests"] = list(digests.values())
+            if mark is not None:
+                files[name]["mark"] = list(mark)
         for name in before.keys() - now.keys():
             changes.file_ids.update(files.pop(name)["ids"])
         removed = len(before.keys() - now.keys())
@@ -280,15 +293,40 @@ class Watcher:
                 due.setdefault(name, set()).add(article_id)
         for name in sorted(due, key=reading_position):
             wanted = due[name]
-            articles = changes.files_read.get(name)
-            if articles is None:
+            articles = changes.files_read.get(name, {})
+            missing = wanted - articles.keys()  # unchanged, or before what a grown file added
+            if missing:
                 read = self._read(Path(name), IngestReport())  # reported when it changed
-                articles = {article.id: article for article in read if article.id in wanted}
+                articles = {**{a.id: a for a in read if a.id in missing}, **articles}
             changes.add([articles[i] for i in files[name]["ids"] if i in wanted and i in articles])
 
-    def _read(self, path: Path, report: IngestReport) -> Iterator[Article]:
+    def _read_changed(
+        self, path: Path, held: dict[str, Any], report: IngestReport
+    ) -> tuple[dict[str, Article], ReadMark | None, bool]:
+        """The articles of a changed watched file by id (the last of a repeated id), the
+        mark of how far it was read, and whether they are only those after the old mark.
+
+        A JSON Lines export that only grew since it was read is read from where that read
+        ended: a content system that appends a line a day to an export of a million
+        articles must not have it parsed whole at every poll. Other files are read whole.
+        """
+        part = mark = None
+        if source_format(path) in GROWING_FORMATS:
+            try:
+                part, mark = growth_since(path, _growth_mark(held))
+            except OSError:
+                report.skip(SKIP_UNREADABLE, str(path))
+                return {}, None, False
+        grown = part is not None and part.start > 0
+        read = self._read(path, report, part if grown else None)
+        return {article.id: article for article in read}, mark, grown
+
+    def _read(
+        self, path: Path, report: IngestReport, part: FilePart | None = None
+    ) -> Iterator[Article]:
         name = name_in_sources(path, self.folders)
-        return read_file(path, report, max_file_bytes=self.settings.max_file_bytes, name=name)
+        max_bytes = self.settings.max_file_bytes
+        return read_file(path, report, max_file_bytes=max_bytes, part=part, name=name)
 
     def _apply(self, changes: Changes) -> dict[str, int]:
         """Spool first (a build starting now must see the entries), then the index."""
@@ -324,6 +362,13 @@ def _unchanged_articles(
 def _digests(entry: dict[str, Any]) -> dict[str, str]:
     """A watched file's ids with their articles' digests (none where it kept none)."""
     return dict(zip(entry.get("ids", ()), entry.get("digests", ()), strict=False))
+
+
+def _growth_mark(held: dict[str, Any]) -> ReadMark | None:
+    """The mark of how far a watched file was read, if its state holds one and the
+    digest of each article read: what follows the mark is read alone only then."""
+    ids, digests = held.get("ids", ()), held.get("digests", ())
+    return ReadMark.from_json(held.get("mark")) if len(ids) == len(digests) else None
 
 
 def _last_holders(files: dict[str, dict[str, Any]], ids: set[str]) -> dict[str, str]:
