@@ -486,10 +486,15 @@ def test_a_rebuild_keeps_what_the_watch_added(tmp_path: Path, server, settings, 
     assert (after["added"], after["replaced"]) == (0, 0)
 
 
-def test_a_poll_that_cannot_write_is_applied_by_the_next(server, settings, client) -> None:
-    """A build that outlasts the writer's wait: nothing is saved, so nothing is lost."""
+def test_a_poll_that_cannot_write_is_applied_by_the_next(
+    tmp_path: Path, server, settings, client
+) -> None:
+    """A build that outlasts the writer's wait: nothing is saved (of feeds or files), so
+    nothing is lost."""
     url = publish(server, "/j/harbour.rss", range(2))
-    watcher = Watcher(settings.replace(writer_lock_timeout=0.2), [url])
+    inbox = tmp_path / "inbox"
+    write_jsonl(inbox / "desk.jsonl", [story("desk-1", "Skua", "Skua sighted.")])
+    watcher = Watcher(settings.replace(writer_lock_timeout=0.2), [url, str(inbox)])
     index_dir = Path(settings.index_dir)
     (index_dir / "build-status.json").write_text(
         json.dumps({"state": "building", "pid": os.getpid(), "done": 3})
@@ -500,11 +505,11 @@ def test_a_poll_that_cannot_write_is_applied_by_the_next(server, settings, clien
     assert "a full index build is running" in blocked["error"]
     assert found(client, "albatross") == []
     state = read_watch_state(index_dir)
-    assert (state["feeds"], state["totals"]["failed_polls"]) == ({}, 1)
+    assert (state["feeds"], state["files"], state["totals"]["failed_polls"]) == ({}, {}, 1)
 
     retried = watcher.poll()
-    assert (retried["added"], retried["error"]) == (2, None)
-    assert found(client, "albatross") == [entry_id(0)]
+    assert (retried["added"], retried["error"]) == (3, None)
+    assert (found(client, "albatross"), found(client, "skua")) == ([entry_id(0)], ["desk-1"])
 
 
 def test_fetch_pages_indexes_the_linked_page(server, settings, client) -> None:

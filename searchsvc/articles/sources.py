@@ -83,22 +83,36 @@ def list_source_files(paths: Sequence[Path]) -> Iterator[Path]:
     metadata sidecars are left out. A directory that cannot be listed is yielded as is,
     so that :func:`read_file` reports it instead of it vanishing.
     """
+    for path, _status in listed_with_status(paths):
+        yield path
+
+
+Listed = tuple[Path, os.stat_result | None]
+
+
+def listed_with_status(paths: Sequence[Path]) -> Iterator[Listed]:
+    """:func:`list_source_files`, each path with the status it was listed with (None where
+    there was none to have): a watch compares it with its last poll's without asking the
+    system again, once per file of a folder that may hold a million."""
     seen: set[tuple[int, int]] = set()
     for path in paths:
         path = Path(path)
         if path.is_dir():
             yield from _walk(path, seen)
-        elif not is_sidecar(path) and _first_visit(path, seen):
-            yield path
+        elif not is_sidecar(path):
+            status = _status(path)
+            if _first_visit(status, seen):
+                yield path, status
 
 
-def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
-    if not _first_visit(root, seen):
+def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Listed]:
+    status = _status(root)
+    if not _first_visit(status, seen):
         return
     stack: list[Iterator[os.DirEntry[str]]] = []
     listing = _sorted_entries(root)
     if listing is None:
-        yield root
+        yield root, status
         return
     stack.append(listing)
     while stack:
@@ -110,15 +124,18 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
             continue
         path = Path(entry.path)
         if _is_dir(entry):
-            if not _first_visit(path, seen):
+            status = _status(path)
+            if not _first_visit(status, seen):
                 continue
             listing = _sorted_entries(path)
             if listing is None:
-                yield path
+                yield path, status
             else:
                 stack.append(listing)
-        elif not is_sidecar(path) and _first_visit(path, seen):
-            yield path
+        elif not is_sidecar(path):
+            status = _status(path)
+            if _first_visit(status, seen):
+                yield path, status
 
 
 def _sorted_entries(directory: Path) -> Iterator[os.DirEntry[str]] | None:
@@ -136,12 +153,18 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _first_visit(path: Path, seen: set[tuple[int, int]]) -> bool:
-    """True the first time a file or directory (by device and inode) is reached."""
+def _status(path: Path) -> os.stat_result | None:
     try:
-        status = path.stat()
+        return os.stat(path)
     except OSError:
-        return True  # let the reader report it
+        return None
+
+
+def _first_visit(status: os.stat_result | None, seen: set[tuple[int, int]]) -> bool:
+    """True the first time a file or directory (by device and inode) is reached, and for
+    one whose status could not be had (its reader reports it)."""
+    if status is None:
+        return True
     identity = (status.st_dev, status.st_ino)
     if identity in seen:
         return False

@@ -17,7 +17,6 @@ without saving and the next one applies the same changes again.
 from __future__ import annotations
 
 import contextlib
-import copy
 import fcntl
 import os
 import threading
@@ -48,7 +47,7 @@ from searchsvc.articles.files import (
     name_in_sources,
 )
 from searchsvc.articles.model import Article, IngestReport
-from searchsvc.articles.sources import list_source_files, read_file, source_format
+from searchsvc.articles.sources import listed_with_status, read_file, source_format
 from searchsvc.config import Settings
 from searchsvc.engines import delete_articles, update_articles
 from searchsvc.index.errors import SearchIndexError
@@ -61,6 +60,7 @@ from searchsvc.index.watchstate import (
     write_spool,
     write_watch_state,
 )
+from searchsvc.index.workers import cyclic_collector_off
 
 WATCH_LOCK = "watch.lock"
 #: Formats whose files a watch reads from where its last read ended when they only grew.
@@ -107,10 +107,20 @@ class Watcher:
         self.folders: list[Path] = list(settings.corpus)
 
     def poll(self) -> dict[str, Any]:
-        """One round over every source; returns the record shown as ``last_poll``."""
+        """One round over every source; returns the record shown as ``last_poll``.
+
+        The cyclic collector is off meanwhile: the state of a watch over a folder of
+        100,000 files is a million objects, which it rescanned seven times a poll (0.7 of
+        2.6 CPU s), and a poll makes no cycles that must go before it ends."""
+        with cyclic_collector_off():
+            return self._poll()
+
+    def _poll(self) -> dict[str, Any]:
         started = now_iso()
         saved = read_watch_state(self.index_dir)
-        state = copy.deepcopy(saved)
+        # What a poll changes it replaces, never alters in place: copies of the containers
+        # keep ``saved`` as it was (a deep copy took 2.6 s of a poll of 100,000 files).
+        state = {**saved, "files": dict(saved["files"]), "feeds": dict(saved["feeds"])}
         state["paths"] = sorted(set(state["paths"]) | set(self.paths))
         self.folders = [*self.settings.corpus, *map(Path, state["paths"])]
         changes = Changes()
@@ -224,14 +234,14 @@ class Watcher:
     def _poll_path(self, root: str, state: dict[str, Any], changes: Changes) -> None:
         files = state["files"]
         before = {name: files[name] for name in files if _within(name, root)}
-        listed = list(list_source_files([Path(root)]))
-        if not os.path.exists(root) or (os.path.isdir(root) and listed == [Path(root)]):
+        listed = dict(listed_with_status([Path(root)]))
+        if not os.path.exists(root) or (os.path.isdir(root) and list(listed) == [Path(root)]):
             # Gone or unlistable as a whole: far more often a share that is away than a
             # deliberate deletion, so nothing is deleted (a rebuild leaves them out).
             error = "cannot be read; its articles are kept until it can"
             changes.sources.append({"source": root, "state": "error", "error": error})
             return
-        now = {str(path): _signature(path) for path in listed}
+        now = {str(path): _signature(status) for path, status in listed.items()}
         changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
         for name in changed:
             report = IngestReport()
@@ -390,10 +400,8 @@ def _within(name: str, root: str) -> bool:
     return name == root or name.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _signature(path: Path) -> list[int] | None:
-    try:
-        status = path.stat()
-    except OSError:
+def _signature(status: os.stat_result | None) -> list[int] | None:
+    if status is None:
         return None
     return [status.st_ino, status.st_size, status.st_mtime_ns]
 

@@ -59,9 +59,10 @@ def read_watch_state(index_dir: Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         return empty_state()
     renamed = _renamed_since(state.get("file_ids"))
-    for name, known in (state.get("files") or {}).items():
-        if source_format(Path(name)) in renamed:
-            known["signature"] = READ_AGAIN
+    if renamed:  # only then: looking at 100,000 files' formats took 1.4 s of each poll
+        for name, known in (state.get("files") or {}).items():
+            if source_format(Path(name)) in renamed:
+                known["signature"] = READ_AGAIN
     return {**empty_state(), **state, "file_ids": FILE_IDS}
 
 
