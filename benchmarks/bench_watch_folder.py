@@ -1,0 +1,101 @@
+"""A watched archive of many small files (wire stories in dated folders): the CPU of the
+first poll, which adds them all, and of the polls after it, with nothing changed, with
+this code and another checkout, each in a child process, rounds alternating::
+
+    git archive main | tar -x -C /tmp/base
+    python benchmarks/bench_watch_folder.py --files 100000 --baseline /tmp/base --rounds 2
+
+The folder is written once, a day folder per 1,000 stories; each run builds an index of
+the seed stories and watches the folder. An idle poll still lists and checks every file,
+reads and writes the watch's state, so its cost grows with the archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_build import REPO, run_measured
+
+PER_FOLDER = 1000
+
+
+def write_archive(root: Path, files: int) -> None:
+    """``files`` short wire stories, :data:`PER_FOLDER` to a day's folder."""
+    for number in range(files):
+        day, story = divmod(number, PER_FOLDER)
+        folder = root / f"2024-{day // 28 + 1:02d}-{day % 28 + 1:02d}"
+        if story == 0:
+            folder.mkdir(parents=True)
+        text = f"Harbour report {day} {story}\n\nBAKU, MINA - Ships {story} left port {day}.\n"
+        (folder / f"{story:03d}.txt").write_text(text, encoding="utf-8")
+
+
+def child(archive: Path, workdir: Path, polls: int) -> None:
+    """The polls, with the ``searchsvc`` on ``PYTHONPATH``; one JSON line per poll."""
+    from searchsvc.config import Settings
+    from searchsvc.index import build_index
+    from searchsvc.index.watch import Watcher
+
+    settings = Settings(index_dir=workdir / "index", corpus=(REPO / "seeds",), build_procs=1)
+    build_index(None, settings, show_progress=False)
+    watcher = Watcher(settings, [str(archive)])
+    for _ in range(polls + 1):
+        started = time.process_time()
+        poll = watcher.poll()
+        seconds = time.process_time() - started
+        state = (settings.index_dir / "watch-state.json").stat().st_size
+        print(json.dumps({"added": poll["added"], "cpu": seconds, "state": state}))
+
+
+def measure(tree: Path, archive: Path, polls: int) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="bench-watch-folder-") as tmp:
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        command = [sys.executable, __file__, "--child", tmp, "--archive", str(archive)]
+        out = run_measured([*command, "--polls", str(polls)], env, tree)[3]
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--baseline", type=Path, help="another checkout")
+    parser.add_argument("--polls", type=int, default=3, help="idle polls after the first")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.archive, args.child, args.polls)
+        return
+    trees = {"this code": REPO, **({"baseline": args.baseline} if args.baseline else {})}
+    runs: dict[str, list[list[dict]]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
+        archive = Path(tmp) / "archive"
+        write_archive(archive, args.files)
+        for _ in range(args.rounds):
+            for name, tree in trees.items():
+                runs[name].append(measure(tree, archive, args.polls))
+    print(f"\n{args.files:,} wire stories in {-(-args.files // PER_FOLDER)} folders, ", end="")
+    print(f"{os.cpu_count()} CPUs, {args.rounds} round(s) of {args.polls} idle polls (median)")
+    header = f"{'code':10} {'first poll CPU s':>16} {'idle poll CPU s':>16} {'state MB':>9}"
+    print(header)
+    print("-" * len(header))
+    idle = {}
+    for name, rounds in runs.items():
+        first = statistics.median(polls[0]["cpu"] for polls in rounds)
+        idle[name] = statistics.median(poll["cpu"] for polls in rounds for poll in polls[1:])
+        state = rounds[-1][-1]["state"] / 1e6
+        print(f"{name:10} {first:16.1f} {idle[name]:16.2f} {state:9.1f}")
+    if "baseline" in idle:
+        print(f"\nthis code / baseline, idle poll CPU: {idle['this code'] / idle['baseline']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
