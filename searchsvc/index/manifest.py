@@ -152,7 +152,10 @@ def find_damage(
     )
     if ix.latest_generation() < newest_listed:
         return f"the table of contents of commit {newest_listed} is missing"
-    segments = ix._segments()
+    try:
+        segments = ix._segments()
+    except FileNotFoundError:  # since it was listed (a newer commit removed it, say)
+        return f"{toc_name} is missing"
     prefixes = tuple(f"{ix.indexname}_{segment.segid}." for segment in segments)
     pairs_name = copy_pairs_name(commit_key((s.segment_id(), s.doc_count_all()) for s in segments))
     checked = {
