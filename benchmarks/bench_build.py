@@ -65,6 +65,13 @@ def reuters_files(reuters_dir: Path) -> list[Path]:
     return files
 
 
+def printed_records(command: list[str], tree: Path) -> list[dict]:
+    """Run ``command`` with ``tree``'s code (first on ``PYTHONPATH``, from its folder); the
+    JSON objects it printed, one a line."""
+    out = run_measured(command, {**os.environ, "PYTHONPATH": str(tree)}, tree)[3]
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
 def run_measured(
     command: list[str], env: dict[str, str], cwd: Path = REPO
 ) -> tuple[float, float, int, str]:

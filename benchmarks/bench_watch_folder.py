@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_build import REPO, run_measured
+from bench_build import REPO, printed_records
 
 PER_FOLDER = 1000
 
@@ -56,10 +56,8 @@ def child(archive: Path, workdir: Path, polls: int) -> None:
 
 def measure(tree: Path, archive: Path, polls: int) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-watch-folder-") as tmp:
-        env = {**os.environ, "PYTHONPATH": str(tree)}
         command = [sys.executable, __file__, "--child", tmp, "--archive", str(archive)]
-        out = run_measured([*command, "--polls", str(polls)], env, tree)[3]
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return printed_records([*command, "--polls", str(polls)], tree)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_build import REPO, run_measured
+from bench_build import REPO, printed_records
 
 STEPS = ("first poll", "one line appended", "one line corrected", "nothing changed")
 
@@ -58,10 +58,8 @@ def child(export: Path, lines: int, workdir: Path) -> None:
 
 def measure(tree: Path, export: Path, lines: int) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
-        env = {**os.environ, "PYTHONPATH": str(tree)}
         command = [sys.executable, __file__, str(export), "--child", tmp, "--lines", str(lines)]
-        out = run_measured(command, env, tree)[3]
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return printed_records(command, tree)
 
 
 def main() -> None:
