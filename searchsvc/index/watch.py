@@ -252,7 +252,7 @@ class Watcher:
                 # A read that failed (permissions, a network share away, an I/O error)
                 # says nothing of the file's articles: keep them, and read it again next
                 # poll (its size and time may not change when it is readable again).
-                files[name] = {**before.get(name, {"ids": []}), "signature": READ_AGAIN}
+                files[name] = {"ids": [], **held, "signature": READ_AGAIN}
                 continue
             changes.files_read[name] = articles
             digests = {i: article.content_digest() for i, article in articles.items()}
@@ -261,10 +261,12 @@ class Watcher:
             else:
                 changes.file_ids.update(held.get("ids", ()))
             changes.file_ids.update(articles)
-            files[name] = {"signature": now[name], "ids": list(digests)}
-            files[name]["digests"] = list(digests.values())
-            if mark is not None:
-                files[name]["mark"] = list(mark)
+            files[name] = {
+                "signature": now[name],
+                "ids": list(digests),
+                "digests": list(digests.values()),
+                **({} if mark is None else {"mark": list(mark)}),
+            }
         for name in before.keys() - now.keys():
             changes.file_ids.update(files.pop(name)["ids"])
         removed = len(before.keys() - now.keys())
