@@ -2,9 +2,11 @@
 
 ``watch-state.json`` records, for each feed, its ETag / Last-Modified and a digest of
 every entry seen, and for each watched file its size and time, the ids it gave and a
-digest of each of their articles (``Article.content_digest``; older states have none). It
-is rewritten atomically, and only after the index commit it describes, so a watch that
-stops anywhere redoes at most its last poll, and replacing by id makes that harmless.
+digest of each of their articles (``Article.content_digest``; older states have none),
+and for a JSON Lines file how far it was read (``ReadMark``, so that a file that only grew
+is read past it). It is rewritten atomically, and only after the index commit it
+describes, so a watch that stops anywhere redoes at most its last poll, and replacing by
+id makes that harmless.
 
 Feed entries exist nowhere on disk but here: each feed's records are kept in
 ``watch-spool/<feed>.feed.jsonl``, and a full build reads that folder and the watched
