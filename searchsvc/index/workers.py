@@ -162,7 +162,8 @@ class WorkerOutcome(NamedTuple):
 def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) -> WorkerOutcome:
     read_file: ReadFile = load_function(config.read_file)
     ix = FileStorage(config.gen_dir).open_index()
-    plain = ix.schema["title_words"].analyzer
+    schema = ix.schema  # read from the table of contents at each call
+    plain = schema["title_words"].analyzer
     report = IngestReport()
     segments: list = []
     units: list[tuple[int, int]] = []
@@ -172,7 +173,7 @@ def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) 
         while (unit := _next_job(jobs, config)) is not None:
             before = count
             for document in documents_for(
-                _read_unit(read_file, unit, report, config.max_file_bytes), plain, ix.schema
+                _read_unit(read_file, unit, report, config.max_file_bytes), plain, schema
             ):
                 if writer is None:
                     writer = BulkSegmentWriter(ix, compression=config.compression)
