@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc.articles import IngestReport
+from searchsvc.articles.files import SourceNames, name_in_sources
 from searchsvc.articles.sources import list_source_files, read_articles, source_format
 
 MAX_BYTES = 1_000_000
@@ -120,6 +121,35 @@ def test_wire_stories_of_dated_folders_keep_their_folders_in_their_ids(tmp_path)
             (tmp_path / "link").symlink_to(archive, target_is_directory=True)
         (story,) = read_articles([day], report, max_file_bytes=MAX_BYTES, roots=roots)
         assert story.id == "2024-03-02/001", roots
+
+
+def test_one_listing_names_each_file_by_the_first_root_holding_its_folder(tmp_path):
+    archive = write_dated_archive(tmp_path / "archive")
+    (tmp_path / "link").symlink_to(archive, target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    first_day, second_day = archive / "2024-03-01", archive / "2024-03-02"
+    paths = [
+        first_day / "001.txt",
+        second_day / "001.txt",
+        tmp_path / "link" / "2024-03-01" / "002.txt",  # the first day, reached by a link
+        tmp_path / "link" / "2024-03-02" / "002.txt",
+        tmp_path / "elsewhere" / "003.txt",
+        second_day / "004.txt",  # a folder named before: same answer
+    ]
+    names = SourceNames([first_day, archive])
+    assert [names.name(path) for path in paths] == [
+        "001",
+        "2024-03-02/001",
+        "002",
+        "2024-03-02/002",
+        "003",
+        "2024-03-02/004",
+    ]
+    assert [name_in_sources(path, [first_day, archive]) for path in paths[:3]] == [
+        "001",
+        "2024-03-02/001",
+        "002",
+    ]
 
 
 def test_symlink_loops_are_walked_once(tmp_path):

@@ -22,16 +22,16 @@ from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     SKIP_UNSUPPORTED,
     FilePart,
+    SourceNames,
     WorkUnit,
     file_size,
-    name_in_sources,
     split_at_lines,
 )
 from searchsvc.articles.jsonl import JSONL_SUFFIXES, read_jsonl
 from searchsvc.articles.model import Article, IngestReport, SourceFormat
 from searchsvc.articles.pages import PAGE_SUFFIXES, read_page
 from searchsvc.articles.reuters import REUTERS_SUFFIXES, read_reuters
-from searchsvc.articles.wire import WIRE_SUFFIXES, is_sidecar, read_wire
+from searchsvc.articles.wire import SIDECAR_SUFFIX, WIRE_SUFFIXES, is_sidecar, read_wire
 
 Reader = Callable[..., Iterator[Article]]
 READERS: dict[SourceFormat, Reader] = {
@@ -84,28 +84,28 @@ def list_source_files(paths: Sequence[Path]) -> Iterator[Path]:
     so that :func:`read_file` reports it instead of it vanishing.
     """
     for path, _status in listed_with_status(paths):
-        yield path
+        yield Path(path)
 
 
-Listed = tuple[Path, os.stat_result | None]
+Listed = tuple[str, os.stat_result | None]
 
 
-def listed_with_status(paths: Sequence[Path]) -> Iterator[Listed]:
-    """:func:`list_source_files`, each path with the status it was listed with (None where
-    there was none to have): a watch compares it with its last poll's without asking the
-    system again, once per file of a folder that may hold a million."""
+def listed_with_status(paths: Sequence[str | Path]) -> Iterator[Listed]:
+    """:func:`list_source_files` as strings, each with the status it was listed with (None
+    where there was none to have): a watch compares it with its last poll's without
+    asking the system again, or making a ``Path``, once per file of a folder that may
+    hold a million."""
     seen: set[tuple[int, int]] = set()
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
+    for path in map(str, map(Path, paths)):  # as a Path would write it
+        if os.path.isdir(path):
             yield from _walk(path, seen)
-        elif not is_sidecar(path):
+        elif not _is_sidecar(path):
             status = _status(path)
             if _first_visit(status, seen):
                 yield path, status
 
 
-def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Listed]:
+def _walk(root: str, seen: set[tuple[int, int]]) -> Iterator[Listed]:
     status = _status(root)
     if not _first_visit(status, seen):
         return
@@ -122,7 +122,7 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Listed]:
             continue
         if entry.name.startswith("."):
             continue
-        path = Path(entry.path)
+        path = entry.path
         if _is_dir(entry):
             status = _status(path)
             if not _first_visit(status, seen):
@@ -132,13 +132,19 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[Listed]:
                 yield path, status
             else:
                 stack.append(listing)
-        elif not is_sidecar(path):
+        elif not _is_sidecar(path):
             status = _status(path)
             if _first_visit(status, seen):
                 yield path, status
 
 
-def _sorted_entries(directory: Path) -> Iterator[os.DirEntry[str]] | None:
+def _is_sidecar(path: str) -> bool:
+    """:func:`~searchsvc.articles.wire.is_sidecar`, with a ``Path`` made only for names
+    a sidecar may have."""
+    return path.lower().endswith(SIDECAR_SUFFIX) and is_sidecar(Path(path))
+
+
+def _sorted_entries(directory: str) -> Iterator[os.DirEntry[str]] | None:
     try:
         with os.scandir(directory) as entries:
             return iter(sorted(entries, key=lambda entry: entry.name))
@@ -153,7 +159,7 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _status(path: Path) -> os.stat_result | None:
+def _status(path: str) -> os.stat_result | None:
     try:
         return os.stat(path)
     except OSError:
@@ -183,8 +189,9 @@ def work_units(
     that size; ``None`` keeps every file whole (for readers that take no parts).
     """
     units: list[WorkUnit] = []
+    names = SourceNames(roots)
     for path in files:
-        name = name_in_sources(path, roots) if roots else None  # None: a reader of one's own
+        name = names.name(path) if roots else None  # None: a reader of one's own
         reader_format = source_format(path)
         split = _SPLITTERS.get(reader_format) if piece_bytes is not None else None
         parts = split(path, piece_bytes) if split is not None else None
@@ -255,9 +262,9 @@ def read_articles(
     A file is named (:func:`name_in_sources`) within the first of ``roots``, then of
     ``paths``, that holds it: ``roots`` are the collection's folders where ``paths`` are a
     part of it being added."""
-    folders = [*roots, *paths]
+    names = SourceNames([*roots, *paths])
     for path in list_source_files(paths):
-        name = name_in_sources(path, folders)
+        name = names.name(path)
         yield from read_file(
             path, report, max_file_bytes=max_file_bytes, with_places=with_places, name=name
         )

@@ -43,8 +43,8 @@ from searchsvc.articles.files import (
     SKIP_UNREADABLE,
     FilePart,
     ReadMark,
+    SourceNames,
     growth_since,
-    name_in_sources,
 )
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import listed_with_status, read_file, source_format
@@ -105,6 +105,7 @@ class Watcher:
         #: The folders a full build reads, in its order: where a file's name is taken
         #: from (see :func:`~searchsvc.articles.files.name_in_sources`).
         self.folders: list[Path] = list(settings.corpus)
+        self._names = SourceNames(self.folders)
 
     def poll(self) -> dict[str, Any]:
         """One round over every source; returns the record shown as ``last_poll``.
@@ -123,6 +124,7 @@ class Watcher:
         state = {**saved, "files": dict(saved["files"]), "feeds": dict(saved["feeds"])}
         state["paths"] = sorted(set(state["paths"]) | set(self.paths))
         self.folders = [*self.settings.corpus, *map(Path, state["paths"])]
+        self._names = SourceNames(self.folders)
         changes = Changes()
         for url, fetched in self._fetch_feeds(state).items():
             self._read_feed(url, fetched, state, changes)
@@ -234,14 +236,14 @@ class Watcher:
     def _poll_path(self, root: str, state: dict[str, Any], changes: Changes) -> None:
         files = state["files"]
         before = {name: files[name] for name in files if _within(name, root)}
-        listed = dict(listed_with_status([Path(root)]))
-        if not os.path.exists(root) or (os.path.isdir(root) and list(listed) == [Path(root)]):
+        listed = dict(listed_with_status([root]))
+        if not os.path.exists(root) or (os.path.isdir(root) and list(listed) == [root]):
             # Gone or unlistable as a whole: far more often a share that is away than a
             # deliberate deletion, so nothing is deleted (a rebuild leaves them out).
             error = "cannot be read; its articles are kept until it can"
             changes.sources.append({"source": root, "state": "error", "error": error})
             return
-        now = {str(path): _signature(status) for path, status in listed.items()}
+        now = {path: _signature(status) for path, status in listed.items()}
         changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
         for name in changed:
             report = IngestReport()
@@ -336,7 +338,7 @@ class Watcher:
     def _read(
         self, path: Path, report: IngestReport, part: FilePart | None = None
     ) -> Iterator[Article]:
-        name = name_in_sources(path, self.folders)
+        name = self._names.name(path)
         max_bytes = self.settings.max_file_bytes
         return read_file(path, report, max_file_bytes=max_bytes, part=part, name=name)
 
