@@ -330,6 +330,8 @@ def _format_poll(poll: dict) -> str:
         f"{poll.get('added', 0)} added, {poll.get('replaced', 0)} replaced, "
         f"{poll.get('deleted', 0)} deleted"
     )
+    if poll.get("unchanged"):
+        counts += f", {poll['unchanged']} already indexed as they are"
     failed = [f"{s['source']} ({s['error']})" for s in poll["sources"] if s["state"] == "error"]
     line = f"{poll['finished_at']} poll: {counts}"
     if poll["error"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -131,11 +132,13 @@ def test_an_update_that_fails_midway_changes_nothing_and_leaves_nothing(tmp_path
         )
         raise OSError("the disk went away")
 
+    with open_index(settings.index_dir) as opened:
+        files = generation_files(opened.path)
     with pytest.raises(OSError, match="went away"):
         update_articles(settings, broken())
     assert answers(settings, ["oil prices"]) == before
     with open_index(settings.index_dir) as opened:
-        assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+        assert generation_files(opened.path) == files
     added = read_articles([corpus / "part-001.jsonl"], IngestReport(), max_file_bytes=1 << 20)
     assert update_articles(settings, added).article_count == 24
 
@@ -254,6 +257,50 @@ def test_repeated_id_in_one_batch_keeps_the_last(settings) -> None:
     assert ids_for(settings.index_dir, "id", "twice") == {"twice"}
     assert ids_for(settings.index_dir, "body", "omega") == {"twice"}
     assert ids_for(settings.index_dir, "body", "alpha") == set()
+
+
+def generation_files(gen_dir: Path) -> list[str]:
+    """The generation's files, the writer's lock file aside (any update leaves it)."""
+    return sorted(path.name for path in gen_dir.iterdir() if not path.name.endswith("WRITELOCK"))
+
+
+def corpus_articles(corpus: Path) -> list[Article]:
+    """The articles a build of ``corpus`` indexed, read again."""
+    return list(read_articles([corpus], IngestReport(), max_file_bytes=10**7))
+
+
+def test_articles_given_as_the_index_holds_them_are_left_as_they_are(tmp_path, settings) -> None:
+    """Places, dates, sources and accented text alike: the stored record gives back each
+    article's digest, so nothing is written and nothing committed."""
+    articles = corpus_articles(tmp_path / "corpus")
+    with open_index(settings.index_dir) as opened:
+        meta, files = opened.meta, generation_files(opened.path)
+    result = update_articles(settings, articles)
+    assert (result.added, result.replaced, result.unchanged, result.article_count) == (0, 0, 4, 4)
+    with open_index(settings.index_dir) as opened:
+        assert (opened.meta, generation_files(opened.path)) == (meta, files)
+
+    khojaly = next(a for a in articles if a.id == "khojaly")
+    assert khojaly.dateline_place is not None and khojaly.date is not None
+    moved = dataclasses.replace(khojaly, dateline_place=None)  # the same text, placed apart
+    retitled = dataclasses.replace(articles[1], title=articles[1].title + " again")
+    result = update_articles(settings, [moved, retitled, *articles[2:]])
+    assert (result.added, result.replaced, result.unchanged) == (0, 2, 2)
+    assert ids_for(settings.index_dir, "title", "again") == {articles[1].id}
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        stored = searcher.stored_fields(searcher.document_number(id="khojaly"))
+        assert stored["article"]["dateline_place"] is None
+
+
+def test_a_repeated_id_whose_last_version_is_the_indexed_one_ends_as_it(tmp_path, settings):
+    """Only an id's first time in a batch is compared with the index: its last version
+    is what the index ends with, even when that is the version it held."""
+    cocoa = next(a for a in corpus_articles(tmp_path / "corpus") if a.id == "cocoa")
+    revised = dataclasses.replace(cocoa, body="Cocoa fell on lighter demand.")
+    result = update_articles(settings, [revised, cocoa])
+    assert (result.replaced, result.unchanged, result.article_count) == (2, 0, 4)
+    assert ids_for(settings.index_dir, "body", "traders") == {"cocoa"}
+    assert ids_for(settings.index_dir, "body", "lighter") == set()
 
 
 def test_delete_by_id(settings) -> None:

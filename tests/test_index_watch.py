@@ -132,6 +132,7 @@ def test_failing_feeds_are_reported_and_the_others_still_read(server, settings, 
         "added": 1,
         "replaced": 0,
         "deleted": 0,
+        "unchanged": 0,
         "polls": 1,
         "failed_polls": 0,
     }
@@ -220,7 +221,7 @@ def test_a_watched_wordpress_export_follows_what_the_site_publishes(
 def test_a_growing_export_indexes_only_what_changed(tmp_path: Path, settings, client) -> None:
     """A CMS's export that grows by a line and has a line corrected: a poll indexes those
     two articles, not the whole file again. A state kept before articles had digests
-    replaces the file's articles once."""
+    has the file read whole once, and its articles are found as the index holds them."""
     export = tmp_path / "inbox" / "desk.jsonl"
     stories = [story(f"desk-{n}", f"Report {n}", f"{WORDS[n]} sighted.") for n in range(5)]
     write_jsonl(export, stories)
@@ -239,9 +240,12 @@ def test_a_growing_export_indexes_only_what_changed(tmp_path: Path, settings, cl
     (settings.index_dir / "watch-state.json").write_text(json.dumps(state))
     write_jsonl(export, [*stories, story("desk-5", "Report 5", "Heron sighted.")])
     export.touch()
-    assert watcher.poll()["replaced"] == 6
+    poll = watcher.poll()
+    assert (poll["replaced"], poll["unchanged"]) == (0, 6)
+    assert state["files"] != read_watch_state(settings.index_dir)["files"]  # digests again
     export.touch()
-    assert watcher.poll()["replaced"] == 0
+    poll = watcher.poll()
+    assert (poll["replaced"], poll["unchanged"]) == (0, 0)
 
 
 def test_a_growing_export_is_read_from_where_the_last_poll_ended(
@@ -640,6 +644,33 @@ def test_watch_once_prints_the_poll(server, settings, monkeypatch, capsys) -> No
     assert capsys.readouterr().out.endswith(
         f"poll: 2 added, 0 replaced, 0 deleted; failed: {broken} (HTTP 500 Internal Server Error)\n"
     )
+
+
+def test_a_watch_started_on_the_folder_a_build_read_rewrites_nothing(
+    tmp_path: Path, settings, client, monkeypatch, capsys
+) -> None:
+    """A desk builds its archive, then watches it: the first poll reads every file, and
+    finds every article as the index holds it; a story edited later is replaced."""
+    corpus = tmp_path / "corpus"
+    with open_index(settings.index_dir) as opened:
+        meta = opened.meta
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("SEARCHSVC_CORPUS", str(corpus))
+    assert main(["watch", "--once", str(corpus)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "poll: 0 added, 0 replaced, 0 deleted, 4 already indexed as they are\n"
+    )
+    with open_index(settings.index_dir) as opened:
+        assert opened.meta == meta
+    status = client.get("/api/index/status").get_json()["watch"]
+    assert (status["last_poll"]["unchanged"], status["totals"]["unchanged"]) == (4, 4)
+
+    stories = [dict(record) for record in STORIES]
+    stories[2]["body"] = "Cocoa futures fell as rain returned to Ivory Coast."
+    write_jsonl(corpus / "stories.jsonl", stories)
+    poll = Watcher(settings, [str(corpus)]).poll()
+    assert (poll["added"], poll["replaced"], poll["unchanged"]) == (0, 1, 0)
+    assert found(client, "rain") == ["cocoa"]
 
 
 def test_watch_needs_an_index_and_real_paths(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -121,11 +121,8 @@ class Article:
 
     def content_digest(self) -> str:
         """What tells an article changed from the one indexed: all it holds but where it
-        was read (its ``origin``, which a line added above it moves, is not indexed)."""
-        fields = self.to_dict()
-        del fields["origin"]
-        text = json.dumps(fields, sort_keys=True, ensure_ascii=False)
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+        was read (its ``origin``, which a line added above it moves, is not searched)."""
+        return digest_of_fields(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
@@ -258,3 +255,11 @@ class IngestReport:
     def _reason_line(self, reason: str, count: int) -> str:
         examples = ", ".join(self.examples.get(reason, []))
         return f"  {reason}: {count}" + (f" (e.g. {examples})" if examples else "")
+
+
+def digest_of_fields(fields: dict[str, Any]) -> str:
+    """:meth:`Article.content_digest` of an article's :meth:`~Article.to_dict` fields (an
+    index's stored record gives them back), its ``origin`` left out."""
+    fields = {key: value for key, value in fields.items() if key != "origin"}
+    text = json.dumps(fields, sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()

@@ -46,7 +46,7 @@ from searchsvc.analysis import (
     stopwords_for,
 )
 from searchsvc.articles.batches import BATCH_ARTICLES
-from searchsvc.articles.model import Article
+from searchsvc.articles.model import Article, digest_of_fields
 from searchsvc.index.termlists import FEEDBACK_TERMS_FIELD, feedback_terms
 from searchsvc.index.versions import signature, signatures
 
@@ -377,3 +377,14 @@ def display_record(article: Article) -> dict[str, Any]:
     for indexed_separately in ("id", "title", "body"):
         del shown[indexed_separately]
     return shown
+
+
+def stored_content_digest(stored: dict[str, Any]) -> str | None:
+    """:meth:`Article.content_digest` of the article whose stored fields are ``stored``
+    (from :func:`article_document`), None for a record that does not hold one whole."""
+    shown = stored.get("article")
+    if not isinstance(shown, dict) or not {"id", "title", "body"} <= stored.keys():
+        return None
+    return digest_of_fields(
+        {**shown, "id": stored["id"], "title": stored["title"], "body": stored["body"]}
+    )

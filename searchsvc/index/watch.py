@@ -348,11 +348,11 @@ class Watcher:
             write_spool(path, records)
         deletes = changes.deletes - changes.upserts.keys()
         deleted = delete_articles(self.settings, sorted(deletes)).deleted if deletes else 0
-        added = replaced = 0
+        added = replaced = unchanged = 0
         if changes.upserts:
             result = update_articles(self.settings, changes.upserts.values())
-            added, replaced = result.added, result.replaced
-        return {"added": added, "replaced": replaced, "deleted": deleted}
+            added, replaced, unchanged = result.added, result.replaced, result.unchanged
+        return {"added": added, "replaced": replaced, "deleted": deleted, "unchanged": unchanged}
 
 
 def _unchanged_articles(
@@ -412,7 +412,7 @@ def _signature(status: os.stat_result | None) -> list[int] | None:
 
 def _add_totals(saved: dict[str, Any], poll: dict[str, Any]) -> dict[str, int]:
     totals = dict(saved.get("totals") or {})
-    for key in ("added", "replaced", "deleted"):
+    for key in ("added", "replaced", "deleted", "unchanged"):
         totals[key] = totals.get(key, 0) + poll.get(key, 0)
     totals["polls"] = totals.get("polls", 0) + 1
     totals["failed_polls"] = totals.get("failed_polls", 0) + (1 if poll.get("error") else 0)

@@ -490,13 +490,14 @@ def _schemas() -> dict[str, Schema]:
                 "last_poll": {
                     "type": ["object", "null"],
                     "description": "started_at, finished_at, added, replaced, deleted, "
+                    "unchanged (articles read again that the index held as they are), "
                     "skipped and repaired (by reason), error (why its changes were not "
                     "applied) and each source's state",
                 },
                 "totals": {
                     "type": "object",
-                    "description": "added, replaced, deleted, polls, failed_polls since the "
-                    "first poll",
+                    "description": "added, replaced, deleted, unchanged, polls, failed_polls "
+                    "since the first poll",
                 },
                 "feeds": integer,
                 "feed_entries": integer,
