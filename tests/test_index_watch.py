@@ -379,6 +379,29 @@ def test_stories_of_a_watched_day_folder_are_named_as_a_rebuild_names_them(
         )
 
 
+def test_a_watched_folder_linked_into_the_archive_is_named_as_a_rebuild_names_it(
+    tmp_path: Path, client
+) -> None:
+    """A day's folder kept on another disk and linked into the archive, watched by its
+    path in the archive: its stories are known by that path, as the build reading the
+    archive through the link knows them, not twice."""
+    archive, elsewhere = tmp_path / "archive", tmp_path / "disk2" / "2024-03-03"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "001.txt").write_text("Herons return\n\nHerons nested in March.\n")
+    archive.mkdir()
+    (archive / "2024-03-03").symlink_to(elsewhere, target_is_directory=True)
+    settings = index_settings(tmp_path, corpus=str(archive))
+    build_index(None, settings)
+    (elsewhere / "002.txt").write_text("Egrets return\n\nEgrets nested in April.\n")
+    for app in running_app(settings):
+        watched = app.test_client()
+        poll = Watcher(settings, [str(archive / "2024-03-03")]).poll()
+        assert (poll["added"], poll["unchanged"]) == (1, 1)
+        assert sorted(found(watched, "return")) == ["2024-03-03/001", "2024-03-03/002"]
+        assert build_index(None, settings).duplicates_removed == 0
+        assert sorted(found(watched, "return")) == ["2024-03-03/001", "2024-03-03/002"]
+
+
 @pytest.mark.parametrize("written_with", [None, 2])
 def test_a_state_of_file_names_as_ids_is_read_again_once(
     tmp_path: Path, settings, client, written_with: int | None

@@ -100,7 +100,9 @@ class Watcher:
         self.settings = settings
         self.index_dir = Path(settings.index_dir)
         self.feeds = [source for source in sources if is_url(source)]
-        self.paths = [str(Path(source).resolve()) for source in sources if not is_url(source)]
+        #: Absolute, their links kept: a folder linked into the corpus and watched by its
+        #: path there gives its files the names a build reading the corpus gives them.
+        self.paths = [os.path.abspath(source) for source in sources if not is_url(source)]
         self.fetch_pages = fetch_pages
         #: The folders a full build reads, in its order: where a file's name is taken
         #: from (see :func:`~searchsvc.articles.files.name_in_sources`).
