@@ -7,12 +7,14 @@ this code and another checkout, each in a child process, rounds alternating::
 
 The folder is written once, a day folder per 1,000 stories; each run builds an index of
 the seed stories and watches the folder. An idle poll still lists and checks every file,
-reads and writes the watch's state, so its cost grows with the archive.
+reads and writes the watch's state, so its cost grows with the archive; the bytes it
+writes are those of the state's files it rewrote.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -47,11 +49,25 @@ def child(archive: Path, workdir: Path, polls: int) -> None:
     build_index(None, settings, show_progress=False)
     watcher = Watcher(settings, [str(archive)])
     for _ in range(polls + 1):
+        before = kept_files(settings.index_dir)
         started = time.process_time()
         poll = watcher.poll()
         seconds = time.process_time() - started
-        state = (settings.index_dir / "watch-state.json").stat().st_size
-        print(json.dumps({"added": poll["added"], "cpu": seconds, "state": state}))
+        after = kept_files(settings.index_dir)
+        state = sum(size for size, _ in after.values())
+        written = sum(after[name][0] for name in after if before.get(name) != after[name])
+        record = {"added": poll["added"], "cpu": seconds, "state": state, "written": written}
+        print(json.dumps(record))
+
+
+def kept_files(index_dir: Path) -> dict[str, tuple[int, int]]:
+    """The size and time of each file the watch keeps its state in (one or two)."""
+    found = {}
+    for name in ("watch-state.json", "watch-files.json"):
+        with contextlib.suppress(FileNotFoundError):
+            status = (index_dir / name).stat()
+            found[name] = (status.st_size, status.st_mtime_ns)
+    return found
 
 
 def measure(tree: Path, archive: Path, polls: int) -> list[dict]:
@@ -82,7 +98,10 @@ def main() -> None:
                 runs[name].append(measure(tree, archive, args.polls))
     print(f"\n{args.files:,} wire stories in {-(-args.files // PER_FOLDER)} folders, ", end="")
     print(f"{os.cpu_count()} CPUs, {args.rounds} round(s) of {args.polls} idle polls (median)")
-    header = f"{'code':10} {'first poll CPU s':>16} {'idle poll CPU s':>16} {'state MB':>9}"
+    header = (
+        f"{'code':10} {'first poll CPU s':>16} {'idle poll CPU s':>16} {'state MB':>9} "
+        f"{'MB written, idle poll':>21}"
+    )
     print(header)
     print("-" * len(header))
     idle = {}
@@ -90,7 +109,8 @@ def main() -> None:
         first = statistics.median(polls[0]["cpu"] for polls in rounds)
         idle[name] = statistics.median(poll["cpu"] for polls in rounds for poll in polls[1:])
         state = rounds[-1][-1]["state"] / 1e6
-        print(f"{name:10} {first:16.1f} {idle[name]:16.2f} {state:9.1f}")
+        written = statistics.median(poll["written"] for polls in rounds for poll in polls[1:])
+        print(f"{name:10} {first:16.1f} {idle[name]:16.2f} {state:9.1f} {written / 1e6:21.2f}")
     if "baseline" in idle:
         print(f"\nthis code / baseline, idle poll CPU: {idle['this code'] / idle['baseline']:.2f}x")
 

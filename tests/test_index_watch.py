@@ -191,6 +191,57 @@ def test_folders_add_replace_and_delete(tmp_path: Path, settings, client) -> Non
     assert Watcher(settings, [str(inbox)]).poll()["sources"][0]["changed"] == 0
 
 
+def test_the_files_record_is_written_only_when_a_poll_changes_it(
+    tmp_path: Path, settings, client
+) -> None:
+    """An idle poll of a big archive rewrites the small summary, not the files' record;
+    one that cannot be read costs a reading of every file again, not an article twice."""
+    inbox = tmp_path / "inbox"
+    for number in range(3):
+        (inbox / f"{number:03d}.txt").parent.mkdir(exist_ok=True)
+        (inbox / f"{number:03d}.txt").write_text(f"Ferry {number}\n\nFerry {number} sailed.\n")
+    watcher = Watcher(settings, [str(inbox)])
+    assert watcher.poll()["added"] == 3
+    files_record = Path(settings.index_dir) / "watch-files.json"
+    written = files_record.stat()
+    polled = watcher.poll()
+    assert (polled["added"], files_record.stat()) == (0, written)
+    status = client.get("/api/index/status").get_json()["watch"]
+    assert (status["files"], status["last_poll"]["started_at"]) == (3, polled["started_at"])
+
+    (inbox / "003.txt").write_text("Ferry 3\n\nFerry 3 sailed.\n")
+    assert watcher.poll()["added"] == 1
+    assert files_record.stat().st_mtime_ns != written.st_mtime_ns
+
+    files_record.write_text('{"files": ')  # cut short
+    poll = watcher.poll()
+    assert (poll["added"], poll["replaced"], poll["unchanged"]) == (0, 0, 4)
+    assert sorted(found(client, "ferry")) == ["000", "001", "002", "003"]
+    assert len(read_watch_state(settings.index_dir)["files"]) == 4
+
+
+def test_files_due_to_be_read_again_stay_due_after_a_poll_that_cannot_write(
+    tmp_path: Path, settings
+) -> None:
+    """A state whose ids were made another way marks its files to be read again; a poll
+    that saves the state without applying anything (an update holding the index) keeps
+    the marks, though it changed no file's record."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(PAGES / "no_date.html", inbox / "library.html")
+    Watcher(settings, [str(inbox)]).poll()
+    summary_file = Path(settings.index_dir) / "watch-state.json"
+    summary = json.loads(summary_file.read_text())
+    summary["file_ids"] = 2  # before saved pages were named by their path
+    summary_file.write_text(json.dumps(summary))
+    (inbox / "pier.txt").write_text("Pier reopens\n\nThe pier reopened.\n")  # to apply
+    with hold_build_lock(Path(settings.index_dir)):
+        blocked = Watcher(settings.replace(writer_lock_timeout=0.1), [str(inbox)]).poll()
+    assert "is running" in blocked["error"]
+    (entry,) = read_watch_state(settings.index_dir)["files"].values()
+    assert entry["signature"] == "read again"
+
+
 def test_a_watched_wordpress_export_follows_what_the_site_publishes(
     tmp_path: Path, settings, client
 ) -> None:
@@ -218,6 +269,12 @@ def test_a_watched_wordpress_export_follows_what_the_site_publishes(
     )
 
 
+def write_older_state(index_dir: Path, state: dict) -> None:
+    """``state`` as a version that kept the files in ``watch-state.json`` wrote it."""
+    older = {key: value for key, value in state.items() if key not in ("files_apart", "file_count")}
+    (index_dir / "watch-state.json").write_text(json.dumps(older))
+
+
 def test_a_growing_export_indexes_only_what_changed(tmp_path: Path, settings, client) -> None:
     """A CMS's export that grows by a line and has a line corrected: a poll indexes those
     two articles, not the whole file again. A state kept before articles had digests
@@ -234,10 +291,10 @@ def test_a_growing_export_indexes_only_what_changed(tmp_path: Path, settings, cl
     assert (poll["added"], poll["replaced"], poll["deleted"]) == (1, 1, 0)
     assert (found(client, "grebe"), found(client, "barnacle")) == (["desk-1"], [])
 
-    state = json.loads((settings.index_dir / "watch-state.json").read_text())
+    state = read_watch_state(settings.index_dir)
     for entry in state["files"].values():
         del entry["digests"]
-    (settings.index_dir / "watch-state.json").write_text(json.dumps(state))
+    write_older_state(settings.index_dir, state)
     write_jsonl(export, [*stories, story("desk-5", "Report 5", "Heron sighted.")])
     export.touch()
     poll = watcher.poll()
@@ -416,8 +473,7 @@ def test_a_state_of_file_names_as_ids_is_read_again_once(
     shutil.copy(PAGES / "no_date.html", inbox / "pier" / "library.html")
     watcher = Watcher(settings, [str(inbox)])
     watcher.poll()
-    state_file = Path(settings.index_dir) / "watch-state.json"
-    state = json.loads(state_file.read_text())
+    state = read_watch_state(settings.index_dir)
     if written_with is None:
         del state["file_ids"]  # as an earlier version wrote it
     else:
@@ -430,7 +486,7 @@ def test_a_state_of_file_names_as_ids_is_read_again_once(
             known["ids"] = [old_ids[Path(name).name]]
             delete_articles(settings, [f"pier/{Path(name).stem}"])
             update_articles(settings, [read_story(Path(name), known["ids"][0])])
-    state_file.write_text(json.dumps(state))
+    write_older_state(settings.index_dir, state)
     assert found(client, "pier") == ["notice" if written_with is None else "pier/notice"]
     assert found(client, "library") == ["library"]
 

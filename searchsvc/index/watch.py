@@ -147,7 +147,7 @@ class Watcher:
         else:
             poll.update(finished_at=now_iso(), error=None)
             state.update(last_poll=poll, totals=_add_totals(saved, poll))
-        write_watch_state(self.index_dir, state)
+        write_watch_state(self.index_dir, state, saved)
         return poll
 
     def run(self, interval: float, stop: threading.Event, on_poll: Callable | None = None):
