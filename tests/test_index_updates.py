@@ -307,6 +307,11 @@ def test_delete_by_id(settings) -> None:
     result = delete_articles(settings, ["volcano", "no-such-id"])
     assert (result.deleted, result.article_count) == (1, 3)
     assert ids_for(settings.index_dir, "body", "volcano") == set()
+    with open_index(settings.index_dir) as opened:
+        meta, files = opened.meta, generation_files(opened.path)
+    assert delete_articles(settings, ["volcano", "no-such-id"]).deleted == 0
+    with open_index(settings.index_dir) as opened:  # nothing committed
+        assert (opened.meta, generation_files(opened.path)) == (meta, files)
 
 
 def test_open_index_sees_commits_through_new_searchers(settings) -> None:

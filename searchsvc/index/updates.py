@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +143,7 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
                 added += 1
             writer.new_segments.add(document, settings.segment_postings)
             pending.add(article_id)
-        if not added and not replaced:
-            writer.cancel()
-            count = opened.meta.get("article_count", 0)
-            return UpdateResult(opened.generation, article_count=count, unchanged=unchanged.count)
-        result = _commit(opened, writer, added=added, replaced=replaced)
-        return replace(result, unchanged=unchanged.count)
+        return _commit(opened, writer, added=added, replaced=replaced, unchanged=unchanged.count)
 
 
 class _UnchangedArticles:
@@ -394,7 +389,16 @@ def _busy_message(index_dir: Path) -> str:
     return "another index update is running; try again later"
 
 
-def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int = 0) -> UpdateResult:
+def _commit(
+    opened, writer, *, added: int = 0, replaced: int = 0, deleted: int = 0, unchanged: int = 0
+) -> UpdateResult:
+    """Commit the update and record it in the generation's metadata; an update that
+    changes nothing (articles all unchanged, ids to delete all absent) is cancelled
+    instead, and the generation left as it was."""
+    if not (added or replaced or deleted):
+        writer.cancel()
+        count = opened.meta.get("article_count", 0)
+        return UpdateResult(opened.generation, article_count=count, unchanged=unchanged)
     many = len(writer.segments) >= MAX_SEGMENTS_BEFORE_MERGE
     writer.commit(mergetype=MERGE_SMALL if many else NO_MERGE)
     ix = FileStorage(str(opened.path)).open_index(INDEX_NAME)
@@ -425,4 +429,5 @@ def _commit(opened, writer, *, added: int = 0, replaced: int = 0, deleted: int =
         replaced=replaced,
         deleted=deleted,
         article_count=count,
+        unchanged=unchanged,
     )
