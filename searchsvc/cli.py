@@ -252,8 +252,8 @@ def cmd_index_add(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(error)) from None
     print(report.format_text())
     print(
-        f"generation {result.generation}: {result.added} added, {result.replaced} replaced; "
-        f"{result.article_count} articles"
+        f"generation {result.generation}: {result.added} added, {result.replaced} replaced"
+        f"{_unchanged_note(result.unchanged)}; {result.article_count} articles"
     )
     return 0
 
@@ -324,14 +324,17 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _unchanged_note(unchanged: int) -> str:
+    """What an update said of the articles it found indexed as they are (if any)."""
+    return f", {unchanged} already indexed as they are" if unchanged else ""
+
+
 def _format_poll(poll: dict) -> str:
     """One line per poll: what changed, and each source that failed."""
     counts = (
         f"{poll.get('added', 0)} added, {poll.get('replaced', 0)} replaced, "
-        f"{poll.get('deleted', 0)} deleted"
+        f"{poll.get('deleted', 0)} deleted{_unchanged_note(poll.get('unchanged', 0))}"
     )
-    if poll.get("unchanged"):
-        counts += f", {poll['unchanged']} already indexed as they are"
     failed = [f"{s['source']} ({s['error']})" for s in poll["sources"] if s["state"] == "error"]
     line = f"{poll['finished_at']} poll: {counts}"
     if poll["error"]:

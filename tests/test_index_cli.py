@@ -64,13 +64,18 @@ def test_add_and_delete_from_the_command_line(
     index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["build-index", str(write_corpus(tmp_path / "corpus"))])
+    revised = {**STORIES[2], "body": "Cocoa futures fell as rain returned."}
     extra = write_jsonl(
         tmp_path / "extra.jsonl",
-        [story("eclipse", "Eclipse", "An eclipse was seen."), STORIES[2]],
+        [story("eclipse", "Eclipse", "An eclipse was seen."), revised, STORIES[3]],
     )
     capsys.readouterr()
     assert main(["index-add", str(extra)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].endswith(": 1 added, 1 replaced; 5 articles")
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .endswith(": 1 added, 1 replaced, 1 already indexed as they are; 5 articles")
+    )
     assert main(["index-delete", "eclipse", "volcano"]) == 0
     assert capsys.readouterr().out.strip().endswith(": 2 deleted; 3 articles")
 

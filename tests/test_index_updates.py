@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_index_support import generated_corpus, index_settings, story, write_corpus, write_jsonl
+from test_index_support import (
+    STORIES,
+    generated_corpus,
+    index_settings,
+    story,
+    write_corpus,
+    write_jsonl,
+)
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import QueryParser
 
@@ -180,15 +187,65 @@ def test_files_added_are_read_as_a_build_reads_them(tmp_path: Path, procs: int) 
     queries = ["oil prices", "minister", "report 17", "harvest OR currency", "strike -court"]
     assert answers(updated, queries) == answers(built, queries)
 
-    again, _ = added_from_files(updated, [files[1]])
-    assert (again.added, again.replaced, again.article_count) == (0, 12, 48)
+    again, _ = added_from_files(updated, [files[1]])  # the revision's original, and 11 as added
+    assert (again.added, again.replaced, again.unchanged, again.article_count) == (0, 1, 11, 48)
     assert ids_for(updated.index_dir, "title", "revised") == set()
+    with open_index(updated.index_dir) as opened, opened.index.reader() as reader:
+        assert [leaf.doc_count() for leaf, _offset in reader.leaf_readers()] == [12, 35, 1]
+        meta = opened.meta
+    assert added_from_files(updated, [files[1]])[0].unchanged == 12
+    with open_index(updated.index_dir) as opened:
+        assert opened.meta == meta
 
     (tmp_path / "empty.jsonl").write_text("\n")
     nothing, report = added_from_files(updated, [tmp_path / "empty.jsonl"])
     assert (nothing.added, nothing.article_count, report.skipped) == (0, 48, {"empty file": 1})
     with open_index(updated.index_dir) as opened:
         assert not list(opened.path.glob(f"{SCRATCH_PREFIX}*"))
+
+
+COCOA_REVISED = {**STORIES[2], "body": "Cocoa futures fell as rain returned to Ivory Coast."}
+ECLIPSE = story("eclipse", "Eclipse", "An eclipse was seen.")
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+@pytest.mark.parametrize(
+    ("first", "second", "outcome"),
+    [
+        ([COCOA_REVISED, ECLIPSE], [STORIES[2]], "unchanged"),  # the indexed one read last
+        ([STORIES[2], ECLIPSE], [COCOA_REVISED], "replaced"),
+        ([COCOA_REVISED, ECLIPSE, STORIES[2]], [], "unchanged"),  # in one file
+        ([STORIES[2], ECLIPSE, COCOA_REVISED], [], "replaced"),
+    ],
+)
+def test_an_article_added_as_the_index_holds_it_is_left_out_where_it_is_read_last(
+    tmp_path: Path, settings, procs: int, first: list, second: list, outcome: str
+) -> None:
+    """Workers leave out what the index holds as it is; whether the copy of an id kept
+    is the one left out or one written depends on which was read last, as in a build,
+    across files and workers and within a file. The other copies are duplicates."""
+    write_jsonl(tmp_path / "add" / "a.jsonl", first)
+    if second:
+        write_jsonl(tmp_path / "add" / "b.jsonl", second)
+    added, report = added_from_files(settings.replace(build_procs=procs), [tmp_path / "add"])
+    counts = {"added": added.added, "replaced": added.replaced, "unchanged": added.unchanged}
+    assert counts == {"added": 1, "replaced": 0, "unchanged": 0, outcome: 1}
+    assert report.skipped == {"duplicate id": 1}
+    kept = "rain" if outcome == "replaced" else "traders"  # a word of the version kept
+    assert (ids_for(settings.index_dir, "body", kept), added.article_count) == ({"cocoa"}, 5)
+
+
+def test_a_copy_left_out_is_placed_among_its_own_workers_documents(tmp_path, settings):
+    """The bigger file goes to a worker first; where the other worker reads the smaller
+    one, its documents follow the first worker's in the new segment, and the copy it left
+    out must be placed after them too (that worker's documents numbered from its first)."""
+    fillers = [story(f"tide-{n}", f"Tide table {n}", "High water at noon. " * 40) for n in range(8)]
+    write_jsonl(tmp_path / "add" / "a.jsonl", fillers)
+    write_jsonl(tmp_path / "add" / "b.jsonl", [COCOA_REVISED, ECLIPSE, STORIES[2]])
+    added, report = added_from_files(settings.replace(build_procs=2), [tmp_path / "add"])
+    assert (added.added, added.replaced, added.unchanged) == (9, 0, 1)
+    assert report.skipped == {"duplicate id": 1}
+    assert ids_for(settings.index_dir, "body", "traders") == {"cocoa"}
 
 
 def test_files_added_on_a_full_disk_change_nothing_and_leave_nothing(tmp_path: Path) -> None:

@@ -39,15 +39,16 @@ from searchsvc.index.build import BUILD_LOCK, INDEX_NAME, PIECE_BYTES
 from searchsvc.index.codec import CompactCodec
 from searchsvc.index.errors import WriterBusy
 from searchsvc.index.generations import write_meta
+from searchsvc.index.held import HeldRead, UnchangedArticles
 from searchsvc.index.manifest import build_chunks, build_manifest
 from searchsvc.index.merging import merge_index
 from searchsvc.index.opening import open_index
 from searchsvc.index.parallel import as_build_failure, run_workers, workers_for
 from searchsvc.index.progress import ProgressTracker
-from searchsvc.index.schema import SCHEMA_VERSION, documents_for, stored_content_digest
+from searchsvc.index.schema import SCHEMA_VERSION, documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 from searchsvc.index.status import now_iso, read_build_status
-from searchsvc.index.verify import ReadingOrder, remove_duplicate_ids
+from searchsvc.index.verify import SKIP_DUPLICATE, ReadingOrder, remove_duplicate_ids
 from searchsvc.index.workers import ADDING, WorkerConfig, cyclic_collector_off
 from searchsvc.search.copy_pairs import remove_stale_pairs, write_copy_pairs
 
@@ -86,9 +87,11 @@ def add_sources(
     files and the parts of big streaming ones, each writing segments of its own (read by
     one process, an export of 40,000 articles took 2.2 times a two-worker build's time).
     An id read twice keeps the version read last, as a build keeps it, and the others
-    are reported as duplicates. Files are named within the first of ``roots``, then of
-    ``paths``, that holds them (the collection's folders, as a rebuild names them).
-    ``piece_bytes``: the size of the parts big streaming files are cut into.
+    are reported as duplicates. The workers leave out the articles the index holds as
+    they are read (:mod:`searchsvc.index.held`): an export added again costs its reading.
+    Files are named within the first of ``roots``, then of ``paths``, that holds them
+    (the collection's folders, as a rebuild names them). ``piece_bytes``: the size of the
+    parts big streaming files are cut into.
     """
     from searchsvc.articles.sources import list_source_files, work_units
 
@@ -97,18 +100,24 @@ def add_sources(
         with _writer(settings) as (opened, writer):
             tracker = ProgressTracker(units, None, show_progress, None)
             try:
-                writer.new_segments.write_units(units, settings, report, tracker, writer.lock_fds)
+                writer.new_segments.write_units(
+                    units, settings, report, tracker, writer.lock_fds, held_in=opened.path
+                )
             finally:
                 tracker.close()
             added = replaced = 0
+            new_ids = writer.new_segments.ids(report)
+            unchanged = writer.new_segments.settle_held(report)
             searcher = writer.searcher()
-            for article_id in writer.new_segments.ids(report):
+            for article_id in new_ids:
+                if article_id in unchanged:
+                    continue
                 if searcher.document_number(id=article_id) is not None:
                     writer.delete_by_term("id", article_id, searcher=searcher)
                     replaced += 1
                 else:
                     added += 1
-            return _commit(opened, writer, added=added, replaced=replaced)
+            return _commit(opened, writer, added=added, replaced=replaced, unchanged=len(unchanged))
     except OSError as error:  # a full disk, say: one line, as a build's
         raise as_build_failure(error, Path(settings.index_dir), ADDING) from error
 
@@ -120,7 +129,7 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
     segments of at most ``settings.segment_postings`` postings each (the bound on the
     update's memory, as on a build worker's). An id repeated within the batch commits
     what came before it, so the later article wins. An article the index holds as it
-    is given is left as it is (:class:`_UnchangedArticles`), and an update that finds
+    is given is left as it is (:mod:`searchsvc.index.held`), and an update that finds
     nothing else commits nothing.
     """
     with _writer(settings) as (opened, writer), cyclic_collector_off():
@@ -129,7 +138,7 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
         added = replaced = 0
         pending: set[str] = set()
         searcher = writer.searcher()
-        unchanged = _UnchangedArticles(searcher)
+        unchanged = UnchangedArticles(searcher)
         for document in documents_for(unchanged.left_out(articles), plain, schema):
             article_id = document["id"]
             if article_id in pending:
@@ -143,36 +152,8 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
                 added += 1
             writer.new_segments.add(document, settings.segment_postings)
             pending.add(article_id)
-        return _commit(opened, writer, added=added, replaced=replaced, unchanged=unchanged.count)
-
-
-class _UnchangedArticles:
-    """Leaves out of an update the articles the index holds as they are given (the same
-    :meth:`~Article.content_digest` as its stored record's): a watch that starts on a
-    folder a build has read gives it every article again, and 20,000 of them replaced
-    by themselves took 7.8 CPU s and rewrote them all. ``searcher``: the index as the
-    update found it; an id given twice is compared at its first time only, since the
-    update replaces it then."""
-
-    def __init__(self, searcher) -> None:
-        self._searcher = searcher
-        self._passed: set[str] = set()
-        self.count = 0
-
-    def left_out(self, articles: Iterable[Article]) -> Iterator[Article]:
-        for article in articles:
-            if article.id not in self._passed and self._held_as_is(article):
-                self.count += 1
-                continue
-            self._passed.add(article.id)
-            yield article
-
-    def _held_as_is(self, article: Article) -> bool:
-        number = self._searcher.document_number(id=article.id)
-        if number is None:
-            return False
-        stored = self._searcher.stored_fields(number)
-        return stored_content_digest(stored) == article.content_digest()
+        held = len(unchanged.left)
+        return _commit(opened, writer, added=added, replaced=replaced, unchanged=held)
 
 
 def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
@@ -260,6 +241,7 @@ class _NewSegments:
         self._writer: BulkSegmentWriter | None = None
         self._written: list = []
         self._order: ReadingOrder | None = None
+        self._held: list[HeldRead] = []
         self._segment: Any = None
         for left in gen_dir.glob(f"{SCRATCH_PREFIX}*"):  # by an update that was killed
             shutil.rmtree(left, ignore_errors=True)
@@ -280,15 +262,22 @@ class _NewSegments:
         report: IngestReport,
         tracker: ProgressTracker,
         lock_fds: tuple[int, ...],
+        *,
+        held_in: Path | None = None,
     ) -> None:
-        """Read ``units`` with the build's workers, into segments of the scratch index."""
+        """Read ``units`` with the build's workers, into segments of the scratch index,
+        leaving out the articles the generation ``held_in`` holds as they are read."""
         folder = Path(self._scratch_storage().folder)
-        config = WorkerConfig.writing_to(folder, settings, task=ADDING)
+        held = None if held_in is None else str(held_in)
+        config = WorkerConfig.writing_to(folder, settings, task=ADDING, held_in=held)
         procs = workers_for(units, settings.build_procs)
         outcomes = run_workers(units, config, procs, tracker, lock_fds=lock_fds)
+        first = 0  # the number of each worker's first document, its segments laid end to end
         for outcome in outcomes:
             self._written += outcome.segments
             report.merge(IngestReport.from_dict(outcome.report))
+            self._held += [read._replace(position=first + read.position) for read in outcome.held]
+            first += outcome.written
         self._order = ReadingOrder(unit for outcome in outcomes for unit in outcome.units)
 
     def ids(self, report: IngestReport) -> list[str]:
@@ -299,6 +288,52 @@ class _NewSegments:
             return []
         with self._scratch_storage().open_index(INDEX_NAME).reader() as reader:
             return [term.decode("utf-8") for term in reader.lexicon("id")]
+
+    def settle_held(self, report: IngestReport) -> set[str]:
+        """The ids whose article read last is one the index holds as it is (left out by
+        the workers), after :meth:`ids`: copies of them written from earlier reads are
+        dropped from the new segment. Every copy of an id but the last read is reported
+        as a duplicate, as a build reports it."""
+        last: dict[str, HeldRead] = {}
+        for read in sorted(self._held, key=lambda held: (held.order, held.position)):
+            if read.id in last:
+                report.skip(SKIP_DUPLICATE, last[read.id].origin or read.id)
+            last[read.id] = read
+        if not last:
+            return set()
+        unchanged: set[str] = set()
+        dropped: list[str] = []
+        with self.searcher() as written:
+            for article_id, read in last.items():
+                number = written.document_number(id=article_id)
+                if number is not None and self._read_at(number) >= (read.order, read.position):
+                    report.skip(SKIP_DUPLICATE, read.origin or article_id)  # read after
+                    continue
+                if number is not None:
+                    origin = written.stored_fields(number).get("article", {}).get("origin")
+                    report.skip(SKIP_DUPLICATE, origin or article_id)
+                    dropped.append(article_id)
+                unchanged.add(article_id)
+        self._drop(dropped)
+        return unchanged
+
+    def searcher(self) -> Any:
+        """A searcher of the articles added, once :meth:`ids` settled them."""
+        return self._scratch_storage().open_index(INDEX_NAME).searcher()
+
+    def _read_at(self, docnum: int) -> tuple[int, int]:
+        return self._order.read_at(docnum) if self._order is not None else (0, docnum)
+
+    def _drop(self, ids: list[str]) -> None:
+        """Leave these articles out of what is added."""
+        if not ids:
+            return
+        storage = self._scratch_storage()
+        writer = storage.open_index(INDEX_NAME).writer()
+        for article_id in ids:
+            writer.delete_by_term("id", article_id)
+        writer.commit(mergetype=NO_MERGE)
+        [self._segment] = storage.open_index(INDEX_NAME)._segments()
 
     def finish(self) -> list:
         """The new segment, its files in the generation's folder (none when nothing was

@@ -16,6 +16,9 @@ from searchsvc.articles.model import IngestReport
 from searchsvc.index.errors import BuildFailed
 from searchsvc.index.manifest import find_damage
 
+#: The report's reason for the copies of an id a build or an update did not keep.
+SKIP_DUPLICATE = "duplicate id"
+
 
 class ReadingOrder:
     """Where in the reading order each document of a build was read.
@@ -63,7 +66,7 @@ def remove_duplicate_ids(
             kept = max(docnums, key=order.read_at)
             for docnum in sorted(set(docnums) - {kept}):
                 origin = (reader.stored_fields(docnum).get("article") or {}).get("origin", "")
-                report.skip("duplicate id", origin or term.decode("utf-8", "replace"))
+                report.skip(SKIP_DUPLICATE, origin or term.decode("utf-8", "replace"))
                 doomed.append(docnum)
     if doomed:
         writer = ix.writer()

@@ -28,6 +28,7 @@ from whoosh.filedb.filestore import FileStorage
 from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
+from searchsvc.index.held import HeldRead, UnchangedArticles
 from searchsvc.index.schema import documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 
@@ -67,6 +68,9 @@ class WorkerConfig:
     task: str = BUILDING
     #: The index folder a full disk is reported in.
     index_dir: str | None = None
+    #: For an update, the serving generation: an article read that it holds as it is
+    #: is left out (see :mod:`searchsvc.index.held`). None: nothing is left out.
+    held_in: str | None = None
 
     @classmethod
     def writing_to(cls, gen_dir: Path, settings: Settings, **options: Any) -> WorkerConfig:
@@ -157,9 +161,28 @@ class WorkerOutcome(NamedTuple):
     #: them, so the build knows where each of its documents was read (see
     #: :attr:`~searchsvc.articles.files.WorkUnit.order`).
     units: list[tuple[int, int]]
+    #: The articles left out as :attr:`WorkerConfig.held_in` holds them, where read.
+    held: list[HeldRead]
 
 
 def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) -> WorkerOutcome:
+    with _held_articles(config) as held:
+        return _write_units(number, config, jobs, results, held)
+
+
+@contextlib.contextmanager
+def _held_articles(config: WorkerConfig) -> Iterator[UnchangedArticles | None]:
+    """What leaves out the articles :attr:`WorkerConfig.held_in` holds as they are."""
+    if config.held_in is None:
+        yield None
+        return
+    with FileStorage(config.held_in).open_index().searcher() as searcher:
+        yield UnchangedArticles(searcher, compare_once=False)
+
+
+def _write_units(
+    number: int, config: WorkerConfig, jobs: Any, results: Any, held: UnchangedArticles | None
+) -> WorkerOutcome:
     read_file: ReadFile = load_function(config.read_file)
     ix = FileStorage(config.gen_dir).open_index()
     schema = ix.schema  # read from the table of contents at each call
@@ -172,9 +195,10 @@ def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) 
     try:
         while (unit := _next_job(jobs, config)) is not None:
             before = count
-            for document in documents_for(
-                _read_unit(read_file, unit, report, config.max_file_bytes), plain, schema
-            ):
+            articles = _read_unit(read_file, unit, report, config.max_file_bytes)
+            if held is not None:
+                articles = held.left_out(articles, unit.order)
+            for document in documents_for(articles, plain, schema):
                 if writer is None:
                     writer = BulkSegmentWriter(ix, compression=config.compression)
                 writer.add_document(**document)
@@ -197,7 +221,7 @@ def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) 
         if writer is not None and not writer.is_closed:
             _close_files(writer)
         raise
-    return WorkerOutcome(segments, report.to_dict(), count, units)
+    return WorkerOutcome(segments, report.to_dict(), count, units, held.left if held else [])
 
 
 def _next_job(jobs: Any, config: WorkerConfig) -> WorkUnit | None:
