@@ -205,6 +205,18 @@ def test_updates_add_replace_and_delete_through_the_bulk_api(engine) -> None:
     assert engine.generation.commit == 3  # the build, then two updates
 
 
+def test_articles_given_as_the_cluster_holds_them_are_left_as_they_are(engine) -> None:
+    """As the embedded index leaves them: counted as unchanged, and an update or a
+    delete that changes nothing commits nothing."""
+    engine.build(FIRST)
+    again = engine.add([*FIRST, story("a2", "Glacier advances")])
+    assert (again.added, again.replaced, again.unchanged, again.article_count) == (0, 1, 1, 2)
+    assert engine.article("a2").title == "Glacier advances"
+    commit = engine.generation.commit
+    assert (engine.add(FIRST[:1]).unchanged, engine.delete(["no-such-id"]).deleted) == (1, 0)
+    assert engine.generation.commit == commit
+
+
 def test_updates_need_a_generation(engine) -> None:
     with pytest.raises(BuildFailed, match="build one first"):
         engine.add(FIRST)

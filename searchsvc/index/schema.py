@@ -382,9 +382,14 @@ def display_record(article: Article) -> dict[str, Any]:
 def stored_content_digest(stored: dict[str, Any]) -> str | None:
     """:meth:`Article.content_digest` of the article whose stored fields are ``stored``
     (from :func:`article_document`), None for a record that does not hold one whole."""
-    shown = stored.get("article")
-    if not isinstance(shown, dict) or not {"id", "title", "body"} <= stored.keys():
+    if not {"id", "title", "body"} <= stored.keys():
         return None
-    return digest_of_fields(
-        {**shown, "id": stored["id"], "title": stored["title"], "body": stored["body"]}
-    )
+    return kept_content_digest(stored["id"], stored["title"], stored["body"], stored.get("article"))
+
+
+def kept_content_digest(article_id: str, title: str, body: str, record: Any) -> str | None:
+    """:meth:`Article.content_digest` of an indexed article from what an index kept of
+    it: its text and its :func:`display_record` (None where that is not one)."""
+    if not isinstance(record, dict):
+        return None
+    return digest_of_fields({**record, "id": article_id, "title": title, "body": body})

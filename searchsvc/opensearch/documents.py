@@ -27,7 +27,7 @@ from typing import Any
 from searchsvc.analysis import NewsAnalysis, analysis_language, stem_filter_for, stopwords_for
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
-from searchsvc.index.schema import display_record
+from searchsvc.index.schema import display_record, kept_content_digest
 from searchsvc.index.versions import signatures
 from searchsvc.opensearch.copies import COPY_FIELDS, copy_fields
 
@@ -80,6 +80,14 @@ def article_sources(articles: Sequence[Article], plain: NewsAnalysis) -> list[di
         article_source(article, plain, signature)
         for article, signature in zip(articles, found, strict=True)
     ]
+
+
+def shown_content_digest(article_id: str, shown: Any) -> str | None:
+    """:meth:`Article.content_digest` of an indexed article from its ``shown`` part, as
+    an update compares it with the article given (None where the part is not whole)."""
+    if not isinstance(shown, dict) or not {"title", "body"} <= shown.keys():
+        return None
+    return kept_content_digest(article_id, shown["title"], shown["body"], shown.get("record"))
 
 
 def article_source(article: Article, plain: NewsAnalysis, signature: bytes) -> dict[str, Any]:

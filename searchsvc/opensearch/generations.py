@@ -37,7 +37,7 @@ from searchsvc.index.errors import BuildFailed, BuildInProgress, WriterBusy
 from searchsvc.index.updates import UpdateResult
 from searchsvc.index.versions import SIGNATURE_ARTICLES
 from searchsvc.opensearch.copies import BuildSignatures, regroup
-from searchsvc.opensearch.documents import article_sources, index_body
+from searchsvc.opensearch.documents import article_sources, index_body, shown_content_digest
 from searchsvc.opensearch.status import finished, record_outcome
 
 #: A lock not renewed for this long belongs to a process that died.
@@ -457,34 +457,46 @@ def remove_stale_generations(client: OpenSearch, alias: str) -> list[str]:
 def update_articles(
     client: OpenSearch, settings: Settings, articles: Iterable[Article]
 ) -> UpdateResult:
-    """Add ``articles`` to the serving generation, replacing any with the same id."""
+    """Add ``articles`` to the serving generation, replacing any with the same id; those
+    the generation holds as they are given are left as they are, as the embedded index
+    leaves them (``searchsvc.index.held``), and nothing else changing commits nothing."""
     alias = settings.opensearch_index
     plain = make_analyzer(stem=False)
     with holding_lock(client, alias, "update", settings.writer_lock_timeout):
         name = _require_serving(client, alias)
         batch = {article.id: article for article in articles}  # the later article wins
-        existing = _existing_ids(client, name, list(batch))
-        sources = article_sources(list(batch.values()), plain)
-        relabelled = regroup(client, name, sources, existing, settings.versions_threshold)
-        actions = [{"_index": name, "_id": source["id"], "_source": source} for source in sources]
-        _bulk(client, [*actions, *relabelled])
-        bump_commit(client, alias, name)
+        indexed = _indexed_digests(client, name, list(batch))
+        held = {key for key, digest in indexed.items() if digest == batch[key].content_digest()}
+        changed = [article for key, article in batch.items() if key not in held]
+        existing = [key for key in indexed if key not in held]
+        if changed:
+            sources = article_sources(changed, plain)
+            relabelled = regroup(client, name, sources, existing, settings.versions_threshold)
+            actions = [
+                {"_index": name, "_id": source["id"], "_source": source} for source in sources
+            ]
+            _bulk(client, [*actions, *relabelled])
+            bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     replaced = len(existing)
-    return UpdateResult(generation_id(alias, name), len(batch) - replaced, replaced, 0, count)
+    return UpdateResult(
+        generation_id(alias, name), len(changed) - replaced, replaced, 0, count, len(held)
+    )
 
 
 def delete_articles(client: OpenSearch, settings: Settings, ids: Iterable[str]) -> UpdateResult:
-    """Delete articles by id from the serving generation (unknown ids are ignored)."""
+    """Delete articles by id from the serving generation (unknown ids are ignored, and
+    none known commits nothing)."""
     alias = settings.opensearch_index
     with holding_lock(client, alias, "update", settings.writer_lock_timeout):
         name = _require_serving(client, alias)
         wanted = list(dict.fromkeys(ids))
         existing = _existing_ids(client, name, wanted)
-        relabelled = regroup(client, name, [], existing, settings.versions_threshold)
-        deletions = [{"_op_type": "delete", "_index": name, "_id": key} for key in existing]
-        _bulk(client, [*deletions, *relabelled])
-        bump_commit(client, alias, name)
+        if existing:
+            relabelled = regroup(client, name, [], existing, settings.versions_threshold)
+            deletions = [{"_op_type": "delete", "_index": name, "_id": key} for key in existing]
+            _bulk(client, [*deletions, *relabelled])
+            bump_commit(client, alias, name)
         count = client.count(index=name)["count"]
     return UpdateResult(generation_id(alias, name), 0, 0, len(existing), count)
 
@@ -496,6 +508,19 @@ def _bulk(client: OpenSearch, actions: list[dict]) -> None:
     )
     if errors:
         raise BuildFailed(f"the cluster refused {len(errors)} change(s): {errors[:3]}")
+
+
+def _indexed_digests(client: OpenSearch, name: str, ids: list[str]) -> dict[str, str | None]:
+    """Of ``ids``, those the generation holds, each with the content digest its ``shown``
+    part gives back (None where it gives none)."""
+    if not ids:
+        return {}
+    found = client.mget(index=name, body={"ids": ids}, _source=["shown"])
+    return {
+        doc["_id"]: shown_content_digest(doc["_id"], doc.get("_source", {}).get("shown"))
+        for doc in found["docs"]
+        if doc.get("found")
+    }
 
 
 def _existing_ids(client: OpenSearch, name: str, ids: list[str]) -> list[str]:
