@@ -48,7 +48,13 @@ from searchsvc.index.progress import ProgressTracker
 from searchsvc.index.schema import SCHEMA_VERSION, documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
 from searchsvc.index.status import now_iso, read_build_status
-from searchsvc.index.verify import SKIP_DUPLICATE, ReadingOrder, remove_duplicate_ids
+from searchsvc.index.verify import (
+    SKIP_DUPLICATE,
+    ReadingOrder,
+    delete_documents,
+    remove_duplicate_ids,
+    stored_origin,
+)
 from searchsvc.index.workers import ADDING, WorkerConfig, cyclic_collector_off
 from searchsvc.search.copy_pairs import remove_stale_pairs, write_copy_pairs
 
@@ -112,8 +118,7 @@ def add_sources(
             for article_id in new_ids:
                 if article_id in unchanged:
                     continue
-                if searcher.document_number(id=article_id) is not None:
-                    writer.delete_by_term("id", article_id, searcher=searcher)
+                if _delete_indexed(writer, searcher, article_id):
                     replaced += 1
                 else:
                     added += 1
@@ -145,8 +150,7 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
                 writer = _recommit(opened, writer)
                 searcher = writer.searcher()
                 pending.clear()
-            if searcher.document_number(id=article_id) is not None:
-                writer.delete_by_term("id", article_id, searcher=searcher)
+            if _delete_indexed(writer, searcher, article_id):
                 replaced += 1
             else:
                 added += 1
@@ -154,6 +158,15 @@ def update_articles(settings: Settings, articles: Iterable[Article]) -> UpdateRe
             pending.add(article_id)
         held = len(unchanged.left)
         return _commit(opened, writer, added=added, replaced=replaced, unchanged=held)
+
+
+def _delete_indexed(writer: Any, searcher: Any, article_id: str) -> bool:
+    """Delete the index's article with this id, if it holds one: whether the update
+    then replaces it (or adds it)."""
+    if searcher.document_number(id=article_id) is None:
+        return False
+    writer.delete_by_term("id", article_id, searcher=searcher)
+    return True
 
 
 def delete_articles(settings: Settings, ids: Iterable[str]) -> UpdateResult:
@@ -302,7 +315,7 @@ class _NewSegments:
         if not last:
             return set()
         unchanged: set[str] = set()
-        dropped: list[str] = []
+        dropped: list[int] = []
         with self.searcher() as written:
             for article_id, read in last.items():
                 number = written.document_number(id=article_id)
@@ -310,11 +323,13 @@ class _NewSegments:
                     report.skip(SKIP_DUPLICATE, read.origin or article_id)  # read after
                     continue
                 if number is not None:
-                    origin = written.stored_fields(number).get("article", {}).get("origin")
-                    report.skip(SKIP_DUPLICATE, origin or article_id)
-                    dropped.append(article_id)
+                    report.skip(SKIP_DUPLICATE, stored_origin(written, number) or article_id)
+                    dropped.append(number)
                 unchanged.add(article_id)
-        self._drop(dropped)
+        if dropped:
+            storage = self._scratch_storage()
+            delete_documents(storage, INDEX_NAME, dropped)
+            [self._segment] = storage.open_index(INDEX_NAME)._segments()
         return unchanged
 
     def searcher(self) -> Any:
@@ -323,17 +338,6 @@ class _NewSegments:
 
     def _read_at(self, docnum: int) -> tuple[int, int]:
         return self._order.read_at(docnum) if self._order is not None else (0, docnum)
-
-    def _drop(self, ids: list[str]) -> None:
-        """Leave these articles out of what is added."""
-        if not ids:
-            return
-        storage = self._scratch_storage()
-        writer = storage.open_index(INDEX_NAME).writer()
-        for article_id in ids:
-            writer.delete_by_term("id", article_id)
-        writer.commit(mergetype=NO_MERGE)
-        [self._segment] = storage.open_index(INDEX_NAME)._segments()
 
     def finish(self) -> list:
         """The new segment, its files in the generation's folder (none when nothing was

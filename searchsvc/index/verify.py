@@ -65,15 +65,28 @@ def remove_duplicate_ids(
             docnums = list(reader.postings("id", term).all_ids())
             kept = max(docnums, key=order.read_at)
             for docnum in sorted(set(docnums) - {kept}):
-                origin = (reader.stored_fields(docnum).get("article") or {}).get("origin", "")
+                origin = stored_origin(reader, docnum)
                 report.skip(SKIP_DUPLICATE, origin or term.decode("utf-8", "replace"))
                 doomed.append(docnum)
-    if doomed:
-        writer = ix.writer()
-        for docnum in doomed:
-            writer.delete_document(docnum)
-        writer.commit(mergetype=NO_MERGE)
+    delete_documents(storage, indexname, doomed)
     return len(doomed)
+
+
+def stored_origin(reader: Any, docnum: int) -> str:
+    """Where the document's article was read, as its stored record keeps it ("" for
+    none): what a duplicate is reported by."""
+    return (reader.stored_fields(docnum).get("article") or {}).get("origin") or ""
+
+
+def delete_documents(storage: FileStorage, indexname: str, docnums: list[int]) -> None:
+    """Delete these documents of a freshly written index, committed without a merge, so
+    the other documents keep their numbers."""
+    if not docnums:
+        return
+    writer = storage.open_index(indexname).writer()
+    for docnum in docnums:
+        writer.delete_document(docnum)
+    writer.commit(mergetype=NO_MERGE)
 
 
 def verify_generation(storage: FileStorage, indexname: str, expected: int) -> int:
