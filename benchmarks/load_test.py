@@ -300,7 +300,10 @@ def resources_at_rest(pid: int, port: int) -> dict[str, Any]:
 
     Open files of the serving generation are counted apart from everything else: a new
     generation may have a different number of segment files, while a leak shows up as
-    files of a generation no longer served, or as other descriptors piling up.
+    files of a generation no longer served, or as other descriptors piling up. A worker
+    lets a replaced generation go within a second of the switch, request or not
+    (``FOLLOW_SECONDS``), so those files are waited for too, up to 5 s, with no request
+    made meanwhile: one would make the worker it reaches look again.
     """
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -315,17 +318,30 @@ def resources_at_rest(pid: int, port: int) -> dict[str, Any]:
             break
         time.sleep(0.2)
     serving = json.loads(fetch(port, "/healthz")[1])["generation"]
-    processes = serving_processes(pid)
-    generation_files = [
-        f.path for process in processes for f in process.open_files() if "/generations/" in f.path
-    ]
-    current = [path for path in generation_files if f"/generations/{serving}" in path]
+    deadline = time.monotonic() + 5
+    while True:
+        processes = serving_processes(pid)
+        generation_files = [
+            (process.pid, f.path)
+            for process in processes
+            for f in process.open_files()
+            if "/generations/" in f.path
+        ]
+        stale = [
+            f"{pid}: {path}"
+            for pid, path in generation_files
+            if f"/generations/{serving}" not in path
+        ]
+        if not stale or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     fds = _total(processes, psutil.Process.num_fds)
     return {
         "processes": len(processes),
         "fds": fds,
-        "index_files": len(current),
-        "stale_files": len(generation_files) - len(current),
+        "index_files": len(generation_files) - len(stale),
+        "stale_files": len(stale),
+        "stale_examples": stale[:10],
         "other_fds": fds - len(generation_files),
         "rss_mib": _total(processes, lambda p: p.memory_info().rss) / 1_048_576,
     }
@@ -442,6 +458,7 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         rebuilder.join(timeout=5)
         end_resources = resources_at_rest(server.pid, server.port)
         watcher.join(timeout=2)
+        server_output = server.output(30_000)  # what explains a failed check afterwards
     except Terminated:
         raise  # stopped on purpose: nothing to explain
     except BaseException:
@@ -453,9 +470,12 @@ def _run_load(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     finally:
         stop.set()  # the clients' threads end with the run, however it ends
         server.stop()
-    return summarize(
+    summary = summarize(
         args, corpus, run, elapsed, first_build_s, generation_before, start_resources, end_resources
     )
+    if not all(summary["checks"].values()):
+        print(f"the server's output (last part):\n{server_output}", file=sys.stderr)
+    return summary
 
 
 def summarize(args, corpus, run, elapsed, first_build_s, generation_before, start, end) -> dict:
@@ -511,6 +531,7 @@ def summarize(args, corpus, run, elapsed, first_build_s, generation_before, star
             "index_files_start": start["index_files"],
             "index_files_end": end["index_files"],
             "stale_generation_files_end": end["stale_files"],
+            "stale_generation_file_examples": end["stale_examples"],
             "other_fds_start": start["other_fds"],
             "other_fds_end": end["other_fds"],
             "rss_mib_start": round(start["rss_mib"], 1),
