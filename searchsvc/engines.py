@@ -23,7 +23,8 @@ from searchsvc.search import SearchEngine
 def open_engine(settings: Settings, **options: Any) -> Any:
     """:class:`SearchEngine` over ``settings.index_dir``, or the OpenSearch engine over
     ``settings.opensearch_url``; ``options`` are :class:`SearchEngine`'s keywords
-    (``ranking``, ``prepare_lexicon``), which the cluster engine accepts and ignores."""
+    (``ranking``, ``prepare_lexicon``, ``follow_index``), which the cluster engine accepts
+    and ignores."""
     if settings.engine == "opensearch":
         from searchsvc.opensearch import OpenSearchEngine
 

@@ -21,7 +21,7 @@ from test_index_support import wait_for
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import IndexNotFound, build_index, read_current
-from searchsvc.index.generations import GenerationLock, generation_path
+from searchsvc.index.generations import GenerationLock, generation_path, generations_dir
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 
@@ -80,6 +80,58 @@ def test_a_rebuild_is_picked_up_by_the_next_search(settings: Settings) -> None:
             assert old.try_exclusive()
         with GenerationLock(settings.index_dir, second.id) as current:
             assert not current.try_exclusive()
+
+
+def generations_held_open(index_dir: Path) -> set[str]:
+    """The generations whose files (or lock files) this process holds open."""
+    held = set()
+    prefix = f"{generations_dir(index_dir)}/"
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{name}")
+            if target.startswith(prefix):
+                held.add(target[len(prefix) :].split("/")[0].removesuffix(".lock"))
+    return held
+
+
+def test_a_server_lets_go_of_a_replaced_generation_before_any_request(
+    settings: Settings,
+) -> None:
+    """An engine that follows the index (a server's) switches to a rebuild, and to an
+    update's commit, with no request coming: a worker process that no request reaches
+    must not keep the replaced generation's files, lock and caches."""
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings, follow_index=True) as engine:
+        first = engine.generation.id
+        assert generations_held_open(settings.index_dir) == {first}
+        rebuilt = rebuild_with_lighthouse(settings)
+        wait_for(
+            lambda: generations_held_open(settings.index_dir) == {rebuilt},
+            "the replaced generation let go with no request",
+            10,
+        )
+        with GenerationLock(settings.index_dir, first) as old:
+            assert old.try_exclusive()
+        snapshot = engine._serving._snapshot
+        update_articles(settings, [Article(id="c1", title="Ferry returns", body="It is back.")])
+        wait_for(lambda: engine._serving._snapshot is not snapshot, "the update's commit", 10)
+        assert total(engine, "ferry") == 1 and total(engine, "lighthouse") == 1
+        follower = engine._serving._follower
+        assert follower is not None and follower.is_alive()
+    assert not follower.is_alive()  # closing ends it: nothing opens the index behind us
+    assert generations_held_open(settings.index_dir) == set()
+
+
+def test_closing_ends_every_thread_the_engine_started(settings: Settings) -> None:
+    """A server closes the engine it described the index with, then forks its workers:
+    a thread of it still running at the fork (the lexicon's, importing a codec) left
+    the module's lock held for good in the workers, whose first misspelled query hung."""
+    build_index(None, settings, show_progress=False)
+    before = set(threading.enumerate())
+    engine = SearchEngine(settings, prepare_lexicon=True, follow_index=True)
+    assert total(engine, "harbour") == 1
+    engine.close()
+    assert set(threading.enumerate()) - before == set()
 
 
 def test_updates_and_deletions_are_seen_without_reopening(settings: Settings) -> None:

@@ -16,6 +16,9 @@ import pytest
 from conftest import ServeProcess, child_environment
 from test_web_support import shared_fixture_index
 
+from searchsvc.config import Settings
+from searchsvc.index import build_index
+from searchsvc.index.generations import GENERATIONS_DIR, GenerationLock
 from searchsvc.search.allocator import SETTINGS
 
 # Safety nets for a hung process, not measurements.
@@ -53,6 +56,48 @@ class WorkerServer(ServeProcess):
 @pytest.fixture
 def index_dir(tmp_path_factory):
     return shared_fixture_index(tmp_path_factory).index_dir
+
+
+@pytest.mark.slow
+def test_workers_let_go_of_a_rebuilt_generation_with_no_request(tmp_path):
+    """After a rebuild, every worker lets the replaced generation go without waiting for
+    a request (one a proxy keeps no connection to may get none for hours): its files
+    and lock are closed, and cleanup may delete it."""
+    corpus = tmp_path / "articles.jsonl"
+    settings = Settings(index_dir=tmp_path / "index", corpus=(corpus,), build_procs=1)
+    _write_stories(corpus, "harbour")
+    first = build_index(None, settings, show_progress=False).generation
+    server = WorkerServer(settings.index_dir, tmp_path / "serve.log", workers=2)
+    try:
+        workers = server.wait_for_workers(2)
+        for _ in range(20):  # new connections, so both workers are likely to answer
+            assert server.search("harbour")["total"] == 1
+        assert _generations_open(workers) == {first}
+        _write_stories(corpus, "lighthouse")
+        second = build_index(None, settings, show_progress=False).generation
+        _wait(lambda: _generations_open(workers) == {second}, "the workers to let go")
+        with GenerationLock(settings.index_dir, first) as old:
+            assert old.try_exclusive()
+    finally:
+        server.stop()
+
+
+def _write_stories(corpus: Path, word: str) -> None:
+    story = {"id": word, "title": f"The {word}", "body": f"A {word} story.", "source": "Wire"}
+    corpus.write_text(json.dumps(story) + "\n", encoding="utf-8")
+
+
+def _generations_open(workers: set[int]) -> set[str]:
+    """The generations whose files or locks the worker processes hold open."""
+    names = set()
+    for pid in workers:
+        for held in psutil.Process(pid).open_files():
+            parent = Path(held.path).parent
+            if parent.name == GENERATIONS_DIR:  # a generation's lock file
+                names.add(Path(held.path).name.removesuffix(".lock"))
+            elif parent.parent.name == GENERATIONS_DIR:
+                names.add(parent.name)
+    return names
 
 
 @pytest.mark.slow

@@ -60,7 +60,8 @@ from searchsvc.search.related import KEY_WORDS, MAX_DOC_SHARE, MIN_CEILING, MIN_
 class OpenSearchEngine:
     def __init__(self, settings: Settings, **_options: object) -> None:
         """``_options``: :class:`SearchEngine`'s tuning keywords (ranking, lexicon
-        preparation), accepted and ignored: the cluster ranks and keeps its own terms."""
+        preparation, following the index), accepted and ignored: the cluster ranks,
+        keeps its own terms, and its alias names the new generation at once."""
         self.settings = settings
         self.alias = settings.opensearch_index
         self.client = connect(settings)

@@ -67,7 +67,7 @@ from searchsvc.search.query import (
 )
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.related import related_docs
-from searchsvc.search.serving import ServingIndex
+from searchsvc.search.serving import FOLLOW_SECONDS, ServingIndex
 from searchsvc.search.snapshot import Reading
 from searchsvc.search.suggest import suggest_query
 
@@ -88,9 +88,13 @@ class SearchEngine:
         ranking: RankingConfig | None = None,
         *,
         prepare_lexicon: bool = False,
+        follow_index: bool = False,
     ) -> None:
         """``prepare_lexicon``: read each commit's spelling lexicon in the background, as
-        a long-running server should, rather than on the first query that needs it."""
+        a long-running server should, rather than on the first query that needs it.
+        ``follow_index``: switch to a new generation or commit within
+        :data:`FOLLOW_SECONDS` of it, as a server should, rather than at the next request
+        (which may be long in coming), so that what it replaces is let go."""
         self.settings = settings
         self.ranking = ranking or RankingConfig()
         plain = make_analyzer(stem=False)
@@ -104,6 +108,7 @@ class SearchEngine:
             self.ranking,
             cache_bytes=settings.cache_mb * 2**20,
             prepare_lexicon=prepare_lexicon,
+            follow_seconds=FOLLOW_SECONDS if follow_index else None,
         )
         self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
 

@@ -11,6 +11,12 @@ that cannot be opened (corrupt, built by another version) is logged and the one 
 open keeps answering; the new one is tried again every :data:`RETRY_SECONDS`, since what
 kept it from opening may pass (no file descriptors or memory left for a moment, a network
 file system's hiccup), and until it opens, the index's later updates are not served.
+
+A server also follows the index between requests (``follow_seconds``): a thread makes the
+same check every :data:`FOLLOW_SECONDS`. Without it, a worker process that no request
+reached since a rebuild kept the replaced generation open (its files, its shared lock and
+its caches) for as long as it got none, which a proxy holding its connections to the
+other workers can make hours; and the first request after a rebuild waited for the open.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ _CHECKOUT_ATTEMPTS = 20
 #: answers. A damaged generation is refused again each time, at the cost of one open's
 #: checks (0.2 s at a million articles): a query's wait, twice a minute at most.
 RETRY_SECONDS = 30.0
+#: Seconds between a server's looks at the index while no request comes (two ``stat``
+#: calls each): how long a replaced generation may stay open in an idle worker.
+FOLLOW_SECONDS = 1.0
 #: Errors a request causes itself; any other error in a search may come from a damaged file.
 _REQUEST_ERRORS = (QueryError, ArticleNotFound, SearchIndexError)
 
@@ -57,7 +66,11 @@ class ServingIndex:
         *,
         prepare_lexicon: bool = False,
         retry_seconds: float = RETRY_SECONDS,
+        follow_seconds: float | None = None,
     ) -> None:
+        """``follow_seconds``: look at the index this often between requests too, from
+        the first request on (servers: :data:`FOLLOW_SECONDS`); ``None`` looks only when
+        a request comes."""
         self.index_dir = Path(index_dir)
         self.ranking = ranking
         self.cache_bytes = cache_bytes
@@ -65,6 +78,7 @@ class ServingIndex:
         #: first misspelled query then does not wait half a second for it on Reuters).
         self.prepare_lexicon = prepare_lexicon
         self.retry_seconds = retry_seconds
+        self.follow_seconds = follow_seconds
         self._lock = threading.RLock()
         self._opened: OpenedIndex | None = None
         self._opened_as: str | None = None  # what CURRENT said when we opened it
@@ -76,6 +90,11 @@ class ServingIndex:
         self._fingerprint: tuple | None = None
         #: What the lexicon thread gives way to.
         self._in_flight = RequestsInFlight()
+        self._follower: threading.Thread | None = None
+        #: Threads preparing commits (``prepare_lexicon``), waited for by :meth:`close`.
+        self._preparing: list[threading.Thread] = []
+        #: Set to end the follower running now (each one gets its own).
+        self._stop_following = threading.Event()
         tune_allocator()  # before the lexicon and request threads allocate
 
     @contextmanager
@@ -101,14 +120,29 @@ class ServingIndex:
             snapshot.checkin(searcher)
 
     def close(self) -> None:
+        """Release the index, and wait for this index's threads to end: nothing opens it
+        again behind the caller, and a server forks its workers with no thread running
+        (a thread importing a module at the fork, the lexicon's codec say, leaves the
+        module's lock held for good in every worker, whose first request to need it hangs).
+        """
         with self._lock:
-            snapshot, opened = self._snapshot, self._opened
-            self._snapshot = self._opened = self._opened_as = None
-            self._fingerprint = None
-            if snapshot is not None:
-                snapshot.retire()
-            if opened is not None:
-                self._release_if_unused(opened)
+            threads = [self._follower, *self._preparing]
+            self._follower, self._preparing = None, []
+            self._stop_following.set()
+            self._let_go()  # retired: a thread preparing it stops at its next slice
+        for thread in threads:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join()
+
+    def _let_go(self) -> None:
+        """Serve nothing until the next refresh; what served closes after its queries."""
+        snapshot, opened = self._snapshot, self._opened
+        self._snapshot = self._opened = self._opened_as = None
+        self._fingerprint = None
+        if snapshot is not None:
+            snapshot.retire()
+        if opened is not None:
+            self._release_if_unused(opened)
 
     def _check_files_after(self, error: Exception, opened: OpenedIndex) -> None:
         """A search failed unexpectedly: if the generation's files explain it (damage in a
@@ -128,12 +162,42 @@ class ServingIndex:
 
     def _current(self) -> Snapshot:
         with self._lock:
-            fingerprint = self._read_fingerprint()
-            if self._snapshot is None or fingerprint != self._fingerprint or self._retry_due():
-                self._refresh()
-                self._fingerprint = fingerprint
+            self._refresh_if_changed()
+            self._start_following()
             assert self._snapshot is not None
             return self._snapshot
+
+    def _refresh_if_changed(self) -> None:
+        fingerprint = self._read_fingerprint()
+        if self._snapshot is None or fingerprint != self._fingerprint or self._retry_due():
+            self._refresh()
+            self._fingerprint = fingerprint
+
+    def _start_following(self) -> None:
+        if self.follow_seconds is None or self._follower is not None:
+            return
+        self._stop_following = stop = threading.Event()
+        self._follower = threading.Thread(
+            target=self._follow, args=(stop,), name="index-follower", daemon=True
+        )
+        self._follower.start()
+
+    def _follow(self, stop: threading.Event) -> None:
+        """What a request would do first, every ``follow_seconds`` until ``stop``, while
+        a generation is open. A failure, or an index that nothing could open, is left
+        for the next request to meet and report (opening costs 0.2 s at a million
+        articles: not a thing to retry every second)."""
+        assert self.follow_seconds is not None
+        while not stop.wait(self.follow_seconds):
+            with self._lock:
+                if stop.is_set():
+                    return  # closed while this thread waited for the lock
+                if self._opened is None:
+                    continue
+                try:
+                    self._refresh_if_changed()
+                except Exception as error:
+                    log.debug("looking at the index between requests failed: %s", error)
 
     def _forget(self, snapshot: Snapshot) -> None:
         """A snapshot that could not hand out a searcher is replaced on the next call."""
@@ -158,7 +222,7 @@ class ServingIndex:
     def _refresh(self) -> None:
         current = read_current(self.index_dir)
         if self._opened is not None and damage_mark(self._opened.path) is not None:
-            self.close()  # found damaged since: fall back, or answer that it cannot be read
+            self._let_go()  # found damaged since: fall back, or answer that it cannot be read
         moved = current is not None and current != self._opened_as
         if self._opened is None or moved or self._retry_due():
             self._switch_to(current)
@@ -219,9 +283,11 @@ class ServingIndex:
             old.retire()
         if self.prepare_lexicon:
             name = f"lexicon-{snapshot.commit}"
-            threading.Thread(
+            thread = threading.Thread(
                 target=snapshot.prepare, args=(self._in_flight.pause,), name=name, daemon=True
-            ).start()
+            )
+            thread.start()
+            self._preparing = [*(t for t in self._preparing if t.is_alive()), thread]
 
     def _closed(self, snapshot: Snapshot) -> None:
         """Called when a retired snapshot's last searcher closes."""

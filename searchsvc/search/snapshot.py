@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 DEFAULT_CACHE_BYTES = 128 * 2**20
 
 
+class _Retired(Exception):
+    """The snapshot being prepared was retired: what is left of the work is dropped."""
+
+
 @dataclass(frozen=True)
 class PhraseMatches:
     """Where a phrase occurs: per field, the documents (sorted) and how often in each."""
@@ -156,6 +160,10 @@ class Snapshot:
         Then the names of languages (the facet labels load langcodes' name data, about
         0.15 s, 0.4 s from a cold disk) and the spelling lexicon. A failure only means a
         later query works it out itself and reports the problem.
+
+        A snapshot retired meanwhile stops at the lexicon's next slice (unless a request
+        waits for the words): they would not be asked for again, and closing the engine
+        waits for this thread, as a server does before it forks its workers.
         """
         searcher = self.checkout()
         if searcher is None:
@@ -163,7 +171,9 @@ class Snapshot:
         try:
             self._load(searcher)
             language_label(UNDETERMINED_LANGUAGE)
-            self.lexicon.prepare(searcher.reader(), pause)
+            self.lexicon.prepare(searcher.reader(), self._until_retired(pause))
+        except _Retired:
+            pass
         except Exception:
             log.debug("preparing commit %s in the background failed", self.commit)
         finally:
@@ -172,6 +182,15 @@ class Snapshot:
             # articles) that one request thread never needs.
             self.checkin(searcher, spare=False)
         release_free_memory()  # what reading the lexicon left behind
+
+    def _until_retired(self, pause: Pause | None) -> Pause:
+        def between_slices(wanted: Callable[[], bool]) -> None:
+            if self._retired and not wanted():
+                raise _Retired
+            if pause is not None:
+                pause(wanted)
+
+        return between_slices
 
     def kept(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()``'s value for this commit, worked out by one thread and then kept."""

@@ -22,7 +22,7 @@ class WebState:
     def create(cls, settings: Settings) -> WebState:
         return cls(
             settings=settings,
-            engine=open_engine(settings, prepare_lexicon=True),
+            engine=open_engine(settings, prepare_lexicon=True, follow_index=True),
             rebuilds=RebuildLauncher(settings),
         )
 
