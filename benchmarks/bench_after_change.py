@@ -1,23 +1,27 @@
-"""The first query after the index changed: a server's engine, which follows the index
-between requests, next to one that looks only when a request comes.
+"""The first searches after the index changed: a server's engine, which follows the index
+between requests and asks its latest searches again on a new commit, next to one that
+looks only when a request comes.
 
 Both engines are open at once over the same index (a Reuters build in a temporary
-directory), so each change meets them under the same conditions. A round makes a change
-(an update's commit of one article, or a whole rebuild), waits ``--wait`` seconds (a
-quiet moment, longer than ``FOLLOW_SECONDS``), then times each engine's first query. The
-engine that looks at request time opens the new commit's snapshot, or the new
-generation, inside that query (and starts reading its lexicon on a thread); the following
-one has done both meanwhile. So the following engine goes first, while nothing else runs:
-the other one's thread would take the interpreter from it. Going second, the engine that
-looks at request time finds the files in the page cache; that favours it.
+directory), so each change meets them under the same conditions. Both first answer the
+same searches from ``benchmarks/query_set.json``. A round makes a change (an update's commit
+of one article, or a whole rebuild), waits ``--wait`` seconds (a quiet moment), then times,
+for each engine, one search asked before the change and one asked for the first time.
+The engine that looks at request time opens the new commit's snapshot, or the new
+generation, inside its first search (and starts reading its lexicon on a thread); the
+following one has done that meanwhile, and asked its latest searches again. So the
+following engine goes first, while nothing else runs: the other one's thread would take
+the interpreter from it. Going second, the engine that looks at request time finds the
+files in the page cache; that favours it.
 
-    python benchmarks/bench_after_change.py [--commits 6] [--rebuilds 2] [--wait 2.5]
+    python benchmarks/bench_after_change.py [--commits 8] [--rebuilds 2] [--wait 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import shutil
 import statistics
 import tempfile
@@ -32,55 +36,67 @@ from searchsvc.index import build_index
 from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 
-QUERIES = ["oil prices", "coffee quota brazil", "bank of japan intervention", "tonnes wheat"]
+QUERY_SET = Path(__file__).resolve().parent / "query_set.json"
+#: Kinds of the query set whose searches people repeat and type anew alike.
+KINDS = ("word", "words", "pair", "phrase", "place", "question")
+#: Searches both engines answer before the first change (as a server's latest ones).
+ASKED_BEFORE = 16
 MODES = ("at the next request", "following")
+CHANGES = ("an update's commit", "a rebuild")
+SEARCHES = ("asked before", "new")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reuters", type=Path, default=DEFAULT_REUTERS)
-    parser.add_argument("--commits", type=int, default=6, help="rounds of one update commit")
+    parser.add_argument("--commits", type=int, default=8, help="rounds of one update commit")
     parser.add_argument("--rebuilds", type=int, default=2, help="rounds of a whole rebuild")
-    parser.add_argument("--wait", type=float, default=2.5, help="seconds after each change")
+    parser.add_argument("--wait", type=float, default=3.0, help="seconds after each change")
     args = parser.parse_args()
+    queries = [q["query"] for q in json.loads(QUERY_SET.read_text()) if q["kind"] in KINDS]
+    rounds = args.commits + args.rebuilds
+    if len(queries) < ASKED_BEFORE + rounds:
+        raise SystemExit(f"{QUERY_SET} has too few queries for {rounds} rounds")
     work = Path(tempfile.mkdtemp(prefix="bench-after-change-"))
     try:
         settings = Settings(index_dir=work / "index", corpus=(args.reuters,))
         build_index(None, settings, show_progress=False)
-        rows = measure(settings, args.commits, args.rebuilds, args.wait)
+        rows = measure(settings, queries, args.commits, args.rebuilds, args.wait)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(rows)
 
 
+Rows = dict[tuple[str, str], dict[str, list[float]]]
+
+
 def measure(
-    settings: Settings, commits: int, rebuilds: int, wait: float
-) -> dict[str, dict[str, list[float]]]:
-    """Milliseconds of each engine's first query after each change, by kind of change."""
+    settings: Settings, queries: list[str], commits: int, rebuilds: int, wait: float
+) -> Rows:
+    """Milliseconds of each engine's searches after each change, by change and search."""
     engines = {
         MODES[0]: SearchEngine(settings, prepare_lexicon=True),
         MODES[1]: SearchEngine(settings, prepare_lexicon=True, follow_index=True),
     }
-    rows: dict[str, dict[str, list[float]]] = {
-        "an update's commit": {mode: [] for mode in MODES},
-        "a rebuild": {mode: [] for mode in MODES},
-    }
+    asked, new = queries[:ASKED_BEFORE], queries[ASKED_BEFORE:]
+    rows: Rows = {(c, q): {mode: [] for mode in MODES} for c in CHANGES for q in SEARCHES}
     try:
         for engine in engines.values():
-            for query in QUERIES:
+            for query in asked:
                 engine.search(SearchRequest(query=query))
-        changes = [("an update's commit", n) for n in range(commits)]
-        changes += [("a rebuild", n) for n in range(rebuilds)]
-        for turn, (kind, n) in enumerate(changes):
-            if kind == "a rebuild":
+        changes = [CHANGES[0]] * commits + [CHANGES[1]] * rebuilds
+        for turn, change in enumerate(changes):
+            if change == CHANGES[1]:
                 build_index(None, settings, show_progress=False)
             else:
-                update_articles(settings, [_article(n)])
+                update_articles(settings, [_article(turn)])
             time.sleep(wait)
             for mode in reversed(MODES):
-                started = time.perf_counter()
-                engines[mode].search(SearchRequest(query=QUERIES[turn % len(QUERIES)]))
-                rows[kind][mode].append((time.perf_counter() - started) * 1000)
+                pair = (asked[turn % len(asked)], new[turn])
+                for search, query in zip(SEARCHES, pair, strict=True):
+                    started = time.perf_counter()
+                    engines[mode].search(SearchRequest(query=query))
+                    rows[change, search][mode].append((time.perf_counter() - started) * 1000)
     finally:
         for engine in engines.values():
             engine.close()
@@ -97,18 +113,18 @@ def _article(n: int) -> Article:
     )
 
 
-def print_table(rows: dict[str, dict[str, list[float]]]) -> None:
-    print(f"{'first query after':<20} {'engine':<21} {'runs':>4} {'median ms':>10} {'worst ms':>9}")
-    for kind, by_mode in rows.items():
-        for mode, times in by_mode.items():
-            if times:
-                print(
-                    f"{kind:<20} {mode:<21} {len(times):>4} "
-                    f"{statistics.median(times):>10.1f} {max(times):>9.1f}"
-                )
-        if all(by_mode.values()):
-            ratio = statistics.median(by_mode[MODES[1]]) / statistics.median(by_mode[MODES[0]])
-            print(f"{kind:<20} {'ratio (median)':<21} {'':>4} {ratio:>9.2f}x")
+def print_table(rows: Rows) -> None:
+    print(f"{'after':<19} {'search':<13} {'runs':>4}", end="")
+    print("".join(f" {mode + ' ms':>22}" for mode in MODES), f"{'ratio':>7}")
+    for (change, search), by_mode in rows.items():
+        if not all(by_mode.values()):
+            continue
+        medians = [statistics.median(by_mode[mode]) for mode in MODES]
+        print(f"{change:<19} {search:<13} {len(by_mode[MODES[0]]):>4}", end="")
+        print(
+            "".join(f" {median:>22.1f}" for median in medians), f"{medians[1] / medians[0]:>6.2f}x"
+        )
+    print("(medians; ratio: following / at the next request)")
 
 
 if __name__ == "__main__":

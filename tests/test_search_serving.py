@@ -24,6 +24,7 @@ from searchsvc.index import IndexNotFound, build_index, read_current
 from searchsvc.index.generations import GenerationLock, generation_path, generations_dir
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.warming import RecentSearches
 
 pytestmark = pytest.mark.slow  # builds its own indexes
 
@@ -120,6 +121,49 @@ def test_a_server_lets_go_of_a_replaced_generation_before_any_request(
         assert follower is not None and follower.is_alive()
     assert not follower.is_alive()  # closing ends it: nothing opens the index behind us
     assert generations_held_open(settings.index_dir) == set()
+
+
+def test_a_server_asks_its_latest_searches_again_on_a_new_commit(settings: Settings) -> None:
+    """Every commit starts with empty caches; a server's engine asks its latest searches
+    again on the new commit in the background, so they stay quick, and their answers
+    are the new commit's, not the old one's."""
+    build_index(None, settings, show_progress=False)
+    with SearchEngine(settings, prepare_lexicon=True, follow_index=True) as engine:
+        assert total(engine, "harbour") == 1
+        old = engine._serving._snapshot
+        update_articles(
+            settings, [Article(id="c1", title="Ferry returns", body="The ferry is in the harbour.")]
+        )
+
+        def asked_again() -> bool:
+            new = engine._serving._snapshot
+            return new is not old and new.cache.get(("postings", "body", "harbour")) is not None
+
+        wait_for(asked_again, "the search asked again on the new commit", 10)
+        assert total(engine, "harbour") == 2
+
+
+def test_closing_does_not_wait_for_the_searches_asked_again(settings: Settings) -> None:
+    """Searches asked again wait for the requests running to end, however long; closing
+    the engine meanwhile must not wait with them."""
+    build_index(None, settings, show_progress=False)
+    engine = SearchEngine(settings, prepare_lexicon=True, follow_index=True)
+    assert total(engine, "harbour") == 1
+    old = engine._serving._snapshot
+    with engine._serving.reading():  # a request running for as long as this block
+        update_articles(settings, [Article(id="c1", title="Ferry", body="In the harbour.")])
+        wait_for(lambda: engine._serving._snapshot is not old, "the new commit", 10)
+        closing = threading.Thread(target=engine.close)
+        closing.start()
+        closing.join(timeout=10)  # a hang guard
+        assert not closing.is_alive()
+
+
+def test_the_latest_searches_are_kept_most_recent_first() -> None:
+    recent = RecentSearches(limit=3)
+    for query in ["a", "b", "c", "a", "d"]:
+        recent.remember(SearchRequest(query=query))
+    assert [request.query for request in recent.latest()] == ["d", "a", "c"]
 
 
 def test_closing_ends_every_thread_the_engine_started(settings: Settings) -> None:

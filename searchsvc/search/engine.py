@@ -37,6 +37,7 @@ from searchsvc.search.languages import (
     language_counts,
     request_languages,
 )
+from searchsvc.search.lexicon import Pause
 from searchsvc.search.matching import (
     HighlightTerms,
     QueryMatcher,
@@ -68,8 +69,9 @@ from searchsvc.search.query import (
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.related import related_docs
 from searchsvc.search.serving import FOLLOW_SECONDS, ServingIndex
-from searchsvc.search.snapshot import Reading
+from searchsvc.search.snapshot import Reading, Snapshot
 from searchsvc.search.suggest import suggest_query
+from searchsvc.search.warming import RecentSearches
 
 NOTHING_TO_SEARCH = (
     "Nothing to search for: very common words (the, of, and…) and punctuation are not "
@@ -94,7 +96,9 @@ class SearchEngine:
         a long-running server should, rather than on the first query that needs it.
         ``follow_index``: switch to a new generation or commit within
         :data:`FOLLOW_SECONDS` of it, as a server should, rather than at the next request
-        (which may be long in coming), so that what it replaces is let go."""
+        (which may be long in coming), so that what it replaces is let go; and with
+        ``prepare_lexicon``, ask the latest searches again on it in the background
+        (:mod:`searchsvc.search.warming`)."""
         self.settings = settings
         self.ranking = ranking or RankingConfig()
         plain = make_analyzer(stem=False)
@@ -103,18 +107,26 @@ class SearchEngine:
         self._token_pattern = plain.tokenizer.regexp
         self._word_forms = WordForms(self.stem)
         self.analyses = LanguageAnalyses()
+        self._recent = RecentSearches() if follow_index else None
         self._serving = ServingIndex(
             settings.index_dir,
             self.ranking,
             cache_bytes=settings.cache_mb * 2**20,
             prepare_lexicon=prepare_lexicon,
             follow_seconds=FOLLOW_SECONDS if follow_index else None,
+            warm=self._ask_again if follow_index else None,
         )
         self._parse = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse_uncached)
 
     # --- the public calls --------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
+        result = self._answer(request)
+        if self._recent is not None:
+            self._recent.remember(request)
+        return result
+
+    def _answer(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         request, selection = self._validated(request)
         with self._serving.reading() as reading:
@@ -202,6 +214,10 @@ class SearchEngine:
     def build_status(self) -> dict[str, Any]:
         """The running or last full build, as ``build-status.json`` beside the index says."""
         return read_build_status(self.settings.index_dir)
+
+    def _ask_again(self, snapshot: Snapshot, wait_for_idle: Pause) -> None:
+        assert self._recent is not None
+        self._recent.ask_again(snapshot, wait_for_idle, self._answer)
 
     def close(self) -> None:
         """Close searchers and release the index (a later call opens it again)."""

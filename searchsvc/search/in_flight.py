@@ -51,6 +51,13 @@ class RequestsInFlight:
                 if not self._running:
                     self._changed.notify_all()
 
+    def wait_for_idle(self, give_up: Callable[[], bool]) -> None:
+        """Wait until no request runs, however long that takes, unless ``give_up()``: for
+        work no request will ever wait for."""
+        with self._changed:
+            while self._running and not give_up():
+                self._changed.wait(_WANTED_CHECK)
+
     def pause(self, wanted: Callable[[], bool]) -> None:
         """Wait until no request runs (or the longest pause is over), unless ``wanted()``:
         then a request needs the work itself and waits for it, so it must go on at once."""

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from searchsvc.index import (
 from searchsvc.index.generations import CURRENT_FILE, damage_mark
 from searchsvc.search.allocator import tune_allocator
 from searchsvc.search.in_flight import RequestsInFlight
+from searchsvc.search.lexicon import Pause
 from searchsvc.search.model import ArticleNotFound, QueryError
 from searchsvc.search.ranking import RankingConfig
 from searchsvc.search.snapshot import DEFAULT_CACHE_BYTES, Reading, Snapshot
@@ -67,10 +68,14 @@ class ServingIndex:
         prepare_lexicon: bool = False,
         retry_seconds: float = RETRY_SECONDS,
         follow_seconds: float | None = None,
+        warm: Callable[[Snapshot, Pause], None] | None = None,
     ) -> None:
         """``follow_seconds``: look at the index this often between requests too, from
         the first request on (servers: :data:`FOLLOW_SECONDS`); ``None`` looks only when
-        a request comes."""
+        a request comes. ``warm(snapshot, wait_for_idle)``: work done for each new commit
+        after its lexicon, on the same thread (``prepare_lexicon`` only), calling
+        ``wait_for_idle(give_up)`` (:class:`RequestsInFlight`) between its steps; a
+        server asks its latest searches again."""
         self.index_dir = Path(index_dir)
         self.ranking = ranking
         self.cache_bytes = cache_bytes
@@ -79,6 +84,7 @@ class ServingIndex:
         self.prepare_lexicon = prepare_lexicon
         self.retry_seconds = retry_seconds
         self.follow_seconds = follow_seconds
+        self.warm = warm
         self._lock = threading.RLock()
         self._opened: OpenedIndex | None = None
         self._opened_as: str | None = None  # what CURRENT said when we opened it
@@ -284,10 +290,15 @@ class ServingIndex:
         if self.prepare_lexicon:
             name = f"lexicon-{snapshot.commit}"
             thread = threading.Thread(
-                target=snapshot.prepare, args=(self._in_flight.pause,), name=name, daemon=True
+                target=self._prepare, args=(snapshot,), name=name, daemon=True
             )
             thread.start()
             self._preparing = [*(t for t in self._preparing if t.is_alive()), thread]
+
+    def _prepare(self, snapshot: Snapshot) -> None:
+        snapshot.prepare(self._in_flight.pause)
+        if self.warm is not None:
+            self.warm(snapshot, self._in_flight.wait_for_idle)
 
     def _closed(self, snapshot: Snapshot) -> None:
         """Called when a retired snapshot's last searcher closes."""

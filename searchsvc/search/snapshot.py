@@ -94,6 +94,11 @@ class Snapshot:
 
     # --- searchers ---------------------------------------------------------------------
 
+    @property
+    def retired(self) -> bool:
+        """A newer commit serves: this one only finishes the queries it has."""
+        return self._retired
+
     def checkout(self) -> Searcher | None:
         """An idle searcher of this commit (opening one if needed); None once retired."""
         with self._lock:
