@@ -17,6 +17,10 @@ files in the page cache; that favours it.
     python benchmarks/bench_after_change.py [--commits 8] [--rebuilds 2] [--wait 3]
     python benchmarks/bench_after_change.py --index DIR --commits 4   # a built index
 
+``--cpu`` measures what each engine spends in all, one engine at a time: it answers the
+searches asked before, an update commits, and from then until its background threads are
+done and it has answered those searches again, the process's CPU time is counted.
+
 With ``--index``, the engines open a copy of that index made of hard links (Whoosh never
 changes a segment's files; updates add files and replace the small ones by renaming), so
 the index given is left as it was; its rounds are update commits only.
@@ -31,6 +35,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +46,7 @@ from searchsvc.config import Settings
 from searchsvc.index import build_index
 from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search.serving import FOLLOW_SECONDS
 
 QUERY_SET = Path(__file__).resolve().parent / "query_set.json"
 #: Kinds of the query set whose searches people repeat and type anew alike.
@@ -59,6 +65,7 @@ def main() -> None:
     parser.add_argument("--rebuilds", type=int, default=2, help="rounds of a whole rebuild")
     parser.add_argument("--wait", type=float, default=3.0, help="seconds after each change")
     parser.add_argument("--index", type=Path, help="a built index to copy instead of Reuters")
+    parser.add_argument("--cpu", action="store_true", help="CPU spent after each commit")
     args = parser.parse_args()
     if args.index:
         args.rebuilds = 0
@@ -73,10 +80,16 @@ def main() -> None:
             shutil.copytree(args.index, settings.index_dir, copy_function=os.link)
         else:
             build_index(None, settings, show_progress=False)
-        rows = measure(settings, queries, args.commits, args.rebuilds, args.wait)
+        if args.cpu:
+            spent = measure_cpu(settings, queries[:ASKED_BEFORE], args.commits)
+        else:
+            rows = measure(settings, queries, args.commits, args.rebuilds, args.wait)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print_table(rows)
+    if args.cpu:
+        print_cpu(spent)
+    else:
+        print_table(rows)
 
 
 Rows = dict[tuple[str, str], dict[str, list[float]]]
@@ -113,6 +126,47 @@ def measure(
         for engine in engines.values():
             engine.close()
     return rows
+
+
+def measure_cpu(settings: Settings, asked: list[str], commits: int) -> dict[str, list[float]]:
+    """CPU seconds each engine spends after each commit: in the background, and on the
+    searches asked before, asked again."""
+    spent: dict[str, list[float]] = {}
+    for mode in MODES:
+        spent[mode] = []
+        follows = mode == MODES[1]
+        with SearchEngine(settings, prepare_lexicon=True, follow_index=follows) as engine:
+            for query in asked:
+                engine.search(SearchRequest(query=query))
+            _wait_for_background()
+            for n in range(commits):
+                update_articles(settings, [_article(n)])
+                started = time.process_time()
+                if follows:
+                    time.sleep(2 * FOLLOW_SECONDS)  # the follower sees the commit meanwhile
+                    _wait_for_background()
+                for query in asked:
+                    engine.search(SearchRequest(query=query))
+                _wait_for_background()
+                spent[mode].append(time.process_time() - started)
+    return spent
+
+
+def _wait_for_background() -> None:
+    """Until no thread preparing a commit (``lexicon-...``) runs."""
+    while any(t.name.startswith("lexicon-") for t in threading.enumerate()):
+        time.sleep(0.05)
+
+
+def print_cpu(spent: dict[str, list[float]]) -> None:
+    print(f"{'engine':<21} {'commits':>7} {'CPU s after each (median)':>26} {'min':>6} {'max':>6}")
+    for mode, values in spent.items():
+        median = statistics.median(values)
+        print(
+            f"{mode:<21} {len(values):>7} {median:>26.2f} {min(values):>6.2f} {max(values):>6.2f}"
+        )
+    ratio = statistics.median(spent[MODES[1]]) / statistics.median(spent[MODES[0]])
+    print(f"ratio (following / at the next request): {ratio:.2f}x")
 
 
 def _article(n: int) -> Article:
