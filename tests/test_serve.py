@@ -17,6 +17,7 @@ from conftest import ServeProcess, child_environment
 from test_web_support import shared_fixture_index, write_corpus
 
 from searchsvc.cli import main
+from searchsvc.web.server import describe_serving
 
 TOKEN = "serve-test-token"
 # A safety net for a hung build, not a measurement.
@@ -136,6 +137,16 @@ def test_two_server_processes_allow_one_build(corpus_root):
     finally:
         assert first.stop() == 0
         assert second.stop() == 0
+
+
+def test_describing_the_index_before_the_fork_leaves_no_thread_running(tmp_path_factory):
+    """``serve`` describes the index, then forks its workers: a thread still running then
+    (one reading a lexicon, importing a codec) left the module's lock held in every
+    worker, whose first misspelled query hung until gunicorn aborted the worker."""
+    settings = shared_fixture_index(tmp_path_factory)
+    before = set(threading.enumerate())
+    assert describe_serving(settings).endswith(")")  # "N articles (generation ...)"
+    assert set(threading.enumerate()) - before == set()
 
 
 def test_serve_help_names_its_options(capsys):

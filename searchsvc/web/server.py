@@ -9,10 +9,9 @@ from __future__ import annotations
 import sys
 import time
 
-from flask import Flask
-
 from searchsvc.articles.languages import language_label
 from searchsvc.config import Settings
+from searchsvc.engines import open_engine
 from searchsvc.index import (
     BuildFailed,
     BuildInProgress,
@@ -27,7 +26,6 @@ from searchsvc.index import (
 from searchsvc.web import close_app, create_app
 from searchsvc.web.health import serving_generation
 from searchsvc.web.rebuild import build_running
-from searchsvc.web.state import get_state
 from searchsvc.web.workers import bind_listening_socket, run_workers
 
 
@@ -50,13 +48,7 @@ def serve(
     except OSError as error:
         raise _cannot_listen(host, port, error) from None
     try:
-        # Opened here only to describe what is served, and closed before forking; the
-        # modules it imports are then shared by every worker.
-        app = create_app(settings)
-        try:
-            info = describe_serving(app)
-        finally:
-            close_app(app)
+        info = describe_serving(settings)
         load_shared_tables()
         _say(
             f"serving {info} on http://{_url_host(host)}:{sock.getsockname()[1]}/ "
@@ -101,8 +93,18 @@ def load_shared_tables() -> None:
     language_label("en")
 
 
-def describe_serving(app: Flask) -> str:
-    serving = serving_generation(get_state(app).engine)
+def describe_serving(settings: Settings) -> str:
+    """What is served, in words, for the banner, worked out before the workers are forked.
+
+    Nothing may run beside this thread once it returns: a thread running at the fork
+    leaves the locks it holds held for good in every worker. So the app is created and
+    closed only for the modules it imports (which every worker then shares), and the index
+    is described by an engine that starts no thread (a server's reads each commit in the
+    background, and asks its latest searches again).
+    """
+    close_app(create_app(settings))
+    with open_engine(settings) as engine:
+        serving = serving_generation(engine)
     if serving is None:
         return "no index yet"
     return f"{serving['article_count']} articles (generation {serving['generation']})"
