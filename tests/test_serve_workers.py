@@ -59,10 +59,11 @@ def index_dir(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_workers_let_go_of_a_rebuilt_generation_with_no_request(tmp_path):
-    """After a rebuild, every worker lets the replaced generation go without waiting for
-    a request (one a proxy keeps no connection to may get none for hours): its files
-    and lock are closed, and cleanup may delete it."""
+def test_workers_open_the_index_as_they_start_and_let_go_of_a_rebuilt_one(tmp_path):
+    """Each worker opens the index as it starts, so its first request finds it open; after
+    a rebuild, each lets the replaced generation go without waiting for a request (one a
+    proxy keeps no connection to may get none for hours): its files and lock are closed,
+    and cleanup may delete it. No request is made but the one that shows it answers."""
     corpus = tmp_path / "articles.jsonl"
     settings = Settings(index_dir=tmp_path / "index", corpus=(corpus,), build_procs=1)
     _write_stories(corpus, "harbour")
@@ -70,12 +71,11 @@ def test_workers_let_go_of_a_rebuilt_generation_with_no_request(tmp_path):
     server = WorkerServer(settings.index_dir, tmp_path / "serve.log", workers=2)
     try:
         workers = server.wait_for_workers(2)
-        for _ in range(20):  # new connections, so both workers are likely to answer
-            assert server.search("harbour")["total"] == 1
-        assert _generations_open(workers) == {first}
+        _wait(lambda: _each_holds(workers, first), "each worker to open the index")
+        assert server.search("harbour")["total"] == 1
         _write_stories(corpus, "lighthouse")
         second = build_index(None, settings, show_progress=False).generation
-        _wait(lambda: _generations_open(workers) == {second}, "the workers to let go")
+        _wait(lambda: _each_holds(workers, second), "the workers to let go")
         with GenerationLock(settings.index_dir, first) as old:
             assert old.try_exclusive()
     finally:
@@ -85,6 +85,11 @@ def test_workers_let_go_of_a_rebuilt_generation_with_no_request(tmp_path):
 def _write_stories(corpus: Path, word: str) -> None:
     story = {"id": word, "title": f"The {word}", "body": f"A {word} story.", "source": "Wire"}
     corpus.write_text(json.dumps(story) + "\n", encoding="utf-8")
+
+
+def _each_holds(workers: set[int], generation: str) -> bool:
+    """Every worker holds ``generation`` open, and no other."""
+    return all(_generations_open({pid}) == {generation} for pid in workers)
 
 
 def _generations_open(workers: set[int]) -> set[str]:

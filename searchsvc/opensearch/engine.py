@@ -220,6 +220,10 @@ class OpenSearchEngine:
         yellow still answers every search (a copy of each shard is up), red does not."""
         return self.client.cluster.health(index=self.alias)["status"]
 
+    def open_in_background(self) -> None:
+        """Nothing to open ahead: the cluster holds the index, and the client connects
+        at the first request."""
+
     def close(self) -> None:
         self.client.close()
 

@@ -215,6 +215,11 @@ class SearchEngine:
         """The running or last full build, as ``build-status.json`` beside the index says."""
         return read_build_status(self.settings.index_dir)
 
+    def open_in_background(self) -> None:
+        """Open the index on a thread now (a server's worker as it starts), so that the
+        first request finds it open; only an engine that follows the index does."""
+        self._serving.open_in_background()
+
     def _ask_again(self, snapshot: Snapshot, wait_for_idle: Pause) -> None:
         assert self._recent is not None
         self._recent.ask_again(snapshot, wait_for_idle, self._answer)

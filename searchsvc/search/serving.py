@@ -17,6 +17,8 @@ same check every :data:`FOLLOW_SECONDS`. Without it, a worker process that no re
 reached since a rebuild kept the replaced generation open (its files, its shared lock and
 its caches) for as long as it got none, which a proxy holding its connections to the
 other workers can make hours; and the first request after a rebuild waited for the open.
+A server's worker starts that thread as it starts (:meth:`ServingIndex.open_in_background`),
+so that its first request does not open the index either.
 """
 
 from __future__ import annotations
@@ -71,9 +73,11 @@ class ServingIndex:
         warm: Callable[[Snapshot, Pause], None] | None = None,
     ) -> None:
         """``follow_seconds``: look at the index this often between requests too, from
-        the first request on (servers: :data:`FOLLOW_SECONDS`); ``None`` looks only when
-        a request comes. ``warm(snapshot, wait_for_idle)``: work done for each new commit
-        after its lexicon, on the same thread (``prepare_lexicon`` only), calling
+        the first request on or :meth:`open_in_background` (servers:
+        :data:`FOLLOW_SECONDS`); ``None`` looks only when a request comes.
+
+        ``warm(snapshot, wait_for_idle)``: work done for each new commit after its
+        lexicon, on the same thread (``prepare_lexicon`` only), calling
         ``wait_for_idle(give_up)`` (:class:`RequestsInFlight`) between its steps; a
         server asks its latest searches again."""
         self.index_dir = Path(index_dir)
@@ -124,6 +128,13 @@ class ServingIndex:
             raise
         finally:
             snapshot.checkin(searcher)
+
+    def open_in_background(self) -> None:
+        """Open the index now, on the follower's thread (a server's worker as it starts),
+        so that the first request finds it open and every worker follows the index from
+        the start. What fails is left for the first request to meet and report."""
+        with self._lock:
+            self._start_following(open_first=True)
 
     def close(self) -> None:
         """Release the index, and wait for this index's threads to end: nothing opens it
@@ -179,31 +190,37 @@ class ServingIndex:
             self._refresh()
             self._fingerprint = fingerprint
 
-    def _start_following(self) -> None:
+    def _start_following(self, *, open_first: bool = False) -> None:
         if self.follow_seconds is None or self._follower is not None:
             return
         self._stop_following = stop = threading.Event()
         self._follower = threading.Thread(
-            target=self._follow, args=(stop,), name="index-follower", daemon=True
+            target=self._follow, args=(stop, open_first), name="index-follower", daemon=True
         )
         self._follower.start()
 
-    def _follow(self, stop: threading.Event) -> None:
+    def _follow(self, stop: threading.Event, open_first: bool) -> None:
         """What a request would do first, every ``follow_seconds`` until ``stop``, while
-        a generation is open. A failure, or an index that nothing could open, is left
-        for the next request to meet and report (opening costs 0.2 s at a million
-        articles: not a thing to retry every second)."""
+        a generation is open (and once at the start with ``open_first``, open or not). A
+        failure, or an index that nothing could open, is left for the next request to
+        meet and report (opening costs 0.2 s at a million articles: not a thing to retry
+        every second)."""
         assert self.follow_seconds is not None
+        if open_first:
+            self._look(stop, opening=True)
         while not stop.wait(self.follow_seconds):
-            with self._lock:
-                if stop.is_set():
-                    return  # closed while this thread waited for the lock
-                if self._opened is None:
-                    continue
-                try:
-                    self._refresh_if_changed()
-                except Exception as error:
-                    log.debug("looking at the index between requests failed: %s", error)
+            self._look(stop)
+
+    def _look(self, stop: threading.Event, *, opening: bool = False) -> None:
+        with self._lock:
+            if stop.is_set():
+                return  # closed while this thread waited for the lock
+            if self._opened is None and not opening:
+                return
+            try:
+                self._refresh_if_changed()
+            except Exception as error:
+                log.debug("looking at the index between requests failed: %s", error)
 
     def _forget(self, snapshot: Snapshot) -> None:
         """A snapshot that could not hand out a searcher is replaced on the next call."""

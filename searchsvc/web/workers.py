@@ -35,6 +35,7 @@ from gunicorn.workers.base import Worker
 
 from searchsvc.config import Settings
 from searchsvc.web import close_app, create_app
+from searchsvc.web.state import get_state
 
 # Queue of connections waiting for accept(), shared by all workers.
 BACKLOG = 1024
@@ -112,6 +113,7 @@ class SearchService(BaseApplication):
             # No control socket: it is one path per user, and two servers would share it.
             "control_socket_disable": True,
             "child_exit": self._child_exit,
+            "post_worker_init": _open_worker_index,
             "worker_exit": _close_worker_app,
             "worker_abort": _show_stacks,
         }
@@ -144,6 +146,15 @@ def _show_stacks(worker: Worker) -> None:
     print(f"searchsvc: worker {worker.pid} aborted; its threads were at:", file=sys.stderr)
     sys.stderr.flush()
     faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+
+
+def _open_worker_index(worker: Worker) -> None:
+    """Open the index as the worker starts, in the background: its first request then
+    finds it open instead of opening it (0.2 s of checks and the columns at a million
+    articles)."""
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        get_state(app).engine.open_in_background()
 
 
 def _close_worker_app(arbiter: Arbiter, worker: Worker) -> None:
