@@ -54,17 +54,19 @@ class RequestsInFlight:
     def wait_for_idle(self, give_up: Callable[[], bool]) -> None:
         """Wait until no request runs, however long that takes, unless ``give_up()``: for
         work no request will ever wait for."""
-        with self._changed:
-            while self._running and not give_up():
-                self._changed.wait(_WANTED_CHECK)
+        self._wait(give_up, None)
 
     def pause(self, wanted: Callable[[], bool]) -> None:
         """Wait until no request runs (or the longest pause is over), unless ``wanted()``:
         then a request needs the work itself and waits for it, so it must go on at once."""
+        self._wait(wanted, self.longest_pause)
+
+    def _wait(self, go_on: Callable[[], bool], longest: float | None) -> None:
+        """While a request runs and not ``go_on()``, for ``longest`` seconds at most."""
         waited = 0.0
         with self._changed:
-            while self._running and not wanted():
-                if self.longest_pause is not None and waited >= self.longest_pause:
+            while self._running and not go_on():
+                if longest is not None and waited >= longest:
                     return
                 self._changed.wait(_WANTED_CHECK)
                 waited += _WANTED_CHECK
