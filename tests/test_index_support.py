@@ -8,7 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from searchsvc.config import Settings
+from searchsvc.index.generations import generations_dir
 
 STORIES: list[dict[str, Any]] = [
     {
@@ -101,3 +104,14 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
+
+
+def generations_held_open(index_dir: Path, pid: int | None = None) -> set[str]:
+    """The generations of ``index_dir`` whose files (or lock files) the process ``pid``
+    (this one by default) holds open."""
+    prefix = f"{generations_dir(index_dir)}/"
+    return {
+        held.path[len(prefix) :].split("/")[0].removesuffix(".lock")
+        for held in psutil.Process(pid).open_files()
+        if held.path.startswith(prefix)
+    }

@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_index_support import wait_for
+from test_index_support import generations_held_open, wait_for
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
 from searchsvc.index import IndexNotFound, build_index, read_current
-from searchsvc.index.generations import GenerationLock, generation_path, generations_dir
+from searchsvc.index.generations import GenerationLock, generation_path
 from searchsvc.index.updates import delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.warming import RecentSearches
@@ -81,18 +81,6 @@ def test_a_rebuild_is_picked_up_by_the_next_search(settings: Settings) -> None:
             assert old.try_exclusive()
         with GenerationLock(settings.index_dir, second.id) as current:
             assert not current.try_exclusive()
-
-
-def generations_held_open(index_dir: Path) -> set[str]:
-    """The generations whose files (or lock files) this process holds open."""
-    held = set()
-    prefix = f"{generations_dir(index_dir)}/"
-    for name in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            target = os.readlink(f"/proc/self/fd/{name}")
-            if target.startswith(prefix):
-                held.add(target[len(prefix) :].split("/")[0].removesuffix(".lock"))
-    return held
 
 
 def test_a_server_lets_go_of_a_replaced_generation_before_any_request(

@@ -14,11 +14,12 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import ServeProcess, child_environment
+from test_index_support import generations_held_open
 from test_web_support import shared_fixture_index
 
 from searchsvc.config import Settings
 from searchsvc.index import build_index
-from searchsvc.index.generations import GENERATIONS_DIR, GenerationLock
+from searchsvc.index.generations import GenerationLock
 from searchsvc.search.allocator import SETTINGS
 
 # Safety nets for a hung process, not measurements.
@@ -71,11 +72,13 @@ def test_workers_open_the_index_as_they_start_and_let_go_of_a_rebuilt_one(tmp_pa
     server = WorkerServer(settings.index_dir, tmp_path / "serve.log", workers=2)
     try:
         workers = server.wait_for_workers(2)
-        _wait(lambda: _each_holds(workers, first), "each worker to open the index")
+        _wait(
+            lambda: _each_holds(workers, settings.index_dir, first), "each worker to open the index"
+        )
         assert server.search("harbour")["total"] == 1
         _write_stories(corpus, "lighthouse")
         second = build_index(None, settings, show_progress=False).generation
-        _wait(lambda: _each_holds(workers, second), "the workers to let go")
+        _wait(lambda: _each_holds(workers, settings.index_dir, second), "the workers to let go")
         with GenerationLock(settings.index_dir, first) as old:
             assert old.try_exclusive()
     finally:
@@ -87,22 +90,9 @@ def _write_stories(corpus: Path, word: str) -> None:
     corpus.write_text(json.dumps(story) + "\n", encoding="utf-8")
 
 
-def _each_holds(workers: set[int], generation: str) -> bool:
+def _each_holds(workers: set[int], index_dir: Path, generation: str) -> bool:
     """Every worker holds ``generation`` open, and no other."""
-    return all(_generations_open({pid}) == {generation} for pid in workers)
-
-
-def _generations_open(workers: set[int]) -> set[str]:
-    """The generations whose files or locks the worker processes hold open."""
-    names = set()
-    for pid in workers:
-        for held in psutil.Process(pid).open_files():
-            parent = Path(held.path).parent
-            if parent.name == GENERATIONS_DIR:  # a generation's lock file
-                names.add(Path(held.path).name.removesuffix(".lock"))
-            elif parent.parent.name == GENERATIONS_DIR:
-                names.add(parent.name)
-    return names
+    return all(generations_held_open(index_dir, pid) == {generation} for pid in workers)
 
 
 @pytest.mark.slow
