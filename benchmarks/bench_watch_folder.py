@@ -9,6 +9,12 @@ The folder is written once, a day folder per 1,000 stories; each run builds an i
 the seed stories and watches the folder. An idle poll still lists and checks every file,
 reads and writes the watch's state, so its cost grows with the archive; the bytes it
 writes are those of the state's files it rewrote.
+
+``--built`` has the index built from the archive itself (two workers), as a desk that
+builds its archive and then watches the same folder does; the table then shows the
+build's time and CPU (its workers' included) beside the first poll's::
+
+    python benchmarks/bench_watch_folder.py --files 100000 --built --baseline /tmp/base
 """
 
 from __future__ import annotations
@@ -39,14 +45,18 @@ def write_archive(root: Path, files: int) -> None:
         (folder / f"{story:03d}.txt").write_text(text, encoding="utf-8")
 
 
-def child(archive: Path, workdir: Path, polls: int) -> None:
-    """The polls, with the ``searchsvc`` on ``PYTHONPATH``; one JSON line per poll."""
+def child(archive: Path, workdir: Path, polls: int, built: bool) -> None:
+    """The polls, with the ``searchsvc`` on ``PYTHONPATH``; one JSON line per poll, the
+    first with the build's wall and CPU seconds."""
     from searchsvc.config import Settings
     from searchsvc.index import build_index
     from searchsvc.index.watch import Watcher
 
-    settings = Settings(index_dir=workdir / "index", corpus=(REPO / "seeds",), build_procs=1)
+    corpus, procs = ((archive,), 2) if built else ((REPO / "seeds",), 1)
+    settings = Settings(index_dir=workdir / "index", corpus=corpus, build_procs=procs)
+    started, cpu = time.monotonic(), all_cpu_seconds()
     build_index(None, settings, show_progress=False)
+    build = {"build_s": time.monotonic() - started, "build_cpu": all_cpu_seconds() - cpu}
     watcher = Watcher(settings, [str(archive)])
     for _ in range(polls + 1):
         before = kept_files(settings.index_dir)
@@ -57,7 +67,14 @@ def child(archive: Path, workdir: Path, polls: int) -> None:
         state = sum(size for size, _ in after.values())
         written = sum(after[name][0] for name in after if before.get(name) != after[name])
         record = {"added": poll["added"], "cpu": seconds, "state": state, "written": written}
-        print(json.dumps(record))
+        print(json.dumps({**record, **build}))
+        build = {}
+
+
+def all_cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that ended (a build's workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def kept_files(index_dir: Path) -> dict[str, tuple[int, int]]:
@@ -70,10 +87,11 @@ def kept_files(index_dir: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def measure(tree: Path, archive: Path, polls: int) -> list[dict]:
+def measure(tree: Path, archive: Path, polls: int, built: bool) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-watch-folder-") as tmp:
         command = [sys.executable, __file__, "--child", tmp, "--archive", str(archive)]
-        return printed_records([*command, "--polls", str(polls)], tree)
+        command += ["--polls", str(polls), *(["--built"] if built else [])]
+        return printed_records(command, tree)
 
 
 def main() -> None:
@@ -82,11 +100,12 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout")
     parser.add_argument("--polls", type=int, default=3, help="idle polls after the first")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--built", action="store_true", help="build the index from the archive")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.archive, args.child, args.polls)
+        child(args.archive, args.child, args.polls, args.built)
         return
     trees = {"this code": REPO, **({"baseline": args.baseline} if args.baseline else {})}
     runs: dict[str, list[list[dict]]] = {name: [] for name in trees}
@@ -95,22 +114,27 @@ def main() -> None:
         write_archive(archive, args.files)
         for _ in range(args.rounds):
             for name, tree in trees.items():
-                runs[name].append(measure(tree, archive, args.polls))
+                runs[name].append(measure(tree, archive, args.polls, args.built))
     print(f"\n{args.files:,} wire stories in {-(-args.files // PER_FOLDER)} folders, ", end="")
     print(f"{os.cpu_count()} CPUs, {args.rounds} round(s) of {args.polls} idle polls (median)")
     header = (
-        f"{'code':10} {'first poll CPU s':>16} {'idle poll CPU s':>16} {'state MB':>9} "
-        f"{'MB written, idle poll':>21}"
+        f"{'code':10} {'build s':>8} {'build CPU s':>11} {'first poll CPU s':>16} "
+        f"{'idle poll CPU s':>16} {'state MB':>9} {'MB written, idle poll':>21}"
     )
     print(header)
     print("-" * len(header))
     idle = {}
     for name, rounds in runs.items():
         first = statistics.median(polls[0]["cpu"] for polls in rounds)
+        build = statistics.median(polls[0]["build_s"] for polls in rounds)
+        build_cpu = statistics.median(polls[0]["build_cpu"] for polls in rounds)
         idle[name] = statistics.median(poll["cpu"] for polls in rounds for poll in polls[1:])
         state = rounds[-1][-1]["state"] / 1e6
         written = statistics.median(poll["written"] for polls in rounds for poll in polls[1:])
-        print(f"{name:10} {first:16.1f} {idle[name]:16.2f} {state:9.1f} {written / 1e6:21.2f}")
+        print(
+            f"{name:10} {build:8.1f} {build_cpu:11.1f} {first:16.1f} {idle[name]:16.2f} "
+            f"{state:9.1f} {written / 1e6:21.2f}"
+        )
     if "baseline" in idle:
         print(f"\nthis code / baseline, idle poll CPU: {idle['this code'] / idle['baseline']:.2f}x")
 

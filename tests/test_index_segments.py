@@ -226,7 +226,7 @@ def test_worker_closes_segments_to_bound_memory(tmp_path: Path) -> None:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # as in a worker process: no collection this test did not ask for
     try:
-        kind, _number, (segments, report, written, _units, _held) = run_worker(
+        kind, _number, (segments, report, written, _units, _held, _files) = run_worker(
             0, config, jobs, queue.SimpleQueue()
         )
         # Finished segment writers are freed as the build goes, not kept until it ends.

@@ -31,7 +31,7 @@ from searchsvc.articles.sources import read_articles
 from searchsvc.cli import main
 from searchsvc.engines import delete_articles, update_articles
 from searchsvc.index import build_index, open_index, read_build_status
-from searchsvc.index.build import hold_build_lock
+from searchsvc.index.build import build_generation, hold_build_lock
 from searchsvc.index.watch import Watcher, WatchRunning, hold_watch_lock
 from searchsvc.index.watchstate import SPOOL_DIR, read_watch_state
 
@@ -453,7 +453,8 @@ def test_a_watched_folder_linked_into_the_archive_is_named_as_a_rebuild_names_it
     for app in running_app(settings):
         watched = app.test_client()
         poll = Watcher(settings, [str(archive / "2024-03-03")]).poll()
-        assert (poll["added"], poll["unchanged"]) == (1, 1)
+        # The build's record of 001 holds: named alike, so taken over unread.
+        assert (poll["added"], poll["unchanged"], poll["from_build"]) == (1, 0, 1)
         assert sorted(found(watched, "return")) == ["2024-03-03/001", "2024-03-03/002"]
         assert build_index(None, settings).duplicates_removed == 0
         assert sorted(found(watched, "return")) == ["2024-03-03/001", "2024-03-03/002"]
@@ -725,31 +726,96 @@ def test_watch_once_prints_the_poll(server, settings, monkeypatch, capsys) -> No
     )
 
 
-def test_a_watch_started_on_the_folder_a_build_read_rewrites_nothing(
+def test_a_watch_started_on_the_folder_a_build_read_takes_over_what_it_read(
     tmp_path: Path, settings, client, monkeypatch, capsys
 ) -> None:
-    """A desk builds its archive, then watches it: the first poll reads every file, and
-    finds every article as the index holds it; a story edited later is replaced."""
+    """A desk builds its archive, then watches it: the first poll reads no file the build
+    read as it is, and writes nothing; a story edited later is replaced, and a file
+    removed later takes its stories with it."""
     corpus = tmp_path / "corpus"
+    write_jsonl(corpus / "more.jsonl", [story("gull", "Gulls nest", "Gulls nest on roofs.")])
+    build_index(None, settings)
     with open_index(settings.index_dir) as opened:
         meta = opened.meta
     monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(settings.index_dir))
     monkeypatch.setenv("SEARCHSVC_CORPUS", str(corpus))
     assert main(["watch", "--once", str(corpus)]) == 0
     assert capsys.readouterr().out.endswith(
-        "poll: 0 added, 0 replaced, 0 deleted, 4 already indexed as they are\n"
+        "poll: 0 added, 0 replaced, 0 deleted, 2 files already indexed by the build\n"
     )
     with open_index(settings.index_dir) as opened:
         assert opened.meta == meta
     status = client.get("/api/index/status").get_json()["watch"]
-    assert (status["last_poll"]["unchanged"], status["totals"]["unchanged"]) == (4, 4)
+    assert (status["last_poll"]["from_build"], status["files"]) == (2, 2)
+    assert status["last_poll"]["sources"][0]["changed"] == 0
 
     stories = [dict(record) for record in STORIES]
     stories[2]["body"] = "Cocoa futures fell as rain returned to Ivory Coast."
     write_jsonl(corpus / "stories.jsonl", stories)
+    (corpus / "more.jsonl").unlink()
     poll = Watcher(settings, [str(corpus)]).poll()
-    assert (poll["added"], poll["replaced"], poll["unchanged"]) == (0, 1, 0)
-    assert found(client, "rain") == ["cocoa"]
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 1, 1)
+    assert found(client, "rain") == ["cocoa"] and found(client, "gulls") == []
+
+
+@pytest.mark.parametrize("since_the_build", ["an update", "a changed file"])
+def test_a_watch_reads_what_changed_since_the_build(
+    tmp_path: Path, settings, client, since_the_build: str
+) -> None:
+    """What the build read is taken over only as it was: after an update of the index
+    (whose articles the build's record does not know), every file is read; a file changed
+    since the build is read, the others are taken over."""
+    corpus = tmp_path / "corpus"
+    write_jsonl(corpus / "more.jsonl", [story("gull", "Gulls nest", "Gulls nest on roofs.")])
+    build_index(None, settings)
+    if since_the_build == "an update":
+        update_articles(settings, [Article(id="tern", title="Terns", body="Terns dive.")])
+    else:
+        os.utime(corpus / "more.jsonl", ns=(0, 0))
+    poll = Watcher(settings, [str(corpus)]).poll()
+    read = 2 if since_the_build == "an update" else 1
+    assert (poll["from_build"], poll["sources"][0]["changed"]) == (2 - read, read)
+    assert (poll["added"], poll["replaced"], poll["unchanged"]) == (0, 0, 1 + 4 * (read - 1))
+    assert found(client, "gulls") == ["gull"]
+
+
+def test_a_watch_reads_the_files_whose_ids_the_build_read_twice(
+    tmp_path: Path, settings, client
+) -> None:
+    """Which copy of an id read in two files a build keeps is its reading order's
+    business: a watch reads both files itself, and takes over the rest."""
+    corpus = tmp_path / "corpus"
+    write_jsonl(corpus / "copy.jsonl", [story("cocoa", "Cocoa again", "Cocoa held firm.")])
+    write_jsonl(corpus / "more.jsonl", [story("gull", "Gulls nest", "Gulls nest on roofs.")])
+    build_index(None, settings)
+    kept = found(client, "cocoa")
+    poll = Watcher(settings, [str(corpus)]).poll()
+    assert (poll["from_build"], poll["sources"][0]["changed"]) == (1, 2)
+    assert (poll["added"], poll["replaced"], poll["deleted"]) == (0, 0, 0)
+    assert found(client, "cocoa") == kept == ["cocoa"]
+
+
+def test_a_big_file_the_build_read_in_parts_is_taken_over_whole(
+    tmp_path: Path, settings, client
+) -> None:
+    """An export cut into parts for the build's workers is one file to the watch: its
+    parts' ids, in order, make its entry; a line removed later deletes its story."""
+    corpus = tmp_path / "corpus"
+    records = [story(f"wire-{n}", f"Harbour report {n}", f"Ships {n} left.") for n in range(60)]
+    export = write_jsonl(corpus / "stories.jsonl", records)
+    built = build_generation(
+        [corpus], settings.replace(build_procs=2), list_files=lambda: [export], piece_bytes=1000
+    )
+    assert built.meta["work_units"] > 2
+    poll = Watcher(settings, [str(corpus)]).poll()
+    assert (poll["from_build"], poll["sources"][0]["changed"]) == (1, 0)
+    assert read_watch_state(settings.index_dir)["files"][str(export)]["ids"] == [
+        record["id"] for record in records
+    ]
+    write_jsonl(export, records[:30] + records[31:])
+    poll = Watcher(settings, [str(corpus)]).poll()
+    assert (poll["deleted"], poll["unchanged"]) == (1, 59)
+    assert sorted(found(client, "harbour")) == sorted(r["id"] for r in records if r != records[30])
 
 
 def test_watch_needs_an_index_and_real_paths(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -25,6 +25,7 @@ from whoosh.index import TOC
 from searchsvc.analysis import analysis_config
 from searchsvc.articles.model import IngestReport
 from searchsvc.config import Settings
+from searchsvc.index.builtfiles import write_built_files
 from searchsvc.index.errors import BuildFailed, BuildInProgress
 from searchsvc.index.generations import (
     GenerationLock,
@@ -258,9 +259,9 @@ def _build(
         units = work_units(files, piece_bytes, roots=sources)
     else:  # a reader of one's own reads whole files, by their paths alone
         units = work_units(files, None)
-    config = WorkerConfig.writing_to(
-        gen_dir, settings, **({"read_file": read_file, "preload": None} if read_file else {})
-    )
+    # A reader of one's own names no files, so a watch could not tell its ids apart.
+    options = {"read_file": read_file, "preload": None} if read_file else {"note_files": True}
+    config = WorkerConfig.writing_to(gen_dir, settings, **options)
     procs = workers_for(units, settings.build_procs)
     tracker = ProgressTracker(units, status, show_progress, on_progress)
     try:
@@ -346,6 +347,11 @@ def _build(
     fsync_dir(gen_dir.parent)
     status.update(phase="switching")
     switch_current(index_dir, name)
+    if config.note_files:
+        # Bookkeeping of a generation that serves already: a watch reads what it lacks.
+        with contextlib.suppress(OSError):
+            reads = [read for outcome in outcomes for read in outcome.files]
+            write_built_files(index_dir, name, units, reads, ids_repeated=duplicates > 0)
     return BuildResult(
         generation=name,
         path=gen_dir,

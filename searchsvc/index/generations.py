@@ -5,6 +5,7 @@ Layout of ``index_dir``::
     CURRENT                    name of the serving generation (replaced atomically)
     build.lock                 held (flock, exclusive) by the running full build
     build-status.json          progress of the running or last build
+    build-files.jsonl          the files the last build read, for a watch to take over
     generations/<name>/        one complete Whoosh index plus meta.json
     generations/<name>.lock    readers hold it shared while a searcher is open
 

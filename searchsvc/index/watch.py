@@ -4,7 +4,9 @@ Each poll fetches every feed (conditionally, with the ETag and Last-Modified of 
 last answer), lists every watched folder, and compares both with the saved state
 (:mod:`searchsvc.index.watchstate`): new and changed entries and files are added or
 replaced through the incremental path, the articles of removed files are deleted, and an
-article several watched files hold is the one a full build would keep. The
+article several watched files hold is the one a full build would keep. A file new to
+the watch that the serving generation's build read as it is now is taken over from the
+build's record, unread (:mod:`searchsvc.index.builtfiles`). The
 state is saved only after the index commit, so a watch stopped at any point redoes at
 most one poll, and since articles are replaced by id that adds nothing twice. A
 running server sees each commit at its next query.
@@ -50,6 +52,7 @@ from searchsvc.articles.model import Article, IngestReport
 from searchsvc.articles.sources import listed_with_status, read_file, source_format
 from searchsvc.config import Settings
 from searchsvc.engines import delete_articles, update_articles
+from searchsvc.index.builtfiles import BuiltFiles, file_signature
 from searchsvc.index.errors import SearchIndexError
 from searchsvc.index.status import now_iso
 from searchsvc.index.watchstate import (
@@ -85,6 +88,9 @@ class Changes:
     #: :meth:`Watcher._settle_file_ids`.
     file_ids: set[str] = field(default_factory=set)
     spools: dict[Path, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: Watched files new to the state that the serving generation's build read as they
+    #: are: their entries, taken over unread (see :mod:`searchsvc.index.builtfiles`).
+    from_build: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
     report: IngestReport = field(default_factory=IngestReport)
 
@@ -108,6 +114,8 @@ class Watcher:
         #: from (see :func:`~searchsvc.articles.files.name_in_sources`).
         self.folders: list[Path] = list(settings.corpus)
         self._names = SourceNames(self.folders)
+        #: The build's record of the files it read, looked at once a poll, if needed.
+        self._built: BuiltFiles | None = None
 
     def poll(self) -> dict[str, Any]:
         """One round over every source; returns the record shown as ``last_poll``.
@@ -127,14 +135,17 @@ class Watcher:
         state["paths"] = sorted(set(state["paths"]) | set(self.paths))
         self.folders = [*self.settings.corpus, *map(Path, state["paths"])]
         self._names = SourceNames(self.folders)
+        self._built = None
         changes = Changes()
         for url, fetched in self._fetch_feeds(state).items():
             self._read_feed(url, fetched, state, changes)
         for path in self.paths:
             self._poll_path(path, state, changes)
-        self._settle_file_ids(saved["files"], state["files"], changes)
+        served = {**saved["files"], **changes.from_build}
+        self._settle_file_ids(served, state["files"], changes)
         poll = {
             "started_at": started,
+            "from_build": len(changes.from_build),
             "sources": changes.sources,
             "skipped": dict(changes.report.skipped),
             "repaired": dict(changes.report.repaired),
@@ -245,8 +256,15 @@ class Watcher:
             error = "cannot be read; its articles are kept until it can"
             changes.sources.append({"source": root, "state": "error", "error": error})
             return
-        now = {path: _signature(status) for path, status in listed.items()}
-        changed = [n for n, sig in now.items() if before.get(n, {}).get("signature") != sig]
+        now = {path: file_signature(status) for path, status in listed.items()}
+        from_build = self._from_build(now, before)
+        files.update(from_build)
+        changes.from_build.update(from_build)
+        changed = [
+            n
+            for n, sig in now.items()
+            if before.get(n, {}).get("signature") != sig and n not in from_build
+        ]
         for name in changed:
             report = IngestReport()
             held = before.get(name, {})
@@ -275,8 +293,34 @@ class Watcher:
             changes.file_ids.update(files.pop(name)["ids"])
         removed = len(before.keys() - now.keys())
         changes.sources.append(
-            {"source": root, "state": "read", "changed": len(changed), "removed": removed}
+            {
+                "source": root,
+                "state": "read",
+                "changed": len(changed),
+                "removed": removed,
+                "from_build": len(from_build),
+            }
         )
+
+    def _from_build(
+        self, now: dict[str, list[int] | None], before: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """Entries for the files listed ``now`` that the state lacks and the serving
+        generation's build read as they are now: a watch started on the folders a build
+        read takes them over rather than reading every file again."""
+        unknown = [name for name in now if name not in before]
+        if not unknown or self.settings.engine != "whoosh":
+            return {}
+        if self._built is None:
+            self._built = BuiltFiles.of_serving(self.index_dir)
+        if not self._built:
+            return {}
+        taken = {}
+        for name in unknown:
+            entry = self._built.entry(name, now[name], self._names.name(Path(name)))
+            if entry is not None:
+                taken[name] = entry
+        return taken
 
     def _settle_file_ids(
         self, before: dict[str, dict[str, Any]], files: dict[str, dict[str, Any]], changes: Changes
@@ -404,12 +448,6 @@ def reading_position(name: str) -> tuple[str, ...]:
 
 def _within(name: str, root: str) -> bool:
     return name == root or name.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _signature(status: os.stat_result | None) -> list[int] | None:
-    if status is None:
-        return None
-    return [status.st_ino, status.st_size, status.st_mtime_ns]
 
 
 def _add_totals(saved: dict[str, Any], poll: dict[str, Any]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from whoosh.filedb.filestore import FileStorage
 from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
+from searchsvc.index.builtfiles import FileRead, UnitNote
 from searchsvc.index.held import HeldRead, UnchangedArticles
 from searchsvc.index.schema import documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
@@ -71,6 +72,9 @@ class WorkerConfig:
     #: For an update, the serving generation: an article read that it holds as it is
     #: is left out (see :mod:`searchsvc.index.held`). None: nothing is left out.
     held_in: str | None = None
+    #: Note what each unit of work read, for a watch to take over
+    #: (:mod:`searchsvc.index.builtfiles`): a full build's workers do.
+    note_files: bool = False
 
     @classmethod
     def writing_to(cls, gen_dir: Path, settings: Settings, **options: Any) -> WorkerConfig:
@@ -163,6 +167,8 @@ class WorkerOutcome(NamedTuple):
     units: list[tuple[int, int]]
     #: The articles left out as :attr:`WorkerConfig.held_in` holds them, where read.
     held: list[HeldRead]
+    #: What each unit read, where :attr:`WorkerConfig.note_files` asks for it.
+    files: list[FileRead]
 
 
 def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) -> WorkerOutcome:
@@ -190,12 +196,16 @@ def _write_units(
     report = IngestReport()
     segments: list = []
     units: list[tuple[int, int]] = []
+    files: list[FileRead] = []
     writer: BulkSegmentWriter | None = None
     count = unreported = 0
     try:
         while (unit := _next_job(jobs, config)) is not None:
             before = count
+            note = UnitNote(unit, report) if config.note_files else None
             articles = _read_unit(read_file, unit, report, config.max_file_bytes)
+            if note is not None:
+                articles = note.passing(articles)
             if held is not None:
                 articles = held.left_out(articles, unit.order)
             for document in documents_for(articles, plain, schema):
@@ -213,6 +223,8 @@ def _write_units(
                     writer = None
                     gc.collect()  # see cyclic_collector_off
             units.append((unit.order, count - before))
+            if note is not None:
+                files.append(note.read(report))
             results.put((FILE_DONE, number, (unreported, unit.key)))
             unreported = 0
         if writer is not None:
@@ -221,7 +233,8 @@ def _write_units(
         if writer is not None and not writer.is_closed:
             _close_files(writer)
         raise
-    return WorkerOutcome(segments, report.to_dict(), count, units, held.left if held else [])
+    left = held.left if held else []
+    return WorkerOutcome(segments, report.to_dict(), count, units, left, files)
 
 
 def _next_job(jobs: Any, config: WorkerConfig) -> WorkUnit | None:

@@ -491,6 +491,8 @@ def _schemas() -> dict[str, Schema]:
                     "type": ["object", "null"],
                     "description": "started_at, finished_at, added, replaced, deleted, "
                     "unchanged (articles read again that the index held as they are), "
+                    "from_build (watched files new to the watch that the serving "
+                    "generation's build read as they are now, taken over unread), "
                     "skipped and repaired (by reason), error (why its changes were not "
                     "applied) and each source's state",
                 },
