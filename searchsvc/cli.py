@@ -335,8 +335,9 @@ def _format_poll(poll: dict) -> str:
         f"{poll.get('added', 0)} added, {poll.get('replaced', 0)} replaced, "
         f"{poll.get('deleted', 0)} deleted{_unchanged_note(poll.get('unchanged', 0))}"
     )
-    if poll.get("from_build"):
-        counts += f", {poll['from_build']} files already indexed by the build"
+    taken = poll.get("from_build", 0)
+    if taken:
+        counts += f", {taken} file{'' if taken == 1 else 's'} already indexed by the build"
 
     failed = [f"{s['source']} ({s['error']})" for s in poll["sources"] if s["state"] == "error"]
     line = f"{poll['finished_at']} poll: {counts}"

@@ -795,6 +795,17 @@ def test_a_watch_reads_the_files_whose_ids_the_build_read_twice(
     assert found(client, "cocoa") == kept == ["cocoa"]
 
 
+def test_a_file_the_build_skipped_is_read_by_the_watch(tmp_path: Path, settings, client) -> None:
+    """A file the build left out (here too big for its cap) is the watch's to read: the
+    watch's settings may take it."""
+    corpus = tmp_path / "corpus"
+    (corpus / "long.txt").write_text("Gannets dive\n\n" + "Gannets dive for fish. " * 60)
+    build_index(None, settings.replace(max_file_bytes=1000))
+    poll = Watcher(settings, [str(corpus)]).poll()
+    assert (poll["from_build"], poll["sources"][0]["changed"], poll["added"]) == (1, 1, 1)
+    assert found(client, "gannets") == ["long"]
+
+
 def test_a_big_file_the_build_read_in_parts_is_taken_over_whole(
     tmp_path: Path, settings, client
 ) -> None:

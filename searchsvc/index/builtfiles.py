@@ -15,8 +15,9 @@ over, unread, only when all of these hold, and reads the file as before otherwis
 - the generation still serves, and no update has changed it since the build;
 - the file's signature and its name in the collection (which its articles' ids may come
   from) are those the build saw, and the ids are made as the watch makes them;
-- every part of it was read without a read failing, and none of its ids was read
-  anywhere else in the build (which copy a build keeps is its reading order's business).
+- every part of it was read with nothing skipped (a skip may depend on settings, such as
+  the size cap, that the watch's may not share), and none of its ids was read anywhere
+  else in the build (which copy a build keeps is its reading order's business).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from searchsvc.articles.files import SKIP_UNREADABLE, WorkUnit
+from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.index.generations import atomic_write_text, generation_path, read_current, read_meta
 from searchsvc.index.watchstate import FILE_IDS
@@ -54,7 +55,8 @@ class FileRead(NamedTuple):
     path: str
     #: Where the part began; 0 for a whole file.
     start: int
-    #: The file's signature before reading; None when it could not be looked at or read.
+    #: The file's signature before reading; None when it could not be looked at, or
+    #: when something of it was skipped.
     signature: Signature | None
     #: The file's name in the collection (:attr:`WorkUnit.name`).
     name: str | None
@@ -72,7 +74,7 @@ class UnitNote:
             self._signature = file_signature(os.stat(unit.path))
         except OSError:
             self._signature = None
-        self._failed_before = report.skipped[SKIP_UNREADABLE]
+        self._skipped_before = report.skipped.total()
         self._ids: dict[str, None] = {}
 
     def passing(self, articles: Iterable[Article]) -> Iterator[Article]:
@@ -81,12 +83,12 @@ class UnitNote:
             yield article
 
     def read(self, report: IngestReport) -> FileRead:
-        failed = report.skipped[SKIP_UNREADABLE] != self._failed_before
+        skipped = report.skipped.total() != self._skipped_before
         unit = self._unit
         return FileRead(
             path=os.path.abspath(unit.path),
             start=0 if unit.part is None else unit.part.start,
-            signature=None if failed else self._signature,
+            signature=None if skipped else self._signature,
             name=unit.name,
             ids=list(self._ids),
         )
