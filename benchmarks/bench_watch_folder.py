@@ -15,6 +15,11 @@ builds its archive and then watches the same folder does; the table then shows t
 build's time and CPU (its workers' included) beside the first poll's::
 
     python benchmarks/bench_watch_folder.py --files 100000 --built --baseline /tmp/base
+
+``--folder PATH`` watches a folder of one's own instead (a CMS's JSON Lines exports, say),
+left as it is::
+
+    python benchmarks/bench_watch_folder.py --folder EXPORTS --built --baseline /tmp/base
 """
 
 from __future__ import annotations
@@ -101,6 +106,7 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=3, help="idle polls after the first")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--built", action="store_true", help="build the index from the archive")
+    parser.add_argument("--folder", type=Path, help="watch this folder instead of writing one")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--archive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -110,12 +116,16 @@ def main() -> None:
     trees = {"this code": REPO, **({"baseline": args.baseline} if args.baseline else {})}
     runs: dict[str, list[list[dict]]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
-        archive = Path(tmp) / "archive"
-        write_archive(archive, args.files)
+        archive = args.folder.resolve() if args.folder else Path(tmp) / "archive"
+        if not args.folder:
+            write_archive(archive, args.files)
         for _ in range(args.rounds):
             for name, tree in trees.items():
                 runs[name].append(measure(tree, archive, args.polls, args.built))
-    print(f"\n{args.files:,} wire stories in {-(-args.files // PER_FOLDER)} folders, ", end="")
+    if args.folder:
+        print(f"\n{args.folder}, ", end="")
+    else:
+        print(f"\n{args.files:,} wire stories in {-(-args.files // PER_FOLDER)} folders, ", end="")
     print(f"{os.cpu_count()} CPUs, {args.rounds} round(s) of {args.polls} idle polls (median)")
     header = (
         f"{'code':10} {'build s':>8} {'build CPU s':>11} {'first poll CPU s':>16} "
