@@ -758,22 +758,25 @@ def test_a_watch_started_on_the_folder_a_build_read_takes_over_what_it_read(
     assert found(client, "rain") == ["cocoa"] and found(client, "gulls") == []
 
 
-@pytest.mark.parametrize("since_the_build", ["an update", "a changed file"])
+@pytest.mark.parametrize("since_the_build", ["an update", "a changed file", "a damaged record"])
 def test_a_watch_reads_what_changed_since_the_build(
     tmp_path: Path, settings, client, since_the_build: str
 ) -> None:
     """What the build read is taken over only as it was: after an update of the index
     (whose articles the build's record does not know), every file is read; a file changed
-    since the build is read, the others are taken over."""
+    since the build is read, the others are taken over; a record cut short is none."""
     corpus = tmp_path / "corpus"
     write_jsonl(corpus / "more.jsonl", [story("gull", "Gulls nest", "Gulls nest on roofs.")])
     build_index(None, settings)
     if since_the_build == "an update":
         update_articles(settings, [Article(id="tern", title="Terns", body="Terns dive.")])
-    else:
+    elif since_the_build == "a changed file":
         os.utime(corpus / "more.jsonl", ns=(0, 0))
+    else:
+        record = Path(settings.index_dir) / "build-files.jsonl"
+        record.write_text(record.read_text(encoding="utf-8")[:-20], encoding="utf-8")
     poll = Watcher(settings, [str(corpus)]).poll()
-    read = 2 if since_the_build == "an update" else 1
+    read = 1 if since_the_build == "a changed file" else 2
     assert (poll["from_build"], poll["sources"][0]["changed"]) == (2 - read, read)
     assert (poll["added"], poll["replaced"], poll["unchanged"]) == (0, 0, 1 + 4 * (read - 1))
     assert found(client, "gulls") == ["gull"]
