@@ -17,7 +17,8 @@ from conftest import ServeProcess, child_environment
 from test_web_support import shared_fixture_index, write_corpus
 
 from searchsvc.cli import main
-from searchsvc.web.server import describe_serving
+from searchsvc.config import Settings
+from searchsvc.web.server import describe_serving, ensure_index
 
 TOKEN = "serve-test-token"
 # A safety net for a hung build, not a measurement.
@@ -147,6 +148,20 @@ def test_describing_the_index_before_the_fork_leaves_no_thread_running(tmp_path_
     before = set(threading.enumerate())
     assert describe_serving(settings).endswith(")")  # "N articles (generation ...)"
     assert set(threading.enumerate()) - before == set()
+
+
+def test_the_banner_tells_what_ensuring_the_index_learned_as_an_engine_would(
+    tmp_path, tmp_path_factory, capsys
+):
+    """``serve`` describes the index it opened, or built, to make sure of it, rather than
+    opening it once more to ask (0.35 s at a million articles)."""
+    built = shared_fixture_index(tmp_path_factory)
+    assert describe_serving(built, ensure_index(built)) == describe_serving(built)
+    fresh = Settings(index_dir=tmp_path / "index", corpus=(write_corpus(tmp_path / "corpus"),))
+    serving = ensure_index(fresh)
+    assert "building one from" in capsys.readouterr().err
+    assert describe_serving(fresh, serving) == describe_serving(fresh)
+    assert serving["generation"] in describe_serving(fresh)
 
 
 def test_serve_help_names_its_options(capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from searchsvc.articles.languages import language_label
 from searchsvc.config import Settings
@@ -41,14 +42,14 @@ def serve(
     ``workers`` (default ``settings.workers``) processes share one listening socket, so
     searches use every core; each has ``settings.threads`` threads.
     """
-    ensure_index(settings)
+    serving = ensure_index(settings)
     count = settings.workers if workers is None else workers
     try:
         sock = bind_listening_socket(host, port)
     except OSError as error:
         raise _cannot_listen(host, port, error) from None
     try:
-        info = describe_serving(settings)
+        info = describe_serving(settings, serving)
         load_shared_tables()
         _say(
             f"serving {info} on http://{_url_host(host)}:{sock.getsockname()[1]}/ "
@@ -60,17 +61,20 @@ def serve(
         sock.close()
 
 
-def ensure_index(settings: Settings) -> None:
+def ensure_index(settings: Settings) -> dict[str, Any] | None:
     """Build the index from ``settings.corpus`` when there is none this code can read
-    (on a cluster, when the alias has no generation; see ``ensure_cluster_generation``)."""
+    (on a cluster, when the alias has no generation; see ``ensure_cluster_generation``).
+
+    What is served then, as :func:`serving_generation` gives it, where this learned it
+    on the way (the embedded index's, opened and checked here); None otherwise."""
     if settings.engine == "opensearch":
         from searchsvc.engines import ensure_cluster_generation
 
         ensure_cluster_generation(settings, _say)
-        return
+        return None
     try:
-        open_index(settings.index_dir).close()
-        return
+        with open_index(settings.index_dir) as opened:
+            return _described(opened.generation, opened.meta.get("article_count"))
     except IndexNotFound:
         reason = f"no index in {settings.index_dir}"
     except (IndexOutdated, IndexCorrupt) as problem:
@@ -82,8 +86,17 @@ def ensure_index(settings: Settings) -> None:
     except BuildInProgress:
         _say("another process is building the index; waiting for it")
         _wait_for_other_build(settings)
-        return
+        return None
     _say(f"indexed {result.article_count} articles in {result.seconds:.1f} s")
+    return _described(result.generation, result.article_count)
+
+
+def _described(generation: str, article_count: int | None) -> dict[str, Any] | None:
+    """:func:`serving_generation`'s answer, from what opening or building told; None
+    where the count is unknown."""
+    if article_count is None:
+        return None
+    return {"generation": generation, "article_count": article_count}
 
 
 def load_shared_tables() -> None:
@@ -93,8 +106,11 @@ def load_shared_tables() -> None:
     language_label("en")
 
 
-def describe_serving(settings: Settings) -> str:
-    """What is served, in words, for the banner, worked out before the workers are forked.
+def describe_serving(settings: Settings, serving: dict[str, Any] | None = None) -> str:
+    """What is served, in words, for the banner, worked out before the workers are forked:
+    ``serving`` (as :func:`serving_generation` gives it) where :func:`ensure_index` has
+    learned it already, since opening an engine again to ask costs 0.35 s at a million
+    articles.
 
     Nothing may run beside this thread once it returns: a thread running at the fork
     leaves the locks it holds held for good in every worker. So the app is created and
@@ -103,8 +119,9 @@ def describe_serving(settings: Settings) -> str:
     background, and asks its latest searches again).
     """
     close_app(create_app(settings))
-    with open_engine(settings) as engine:
-        serving = serving_generation(engine)
+    if serving is None:
+        with open_engine(settings) as engine:
+            serving = serving_generation(engine)
     if serving is None:
         return "no index yet"
     return f"{serving['article_count']} articles (generation {serving['generation']})"
