@@ -338,7 +338,6 @@ def _format_poll(poll: dict) -> str:
     taken = poll.get("from_build", 0)
     if taken:
         counts += f", {taken} file{'' if taken == 1 else 's'} already indexed by the build"
-
     failed = [f"{s['source']} ({s['error']})" for s in poll["sources"] if s["state"] == "error"]
     line = f"{poll['finished_at']} poll: {counts}"
     if poll["error"]:
