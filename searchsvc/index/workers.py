@@ -28,7 +28,7 @@ from whoosh.filedb.filestore import FileStorage
 from searchsvc.articles.files import WorkUnit
 from searchsvc.articles.model import Article, IngestReport
 from searchsvc.config import Settings
-from searchsvc.index.builtfiles import FileRead, UnitNote
+from searchsvc.index.builtfiles import UnitNote
 from searchsvc.index.held import HeldRead, UnchangedArticles
 from searchsvc.index.schema import documents_for
 from searchsvc.index.segments import BLOCK_COMPRESSION, BulkSegmentWriter
@@ -167,8 +167,9 @@ class WorkerOutcome(NamedTuple):
     units: list[tuple[int, int]]
     #: The articles left out as :attr:`WorkerConfig.held_in` holds them, where read.
     held: list[HeldRead]
-    #: What each unit read, where :attr:`WorkerConfig.note_files` asks for it.
-    files: list[FileRead]
+    #: What each unit read (:meth:`~searchsvc.index.builtfiles.FileRead.to_json`), where
+    #: :attr:`WorkerConfig.note_files` asks for it.
+    files: list[str]
 
 
 def _write_segments(number: int, config: WorkerConfig, jobs: Any, results: Any) -> WorkerOutcome:
@@ -196,7 +197,7 @@ def _write_units(
     report = IngestReport()
     segments: list = []
     units: list[tuple[int, int]] = []
-    files: list[FileRead] = []
+    files: list[str] = []
     writer: BulkSegmentWriter | None = None
     count = unreported = 0
     try:
