@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import statistics
@@ -40,6 +39,7 @@ import time
 from pathlib import Path
 
 from measuring import DEFAULT_REUTERS
+from query_set import QUERY_SET, load_query_set
 
 from searchsvc.articles.model import Article
 from searchsvc.config import Settings
@@ -48,7 +48,6 @@ from searchsvc.index.updates import update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.serving import FOLLOW_SECONDS
 
-QUERY_SET = Path(__file__).resolve().parent / "query_set.json"
 #: Kinds of the query set whose searches people repeat and type anew alike.
 KINDS = ("word", "words", "pair", "phrase", "place", "question")
 #: Searches both engines answer before the first change (as a server's latest ones).
@@ -69,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.index:
         args.rebuilds = 0
-    queries = [q["query"] for q in json.loads(QUERY_SET.read_text()) if q["kind"] in KINDS]
+    queries = [query.query for query in load_query_set() if query.kind in KINDS]
     rounds = args.commits + args.rebuilds
     if len(queries) < ASKED_BEFORE + rounds:
         raise SystemExit(f"{QUERY_SET} has too few queries for {rounds} rounds")
