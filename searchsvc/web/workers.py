@@ -152,16 +152,22 @@ def _open_worker_index(worker: Worker) -> None:
     """Open the index as the worker starts, in the background: its first request then
     finds it open instead of opening it (0.2 s of checks and the columns at a million
     articles)."""
-    app = getattr(worker, "wsgi", None)
-    if isinstance(app, Flask):
+    app = _worker_app(worker)
+    if app is not None:
         get_state(app).engine.open_in_background()
 
 
 def _close_worker_app(arbiter: Arbiter, worker: Worker) -> None:
     """Close the worker's searchers and files as it exits."""
-    app = getattr(worker, "wsgi", None)
-    if isinstance(app, Flask):
+    app = _worker_app(worker)
+    if app is not None:
         close_app(app)
+
+
+def _worker_app(worker: Worker) -> Flask | None:
+    """The worker's app, once it has loaded one."""
+    app = getattr(worker, "wsgi", None)
+    return app if isinstance(app, Flask) else None
 
 
 def _exit_worker(code: object) -> None:
