@@ -7,6 +7,12 @@ term seen for the first time), then a second pass (warm caches). Prints p50/p99 
 and this tree's ratio to the baseline:
 
     python benchmarks/bench_first_pass.py --index DIR [--baseline main] [--limit N]
+        [--rounds N] [--by-kind]
+
+``--rounds`` runs each tree that many times, the trees taking turns (a shared machine's
+speed drifts within minutes), and reports medians over the rounds. ``--by-kind`` adds the
+first pass kind by kind: p50 and p99 of wall time and of the searching thread's CPU time,
+which the other processes of a shared machine disturb less.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from bench_open import extract_tree
-from measuring import REPO
+from bench_tables import table
+from measuring import REPO, percentile
 
 PASSES = """
 import json, sys, time
@@ -47,6 +55,26 @@ print(json.dumps(passes))
 """
 
 
+#: The first pass query by query: [kind, wall seconds, CPU seconds of the thread].
+KIND_PASS = """
+import json, sys, time
+sys.path.insert(0, {benchmarks!r})
+from pathlib import Path
+from query_set import QUERY_SET, load_query_set
+from searchsvc.config import Settings
+from searchsvc.engines import open_engine
+queries = load_query_set(QUERY_SET)[: {limit}]
+engine = open_engine(Settings(index_dir=Path({index!r})), prepare_lexicon=True)
+engine.generation
+timed = []
+for query in queries:
+    start, cpu = time.perf_counter(), time.thread_time()
+    engine.search(query.to_request(with_filters=False))
+    timed.append([query.kind, time.perf_counter() - start, time.thread_time() - cpu])
+print(json.dumps(timed))
+"""
+
+
 def passes(tree: Path, index: Path, limit: int) -> list[list[float]]:
     """[[p50, p99] of the first pass, [p50, p99] of the warm one], in seconds."""
     code = PASSES.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=limit)
@@ -66,23 +94,74 @@ def run_in_tree(tree: Path, code: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def kind_pass(tree: Path, index: Path, limit: int) -> list[tuple[str, float, float]]:
+    """The first pass of the code in ``tree``: (kind, wall s, CPU s) for each query."""
+    code = KIND_PASS.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=limit)
+    return [tuple(row) for row in run_in_tree(tree, code)]
+
+
+def kind_table(rounds: dict[str, list[list[tuple[str, float, float]]]], baseline: str) -> str:
+    """First-pass p50/p99 (wall, CPU) per kind, medians over the rounds, and the ratios."""
+    kinds = sorted({kind for runs in rounds.values() for run in runs for kind, _, _ in run})
+    rows = []
+    for kind in [*kinds, "all"]:
+        cells: dict[str, list[float]] = {}
+        for name, runs in rounds.items():
+            stats = []
+            for column in (1, 2):
+                for share in (0.5, 0.99):
+                    stats.append(
+                        statistics.median(
+                            percentile(
+                                [row[column] for row in run if kind in ("all", row[0])], share
+                            )
+                            for run in runs
+                        )
+                    )
+            cells[name] = stats
+        base, this = cells[baseline], cells["this tree"]
+        rows.append(
+            [kind, *(1000 * value for value in base), *(1000 * value for value in this)]
+            + [f"{t / b:.2f}x" for t, b in zip(this, base, strict=True)]
+        )
+    measures = ["p50 ms", "p99 ms", "CPU p50 ms", "CPU p99 ms"]
+    headers = ["kind", *(f"base {m}" for m in measures), *(f"this {m}" for m in measures)]
+    return table(headers + [f"ratio {m.removesuffix(' ms')}" for m in measures], rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--baseline", default="main")
     parser.add_argument("--limit", type=int, default=10_000, help="first N queries of the set")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each tree, alternating")
+    parser.add_argument("--by-kind", action="store_true", help="the first pass kind by kind")
     args = parser.parse_args(argv)
+    results: dict[str, list[list[list[float]]]] = {args.baseline: [], "this tree": []}
+    by_kind: dict[str, list[list[tuple[str, float, float]]]] = {args.baseline: [], "this tree": []}
     with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
         trees = {args.baseline: extract_tree(args.baseline, Path(scratch)), "this tree": REPO}
-        results = {name: passes(tree, args.index, args.limit) for name, tree in trees.items()}
+        for number in range(args.rounds):
+            order = list(trees.items()) if number % 2 == 0 else list(trees.items())[::-1]
+            for name, tree in order:
+                results[name].append(passes(tree, args.index, args.limit))
+                if args.by_kind:
+                    by_kind[name].append(kind_pass(tree, args.index, args.limit))
+    medians = {
+        name: [[statistics.median(run[p][q] for run in runs) for q in (0, 1)] for p in (0, 1)]
+        for name, runs in results.items()
+    }
     print("| code | first p50 ms | first p99 ms | warm p50 ms | warm p99 ms |")
     print("|---|---|---|---|---|")
-    for name, ((first50, first99), (warm50, warm99)) in results.items():
+    for name, ((first50, first99), (warm50, warm99)) in medians.items():
         cells = [first50, first99, warm50, warm99]
         print(f"| {name} | " + " | ".join(f"{1000 * cell:.1f}" for cell in cells) + " |")
-    base, this = results[args.baseline], results["this tree"]
+    base, this = medians[args.baseline], medians["this tree"]
     ratios = [this[p][q] / base[p][q] for p in (0, 1) for q in (0, 1)]
     print("| ratio | " + " | ".join(f"{ratio:.2f}x" for ratio in ratios) + " |")
+    if args.by_kind:
+        print(f"\nFirst pass by kind (medians over {args.rounds} round(s) of each tree):\n")
+        print(kind_table(by_kind, args.baseline))
     return 0
 
 

@@ -192,3 +192,46 @@ def test_candidate_pattern_finds_what_the_listed_letters_find(letters: set[str],
     pattern = candidate_pattern(frozenset(ord(char) for char in letters if char.isascii()))
     expected = [m.start() for m in listed_letters_pattern(letters).finditer(text)]
     assert [m.start() for m in pattern.finditer(text)] == expected
+
+
+ASCII_PIECES = st.sampled_from(
+    [
+        *"abcxyzABCXYZ019 .,'-_\n\t",
+        "oil",
+        "Oil",
+        "oils",
+        "turmoil",
+        "price",
+        "prices",
+        "U.S.",
+        "U.S.A",
+        "1,275.5",
+        "bank's",
+        "O'Neill",
+        "pri",
+        "massacres",
+        "said",
+        "the",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(ASCII_PIECES, max_size=60).map("".join),
+    stems=st.sets(st.sampled_from(["oil", "price", "massacr", "u.s", "1,275.5", "x", "o'neil"])),
+    words=st.sets(st.sampled_from(["bank's", "said", "a", "z"]), max_size=2),
+    prefixes=st.sets(st.sampled_from(["pri", "tur", "1"]), max_size=1),
+    phrases=st.sets(st.sampled_from([("oil", "prices"), ("bank's", "oil"), ("u.s", "oil")])),
+)
+def test_ascii_text_marks_what_reading_each_candidate_marks(
+    text: str, stems: set[str], words: set[str], prefixes: set[str], phrases: set[tuple]
+) -> None:
+    """The ASCII path lists tokens in one pass and finds the marking ones by searching the
+    text; it must mark exactly what reading the candidates one by one marks."""
+    marker = highlighter(stems=stems, words=words, prefixes=prefixes, phrases=phrases)
+    singles = bool(stems or words or prefixes)
+    grouped = marker._phrases_by_first_word("body")
+    if singles or grouped:
+        scanned = marker._scanned_spans(text, "body", singles, grouped)
+        assert marker._ascii_spans(text, "body", singles, grouped) == scanned

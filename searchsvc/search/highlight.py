@@ -21,12 +21,23 @@ import re
 import string
 from collections.abc import Callable
 
-from searchsvc.analysis import STOPWORDS, analysis_language, normalize_word
+from searchsvc.analysis import (
+    STOPWORDS,
+    TOKEN_PATTERN,
+    analysis_language,
+    normalize_word,
+)
 from searchsvc.search.matching import HighlightTerms
 
 #: Longer bodies are only searched for snippet windows in their first part.
 MAX_SCAN_CHARS = 50_000
 ELLIPSIS = "…"
+#: What follows the first character of an ASCII token (:func:`ascii_token_starts`).
+_AFTER_FIRST = (
+    r"(?:(?<=\d)\d*(?:[.,]\d+)*"
+    r"|(?<=[A-Za-z])(?:(?:\.[A-Za-z])+\.|\w*(?:'\w+)*)"
+    r"|(?<=_)\w*(?:'\w+)*)"
+)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -88,6 +99,7 @@ class Highlighter:
         self.fragments = max(1, snippet_fragments)
         self._hits: dict[str, dict[str, bool]] = {"title": {}, "body": {}}
         self._candidate_patterns: dict[str, re.Pattern[str]] = {}
+        self._token_starts: dict[str, re.Pattern[str] | None] = {}
         self._by_language: dict[str, Highlighter] = {}
 
     def in_language(self, language: str | None) -> Highlighter:
@@ -111,6 +123,7 @@ class Highlighter:
                 )
                 if not forms.strips_prefixes:
                     found._candidate_patterns = self._candidate_patterns
+                    found._token_starts = self._token_starts
             self._by_language[key] = found
         return found
 
@@ -158,14 +171,24 @@ class Highlighter:
     def _spans(self, text: str, target: str) -> list[tuple[int, int]]:
         """Character spans to mark, sorted and not overlapping."""
         terms = self.terms
-        singles = terms.words[target] or terms.stems[target] or terms.prefixes[target]
+        singles = bool(terms.words[target] or terms.stems[target] or terms.prefixes[target])
         phrases = self._phrases_by_first_word(target)
         if not (singles or phrases):
             return []
-        spans = []
-        hits = self._hits[target]
+        if text.isascii() and self.pattern.pattern == TOKEN_PATTERN:
+            return self._ascii_spans(text, target, singles, phrases)
+        return self._scanned_spans(text, target, singles, phrases)
+
+    def _scanned_spans(
+        self,
+        text: str,
+        target: str,
+        singles: bool,
+        phrases: dict[str, list[tuple[str, ...]]],
+    ) -> list[tuple[int, int]]:
+        """:meth:`_spans` of any text: each candidate (:meth:`_candidates`) read in turn."""
+        spans: list[tuple[int, int]] = []
         token_at = self.pattern.match
-        forms = self.forms
         covered = 0  # the end of the last token read: a candidate before it is mid-word
         for candidate in self._candidates(target).finditer(text):
             start = candidate.start()
@@ -175,19 +198,74 @@ class Highlighter:
             if match is None:
                 continue
             covered = match.end()
-            raw = match.group()
-            if singles:
-                found = hits.get(raw)
-                if found is None:
-                    found = self._matches(raw, target)
-                if found:
-                    spans.append((start, covered))
-            if phrases:
-                for phrase in phrases.get(forms(raw)[0], ()):
-                    end = self._phrase_end(text, covered, phrase)
-                    if end is not None:
-                        spans.append((start, end))
+            self._mark(text, match.group(), start, covered, target, singles, phrases, spans)
         return _merge(spans) if phrases else spans
+
+    def _ascii_spans(
+        self,
+        text: str,
+        target: str,
+        singles: bool,
+        phrases: dict[str, list[tuple[str, ...]]],
+    ) -> list[tuple[int, int]]:
+        """:meth:`_scanned_spans` of an ASCII text, with no Python step per token.
+
+        The candidates' tokens (the candidate pattern and the token pattern in one
+        expression, :func:`ascii_token_starts`) are listed by one C-level pass, and each
+        distinct one is looked at once. A long question's words start with most letters,
+        so nearly every token is a candidate, and a Python step for each was most of the
+        time a snippet took. Where a token that marks stands is then found by searching
+        the text for it: a place where the expression matches that token is one of the
+        tokens listed, since in ASCII a token's inside always follows a word character,
+        or a word character and inner punctuation, which the expression's look-behinds
+        refuse.
+        """
+        if target not in self._token_starts:
+            self._token_starts[target] = ascii_token_starts(self._letters(target))
+        starts = self._token_starts[target]
+        if starts is None:
+            return []
+        forms = self.forms
+        marking = [
+            raw
+            for raw in set(starts.findall(text))
+            if (singles and self._matches(raw, target)) or (phrases and forms(raw)[0] in phrases)
+        ]
+        spans: list[tuple[int, int]] = []
+        token_at = starts.match
+        for raw in marking:
+            start = text.find(raw)
+            while start >= 0:
+                match = token_at(text, start)
+                if match is not None and match.end() - start == len(raw):
+                    self._mark(text, raw, start, match.end(), target, singles, phrases, spans)
+                start = text.find(raw, start + 1)
+        return _merge(spans)
+
+    def _mark(
+        self,
+        text: str,
+        raw: str,
+        start: int,
+        end: int,
+        target: str,
+        singles: bool,
+        phrases: dict[str, list[tuple[str, ...]]],
+        spans: list[tuple[int, int]],
+    ) -> None:
+        """Add to ``spans`` what the token ``raw`` at ``start:end`` marks: itself, and
+        each phrase that starts with it and follows in the text."""
+        if singles:
+            found = self._hits[target].get(raw)
+            if found is None:
+                found = self._matches(raw, target)
+            if found:
+                spans.append((start, end))
+        if phrases:
+            for phrase in phrases.get(self.forms(raw)[0], ()):
+                phrase_end = self._phrase_end(text, end, phrase)
+                if phrase_end is not None:
+                    spans.append((start, phrase_end))
 
     def _phrase_end(self, text: str, position: int, phrase: tuple[str, ...]) -> int | None:
         """Where ``phrase`` ends if its first word ended at ``position``, else None.
@@ -225,15 +303,18 @@ class Highlighter:
         """
         found = self._candidate_patterns.get(target)
         if found is None:
-            terms = self.terms
-            words = terms.words[target] | terms.stems[target] | terms.prefixes[target]
-            words |= {phrase[0] for phrase in terms.phrases[target]}
-            letters = {char for word in words if word for case in _cases(word[0]) for char in case}
-            if self.forms.strips_prefixes:
-                letters = set(string.ascii_letters)  # "memperingati" marks for "ingat"
-            found = candidate_pattern(frozenset(ord(char) for char in letters if char.isascii()))
-            self._candidate_patterns[target] = found
+            found = self._candidate_patterns[target] = candidate_pattern(self._letters(target))
         return found
+
+    def _letters(self, target: str) -> frozenset[int]:
+        """The ASCII code points a word that marks in ``target`` may start with."""
+        terms = self.terms
+        words = terms.words[target] | terms.stems[target] | terms.prefixes[target]
+        words |= {phrase[0] for phrase in terms.phrases[target]}
+        letters = {char for word in words if word for case in _cases(word[0]) for char in case}
+        if self.forms.strips_prefixes:
+            letters = set(string.ascii_letters)  # "memperingati" marks for "ingat"
+        return frozenset(ord(char) for char in letters if char.isascii())
 
     def _best_windows(self, body: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Up to ``fragments`` non-overlapping windows with the most distinct matches."""
@@ -281,6 +362,24 @@ def candidate_pattern(ascii_letters: frozenset[int]) -> re.Pattern[str]:
         codes = [code for _, code in group]
         runs.append(f"\\x{codes[0]:02x}-\\x{codes[-1]:02x}")
     return re.compile(rf"[^{''.join(runs)}](?<!\w.)(?<!\w[.,'\u2019].)")
+
+
+@functools.lru_cache(maxsize=1024)
+def ascii_token_starts(ascii_letters: frozenset[int]) -> re.Pattern[str] | None:
+    """The tokens of an ASCII text that start where :func:`candidate_pattern` finds a
+    candidate (None: no ASCII letter can start one).
+
+    :data:`~searchsvc.analysis.ASCII_TOKEN_PATTERN` with its first character taken apart:
+    a letter of ``ascii_letters`` and the candidate's look-behinds, then the rest of the
+    token that character starts (a number's after a digit; an acronym's, else a word's,
+    after a letter; a word's after an underscore). Starting with the letters keeps the
+    regex engine's quick scan for them, so a query whose words start with few letters
+    steps over most of a text in C, as the candidate pattern does.
+    """
+    if not ascii_letters:
+        return None
+    listed = "".join(re.escape(chr(code)) for code in sorted(ascii_letters))
+    return re.compile(rf"[{listed}](?<!\w.)(?<!\w[.,'].){_AFTER_FIRST}", re.ASCII)
 
 
 def _cases(letter: str) -> set[str]:

@@ -1,0 +1,157 @@
+"""Highlighting alone: this tree's highlighter against a baseline commit's, same texts.
+
+A search's highlights (titles marked, body snippets chosen) are a share of a first pass
+that whole-search timings on a shared machine cannot tell apart from its noise. This
+records every title and body the query set's first pass over ``--index`` highlights, with
+each query's words, then replays them through both highlighters in one process, the two
+taking turns round after round, and compares CPU time kind by kind. Each replay starts
+with an empty stem memo, as a freshly started server does (``--warm`` keeps the stems of
+the round before: what is left when every word has been stemmed once). Both highlighters
+must give the same fragments.
+
+The baseline's ``searchsvc/search/highlight.py`` is taken from ``git show REF:path`` and
+imported beside this tree's package, so it must import what this tree still has:
+
+    python benchmarks/bench_highlight.py --index DIR [--baseline main] [--rounds 6] [--warm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from bench_tables import table
+from measuring import REPO
+from query_set import QUERY_SET, load_query_set
+
+from searchsvc.analysis import make_analyzer
+from searchsvc.config import Settings
+from searchsvc.engines import open_engine
+from searchsvc.search import highlight
+
+HIGHLIGHT_PATH = "searchsvc/search/highlight.py"
+#: One highlighted text: (kind of query, the query's words, "title" or "body", text).
+Call = tuple[str, Any, str, str]
+
+
+def record_calls(index: Path) -> list[Call]:
+    """What the query set's first pass over ``index`` highlights, in order."""
+    calls: list[Call] = []
+    kind = ""
+    title, snippet = highlight.Highlighter.title, highlight.Highlighter.snippet
+
+    def recorded_title(self: highlight.Highlighter, text: str) -> str:
+        calls.append((kind, self.terms, "title", text))
+        return title(self, text)
+
+    def recorded_snippet(self: highlight.Highlighter, body: str) -> str:
+        calls.append((kind, self.terms, "body", body))
+        return snippet(self, body)
+
+    highlight.Highlighter.title, highlight.Highlighter.snippet = recorded_title, recorded_snippet
+    try:
+        with open_engine(Settings(index_dir=index)) as engine:
+            for query in load_query_set(QUERY_SET):
+                kind = query.kind
+                engine.search(query.to_request(with_filters=False))
+    finally:
+        highlight.Highlighter.title, highlight.Highlighter.snippet = title, snippet
+    return calls
+
+
+def baseline_module(ref: str, scratch: Path) -> ModuleType:
+    """The baseline's highlight module, imported under a name of its own."""
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{ref}:{HIGHLIGHT_PATH}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = scratch / "baseline_highlight.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("baseline_highlight", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: The stemming every replay shares (its memo emptied before each unless ``--warm``), and
+#: the tokenizer.
+STEMMED, PLAIN = make_analyzer(stem=True), make_analyzer(stem=False)
+
+
+def replay(module: ModuleType, calls: Sequence[Call], *, warm: bool) -> tuple[dict, list[str]]:
+    """CPU seconds per kind of query, and the fragments, of ``module``'s highlighter."""
+    if not warm:
+        STEMMED.stemmer.cache.clear()
+    forms = module.WordForms(STEMMED.stemmer.stem)
+    highlighters: dict[int, Any] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    fragments = []
+    for kind, terms, target, text in calls:
+        marker = highlighters.get(id(terms))
+        if marker is None:
+            marker = highlighters[id(terms)] = module.Highlighter(
+                terms,
+                token_pattern=PLAIN.tokenizer.regexp,
+                forms=forms,
+                snippet_chars=Settings.snippet_chars,
+                snippet_fragments=Settings.snippet_fragments,
+            )
+        start = time.process_time()
+        fragments.append(marker.title(text) if target == "title" else marker.snippet(text))
+        seconds[kind] += time.process_time() - start
+    return seconds, fragments
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--baseline", default="main")
+    parser.add_argument("--rounds", type=int, default=6, help="replays of each, alternating")
+    parser.add_argument("--warm", action="store_true", help="keep the stems between replays")
+    args = parser.parse_args(argv)
+    calls = record_calls(args.index)
+    with tempfile.TemporaryDirectory(prefix="searchsvc-highlight-") as scratch:
+        versions = {args.baseline: baseline_module(args.baseline, Path(scratch))}
+    versions["this tree"] = highlight
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
+    outputs = {}
+    for number in range(args.rounds):
+        order = list(versions.items())
+        for name, module in order if number % 2 == 0 else order[::-1]:
+            seconds, outputs[name] = replay(module, calls, warm=args.warm)
+            runs[name].append({**seconds, "all": sum(seconds.values())})
+    if outputs[args.baseline] != outputs["this tree"]:
+        print("the two highlighters gave different fragments", file=sys.stderr)
+        return 1
+    counts: dict[str, int] = defaultdict(int)
+    for kind, *_ in calls:
+        counts[kind] += 1
+    rows = []
+    for kind in sorted(
+        counts, key=lambda kind: -statistics.median(r[kind] for r in runs[args.baseline])
+    ):
+        base, this = (statistics.median(r[kind] for r in runs[name]) for name in versions)
+        rows.append([kind, counts[kind], 1000 * base, 1000 * this, f"{this / base:.2f}x"])
+    base, this = (statistics.median(r["all"] for r in runs[name]) for name in versions)
+    rows.append(["all", len(calls), 1000 * base, 1000 * this, f"{this / base:.2f}x"])
+    stems = "stems kept from the round before" if args.warm else "an empty stem memo each time"
+    print(f"{len(calls)} texts highlighted, {args.rounds} replays of each, {stems}; CPU ms:\n")
+    print(table(["kind", "texts", args.baseline, "this tree", "ratio"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
