@@ -93,6 +93,8 @@ class Highlighter:
         :meth:`in_language`; without it every text is read as ``forms`` reads it."""
         self.terms = terms
         self.pattern = token_pattern
+        #: The index's own tokens: an ASCII text may take :meth:`_ascii_spans`.
+        self._reads_ascii_alike = token_pattern.pattern == TOKEN_PATTERN
         self.forms = forms
         self.forms_of = forms_of
         self.chars = max(20, snippet_chars)
@@ -175,7 +177,7 @@ class Highlighter:
         phrases = self._phrases_by_first_word(target)
         if not (singles or phrases):
             return []
-        if text.isascii() and self.pattern.pattern == TOKEN_PATTERN:
+        if self._reads_ascii_alike and text.isascii():
             return self._ascii_spans(text, target, singles, phrases)
         return self._scanned_spans(text, target, singles, phrases)
 
@@ -240,7 +242,10 @@ class Highlighter:
                 if match is not None and match.end() - start == len(raw):
                     self._mark(text, raw, start, match.end(), target, singles, phrases, spans)
                 start = text.find(raw, start + 1)
-        return _merge(spans)
+        if phrases:
+            return _merge(spans)
+        spans.sort()  # tokens do not overlap
+        return spans
 
     def _mark(
         self,
