@@ -32,7 +32,8 @@ from bench_open import extract_tree
 from bench_tables import table
 from measuring import REPO, percentile
 
-PASSES = """
+#: Opens the index with the code of the tree on the path, and reads the query set.
+OPEN_ENGINE = """
 import json, sys, time
 sys.path.insert(0, {benchmarks!r})
 from pathlib import Path
@@ -42,6 +43,11 @@ from searchsvc.engines import open_engine
 queries = load_query_set(QUERY_SET)[: {limit}]
 engine = open_engine(Settings(index_dir=Path({index!r})), prepare_lexicon=True)
 engine.generation
+"""
+
+PASSES = (
+    OPEN_ENGINE
+    + """
 passes = []
 for _ in range(2):
     times = []
@@ -53,19 +59,13 @@ for _ in range(2):
     passes.append([times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]])
 print(json.dumps(passes))
 """
+)
 
 
 #: The first pass query by query: [kind, wall seconds, CPU seconds of the thread].
-KIND_PASS = """
-import json, sys, time
-sys.path.insert(0, {benchmarks!r})
-from pathlib import Path
-from query_set import QUERY_SET, load_query_set
-from searchsvc.config import Settings
-from searchsvc.engines import open_engine
-queries = load_query_set(QUERY_SET)[: {limit}]
-engine = open_engine(Settings(index_dir=Path({index!r})), prepare_lexicon=True)
-engine.generation
+KIND_PASS = (
+    OPEN_ENGINE
+    + """
 timed = []
 for query in queries:
     start, cpu = time.perf_counter(), time.thread_time()
@@ -73,6 +73,7 @@ for query in queries:
     timed.append([query.kind, time.perf_counter() - start, time.thread_time() - cpu])
 print(json.dumps(timed))
 """
+)
 
 
 def passes(tree: Path, index: Path, limit: int) -> list[list[float]]:

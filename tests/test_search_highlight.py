@@ -7,13 +7,18 @@ import html
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_search_corpus import corpus_settings
 
 from searchsvc.analysis import make_analyzer
 from searchsvc.search import SearchEngine, SearchRequest
-from searchsvc.search.highlight import Highlighter, WordForms, candidate_pattern
+from searchsvc.search.highlight import (
+    Highlighter,
+    WordForms,
+    ascii_token_starts,
+    candidate_pattern,
+)
 from searchsvc.search.matching import HighlightTerms
 
 _PLAIN = make_analyzer(stem=False)
@@ -235,3 +240,24 @@ def test_ascii_text_marks_what_reading_each_candidate_marks(
     if singles or grouped:
         scanned = marker._scanned_spans(text, "body", singles, grouped)
         assert marker._ascii_spans(text, "body", singles, grouped) == scanned
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    letters=st.sets(st.sampled_from("abcmopstuxyzABCMOPSTUXYZ019_'.-"), min_size=1, max_size=16),
+    text=st.lists(ASCII_PIECES, max_size=60).map("".join),
+)
+@example(letters={"_", "U", "1"}, text=" _ U.S.A 1,275.5 _x U.S. 1.")
+def test_ascii_token_starts_lists_the_tokens_at_the_candidates(
+    letters: set[str], text: str
+) -> None:
+    """The one expression finds, in order, the token the index's pattern reads at each
+    candidate that is not inside the token before it."""
+    codes = frozenset(map(ord, letters))
+    expected, covered = [], 0
+    for candidate in candidate_pattern(codes).finditer(text):
+        token = _PLAIN.tokenizer.regexp.match(text, candidate.start())
+        if candidate.start() >= covered and token is not None:
+            expected.append(token.group())
+            covered = token.end()
+    assert ascii_token_starts(codes).findall(text) == expected
