@@ -13,6 +13,10 @@ The baseline's ``searchsvc/search/highlight.py`` is taken from ``git show REF:pa
 imported beside this tree's package, so it must import what this tree still has:
 
     python benchmarks/bench_highlight.py --index DIR [--baseline main] [--rounds 6] [--warm]
+
+``--in-pass`` measures inside real first passes instead: each tree opens the index in a
+fresh interpreter and runs the query set once, the trees taking turns, and the CPU time of
+the highlights is summed (all kinds, and the questions') beside the whole pass's.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench_first_pass import OPEN_ENGINE, run_in_tree
+from bench_open import extract_tree
 from bench_tables import table
 from measuring import REPO
 from query_set import QUERY_SET, load_query_set
@@ -115,13 +121,66 @@ def replay(module: ModuleType, calls: Sequence[Call], *, warm: bool) -> tuple[di
     return seconds, fragments
 
 
+#: One first pass, with the CPU time spent in the highlighter's title and snippet.
+IN_PASS = (
+    OPEN_ENGINE
+    + """
+from searchsvc.search import highlight
+spent = {{"all": 0.0}}
+def timed(method):
+    def run(self, text):
+        start = time.thread_time()
+        try:
+            return method(self, text)
+        finally:
+            spent["all"] += time.thread_time() - start
+    return run
+highlight.Highlighter.title = timed(highlight.Highlighter.title)
+highlight.Highlighter.snippet = timed(highlight.Highlighter.snippet)
+totals = {{"pass": 0.0, "highlights": 0.0, "question": 0.0, "question highlights": 0.0}}
+for query in queries:
+    before, start = spent["all"], time.thread_time()
+    engine.search(query.to_request(with_filters=False))
+    took, marked = time.thread_time() - start, spent["all"] - before
+    totals["pass"] += took
+    totals["highlights"] += marked
+    if query.kind == "question":
+        totals["question"] += took
+        totals["question highlights"] += marked
+print(json.dumps(totals))
+"""
+)
+
+
+def in_pass(index: Path, baseline: str, rounds: int) -> str:
+    """CPU seconds of whole first passes and of their highlights, medians per tree."""
+    runs: dict[str, list[dict[str, float]]] = {baseline: [], "this tree": []}
+    code = IN_PASS.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=10_000)
+    with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
+        trees = {baseline: extract_tree(baseline, Path(scratch)), "this tree": REPO}
+        for number in range(rounds):
+            order = list(trees.items())
+            for name, tree in order if number % 2 == 0 else order[::-1]:
+                runs[name].append(run_in_tree(tree, code))
+    rows = []
+    for measure in ("pass", "highlights", "question", "question highlights"):
+        base, this = (statistics.median(r[measure] for r in runs[name]) for name in runs)
+        rows.append([measure, base, this, f"{this / base:.2f}x"])
+    return table(["CPU s, first pass", baseline, "this tree", "ratio"], rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--baseline", default="main")
     parser.add_argument("--rounds", type=int, default=6, help="replays of each, alternating")
     parser.add_argument("--warm", action="store_true", help="keep the stems between replays")
+    parser.add_argument("--in-pass", action="store_true", help="inside real first passes")
     args = parser.parse_args(argv)
+    if args.in_pass:
+        print(f"{args.rounds} first passes of each tree, taking turns; medians:\n")
+        print(in_pass(args.index, args.baseline, args.rounds))
+        return 0
     calls = record_calls(args.index)
     with tempfile.TemporaryDirectory(prefix="searchsvc-highlight-") as scratch:
         versions = {args.baseline: baseline_module(args.baseline, Path(scratch))}
