@@ -169,6 +169,32 @@ def in_pass(index: Path, baseline: str, rounds: int) -> str:
     return table(["CPU s, first pass", baseline, "this tree", "ratio"], rows)
 
 
+def replay_table(
+    calls: Sequence[Call], versions: dict[str, ModuleType], rounds: int, *, warm: bool
+) -> str | None:
+    """Median CPU ms per kind of each version (the baseline first), the versions taking
+    turns; None when their fragments differ."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
+    outputs = {}
+    for number in range(rounds):
+        order = list(versions.items())
+        for name, module in order if number % 2 == 0 else order[::-1]:
+            seconds, outputs[name] = replay(module, calls, warm=warm)
+            runs[name].append({**seconds, "all": sum(seconds.values())})
+    if len({tuple(fragments) for fragments in outputs.values()}) > 1:
+        return None
+    counts: dict[str, int] = defaultdict(int)
+    for kind, *_ in calls:
+        counts[kind] += 1
+    baseline = next(iter(versions))
+    kinds = sorted(counts, key=lambda kind: -statistics.median(r[kind] for r in runs[baseline]))
+    rows = []
+    for kind, texts in [*((kind, counts[kind]) for kind in kinds), ("all", len(calls))]:
+        base, this = (statistics.median(r[kind] for r in runs[name]) for name in versions)
+        rows.append([kind, texts, 1000 * base, 1000 * this, f"{this / base:.2f}x"])
+    return table(["kind", "texts", *versions, "ratio"], rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
@@ -185,30 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="searchsvc-highlight-") as scratch:
         versions = {args.baseline: baseline_module(args.baseline, Path(scratch))}
     versions["this tree"] = highlight
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
-    outputs = {}
-    for number in range(args.rounds):
-        order = list(versions.items())
-        for name, module in order if number % 2 == 0 else order[::-1]:
-            seconds, outputs[name] = replay(module, calls, warm=args.warm)
-            runs[name].append({**seconds, "all": sum(seconds.values())})
-    if outputs[args.baseline] != outputs["this tree"]:
+    compared = replay_table(calls, versions, args.rounds, warm=args.warm)
+    if compared is None:
         print("the two highlighters gave different fragments", file=sys.stderr)
         return 1
-    counts: dict[str, int] = defaultdict(int)
-    for kind, *_ in calls:
-        counts[kind] += 1
-    rows = []
-    for kind in sorted(
-        counts, key=lambda kind: -statistics.median(r[kind] for r in runs[args.baseline])
-    ):
-        base, this = (statistics.median(r[kind] for r in runs[name]) for name in versions)
-        rows.append([kind, counts[kind], 1000 * base, 1000 * this, f"{this / base:.2f}x"])
-    base, this = (statistics.median(r["all"] for r in runs[name]) for name in versions)
-    rows.append(["all", len(calls), 1000 * base, 1000 * this, f"{this / base:.2f}x"])
     stems = "stems kept from the round before" if args.warm else "an empty stem memo each time"
     print(f"{len(calls)} texts highlighted, {args.rounds} replays of each, {stems}; CPU ms:\n")
-    print(table(["kind", "texts", args.baseline, "this tree", "ratio"], rows))
+    print(compared)
     return 0
 
 
