@@ -30,7 +30,7 @@ from typing import Any
 
 from bench_open import extract_tree
 from bench_tables import table
-from measuring import REPO, percentile
+from measuring import REPO, percentile, taking_turns
 
 #: Opens the index with the code of the tree on the path, and reads the query set.
 OPEN_ENGINE = """
@@ -142,12 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_kind: dict[str, list[list[tuple[str, float, float]]]] = {args.baseline: [], "this tree": []}
     with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
         trees = {args.baseline: extract_tree(args.baseline, Path(scratch)), "this tree": REPO}
-        for number in range(args.rounds):
-            order = list(trees.items()) if number % 2 == 0 else list(trees.items())[::-1]
-            for name, tree in order:
-                results[name].append(passes(tree, args.index, args.limit))
-                if args.by_kind:
-                    by_kind[name].append(kind_pass(tree, args.index, args.limit))
+        for name, tree in taking_turns(list(trees.items()), args.rounds):
+            results[name].append(passes(tree, args.index, args.limit))
+            if args.by_kind:
+                by_kind[name].append(kind_pass(tree, args.index, args.limit))
     medians = {
         name: [[statistics.median(run[p][q] for run in runs) for q in (0, 1)] for p in (0, 1)]
         for name, runs in results.items()

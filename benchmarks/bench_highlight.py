@@ -9,7 +9,7 @@ with an empty stem memo, as a freshly started server does (``--warm`` keeps the 
 the round before: what is left when every word has been stemmed once). Both highlighters
 must give the same fragments.
 
-The baseline's ``searchsvc/search/highlight.py`` is taken from ``git show REF:path`` and
+The baseline's ``searchsvc/search/highlight.py`` is taken from a ``git archive`` of REF and
 imported beside this tree's package, so it must import what this tree still has:
 
     python benchmarks/bench_highlight.py --index DIR [--baseline main] [--rounds 6] [--warm]
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from typing import Any
 from bench_first_pass import OPEN_ENGINE, run_in_tree
 from bench_open import extract_tree
 from bench_tables import table
-from measuring import REPO
+from measuring import REPO, taking_turns
 from query_set import QUERY_SET, load_query_set
 
 from searchsvc.analysis import make_analyzer
@@ -77,14 +76,7 @@ def record_calls(index: Path) -> list[Call]:
 
 def baseline_module(ref: str, scratch: Path) -> ModuleType:
     """The baseline's highlight module, imported under a name of its own."""
-    source = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{ref}:{HIGHLIGHT_PATH}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = scratch / "baseline_highlight.py"
-    path.write_text(source)
+    path = extract_tree(ref, scratch) / HIGHLIGHT_PATH
     spec = importlib.util.spec_from_file_location("baseline_highlight", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -158,10 +150,8 @@ def in_pass(index: Path, baseline: str, rounds: int) -> str:
     code = IN_PASS.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=10_000)
     with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
         trees = {baseline: extract_tree(baseline, Path(scratch)), "this tree": REPO}
-        for number in range(rounds):
-            order = list(trees.items())
-            for name, tree in order if number % 2 == 0 else order[::-1]:
-                runs[name].append(run_in_tree(tree, code))
+        for name, tree in taking_turns(list(trees.items()), rounds):
+            runs[name].append(run_in_tree(tree, code))
     rows = []
     for measure in ("pass", "highlights", "question", "question highlights"):
         base, this = (statistics.median(r[measure] for r in runs[name]) for name in runs)
@@ -176,11 +166,9 @@ def replay_table(
     turns; None when their fragments differ."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
     outputs = {}
-    for number in range(rounds):
-        order = list(versions.items())
-        for name, module in order if number % 2 == 0 else order[::-1]:
-            seconds, outputs[name] = replay(module, calls, warm=warm)
-            runs[name].append({**seconds, "all": sum(seconds.values())})
+    for name, module in taking_turns(list(versions.items()), rounds):
+        seconds, outputs[name] = replay(module, calls, warm=warm)
+        runs[name].append({**seconds, "all": sum(seconds.values())})
     if len({tuple(fragments) for fragments in outputs.values()}) > 1:
         return None
     counts: dict[str, int] = defaultdict(int)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 
@@ -52,6 +52,16 @@ def read_sources(paths: Sequence[Path], *, with_places: bool = True) -> Iterator
     return read_articles(
         list(paths), IngestReport(), max_file_bytes=MAX_FILE_BYTES, with_places=with_places
     )
+
+
+T = TypeVar("T")
+
+
+def taking_turns(items: Sequence[T], rounds: int) -> Iterator[T]:
+    """``items`` ``rounds`` times over, every other round in reverse (a, b, b, a, a, b...):
+    a machine whose speed drifts during a comparison weighs on each alike."""
+    for number in range(rounds):
+        yield from items if number % 2 == 0 else items[::-1]
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
