@@ -260,12 +260,8 @@ class Highlighter:
     ) -> None:
         """Add to ``spans`` what the token ``raw`` at ``start:end`` marks: itself, and
         each phrase that starts with it and follows in the text."""
-        if singles:
-            found = self._hits[target].get(raw)
-            if found is None:
-                found = self._matches(raw, target)
-            if found:
-                spans.append((start, end))
+        if singles and self._matches(raw, target):
+            spans.append((start, end))
         if phrases:
             for phrase in phrases.get(self.forms(raw)[0], ()):
                 phrase_end = self._phrase_end(text, end, phrase)
