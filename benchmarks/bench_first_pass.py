@@ -87,6 +87,7 @@ def run_in_tree(tree: Path, code: str) -> Any:
     done = subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(tree)},
+        cwd=tree,  # ``python -c`` imports from the working directory before PYTHONPATH
         capture_output=True,
         text=True,
     )

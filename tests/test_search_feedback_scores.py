@@ -29,7 +29,12 @@ from searchsvc.search.feedback import (
 )
 from searchsvc.search.languages import index_languages, language_docs
 from searchsvc.search.matching import QueryMatcher
-from searchsvc.search.postings import read_frequencies, read_postings
+from searchsvc.search.postings import (
+    read_frequencies,
+    read_frequencies_together,
+    read_postings,
+    tfs_together,
+)
 from searchsvc.search.query import TEXT_FIELDS, Term
 from searchsvc.search.serving import ServingIndex
 
@@ -144,6 +149,39 @@ def test_frequencies_near_some_articles_are_those_of_their_blocks(reading, words
         assert frequencies.tfs_at(every).tolist() == postings.tfs[at].tolist()
     rotterdam = read_postings(reading.searcher, "body", "rotterdam")
     assert len(read_frequencies(reading.searcher, "body", "rotterdam", near[:2])) < len(rotterdam)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_words_read_together_are_each_read_alone(reading, words, data) -> None:
+    """Words read together (their blocks decoded as one run in each segment, their
+    frequencies read by one call) give each word's documents and frequencies as reading
+    it alone does: any words (the same one twice, one the index lacks, words of one block
+    and of several, inlined ones), each read whole or near some articles."""
+    live = reading.columns.live.ids
+    chosen = data.draw(st.lists(st.sampled_from([*words, "zanzibar"]), min_size=1, max_size=12))
+    step = data.draw(st.sampled_from([1, 7, 97]))
+    nears = [data.draw(st.sampled_from([None, live[::step]])) for _ in chosen]
+    field = data.draw(st.sampled_from(TEXT_FIELDS))
+    together = read_frequencies_together(reading.searcher, field, chosen, nears)
+    alone = [
+        read_frequencies(reading.searcher, field, w, n) for w, n in zip(chosen, nears, strict=True)
+    ]
+    picks = [
+        np.flatnonzero(
+            np.array(
+                data.draw(st.lists(st.booleans(), min_size=len(found), max_size=len(found))),
+                dtype=bool,
+            )
+        )
+        for found in alone
+    ]
+    assert [found.ids.tolist() for found in together] == [found.ids.tolist() for found in alone]
+    expected = [found.tfs_at(at).tolist() for found, at in zip(alone, picks, strict=True)]
+    assert [tfs.tolist() for tfs in tfs_together(together, picks)] == expected
+    assert [
+        found.tfs_at(at).tolist() for found, at in zip(together, picks, strict=True)
+    ] == expected
 
 
 def test_expansion_postings_are_the_query_words_own_when_read(reading) -> None:

@@ -737,6 +737,43 @@ def sub_run(run: BlockRun, blocks: np.ndarray) -> BlockRun:
     return BlockRun(*(part[blocks] if isinstance(part, np.ndarray) else part for part in run))
 
 
+def joined_runs(runs: Sequence[BlockRun]) -> BlockRun:
+    """Several runs (of several terms) as one run of all their blocks, for one
+    :class:`RunLayout` to decode together: its postings are each run's in turn.
+
+    Each block's first id is in its header, so a block's ids decode whatever block came
+    before it, of its own term or another. What decoding a run costs is mostly a fixed
+    number of NumPy steps, whatever its length, so a few dozen short runs decode in
+    about the time of one (feedback's expansion words, read for every new query)."""
+    if len(runs) == 1:
+        return runs[0]
+    # A run's extent begins its heads, so one shift moves both its heads and its data.
+    shifts = np.cumsum([0] + [len(run.heads) for run in runs[:-1]])
+
+    def shifted(part: str) -> np.ndarray:
+        return np.concatenate(
+            [getattr(run, part) + shift for run, shift in zip(runs, shifts.tolist(), strict=True)]
+        )
+
+    def joined(part: str) -> np.ndarray:
+        return np.concatenate([getattr(run, part) for run in runs])
+
+    heads = b"".join(run.heads for run in runs)
+    return BlockRun(
+        joined("counts"),
+        joined("first_ids"),
+        joined("last_ids"),
+        joined("max_weights"),
+        heads,
+        shifted("head_starts"),
+        shifted("head_ends"),
+        heads,
+        shifted("data_starts"),
+        shifted("data_ends"),
+        joined("layouts"),
+    )
+
+
 def blocks_holding(run: BlockRun, docnums: np.ndarray) -> np.ndarray:
     """The blocks of ``run`` (ascending indexes) whose id range, from the first id to the
     last in their headers, holds one of ``docnums`` (sorted, numbered as the run's ids):

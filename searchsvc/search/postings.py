@@ -50,6 +50,7 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from searchsvc.index.codec import (
+    BlockRun,
     CompactLeafMatcher,
     CompactTermInfo,
     CompactTermsReader,
@@ -57,6 +58,7 @@ from searchsvc.index.codec import (
     RunLayout,
     RunValues,
     blocks_holding,
+    joined_runs,
     sub_run,
 )
 from searchsvc.search.docsets import located
@@ -260,16 +262,17 @@ EMPTY_POSTINGS = TermPostings(_NO_IDS, _NO_WEIGHTS)
 class _SegmentWeights(NamedTuple):
     """Where one segment's part of a :class:`TermFrequencies` finds its weights."""
 
-    #: The segment's postings, decoded when asked for, or their weights.
+    #: The segment's postings, decoded when asked for (the term's from ``start`` on, in
+    #: blocks decoded with other terms'), or their weights.
     source: RunLayout | np.ndarray
     #: Each live posting's place among the segment's postings (None: none deleted).
     slots: np.ndarray | None
+    start: int = 0
 
-    def weights_at(self, indexes: np.ndarray) -> np.ndarray:
+    def places(self, indexes: np.ndarray) -> np.ndarray:
+        """Where the weights of the live postings at ``indexes`` lie in ``source``."""
         slots = indexes if self.slots is None else self.slots[indexes]
-        if isinstance(self.source, RunLayout):
-            return self.source.weights_at(slots)
-        return self.source[slots]
+        return slots + self.start if self.start else slots
 
 
 class TermFrequencies:
@@ -296,19 +299,48 @@ class TermFrequencies:
     def tfs_at(self, indexes: np.ndarray) -> np.ndarray:
         """The term frequencies (float64) of the postings at ``indexes`` (ascending), as
         :meth:`TermPostings.tfs_at` gives them."""
+        return tfs_together([self], [indexes])[0]
+
+    def _wanted(self, indexes: np.ndarray) -> Iterator[tuple[_SegmentWeights, np.ndarray]]:
+        """Each segment's part with the places of its weights among ``indexes``."""
         bounds = indexes.searchsorted(self._starts).tolist()
-        pieces = [
-            part.weights_at(indexes[first:end] - start)
-            for part, start, first, end in zip(
-                self._parts, self._starts.tolist(), bounds, bounds[1:], strict=False
-            )
-            if end > first
-        ]
-        wide = np.concatenate(pieces) if pieces else np.zeros(0)
-        return wide if self.boost == 1.0 else wide / self.boost
+        for part, start, first, end in zip(
+            self._parts, self._starts.tolist(), bounds, bounds[1:], strict=False
+        ):
+            if end > first:
+                yield part, part.places(indexes[first:end] - start)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def tfs_together(
+    frequencies: Sequence[TermFrequencies], indexes: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    """Each of ``frequencies``' :meth:`~TermFrequencies.tfs_at` its ``indexes``.
+
+    Terms read together (:func:`read_frequencies_together`) share a layout in each
+    segment, whose weights are read by one call for all of them: a call costs a few
+    steps per block of the layout, of every term's blocks."""
+    wanted = [list(found._wanted(at)) for found, at in zip(frequencies, indexes, strict=True)]
+    by_layout: dict[int, tuple[RunLayout, list[np.ndarray]]] = {}
+    for part, places in itertools.chain.from_iterable(wanted):
+        if isinstance(part.source, RunLayout):
+            by_layout.setdefault(id(part.source), (part.source, []))[1].append(places)
+    read: dict[int, Iterator[np.ndarray]] = {}
+    for key, (layout, places) in by_layout.items():
+        weights = layout.weights_at(np.concatenate(places))
+        sizes = np.cumsum([len(found) for found in places[:-1]], dtype=np.int64)
+        read[key] = iter(np.split(weights, sizes))
+    tfs = []
+    for found, parts in zip(frequencies, wanted, strict=True):
+        pieces = [
+            next(read[id(part.source)]) if isinstance(part.source, RunLayout) else part.source[at]
+            for part, at in parts
+        ]
+        wide = np.concatenate(pieces) if pieces else np.zeros(0)
+        tfs.append(wide if found.boost == 1.0 else wide / found.boost)
+    return tfs
 
 
 def read_frequencies(
@@ -321,26 +353,47 @@ def read_frequencies(
     so the documents are those of the term's postings near them, all of ``near``'s
     among them; without it, all of the term's.
     """
-    id_parts: list[np.ndarray] = []
-    parts: list[_SegmentWeights] = []
+    return read_frequencies_together(searcher, field, [text], [near])[0]
+
+
+def read_frequencies_together(
+    searcher: Searcher,
+    field: str,
+    texts: Sequence[str],
+    nears: Sequence[np.ndarray | None],
+) -> list[TermFrequencies]:
+    """:func:`read_frequencies` of each of ``texts``, near the docnums of the ``nears``
+    beside it (None: all of its postings), their blocks in a segment decoded together
+    (:func:`~searchsvc.index.codec.joined_runs`).
+
+    Decoding a term's blocks costs mostly a fixed number of NumPy steps, whatever their
+    length, and feedback reads ten words in each text field for every new query: read
+    together, they cost about what one did. Their frequencies are best read together
+    too (:func:`tfs_together`): they share the blocks' bytes.
+    """
+    id_parts: list[list[np.ndarray]] = [[] for _ in texts]
+    parts: list[list[_SegmentWeights]] = [[] for _ in texts]
     for reader, offset in _segment_readers(searcher):
-        local = None if near is None else _segment_docnums(near, offset, reader.doc_count_all())
-        try:
-            ids, source = _leaf_frequencies(reader, field, text, local)
-        except TermNotFound:
-            continue
-        slots = None
-        if reader.has_deletions():
-            slots = np.flatnonzero(~np.isin(ids, deleted_docnums(reader)))
-            ids = ids[slots]
-        id_parts.append(ids + offset if offset else ids)
-        parts.append(_SegmentWeights(source, slots))
-    ids = (
-        _NO_IDS if not id_parts else id_parts[0] if len(id_parts) == 1 else np.concatenate(id_parts)
-    )
-    ids = ids.astype(np.int32)
+        count = reader.doc_count_all()
+        local = [None if near is None else _segment_docnums(near, offset, count) for near in nears]
+        found = _leaf_frequencies(reader, field, texts, local)
+        deleted = deleted_docnums(reader) if reader.has_deletions() else None
+        for number, (ids, weights) in found.items():
+            if deleted is not None:
+                slots = np.flatnonzero(~np.isin(ids, deleted))
+                ids, weights = ids[slots], weights._replace(slots=slots)
+            id_parts[number].append(ids + offset if offset else ids)
+            parts[number].append(weights)
     boost = searcher.schema[field].format.field_boost or 1.0
-    return TermFrequencies(ids, parts, list(map(len, id_parts)), boost)
+    return [
+        TermFrequencies(_joined_ids(ids), weights, list(map(len, ids)), boost)
+        for ids, weights in zip(id_parts, parts, strict=True)
+    ]
+
+
+def _joined_ids(parts: list[np.ndarray]) -> np.ndarray:
+    ids = _NO_IDS if not parts else parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return ids.astype(np.int32)
 
 
 def _segment_readers(searcher: Searcher) -> Iterator[tuple[Any, int]]:
@@ -358,22 +411,39 @@ def _segment_docnums(docnums: np.ndarray, offset: int, count: int) -> np.ndarray
 
 
 def _leaf_frequencies(
-    reader: Any, field: str, text: str, near: np.ndarray | None
-) -> tuple[np.ndarray, RunLayout | np.ndarray]:
-    """One segment's docnums of ``text`` (TermNotFound if it has none) and where their
-    weights are: the blocks of searchsvc's codec as read (those that may hold ``near``'s
-    documents, when given), else the weights of :func:`_leaf_postings`."""
-    record = _term_record(reader, field, text)
-    if record is None or record.info.is_inlined():
-        found = _leaf_postings(reader, field, text, False, record)
-        return found.ids, found.weights
-    run = record.terms.read_run(record.info)
-    if near is not None:
-        run = sub_run(run, blocks_holding(run, near))
-    if not len(run.counts):
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    layout = RunLayout(run)
-    return layout.ids(), layout
+    reader: Any, field: str, texts: Sequence[str], nears: Sequence[np.ndarray | None]
+) -> dict[int, tuple[np.ndarray, _SegmentWeights]]:
+    """One segment's docnums of those of ``texts`` it has, by their place in ``texts``,
+    and where their weights are: the blocks of searchsvc's codec as read (those that may
+    hold the documents of the ``nears`` beside them, where given), all of them decoded by
+    one layout, else the weights of :func:`_leaf_postings`."""
+    found: dict[int, tuple[np.ndarray, _SegmentWeights]] = {}
+    runs: list[tuple[int, BlockRun]] = []
+    for number, (text, near) in enumerate(zip(texts, nears, strict=True)):
+        try:
+            record = _term_record(reader, field, text)
+        except TermNotFound:
+            continue
+        if record is None or record.info.is_inlined():
+            postings = _leaf_postings(reader, field, text, False, record)
+            found[number] = (postings.ids, _SegmentWeights(postings.weights, None))
+            continue
+        run = record.terms.read_run(record.info)
+        if near is not None:
+            run = sub_run(run, blocks_holding(run, near))
+        if len(run.counts):
+            runs.append((number, run))
+        else:
+            found[number] = (np.zeros(0, dtype=np.int64), _SegmentWeights(np.zeros(0), None))
+    if runs:
+        layout = RunLayout(joined_runs([run for _, run in runs]))
+        ids = layout.ids()
+        ends = np.cumsum([int(run.counts.sum()) for _, run in runs])
+        for (number, _), start, end in zip(
+            runs, [0, *ends[:-1].tolist()], ends.tolist(), strict=True
+        ):
+            found[number] = (ids[start:end], _SegmentWeights(layout, None, start))
+    return found
 
 
 @dataclass

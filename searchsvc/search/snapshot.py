@@ -264,6 +264,10 @@ class Reading:
         """A value computed from this commit, cached under ``key``."""
         return self.snapshot.cache.get_or_make(("derived", key), make)
 
+    def known(self, key: Any) -> Any:
+        """The value :meth:`derived` keeps under ``key`` if it is cached, else None."""
+        return self.snapshot.cache.get(("derived", key))
+
     def kept(self, key: Any, make: Callable[[], Any]) -> Any:
         """A value computed from this commit once and kept as long as the commit is served,
         like its columns: for whole-index values that take seconds to work out at a
