@@ -7,12 +7,17 @@ term seen for the first time), then a second pass (warm caches). Prints p50/p99 
 and this tree's ratio to the baseline:
 
     python benchmarks/bench_first_pass.py --index DIR [--baseline main] [--limit N]
-        [--rounds N] [--by-kind]
+        [--rounds N] [--by-kind] [--collection NAME]
 
 ``--rounds`` runs each tree that many times, the trees taking turns (a shared machine's
 speed drifts within minutes), and reports medians over the rounds. ``--by-kind`` adds the
 first pass kind by kind: p50 and p99 of wall time and of the searching thread's CPU time,
 which the other processes of a shared machine disturb less.
+
+``--collection`` (cisi, cranfield, lisa, med, npl) asks a test collection's queries
+instead, each a question of one or several sentences, of kind "question", over that
+collection's documents: built into ``--index`` first when it holds no index yet, as
+``eval_ranking.py`` builds them.
 """
 
 from __future__ import annotations
@@ -26,22 +31,29 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench_open import extract_tree
 from bench_tables import table
+from eval_ranking import DEFAULT_CORPORA, EVALUATION_SETTINGS, build_collection_index
 from measuring import REPO, percentile, taking_turns
+from query_set import QUERY_SET, load_query_set
+from relevance import COLLECTION_READERS, read_collection
 
-#: Opens the index with the code of the tree on the path, and reads the query set.
+from searchsvc.config import Settings
+
+#: Opens the index with the code of the tree on the path, and reads the queries: a JSON
+#: list of [kind, query text].
 OPEN_ENGINE = """
 import json, sys, time
-sys.path.insert(0, {benchmarks!r})
 from pathlib import Path
-from query_set import QUERY_SET, load_query_set
 from searchsvc.config import Settings
 from searchsvc.engines import open_engine
-queries = load_query_set(QUERY_SET)[: {limit}]
-engine = open_engine(Settings(index_dir=Path({index!r})), prepare_lexicon=True)
+from searchsvc.search import SearchRequest
+with open({queries!r}) as listed:
+    queries = [(kind, SearchRequest(query=text)) for kind, text in json.load(listed)]
+settings = Settings(index_dir=Path({index!r})).replace(**{settings!r})
+engine = open_engine(settings, prepare_lexicon=True)
 engine.generation
 """
 
@@ -51,9 +63,9 @@ PASSES = (
 passes = []
 for _ in range(2):
     times = []
-    for query in queries:
+    for _, request in queries:
         start = time.perf_counter()
-        engine.search(query.to_request(with_filters=False))
+        engine.search(request)
         times.append(time.perf_counter() - start)
     times.sort()
     passes.append([times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]])
@@ -67,19 +79,32 @@ KIND_PASS = (
     OPEN_ENGINE
     + """
 timed = []
-for query in queries:
+for kind, request in queries:
     start, cpu = time.perf_counter(), time.thread_time()
-    engine.search(query.to_request(with_filters=False))
-    timed.append([query.kind, time.perf_counter() - start, time.thread_time() - cpu])
+    engine.search(request)
+    timed.append([kind, time.perf_counter() - start, time.thread_time() - cpu])
 print(json.dumps(timed))
 """
 )
 
 
-def passes(tree: Path, index: Path, limit: int) -> list[list[float]]:
+class Asked(NamedTuple):
+    """What both trees search: the index, and the file of the queries in order."""
+
+    index: Path
+    queries: Path
+    #: Settings the engine opens with beyond the index (a test collection's query limits).
+    settings: dict[str, Any]
+
+    def code(self, template: str) -> str:
+        return template.format(
+            index=str(self.index), queries=str(self.queries), settings=self.settings
+        )
+
+
+def passes(tree: Path, asked: Asked) -> list[list[float]]:
     """[[p50, p99] of the first pass, [p50, p99] of the warm one], in seconds."""
-    code = PASSES.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=limit)
-    return run_in_tree(tree, code)
+    return run_in_tree(tree, asked.code(PASSES))
 
 
 def run_in_tree(tree: Path, code: str) -> Any:
@@ -96,10 +121,28 @@ def run_in_tree(tree: Path, code: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def kind_pass(tree: Path, index: Path, limit: int) -> list[tuple[str, float, float]]:
+def kind_pass(tree: Path, asked: Asked) -> list[tuple[str, float, float]]:
     """The first pass of the code in ``tree``: (kind, wall s, CPU s) for each query."""
-    code = KIND_PASS.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=limit)
-    return [tuple(row) for row in run_in_tree(tree, code)]
+    return [tuple(row) for row in run_in_tree(tree, asked.code(KIND_PASS))]
+
+
+def write_queries(path: Path, collection: str | None, corpora: Path, limit: int) -> None:
+    """The query set's queries (filters left out), or the collection's judged ones, as
+    [kind, text] pairs in ``path``."""
+    if collection is None:
+        pairs = [[query.kind, query.query] for query in load_query_set(QUERY_SET)]
+    else:
+        asked = read_collection(collection, corpora).judged_queries()
+        pairs = [["question", query.text] for query in asked]
+    path.write_text(json.dumps(pairs[:limit]))
+
+
+def collection_index(collection: str, corpora: Path, index: Path, scratch: Path) -> None:
+    """Build the collection's documents into ``index`` unless it is there already."""
+    if index.exists():
+        return
+    settings = Settings(index_dir=index).replace(**EVALUATION_SETTINGS)
+    build_collection_index(read_collection(collection, corpora), settings, scratch / "docs.jsonl")
 
 
 def kind_table(rounds: dict[str, list[list[tuple[str, float, float]]]], baseline: str) -> str:
@@ -138,15 +181,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=10_000, help="first N queries of the set")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each tree, alternating")
     parser.add_argument("--by-kind", action="store_true", help="the first pass kind by kind")
+    parser.add_argument("--collection", choices=sorted(COLLECTION_READERS))
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     args = parser.parse_args(argv)
     results: dict[str, list[list[list[float]]]] = {args.baseline: [], "this tree": []}
     by_kind: dict[str, list[list[tuple[str, float, float]]]] = {args.baseline: [], "this tree": []}
     with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
-        trees = {args.baseline: extract_tree(args.baseline, Path(scratch)), "this tree": REPO}
+        folder = Path(scratch)
+        settings: dict[str, Any] = {}
+        if args.collection:
+            collection_index(args.collection, args.corpora, args.index, folder)
+            settings = {
+                name: EVALUATION_SETTINGS[name] for name in ("max_query_terms", "max_query_length")
+            }
+        asked = Asked(args.index, folder / "queries.json", settings)
+        write_queries(asked.queries, args.collection, args.corpora, args.limit)
+        trees = {args.baseline: extract_tree(args.baseline, folder / "tree"), "this tree": REPO}
         for name, tree in taking_turns(list(trees.items()), args.rounds):
-            results[name].append(passes(tree, args.index, args.limit))
+            results[name].append(passes(tree, asked))
             if args.by_kind:
-                by_kind[name].append(kind_pass(tree, args.index, args.limit))
+                by_kind[name].append(kind_pass(tree, asked))
     medians = {
         name: [[statistics.median(run[p][q] for run in runs) for q in (0, 1)] for p in (0, 1)]
         for name, runs in results.items()

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench_first_pass import OPEN_ENGINE, run_in_tree
+from bench_first_pass import DEFAULT_CORPORA, OPEN_ENGINE, Asked, run_in_tree, write_queries
 from bench_open import extract_tree
 from bench_tables import table
 from measuring import REPO, taking_turns
@@ -130,13 +130,13 @@ def timed(method):
 highlight.Highlighter.title = timed(highlight.Highlighter.title)
 highlight.Highlighter.snippet = timed(highlight.Highlighter.snippet)
 totals = {{"pass": 0.0, "highlights": 0.0, "question": 0.0, "question highlights": 0.0}}
-for query in queries:
+for kind, request in queries:
     before, start = spent["all"], time.thread_time()
-    engine.search(query.to_request(with_filters=False))
+    engine.search(request)
     took, marked = time.thread_time() - start, spent["all"] - before
     totals["pass"] += took
     totals["highlights"] += marked
-    if query.kind == "question":
+    if kind == "question":
         totals["question"] += took
         totals["question highlights"] += marked
 print(json.dumps(totals))
@@ -147,11 +147,12 @@ print(json.dumps(totals))
 def in_pass(index: Path, baseline: str, rounds: int) -> str:
     """CPU seconds of whole first passes and of their highlights, medians per tree."""
     runs: dict[str, list[dict[str, float]]] = {baseline: [], "this tree": []}
-    code = IN_PASS.format(benchmarks=str(REPO / "benchmarks"), index=str(index), limit=10_000)
     with tempfile.TemporaryDirectory(prefix="searchsvc-baseline-") as scratch:
-        trees = {baseline: extract_tree(baseline, Path(scratch)), "this tree": REPO}
+        asked = Asked(index, Path(scratch) / "queries.json", {})
+        write_queries(asked.queries, None, DEFAULT_CORPORA, 10_000)
+        trees = {baseline: extract_tree(baseline, Path(scratch) / "tree"), "this tree": REPO}
         for name, tree in taking_turns(list(trees.items()), rounds):
-            runs[name].append(run_in_tree(tree, code))
+            runs[name].append(run_in_tree(tree, asked.code(IN_PASS)))
     rows = []
     for measure in ("pass", "highlights", "question", "question highlights"):
         base, this = (statistics.median(r[measure] for r in runs[name]) for name in runs)

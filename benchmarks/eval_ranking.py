@@ -227,7 +227,14 @@ def build_searchsvc_index(collection: Collection, settings: Settings, workdir: P
     timing = workdir / "searchsvc-index.seconds"
     if timing.exists():
         return float(timing.read_text())
-    documents = workdir / f"{collection.name}.jsonl"
+    seconds = build_collection_index(collection, settings, workdir / f"{collection.name}.jsonl")
+    timing.write_text(repr(seconds))
+    return seconds
+
+
+def build_collection_index(collection: Collection, settings: Settings, documents: Path) -> float:
+    """Write the collection's documents to ``documents`` and build them into
+    ``settings.index_dir``; the build's seconds."""
     write_documents_file(collection, documents)
     started = time.perf_counter()
     build_generation(
@@ -237,9 +244,7 @@ def build_searchsvc_index(collection: Collection, settings: Settings, workdir: P
         read_file="relevance:read_documents_file",
         show_progress=False,
     )
-    seconds = time.perf_counter() - started
-    timing.write_text(repr(seconds))
-    return seconds
+    return time.perf_counter() - started
 
 
 def split_variant(variant: dict[str, str]) -> tuple[RankingConfig, dict[str, str]]:
