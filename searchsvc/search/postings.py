@@ -64,6 +64,8 @@ from searchsvc.index.codec import (
 from searchsvc.search.docsets import located
 
 _NO_IDS = np.zeros(0, dtype=np.int32)
+#: Runs of at most this many postings are decoded together (see :func:`_decoded_together`).
+JOINED_POSTINGS = 4096
 _NO_WEIGHTS = np.zeros(0, dtype=np.uint8)
 #: The types weights are kept in, narrowest first (see :func:`narrowest`).
 _WEIGHT_TYPES = (np.uint8, np.uint16, np.float32)
@@ -435,15 +437,26 @@ def _leaf_frequencies(
             runs.append((number, run))
         else:
             found[number] = (np.zeros(0, dtype=np.int64), _SegmentWeights(np.zeros(0), None))
-    if runs:
-        layout = RunLayout(joined_runs([run for _, run in runs]))
+    for group in _decoded_together(runs):
+        layout = RunLayout(joined_runs([run for _, run, _ in group]))
         ids = layout.ids()
-        ends = np.cumsum([int(run.counts.sum()) for _, run in runs])
-        for (number, _), start, end in zip(
-            runs, [0, *ends[:-1].tolist()], ends.tolist(), strict=True
-        ):
-            found[number] = (ids[start:end], _SegmentWeights(layout, None, start))
+        start = 0
+        for number, _, size in group:
+            found[number] = (ids[start : start + size], _SegmentWeights(layout, None, start))
+            start += size
     return found
+
+
+def _decoded_together(
+    runs: list[tuple[int, BlockRun]],
+) -> list[list[tuple[int, BlockRun, int]]]:
+    """``runs`` (numbered) in the groups that are decoded together, each run with its
+    number of postings: the short ones in one group, each long one alone. A long run's
+    decoding costs what its postings do, which joining cannot save, and one long run
+    among many would make them all pay its slower steps (mixed widths of gaps)."""
+    sized = [(number, run, int(run.counts.sum())) for number, run in runs]
+    short = [item for item in sized if item[2] <= JOINED_POSTINGS]
+    return ([short] if short else []) + [[item] for item in sized if item[2] > JOINED_POSTINGS]
 
 
 @dataclass
