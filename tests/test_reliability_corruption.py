@@ -109,6 +109,8 @@ DETECTED = [
     ("*.id.col", "zero"),
     ("*.places_column.col", "truncate"),
     ("_MAIN_*.toc", "delete"),
+    ("lexicon.*.words", "truncate"),
+    ("lexicon.*.words", "delete"),
 ]
 CASES = [pytest.param(p, h, id=f"{p}-{h}") for p, h in DETECTED]
 

@@ -228,7 +228,7 @@ def test_word_table_finds_exactly_the_words_within_the_distance(
 ) -> None:
     words = sorted(set(words))
     packed = PackedWords.of(word.encode("utf-8") for word in words)
-    table = WordTable(packed, range(len(words)), *packed.lengths_and_masks())
+    table = WordTable.of(packed, np.arange(len(words)), *packed.lengths_and_masks())
     numbers, distances = table.within(word, maxdist)
     found = dict(zip(numbers.tolist(), distances.tolist(), strict=True))
     expected = {
@@ -407,7 +407,11 @@ def test_term_records_read_in_slices_are_the_records_read_at_once(tmp_path: Path
 
 @pytest.fixture
 def reader(tmp_path: Path) -> Iterator[IndexReader]:
-    opened = open_index(indexed(tmp_path, ARTICLES).index_dir)
+    """A reader of an updated index: its commit has no stored lexicon (an update stores
+    none), so the words are read from the term tables, a slice at a time."""
+    own = indexed(tmp_path, ARTICLES)
+    update_articles(own, [Article(id="z1", title="Zebra wheat", body="Wheat for zebras.")])
+    opened = open_index(own.index_dir)
     try:
         with opened.searcher() as searcher:
             yield searcher.reader()

@@ -298,6 +298,7 @@ def _build(
         flushed = flusher.submit(_fsync_files, list(gen_dir.iterdir()))
         _cache_columns(storage)
         copy_pairs = _store_copy_pairs(storage)
+        _store_lexicon(storage)
         cached = time.monotonic()
         written_chunks: dict[str, list[int]] = {}
         # Checksums of the files as written, and of the sampled files' chunks, in one read.
@@ -365,11 +366,12 @@ def _build(
 
 
 def _import_checks() -> None:
-    """Import what the build's end runs (the search side's columns and copy pairs: 70
-    modules, 0.1 s of CPU) while the workers index, rather than after them, when it is
-    all the build does."""
+    """Import what the build's end runs (the search side's columns, copy pairs and
+    lexicon: 70 modules, 0.1 s of CPU) while the workers index, rather than after them,
+    when it is all the build does."""
     import searchsvc.search.columns
-    import searchsvc.search.copy_pairs  # noqa: F401
+    import searchsvc.search.copy_pairs
+    import searchsvc.search.lexicon  # noqa: F401
 
 
 def _cache_columns(storage: FileStorage) -> None:
@@ -388,6 +390,15 @@ def _store_copy_pairs(storage: FileStorage) -> str | None:
 
     with storage.open_index(INDEX_NAME).searcher() as searcher:
         return write_copy_pairs(searcher)
+
+
+def _store_lexicon(storage: FileStorage) -> None:
+    """The spelling lexicon, so that no reader of this commit reads it from the term
+    tables; written before the manifest, which then checksums it."""
+    from searchsvc.search.lexicon import store_lexicon
+
+    with storage.open_index(INDEX_NAME).reader() as reader:
+        store_lexicon(reader)
 
 
 def _fsync_tree(path: Path) -> None:

@@ -24,8 +24,9 @@ read it (Whoosh keeps no checksum of its own for term records or inlined posting
 without this such damage changes answers silently); the search then verifies the
 generation in full, marks it damaged and serves the previous one (``search/serving.py``).
 
-The candidate pairs of copies (``search/copy_pairs.py``) belong to a commit's segments
-and are checked with them, sampled like the big files.
+The candidate pairs of copies (``search/copy_pairs.py``) and the stored spelling lexicon
+(``search/lexicon_file.py``) belong to a commit's segments and are checked with them,
+sampled like the big files.
 
 Whoosh never rewrites a file once written (a commit adds segment files and a new table of
 contents), so a manifest in ``meta.json`` stays true for every file it lists; files
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.generations import META_FILE
-from searchsvc.index.versions import commit_key, copy_pairs_name
+from searchsvc.index.versions import commit_key, copy_pairs_name, stored_lexicon_name
 
 _READ_BYTES = 1 << 20
 #: The big files are checked in chunks of this size: a few at open, each one again the
@@ -51,8 +52,9 @@ INTERIOR_SAMPLES = 2
 #: Files up to this size are always compared whole: a sample would read most of them.
 WHOLE_FILE_BYTES = 4 * CHUNK_BYTES
 #: Files that are only sampled at open: together nearly all of an index's bytes. (The
-#: pairs file is also compared whole, against a checksum of its own, when it is read.)
-_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache", ".pairs")
+#: pairs file and the lexicon are also compared whole, against a checksum of their own,
+#: when they are read.)
+_SAMPLED_SUFFIXES = (".trm", ".pst", ".col", ".colcache", ".pairs", ".words")
 
 
 def file_entry(path: Path, chunks: list[int] | None = None) -> list[int]:
@@ -157,11 +159,12 @@ def find_damage(
     except FileNotFoundError:  # since it was listed (a newer commit removed it, say)
         return f"{toc_name} is missing"
     prefixes = tuple(f"{ix.indexname}_{segment.segid}." for segment in segments)
-    pairs_name = copy_pairs_name(commit_key((s.segment_id(), s.doc_count_all()) for s in segments))
+    key = commit_key((segment.segment_id(), segment.doc_count_all()) for segment in segments)
+    commit_files = (toc_name, copy_pairs_name(key), stored_lexicon_name(key))
     checked = {
         name: entry
         for name, entry in manifest.items()
-        if name in (toc_name, pairs_name) or name.startswith(prefixes)
+        if name in commit_files or name.startswith(prefixes)
     }
     for name, (size, _crc) in checked.items():
         problem = _size_problem(Path(gen_dir) / name, size)

@@ -235,6 +235,12 @@ def copy_pairs_name(key: str) -> str:
     return f"copies.{zlib.crc32(key.encode('utf-8')):08x}.pairs"
 
 
+def stored_lexicon_name(key: str) -> str:
+    """The file beside the segments holding the spelling lexicon of commits of ``key``
+    (``search/lexicon_file.py``); like the pairs file, not named after a segment."""
+    return f"lexicon.{zlib.crc32(key.encode('utf-8')):08x}.words"
+
+
 class CandidatePairs(NamedTuple):
     """Distinct row pairs ``first[i] < second[i]`` that share a whole band."""
 

@@ -1,8 +1,11 @@
 """The words of the unstemmed fields of one commit, for fuzzy words and "did you mean".
 
 Both ask: which indexed words are within one or two edits of this one, and how common are
-they? The words and their counts are read once per commit, on first need, straight from
-the segments' term tables (ten times faster than through Whoosh's term records). They are
+they? The words and their counts are read once per commit, on first need: loaded from the
+file a build stores beside the segments (``lexicon_file.py``: 30-80 ms at a million
+articles), or, for a commit that has none (an update's), read straight from the segments'
+term tables (ten times faster than through Whoosh's term records, 1.5 s at a million
+articles). They are
 kept sorted by length, each with a 32-bit mask of the characters it contains. One edit
 changes at most two bits of that mask (a substitution drops a character and adds one; a
 swap changes none), so an XOR and a bit count over the words of a compatible length
@@ -31,6 +34,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh.reading import IndexReader
 
+from searchsvc.search.lexicon_file import read_stored_lexicon, write_stored_lexicon
+
 #: A word a query may be corrected to is written at least this often: a spelling seen
 #: once is more often a misspelling than the word meant, and leaving those out (half of
 #: a news vocabulary) halves the table of targets.
@@ -49,6 +54,8 @@ _INDEX_TYPES = {"B": "u1", "H": ">u2", "i": ">i4", "I": ">u4", "q": ">i8"}
 
 #: ``pause(wanted)``: waits while requests run, unless ``wanted()`` (``in_flight.py``).
 Pause = Callable[[Callable[[], bool]], None]
+#: The unstemmed fields whose words a lexicon holds unless told otherwise.
+WORD_FIELDS = ("title_words", "body_words")
 
 
 class PackedWords(Sequence[str]):
@@ -59,9 +66,11 @@ class PackedWords(Sequence[str]):
     a look-up compares are decoded when it asks for them.
     """
 
-    def __init__(self, blob: bytes, ends: np.ndarray) -> None:
-        self._blob = blob
-        self._ends = ends
+    def __init__(self, blob: bytes | memoryview, ends: np.ndarray) -> None:
+        """``blob``: the words' UTF-8 bytes end to end (a view of a stored lexicon's
+        file, say); ``ends``: where each word ends in it."""
+        self.blob = blob
+        self.ends = ends
 
     @classmethod
     def of(cls, encoded: Iterable[bytes]) -> PackedWords:
@@ -72,35 +81,35 @@ class PackedWords(Sequence[str]):
         return cls(blob, ends.astype(np.uint32) if len(blob) < 2**32 else ends)
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self.ends)
 
     def __getitem__(self, number: int) -> str:  # type: ignore[override]
         if number < 0:
-            number += len(self._ends)
-        end = int(self._ends[number])  # raises IndexError past the last word
-        start = int(self._ends[number - 1]) if number else 0
-        return self._blob[start:end].decode("utf-8")
+            number += len(self.ends)
+        end = int(self.ends[number])  # raises IndexError past the last word
+        start = int(self.ends[number - 1]) if number else 0
+        return str(self.blob[start:end], "utf-8")
 
     def take(self, numbers: np.ndarray) -> list[str]:
         """The words numbered ``numbers``, decoded (their bounds looked up together)."""
-        ends = self._ends[numbers]
-        starts = np.where(numbers > 0, self._ends[numbers - 1], 0)
-        blob = self._blob
+        ends = self.ends[numbers]
+        starts = np.where(numbers > 0, self.ends[numbers - 1], 0)
+        blob = self.blob
         return [
-            blob[start:end].decode("utf-8")
+            str(blob[start:end], "utf-8")
             for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
         ]
 
     def lengths_and_masks(self) -> tuple[np.ndarray, np.ndarray]:
         """Every word's length in characters and :func:`character_mask`, worked out over
         the packed bytes at once (no string per word)."""
-        data = np.frombuffer(self._blob, dtype=np.uint8)
-        bounds = np.concatenate(([0], self._ends)).astype(np.int64)
+        data = np.frombuffer(self.blob, dtype=np.uint8)
+        bounds = np.concatenate(([0], self.ends)).astype(np.int64)
         # A character starts at every byte that is not a UTF-8 continuation byte.
         characters_before = np.concatenate(([0], np.cumsum((data & 0xC0) != 0x80)))
         starts = characters_before[bounds]
         lengths = np.diff(starts)
-        codes = np.frombuffer(self._blob.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+        codes = np.frombuffer(str(self.blob, "utf-8").encode("utf-32-le"), dtype=np.uint32)
         bits = np.left_shift(np.uint32(1), codes & np.uint32(31))
         masks = np.zeros(len(self), dtype=np.uint32)
         written = lengths > 0  # reduceat would give an empty word its neighbour's bit
@@ -115,30 +124,46 @@ class WordTable:
     def __init__(
         self,
         words: PackedWords,
-        numbers: Iterable[int],
+        numbers: np.ndarray,
+        masks: np.ndarray,
+        starts: np.ndarray,
+        *,
+        as_strings: bool = False,
+    ) -> None:
+        """``numbers``: the table's words, shortest first; ``masks``: theirs, in that
+        order; ``starts[n]``: where the words of ``n`` characters start (:meth:`of` works
+        them out). With ``as_strings``, the table's words are also kept decoded, for a
+        table that is a small part of the lexicon and asked often: a look-up hands
+        thousands of words to the distance, and decoding them each time costs more than
+        the distance itself."""
+        self.words = words
+        self.numbers = numbers
+        self._strings = np.array(words.take(numbers), dtype=object) if as_strings else None
+        self.masks = masks
+        self.starts = starts
+
+    @classmethod
+    def of(
+        cls,
+        words: PackedWords,
+        numbers: np.ndarray,
         lengths: np.ndarray,
         masks: np.ndarray,
         *,
         as_strings: bool = False,
-    ) -> None:
-        """``lengths`` and ``masks``: of every word of ``words``, by number. With
-        ``as_strings``, the table's words are also kept decoded, for a table that is a small
-        part of the lexicon and asked often: a look-up hands thousands of words to the
-        distance, and decoding them each time costs more than the distance itself."""
-        chosen = np.fromiter(numbers, dtype=np.int32)
-        order = np.argsort(lengths[chosen], kind="stable")
-        self.words = words
-        self.numbers = chosen[order]
-        self._strings = np.array(words.take(self.numbers), dtype=object) if as_strings else None
-        self.masks = masks[self.numbers]
-        sorted_lengths = lengths[self.numbers]
-        self._starts = np.searchsorted(sorted_lengths, np.arange(sorted_lengths.max(initial=0) + 2))
+    ) -> WordTable:
+        """The table of the words ``numbers``, given ``lengths`` and ``masks`` of every
+        word of ``words`` by number."""
+        ordered = numbers[np.argsort(lengths[numbers], kind="stable")]
+        sorted_lengths = lengths[ordered]
+        starts = np.searchsorted(sorted_lengths, np.arange(sorted_lengths.max(initial=0) + 2))
+        return cls(words, ordered, masks[ordered], starts, as_strings=as_strings)
 
     def within(self, word: str, maxdist: int) -> tuple[np.ndarray, np.ndarray]:
         """(word numbers, distances) of the words within ``maxdist`` edits of ``word``."""
-        last = len(self._starts) - 1
-        lo = self._starts[min(max(len(word) - maxdist, 0), last)]
-        hi = self._starts[min(len(word) + maxdist + 1, last)]
+        last = len(self.starts) - 1
+        lo = self.starts[min(max(len(word) - maxdist, 0), last)]
+        hi = self.starts[min(len(word) + maxdist + 1, last)]
         changed = np.bitwise_count(self.masks[lo:hi] ^ np.uint32(character_mask(word)))
         close = np.flatnonzero(changed <= 2 * maxdist) + lo
         distances = (
@@ -164,7 +189,7 @@ class WordTable:
 class Lexicon:
     """Words of the unstemmed title and body fields of one commit, read on first use."""
 
-    def __init__(self, fields: tuple[str, ...] = ("title_words", "body_words")) -> None:
+    def __init__(self, fields: tuple[str, ...] = WORD_FIELDS) -> None:
         self.fields = fields
         self._lock = threading.Lock()
         self._words: _Words | None = None
@@ -245,7 +270,9 @@ class Lexicon:
         if self._words is None:
             with self._lock:  # one thread reads the term tables, the others wait for it
                 if self._words is None:
-                    self._words = _Words.read(reader, self.fields, between_slices)
+                    self._words = _Words.stored(reader, self.fields) or _Words.read(
+                        reader, self.fields, between_slices
+                    )
 
     def _is_wanted(self) -> bool:
         return self._wanted
@@ -254,31 +281,82 @@ class Lexicon:
 class _Words:
     """Every word of some fields with its counts, and the tables that find close ones."""
 
+    #: The arrays of each table, as stored (:meth:`arrays`).
+    TABLE_ARRAYS = ("numbers", "masks", "starts")
+    TABLES = ("every_word", "targets")
+
     def __init__(
         self,
         words: PackedWords,
         occurrences: np.ndarray,
         docs: dict[str, np.ndarray],
-        between_steps: Callable[[], None],
+        every_word: WordTable,
+        targets: WordTable,
     ):
-        """``between_steps`` is called between the tables' builds (a tenth of a second
-        each at a million articles)."""
         self.words = words
-        self.occurrences = _narrowed(occurrences)
+        self.occurrences = occurrences
         self.docs = docs
+        self.every_word = every_word
+        #: Correction targets: 43,000 of 939,000 words at a million articles, kept
+        #: decoded too (3 MiB).
+        self.targets = targets
+
+    @classmethod
+    def counted(
+        cls,
+        words: PackedWords,
+        occurrences: np.ndarray,
+        docs: dict[str, np.ndarray],
+        between_steps: Callable[[], None],
+    ) -> _Words:
+        """The words with their counts and the tables worked out from them.
+        ``between_steps`` is called between the steps (a tenth of a second each at a
+        million articles)."""
+        occurrences = _narrowed(occurrences)
         lengths, masks = words.lengths_and_masks()
         between_steps()
-        self.every_word = WordTable(words, range(len(words)), lengths, masks)
+        every_word = WordTable.of(words, np.arange(len(words), dtype=np.int32), lengths, masks)
         between_steps()
-        frequent = np.flatnonzero(self.occurrences >= MIN_TARGET_OCCURRENCES)
+        frequent = np.flatnonzero(occurrences >= MIN_TARGET_OCCURRENCES).astype(np.int32)
         alphabetic = np.fromiter(map(str.isalpha, words.take(frequent)), bool, len(frequent))
-        self.targets = WordTable(
+        targets = WordTable.of(words, frequent[alphabetic], lengths, masks, as_strings=True)
+        return cls(words, occurrences, docs, every_word, targets)
+
+    @classmethod
+    def stored(cls, reader: IndexReader, fields: tuple[str, ...]) -> _Words | None:
+        """The words stored for the reader's commit by its build (``lexicon_file.py``),
+        if their file is there and intact. The arrays are views of the file's bytes."""
+        arrays = read_stored_lexicon(reader, _array_names(fields))
+        if arrays is None:
+            return None
+        words = PackedWords(arrays["words"].data, arrays["ends"])
+
+        def table(name: str, as_strings: bool = False) -> WordTable:
+            parts = (arrays[f"{name}.{part}"] for part in cls.TABLE_ARRAYS)
+            return WordTable(words, *parts, as_strings=as_strings)
+
+        return cls(
             words,
-            frequent[alphabetic],
-            lengths,
-            masks,
-            as_strings=True,  # 26,000 of 939,000 words at a million articles: 2 MiB
+            arrays["occurrences"],
+            {name: arrays[f"docs.{name}"] for name in fields},
+            table("every_word"),
+            table("targets", as_strings=True),
         )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`stored` reads back, by name."""
+        tables = {name: getattr(self, name) for name in self.TABLES}
+        return {
+            "words": np.frombuffer(self.words.blob, dtype=np.uint8),
+            "ends": self.words.ends,
+            "occurrences": self.occurrences,
+            **{f"docs.{name}": docs for name, docs in self.docs.items()},
+            **{
+                f"{name}.{part}": getattr(table, part)
+                for name, table in tables.items()
+                for part in self.TABLE_ARRAYS
+            },
+        }
 
     @classmethod
     def read(
@@ -310,7 +388,7 @@ class _Words:
         every = _joined(rows, np.int64)
         articles = _joined(docs, np.float64)
         starts = [0, *ends[:-1]]
-        return cls(
+        return cls.counted(
             words,
             np.bincount(every, _joined(weights, np.float64), minlength=len(words)),
             {
@@ -322,6 +400,19 @@ class _Words:
             },
             between_slices,
         )
+
+
+def store_lexicon(reader: IndexReader, fields: tuple[str, ...] = WORD_FIELDS) -> bool:
+    """Store the lexicon of the reader's commit beside its segments, so that readers load
+    it rather than read the term tables (a build does, before it takes its manifest);
+    False when no file could be written."""
+    return write_stored_lexicon(reader, _Words.read(reader, fields, _go_on).arrays())
+
+
+def _array_names(fields: tuple[str, ...]) -> list[str]:
+    """The arrays of a stored lexicon of ``fields`` (:meth:`_Words.arrays`)."""
+    tables = [f"{name}.{part}" for name in _Words.TABLES for part in _Words.TABLE_ARRAYS]
+    return ["words", "ends", "occurrences", *(f"docs.{name}" for name in fields), *tables]
 
 
 def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
