@@ -115,8 +115,15 @@ def test_entries_are_found_outside_comments_cdata_and_attribute_values(tmp_path:
             b"</rdf:Seq></items></channel>",
             b"</rdf:RDF>",
         ),
+        (
+            b'<?xml version="1.0"?><!-- <old> --><rss><![CDATA[<no>]]><!DOCTYPE x>'
+            b"<channel a=\"1\" b='>'><title>T</title>",
+            b"</channel></rss>",
+        ),
+        (b"<rss><channel><!-- <item> cut short, <x>", b"</channel></rss>"),
+        (b"<rss><<<channel< <a", b"</rss>"),
     ],
-    ids=["rss", "atom", "rdf"],
+    ids=["rss", "atom", "rdf", "markup-that-opens-nothing", "unterminated-comment", "stray-lt"],
 )
 def test_the_head_of_a_feed_is_closed_as_it_opened(head: bytes, closing: bytes) -> None:
     assert closing_tags(head) == closing
