@@ -45,11 +45,14 @@ _TAG_REST = re.compile(rb"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+>""")
 # can hold a "<" in XML, so a tag that fails to match fails before the next "<", and the
 # head is read in one pass whatever it holds. (With "<" allowed, a head of 2,000 "<" took
 # 7 s, and 10,000 took minutes.)
-_HEAD_MARKUP = re.compile(
-    rb"""<!--|<!\[CDATA\[|<[?!]"""
-    rb"""|<(/?)([^\s/<>]++)((?:[^<>"']++|"[^<"]*+"|'[^<']*+')*+)>"""
-)
+#
+# The markup that opens no element, by opening, with what ends it. The pattern tries the
+# openings in this order, so "<!--" is not read as "<!".
 _SKIPPED_ENDS = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b">", b"<!": b">"}
+_HEAD_MARKUP = re.compile(
+    b"|".join(map(re.escape, _SKIPPED_ENDS))
+    + rb"""|<(/?)([^\s/<>]++)((?:[^<>"']++|"[^<"]*+"|'[^<']*+')*+)>"""
+)
 
 
 class FeedLayout:
