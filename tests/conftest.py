@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -43,13 +44,38 @@ def reuters_dir(corpora_dir: Path) -> Path:
     return path
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put each test module in a group of its own for ``--dist loadgroup`` (the README's
+    test command), so that its module fixtures (indexes, servers, clusters) are made once,
+    on one worker; the OpenSearch modules form one group, so that its fault tests' clusters
+    never start beside the others' work on the same cores."""
+    for item in items:
+        module = item.path.stem
+        group = "opensearch" if module.startswith("test_opensearch_") else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the whole test run shares: the parent of each worker's temporary folder
+    under pytest-xdist, this process's own temporary folder otherwise."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def reuters_index(reuters_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """The settings of an embedded index of all of Reuters-21578, built once for the
-    session (a build takes most of half a minute); tests only read it."""
-    root = tmp_path_factory.mktemp("reuters-index")
+    test run (a build takes most of half a minute; the first worker to ask builds it while
+    the others wait); tests only read it."""
+    root = run_folder(tmp_path_factory) / "reuters-index"
+    root.mkdir(exist_ok=True)
     settings = Settings(index_dir=root / "index", corpus=(reuters_dir,))
-    build_index(None, settings, show_progress=False)
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "built").exists():
+            build_index(None, settings, show_progress=False)
+            (root / "built").touch()
     return settings
 
 
