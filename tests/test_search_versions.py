@@ -40,7 +40,7 @@ from searchsvc.index.versions import (
     word_runs,
 )
 from searchsvc.opensearch.copies import stories_of
-from searchsvc.search import SearchEngine, SearchRequest
+from searchsvc.search import SearchEngine, SearchRequest, copy_pairs
 from searchsvc.search.collapse import signature_matrix
 from searchsvc.search.columns import VarBytes
 from searchsvc.web import close_app, create_app
@@ -177,6 +177,64 @@ def test_candidate_pairs_are_every_pair_sharing_a_band(values: list[bytes]) -> N
     assert complete and len(set(pairs)) == len(pairs)
     assert set(pairs) == sharing_a_band(values, rows)
     assert all(a < b for a, b in pairs)
+
+
+BANDS = SIGNATURE_BYTES // BAND_BYTES
+
+
+def own_bands(row: int) -> bytearray:
+    """A signature that shares no band with that of another ``row``."""
+    return bytearray(b"".join(bytes([0x5A, band, row]) for band in range(BANDS)))
+
+
+def copy_band(source: bytes, target: bytearray, band: int) -> None:
+    at = slice(band * BAND_BYTES, (band + 1) * BAND_BYTES)
+    target[at] = source[at]
+
+
+@st.composite
+def rows_sharing_some_bands(draw) -> list[bytes]:
+    """Signatures that agree on no band but the bands copied from one row to another;
+    some rows have none."""
+    count = draw(st.integers(1, 30))
+    signatures = [own_bands(row) for row in range(count)]
+    copies = st.tuples(*[st.integers(0, count - 1)] * 2, st.integers(0, BANDS - 1))
+    for source, target, band in draw(st.lists(copies, max_size=20)):
+        copy_band(signatures[source], signatures[target], band)
+    without = draw(st.sets(st.integers(0, count - 1)))
+    return [b"" if row in without else bytes(value) for row, value in enumerate(signatures)]
+
+
+@given(rows_sharing_some_bands(), st.data())
+def test_an_update_pairs_anew_every_row_sharing_a_band_with_its_articles(values, data) -> None:
+    """The rows with a signature an update pairs anew: its own and every row sharing a band
+    with one of them, exactly when it adds a few (all bands compared), perhaps a few more
+    when it adds many (a table of buckets); signatures read back to back and row by row
+    alike."""
+    matrix, present = signature_matrix(VarBytes.of(values))
+    assert (matrix == signature_matrix(values)[0]).all()
+    seeds = present & data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)))
+    exact = seeds.copy()
+    for a, b in sharing_a_band(values, np.flatnonzero(present)):
+        exact[a] |= seeds[b]
+        exact[b] |= seeds[a]
+    found = copy_pairs.sharing_a_band(matrix, seeds) & present  # as the update takes them
+    if np.count_nonzero(seeds) <= copy_pairs.FEW_SEEDS:
+        assert found.tolist() == exact.tolist()
+    else:
+        assert not (exact & ~found).any()
+
+
+@pytest.mark.parametrize("added", [1, copy_pairs.FEW_SEEDS + 1], ids=["few", "many"])
+@pytest.mark.parametrize("band", range(BANDS))
+def test_a_row_sharing_any_one_band_with_an_added_row_is_paired_anew(band, added) -> None:
+    """Whichever band it is, and for a few added rows or many; with a few, no other row."""
+    signatures = [own_bands(row) for row in range(added + 2)]
+    copy_band(signatures[0], signatures[-1], band)
+    matrix, _ = signature_matrix(VarBytes.of([bytes(value) for value in signatures]))
+    found = copy_pairs.sharing_a_band(matrix, np.arange(len(signatures)) < added)
+    assert found[-1]
+    assert found[:-1].tolist() == [True] * added + [False] or added > copy_pairs.FEW_SEEDS
 
 
 @given(signature_rows, st.randoms(use_true_random=False), st.sampled_from([0.05, 0.5, 0.9]))

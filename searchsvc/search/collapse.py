@@ -167,9 +167,21 @@ def signature_matrix(raw: VarBytes | Sequence[bytes]) -> tuple[np.ndarray, np.nd
         return signature_rows(raw)
     values = raw
     present = values.lengths == SIGNATURE_BYTES
+    if _back_to_back(values, present):  # the column's bytes are the matrix already
+        matrix = np.frombuffer(values.blob, dtype=np.uint8, count=len(values) * SIGNATURE_BYTES)
+        return matrix.reshape(len(values), SIGNATURE_BYTES), present
     matrix = np.zeros((len(values), SIGNATURE_BYTES), dtype=np.uint8)
     if present.any():
         blob = np.frombuffer(values.blob, dtype=np.uint8)
         windows = sliding_window_view(blob, SIGNATURE_BYTES)
         matrix[present] = windows[values.offsets[present]]
     return matrix, present
+
+
+def _back_to_back(values: VarBytes, present: np.ndarray) -> bool:
+    """Whether every document has a signature and each follows the one before, as when
+    every article of the commit has words: the matrix is then a view of the bytes read,
+    not a copy (a quarter of a second at a million articles, at each update)."""
+    return bool(present.all()) and np.array_equal(
+        values.offsets, np.arange(len(values), dtype=np.int64) * SIGNATURE_BYTES
+    )
