@@ -1,7 +1,7 @@
 """The spelling lexicon a build stores beside its segments: read back, it is the lexicon
 the term tables give, array for array; a damaged or missing file is never used, and is
-found by the checks of the generation's files; an update that adds articles reads the
-term tables again, one that only deletes keeps the stored file."""
+found by the checks of the generation's files; an update keeps the build's file, and its
+readers extend it with the other segments' terms to the lexicon the term tables give."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_web_support import build_fixture_index
+from test_web_support import build_fixture_index, fixture_articles
 from whoosh.reading import IndexReader
 
 import searchsvc.search.lexicon as lexicon_module
@@ -20,7 +20,7 @@ from searchsvc.config import Settings
 from searchsvc.index import open_index
 from searchsvc.index.generations import read_meta
 from searchsvc.index.opening import OpenedIndex
-from searchsvc.index.updates import delete_articles, update_articles
+from searchsvc.index.updates import MAX_SEGMENTS_BEFORE_MERGE, delete_articles, update_articles
 from searchsvc.search import SearchEngine, SearchRequest
 from searchsvc.search.lexicon import WORD_FIELDS, Lexicon, _Words
 from searchsvc.search.lexicon_file import LEXICON_FILES
@@ -66,12 +66,17 @@ def test_a_build_stores_the_lexicon_the_term_tables_give(opened: OpenedIndex) ->
         assert stored is not None
         read = read_from_term_tables(reader)
         assert len(read.words) > 100
-        expected = read.arrays()
-        assert sorted(stored.arrays()) == sorted(expected)
-        for name, array in stored.arrays().items():
-            assert array.dtype == expected[name].dtype, name
-            assert np.array_equal(array, expected[name]), name
-        assert list(stored.words) == list(read.words)
+        assert_same_lexicon(stored, read)
+
+
+def assert_same_lexicon(got: _Words, expected: _Words) -> None:
+    """The same words in the same order, counts and tables, array for array."""
+    arrays, expected_arrays = got.arrays(), expected.arrays()
+    assert sorted(arrays) == sorted(expected_arrays)
+    for name, array in arrays.items():
+        assert array.dtype == expected_arrays[name].dtype, name
+        assert np.array_equal(array, expected_arrays[name]), name
+    assert list(got.words) == list(expected.words)
 
 
 def test_a_stored_lexicon_is_loaded_without_reading_the_term_tables(
@@ -108,14 +113,89 @@ def test_a_damaged_stored_lexicon_is_not_used(
     assert stored_file.name in (opened.verify_files() or "")
 
 
-def test_an_update_that_adds_reads_the_term_tables_and_a_delete_keeps_the_file(
+def extended_and_read(settings: Settings) -> tuple[_Words | None, _Words]:
+    """The words of the serving commit, extended from the build's and read whole."""
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        reader = searcher.reader()
+        assert _Words.stored(reader, WORD_FIELDS) is None  # an update's commit has none
+        extended = _Words.extended(reader, WORD_FIELDS, lambda: None)
+        return extended, read_from_term_tables(reader)
+
+
+#: Enough articles that Whoosh's merge of small segments leaves the build's segment alone.
+BIG_ENOUGH = 400
+
+
+def test_updates_extend_the_builds_lexicon_to_what_the_term_tables_give(
+    tmp_path: Path,
+) -> None:
+    """After adds, a replacement, a delete and the merge of the updates' segments, the
+    build's lexicon with the later segments' terms is the lexicon read whole: the same
+    numbers, even for a word of the build's bodies that a new title has first."""
+    filler = [
+        {**record, "id": f"{record['id']}-{copy}", "title": f"{record['title']} {copy}"}
+        for copy in range(BIG_ENOUGH // len(fixture_articles()) + 1)
+        for record in fixture_articles()
+    ]
+    settings = build_fixture_index(tmp_path, filler)
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        built = read_from_term_tables(searcher.reader())
+    title_docs, body_docs = (built.docs[name] for name in WORD_FIELDS)
+    body_only = [
+        word
+        for word, in_titles, in_bodies in zip(built.words, title_docs, body_docs, strict=True)
+        if not in_titles and in_bodies and word.isalpha()
+    ]
+    updates = [
+        Article(id="u0", title=f"Zebra {body_only[0]} foal", body="A zebra foal at the zoo."),
+        Article(id="u1", title="Quokka census", body=f"Quokka {body_only[1]} counted."),
+        Article(id="u0", title="Zebra foal named", body=f"Named {body_only[2]} today."),
+    ]
+    updates += [
+        Article(id=f"m{number}", title=f"Okapi {number} seen", body=f"Okapi word{number}.")
+        for number in range(MAX_SEGMENTS_BEFORE_MERGE + 1)
+    ]
+    for number, article in enumerate(updates):
+        update_articles(settings, [article])
+        if number == 1:
+            delete_articles(settings, [_some_ids(settings)[0]])
+        extended, read = extended_and_read(settings)
+        assert extended is not None
+        assert_same_lexicon(extended, read)
+    with open_index(settings.index_dir) as opened:
+        assert len(opened.index._segments()) < 1 + len(updates)  # the updates' merged
+        [stored_file] = lexicon_files(opened)  # the build's, kept and listed
+        assert stored_file.name in read_meta(opened.path)["files"]
+
+
+def test_a_damaged_builds_file_is_not_extended_and_is_found_after_an_update(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    update_articles(settings, [Article(id="z1", title="Zebra foal", body="A zebra foal.")])
+    with open_index(settings.index_dir) as opened, opened.searcher() as searcher:
+        reader = searcher.reader()
+        expected = answers(Lexicon(), reader)
+        [stored_file] = lexicon_files(opened)
+        data = bytearray(stored_file.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        stored_file.write_bytes(bytes(data))
+        with caplog.at_level(logging.WARNING):
+            assert _Words.extended(reader, WORD_FIELDS, lambda: None) is None
+            assert answers(Lexicon(), reader) == expected  # read from the term tables
+        assert stored_file.name in (opened.verify_files() or "")
+    assert any("checksum differs" in record.getMessage() for record in caplog.records)
+
+
+def test_an_update_that_adds_keeps_the_builds_file_and_a_delete_keeps_the_file(
     settings: Settings,
 ) -> None:
+    with open_index(settings.index_dir) as opened:
+        built_files = lexicon_files(opened)
     zebra = Article(id="z1", title="Zebra foal born", body="A zebra foal was born at the zoo.")
     update_articles(settings, [zebra])
     with open_index(settings.index_dir) as opened:
-        assert lexicon_files(opened) == []
-        assert not any(name.startswith("lexicon.") for name in read_meta(opened.path)["files"])
+        assert lexicon_files(opened) == built_files != []
+        assert opened.verify_files() is None
     with SearchEngine(settings) as engine:
         found = engine.search(SearchRequest(query="zebbra"))
         assert found.suggestion is not None and "zebra" in found.suggestion

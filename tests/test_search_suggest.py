@@ -240,12 +240,20 @@ def test_word_table_finds_exactly_the_words_within_the_distance(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="az1é€𝄞-", max_size=6), max_size=40))
-def test_packed_words_read_back_with_their_lengths_and_masks(words: list[str]) -> None:
+@given(st.lists(st.text(alphabet="az1é€𝄞-\n", max_size=6), max_size=40), st.randoms())
+def test_packed_words_read_back_with_their_lengths_and_masks(words: list[str], random) -> None:
+    """Read one by one and many at once (split at line breaks put between the words, so
+    also where a word holds one), reordered and extended."""
     packed = PackedWords.of(word.encode("utf-8") for word in words)
     assert len(packed) == len(words)
     assert list(packed) == words
     assert packed.take(np.arange(len(words))[::-1]) == words[::-1]
+    many = np.resize(np.arange(len(words)), 1200 if words else 0)  # taken at once
+    assert packed.take(many) == [words[number] for number in many.tolist()]
+    assert packed.encoded() == [word.encode("utf-8") for word in words]
+    order = np.array(random.sample(range(len(words)), len(words)), dtype=np.int64)
+    assert list(packed.reordered(order)) == [words[number] for number in order.tolist()]
+    assert list(packed.extended([b"x", "é".encode()])) == [*words, "x", "é"]
     lengths, masks = packed.lengths_and_masks()
     assert lengths.tolist() == [len(word) for word in words]
     assert masks.tolist() == [character_mask(word) for word in words]

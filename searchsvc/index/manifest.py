@@ -26,7 +26,8 @@ generation in full, marks it damaged and serves the previous one (``search/servi
 
 The candidate pairs of copies (``search/copy_pairs.py``) and the stored spelling lexicon
 (``search/lexicon_file.py``) belong to a commit's segments and are checked with them,
-sampled like the big files.
+sampled like the big files; so is the lexicon of a run of them (the build's segment, in
+an update's commit), which that commit's readers extend.
 
 Whoosh never rewrites a file once written (a commit adds segment files and a new table of
 contents), so a manifest in ``meta.json`` stays true for every file it lists; files
@@ -41,7 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.generations import META_FILE
-from searchsvc.index.versions import commit_key, copy_pairs_name, stored_lexicon_name
+from searchsvc.index.versions import (
+    commit_key,
+    copy_pairs_name,
+    segment_runs,
+    stored_lexicon_name,
+)
 
 _READ_BYTES = 1 << 20
 #: The big files are checked in chunks of this size: a few at open, each one again the
@@ -159,8 +165,11 @@ def find_damage(
     except FileNotFoundError:  # since it was listed (a newer commit removed it, say)
         return f"{toc_name} is missing"
     prefixes = tuple(f"{ix.indexname}_{segment.segid}." for segment in segments)
-    key = commit_key((segment.segment_id(), segment.doc_count_all()) for segment in segments)
-    commit_files = (toc_name, copy_pairs_name(key), stored_lexicon_name(key))
+    pairs = [(segment.segment_id(), segment.doc_count_all()) for segment in segments]
+    key = commit_key(pairs)
+    # The lexicon of a run of the segments is read too, by the readers of an update's commit.
+    lexicons = [stored_lexicon_name(run.key) for run in segment_runs(pairs)]
+    commit_files = (toc_name, copy_pairs_name(key), stored_lexicon_name(key), *lexicons)
     checked = {
         name: entry
         for name, entry in manifest.items()

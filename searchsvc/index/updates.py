@@ -445,8 +445,8 @@ def _commit(
     count = ix.doc_count()
     with ix.searcher() as searcher:
         copy_pairs = write_copy_pairs(searcher, opened.meta.get("copy_pairs"))
-        # An update stores no lexicon: reading it takes seconds at a million articles,
-        # twice a one-article update. Its readers read the term tables.
+        # An update stores no lexicon of its own: its readers extend the one stored for
+        # the build's segment, which is kept, with the other segments' terms.
         remove_stale_lexicons(opened.path, searcher.reader())
     # Before the manifest is taken, which lists only the files that are there. Should
     # the update stop before its manifest is written, the old one is still right: it

@@ -229,6 +229,29 @@ def commit_key(segments: Iterable[tuple[str, int]]) -> str:
     return ",".join(f"{segment_id}:{count}" for segment_id, count in segments)
 
 
+class SegmentRun(NamedTuple):
+    """Consecutive segments of a commit, named as a commit of just them would be."""
+
+    key: str
+    documents: int
+    start: int
+    end: int
+
+
+def segment_runs(segments: Sequence[tuple[str, int]]) -> list[SegmentRun]:
+    """Every run of consecutive ``segments`` short of all of them, the longest first: the
+    commits whose segments an update kept (Whoosh adds an update's segments at the end,
+    and its merge of small segments keeps the others, sorted by size, before the merged
+    one)."""
+    counts = [0, *np.cumsum([count for _, count in segments]).tolist()]
+    return [
+        SegmentRun(commit_key(segments[start:end]), counts[end] - counts[start], start, end)
+        for length in range(len(segments) - 1, 0, -1)
+        for start in range(len(segments) - length + 1)
+        for end in [start + length]
+    ]
+
+
 def copy_pairs_name(key: str) -> str:
     """The file beside the segments holding the candidate pairs of commits of ``key``
     (``search/copy_pairs.py``); not named after a segment, so Whoosh leaves it alone."""
