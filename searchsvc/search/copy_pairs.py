@@ -31,10 +31,7 @@ import numpy as np
 from whoosh.searching import Searcher
 
 from searchsvc.index.versions import (
-    BAND_BYTES,
-    SIGNATURE_BYTES,
     agreeing_bytes,
-    band_keys,
     candidate_pairs,
     commit_key,
     copy_pairs_name,
@@ -55,9 +52,10 @@ from searchsvc.search.columns import live_mask, read_var_bytes
 #: Pairs files are named ``copies.<digest>.pairs`` (``versions.copy_pairs_name``).
 PAIRS_FILES = "copies.*.pairs"
 #: Up to this many new articles, the rows sharing a band with them are found by comparing
-#: all rows' band keys with each one's (0.06 s an article at a million, after 0.14 s for
-#: the keys); more are looked up band by band in a table of buckets (1.7 s for any number).
-FEW_SEEDS = 8
+#: all rows' band keys with each one's (0.06 s an article at a million, after 0.13 s for
+#: the keys); more are looked up band by band in a table of buckets (1.2-1.5 s for any
+#: number there), which costs about as much as twenty comparisons.
+FEW_SEEDS = 16
 
 
 def write_copy_pairs(searcher: Searcher, previous: str | None = None) -> str | None:
@@ -123,36 +121,36 @@ def commit_pairs(
 
 def sharing_a_band(signatures: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """The ``seeds`` rows and every row that shares a band with one of them, and perhaps
-    a few others: the rows an update must pair anew."""
+    a few others: the rows an update must pair anew. Every row's band keys are worked
+    out in one pass first (a band at a time read every row's bytes once for each of the
+    band's bytes: a second at a million articles)."""
+    keys = every_band_key(signatures)
     seed_rows = np.flatnonzero(seeds)
     if len(seed_rows) <= FEW_SEEDS:
-        return _sharing_with_few(signatures, seed_rows, seeds)
-    return _sharing_a_bucket(signatures, seeds)
+        return _sharing_with_few(keys, seed_rows, seeds)
+    return _sharing_a_bucket(keys, seeds)
 
 
-def _sharing_with_few(
-    signatures: np.ndarray, seed_rows: np.ndarray, seeds: np.ndarray
-) -> np.ndarray:
+def _sharing_with_few(keys: np.ndarray, seed_rows: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Exactly the rows that share a band with one of a few seeds: every row's band keys
     are compared with each seed's at once."""
-    keys = every_band_key(signatures)
     found = seeds.copy()
     for row in seed_rows:
         found |= (keys == keys[row]).any(axis=1)
     return found
 
 
-def _sharing_a_bucket(signatures: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+def _sharing_a_bucket(keys: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """The rows whose key of some band falls in the bucket of a ``seeds`` row's key: every
     row that shares a band with a seed, and a few others (``versions.key_buckets``)."""
-    buckets = key_buckets(len(signatures))
+    buckets = key_buckets(len(keys))
     mask = np.uint32(buckets - 1)
     found = seeds.copy()
-    for start in range(0, SIGNATURE_BYTES, BAND_BYTES):
-        keys = band_keys(signatures, start) & mask
+    for band in range(keys.shape[1]):
+        bucketed = keys[:, band] & mask
         taken = np.zeros(buckets, dtype=bool)
-        taken[keys[seeds]] = True
-        found |= taken[keys]
+        taken[bucketed[seeds]] = True
+        found |= taken[bucketed]
     return found
 
 
