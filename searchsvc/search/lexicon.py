@@ -432,13 +432,13 @@ class _Words:
         earlier = read_earlier_lexicon(reader, _array_names(fields))
         if earlier is None:
             return None
-        around = {}  # each field's records of the segments before the run's and after
+        around: dict[str, list[list[FieldRecords]]] = {}  # before the run's segments, after
         for name in fields:
-            around[name] = [
-                [*field_records(reader, name, leaves=leaves)]
-                for leaves in (earlier.before, earlier.after)
-            ]
-            between_slices()
+            around[name] = [[], []]
+            for side, leaves in zip(around[name], (earlier.before, earlier.after), strict=True):
+                for records in field_records(reader, name, leaves=leaves):
+                    between_slices()
+                    side.append(records)
         words = (
             word
             for sides in around.values()
@@ -524,7 +524,7 @@ class _Renumbering:
         self.added: dict[bytes, int] = {}
         self.taken = 0
         self.rows: dict[str, list[np.ndarray]] = {name: [] for name in fields}
-        self.weights: list[np.ndarray] = []
+        self.weights: dict[str, list[np.ndarray]] = {name: [] for name in fields}
         self.docs: dict[str, list[np.ndarray]] = {name: [] for name in fields}
 
     def place_base(self, field: str) -> None:
@@ -537,7 +537,7 @@ class _Renumbering:
     def add(self, field: str, records: FieldRecords, boost: float) -> None:
         numbers = np.fromiter(map(self._number, records.words), np.int64, len(records.words))
         self.rows[field].append(numbers)
-        self.weights.append(records.weights / boost)
+        self.weights[field].append(records.weights / boost)
         self.docs[field].append(records.docs)
 
     def _number(self, word: bytes) -> int:
@@ -562,7 +562,8 @@ class _Renumbering:
         occurrences = np.zeros(size)
         occurrences[self.placed] = self.base.occurrences
         every = _joined([rows[name] for name in self.fields], np.int64)
-        occurrences += np.bincount(every, _joined(self.weights, np.float64), minlength=size)
+        weights = _joined([w for name in self.fields for w in self.weights[name]], np.float64)
+        occurrences += np.bincount(every, weights, minlength=size)
         docs = {}
         for name in self.fields:
             counts = np.zeros(size, dtype=np.int64)
