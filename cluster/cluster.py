@@ -32,6 +32,8 @@ from typing import Any
 
 MODULE = Path(__file__).resolve().parent
 JAR = MODULE / "target" / "searchsvc-test-cluster-1.jar"
+#: Written once ``mvn package`` has built the jar and copied every dependency.
+BUILT = MODULE / "target" / ".built"
 CLASSPATH = f"{JAR}:{MODULE / 'target' / 'lib'}/*"
 MAIN_CLASS = "searchsvc.cluster.ClusterNode"
 CLUSTER_NAME = "searchsvc-test"
@@ -54,7 +56,7 @@ def unavailable_reason() -> str | None:
     """Why no cluster can start here (Java or Maven missing and no launcher built yet),
     or None: what tests skip on."""
     missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
-    if missing and not (MODULE / "target" / "lib").is_dir():
+    if missing and not BUILT.exists():
         return f"no OpenSearch cluster: {' and '.join(missing)} not installed"
     return None
 
@@ -338,15 +340,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_module() -> None:
-    """Build the launcher jar and copy its dependencies, once."""
-    if JAR.exists() and (MODULE / "target" / "lib").is_dir():
+    """Build the launcher jar and copy its dependencies, once (a marker written after a
+    whole build says so: a failed build can leave the jar and part of ``target/lib``).
+
+    One process builds while others wait (a lock beside the module), and a failed build
+    is tried once more: Maven's copy of a dependency just downloaded has been seen to fail
+    its length check once and pass when run again."""
+    if BUILT.exists():
         return
-    print("building the cluster launcher (mvn package)...", file=sys.stderr)
-    subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(MODULE / "pom.xml"), "package"],
-        check=True,
-        stdout=sys.stderr,
-    )
+    BUILT.parent.mkdir(parents=True, exist_ok=True)
+    with open(BUILT.parent / ".build-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for attempt in (1, 2):
+            if BUILT.exists():
+                return
+            print("building the cluster launcher (mvn package)...", file=sys.stderr)
+            built = subprocess.run(
+                ["mvn", "-q", "-B", "-f", str(MODULE / "pom.xml"), "package"],
+                check=attempt == 2,
+                stdout=sys.stderr,
+            )
+            if built.returncode == 0:
+                BUILT.touch()
 
 
 def free_ports(count: int) -> list[int]:
