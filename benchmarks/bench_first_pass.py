@@ -7,7 +7,7 @@ term seen for the first time), then a second pass (warm caches). Prints p50/p99 
 and this tree's ratio to the baseline:
 
     python benchmarks/bench_first_pass.py --index DIR [--baseline main] [--limit N]
-        [--rounds N] [--by-kind] [--collection NAME]
+        [--rounds N] [--by-kind] [--collection NAME] [--ranking NAME=VALUE ...]
 
 ``--rounds`` runs each tree that many times, the trees taking turns (a shared machine's
 speed drifts within minutes), and reports medians over the rounds. ``--by-kind`` adds the
@@ -18,11 +18,17 @@ which the other processes of a shared machine disturb less.
 instead, each a question of one or several sentences, of kind "question", over that
 collection's documents: built into ``--index`` first when it holds no index yet, as
 ``eval_ranking.py`` builds them.
+
+``--ranking NAME=VALUE`` opens this tree's engine with that field of ``RankingConfig``
+changed (the baseline keeps its defaults), so that with ``--baseline HEAD`` one run
+measures what a part of the ranking costs: ``--ranking feedback_docs=0`` is the same code
+without pseudo-relevance feedback.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -41,6 +47,7 @@ from query_set import QUERY_SET, load_query_set
 from relevance import COLLECTION_READERS, read_collection
 
 from searchsvc.config import Settings
+from searchsvc.search.ranking import RankingConfig
 
 #: Opens the index with the code of the tree on the path, and reads the queries: a JSON
 #: list of [kind, query text].
@@ -50,10 +57,11 @@ from pathlib import Path
 from searchsvc.config import Settings
 from searchsvc.engines import open_engine
 from searchsvc.search import SearchRequest
+from searchsvc.search.ranking import RankingConfig
 with open({queries!r}) as listed:
     queries = [(kind, SearchRequest(query=text)) for kind, text in json.load(listed)]
 settings = Settings(index_dir=Path({index!r})).replace(**{settings!r})
-engine = open_engine(settings, prepare_lexicon=True)
+engine = open_engine(settings, prepare_lexicon=True, ranking=RankingConfig(**{ranking!r}))
 engine.generation
 """
 
@@ -95,11 +103,34 @@ class Asked(NamedTuple):
     queries: Path
     #: Settings the engine opens with beyond the index (a test collection's query limits).
     settings: dict[str, Any]
+    #: ``RankingConfig`` fields this tree's engine opens with (``--ranking``), as pairs.
+    ranking: tuple[tuple[str, Any], ...] = ()
 
     def code(self, template: str) -> str:
         return template.format(
-            index=str(self.index), queries=str(self.queries), settings=self.settings
+            index=str(self.index),
+            queries=str(self.queries),
+            settings=self.settings,
+            ranking=dict(self.ranking),
         )
+
+
+def ranking_change(text: str) -> tuple[str, Any]:
+    """One ``--ranking`` value, ``NAME=VALUE``: a field of ``RankingConfig`` and a value of
+    its type (a number where the default is one)."""
+    name, equals, value = text.partition("=")
+    names = [field.name for field in dataclasses.fields(RankingConfig)]
+    if not equals or name not in names:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE with NAME one of {', '.join(names)}, got {text!r}"
+        )
+    default = getattr(RankingConfig(), name)
+    try:
+        return name, type(default)(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name} takes a {type(default).__name__}, got {value!r}"
+        ) from None
 
 
 def passes(tree: Path, asked: Asked) -> list[list[float]]:
@@ -183,6 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--by-kind", action="store_true", help="the first pass kind by kind")
     parser.add_argument("--collection", choices=sorted(COLLECTION_READERS))
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument(
+        "--ranking",
+        type=ranking_change,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a RankingConfig field changed for this tree only (repeatable)",
+    )
     args = parser.parse_args(argv)
     results: dict[str, list[list[list[float]]]] = {args.baseline: [], "this tree": []}
     by_kind: dict[str, list[list[tuple[str, float, float]]]] = {args.baseline: [], "this tree": []}
@@ -197,10 +236,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         asked = Asked(args.index, folder / "queries.json", settings)
         write_queries(asked.queries, args.collection, args.corpora, args.limit)
         trees = {args.baseline: extract_tree(args.baseline, folder / "tree"), "this tree": REPO}
+        changed = {name: asked for name in trees} | {
+            "this tree": asked._replace(ranking=tuple(args.ranking))
+        }
         for name, tree in taking_turns(list(trees.items()), args.rounds):
-            results[name].append(passes(tree, asked))
+            results[name].append(passes(tree, changed[name]))
             if args.by_kind:
-                by_kind[name].append(kind_pass(tree, asked))
+                by_kind[name].append(kind_pass(tree, changed[name]))
     medians = {
         name: [[statistics.median(run[p][q] for run in runs) for q in (0, 1)] for p in (0, 1)]
         for name, runs in results.items()

@@ -380,17 +380,23 @@ def test_cluster_tables_compare_with_whoosh_and_give_per_shard_costs() -> None:
     assert "| wire | OpenSearch 1 node, 3 shards | node-1 | 200 | 512 | \u2013 |" in page
 
 
-@pytest.mark.slow
-def test_search_benchmark_prints_kinds_in_process_and_over_http(
-    model: synthetic.StoryModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import bench_search
-
+@pytest.fixture
+def synthetic_index(model: synthetic.StoryModel, tmp_path: Path) -> Path:
+    """An index of 40 synthetic stories in ``tmp_path / "index"``."""
     from searchsvc.config import Settings
     from searchsvc.index import build_index
 
     paths = synthetic.write_corpus(model, tmp_path / "corpus", 40, seed=4, shard_size=40)
     build_index(paths, Settings(index_dir=tmp_path / "index"), show_progress=False)
+    return tmp_path / "index"
+
+
+@pytest.mark.slow
+def test_search_benchmark_prints_kinds_in_process_and_over_http(
+    synthetic_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bench_search
+
     mix = tmp_path / "mix.json"
     query_set.save_query_set(
         [
@@ -402,7 +408,7 @@ def test_search_benchmark_prints_kinds_in_process_and_over_http(
         ],
         mix,
     )
-    args = ["--index", str(tmp_path / "index"), "--query-set", str(mix), "--rounds", "2"]
+    args = ["--index", str(synthetic_index), "--query-set", str(mix), "--rounds", "2"]
     assert bench_search.main([*args, "--http", "--clients", "2", "--http-seconds", "1"]) == 0
     printed = capsys.readouterr().out
     for kind in ("word", "typo", "question"):
@@ -543,3 +549,36 @@ def test_memory_probe_reports_every_phase_and_component(tmp_path_factory) -> Non
     report = bench_memory.report({"tiny": {"a": {"probe": run}, "b": {"probe": run}}}, ("a", "b"))
     for name in (*bench_memory.PHASES, *bench_memory.COMPONENTS, "other anonymous"):
         assert f"| tiny | {name} |" in report
+
+
+@pytest.mark.slow
+def test_first_pass_bench_changes_the_ranking_of_this_tree_only(
+    synthetic_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bench_first_pass
+
+    queries = tmp_path / "queries.json"
+    queries.write_text(json.dumps([["word", "harbour"], ["words", "grain exports"]]))
+    asked = bench_first_pass.Asked(synthetic_index, queries, {})
+    changed = asked._replace(ranking=(bench_first_pass.ranking_change("feedback_docs=0"),))
+    for opened, feedback_docs in ((asked, 10), (changed, 0)):
+        namespace: dict = {}
+        exec(opened.code(bench_first_pass.OPEN_ENGINE), namespace)
+        with namespace["engine"] as engine:
+            assert engine.ranking.feedback_docs == feedback_docs
+            assert engine.ranking.feedback_terms == 10  # the other fields keep their defaults
+
+    args = ["--index", str(synthetic_index), "--baseline", "HEAD", "--limit", "4"]
+    assert bench_first_pass.main([*args, "--ranking", "feedback_weight=0.3"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[-3:]] == ["| HEAD", "| this tree", "| ratio"]
+
+
+@pytest.mark.parametrize("given", ["feedback_docs", "feedback=3", "k1=high", "feedback_docs=1.5"])
+def test_first_pass_bench_refuses_a_ranking_it_cannot_apply(given: str) -> None:
+    import argparse
+
+    import bench_first_pass
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench_first_pass.ranking_change(given)
