@@ -19,16 +19,16 @@ instead, each a question of one or several sentences, of kind "question", over t
 collection's documents: built into ``--index`` first when it holds no index yet, as
 ``eval_ranking.py`` builds them.
 
-``--ranking NAME=VALUE`` opens this tree's engine with that field of ``RankingConfig``
-changed (the baseline keeps its defaults), so that with ``--baseline HEAD`` one run
-measures what a part of the ranking costs: ``--ranking feedback_docs=0`` is the same code
-without pseudo-relevance feedback.
+``--ranking NAME=VALUE[,NAME=VALUE...]`` (repeatable; written as ``eval_ranking.py``'s
+``--variant``) opens this tree's engine with those fields of ``RankingConfig`` changed (the
+baseline keeps its defaults), so that with ``--baseline HEAD`` one run measures what a part
+of the ranking costs: ``--ranking feedback_docs=0`` is the same code without
+pseudo-relevance feedback.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -41,13 +41,18 @@ from typing import Any, NamedTuple
 
 from bench_open import extract_tree
 from bench_tables import table
-from eval_ranking import DEFAULT_CORPORA, EVALUATION_SETTINGS, build_collection_index
+from eval_ranking import (
+    DEFAULT_CORPORA,
+    EVALUATION_SETTINGS,
+    build_collection_index,
+    parse_variant,
+    split_variant,
+)
 from measuring import REPO, percentile, taking_turns
 from query_set import QUERY_SET, load_query_set
 from relevance import COLLECTION_READERS, read_collection
 
 from searchsvc.config import Settings
-from searchsvc.search.ranking import RankingConfig
 
 #: Opens the index with the code of the tree on the path, and reads the queries: a JSON
 #: list of [kind, query text].
@@ -115,22 +120,18 @@ class Asked(NamedTuple):
         )
 
 
-def ranking_change(text: str) -> tuple[str, Any]:
-    """One ``--ranking`` value, ``NAME=VALUE``: a field of ``RankingConfig`` and a value of
-    its type (a number where the default is one)."""
-    name, equals, value = text.partition("=")
-    names = [field.name for field in dataclasses.fields(RankingConfig)]
-    if not equals or name not in names:
-        raise argparse.ArgumentTypeError(
-            f"expected NAME=VALUE with NAME one of {', '.join(names)}, got {text!r}"
-        )
-    default = getattr(RankingConfig(), name)
+def ranking_change(text: str) -> tuple[tuple[str, Any], ...]:
+    """One ``--ranking`` value, ``NAME=VALUE[,NAME=VALUE...]`` as ``eval_ranking``'s
+    ``--variant`` reads it, each a field of ``RankingConfig``: (name, value) pairs, each
+    value of its field's type."""
+    variant = parse_variant(text)
     try:
-        return name, type(default)(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{name} takes a {type(default).__name__}, got {value!r}"
-        ) from None
+        ranking, others = split_variant(variant)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    if others:
+        raise argparse.ArgumentTypeError(f"not fields of RankingConfig: {', '.join(others)}")
+    return tuple((name, getattr(ranking, name)) for name in variant)
 
 
 def passes(tree: Path, asked: Asked) -> list[list[float]]:
@@ -219,8 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=ranking_change,
         action="append",
         default=[],
-        metavar="NAME=VALUE",
-        help="a RankingConfig field changed for this tree only (repeatable)",
+        metavar="NAME=VALUE[,...]",
+        help="RankingConfig fields changed for this tree only (repeatable)",
     )
     args = parser.parse_args(argv)
     results: dict[str, list[list[list[float]]]] = {args.baseline: [], "this tree": []}
@@ -236,9 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asked = Asked(args.index, folder / "queries.json", settings)
         write_queries(asked.queries, args.collection, args.corpora, args.limit)
         trees = {args.baseline: extract_tree(args.baseline, folder / "tree"), "this tree": REPO}
-        changed = {name: asked for name in trees} | {
-            "this tree": asked._replace(ranking=tuple(args.ranking))
-        }
+        ranking = tuple(pair for pairs in args.ranking for pair in pairs)
+        changed = {name: asked for name in trees} | {"this tree": asked._replace(ranking=ranking)}
         for name, tree in taking_turns(list(trees.items()), args.rounds):
             results[name].append(passes(tree, changed[name]))
             if args.by_kind:

@@ -560,7 +560,7 @@ def test_first_pass_bench_changes_the_ranking_of_this_tree_only(
     queries = tmp_path / "queries.json"
     queries.write_text(json.dumps([["word", "harbour"], ["words", "grain exports"]]))
     asked = bench_first_pass.Asked(synthetic_index, queries, {})
-    changed = asked._replace(ranking=(bench_first_pass.ranking_change("feedback_docs=0"),))
+    changed = asked._replace(ranking=bench_first_pass.ranking_change("feedback_docs=0"))
     for opened, feedback_docs in ((asked, 10), (changed, 0)):
         namespace: dict = {}
         exec(opened.code(bench_first_pass.OPEN_ENGINE), namespace)
